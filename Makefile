@@ -1,0 +1,41 @@
+# Two commands do all set-up on a fresh Debian machine: `make tour` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: install data tour test lab clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev,polyvore]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Fashion-MNIST from Debian's package; falls back to the committed mini subset (with a warning).
+data:
+	@if [ -f "$(DEBIAN_FMNIST)" ] || [ -f data/fashion-mnist/train-images-idx3-ubyte.gz ] || [ -n "$$XFASHION_FASHION_MNIST" ]; then \
+		echo "Fashion-MNIST: found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	else \
+		echo "WARNING: install Debian's dataset-fashion-mnist or put the IDX files in data/fashion-mnist/;"; \
+		echo "         the tour will fall back to the small committed subset."; \
+	fi
+
+tour: install data
+	$(BIN)/python -m xfashion tour
+
+test: install data
+	$(BIN)/python -m pytest
+
+lab: install data
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf build data/cache reports/*.csv reports/*.md

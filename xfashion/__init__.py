@@ -1,0 +1,2 @@
+"""xfashion: explainable outfit scoring."""
+__version__ = "0.1.0"

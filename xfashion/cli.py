@@ -1,0 +1,64 @@
+"""Command line: ``python -m xfashion <command> [--json]`` runs each stage headless."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import time
+
+
+def _emit(summary: dict, as_json: bool, lines: list) -> None:
+    if as_json:
+        print(json.dumps(summary, indent=None, default=float))
+    else:
+        print("\n".join(lines))
+
+
+def cmd_prepare(args) -> int:
+    from .pipeline import prepare, prepare_summary
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        catalog, splits = prepare(seed=args.seed)
+    summary = prepare_summary(catalog, splits)
+    summary["seconds"] = round(time.perf_counter() - start, 2)
+    lines = [f"source: {summary['source']}",
+             "items per split: " + ", ".join(f"{k}={v}" for k, v in summary["n_items"].items()),
+             "outfits per split (good/bad): " + ", ".join(
+                 f"{k}={v['good']}/{v['bad']}" for k, v in summary["n_outfits"].items()),
+             "violations per rule (all splits): " + ", ".join(f"{k}={v}" for k, v in summary["violations"].items())]
+    _emit(summary, args.json, lines)
+    return 0
+
+
+def cmd_tour(args) -> int:
+    from .tour import run_tour
+    start = time.perf_counter()
+    print("Executing the notebooks in order (fresh kernel each) into build/ ...", flush=True)
+    done = run_tour(only=args.only)
+    total = time.perf_counter() - start
+    print(f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m xfashion", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="build the catalog and outfit splits, print a summary")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_prepare)
+    p = sub.add_parser("tour", help="execute every notebook in order into build/")
+    p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
+    p.set_defaults(func=cmd_tour)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

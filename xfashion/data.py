@@ -1,0 +1,398 @@
+"""Fashion-MNIST loading, the colour palette, rendering and the item catalog.
+
+The catalog turns real Fashion-MNIST product images into coloured items: each item keeps
+its real grey structure (shading, prints, stripes) and is tinted with one named palette
+colour. Images are RGBA float tensors in [0, 1]: RGB plus an alpha mask that marks the
+garment, so the background never counts as a colour.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .utils import REPO_ROOT, small_mode
+
+CATEGORIES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+SLOTS = ["top", "bottom", "dress", "outer", "shoes", "bag"]
+GARMENT_SLOTS = ("top", "bottom", "dress", "outer")
+CATEGORY_SLOT = {"T-shirt/top": "top", "Pullover": "top", "Shirt": "top", "Trouser": "bottom",
+                 "Dress": "dress", "Coat": "outer", "Sandal": "shoes", "Sneaker": "shoes",
+                 "Ankle boot": "shoes", "Bag": "bag"}
+
+FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
+         "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+MINI_PATH = REPO_ROOT / "data" / "fashion-mnist-mini.npz"
+ENV_VAR = "XFASHION_FASHION_MNIST"
+HOW_TO_FIX = (
+    "Fix it in one of these ways: `sudo apt-get install dataset-fashion-mnist` (Debian/Ubuntu); "
+    f"put the four IDX .gz files ({', '.join(FILES.values())}) in data/fashion-mnist/; "
+    f"or point the {ENV_VAR} environment variable at a folder holding them.")
+
+
+# ----------------------------------------------------------------------------- loading
+@dataclass
+class FashionMNIST:
+    """Fashion-MNIST images (uint8, N x 28 x 28) and labels, with the source that gave them."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    source: str
+
+    def __repr__(self) -> str:
+        return (f"FashionMNIST(train={len(self.train_labels)}, test={len(self.test_labels)}, "
+                f"source={self.source!r})")
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Parse one (optionally gzipped) IDX file into a uint8 array.
+
+    Raises
+    ------
+    ValueError
+        If the file is truncated, has a bad magic number or is not uint8 data.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as err:
+        raise ValueError(f"Cannot read IDX file {path}: {err}. The file is corrupt or truncated; "
+                         f"delete it and fetch it again. {HOW_TO_FIX}") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path} is not an IDX file (bad magic number). {HOW_TO_FIX}")
+    if raw[2] != 0x08:
+        raise ValueError(f"{path} holds IDX type 0x{raw[2]:02x}; expected unsigned bytes (0x08).")
+    ndim = raw[3]
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise ValueError(f"{path} is truncated: header says {dims} ({int(np.prod(dims))} bytes), "
+                         f"found {body.size} bytes. Delete it and fetch it again.")
+    return body.reshape(dims).copy()
+
+
+def _read_folder(folder: Path, source: str) -> FashionMNIST:
+    arrays = {key: read_idx(folder / name) for key, name in FILES.items()}
+    for split in ("train", "test"):
+        n_img, n_lab = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
+        if n_img != n_lab:
+            raise ValueError(f"{folder}: {split} has {n_img} images but {n_lab} labels.")
+    return FashionMNIST(source=source, **arrays)
+
+
+def _has_files(folder: Path) -> bool:
+    return all((folder / name).exists() for name in FILES.values())
+
+
+def _torchvision_download(root: Path) -> Path:
+    from torchvision.datasets import FashionMNIST as TVFashionMNIST
+    TVFashionMNIST(str(root), train=True, download=True)
+    TVFashionMNIST(str(root), train=False, download=True)
+    return root / "FashionMNIST" / "raw"
+
+
+def load_mini(path: str | Path = MINI_PATH) -> FashionMNIST:
+    """Load the committed balanced mini subset (Fashion-MNIST test images, MIT licence)."""
+    with np.load(path) as npz:
+        return FashionMNIST(npz["train_images"], npz["train_labels"], npz["test_images"],
+                            npz["test_labels"], source=f"mini subset {Path(path).name}")
+
+
+def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None = None,
+                       allow_mini: bool = True, verbose: bool = True,
+                       candidates: Sequence[Path] | None = None) -> FashionMNIST:
+    """Load Fashion-MNIST from the first source that works, and say which one.
+
+    Order: ``path`` (or ``$XFASHION_FASHION_MNIST``), ``data/fashion-mnist/``, Debian's
+    ``/usr/share/datasets/fashion-mnist/``, torchvision's downloader, the committed mini subset.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A folder holding the four IDX ``.gz`` files. When given, it must work.
+    download : bool, optional
+        Try torchvision's downloader; default True unless ``XFASHION_NO_DOWNLOAD=1``.
+    allow_mini : bool
+        Fall back to ``data/fashion-mnist-mini.npz`` (with a warning) when all else fails.
+    verbose : bool
+        Print the source used.
+    candidates : sequence of Path, optional
+        Override the folder search list (tests use it).
+
+    Raises
+    ------
+    FileNotFoundError
+        When no source works; the message lists every place looked at and how to fix it.
+    """
+    path = path or os.environ.get(ENV_VAR)
+    if path:
+        folder = Path(path)
+        if not _has_files(folder):
+            missing = [n for n in FILES.values() if not (folder / n).exists()]
+            raise FileNotFoundError(f"Fashion-MNIST folder {folder} lacks {missing}. {HOW_TO_FIX}")
+        data = _read_folder(folder, f"explicit path {folder}")
+        if verbose:
+            print(f"Fashion-MNIST source: {data.source}")
+        return data
+    looked = []
+    folders = list(candidates) if candidates is not None else [REPO_ROOT / "data" / "fashion-mnist", DEBIAN_DIR]
+    for folder in folders:
+        looked.append(str(folder))
+        if _has_files(folder):
+            data = _read_folder(folder, f"folder {folder}")
+            if verbose:
+                print(f"Fashion-MNIST source: {data.source}")
+            return data
+    if download is None:
+        download = os.environ.get("XFASHION_NO_DOWNLOAD", "0") in ("", "0")
+    if download:
+        looked.append("torchvision download")
+        try:
+            raw = _torchvision_download(REPO_ROOT / "data" / "fashion-mnist-download")
+            data = _read_folder(raw, "torchvision download")
+            if verbose:
+                print(f"Fashion-MNIST source: {data.source}")
+            return data
+        except Exception as err:  # any network failure falls through to the next source
+            looked[-1] += f" (failed: {type(err).__name__})"
+    if allow_mini and MINI_PATH.exists():
+        warnings.warn("Full Fashion-MNIST not found; using the committed mini subset "
+                      f"({MINI_PATH.name}). Results will be weaker. {HOW_TO_FIX}", stacklevel=2)
+        data = load_mini()
+        if verbose:
+            print(f"Fashion-MNIST source: {data.source}")
+        return data
+    raise FileNotFoundError("Fashion-MNIST not found. Looked in: " + "; ".join(looked) + ". " + HOW_TO_FIX)
+
+
+# ----------------------------------------------------------------------------- palette
+@dataclass(frozen=True)
+class Colour:
+    """A named palette colour; ``hue`` in degrees for chromatic colours, None for neutrals."""
+
+    name: str
+    rgb: tuple
+    hue: float | None = None
+
+    @property
+    def chromatic(self) -> bool:
+        return self.hue is not None
+
+
+PALETTE = [
+    Colour("black", (0.12, 0.12, 0.13)),
+    Colour("white", (0.96, 0.96, 0.94)),
+    Colour("grey", (0.55, 0.55, 0.57)),
+    Colour("navy", (0.12, 0.16, 0.42)),
+    Colour("beige", (0.85, 0.76, 0.60)),
+    Colour("red", (0.85, 0.10, 0.12), 0.0),
+    Colour("orange", (0.98, 0.55, 0.10), 30.0),
+    Colour("yellow", (0.98, 0.88, 0.15), 55.0),
+    Colour("green", (0.15, 0.65, 0.20), 125.0),
+    Colour("teal", (0.05, 0.60, 0.62), 180.0),
+    Colour("blue", (0.15, 0.45, 0.95), 220.0),
+    Colour("purple", (0.55, 0.20, 0.75), 280.0),
+    Colour("pink", (0.98, 0.45, 0.70), 330.0),
+]
+COLOUR_NAMES = [c.name for c in PALETTE]
+PALETTE_RGB = torch.tensor([c.rgb for c in PALETTE], dtype=torch.float32)
+
+
+def colour_index(name: str) -> int:
+    """Index of a palette colour by name; unknown names raise a ValueError listing the palette."""
+    if name not in COLOUR_NAMES:
+        raise ValueError(f"Unknown colour {name!r}; the palette has {COLOUR_NAMES}.")
+    return COLOUR_NAMES.index(name)
+
+
+def category_index(name: str) -> int:
+    """Index of a Fashion-MNIST category by name; unknown names raise a ValueError."""
+    if name not in CATEGORIES:
+        raise ValueError(f"Unknown category {name!r}; known categories are {CATEGORIES}.")
+    return CATEGORIES.index(name)
+
+
+# ----------------------------------------------------------------------------- rendering
+SHADE_MIN = 0.45  # darkest shading factor: dark prints keep their contrast, colours stay readable
+
+
+def _as_grey(images) -> torch.Tensor:
+    grey = torch.as_tensor(images)
+    if grey.dtype == torch.uint8:
+        grey = grey.float() / 255.0
+    elif not torch.is_floating_point(grey):
+        raise ValueError(f"Item images must be uint8 or float, got dtype {grey.dtype}.")
+    if grey.shape[-2:] != (28, 28):
+        raise ValueError(f"Item images must be 28 x 28 (grey Fashion-MNIST), got shape {tuple(grey.shape)}.")
+    if torch.isnan(grey).any():
+        raise ValueError("Item images contain NaN values.")
+    if grey.min() < 0 or grey.max() > 1:
+        raise ValueError("Float item images must lie in [0, 1].")
+    return grey
+
+
+def garment_alpha(grey: torch.Tensor) -> torch.Tensor:
+    """Soft garment mask from a grey Fashion-MNIST image (its background is black)."""
+    return (grey / 0.04).clamp(0, 1)
+
+
+def render(images, colours) -> torch.Tensor:
+    """Tint real grey images with palette colours.
+
+    Parameters
+    ----------
+    images : uint8 or float array, shape (..., 28, 28)
+        Grey Fashion-MNIST images.
+    colours : int or int array broadcastable to ``images.shape[:-2]``
+        Palette indices.
+
+    Returns
+    -------
+    Tensor, shape (..., 4, 28, 28)
+        RGB in [0, 1] times a shading factor taken from the grey image, plus alpha.
+        Shading depends on the grey image only, so re-rendering changes colour only.
+    """
+    grey = _as_grey(images)
+    idx = torch.as_tensor(colours, dtype=torch.long)
+    if idx.numel() and (idx.min() < 0 or idx.max() >= len(PALETTE)):
+        raise ValueError(f"Colour indices must lie in [0, {len(PALETTE) - 1}].")
+    rgb = PALETTE_RGB[idx.expand(grey.shape[:-2])]  # (..., 3)
+    peak = grey.flatten(-2).amax(-1).clamp_min(1e-3)[..., None, None]
+    shade = SHADE_MIN + (1 - SHADE_MIN) * (grey / peak)
+    alpha = garment_alpha(grey)
+    out = rgb[..., :, None, None] * shade[..., None, :, :] * alpha[..., None, :, :]
+    return torch.cat([out, alpha[..., None, :, :]], dim=-3)
+
+
+def to_display(rgba: torch.Tensor) -> np.ndarray:
+    """Composite RGBA items on a white background; returns (..., 28, 28, 3) for imshow."""
+    rgb, alpha = rgba[..., :3, :, :], rgba[..., 3:, :, :]
+    out = rgb + (1 - alpha)
+    return out.clamp(0, 1).movedim(-3, -1).detach().cpu().numpy()
+
+
+def texture_score(images) -> np.ndarray:
+    """How busy an item's print is: mean high-frequency energy inside the garment.
+
+    The silhouette edge is excluded (eroded mask) so that only prints, stripes and
+    seams count. Returns one float per image.
+    """
+    grey = _as_grey(images).reshape(-1, 1, 28, 28)
+    peak = grey.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
+    g = grey / peak
+    blur = F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    inside = (-F.max_pool2d(-(grey > 0.02).float(), 5, stride=1, padding=2)).clamp(0, 1)
+    energy = ((g - blur).abs() * inside).flatten(1).sum(1) / inside.flatten(1).sum(1).clamp_min(1)
+    return energy.numpy().reshape(np.shape(images)[:-2])
+
+
+# ----------------------------------------------------------------------------- catalog
+@dataclass
+class Catalog:
+    """All items: a real image, its category and slot, a palette colour and print statistics.
+
+    Attributes are parallel arrays over items; ``images`` holds the grey uint8 pixels.
+    ``split`` is 'train', 'val' or 'test'; test items come from Fashion-MNIST's test images.
+    """
+
+    images: np.ndarray
+    category: np.ndarray
+    colour: np.ndarray
+    texture: np.ndarray
+    split: np.ndarray
+    source_index: np.ndarray
+    source: str
+    busy_threshold: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.category)
+
+    @property
+    def slot(self) -> np.ndarray:
+        return np.array([SLOTS.index(CATEGORY_SLOT[CATEGORIES[c]]) for c in range(10)])[self.category]
+
+    @property
+    def busy(self) -> np.ndarray:
+        """Busy-patterned garments (shoes and bags never count: straps are not prints)."""
+        garment = np.isin(self.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
+        return (self.texture >= self.busy_threshold) & garment
+
+    def render(self, items, colours=None) -> torch.Tensor:
+        """RGBA images of ``items``; ``colours`` overrides their catalog colours."""
+        items = np.asarray(items)
+        colours = self.colour[items] if colours is None else np.asarray(colours)
+        return render(torch.from_numpy(self.images[items]), torch.from_numpy(colours))
+
+    def table(self):
+        """The catalog as a pandas DataFrame (one row per item)."""
+        import pandas as pd
+        return pd.DataFrame({"category": np.array(CATEGORIES)[self.category],
+                             "slot": np.array(SLOTS)[self.slot],
+                             "colour": np.array(COLOUR_NAMES)[self.colour],
+                             "texture": self.texture, "busy": self.busy, "split": self.split})
+
+
+def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fraction: float = 0.1,
+                  max_items: int | None = None, chromatic_share: float = 0.5,
+                  busy_quantile: float = 0.8) -> Catalog:
+    """Make the item catalog from Fashion-MNIST images.
+
+    Parameters
+    ----------
+    data : FashionMNIST, optional
+        Loaded images; default ``load_fashion_mnist()``.
+    seed : int
+        Seeds the colour draw and the train/val split.
+    val_fraction : float
+        Share of Fashion-MNIST training images kept for validation items.
+    max_items : int, optional
+        Cap on items per Fashion-MNIST split (small-data mode uses 2,500).
+    chromatic_share : float
+        Probability that an item gets a chromatic (rather than neutral) colour.
+    busy_quantile : float
+        Garments whose texture score is above this quantile (of training garments) count as busy.
+    """
+    data = data or load_fashion_mnist()
+    if max_items is None and small_mode():
+        max_items = 2500
+    rng = np.random.default_rng(seed)
+    parts = []
+    for name, images, labels in (("train", data.train_images, data.train_labels),
+                                 ("test", data.test_images, data.test_labels)):
+        index = np.arange(len(labels))
+        if max_items is not None and len(index) > max_items:
+            index = np.sort(rng.choice(index, max_items, replace=False))
+        split = np.full(len(index), name, dtype=object)
+        if name == "train":
+            perm = rng.permutation(len(index))
+            split[perm[: int(round(val_fraction * len(index)))]] = "val"
+        parts.append((images[index], labels[index].astype(np.int64), split.astype(str), index))
+    images = np.concatenate([p[0] for p in parts])
+    category = np.concatenate([p[1] for p in parts])
+    split = np.concatenate([p[2] for p in parts])
+    source_index = np.concatenate([p[3] for p in parts])
+    neutrals = [i for i, c in enumerate(PALETTE) if not c.chromatic]
+    chromatic = [i for i, c in enumerate(PALETTE) if c.chromatic]
+    is_chromatic = rng.random(len(category)) < chromatic_share
+    colour = np.where(is_chromatic, rng.choice(chromatic, len(category)), rng.choice(neutrals, len(category)))
+    texture = np.concatenate([texture_score(images[i:i + 8192]) for i in range(0, len(images), 8192)])
+    garment = np.isin(category, [CATEGORIES.index(c) for c, s in CATEGORY_SLOT.items() if s in GARMENT_SLOTS])
+    threshold = float(np.quantile(texture[(split == "train") & garment], busy_quantile))
+    return Catalog(images=images, category=category, colour=colour.astype(np.int64), texture=texture,
+                   split=split, source_index=source_index, source=data.source,
+                   busy_threshold=threshold, meta={"seed": seed, "max_items": max_items})

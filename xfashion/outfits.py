@@ -1,0 +1,220 @@
+"""Outfits: templates, sampling of good and bad outfits, item-disjoint splits, batches."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .data import CATEGORIES, COLOUR_NAMES, SLOTS, Catalog
+from .rules import DEFAULT_RULES, GROUPS, StylistRules, blame, violations
+from .utils import small_mode
+
+MAX_ITEMS = 5
+TEMPLATES = [
+    ("top", "bottom", "shoes"), ("top", "bottom", "shoes", "bag"), ("top", "bottom", "shoes", "outer"),
+    ("top", "bottom", "shoes", "bag", "outer"), ("dress", "shoes"), ("dress", "shoes", "bag"),
+    ("dress", "shoes", "outer"), ("dress", "shoes", "bag", "outer"),
+]
+DEFAULT_SIZES = {"train": 16000, "val": 2000, "test": 2000}
+SMALL_SIZES = {"train": 1600, "val": 300, "test": 300}
+
+
+def check_outfit(catalog: Catalog, items) -> np.ndarray:
+    """Validate an outfit (catalog item ids) and return it as an int array.
+
+    Raises
+    ------
+    ValueError
+        For an empty outfit, more than five items, an unknown item id, or two items of a
+        slot the templates allow only once (e.g. two pairs of shoes).
+    """
+    items = np.asarray(items, dtype=np.int64).ravel()
+    items = items[items >= 0] if items.size and (items == -1).any() else items
+    if items.size == 0:
+        raise ValueError("An outfit needs at least one item; got an empty outfit.")
+    if items.size > MAX_ITEMS:
+        raise ValueError(f"An outfit holds at most {MAX_ITEMS} items; got {items.size}.")
+    if items.min() < 0 or items.max() >= len(catalog):
+        raise ValueError(f"Unknown item id in {items.tolist()}; the catalog has ids 0-{len(catalog) - 1}.")
+    slots = [SLOTS[s] for s in catalog.slot[items]]
+    dup = [s for s, n in Counter(slots).items() if n > 1]
+    if dup:
+        raise ValueError(f"Outfit {items.tolist()} has more than one item in slot(s) {dup}; "
+                         "each slot may appear once.")
+    return items
+
+
+def outfit_violations(catalog: Catalog, items, colours=None, rules: StylistRules = DEFAULT_RULES):
+    """The oracle's violations for an outfit of catalog items (``colours`` overrides colours)."""
+    items = check_outfit(catalog, items)
+    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    return violations(catalog.category[items], colours, catalog.busy[items], rules)
+
+
+def outfit_blame(catalog: Catalog, items, colours=None, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+    """The oracle's per-(item, group) blame, shape (n_items, 2)."""
+    items = check_outfit(catalog, items)
+    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    return blame(catalog.category[items], colours, catalog.busy[items], rules)
+
+
+@dataclass
+class OutfitSet:
+    """Outfits of one split: padded item ids (-1 = no item) and labels.
+
+    ``label`` is what the scorer trains on (may carry label noise); ``oracle_label`` is
+    the truth. ``rules`` lists, per outfit, the names of the rules it breaks.
+    """
+
+    name: str
+    items: np.ndarray
+    label: np.ndarray
+    oracle_label: np.ndarray
+    template: np.ndarray
+    rules: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.items >= 0
+
+    def outfit(self, i: int) -> np.ndarray:
+        """Item ids of outfit ``i`` without padding."""
+        return self.items[i][self.items[i] >= 0]
+
+    def subset(self, index) -> "OutfitSet":
+        index = np.asarray(index)
+        return OutfitSet(self.name, self.items[index], self.label[index], self.oracle_label[index],
+                         self.template[index], [self.rules[i] for i in index])
+
+    def table(self, catalog: Catalog):
+        """One row per outfit: size, label, broken rules and a readable description."""
+        import pandas as pd
+        rows = []
+        for i in range(len(self)):
+            ids = self.outfit(i)
+            desc = ", ".join(f"{COLOUR_NAMES[catalog.colour[j]]} {CATEGORIES[catalog.category[j]]}" for j in ids)
+            rows.append({"size": len(ids), "label": int(self.label[i]), "good": bool(self.oracle_label[i]),
+                         "rules": ",".join(self.rules[i]), "outfit": desc})
+        return pd.DataFrame(rows)
+
+
+def _pools(catalog: Catalog, split: str) -> dict:
+    slots = catalog.slot
+    return {s: np.flatnonzero((catalog.split == split) & (slots == SLOTS.index(s))) for s in SLOTS}
+
+
+def _pad(ids) -> np.ndarray:
+    out = np.full(MAX_ITEMS, -1, dtype=np.int64)
+    out[: len(ids)] = ids
+    return out
+
+
+def sample_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, rules: StylistRules = DEFAULT_RULES,
+                   label_noise: float = 0.0, max_replaced: int = 2) -> OutfitSet:
+    """Sample a balanced set of good and bad outfits from one split's items.
+
+    Good outfits are drawn from the templates until the oracle accepts them. Each good
+    outfit gets a negative the Polyvore way: 1 to ``max_replaced`` of its items are
+    replaced by random items of the same slot, and the oracle labels the result; it is
+    kept only if the oracle calls it bad.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    split : {'train', 'val', 'test'}
+    n : int
+        Number of outfits (half good, half bad).
+    seed : int
+    rules : StylistRules
+    label_noise : float
+        Share of labels flipped (the oracle label stays in ``oracle_label``).
+    max_replaced : int
+        Most items replaced to make a negative.
+    """
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"Unknown split {split!r}; use 'train', 'val' or 'test'.")
+    rng = np.random.default_rng(seed)
+    pools = _pools(catalog, split)
+    cat, col, busy = catalog.category, catalog.colour, catalog.busy
+
+    def broken(ids):
+        return violations(cat[ids], col[ids], busy[ids], rules)
+
+    rows, labels, templates, broken_rules = [], [], [], []
+    n_good = n // 2
+    while len(rows) < 2 * n_good:
+        t = rng.integers(len(TEMPLATES))
+        ids = np.array([rng.choice(pools[s]) for s in TEMPLATES[t]])
+        if broken(ids):
+            continue
+        for _ in range(50):  # a negative for this good outfit
+            k = rng.integers(1, min(max_replaced, len(ids)) + 1)
+            neg = ids.copy()
+            for pos in rng.choice(len(ids), k, replace=False):
+                neg[pos] = rng.choice(pools[TEMPLATES[t][pos]])
+            found = broken(neg)
+            if found:
+                rows += [_pad(ids), _pad(neg)]
+                labels += [1.0, 0.0]
+                templates += [t, t]
+                broken_rules += [[], sorted({v.rule for v in found})]
+                break
+    items = np.stack(rows)
+    oracle = np.array(labels)
+    label = oracle.copy()
+    if label_noise > 0:
+        flip = rng.random(len(label)) < label_noise
+        label[flip] = 1.0 - label[flip]
+    return OutfitSet(split, items, label, oracle, np.array(templates), broken_rules)
+
+
+def make_splits(catalog: Catalog, sizes: dict | None = None, *, seed: int = 0,
+                rules: StylistRules = DEFAULT_RULES, label_noise: float = 0.0) -> dict:
+    """Train, val and test outfit sets (item-disjoint: each uses only its split's items)."""
+    sizes = sizes or (SMALL_SIZES if small_mode() else DEFAULT_SIZES)
+    return {name: sample_outfits(catalog, name, n, seed=seed + k, rules=rules,
+                                 label_noise=label_noise if name == "train" else 0.0)
+            for k, (name, n) in enumerate(sizes.items())}
+
+
+@dataclass
+class OutfitBatch:
+    """A padded batch of outfits.
+
+    Attributes
+    ----------
+    features : dict of str -> Tensor, shape (B, N, D_g)
+        One tensor per feature group; padded items are zero.
+    slot : LongTensor, shape (B, N)
+    mask : BoolTensor, shape (B, N)
+        True for real items.
+    label : Tensor, shape (B,)
+    items : LongTensor, shape (B, N)
+        Catalog ids, -1 for padding.
+    """
+
+    features: dict
+    slot: torch.Tensor
+    mask: torch.Tensor
+    label: torch.Tensor
+    items: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.mask.shape[0]
+
+    def with_features(self, features: dict) -> "OutfitBatch":
+        return OutfitBatch(features, self.slot, self.mask, self.label, self.items)
+
+
+def rule_counts(outfits: OutfitSet) -> Counter:
+    """How many outfits break each rule."""
+    return Counter(r for rs in outfits.rules for r in rs)
+
+
+__all__ = ["TEMPLATES", "MAX_ITEMS", "OutfitSet", "OutfitBatch", "sample_outfits", "make_splits",
+           "check_outfit", "outfit_violations", "outfit_blame", "rule_counts", "GROUPS"]

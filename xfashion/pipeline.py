@@ -1,0 +1,44 @@
+"""The stages wired together with caching, shared by the CLI and the notebooks."""
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+import numpy as np
+
+from .data import SLOTS, build_catalog, load_fashion_mnist
+from .outfits import make_splits, rule_counts
+from .utils import small_mode
+
+
+@lru_cache(maxsize=4)
+def _prepare(seed: int, small: bool):
+    catalog = build_catalog(load_fashion_mnist(), seed=seed)
+    return catalog, make_splits(catalog, seed=seed)
+
+
+def prepare(seed: int = 0):
+    """Catalog and outfit splits for the embedded default (deterministic for a seed).
+
+    Returns
+    -------
+    (Catalog, dict of str -> OutfitSet)
+    """
+    return _prepare(seed, small_mode())
+
+
+def prepare_summary(catalog, splits) -> dict:
+    """Counts a reader (or a script) wants after ``prepare``: source, items, outfits, rules."""
+    slots = catalog.slot
+    n_items = {s: int((catalog.split == s).sum()) for s in ("train", "val", "test")}
+    per_slot = {s: {slot: int(((catalog.split == s) & (slots == k)).sum()) for k, slot in enumerate(SLOTS)}
+                for s in n_items}
+    n_outfits = {k: {"good": int(v.label.sum()), "bad": int(len(v) - v.label.sum())} for k, v in splits.items()}
+    total = Counter()
+    for v in splits.values():
+        total.update(rule_counts(v))
+    return {"source": catalog.source, "n_items": n_items, "items_per_slot": per_slot,
+            "n_outfits": n_outfits, "violations": dict(total.most_common()),
+            "violations_per_split": {k: dict(rule_counts(v)) for k, v in splits.items()},
+            "busy_threshold": round(float(catalog.busy_threshold), 4),
+            "mean_outfit_size": {k: round(float(v.mask.sum(1).mean()), 3) for k, v in splits.items()}}

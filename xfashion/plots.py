@@ -1,0 +1,153 @@
+"""Plot helpers. Each takes an optional ``ax`` (or ``axes``) and returns ``(fig, ax)``."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from .data import CATEGORIES, COLOUR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
+from .outfits import OutfitSet, outfit_blame, outfit_violations
+from .rules import GROUPS
+
+
+def _axes(ax, n=1, size=(2.0, 2.2)):
+    if ax is not None:
+        return ax.figure if not isinstance(ax, np.ndarray) else ax.flat[0].figure, ax
+    fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), squeeze=False)
+    return fig, ax[0] if n > 1 else ax[0, 0]
+
+
+def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):
+    """A grid of real grey Fashion-MNIST images, one row per category."""
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(CATEGORIES), per_category, figsize=(per_category * 0.9, len(CATEGORIES) * 0.95))
+    for c, name in enumerate(CATEGORIES):
+        pick = rng.choice(np.flatnonzero(labels == c), per_category, replace=False)
+        for k, i in enumerate(pick):
+            axes[c, k].imshow(images[i], cmap="gray_r")
+            axes[c, k].set_axis_off()
+        axes[c, 0].text(-4, 14, name, ha="right", va="center", fontsize=9)
+    fig.suptitle("Real Fashion-MNIST product images (grey, 28 x 28)")
+    return fig, axes
+
+
+def plot_palette(ax=None):
+    """The named palette: neutrals first, then chromatic colours with their hue angles."""
+    fig, ax = _axes(ax, size=(9, 1.4))
+    for k, c in enumerate(PALETTE):
+        ax.add_patch(plt.Rectangle((k, 0), 0.9, 1, color=c.rgb, ec="k", lw=0.5))
+        label = c.name if c.hue is None else f"{c.name}\n{c.hue:.0f}°"
+        ax.text(k + 0.45, -0.15, label, ha="center", va="top", fontsize=8)
+    ax.set_xlim(-0.1, len(PALETTE))
+    ax.set_ylim(-0.8, 1.05)
+    ax.set_axis_off()
+    ax.set_title("Palette: neutrals (no hue) and chromatic colours (hue angle)")
+    return fig, ax
+
+
+def plot_recolour(catalog: Catalog, item: int, colours=None, axes=None):
+    """One item rendered in several palette colours: only the colour changes."""
+    colours = list(range(len(PALETTE))) if colours is None else [COLOUR_NAMES.index(c) if isinstance(c, str) else c for c in colours]
+    if axes is None:
+        fig, axes = plt.subplots(1, len(colours), figsize=(1.1 * len(colours), 1.5))
+    fig = np.ravel(axes)[0].figure
+    imgs = to_display(render(np.repeat(catalog.images[item][None], len(colours), 0), np.array(colours)))
+    for ax, img, c in zip(np.ravel(axes), imgs, colours):
+        ax.imshow(img)
+        ax.set_title(COLOUR_NAMES[c], fontsize=8)
+        ax.set_axis_off()
+    return fig, axes
+
+
+def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = None, show_blame: bool = True,
+                values=None, axes=None):
+    """An outfit as a strip of item images with the oracle's verdict and blame.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    items : sequence of int
+        Catalog ids (padding ``-1`` is dropped).
+    colours : sequence of int, optional
+        Override the items' colours (e.g. after a colour swap).
+    title : str, optional
+    show_blame : bool
+        Write the oracle's per-group blame under each item.
+    values : array (n_items, n_groups), optional
+        Attributions to print under each item instead of the blame.
+    """
+    items = np.asarray(items)
+    items = items[items >= 0]
+    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    if axes is None:
+        fig, axes = plt.subplots(1, len(items), figsize=(1.6 * len(items), 2.7), squeeze=False)
+        axes = axes[0]
+    fig = np.ravel(axes)[0].figure
+    imgs = to_display(catalog.render(items, colours))
+    bl = outfit_blame(catalog, items, colours)
+    found = outfit_violations(catalog, items, colours)
+    for k, ax in enumerate(np.ravel(axes)[: len(items)]):
+        ax.imshow(imgs[k])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        name = f"{COLOUR_NAMES[colours[k]]}\n{CATEGORIES[catalog.category[items[k]]]}"
+        if catalog.busy[items[k]]:
+            name += " (busy)"
+        lines = [name]
+        shown = values[k] if values is not None else (bl[k] if show_blame else None)
+        if shown is not None:
+            lines += [f"{g[:5]}: {v:+.2f}" for g, v in zip(GROUPS, shown)]
+        ax.set_xlabel("\n".join(lines), fontsize=7)
+        if values is None and show_blame and bl[k].sum() > 0:
+            for side in ax.spines.values():
+                side.set_edgecolor("crimson")
+                side.set_linewidth(2)
+    verdict = "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
+    fig.suptitle(title or f"oracle: {verdict}", fontsize=9)
+    return fig, axes
+
+
+def plot_dataset_stats(catalog: Catalog, splits: dict):
+    """Items per slot and colour, outfit sizes per label, and violations per rule (seaborn)."""
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    table = catalog.table()
+    sns.countplot(data=table, x="slot", hue="split", order=SLOTS, ax=axes[0])
+    axes[0].set_title("Items per slot")
+    pal = {c.name: c.rgb for c in PALETTE}
+    sns.countplot(data=table, x="colour", order=COLOUR_NAMES, hue="colour", palette=pal, legend=False, ax=axes[1])
+    axes[1].tick_params(axis="x", rotation=70)
+    axes[1].set_title("Items per colour")
+    frames = [pd.DataFrame({"split": k, "size": v.mask.sum(1), "label": np.where(v.label > 0, "good", "bad")})
+              for k, v in splits.items()]
+    sizes = pd.concat(frames)
+    sns.countplot(data=sizes[sizes.split == "train"], x="size", hue="label", ax=axes[2])
+    axes[2].set_title("Outfit size (train)")
+    rules = pd.DataFrame([{"split": k, "rule": r} for k, v in splits.items() for rs in v.rules for r in rs])
+    sns.countplot(data=rules, y="rule", hue="split", ax=axes[3])
+    axes[3].set_title("Violations per rule (bad outfits)")
+    fig.tight_layout()
+    return fig, axes
+
+
+def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str = "any", index: int = 0):
+    """Draw outfit ``index`` among the outfits of ``split`` with the given label (pure function)."""
+    outfits: OutfitSet = splits[split]
+    keep = np.arange(len(outfits))
+    if label != "any":
+        keep = keep[(outfits.label > 0) == (label == "good")]
+    i = int(keep[index % len(keep)])
+    return plot_outfit(catalog, outfits.outfit(i), title=None)
+
+
+def browse_outfits(catalog: Catalog, splits: dict):
+    """An ipywidgets browser: a slider over outfits and dropdowns for split and label."""
+    import ipywidgets as widgets
+
+    def view(split="test", label="any", index=0):
+        fig, _ = show_outfit(catalog, splits, split, label, index)
+        plt.show()
+
+    return widgets.interactive(view, split=widgets.Dropdown(options=list(splits), value="test"),
+                               label=widgets.Dropdown(options=["any", "good", "bad"], value="any"),
+                               index=widgets.IntSlider(min=0, max=199, value=0))

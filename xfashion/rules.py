@@ -1,0 +1,153 @@
+"""The stylist: hidden ground-truth rules that make an outfit good or bad.
+
+The scorer never sees these rules; it learns them from labelled outfits. Because we know
+them, every explanation can be checked against the truth: the oracle returns each
+violation with the items involved and the feature group at fault, and a blame matrix
+over (item, feature group).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Sequence
+
+import numpy as np
+
+from .data import CATEGORIES, PALETTE
+
+GROUPS = ("color", "shape_texture")
+
+
+@dataclass(frozen=True)
+class StylistRules:
+    """The stylist's taste, as data.
+
+    Attributes
+    ----------
+    hue_clash : (float, float)
+        Two chromatic items clash when their hue distance (degrees, 0-180) lies in this
+        closed range: neither analogous (close) nor complementary (opposite).
+    max_chromatic : int
+        More chromatic items than this make an outfit too loud.
+    neutral_clashes : tuple of (str, str)
+        Neutral colour pairs that must not be worn together.
+    season_clashes : tuple of (str, str)
+        Category pairs from different seasons.
+    max_busy : int
+        How many busy-patterned garments an outfit may hold.
+    """
+
+    hue_clash: tuple = (60.0, 150.0)
+    max_chromatic: int = 2
+    neutral_clashes: tuple = (("navy", "black"),)
+    season_clashes: tuple = (("Sandal", "Coat"), ("Sandal", "Pullover"), ("Ankle boot", "Dress"))
+    max_busy: int = 1
+
+    def describe(self):
+        """A pandas table: one row per rule with its feature group and wording."""
+        import pandas as pd
+        lo, hi = self.hue_clash
+        rows = [
+            ("hue_clash", "color", f"two chromatic items whose hues differ by {lo:.0f}-{hi:.0f} degrees"),
+            ("too_many_colours", "color", f"more than {self.max_chromatic} chromatic items"),
+            ("neutral_clash", "color", "neutral pairs that clash: " + ", ".join("+".join(p) for p in self.neutral_clashes)),
+            ("season_clash", "shape_texture", "items from different seasons: " + ", ".join("+".join(p) for p in self.season_clashes)),
+            ("busy_clash", "shape_texture", f"more than {self.max_busy} busy-patterned garment"),
+        ]
+        return pd.DataFrame(rows, columns=["rule", "group", "violated when"])
+
+    @property
+    def names(self) -> list:
+        return list(self.describe()["rule"])
+
+
+DEFAULT_RULES = StylistRules()
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: its name, the feature group at fault and the item positions involved."""
+
+    rule: str
+    group: str
+    items: tuple
+
+
+def hue_distance(a: float, b: float) -> float:
+    """Smallest angle between two hues, in degrees (0-180)."""
+    d = abs(a - b) % 360.0
+    return min(d, 360.0 - d)
+
+
+def _check(categories, colours, busy) -> tuple:
+    categories, colours, busy = (np.asarray(x).ravel() for x in (categories, colours, busy))
+    if not (len(categories) == len(colours) == len(busy)):
+        raise ValueError("categories, colours and busy must have one entry per item.")
+    if len(categories) == 0:
+        raise ValueError("An outfit needs at least one item; got an empty outfit.")
+    if categories.min() < 0 or categories.max() >= len(CATEGORIES):
+        raise ValueError(f"Unknown category index in {categories.tolist()}; expected 0-{len(CATEGORIES) - 1}.")
+    if colours.min() < 0 or colours.max() >= len(PALETTE):
+        raise ValueError(f"Unknown colour index in {colours.tolist()}; expected 0-{len(PALETTE) - 1}.")
+    return categories, colours, busy.astype(bool)
+
+
+def violations(categories: Sequence[int], colours: Sequence[int], busy: Sequence[bool],
+               rules: StylistRules = DEFAULT_RULES) -> list:
+    """Every rule an outfit breaks.
+
+    Parameters
+    ----------
+    categories, colours : sequence of int
+        Fashion-MNIST category and palette index of each item.
+    busy : sequence of bool
+        Whether each item's print is busy (only garments count, see ``Catalog.busy``).
+    rules : StylistRules
+
+    Returns
+    -------
+    list of Violation
+    """
+    categories, colours, busy = _check(categories, colours, busy)
+    found = []
+    hues = [PALETTE[c].hue for c in colours]
+    chromatic = [i for i, h in enumerate(hues) if h is not None]
+    lo, hi = rules.hue_clash
+    for i, j in combinations(chromatic, 2):
+        if lo <= hue_distance(hues[i], hues[j]) <= hi:
+            found.append(Violation("hue_clash", "color", (i, j)))
+    if len(chromatic) > rules.max_chromatic:
+        found.append(Violation("too_many_colours", "color", tuple(chromatic)))
+    names = [PALETTE[c].name for c in colours]
+    for a, b in rules.neutral_clashes:
+        for i, j in combinations(range(len(names)), 2):
+            if {names[i], names[j]} == {a, b} and a != b:
+                found.append(Violation("neutral_clash", "color", (i, j)))
+    cats = [CATEGORIES[c] for c in categories]
+    for a, b in rules.season_clashes:
+        for i, j in combinations(range(len(cats)), 2):
+            if {cats[i], cats[j]} == {a, b}:
+                found.append(Violation("season_clash", "shape_texture", (i, j)))
+    busy_items = tuple(np.flatnonzero(busy).tolist())
+    if len(busy_items) > rules.max_busy:
+        found.append(Violation("busy_clash", "shape_texture", busy_items))
+    return found
+
+
+def blame(categories, colours, busy, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+    """Per-(item, group) blame: each violation shares one unit among the items it involves.
+
+    Returns
+    -------
+    ndarray, shape (n_items, len(GROUPS))
+    """
+    out = np.zeros((len(np.ravel(categories)), len(GROUPS)))
+    for v in violations(categories, colours, busy, rules):
+        for i in v.items:
+            out[i, GROUPS.index(v.group)] += 1.0 / len(v.items)
+    return out
+
+
+def is_good(categories, colours, busy, rules: StylistRules = DEFAULT_RULES) -> bool:
+    """An outfit is good iff it breaks no rule."""
+    return not violations(categories, colours, busy, rules)
