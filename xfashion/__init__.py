@@ -1,2 +1,16 @@
-"""xfashion: explainable outfit scoring."""
+"""xfashion: explainable outfit scoring (after Tangseng & Okatani, WACV 2020).
+
+One flat public API: notebooks import names from here only.
+"""
+from .data import (CATEGORIES, CATEGORY_SLOT, COLOUR_NAMES, PALETTE, SLOTS, Catalog, Colour, FashionMNIST,
+                   build_catalog, category_index, colour_index, load_fashion_mnist, read_idx, render,
+                   texture_score, to_display)
+from .outfits import (MAX_ITEMS, TEMPLATES, OutfitBatch, OutfitSet, check_outfit, make_batch, make_splits,
+                      outfit_blame, outfit_violations, rule_counts, sample_outfits)
+from .pipeline import prepare, prepare_summary
+from .plots import (browse_outfits, busy_examples, plot_dataset_stats, plot_item_grid, plot_items, plot_outfit,
+                    plot_palette, plot_recolour, plot_rule_examples, rule_examples, show_outfit)
+from .rules import DEFAULT_RULES, GROUPS, StylistRules, Violation, blame, is_good, violations
+from .utils import set_seed, small_mode
+
 __version__ = "0.1.0"

@@ -211,10 +211,43 @@ class OutfitBatch:
         return OutfitBatch(features, self.slot, self.mask, self.label, self.items)
 
 
+def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict | None = None,
+               colours: np.ndarray | None = None) -> OutfitBatch:
+    """Gather a padded batch of outfits.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    outfits : OutfitSet
+    index : array of int, optional
+        Which outfits (default: all).
+    features : dict of str -> Tensor (n_items, D_g), optional
+        Per-item feature tables; without them the batch carries the rendered RGBA images
+        under ``"image"``, shape (B, N, 4, 28, 28).
+    colours : array (B, N), optional
+        Colour overrides (-1 keeps the catalog colour); only for image batches.
+    """
+    index = np.arange(len(outfits)) if index is None else np.asarray(index)
+    items = torch.from_numpy(outfits.items[index])
+    mask = items >= 0
+    safe = items.clamp_min(0)
+    if features is None:
+        cols = catalog.colour[safe.numpy()]
+        if colours is not None:
+            cols = np.where(np.asarray(colours) >= 0, colours, cols)
+        images = catalog.render(safe.numpy(), cols) * mask[..., None, None, None]
+        feats = {"image": images}
+    else:
+        feats = {g: table[safe] * mask[..., None] for g, table in features.items()}
+    slot = torch.from_numpy(catalog.slot[safe.numpy()]) * mask
+    label = torch.from_numpy(outfits.label[index]).float()
+    return OutfitBatch(feats, slot, mask, label, items)
+
+
 def rule_counts(outfits: OutfitSet) -> Counter:
     """How many outfits break each rule."""
     return Counter(r for rs in outfits.rules for r in rs)
 
 
 __all__ = ["TEMPLATES", "MAX_ITEMS", "OutfitSet", "OutfitBatch", "sample_outfits", "make_splits",
-           "check_outfit", "outfit_violations", "outfit_blame", "rule_counts", "GROUPS"]
+           "check_outfit", "make_batch", "outfit_violations", "outfit_blame", "rule_counts", "GROUPS"]

@@ -80,10 +80,13 @@ def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = No
     items = np.asarray(items)
     items = items[items >= 0]
     colours = catalog.colour[items] if colours is None else np.asarray(colours)
-    if axes is None:
+    own = axes is None
+    if own:
         fig, axes = plt.subplots(1, len(items), figsize=(1.6 * len(items), 2.7), squeeze=False)
         axes = axes[0]
     fig = np.ravel(axes)[0].figure
+    for ax in np.ravel(axes)[len(items):]:
+        ax.set_axis_off()
     imgs = to_display(catalog.render(items, colours))
     bl = outfit_blame(catalog, items, colours)
     found = outfit_violations(catalog, items, colours)
@@ -104,7 +107,56 @@ def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = No
                 side.set_edgecolor("crimson")
                 side.set_linewidth(2)
     verdict = "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
-    fig.suptitle(title or f"oracle: {verdict}", fontsize=9)
+    text = f"{title + ' | ' if title else ''}oracle: {verdict}"
+    if own:
+        fig.suptitle(text, fontsize=9)
+    else:
+        np.ravel(axes)[0].set_title(text, fontsize=9, loc="left")
+    return fig, axes
+
+
+def plot_items(catalog: Catalog, items, title: str = "", colours=None):
+    """A row of catalog items with colour, category and texture score."""
+    items = np.asarray(items)
+    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    fig, axes = plt.subplots(1, len(items), figsize=(1.3 * len(items), 1.9), squeeze=False)
+    for ax, img, i, c in zip(axes[0], to_display(catalog.render(items, colours)), items, colours):
+        ax.imshow(img)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{CATEGORIES[catalog.category[i]]}\ntexture {catalog.texture[i]:.3f}", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return fig, axes
+
+
+def busy_examples(catalog: Catalog, n: int = 6, seed: int = 0) -> dict:
+    """Item ids of plain and busy garments (for a side-by-side look)."""
+    rng = np.random.default_rng(seed)
+    garment = np.isin(catalog.slot, [SLOTS.index(s) for s in ("top", "bottom", "dress", "outer")])
+    busy = np.flatnonzero(catalog.busy)
+    plain = np.flatnonzero(garment & (catalog.texture < np.quantile(catalog.texture[garment], 0.3)))
+    return {"plain": rng.choice(plain, n, replace=False), "busy": rng.choice(busy, n, replace=False)}
+
+
+def rule_examples(outfits: OutfitSet) -> dict:
+    """One outfit index per rule (breaking that rule alone where possible), plus a good one."""
+    found = {"good": int(np.flatnonzero(outfits.oracle_label > 0)[0])}
+    for i, rs in enumerate(outfits.rules):
+        if len(rs) == 1 and rs[0] not in found:
+            found[rs[0]] = i
+    for i, rs in enumerate(outfits.rules):
+        for r in rs:
+            found.setdefault(r, i)
+    return found
+
+
+def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
+    """A good outfit and one example of each violated rule, with the oracle's blame."""
+    examples = rule_examples(outfits)
+    fig, axes = plt.subplots(len(examples), 5, figsize=(8.5, 2.3 * len(examples)), squeeze=False)
+    for row, (name, i) in zip(axes, examples.items()):
+        plot_outfit(catalog, outfits.outfit(i), title=f"example of '{name}'", axes=row)
+    fig.tight_layout()
     return fig, axes
 
 

@@ -1,0 +1,27 @@
+"""Shared fixtures. Tests run in small-data mode with their own cache folder."""
+import os
+import tempfile
+
+os.environ.setdefault("XFASHION_SMALL", "1")
+os.environ.setdefault("XFASHION_CACHE", tempfile.mkdtemp(prefix="xfashion-test-cache-"))
+os.environ.setdefault("XFASHION_NO_DOWNLOAD", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+import xfashion as xf  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mini():
+    return xf.data.load_mini()
+
+
+@pytest.fixture(scope="session")
+def catalog(mini):
+    return xf.build_catalog(mini, seed=0)
+
+
+@pytest.fixture(scope="session")
+def splits(catalog):
+    return xf.make_splits(catalog, {"train": 400, "val": 100, "test": 100}, seed=0)

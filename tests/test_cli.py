@@ -1,0 +1,27 @@
+import json
+import subprocess
+import sys
+
+from xfashion.utils import REPO_ROOT
+
+
+def run_cli(*args):
+    out = subprocess.run([sys.executable, "-m", "xfashion", *args], capture_output=True, text=True,
+                         cwd=REPO_ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_prepare_json():
+    summary = json.loads(run_cli("prepare", "--json"))
+    assert set(summary["n_items"]) == {"train", "val", "test"}
+    assert summary["source"]
+    for split, counts in summary["n_outfits"].items():
+        assert counts["good"] == counts["bad"] > 0
+    assert set(summary["violations"]) <= {"hue_clash", "too_many_colours", "neutral_clash", "season_clash", "busy_clash"}
+    assert sum(summary["violations"].values()) >= sum(c["bad"] for c in summary["n_outfits"].values())
+
+
+def test_prepare_human_summary():
+    out = run_cli("prepare")
+    assert "items per split" in out and "violations per rule" in out
