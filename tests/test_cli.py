@@ -25,3 +25,10 @@ def test_prepare_json():
 def test_prepare_human_summary():
     out = run_cli("prepare")
     assert "items per split" in out and "violations per rule" in out
+
+
+def test_features_json():
+    summary = json.loads(run_cli("features", "--json"))
+    assert summary["feature_sizes"] == {"color": 13, "shape_texture": 32}
+    assert summary["color_invariance"] < summary["color_invariance_tolerance"]
+    assert 0.5 < summary["shape_texture_test_accuracy"] <= 1.0  # small-data mode: 2 epochs on 2,400 images

@@ -7,9 +7,14 @@ from .data import (CATEGORIES, CATEGORY_SLOT, COLOUR_NAMES, PALETTE, SLOTS, Cata
                    texture_score, to_display)
 from .outfits import (MAX_ITEMS, TEMPLATES, OutfitBatch, OutfitSet, check_outfit, make_batch, make_splits,
                       outfit_blame, outfit_violations, rule_counts, sample_outfits)
-from .pipeline import prepare, prepare_summary
-from .plots import (browse_outfits, busy_examples, plot_dataset_stats, plot_item_grid, plot_items, plot_outfit,
-                    plot_palette, plot_recolour, plot_rule_examples, rule_examples, show_outfit)
+from .features import (DEFAULT_GROUPS, ColorHistogram, FeatureExtractor, FeatureGroup, FeatureGroups, ItemFeatures,
+                       ShapeTextureCNN, colour_invariance, colour_normalised_grey, extract_features, rgb_to_lab,
+                       train_shape_cnn)
+from .pipeline import fashion_mnist, features, prepare, prepare_summary
+from .plots import (browse_outfits, busy_examples, embedding_map, nearest_neighbours, plot_color_histogram,
+                    plot_confusion, plot_dataset_stats, plot_embedding_map, plot_history, plot_item_grid, plot_items,
+                    plot_neighbours, plot_outfit, plot_palette, plot_recolour, plot_rule_examples, recolour_explorer,
+                    recolour_view, rule_examples, show_outfit)
 from .rules import DEFAULT_RULES, GROUPS, StylistRules, Violation, blame, is_good, violations
 from .utils import set_seed, small_mode
 

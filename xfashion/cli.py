@@ -8,6 +8,8 @@ import json
 import sys
 import time
 
+INVARIANCE_TOL = 1e-4
+
 
 def _emit(summary: dict, as_json: bool, lines: list) -> None:
     if as_json:
@@ -32,6 +34,29 @@ def cmd_prepare(args) -> int:
     return 0
 
 
+def cmd_features(args) -> int:
+    from .features import colour_invariance
+    from .pipeline import features, prepare
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        catalog, _ = prepare(args.seed)
+        feats = features(args.seed, progress=not args.json)
+    inv = colour_invariance(feats.extractor, catalog)
+    summary = {"shape_texture_test_accuracy": round(feats.cnn.test_accuracy, 4),
+               "color_invariance": inv, "color_invariance_tolerance": INVARIANCE_TOL,
+               "feature_sizes": dict(zip(feats.groups.names, feats.groups.sizes)),
+               "n_items": len(catalog), "cnn_epochs": feats.cnn.config["epochs"],
+               "cnn_train_seconds": round(feats.cnn.seconds, 1), "cnn_cached": feats.cnn.cached,
+               "extract_seconds": round(feats.seconds, 1), "features_cached": feats.cached,
+               "seconds": round(time.perf_counter() - start, 1)}
+    lines = [f"shape-texture CNN test accuracy: {summary['shape_texture_test_accuracy']:.4f} "
+             f"({summary['cnn_epochs']} epochs, {summary['cnn_train_seconds']} s{', cached' if feats.cnn.cached else ''})",
+             f"colour invariance (max relative change over re-colourings): {inv:.2e} (tolerance {INVARIANCE_TOL:g})",
+             f"features: {summary['feature_sizes']} for {len(catalog)} items in {summary['seconds']} s"]
+    _emit(summary, args.json, lines)
+    return 0
+
+
 def cmd_tour(args) -> int:
     from .tour import run_tour
     start = time.perf_counter()
@@ -49,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_prepare)
+    p = sub.add_parser("features", help="train or load the shape-texture CNN and extract item features")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_features)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.set_defaults(func=cmd_tour)

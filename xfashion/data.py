@@ -196,7 +196,7 @@ class Colour:
 PALETTE = [
     Colour("black", (0.12, 0.12, 0.13)),
     Colour("white", (0.96, 0.96, 0.94)),
-    Colour("grey", (0.55, 0.55, 0.57)),
+    Colour("grey", (0.48, 0.48, 0.50)),
     Colour("navy", (0.12, 0.16, 0.42)),
     Colour("beige", (0.85, 0.76, 0.60)),
     Colour("red", (0.85, 0.10, 0.12), 0.0),
@@ -227,7 +227,7 @@ def category_index(name: str) -> int:
 
 
 # ----------------------------------------------------------------------------- rendering
-SHADE_MIN = 0.45  # darkest shading factor: dark prints keep their contrast, colours stay readable
+SHADE_MIN = 0.6  # darkest shading factor: dark prints keep their contrast, colours stay readable
 
 
 def _as_grey(images) -> torch.Tensor:
@@ -331,6 +331,20 @@ class Catalog:
         """Busy-patterned garments (shoes and bags never count: straps are not prints)."""
         garment = np.isin(self.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
         return (self.texture >= self.busy_threshold) & garment
+
+    def find(self, category: str | None = None, colour: str | None = None, split: str | None = None,
+             busy: bool | None = None) -> np.ndarray:
+        """Ids of the items matching every given attribute (names, not indices)."""
+        keep = np.ones(len(self), dtype=bool)
+        if category is not None:
+            keep &= self.category == category_index(category)
+        if colour is not None:
+            keep &= self.colour == colour_index(colour)
+        if split is not None:
+            keep &= self.split == split
+        if busy is not None:
+            keep &= self.busy == busy
+        return np.flatnonzero(keep)
 
     def render(self, items, colours=None) -> torch.Tensor:
         """RGBA images of ``items``; ``colours`` overrides their catalog colours."""

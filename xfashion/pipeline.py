@@ -7,13 +7,24 @@ from functools import lru_cache
 import numpy as np
 
 from .data import SLOTS, build_catalog, load_fashion_mnist
+from .features import extract_features, train_shape_cnn
 from .outfits import make_splits, rule_counts
 from .utils import small_mode
 
 
+@lru_cache(maxsize=2)
+def _fashion_mnist(small: bool):
+    return load_fashion_mnist()
+
+
+def fashion_mnist():
+    """Fashion-MNIST from the source chain, loaded once per process."""
+    return _fashion_mnist(small_mode())
+
+
 @lru_cache(maxsize=4)
 def _prepare(seed: int, small: bool):
-    catalog = build_catalog(load_fashion_mnist(), seed=seed)
+    catalog = build_catalog(fashion_mnist(), seed=seed)
     return catalog, make_splits(catalog, seed=seed)
 
 
@@ -25,6 +36,23 @@ def prepare(seed: int = 0):
     (Catalog, dict of str -> OutfitSet)
     """
     return _prepare(seed, small_mode())
+
+
+@lru_cache(maxsize=4)
+def _features(seed: int, small: bool, progress: bool):
+    catalog, _ = prepare(seed)
+    cnn = train_shape_cnn(fashion_mnist(), seed=seed, progress=progress)
+    return extract_features(catalog, cnn, progress=progress)
+
+
+def features(seed: int = 0, progress: bool = True):
+    """Train (or load) the shape-texture CNN and extract every catalog item's features (cached).
+
+    Returns
+    -------
+    ItemFeatures
+    """
+    return _features(seed, small_mode(), progress)
 
 
 def prepare_summary(catalog, splits) -> dict:

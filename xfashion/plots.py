@@ -203,3 +203,139 @@ def browse_outfits(catalog: Catalog, splits: dict):
     return widgets.interactive(view, split=widgets.Dropdown(options=list(splits), value="test"),
                                label=widgets.Dropdown(options=["any", "good", "bad"], value="any"),
                                index=widgets.IntSlider(min=0, max=199, value=0))
+
+
+# ----------------------------------------------------------------------------- features (chapter 02)
+def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
+    """Each item next to its colour histogram, bars drawn in the palette's own colours."""
+    items = np.asarray(items)
+    if axes is None:
+        fig, axes = plt.subplots(2, len(items), figsize=(2.2 * len(items), 3.6),
+                                 gridspec_kw={"height_ratios": [1, 1.2]}, squeeze=False)
+    fig = axes[0, 0].figure
+    imgs = to_display(catalog.render(items))
+    colors = [c.rgb for c in PALETTE]
+    for k, i in enumerate(items):
+        axes[0, k].imshow(imgs[k])
+        axes[0, k].set_axis_off()
+        axes[0, k].set_title(f"{COLOUR_NAMES[catalog.colour[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=8)
+        hist = np.asarray(color_features[i])
+        axes[1, k].bar(range(len(hist)), hist, color=colors, edgecolor="k", linewidth=0.3)
+        axes[1, k].set_xticks(range(len(hist)), COLOUR_NAMES, rotation=90, fontsize=6)
+        axes[1, k].set_ylim(0, 1)
+    axes[1, 0].set_ylabel("share of garment pixels")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_history(history, columns, ax=None, title: str = ""):
+    """Training curves from a list of per-epoch dicts."""
+    fig, ax = _axes(ax, size=(5, 3.2))
+    frame = pd.DataFrame(history)
+    for col in columns:
+        ax.plot(frame["epoch"], frame[col], marker="o", label=col)
+    ax.set_xlabel("epoch")
+    ax.legend()
+    ax.set_title(title)
+    return fig, ax
+
+
+def plot_confusion(confusion, ax=None):
+    """Row-normalised confusion matrix of the ten Fashion-MNIST categories."""
+    fig, ax = _axes(ax, size=(6, 5))
+    norm = confusion / confusion.sum(1, keepdims=True)
+    sns.heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
+                cbar=False, ax=ax, annot_kws={"fontsize": 7})
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    acc = np.trace(confusion) / confusion.sum()
+    ax.set_title(f"shape-texture CNN on Fashion-MNIST test: accuracy {acc:.3f}")
+    return fig, ax
+
+
+def embedding_map(table, n: int = 3000, seed: int = 0):
+    """2-D PCA coordinates of ``n`` random rows of a feature table; returns (coords, rows)."""
+    import torch
+    gen = np.random.default_rng(seed)
+    rows = np.sort(gen.choice(len(table), min(n, len(table)), replace=False))
+    x = table[rows] - table[rows].mean(0)
+    _, _, v = torch.pca_lowrank(x, q=2, center=False)
+    return (x @ v[:, :2]).numpy(), rows
+
+
+def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
+    """The shape-texture embedding in two PCA dimensions, coloured by category."""
+    fig, ax = _axes(ax, size=(6.5, 5))
+    coords, rows = embedding_map(table, n)
+    sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=np.array(CATEGORIES)[catalog.category[rows]],
+                    hue_order=CATEGORIES, s=8, linewidth=0, palette="tab10", ax=ax)
+    ax.legend(fontsize=7, markerscale=2, bbox_to_anchor=(1, 1))
+    ax.set_title("shape-texture embedding (PCA), coloured by category")
+    return fig, ax
+
+
+def nearest_neighbours(table, item: int, k: int = 6, candidates=None) -> np.ndarray:
+    """The ``k`` items closest to ``item`` (Euclidean) in one feature table."""
+    import torch
+    cand = np.arange(len(table)) if candidates is None else np.asarray(candidates)
+    cand = cand[cand != item]
+    d = (table[cand] - table[item]).norm(dim=1)
+    return cand[torch.argsort(d)[:k].numpy()]
+
+
+def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, split: str = "test"):
+    """The query item and its nearest neighbours by each feature group."""
+    groups = list(features)
+    cand = np.flatnonzero(catalog.split == split)
+    fig, axes = plt.subplots(len(groups), k + 1, figsize=(1.3 * (k + 1), 1.6 * len(groups)), squeeze=False)
+    for row, g in zip(axes, groups):
+        ids = np.concatenate([[item], nearest_neighbours(features[g], item, k, cand)])
+        for ax, img, i in zip(row, to_display(catalog.render(ids)), ids):
+            ax.imshow(img)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(f"by {g}", fontsize=9)
+        row[0].set_title("query", fontsize=8)
+    fig.suptitle("Nearest neighbours: colour neighbours share colour, shape neighbours share silhouette", fontsize=9)
+    return fig, axes
+
+
+def recolour_view(catalog: Catalog, extractor, item: int = 0, colour: str = "red"):
+    """Re-colour one item and show both feature groups before and after (pure function)."""
+    import torch
+    k = COLOUR_NAMES.index(colour)
+    with torch.no_grad():
+        rgba = catalog.render([item, item], [catalog.colour[item], k])
+        out = extractor(rgba)
+    fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), gridspec_kw={"width_ratios": [1, 1, 3, 3]})
+    for ax, img, name in zip(axes[:2], to_display(rgba), ["original", f"re-coloured: {colour}"]):
+        ax.imshow(img)
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    width = 0.4
+    x = np.arange(len(COLOUR_NAMES))
+    axes[2].bar(x - width / 2, out["color"][0], width, label="original", color="lightgrey", edgecolor="k")
+    axes[2].bar(x + width / 2, out["color"][1], width, label="re-coloured", color=[c.rgb for c in PALETTE])
+    axes[2].set_xticks(x, COLOUR_NAMES, rotation=90, fontsize=7)
+    axes[2].set_title("color group: the mass moves", fontsize=9)
+    st = out["shape_texture"]
+    axes[3].plot(st[0], "o-", label="original")
+    axes[3].plot(st[1], "x--", label="re-coloured")
+    change = float((st[1] - st[0]).norm() / st[0].norm())
+    axes[3].set_title(f"shape_texture group: stays put (relative change {change:.1e})", fontsize=9)
+    axes[3].legend(fontsize=7)
+    fig.tight_layout()
+    return fig, axes
+
+
+def recolour_explorer(catalog: Catalog, extractor, items=None):
+    """ipywidgets: pick an item and a colour; both feature groups update."""
+    import ipywidgets as widgets
+    items = np.flatnonzero(catalog.split == "test")[:500] if items is None else np.asarray(items)
+
+    def view(index=0, colour="red"):
+        recolour_view(catalog, extractor, int(items[index]), colour)
+        plt.show()
+
+    return widgets.interactive(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
+                               colour=widgets.Dropdown(options=COLOUR_NAMES, value="red"))

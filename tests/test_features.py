@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+import torch
+
+import xfashion as xf
+
+
+@pytest.fixture(scope="module")
+def tiny_cnn(mini, tmp_path_factory):
+    return xf.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+
+
+def test_rgb_to_lab_known_values():
+    lab = xf.rgb_to_lab(torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
+    torch.testing.assert_close(lab, torch.tensor([[100.0, 0.0, 0.0], [0.0, 0.0, 0.0], [53.24, 80.09, 67.20]]),
+                               atol=0.05, rtol=0)
+
+
+def test_histogram_sums_to_one_and_names_match(mini):
+    assert xf.DEFAULT_GROUPS["color"].dim_names == tuple(xf.COLOUR_NAMES)
+    hist = xf.ColorHistogram()(xf.render(mini.train_images[:50], np.arange(50) % 13))
+    assert hist.shape == (50, 13)
+    torch.testing.assert_close(hist.sum(1), torch.ones(50))
+    assert torch.all(hist >= 0)
+
+
+@pytest.mark.parametrize("colour", xf.COLOUR_NAMES)
+def test_recolouring_moves_mass_to_the_new_colour(mini, colour):
+    k = xf.colour_index(colour)
+    before = xf.ColorHistogram()(xf.render(mini.train_images[:40], (k + 5) % 13))
+    after = xf.ColorHistogram()(xf.render(mini.train_images[:40], k))
+    assert torch.all(after.argmax(1) == k)
+    assert after[:, k].mean() > 0.9 and before[:, k].mean() < 0.1
+
+
+def test_background_does_not_count(mini):
+    img = mini.train_images[0].copy()
+    rgba = xf.render(img, xf.colour_index("red"))
+    rgba_bg = rgba.clone()
+    rgba_bg[:3, rgba[3] == 0] = 0.5  # paint the (transparent) background grey
+    torch.testing.assert_close(xf.ColorHistogram()(rgba), xf.ColorHistogram()(rgba_bg))
+
+
+def test_shape_texture_is_colour_blind(catalog, tiny_cnn):
+    extractor = xf.FeatureExtractor(tiny_cnn.model).eval()
+    extractor.fit_standardisation(catalog.render(range(300)))
+    assert xf.colour_invariance(extractor, catalog, n=60) < 1e-4
+    # but it does see shape: a trouser and a sneaker differ a lot
+    pair = [catalog.find(category="Trouser")[0], catalog.find(category="Sneaker")[0]]
+    with torch.no_grad():
+        st = extractor(catalog.render(pair))["shape_texture"]
+    assert (st[0] - st[1]).norm() / st[0].norm() > 0.5
+
+
+def test_gradients_flow_from_features_to_pixels(catalog, tiny_cnn):
+    extractor = xf.FeatureExtractor(tiny_cnn.model).eval()
+    rgba = catalog.render([0, 1, 2]).requires_grad_(True)
+    out = extractor(rgba)
+    for name in ("color", "shape_texture"):
+        (grad,) = torch.autograd.grad(out[name][:, 0].sum() if name == "shape_texture"
+                                      else out[name][torch.arange(3), torch.from_numpy(catalog.colour[:3])].sum(),
+                                      rgba, retain_graph=True)
+        assert torch.isfinite(grad).all() and grad.abs().sum() > 0, name
+
+
+def test_cnn_cache_is_keyed_by_configuration(mini, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    first = xf.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
+    again = xf.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
+    other = xf.train_shape_cnn(mini, epochs=1, max_train=256, lr=1e-3, progress=False)
+    assert not first.cached and again.cached and not other.cached
+    assert len(list(tmp_path.glob("shape_cnn-*.pt"))) == 2
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+
+
+def test_feature_cache_invalidates_when_catalog_changes(mini, tmp_path, monkeypatch, tiny_cnn):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    cat_a = xf.build_catalog(mini, seed=0, max_items=300)
+    cat_b = xf.build_catalog(mini, seed=1, max_items=300)
+    fa = xf.extract_features(cat_a, tiny_cnn, progress=False)
+    fa2 = xf.extract_features(cat_a, tiny_cnn, progress=False)
+    fb = xf.extract_features(cat_b, tiny_cnn, progress=False)
+    assert not fa.cached and fa2.cached and not fb.cached
+    assert fa["color"].shape == (len(cat_a), 13) and fa["shape_texture"].shape == (len(cat_a), 32)
+    # colours differ between the two catalogs, and so do their colour features
+    assert not torch.equal(fa["color"].argmax(1), fb["color"].argmax(1))
+    assert torch.equal(fa["color"].argmax(1), torch.from_numpy(cat_a.colour))
+
+
+def test_feature_groups_check_rejects_bad_features():
+    good = {"color": torch.rand(2, 5, 13), "shape_texture": torch.rand(2, 5, 32)}
+    xf.DEFAULT_GROUPS.check(good)
+    with pytest.raises(ValueError, match="missing"):
+        xf.DEFAULT_GROUPS.check({"color": good["color"]})
+    with pytest.raises(ValueError, match="expected 32"):
+        xf.DEFAULT_GROUPS.check({**good, "shape_texture": torch.rand(2, 5, 31)})
+    bad = good["color"].clone()
+    bad[0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        xf.DEFAULT_GROUPS.check({**good, "color": bad})
+    with pytest.raises(KeyError, match="Unknown feature group"):
+        xf.DEFAULT_GROUPS["sleeve"]
+    assert xf.DEFAULT_GROUPS.add(xf.FeatureGroup("pattern", 1, ("t",))).names == ["color", "shape_texture", "pattern"]
