@@ -25,3 +25,14 @@ def catalog(mini):
 @pytest.fixture(scope="session")
 def splits(catalog):
     return xf.make_splits(catalog, {"train": 400, "val": 100, "test": 100}, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_feats(mini, catalog):
+    cnn = xf.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+    return xf.extract_features(catalog, cnn, progress=False, use_cache=False)
+
+
+@pytest.fixture(scope="session")
+def trained(catalog, splits, tiny_feats):
+    return xf.train_scorer(catalog, splits, tiny_feats, epochs=8, patience=8, progress=False, use_cache=False)

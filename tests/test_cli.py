@@ -32,3 +32,11 @@ def test_features_json():
     assert summary["feature_sizes"] == {"color": 13, "shape_texture": 32}
     assert summary["color_invariance"] < summary["color_invariance_tolerance"]
     assert 0.5 < summary["shape_texture_test_accuracy"] <= 1.0  # small-data mode: 2 epochs on 2,400 images
+
+
+def test_train_json():
+    summary = json.loads(run_cli("train", "--json"))
+    for key in ("test_auc", "test_accuracy", "fitb_accuracy", "epochs", "train_seconds", "baseline_meanpool"):
+        assert key in summary
+    assert 0.0 <= summary["test_auc"] <= 1.0 and summary["epochs"] >= 1
+    assert 0.3 < summary["baseline_random"]["auc"] < 0.7

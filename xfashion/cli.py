@@ -36,11 +36,11 @@ def cmd_prepare(args) -> int:
 
 def cmd_features(args) -> int:
     from .features import colour_invariance
-    from .pipeline import features, prepare
+    from .pipeline import item_features, prepare
     start = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
         catalog, _ = prepare(args.seed)
-        feats = features(args.seed, progress=not args.json)
+        feats = item_features(args.seed, progress=not args.json)
     inv = colour_invariance(feats.extractor, catalog)
     summary = {"shape_texture_test_accuracy": round(feats.cnn.test_accuracy, 4),
                "color_invariance": inv, "color_invariance_tolerance": INVARIANCE_TOL,
@@ -53,6 +53,34 @@ def cmd_features(args) -> int:
              f"({summary['cnn_epochs']} epochs, {summary['cnn_train_seconds']} s{', cached' if feats.cnn.cached else ''})",
              f"colour invariance (max relative change over re-colourings): {inv:.2e} (tolerance {INVARIANCE_TOL:g})",
              f"features: {summary['feature_sizes']} for {len(catalog)} items in {summary['seconds']} s"]
+    _emit(summary, args.json, lines)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .pipeline import fitb, item_features, prepare, trained_scorer
+    from .scorer import RandomScorer, evaluate_scorer
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        catalog, splits = prepare(args.seed)
+        feats = item_features(args.seed, progress=not args.json)
+        main = trained_scorer(args.seed, "pairwise", progress=not args.json)
+        base = trained_scorer(args.seed, "meanpool", progress=not args.json)
+    questions = fitb(args.seed)
+    res = {name: evaluate_scorer(m, catalog, splits, feats, questions)
+           for name, m in (("pairwise", main.model), ("meanpool", base.model), ("random", RandomScorer(args.seed)))}
+    summary = {"test_auc": res["pairwise"]["auc"], "test_accuracy": res["pairwise"]["accuracy"],
+               "fitb_accuracy": res["pairwise"]["fitb_accuracy"], "n_fitb": len(questions),
+               "baseline_meanpool": {k: res["meanpool"][k] for k in ("auc", "accuracy", "fitb_accuracy")},
+               "baseline_random": {k: res["random"][k] for k in ("auc", "accuracy", "fitb_accuracy")},
+               "per_rule_accuracy": res["pairwise"]["per_rule_accuracy"],
+               "epochs": len(main.history), "best_epoch": main.best_epoch, "train_seconds": round(main.seconds, 1),
+               "cached": main.cached, "n_parameters": main.n_parameters,
+               "seconds": round(time.perf_counter() - start, 1)}
+    lines = [f"{name:>9}: AUC {r['auc']:.4f}  accuracy {r['accuracy']:.4f}  FITB {r['fitb_accuracy']:.4f}"
+             for name, r in res.items()]
+    lines.append(f"pairwise scorer: {main.n_parameters} parameters, {len(main.history)} epochs "
+                 f"(best {main.best_epoch}), {main.seconds:.1f} s{' (cached)' if main.cached else ''}")
     _emit(summary, args.json, lines)
     return 0
 
@@ -78,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_features)
+    p = sub.add_parser("train", help="train or load the outfit scorer and its baselines, print test metrics")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_train)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.set_defaults(func=cmd_tour)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .data import SLOTS, build_catalog, load_fashion_mnist
 from .features import extract_features, train_shape_cnn
+from .scorer import fitb_questions, train_scorer
 from .outfits import make_splits, rule_counts
 from .utils import small_mode
 
@@ -45,7 +46,7 @@ def _features(seed: int, small: bool, progress: bool):
     return extract_features(catalog, cnn, progress=progress)
 
 
-def features(seed: int = 0, progress: bool = True):
+def item_features(seed: int = 0, progress: bool = True):
     """Train (or load) the shape-texture CNN and extract every catalog item's features (cached).
 
     Returns
@@ -53,6 +54,33 @@ def features(seed: int = 0, progress: bool = True):
     ItemFeatures
     """
     return _features(seed, small_mode(), progress)
+
+
+@lru_cache(maxsize=8)
+def _scorer(seed: int, small: bool, kind: str, progress: bool):
+    catalog, splits = prepare(seed)
+    return train_scorer(catalog, splits, item_features(seed, progress), kind=kind, seed=seed, progress=progress)
+
+
+def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True):
+    """The trained (or cached) outfit scorer of the embedded default.
+
+    Returns
+    -------
+    TrainResult
+    """
+    return _scorer(seed, small_mode(), kind, progress)
+
+
+@lru_cache(maxsize=4)
+def _fitb(seed: int, small: bool):
+    catalog, splits = prepare(seed)
+    return fitb_questions(catalog, splits["test"], n=None if small else 600, seed=seed)
+
+
+def fitb(seed: int = 0) -> list:
+    """The test split's fill-in-the-blank questions (computed once per process)."""
+    return _fitb(seed, small_mode())
 
 
 def prepare_summary(catalog, splits) -> dict:

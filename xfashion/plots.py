@@ -339,3 +339,60 @@ def recolour_explorer(catalog: Catalog, extractor, items=None):
 
     return widgets.interactive(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
                                colour=widgets.Dropdown(options=COLOUR_NAMES, value="red"))
+
+
+# ----------------------------------------------------------------------------- scorer (chapter 03)
+def plot_score_distributions(logits: dict, labels, ax=None):
+    """Histograms of the outfit logit for good and bad test outfits, one panel per model."""
+    names = list(logits)
+    if ax is None:
+        fig, ax = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
+        ax = ax[0]
+    fig = ax[0].figure
+    for a, name in zip(ax, names):
+        frame = pd.DataFrame({"logit": logits[name], "oracle": np.where(np.asarray(labels) > 0, "good", "bad")})
+        sns.histplot(data=frame, x="logit", hue="oracle", bins=40, element="step", ax=a, hue_order=["good", "bad"],
+                     palette={"good": "seagreen", "bad": "crimson"})
+        a.axvline(0, color="k", lw=0.8, ls="--")
+        a.set_title(name)
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index):
+    """A few outfits, each titled with the model's probability and the oracle's verdict."""
+    index = list(index)
+    fig, axes = plt.subplots(len(index), 5, figsize=(8.5, 2.3 * len(index)), squeeze=False)
+    for row, i in zip(axes, index):
+        p = 1 / (1 + np.exp(-float(logits[i])))
+        plot_outfit(catalog, outfits.outfit(i), title=f"model p(good) = {p:.2f}", axes=row, show_blame=False)
+    fig.tight_layout()
+    return fig, axes
+
+
+def score_outfit_view(catalog: Catalog, feats, model, items):
+    """Draw a hand-built outfit with the model's score and the oracle's verdict (pure function)."""
+    from .scorer import score_outfit
+    items = [int(i) for i in items if i >= 0]
+    logit = score_outfit(model, catalog, feats, items)
+    return plot_outfit(catalog, items, title=f"model logit {logit:+.2f}, p(good) {1 / (1 + np.exp(-logit)):.2f}")
+
+
+def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot: int = 200):
+    """ipywidgets: a slider per slot (-1 = leave the slot empty); the score updates live."""
+    import ipywidgets as widgets
+    pools = {s: catalog.find(split=split)[catalog.slot[catalog.find(split=split)] == k][:per_slot]
+             for k, s in enumerate(SLOTS)}
+    defaults = {"top": 0, "bottom": 0, "dress": -1, "outer": -1, "shoes": 0, "bag": -1}
+
+    def view(**chosen):
+        items = [pools[s][v] for s, v in chosen.items() if v >= 0]
+        if not items:
+            print("Pick at least one item.")
+            return
+        score_outfit_view(catalog, feats, model, items)
+        plt.show()
+
+    sliders = {s: widgets.IntSlider(min=-1, max=len(pools[s]) - 1, value=defaults[s], description=s)
+               for s in SLOTS}
+    return widgets.interactive(view, **sliders)

@@ -1,0 +1,138 @@
+import numpy as np
+import pytest
+import torch
+
+import xfashion as xf
+
+
+def random_batch(b=6, n=5, sizes=None, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    feats = {"color": torch.rand(b, n, 13, generator=gen), "shape_texture": torch.randn(b, n, 32, generator=gen)}
+    sizes = sizes or [2, 3, 4, 5, 3, 2][:b]
+    mask = torch.zeros(b, n, dtype=torch.bool)
+    for i, k in enumerate(sizes):
+        mask[i, :k] = True
+    slot = torch.randint(0, 6, (b, n), generator=gen)
+    return feats, slot, mask
+
+
+@pytest.fixture(params=["pairwise", "meanpool"])
+def model(request):
+    torch.manual_seed(0)
+    return xf.scorer.MODELS[request.param]().eval()
+
+
+def test_permutation_invariance(model):
+    feats, slot, mask = random_batch(sizes=[5] * 6)
+    base = model(feats, slot, mask)
+    for seed in range(3):
+        perm = torch.randperm(5, generator=torch.Generator().manual_seed(seed))
+        out = model({g: v[:, perm] for g, v in feats.items()}, slot[:, perm], mask[:, perm])
+        torch.testing.assert_close(out, base, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [2, 3, 4, 5])
+def test_padding_never_changes_the_score(model, size):
+    feats, slot, mask = random_batch(b=1, sizes=[size])
+    base = model(feats, slot, mask)
+    noisy = {g: v.clone() for g, v in feats.items()}
+    for v in noisy.values():
+        v[0, size:] = 100 * torch.randn_like(v[0, size:])
+    slot2 = slot.clone()
+    slot2[0, size:] = 5
+    torch.testing.assert_close(model(noisy, slot2, mask), base)
+    # a longer padding (N = 7) gives the same score too
+    wide = {g: torch.cat([v, torch.zeros(1, 2, v.shape[-1])], 1) for g, v in feats.items()}
+    wide_mask = torch.cat([mask, torch.zeros(1, 2, dtype=torch.bool)], 1)
+    torch.testing.assert_close(model(wide, torch.cat([slot, slot[:, :2]], 1), wide_mask), base, atol=1e-5, rtol=1e-5)
+    # while changing a real item does change it
+    moved = {g: v.clone() for g, v in feats.items()}
+    moved["color"][0, 0] = torch.roll(moved["color"][0, 0], 3)
+    assert not torch.allclose(model(moved, slot, mask), base)
+
+
+def test_bad_batches_raise(model):
+    feats, slot, mask = random_batch()
+    empty = mask.clone()
+    empty[2] = False
+    with pytest.raises(ValueError, match=r"Outfit\(s\) \[2\] have no real item"):
+        model(feats, slot, empty)
+    nan = {g: v.clone() for g, v in feats.items()}
+    nan["shape_texture"][0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        model(nan, slot, mask)
+    with pytest.raises(ValueError, match="missing"):
+        model({"color": feats["color"]}, slot, mask)
+    with pytest.raises(ValueError, match="batch shape"):
+        model(feats, slot[:3], mask[:3])
+
+
+def test_roc_auc_known_values():
+    assert xf.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    assert xf.roc_auc([1, 1, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="both"):
+        xf.roc_auc([1, 2], [1, 1])
+
+
+def test_pixel_wrapper_matches_feature_scorer(catalog, splits, tiny_feats, trained):
+    pixel = xf.PixelScorer(tiny_feats.extractor, trained.model).eval()
+    idx = np.arange(40)
+    images = xf.make_batch(catalog, splits["test"], idx)
+    tables = xf.feature_batch(catalog, splits["test"], tiny_feats, idx)
+    torch.testing.assert_close(xf.score(pixel, images), xf.score(trained.model, tables), atol=1e-4, rtol=1e-4)
+
+
+def test_training_overfits_a_tiny_set(catalog, splits, tiny_feats):
+    tiny = {"train": splits["train"].subset(np.arange(64)), "val": splits["train"].subset(np.arange(64))}
+    result = xf.train_scorer(catalog, tiny, tiny_feats, epochs=40, patience=40, batch_size=16, lr=5e-3,
+                             progress=False, use_cache=False)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < 0.3 * losses[0]
+    assert result.history[-1]["val_auc"] > 0.95  # it memorised these 64 outfits
+    assert result.n_parameters > 1000
+
+
+def test_checkpoint_cache_is_keyed_by_configuration(catalog, splits, tiny_feats, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    a = xf.train_scorer(catalog, splits, tiny_feats, epochs=1, progress=False)
+    b = xf.train_scorer(catalog, splits, tiny_feats, epochs=1, progress=False)
+    c = xf.train_scorer(catalog, splits, tiny_feats, epochs=1, lr=1e-3, progress=False)
+    assert not a.cached and b.cached and not c.cached
+    batch = xf.feature_batch(catalog, splits["test"], tiny_feats)
+    torch.testing.assert_close(xf.score(a.model, batch), xf.score(b.model, batch))
+    with pytest.raises(ValueError, match="Unknown scorer kind"):
+        xf.train_scorer(catalog, splits, tiny_feats, kind="transformer")
+
+
+def test_fitb_questions_follow_the_oracle(catalog, splits):
+    questions = xf.fitb_questions(catalog, splits["test"], n=20)
+    assert len(questions) >= 10
+    for rows, answer in questions:
+        for k, row in enumerate(rows):
+            bad = bool(xf.outfit_violations(catalog, row[row >= 0]))
+            assert bad == (k != answer)
+
+
+def test_fitb_of_an_oracle_scorer_is_perfect(catalog, splits, tiny_feats):
+    class Oracle(torch.nn.Module):
+        def forward(self, features, slot, mask):
+            return torch.tensor([0.0 if xf.outfit_violations(catalog, row[row >= 0].numpy()) else 1.0
+                                 for row in self.items])
+
+    questions = xf.fitb_questions(catalog, splits["test"], n=10)
+    rows = np.concatenate([q[0] for q in questions])
+    oracle = Oracle()
+    oracle.items = torch.from_numpy(rows)
+    assert xf.fitb_accuracy(oracle, catalog, tiny_feats, questions) == 1.0
+
+
+def test_score_outfit_with_colour_override(catalog, tiny_feats, trained, splits):
+    items = splits["test"].outfit(0)
+    same = xf.score_outfit(trained.model, catalog, tiny_feats, items, catalog.colour[items])
+    assert same == pytest.approx(xf.score_outfit(trained.model, catalog, tiny_feats, items), abs=1e-5)
+    recoloured = catalog.colour[items].copy()
+    recoloured[0] = (recoloured[0] + 5) % 13
+    batch = xf.outfit_features(catalog, tiny_feats, items, recoloured)
+    assert batch.features["color"][0, 0].argmax() == recoloured[0]
+    torch.testing.assert_close(batch.features["shape_texture"][0, 0], tiny_feats["shape_texture"][items[0]],
+                               atol=1e-4, rtol=1e-4)
