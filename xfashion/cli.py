@@ -85,6 +85,47 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_explain(args) -> int:
+    from .data import CATEGORIES, COLOUR_NAMES
+    from .explain import attribute
+    from .outfits import outfit_violations
+    from .pipeline import workbench
+    from .scorer import score
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        wb = workbench(args.seed, progress=not args.json)
+    outfits = wb.splits[args.split]
+    if not 0 <= args.outfit < len(outfits):
+        raise ValueError(f"--outfit must lie in 0-{len(outfits) - 1} for the {args.split} split; got {args.outfit}.")
+    items = outfits.outfit(args.outfit)
+    batch = wb.batch(args.outfit, args.split, images=args.method in ("grad_cam", "pixel_ig"))
+    logit = float(score(wb.model, batch)[0])
+    attr = attribute(wb.model, batch, args.method, target=args.target, **wb.options())
+    item, group = (int(x[0]) for x in attr.culprit())
+    found = outfit_violations(wb.catalog, items)
+    rows = [{"position": k, "item_id": int(i), "category": CATEGORIES[wb.catalog.category[i]],
+             "colour": COLOUR_NAMES[wb.catalog.colour[i]],
+             "attribution": dict(zip(attr.groups, [round(float(v), 5) for v in attr.values[0, k]]))}
+            for k, i in enumerate(items)]
+    summary = {"outfit": args.outfit, "split": args.split, "method": args.method, "target": args.target,
+               "logit": logit, "probability": 1 / (1 + 2.718281828459045 ** (-logit)),
+               "oracle": {"good": not found, "violations": [{"rule": v.rule, "group": v.group, "items": list(v.items)}
+                                                            for v in found]},
+               "items": rows, "culprit": {"item": int(attr.culprit_item()[0]), "pair_item": item,
+                                          "pair_group": attr.groups[group]},
+               "item_level": attr.item_level, "forward_passes": attr.forward_passes,
+               "backward_passes": attr.backward_passes, "ms": round(attr.seconds * 1000, 2)}
+    lines = [f"outfit {args.outfit} ({args.split}): logit {logit:+.3f}, p(good) {summary['probability']:.3f}; oracle: "
+             + ("good" if not found else ", ".join(f"{v.rule} {list(v.items)}" for v in found))]
+    for r in rows:
+        vals = "  ".join(f"{g}={v:+.3f}" for g, v in r["attribution"].items())
+        lines.append(f"  item {r['position']}: {r['colour']:>6} {r['category']:<12} {vals}")
+    lines.append(f"{args.method}: culprit item {summary['culprit']['item']}"
+                 + ("" if attr.item_level else f", lowest (item, group) = ({item}, {attr.groups[group]})")
+                 + f"; {attr.forward_passes:g} forward / {attr.backward_passes:g} backward passes per outfit")
+    _emit(summary, args.json, lines)
+    return 0
+
+
 def cmd_tour(args) -> int:
     from .tour import run_tour
     start = time.perf_counter()
@@ -110,6 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
+    from .explain import METHODS
+    p = sub.add_parser("explain", help="explain one test outfit's score",
+                       description="Explain one outfit. Methods: " + ", ".join(METHODS))
+    p.add_argument("--outfit", type=int, default=0, help="outfit index in the split")
+    p.add_argument("--method", default="ifiv", choices=METHODS, help="attribution method")
+    p.add_argument("--target", default="logit", choices=["logit", "probability"])
+    p.add_argument("--split", default="test", choices=["train", "val", "test"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_explain)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.set_defaults(func=cmd_tour)

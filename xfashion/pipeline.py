@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from .data import SLOTS, build_catalog, load_fashion_mnist
 from .features import extract_features, train_shape_cnn
-from .scorer import fitb_questions, train_scorer
+from .scorer import feature_batch, fitb_questions, train_scorer
 from .outfits import make_splits, rule_counts
 from .utils import small_mode
 
@@ -98,3 +99,49 @@ def prepare_summary(catalog, splits) -> dict:
             "violations_per_split": {k: dict(rule_counts(v)) for k, v in splits.items()},
             "busy_threshold": round(float(catalog.busy_threshold), 4),
             "mean_outfit_size": {k: round(float(v.mask.sum(1).mean()), 3) for k, v in splits.items()}}
+
+
+@dataclass
+class Workbench:
+    """Everything an explanation needs for the embedded default, built once per process.
+
+    Attributes
+    ----------
+    catalog, splits, feats : the data and item features
+    model : the trained pairwise scorer
+    means : dataset mean of each group over training items (baselines)
+    references : reference outfits per group (GradientShap baselines)
+    """
+
+    catalog: object
+    splits: dict
+    feats: object
+    model: object
+    means: dict
+    references: dict
+
+    def batch(self, index, split: str = "test", images: bool = False):
+        """A feature batch of outfits ``index`` (with rendered images when ``images``)."""
+        from .explain import with_images
+        b = feature_batch(self.catalog, self.splits[split], self.feats, np.atleast_1d(index))
+        return with_images(b, self.catalog) if images else b
+
+    def options(self) -> dict:
+        """Keyword options that every attribution method accepts."""
+        return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}
+
+
+@lru_cache(maxsize=4)
+def _workbench(seed: int, small: bool, progress: bool):
+    from .explain import dataset_means, reference_outfits
+    catalog, splits = prepare(seed)
+    feats = item_features(seed, progress)
+    model = trained_scorer(seed, "pairwise", progress).model
+    train = np.flatnonzero(catalog.split == "train")
+    return Workbench(catalog, splits, feats, model, dataset_means(feats.tables, train),
+                     reference_outfits(feats.tables, rows=train, seed=seed))
+
+
+def workbench(seed: int = 0, progress: bool = True) -> Workbench:
+    """The catalog, splits, features, trained scorer and baselines of the embedded default."""
+    return _workbench(seed, small_mode(), progress)

@@ -396,3 +396,159 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
     sliders = {s: widgets.IntSlider(min=-1, max=len(pools[s]) - 1, value=defaults[s], description=s)
                for s in SLOTS}
     return widgets.interactive(view, **sliders)
+
+
+# ----------------------------------------------------------------------------- explanations (04, 05)
+def _bar_colours(values):
+    return ["seagreen" if v >= 0 else "crimson" for v in values]
+
+
+def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=None, title: str | None = None):
+    """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises)."""
+    items = np.asarray(items)
+    items = items[items >= 0]
+    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    vals = attribution.values[b, : len(items)].numpy()
+    groups = attribution.groups
+    fig, axes = plt.subplots(2, len(items), figsize=(1.9 * len(items), 4.2), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.1, 1]})
+    lim = max(1e-9, np.abs(vals).max()) * 1.15
+    pair_item, pair_group = (int(x[b]) for x in attribution.culprit())
+    culprit_item = int(attribution.culprit_item()[b])
+    for k in range(len(items)):
+        axes[0, k].imshow(to_display(catalog.render(items[k:k + 1], colours[k:k + 1]))[0])
+        axes[0, k].set_xticks([])
+        axes[0, k].set_yticks([])
+        axes[0, k].set_title(f"{COLOUR_NAMES[colours[k]]}\n{CATEGORIES[catalog.category[items[k]]]}", fontsize=8)
+        if k == culprit_item:
+            for side in axes[0, k].spines.values():
+                side.set_edgecolor("crimson")
+                side.set_linewidth(2.5)
+        axes[1, k].bar(range(len(groups)), vals[k], color=_bar_colours(vals[k]))
+        axes[1, k].axhline(0, color="k", lw=0.6)
+        axes[1, k].set_ylim(-lim, lim)
+        axes[1, k].set_xticks(range(len(groups)), [g.replace("_", "-\n") for g in groups], fontsize=7)
+        if k:
+            axes[1, k].set_yticklabels([])
+    axes[1, 0].set_ylabel(attribution.method)
+    verdict = outfit_violations(catalog, items, colours)
+    oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
+    pair = "" if attribution.item_level else f", lowest pair: item {pair_item} {groups[pair_group]}"
+    fig.suptitle(title or f"{attribution.method}: culprit item {culprit_item}{pair} | oracle: {oracle}", fontsize=9)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None):
+    """Items x groups heat map of one outfit's attributions (diverging, centred on zero)."""
+    fig, ax = _axes(ax, size=(3.6, 3))
+    n = int(attribution.mask[b].sum())
+    vals = attribution.values[b, :n].numpy()
+    lim = max(1e-9, np.abs(vals).max())
+    sns.heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, center=0, cbar=False,
+                xticklabels=attribution.groups, yticklabels=item_labels or [f"item {i}" for i in range(n)], ax=ax)
+    ax.set_title(attribution.method)
+    return fig, ax
+
+
+def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None):
+    """Side-by-side heat maps of several methods for one outfit (each scaled to its own range)."""
+    fig, axes = plt.subplots(1, len(attributions), figsize=(2.3 * len(attributions), 3.2), squeeze=False)
+    for k, (ax, (name, attr)) in enumerate(zip(axes[0], attributions.items())):
+        plot_attribution_heatmap(attr, b, item_labels if k == 0 else [""] * int(attr.mask[b].sum()), ax=ax)
+        ax.set_title(name, fontsize=8)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colours=None):
+    """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item image."""
+    import torch.nn.functional as F
+    items = np.asarray(items)
+    items = items[items >= 0]
+    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    maps = attribution.extras["maps"][b, : len(items)]
+    item_values = attribution.values[b, : len(items)].sum(-1)
+    up = F.interpolate(maps[:, None], size=(28, 28), mode="bilinear", align_corners=False)[:, 0].numpy()
+    lim = max(1e-9, np.abs(up).max())
+    fig, axes = plt.subplots(1, len(items), figsize=(1.9 * len(items), 2.4), squeeze=False)
+    imgs = to_display(catalog.render(items, colours))
+    for k, ax in enumerate(axes[0]):
+        ax.imshow(imgs[k])
+        ax.imshow(up[k], cmap="RdYlGn", vmin=-lim, vmax=lim, alpha=0.55)
+        ax.set_axis_off()
+        ax.set_title(f"item value {float(item_values[k]):+.2f}", fontsize=8)
+    fig.suptitle("Grad-CAM (signed, no ReLU): red regions lower the score, green raise it", fontsize=9)
+    return fig, axes
+
+
+def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 5, ax=None):
+    """Which palette dimensions of one item's colour group drive its IFIV ("the pink in the shoes")."""
+    import torch
+    fig, ax = _axes(ax, size=(5, 2.8))
+    x = batch.features["color"][b:b + 1].detach().clone().requires_grad_(True)
+    out = model({**{g: v[b:b + 1] for g, v in batch.features.items()}, "color": x}, batch.slot[b:b + 1],
+                batch.mask[b:b + 1])
+    (grad,) = torch.autograd.grad(out.sum(), x)
+    contrib = (x * grad)[0, item].detach().numpy()
+    order = np.argsort(np.abs(contrib))[::-1][:top]
+    ax.barh([COLOUR_NAMES[i] for i in order][::-1], contrib[order][::-1],
+            color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
+    ax.axvline(0, color="k", lw=0.6)
+    ax.set_xlabel("x * d score / dx (sums to the item's colour IFIV)")
+    ax.set_title(f"colour dimensions driving item {item}", fontsize=9)
+    return fig, ax
+
+
+def explain_view(wb, index: int = 0, position: int = 0, colour: str = "keep", replacement: int = -1,
+                 method: str = "ifiv", split: str = "test"):
+    """Explain a test outfit after an optional edit of one item (pure function behind the explorer).
+
+    Parameters
+    ----------
+    wb : Workbench
+    index : outfit index in ``split``
+    position : which item to edit
+    colour : a palette name, or 'keep'
+    replacement : index into the same-slot items of ``split`` (-1 keeps the item)
+    method : attribution method for the bars; Grad-CAM overlays are drawn too
+    """
+    from .explain import attribute, with_images
+    from .scorer import outfit_features, score
+    catalog = wb.catalog
+    items = wb.splits[split].outfit(index).copy()
+    position = min(position, len(items) - 1)
+    colours = catalog.colour[items].copy()
+    if replacement >= 0:
+        pool = catalog.find(split=split)
+        pool = pool[catalog.slot[pool] == catalog.slot[items[position]]]
+        items[position] = pool[replacement % len(pool)]
+        colours[position] = catalog.colour[items[position]]
+    if colour != "keep":
+        colours[position] = COLOUR_NAMES.index(colour)
+    batch = with_images(outfit_features(catalog, wb.feats, items, colours), catalog, colours[None])
+    logit = float(score(wb.model, batch)[0])
+    attr = attribute(wb.model, batch, method, **wb.options())
+    fig, _ = plot_explanation(catalog, items, attr, 0, colours)
+    fig.suptitle(f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | " + fig._suptitle.get_text(), fontsize=9)
+    cam = attribute(wb.model, batch, "grad_cam", **wb.options())
+    fig2, _ = plot_gradcam(catalog, items, cam, 0, colours)
+    return fig, fig2
+
+
+def explanation_explorer(wb, split: str = "test"):
+    """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update."""
+    import ipywidgets as widgets
+    from .explain import METHODS
+
+    def view(index=0, position=0, colour="keep", replacement=-1, method="ifiv"):
+        explain_view(wb, index, position, colour, replacement, method, split)
+        plt.show()
+
+    usable = [m for m in METHODS if m not in ("exact_shapley",)] + ["exact_shapley"]
+    return widgets.interactive(
+        view, index=widgets.IntSlider(min=0, max=len(wb.splits[split]) - 1, value=0, description="outfit"),
+        position=widgets.IntSlider(min=0, max=4, value=0, description="edit item"),
+        colour=widgets.Dropdown(options=["keep"] + COLOUR_NAMES, value="keep", description="colour"),
+        replacement=widgets.IntSlider(min=-1, max=300, value=-1, description="swap for"),
+        method=widgets.Dropdown(options=usable, value="ifiv", description="method"))
