@@ -1,0 +1,221 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+import xfashion as xf
+from xfashion.cli import main as cli_main
+
+GROUPS = ["color", "shape_texture"]
+
+
+class _Spec:
+    names = GROUPS
+
+
+class LinearInColour(nn.Module):
+    """score = sum_i w . colour_i + tanh(sum of shape-texture over items): linear in the colour group."""
+
+    groups = _Spec()
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.linspace(-1, 1, 13))
+
+    def forward(self, features, slot, mask):
+        m = mask.float()
+        lin = ((features["color"] @ self.w) * m).sum(1)
+        return lin + torch.tanh((features["shape_texture"].sum(-1) * m).sum(1) / 10)
+
+
+class ReluMLP(nn.Module):
+    """A plain ReLU network over each item, summed: DeepLift's rescale rule is exact here."""
+
+    groups = _Spec()
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(45, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    def forward(self, features, slot, mask):
+        x = torch.cat([features["color"], features["shape_texture"]], -1)
+        return (self.net(x).squeeze(-1) * mask.float()).sum(1)
+
+
+def toy_batch(sizes=(2, 3, 5, 4), seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    b = len(sizes)
+    mask = torch.zeros(b, 5, dtype=torch.bool)
+    for i, k in enumerate(sizes):
+        mask[i, :k] = True
+    feats = {"color": torch.rand(b, 5, 13, generator=gen) * mask[..., None],
+             "shape_texture": torch.randn(b, 5, 32, generator=gen) * mask[..., None]}
+    return xf.OutfitBatch(feats, torch.zeros(b, 5, dtype=torch.long), mask, torch.zeros(b), torch.zeros(b, 5))
+
+
+@pytest.fixture(scope="module")
+def wb_small(catalog, splits, tiny_feats, trained):
+    train = np.flatnonzero(catalog.split == "train")
+    return xf.Workbench(catalog, splits, tiny_feats, trained.model, xf.dataset_means(tiny_feats.tables, train),
+                        xf.reference_outfits(tiny_feats.tables, rows=train))
+
+
+def test_ifiv_equals_captum_input_x_gradient(wb_small):
+    batch = wb_small.batch(np.arange(40))
+    ours = xf.attribute(wb_small.model, batch, "ifiv")
+    captum = xf.attribute(wb_small.model, batch, "input_x_gradient")
+    torch.testing.assert_close(ours.values, captum.values, atol=1e-5, rtol=1e-5)
+    assert ours.forward_passes == 1 and ours.backward_passes == 1
+
+
+def test_ifiv_matches_autograd_by_hand(wb_small):
+    batch = wb_small.batch([3])
+    x = {g: batch.features[g].clone().requires_grad_(True) for g in GROUPS}
+    wb_small.model(x, batch.slot, batch.mask).sum().backward()
+    by_hand = torch.stack([(x[g] * x[g].grad).sum(-1) for g in GROUPS], -1)
+    torch.testing.assert_close(xf.attribute(wb_small.model, batch, "ifiv").values, by_hand.detach() * batch.mask[..., None])
+
+
+def test_ifiv_probability_target_is_chain_rule(wb_small):
+    batch = wb_small.batch(np.arange(10))
+    logit = xf.attribute(wb_small.model, batch, "ifiv").values
+    prob = xf.attribute(wb_small.model, batch, "ifiv", target="probability").values
+    p = torch.sigmoid(xf.score(wb_small.model, batch))
+    torch.testing.assert_close(prob, logit * (p * (1 - p))[:, None, None], atol=1e-5, rtol=1e-4)
+
+
+def test_ig_completeness_at_default_steps(wb_small):
+    batch = wb_small.batch(np.arange(20))
+    attr = xf.attribute(wb_small.model, batch, "integrated_gradients")
+    zero = {g: torch.zeros_like(v) for g, v in batch.features.items()}
+    with torch.no_grad():
+        gap = wb_small.model(batch.features, batch.slot, batch.mask) - wb_small.model(zero, batch.slot, batch.mask)
+    # stated tolerance: 5% of the score gap plus 0.05 logits at 50 steps
+    assert torch.all((attr.values.sum((1, 2)) - gap).abs() <= 0.05 * gap.abs() + 0.05)
+    assert attr.backward_passes == 50
+
+
+def test_linear_group_methods_agree():
+    model, batch = LinearInColour(), toy_batch()
+    zeros = {"color": torch.zeros(13), "shape_texture": torch.zeros(32)}
+    expected = (batch.features["color"] @ model.w.detach()) * batch.mask
+    for method in ("ifiv", "integrated_gradients", "exact_shapley"):
+        got = xf.attribute(model, batch, method, groups=GROUPS, means=zeros).values[..., 0]
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4, msg=method)
+
+
+def test_exact_shapley_efficiency_and_symmetry():
+    class Symmetric(nn.Module):
+        groups = _Spec()
+
+        def forward(self, features, slot, mask):
+            a = features["color"][:, 0].sum(-1)
+            b = features["color"][:, 1].sum(-1)
+            return torch.tanh(a * b) + features["shape_texture"][:, 2].sum(-1) ** 2
+
+    model = Symmetric()
+    batch = toy_batch(sizes=(3, 3))
+    batch.features["color"][:, 1] = batch.features["color"][:, 0]  # items 0 and 1 are interchangeable
+    means = {"color": torch.full((13,), 0.1), "shape_texture": torch.zeros(32)}
+    attr = xf.attribute(model, batch, "exact_shapley", groups=GROUPS, means=means)
+    base = {g: means[g].expand_as(v) * batch.mask[..., None] for g, v in batch.features.items()}
+    with torch.no_grad():
+        gap = model(batch.features, batch.slot, batch.mask) - model(base, batch.slot, batch.mask)
+    torch.testing.assert_close(attr.values.sum((1, 2)), gap, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(attr.values[:, 0, 0], attr.values[:, 1, 0], atol=1e-6, rtol=1e-6)
+    assert torch.all(attr.values[:, 0, 1] == 0)  # a player the model ignores gets nothing
+
+
+def test_exact_shapley_refuses_large_outfits():
+    model = LinearInColour()
+    batch = toy_batch(sizes=(5,))
+    batch = xf.OutfitBatch({**batch.features, "extra": batch.features["color"]}, batch.slot, batch.mask,
+                           batch.label, batch.items)
+
+    class Three(LinearInColour):
+        class groups:
+            names = GROUPS + ["extra"]
+
+        def forward(self, features, slot, mask):
+            return super().forward(features, slot, mask) + features["extra"].sum((1, 2))
+
+    means = {"color": torch.zeros(13), "shape_texture": torch.zeros(32), "extra": torch.zeros(13)}
+    with pytest.raises(ValueError, match="shapley_sampling"):
+        xf.attribute(Three(), batch, "exact_shapley", means=means, groups=GROUPS + ["extra"])
+    # the two-group model on the same outfit has 10 players: allowed
+    assert xf.attribute(model, toy_batch(sizes=(5,)), "exact_shapley", groups=GROUPS, means=means).forward_passes == 1024
+
+
+def test_deeplift_delta_is_small_on_a_relu_network():
+    attr = xf.attribute(ReluMLP(), toy_batch(), "deeplift", groups=GROUPS)
+    assert attr.extras["convergence_delta"].abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("method", xf.METHODS)
+def test_every_method_keeps_the_contract(wb_small, method):
+    index = np.arange(6)
+    batch = wb_small.batch(index, images=True)
+    attr = xf.attribute(wb_small.model, batch, method, n_steps=8, n_samples=4, **wb_small.options())
+    assert attr.values.shape == (6, 5, 2) and attr.mask.shape == (6, 5)
+    assert torch.isfinite(attr.values).all()
+    assert torch.all(attr.values[~batch.mask] == 0)
+    sizes = batch.mask.sum(1)
+    assert torch.all(attr.culprit_item() < sizes) and torch.all(attr.culprit()[0] < sizes)
+    assert attr.seconds >= 0 and (method == "random" or attr.forward_passes >= 1)
+
+
+def test_padding_never_wins_even_when_real_items_are_positive():
+    attr = xf.Attribution(torch.tensor([[[1.0, 2.0], [0.5, 0.5], [0.0, 0.0]]]),
+                          torch.tensor([[True, True, False]]), "toy", GROUPS)
+    assert attr.culprit_item().item() == 1
+    assert [int(x) for x in attr.culprit()] == [1, 0]
+
+
+def test_grad_cam_releases_its_hooks(wb_small):
+    layer = wb_small.feats.extractor.cnn.last_conv
+    before = (len(layer._forward_hooks), len(layer._backward_hooks))
+    attr = xf.attribute(wb_small.model, wb_small.batch([0, 1], images=True), "grad_cam", **wb_small.options())
+    assert (len(layer._forward_hooks), len(layer._backward_hooks)) == before
+    assert attr.extras["maps"].shape[:2] == (2, 5) and attr.item_level
+
+
+def test_bad_requests_raise_clear_errors(wb_small):
+    batch = wb_small.batch([0, 1])
+    with pytest.raises(ValueError, match="Unknown method"):
+        xf.attribute(wb_small.model, batch, "lime")
+    with pytest.raises(ValueError, match="dataset means"):
+        xf.attribute(wb_small.model, batch, "feature_ablation")
+    with pytest.raises(ValueError, match="images"):
+        xf.attribute(wb_small.model, batch, "grad_cam", extractor=wb_small.feats.extractor)
+    with pytest.raises(ValueError, match="Unknown target"):
+        xf.attribute(wb_small.model, batch, "saliency", target="odds")
+
+
+def test_captum_call_shape(wb_small):
+    batch = wb_small.batch([0, 1, 2])
+    a = xf.IFIV(wb_small.model).attribute(batch)
+    b = xf.method_class("input_x_gradient")(wb_small.model).attribute(batch)
+    torch.testing.assert_close(a.values, b.values, atol=1e-5, rtol=1e-5)
+
+
+def test_repair_suggestions(wb_small):
+    outfits = wb_small.splits["test"]
+    bad = int(np.flatnonzero(outfits.oracle_label == 0)[0])
+    out = xf.suggest_repairs(wb_small.model, wb_small.catalog, wb_small.feats, outfits.outfit(bad))
+    table = out["table"]
+    assert list(table.fix) == ["none", "re-colour", "replace"]
+    assert table.score[1] >= table.score[0] - 1e-5 or table.score[2] >= table.score[0] - 1e-5
+    assert table.oracle[0].startswith("bad")
+    rate = xf.repair_success(wb_small.model, wb_small.catalog, wb_small.feats, outfits, n=5, progress=False)
+    assert set(rate.index) == {"ifiv", "random"} and rate.values.min() >= 0 and rate.values.max() <= 1
+
+
+def test_cli_explain_every_method(capsys):
+    import json
+    for method in xf.METHODS:
+        assert cli_main(["explain", "--outfit", "0", "--method", method, "--json"]) == 0
+        out = json.loads(capsys.readouterr().out)
+        assert out["method"] == method and len(out["items"]) >= 2
+        assert 0 <= out["culprit"]["item"] < len(out["items"])
+    assert cli_main(["explain", "--outfit", "100000"]) == 2
