@@ -552,3 +552,36 @@ def explanation_explorer(wb, split: str = "test"):
         colour=widgets.Dropdown(options=["keep"] + COLOUR_NAMES, value="keep", description="colour"),
         replacement=widgets.IntSlider(min=-1, max=300, value=-1, description="swap for"),
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"))
+
+
+def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)"):
+    """Seaborn heat map of a methods x methods agreement table."""
+    fig, ax = _axes(ax, size=(8, 6.5))
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7})
+    ax.set_title(title)
+    return fig, ax
+
+
+def plot_cost(table: pd.DataFrame, ax=None):
+    """Milliseconds per outfit for each method (log scale)."""
+    fig, ax = _axes(ax, size=(6, 4))
+    t = table.sort_values("ms per outfit ↓")
+    sns.barplot(x=t["ms per outfit ↓"], y=t.index, ax=ax, color="steelblue")
+    ax.set_xscale("log")
+    ax.set_xlabel("milliseconds per outfit (log scale)")
+    ax.set_title("Cost per explanation on this CPU")
+    return fig, ax
+
+
+def plot_repair(catalog: Catalog, repair: dict):
+    """Before, after re-colouring and after replacement of the culprit, with scores and verdicts."""
+    items, colours = np.asarray(repair["replace"][0]), np.asarray(repair["recolour"][1])
+    original = repair["attribution"]
+    rows = [("before", repair["recolour"][0], None), ("re-coloured", repair["recolour"][0], colours),
+            ("replaced", items, repair["replace"][1])]
+    fig, axes = plt.subplots(3, 5, figsize=(8.5, 7), squeeze=False)
+    for row, (name, its, cols), (_, r) in zip(axes, rows, repair["table"].iterrows()):
+        plot_outfit(catalog, its, cols, title=f"{name}: score {r.score:+.2f}", axes=row, show_blame=False)
+    fig.suptitle(f"repair from the {original.method} culprit (item {repair['culprit']})", fontsize=10)
+    fig.tight_layout()
+    return fig, axes
