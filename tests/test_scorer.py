@@ -84,7 +84,7 @@ def test_pixel_wrapper_matches_feature_scorer(catalog, splits, tiny_feats, train
 
 def test_training_overfits_a_tiny_set(catalog, splits, tiny_feats):
     tiny = {"train": splits["train"].subset(np.arange(64)), "val": splits["train"].subset(np.arange(64))}
-    result = xf.train_scorer(catalog, tiny, tiny_feats, epochs=40, patience=40, batch_size=16, lr=5e-3,
+    result = xf.train_scorer(catalog, tiny, tiny_feats, epochs=60, patience=60, batch_size=16, lr=2e-3,
                              progress=False, use_cache=False)
     losses = [h["train_loss"] for h in result.history]
     assert losses[-1] < 0.3 * losses[0]

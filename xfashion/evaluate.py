@@ -83,3 +83,310 @@ def cost_table(attributions: dict) -> pd.DataFrame:
     rows = {n: {"forward passes ↓": a.forward_passes, "backward passes ↓": a.backward_passes,
                 "ms per outfit ↓": a.ms_per_outfit} for n, a in attributions.items()}
     return pd.DataFrame(rows).T.round(3)
+
+
+# ----------------------------------------------------------------------------- swap evaluation (chapter 06)
+import copy  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import torch.nn.functional as F  # noqa: E402
+
+from .data import COLOUR_NAMES, SLOTS  # noqa: E402
+from .explain import Attribution  # noqa: E402
+from .outfits import OutfitBatch  # noqa: E402
+
+SWAP_KINDS = ("color", "shape_texture", "item")
+# metric name -> direction (Quantus-style score_direction), shown as arrows in tables
+METRIC_DIRECTION = {"item_top1": "higher", "pair_top1": "higher", "mrr": "higher", "deletion_auc": "higher",
+                    "ms_per_outfit": "lower", "forward_passes": "lower", "backward_passes": "lower"}
+
+
+def arrow(metric: str) -> str:
+    """The metric's name with ↑ (higher is better) or ↓ (lower is better)."""
+    return f"{metric} {'↑' if METRIC_DIRECTION.get(metric, 'higher') == 'higher' else '↓'}"
+
+
+@dataclass
+class SwapCases:
+    """Swapped outfits kept for the experiment, shared by every method.
+
+    Parallel arrays over cases: the outfit after the swap (``items``, ``colours``), its
+    ``batch`` of features, the swapped ``position``, the swap ``kind``, the model's score
+    ``before`` and ``after``, the oracle's ``blame`` after the swap (C, 5, 2) and whether
+    the case is ``unambiguous`` (the oracle blames the swapped item strictly most).
+    """
+
+    items: np.ndarray
+    colours: np.ndarray
+    batch: OutfitBatch
+    position: np.ndarray
+    kind: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    blame: torch.Tensor
+    unambiguous: np.ndarray
+    outfit: np.ndarray
+    candidates: dict = field(default_factory=dict)
+    margin: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+    @property
+    def drop(self) -> np.ndarray:
+        return self.before - self.after
+
+    @property
+    def size(self) -> np.ndarray:
+        return self.batch.mask.sum(1).numpy()
+
+    def slot_name(self, catalog) -> np.ndarray:
+        return np.array(SLOTS)[catalog.slot[self.items[np.arange(len(self)), self.position]]]
+
+    def subset(self, keep) -> "SwapCases":
+        keep = np.asarray(keep)
+        idx = torch.from_numpy(np.flatnonzero(keep) if keep.dtype == bool else keep)
+        b = self.batch
+        batch = OutfitBatch({g: v[idx] for g, v in b.features.items()}, b.slot[idx], b.mask[idx], b.label[idx],
+                            b.items[idx])
+        n = idx.numpy()
+        return SwapCases(self.items[n], self.colours[n], batch, self.position[n], self.kind[n], self.before[n],
+                         self.after[n], self.blame[idx], self.unambiguous[n], self.outfit[n], self.candidates,
+                         self.margin)
+
+
+def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, seed: int = 0,
+                     split: str = "test") -> SwapCases:
+    """Make one swap of each kind in good test outfits and keep those whose score drops by ``margin``.
+
+    Starts from outfits that the oracle calls good and the model scores as good (logit > 0).
+    Colour swap: the same item re-rendered in another palette colour. Shape-texture swap:
+    another item of the same slot rendered in the original colour. Item swap: another item
+    of the same slot in its own colour. Swapped items' features are recomputed from pixels.
+    """
+    from .scorer import score
+    catalog, outfits = wb.catalog, wb.splits[split]
+    rng = np.random.default_rng(seed)
+    base_batch = wb.batch(np.arange(len(outfits)), split)
+    logits = score(wb.model, base_batch).numpy()
+    start = np.flatnonzero((outfits.oracle_label > 0) & (logits > 0))
+    if n_outfits is not None:
+        start = start[:n_outfits]
+    rows = []
+    for o in start:
+        ids = outfits.outfit(o)
+        cols = catalog.colour[ids]
+        for kind in SWAP_KINDS:
+            p = int(rng.integers(len(ids)))
+            new_ids, new_cols = ids.copy(), cols.copy()
+            if kind == "color":
+                new_cols[p] = rng.choice([k for k in range(len(COLOUR_NAMES)) if k != cols[p]])
+            else:
+                pool = np.flatnonzero((catalog.split == split) & (catalog.slot == catalog.slot[ids[p]]))
+                new_ids[p] = rng.choice(pool[pool != ids[p]])
+                new_cols[p] = cols[p] if kind == "shape_texture" else catalog.colour[new_ids[p]]
+            rows.append((o, kind, p, new_ids, new_cols))
+    C = len(rows)
+    items = np.full((C, 5), -1)
+    colours = np.full((C, 5), -1)
+    for c, (_, _, _, ids, cols) in enumerate(rows):
+        items[c, : len(ids)], colours[c, : len(ids)] = ids, cols
+    position = np.array([r[2] for r in rows])
+    safe = np.clip(items, 0, None)
+    mask = torch.from_numpy(items >= 0)
+    feats = {g: t[torch.from_numpy(safe)] * mask[..., None] for g, t in wb.feats.tables.items()}
+    swapped = items[np.arange(C), position]
+    with torch.no_grad():
+        fresh = wb.feats.extractor(catalog.render(swapped, colours[np.arange(C), position]))
+    for g in feats:
+        feats[g][torch.arange(C), torch.from_numpy(position)] = fresh[g]
+    batch = OutfitBatch(feats, torch.from_numpy(catalog.slot[safe]) * mask, mask, torch.zeros(C), torch.from_numpy(items))
+    after = score(wb.model, batch).numpy()
+    before = logits[[r[0] for r in rows]]
+    kind = np.array([r[1] for r in rows])
+    keep = (before - after) >= margin
+    candidates = {k: {"candidates": int((kind == k).sum()), "kept": int((keep & (kind == k)).sum())} for k in SWAP_KINDS}
+    blame = torch.zeros(C, 5, 2)
+    for c in np.flatnonzero(keep):
+        n = int(mask[c].sum())
+        blame[c, :n] = torch.from_numpy(outfit_blame(catalog, items[c, :n], colours[c, :n]))
+    item_blame = blame.sum(-1)
+    top = item_blame[torch.arange(C), torch.from_numpy(position)]
+    others = item_blame.clone()
+    others[torch.arange(C), torch.from_numpy(position)] = -1
+    unambiguous = ((top > 0) & (top > others.amax(1))).numpy()
+    cases = SwapCases(items, colours, batch, position, kind, before, after, blame, unambiguous,
+                      np.array([r[0] for r in rows]), candidates, margin)
+    return cases.subset(keep)
+
+
+def _tie_aware(values: torch.Tensor, mask: torch.Tensor, target_flat: torch.Tensor):
+    """Top-1 credit (1/k when k entries tie at the minimum) and reciprocal rank (ties averaged)."""
+    v = values.masked_fill(~mask, math.inf)
+    tv = v.gather(1, target_flat[:, None])
+    lower = (v < tv).sum(1).float()
+    ties = (v == tv).sum(1).float()  # includes the target itself
+    top1 = torch.where(lower == 0, 1.0 / ties, torch.zeros_like(ties))
+    rank = 1 + lower + (ties - 1) / 2
+    return top1, 1.0 / rank
+
+
+import math  # noqa: E402
+
+
+def detection_scores(attr: Attribution, cases: SwapCases) -> pd.DataFrame:
+    """Per-case detection: item top-1, (item, group) top-1 and reciprocal rank of the swapped item."""
+    pos = torch.from_numpy(cases.position)
+    item_top1, rr = _tie_aware(attr.values.sum(-1), attr.mask, pos)
+    G = attr.values.shape[-1]
+    group = torch.tensor([0 if k == "color" else 1 for k in cases.kind])
+    pair_vals = attr.values.flatten(1)
+    pair_mask = attr.mask[..., None].expand_as(attr.values).flatten(1)
+    pair_top1, _ = _tie_aware(pair_vals, pair_mask, pos * G + group)
+    pair_top1 = pair_top1.numpy().astype(float)
+    pair_top1[cases.kind == "item"] = np.nan
+    if attr.item_level:
+        pair_top1[:] = np.nan
+    return pd.DataFrame({"item_top1": item_top1.numpy(), "pair_top1": pair_top1, "rr": rr.numpy()})
+
+
+def oracle_attribution(cases: SwapCases) -> Attribution:
+    """The oracle's own blame used as an explanation (the ceiling): more blame, lower value."""
+    return Attribution(-cases.blame, cases.batch.mask, "oracle", ["color", "shape_texture"])
+
+
+def random_expected(cases: SwapCases) -> dict:
+    """Analytic item top-1 and MRR of a uniformly random ranking: mean of 1/n and H_n/n."""
+    n = cases.size
+    harmonic = np.array([sum(1 / k for k in range(1, m + 1)) for m in n])
+    pair = n[cases.kind != "item"] * 2
+    return {"item_top1": float((1 / n).mean()), "mrr": float((harmonic / n).mean()),
+            "pair_top1": float((1 / pair).mean()) if len(pair) else float("nan")}
+
+
+def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple:
+    """Percentile bootstrap interval of the mean (NaNs dropped)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return (float("nan"), float("nan"))
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def deletion_curve(model, attr: Attribution, batch: OutfitBatch, means: dict, steps: int = 10) -> np.ndarray:
+    """Mean score after replacing the k most negative (item, group) pairs by dataset means, k = 0..steps.
+
+    If a method blames what really lowers the score, removing it first raises the score fast.
+    """
+    groups = attr.groups
+    order = attr.pair_values().flatten(1).argsort(1)  # most negative first, padding last
+    n_real = (attr.mask.sum(1) * len(groups))
+    feats = {g: batch.features[g].clone() for g in groups}
+    curve = []
+    G = len(groups)
+    with torch.no_grad():
+        for k in range(steps + 1):
+            if k:
+                flat = order[:, k - 1]
+                ok = (k - 1) < n_real
+                b = torch.nonzero(ok).flatten()
+                item, gi = flat[b] // G, flat[b] % G
+                for g_idx, g in enumerate(groups):
+                    sel = gi == g_idx
+                    feats[g][b[sel], item[sel]] = means[g].to(feats[g].dtype)
+            curve.append(model({**batch.features, **feats}, batch.slot, batch.mask).mean().item())
+    return np.array(curve)
+
+
+def randomised_copy(model, seed: int = 0):
+    """The same architecture with freshly initialised weights (model-parameter randomisation test)."""
+    torch.manual_seed(seed)
+    clone = copy.deepcopy(model)
+    for m in clone.modules():
+        if hasattr(m, "reset_parameters") and m is not clone:
+            m.reset_parameters()
+    return clone.eval()
+
+
+@dataclass
+class SwapReport:
+    """Everything the swap evaluation measured."""
+
+    cases: SwapCases
+    per_case: pd.DataFrame
+    summary: pd.DataFrame
+    deletion: pd.DataFrame
+    sanity: pd.DataFrame
+    cost: pd.DataFrame
+    random_expected: dict
+    config: dict
+    seconds: float
+
+
+def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = None, margin: float = 0.5,
+                        seed: int = 0, sanity_cases: int = 150, progress: bool = True,
+                        options: dict | None = None) -> SwapReport:
+    """The paper's swap experiment with ground truth, faithfulness, sanity check and cost."""
+    start = time.perf_counter()
+    options = {**DEFAULT_OPTIONS, **(options or {})}
+    cases = build_swap_cases(wb, n_outfits=n_outfits, margin=margin, seed=seed)
+    if len(cases) == 0:
+        raise ValueError(f"No swap lowered the score by {margin}; lower the margin.")
+    catalog = wb.catalog
+    meta = pd.DataFrame({"case": np.arange(len(cases)), "kind": cases.kind, "slot": cases.slot_name(catalog),
+                         "size": cases.size, "unambiguous": cases.unambiguous, "drop": cases.drop})
+    frames, deletion, cost, sanity = [], {}, {}, {}
+    rand_model = randomised_copy(wb.model, seed)
+    sane = cases.subset(np.arange(min(sanity_cases, len(cases))))
+    all_methods = list(methods) + ["oracle"]
+    for m in tqdm(all_methods, desc="swap evaluation", disable=not progress):
+        if m == "oracle":
+            attr = oracle_attribution(cases)
+        else:
+            attr = _attribute_cases(wb, wb.model, cases, m, options.get(m, {}))
+            cost[m] = {arrow("ms_per_outfit"): attr.ms_per_outfit, arrow("forward_passes"): attr.forward_passes,
+                       arrow("backward_passes"): attr.backward_passes}
+            deletion[m] = deletion_curve(wb.model, attr, cases.batch, wb.means)
+            r_attr = _attribute_cases(wb, rand_model, sane, m, options.get(m, {}))
+            sanity[m] = {"trained model": float(detection_scores(attr, cases)["item_top1"][:len(sane)].mean()),
+                         "randomised model": float(detection_scores(r_attr, sane)["item_top1"].mean())}
+        scores = detection_scores(attr, cases)
+        frames.append(pd.concat([meta, scores.assign(method=m)], axis=1))
+    per_case = pd.concat(frames, ignore_index=True)
+    rand = random_expected(cases)
+    summary = summarise(per_case)
+    deletion_df = pd.DataFrame(deletion)
+    config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods)}
+    return SwapReport(cases, per_case, summary, deletion_df, pd.DataFrame(sanity).T.round(3), pd.DataFrame(cost).T,
+                      rand, config, time.perf_counter() - start)
+
+
+def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
+    from .explain import with_images
+    parts = []
+    for i in range(0, len(cases), chunk):
+        sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))
+        batch = sub.batch
+        if method in ("grad_cam", "pixel_ig"):
+            batch = with_images(batch, wb.catalog, np.where(sub.colours >= 0, sub.colours, 0))
+        parts.append(attribute(model, batch, method, **wb.options(), **opts))
+    first = parts[0]
+    return Attribution(torch.cat([p.values for p in parts]), torch.cat([p.mask for p in parts]), method, first.groups,
+                       first.forward_passes, first.backward_passes, sum(p.seconds for p in parts), first.item_level)
+
+
+def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
+    """Mean item top-1, pair top-1 and MRR per method (and per ``by`` columns), all and unambiguous."""
+    keys = ["method"] + ([by] if isinstance(by, str) else list(by or []))
+    agg = {"item_top1": "mean", "pair_top1": "mean", "rr": "mean"}
+    full = per_case.groupby(keys, sort=False).agg(agg)
+    unamb = per_case[per_case.unambiguous].groupby(keys, sort=False).agg(agg)
+    full.columns = [arrow(c if c != "rr" else "mrr") + " (all)" for c in full.columns]
+    unamb.columns = [arrow(c if c != "rr" else "mrr") + " (unambiguous)" for c in unamb.columns]
+    out = full.join(unamb)
+    out["cases"] = per_case.groupby(keys, sort=False).size()
+    return out.round(3)
