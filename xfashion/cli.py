@@ -126,6 +126,58 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from .evaluate import results_table, run_swap_evaluation, write_report
+    from .pipeline import workbench
+    from .utils import REPO_ROOT
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        wb = workbench(args.seed, progress=not args.json)
+        report = run_swap_evaluation(wb, n_outfits=args.n_outfits, margin=args.margin, seed=args.seed,
+                                     progress=not args.json)
+    paths = write_report(report, args.out or REPO_ROOT / "reports")
+    pc = report.per_case
+    methods = {}
+    for m, frame in pc.groupby("method", sort=False):
+        un = frame[frame.unambiguous]
+        entry = {"item_top1": frame.item_top1.mean(), "pair_top1": frame.pair_top1.mean(), "mrr": frame.rr.mean(),
+                 "item_top1_unambiguous": un.item_top1.mean(), "pair_top1_unambiguous": un.pair_top1.mean(),
+                 "mrr_unambiguous": un.rr.mean(), "n_cases": len(frame)}
+        if m in report.cost.index:
+            entry["ms_per_outfit"] = float(report.cost.loc[m].iloc[0])
+            entry["deletion_auc"] = float(report.deletion[m].mean())
+            entry["sanity_item_top1_randomised"] = float(report.sanity.loc[m, "randomised model"])
+        methods[m] = {k: (None if v != v else round(float(v), 4)) for k, v in entry.items()}
+    summary = {"n_cases": len(report.cases), "n_unambiguous": int(report.cases.unambiguous.sum()),
+               "candidates": report.cases.candidates, "margin": args.margin,
+               "random_item_top1": methods["random"]["item_top1"], "random_item_top1_expected": report.random_expected["item_top1"],
+               "oracle_item_top1": methods["oracle"]["item_top1"], "methods": methods, "files": paths,
+               "seconds": round(report.seconds, 1)}
+    table = results_table(report)
+    lines = [f"{len(report.cases)} swap cases ({summary['n_unambiguous']} unambiguous), margin {args.margin}",
+             table.iloc[:, :6].to_string(), f"written: {paths['csv']}, {paths['markdown']}"]
+    _emit(summary, args.json, lines)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .evaluate import benchmark
+    from .pipeline import workbench
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        wb = workbench(args.seed, progress=not args.json)
+    table = benchmark(wb, n_outfits=args.n_outfits)
+    ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
+    summary = {"n_outfits": args.n_outfits, "forward_seconds": table.attrs["forward_seconds"],
+               "ratio_to_forward": table["ratio to forward ↓"].round(3).to_dict(),
+               "ifiv_vs_input_x_gradient": round(ifiv / ixg, 3),
+               "ig_vs_ifiv": round(table.loc["integrated_gradients", "seconds"] / ifiv, 1)}
+    lines = [f"one forward pass of {args.n_outfits} outfits: {1000 * summary['forward_seconds']:.2f} ms",
+             table.round(3).to_string(),
+             f"batched IFIV / Captum InputXGradient (grouped): {summary['ifiv_vs_input_x_gradient']:.2f}x; "
+             f"IG (50 steps) / IFIV: {summary['ig_vs_ifiv']:.0f}x"]
+    _emit(summary, args.json, lines)
+    return 0
+
+
 def cmd_tour(args) -> int:
     from .tour import run_tour
     start = time.perf_counter()
@@ -161,6 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_explain)
+    p = sub.add_parser("evaluate", help="run the swap evaluation; write reports/swap_evaluation.{csv,md}")
+    p.add_argument("--n-outfits", type=int, default=500, help="good test outfits to swap in (default 500)")
+    p.add_argument("--margin", type=float, default=0.5, help="least logit drop for a kept swap")
+    p.add_argument("--out", help="folder for the report files (default reports/)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("bench", help="time every method as a ratio to one forward pass")
+    p.add_argument("--n-outfits", type=int, default=512, help="outfits per batch (pixel methods: 32)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.set_defaults(func=cmd_tour)

@@ -1,16 +1,26 @@
 """Evaluating explanations: agreement with the oracle and between methods, and cost."""
 from __future__ import annotations
 
+import copy
+import math
+import pickle
+import time
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .explain import METHODS, attribute
-from .outfits import outfit_blame
+from .data import COLOUR_NAMES, SLOTS
+from .explain import METHODS, Attribution, attribute, with_images
+from .outfits import OutfitBatch, outfit_blame
+from .utils import cache_dir, config_key
 
 # pixel IG integrates through the CNN for every item: fewer steps keep it affordable on a CPU
 DEFAULT_OPTIONS = {"pixel_ig": {"n_steps": 16}}
+# the slowest methods see only the first cases of the swap evaluation (the tables show each count)
+DEFAULT_MAX_CASES = {"pixel_ig": 120, "shapley_sampling": 400}
 
 
 def explain_all(wb, index, methods=METHODS, split: str = "test", chunk: int = 64, progress: bool = True,
@@ -86,15 +96,8 @@ def cost_table(attributions: dict) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- swap evaluation (chapter 06)
-import copy  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
 
-import torch.nn.functional as F  # noqa: E402
 
-from .data import COLOUR_NAMES, SLOTS  # noqa: E402
-from .explain import Attribution  # noqa: E402
-from .outfits import OutfitBatch  # noqa: E402
 
 SWAP_KINDS = ("color", "shape_texture", "item")
 # metric name -> direction (Quantus-style score_direction), shown as arrows in tables
@@ -232,7 +235,6 @@ def _tie_aware(values: torch.Tensor, mask: torch.Tensor, target_flat: torch.Tens
     return top1, 1.0 / rank
 
 
-import math  # noqa: E402
 
 
 def detection_scores(attr: Attribution, cases: SwapCases) -> pd.DataFrame:
@@ -327,12 +329,36 @@ class SwapReport:
     seconds: float
 
 
-def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = None, margin: float = 0.5,
-                        seed: int = 0, sanity_cases: int = 150, progress: bool = True,
-                        options: dict | None = None) -> SwapReport:
-    """The paper's swap experiment with ground truth, faithfulness, sanity check and cost."""
-    start = time.perf_counter()
+def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, margin: float = 0.5,
+                        seed: int = 0, sanity_cases: int = 150, max_cases: dict | None = None,
+                        progress: bool = True, options: dict | None = None, use_cache: bool = True) -> SwapReport:
+    """The paper's swap experiment with ground truth, faithfulness, sanity check and cost.
+
+    Parameters
+    ----------
+    wb : Workbench
+    methods : sequence of str
+        Attribution methods; the oracle ceiling is always added.
+    n_outfits : int, optional
+        Good test outfits to start from (each gets one swap of each kind); None uses all.
+    margin : float
+        Keep a swap only if the logit drops by at least this much.
+    sanity_cases : int
+        Cases re-explained on a scorer with randomised weights.
+    max_cases : dict, optional
+        Per-method cap on cases for slow methods (default ``DEFAULT_MAX_CASES``).
+    use_cache : bool
+        Reuse a report cached under the same configuration and model.
+    """
+    max_cases = {**DEFAULT_MAX_CASES, **(max_cases or {})}
     options = {**DEFAULT_OPTIONS, **(options or {})}
+    config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods),
+              "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options, "model": wb.key, "version": 1}
+    path = cache_dir() / f"swap-{config_key(config)}.pkl"
+    if use_cache and path.exists():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    start = time.perf_counter()
     cases = build_swap_cases(wb, n_outfits=n_outfits, margin=margin, seed=seed)
     if len(cases) == 0:
         raise ValueError(f"No swap lowered the score by {margin}; lower the margin.")
@@ -344,29 +370,33 @@ def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = None, ma
     sane = cases.subset(np.arange(min(sanity_cases, len(cases))))
     all_methods = list(methods) + ["oracle"]
     for m in tqdm(all_methods, desc="swap evaluation", disable=not progress):
+        sub = cases.subset(np.arange(min(max_cases.get(m, len(cases)), len(cases))))
         if m == "oracle":
             attr = oracle_attribution(cases)
         else:
-            attr = _attribute_cases(wb, wb.model, cases, m, options.get(m, {}))
+            attr = _attribute_cases(wb, wb.model, sub, m, options.get(m, {}))
             cost[m] = {arrow("ms_per_outfit"): attr.ms_per_outfit, arrow("forward_passes"): attr.forward_passes,
                        arrow("backward_passes"): attr.backward_passes}
-            deletion[m] = deletion_curve(wb.model, attr, cases.batch, wb.means)
-            r_attr = _attribute_cases(wb, rand_model, sane, m, options.get(m, {}))
-            sanity[m] = {"trained model": float(detection_scores(attr, cases)["item_top1"][:len(sane)].mean()),
-                         "randomised model": float(detection_scores(r_attr, sane)["item_top1"].mean())}
-        scores = detection_scores(attr, cases)
-        frames.append(pd.concat([meta, scores.assign(method=m)], axis=1))
+            deletion[m] = deletion_curve(wb.model, attr, sub.batch, wb.means)
+            n_sane = min(len(sane), len(sub))
+            r_attr = _attribute_cases(wb, rand_model, sane.subset(np.arange(n_sane)), m, options.get(m, {}))
+            sanity[m] = {"trained model": float(detection_scores(attr, sub)["item_top1"][:n_sane].mean()),
+                         "randomised model": float(detection_scores(r_attr, sane.subset(np.arange(n_sane)))["item_top1"].mean())}
+        scores = detection_scores(attr, cases if m == "oracle" else sub)
+        frames.append(pd.concat([meta.iloc[: len(scores)], scores.assign(method=m)], axis=1))
     per_case = pd.concat(frames, ignore_index=True)
     rand = random_expected(cases)
     summary = summarise(per_case)
     deletion_df = pd.DataFrame(deletion)
-    config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods)}
-    return SwapReport(cases, per_case, summary, deletion_df, pd.DataFrame(sanity).T.round(3), pd.DataFrame(cost).T,
-                      rand, config, time.perf_counter() - start)
+    deletion_df.index.name = "pairs replaced"
+    report = SwapReport(cases, per_case, summary, deletion_df, pd.DataFrame(sanity).T.round(3),
+                        pd.DataFrame(cost).T, rand, config, time.perf_counter() - start)
+    with open(path, "wb") as fh:
+        pickle.dump(report, fh)
+    return report
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
-    from .explain import with_images
     parts = []
     for i in range(0, len(cases), chunk):
         sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))
@@ -390,3 +420,88 @@ def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
     out = full.join(unamb)
     out["cases"] = per_case.groupby(keys, sort=False).size()
     return out.round(3)
+
+
+def headline(report: SwapReport, n_boot: int = 1000) -> pd.DataFrame:
+    """Per method: item and pair top-1 with 95% bootstrap intervals, all and unambiguous cases."""
+    rows = {}
+    for m, frame in report.per_case.groupby("method", sort=False):
+        row = {}
+        for subset, part in (("all", frame), ("unambiguous", frame[frame.unambiguous])):
+            for metric in ("item_top1", "pair_top1"):
+                lo, hi = bootstrap_ci(part[metric], n_boot)
+                row[f"{arrow(metric)} ({subset})"] = f"{part[metric].mean():.3f} [{lo:.2f}, {hi:.2f}]"
+        row["cases"] = len(frame)
+        rows[m] = row
+    return pd.DataFrame(rows).T
+
+
+def deletion_auc(report: SwapReport) -> pd.Series:
+    """Area under each deletion curve (mean logit over k = 0..10 replaced pairs; higher is better)."""
+    return report.deletion.mean().rename(arrow("deletion_auc")).round(3)
+
+
+def results_table(report: SwapReport) -> pd.DataFrame:
+    """The main table: detection (all and unambiguous), faithfulness, sanity and cost per method."""
+    table = report.summary.join(deletion_auc(report))
+    table = table.join(report.sanity.rename(columns=lambda c: f"sanity item_top1 ({c})"))
+    return table.join(report.cost.round(3))
+
+
+def at_margin(report: SwapReport, margin: float) -> pd.DataFrame:
+    """Re-summarise the kept cases whose score dropped by at least ``margin`` (no re-computation)."""
+    part = report.per_case[report.per_case["drop"] >= margin]
+    return summarise(part)
+
+
+def write_report(report: SwapReport, folder) -> dict:
+    """Write ``swap_evaluation.csv`` and ``swap_evaluation.md`` into ``folder``; returns the paths."""
+    from pathlib import Path
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table = results_table(report)
+    csv, md = folder / "swap_evaluation.csv", folder / "swap_evaluation.md"
+    table.to_csv(csv)
+    lines = ["# Swap evaluation", "", f"{len(report.cases)} cases kept (margin {report.config['margin']}); "
+             f"{int(report.cases.unambiguous.sum())} unambiguous. Random expectation: "
+             + ", ".join(f"{k} {v:.3f}" for k, v in report.random_expected.items()), "", table.to_markdown(), ""]
+    md.write_text("\n".join(lines))
+    return {"csv": str(csv), "markdown": str(md)}
+
+
+def benchmark(wb, methods=METHODS, n_outfits: int = 512, n_pixel_outfits: int = 32, repeats: int = 3,
+              split: str = "test") -> pd.DataFrame:
+    """Time of each method on one batch of outfits, as a ratio to one plain forward pass of that batch.
+
+    Pixel methods run on a smaller batch (``n_pixel_outfits``), compared with a forward pass
+    of that same batch.
+    """
+    from .scorer import score
+    feats_batch = wb.batch(np.arange(n_outfits), split)
+    image_batch = wb.batch(np.arange(n_pixel_outfits), split, images=True)
+
+    def best(fn, k):
+        times = []
+        for _ in range(k):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    forward = best(lambda: score(wb.model, feats_batch), 20)
+    small_forward = best(lambda: score(wb.model, wb.batch(np.arange(n_pixel_outfits), split)), 20)
+    rows = {}
+    for m in methods:
+        pixel = m in ("grad_cam", "pixel_ig")
+        batch = image_batch if pixel else feats_batch
+        opts = {**wb.options(), **DEFAULT_OPTIONS.get(m, {})}
+        probe = attribute(wb.model, batch, m, **opts)
+        k = repeats if probe.seconds < 1 else 1
+        t = best(lambda: attribute(wb.model, batch, m, **opts), k)
+        rows[m] = {"outfits": len(batch), "seconds": t, "ratio to forward ↓": t / (small_forward if pixel else forward),
+                   "forward passes ↓": probe.forward_passes,
+                   "backward passes ↓": probe.backward_passes}
+    table = pd.DataFrame(rows).T
+    table.attrs["forward_seconds"] = forward
+    table.attrs["n_outfits"] = n_outfits
+    return table

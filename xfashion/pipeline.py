@@ -11,7 +11,7 @@ from .data import SLOTS, build_catalog, load_fashion_mnist
 from .features import extract_features, train_shape_cnn
 from .scorer import feature_batch, fitb_questions, train_scorer
 from .outfits import make_splits, rule_counts
-from .utils import small_mode
+from .utils import config_key, small_mode
 
 
 @lru_cache(maxsize=2)
@@ -119,6 +119,7 @@ class Workbench:
     model: object
     means: dict
     references: dict
+    key: str = ""
 
     def batch(self, index, split: str = "test", images: bool = False):
         """A feature batch of outfits ``index`` (with rendered images when ``images``)."""
@@ -136,10 +137,10 @@ def _workbench(seed: int, small: bool, progress: bool):
     from .explain import dataset_means, reference_outfits
     catalog, splits = prepare(seed)
     feats = item_features(seed, progress)
-    model = trained_scorer(seed, "pairwise", progress).model
+    result = trained_scorer(seed, "pairwise", progress)
     train = np.flatnonzero(catalog.split == "train")
-    return Workbench(catalog, splits, feats, model, dataset_means(feats.tables, train),
-                     reference_outfits(feats.tables, rows=train, seed=seed))
+    return Workbench(catalog, splits, feats, result.model, dataset_means(feats.tables, train),
+                     reference_outfits(feats.tables, rows=train, seed=seed), key=config_key(result.config))
 
 
 def workbench(seed: int = 0, progress: bool = True) -> Workbench:

@@ -585,3 +585,92 @@ def plot_repair(catalog: Catalog, repair: dict):
     fig.suptitle(f"repair from the {original.method} culprit (item {repair['culprit']})", fontsize=10)
     fig.tight_layout()
     return fig, axes
+
+
+# ----------------------------------------------------------------------------- swap evaluation (06)
+def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = None):
+    """One swap case: the outfit after the swap (swapped item framed) and each method's culprit."""
+    items, colours = cases.items[c], cases.colours[c]
+    n = int((items >= 0).sum())
+    fig, axes = plot_outfit(catalog, items[:n], colours[:n], show_blame=True,
+                            title=f"{cases.kind[c]} swap of item {cases.position[c]} "
+                                  f"(logit {cases.before[c]:+.1f} -> {cases.after[c]:+.1f})")
+    for side in np.ravel(axes)[cases.position[c]].spines.values():
+        side.set_edgecolor("royalblue")
+        side.set_linewidth(3)
+    if attributions:
+        verdicts = [f"{m}: item {int(a.culprit_item()[c])}" for m, a in attributions.items()]
+        fig.text(0.5, -0.02, " | ".join(verdicts), ha="center", va="top", fontsize=7, wrap=True)
+    return fig, axes
+
+
+def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
+                     unambiguous: bool = False, ax=None):
+    """Bar plot of a detection metric per method and ``by`` group, with 95% bootstrap intervals."""
+    fig, ax = _axes(ax, size=(11, 3.8))
+    data = per_case[per_case.unambiguous] if unambiguous else per_case
+    if methods is not None:
+        data = data[data.method.isin(methods)]
+    sns.barplot(data=data, x="method", y=metric, hue=by, errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
+    ax.tick_params(axis="x", rotation=45)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(f"{metric} ↑")
+    ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI)")
+    ax.legend(fontsize=7, bbox_to_anchor=(1, 1))
+    return fig, ax
+
+
+def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
+    """Detection accuracy against milliseconds per outfit (log scale), one point per method."""
+    fig, ax = _axes(ax, size=(6.5, 4.5))
+    acc = report.per_case.groupby("method")[metric].mean()
+    ms = report.cost.iloc[:, 0]
+    for m in ms.index:
+        ax.scatter(ms[m], acc[m], s=30)
+        ax.annotate(m, (ms[m], acc[m]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(acc.get("oracle", np.nan), color="k", ls=":", lw=1, label="oracle ceiling")
+    ax.axhline(report.random_expected[metric], color="grey", ls="--", lw=1, label="random (analytic)")
+    ax.set_xscale("log")
+    ax.set_xlabel("ms per outfit (log) ↓")
+    ax.set_ylabel(f"{metric} (all cases) ↑")
+    ax.legend(fontsize=7)
+    return fig, ax
+
+
+def plot_deletion_curves(report, methods=None, ax=None):
+    """Mean logit as the most-blamed (item, group) pairs are replaced by dataset means."""
+    fig, ax = _axes(ax, size=(6.5, 4.2))
+    curves = report.deletion if methods is None else report.deletion[methods]
+    for m in curves:
+        ax.plot(curves.index, curves[m], marker=".", label=m, lw=2 if m == "ifiv" else 1)
+    ax.set_xlabel("(item, group) pairs replaced, most negative first")
+    ax.set_ylabel("mean logit ↑")
+    ax.set_title("Deletion curves: removing what a method blames should raise the score")
+    ax.legend(fontsize=7, bbox_to_anchor=(1, 1))
+    return fig, ax
+
+
+def plot_sanity(report, ax=None):
+    """Item top-1 on the trained scorer and on a scorer with randomised weights."""
+    fig, ax = _axes(ax, size=(9, 3.8))
+    data = report.sanity.reset_index().melt(id_vars="index", var_name="model", value_name="item_top1")
+    sns.barplot(data=data, x="index", y="item_top1", hue="model", ax=ax)
+    ax.axhline(report.random_expected["item_top1"], color="grey", ls="--", lw=1)
+    ax.tick_params(axis="x", rotation=45)
+    ax.set_xlabel("")
+    ax.set_title("Sanity check: explanations of a randomised scorer should stop detecting swaps")
+    return fig, ax
+
+
+def margin_explorer(report):
+    """ipywidgets: raise the score-drop margin and watch the accuracies change."""
+    import ipywidgets as widgets
+    from IPython.display import display
+    from .evaluate import at_margin
+
+    def view(margin=report.config["margin"]):
+        display(at_margin(report, margin).iloc[:, [0, 1, 3, 4, 6]])
+
+    top = float(np.quantile(report.cases.drop, 0.9))
+    return widgets.interactive(view, margin=widgets.FloatSlider(min=report.config["margin"], max=round(top, 1),
+                                                                step=0.5, value=report.config["margin"]))

@@ -1,0 +1,138 @@
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+import xfashion as xf
+from xfashion.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def wb_eval(catalog, tiny_feats):
+    # a scorer trained well enough that its explanations have something to find
+    splits = xf.make_splits(catalog, {"train": 1600, "val": 300, "test": 300}, seed=0)
+    model = xf.train_scorer(catalog, splits, tiny_feats, epochs=30, patience=30, progress=False, use_cache=False).model
+    train = np.flatnonzero(catalog.split == "train")
+    return xf.Workbench(catalog, splits, tiny_feats, model, xf.dataset_means(tiny_feats.tables, train),
+                        xf.reference_outfits(tiny_feats.tables, rows=train), key="test-eval")
+
+
+@pytest.fixture(scope="module")
+def cases(wb_eval):
+    return xf.build_swap_cases(wb_eval, margin=0.0, seed=0)
+
+
+def test_swaps_change_what_they_claim(wb_eval, cases):
+    assert len(cases) > 10 and set(cases.kind) <= set(xf.SWAP_KINDS)
+    outfits = wb_eval.splits["test"]
+    tables = wb_eval.feats.tables
+    for c in range(len(cases)):
+        p = cases.position[c]
+        original = outfits.outfit(cases.outfit[c])
+        item, colour = cases.items[c, p], cases.colours[c, p]
+        color_f = cases.batch.features["color"][c, p]
+        shape_f = cases.batch.features["shape_texture"][c, p]
+        assert int(color_f.argmax()) == colour  # the features really are the re-rendered item's
+        if cases.kind[c] == "color":
+            assert item == original[p] and colour != wb_eval.catalog.colour[original[p]]
+            torch.testing.assert_close(shape_f, tables["shape_texture"][item], atol=1e-4, rtol=1e-4)
+        elif cases.kind[c] == "shape_texture":
+            assert item != original[p] and colour == wb_eval.catalog.colour[original[p]]
+        else:
+            assert item != original[p] and colour == wb_eval.catalog.colour[item]
+        others = np.delete(np.arange(len(original)), p)
+        np.testing.assert_array_equal(cases.items[c, others], original[others])
+
+
+def test_kept_cases_really_drop(wb_eval):
+    kept = xf.build_swap_cases(wb_eval, margin=1.0, seed=0)
+    assert np.all(kept.drop >= 1.0)
+    after = xf.score(wb_eval.model, kept.batch).numpy()
+    np.testing.assert_allclose(after, kept.after, atol=1e-4)
+    total = sum(v["kept"] for v in kept.candidates.values())
+    assert total == len(kept)
+
+
+def test_unambiguous_means_the_oracle_blames_the_swapped_item_most(cases):
+    item_blame = cases.blame.sum(-1)
+    for c in np.flatnonzero(cases.unambiguous):
+        p = cases.position[c]
+        others = np.delete(item_blame[c].numpy(), p)
+        assert item_blame[c, p] > 0 and item_blame[c, p] > others.max()
+
+
+def fake_cases(position, kind):
+    return SimpleNamespace(position=np.array(position), kind=np.array(kind))
+
+
+def test_detection_metrics_on_known_attributions():
+    values = torch.tensor([
+        [[-3.0, 1.0], [0.5, 0.5], [0.0, 0.0]],   # item 0 lowest, pair (0, color)
+        [[1.0, 1.0], [-1.0, 0.2], [0.3, 0.3]],   # item 1 lowest
+        [[0.0, 0.0], [0.0, 0.0], [9.0, 9.0]],    # items 0 and 1 tie; item 2 is padding
+    ])
+    mask = torch.tensor([[True, True, True], [True, True, True], [True, True, False]])
+    attr = xf.Attribution(values, mask, "hand", ["color", "shape_texture"])
+    scores = xf.detection_scores(attr, fake_cases([0, 0, 1], ["color", "shape_texture", "item"]))
+    np.testing.assert_allclose(scores.item_top1, [1.0, 0.0, 0.5])
+    np.testing.assert_allclose(scores.pair_top1.iloc[:2], [1.0, 0.0])
+    assert np.isnan(scores.pair_top1.iloc[2])  # no pair answer for item swaps
+    # case 1: the swapped item 0 (value 2.0) ranks third of three; case 2: tie of two -> rank 1.5
+    np.testing.assert_allclose(scores.rr, [1.0, 1 / 3, 1 / 1.5])
+
+
+def test_all_tied_attributions_score_exactly_the_analytic_random_value():
+    sizes = [2, 3, 4, 5, 5]
+    mask = torch.zeros(5, 5, dtype=torch.bool)
+    for i, n in enumerate(sizes):
+        mask[i, :n] = True
+    attr = xf.Attribution(torch.zeros(5, 5, 2), mask, "flat", ["color", "shape_texture"])
+    scores = xf.detection_scores(attr, fake_cases([0, 1, 2, 3, 4], ["item"] * 5))
+    np.testing.assert_allclose(scores.item_top1, [1 / n for n in sizes])
+
+
+def test_random_method_matches_its_analytic_value(cases):
+    expected = xf.random_expected(cases)
+    top1 = []
+    for seed in range(40):
+        attr = xf.attribute(torch.nn.Identity(), cases.batch, "random", groups=["color", "shape_texture"], seed=seed)
+        top1.append(xf.detection_scores(attr, cases)["item_top1"].mean())
+    assert abs(np.mean(top1) - expected["item_top1"]) < 0.02
+
+
+def test_bootstrap_interval_contains_the_mean():
+    lo, hi = xf.bootstrap_ci(np.r_[np.ones(60), np.zeros(40)])
+    assert lo < 0.6 < hi and hi - lo < 0.25
+
+
+def test_randomised_copy_changes_weights_not_architecture(wb_eval):
+    clone = xf.randomised_copy(wb_eval.model, seed=1)
+    a, b = dict(wb_eval.model.named_parameters()), dict(clone.named_parameters())
+    assert a.keys() == b.keys()
+    assert all(not torch.equal(a[k], b[k]) for k in a if a[k].dim() > 1)
+
+
+def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
+    report = xf.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=None, margin=0.0,
+                                    sanity_cases=400, progress=False, use_cache=False)
+    chance = report.random_expected["item_top1"]
+    trained, randomised = report.sanity.loc["ifiv", "trained model"], report.sanity.loc["ifiv", "randomised model"]
+    assert trained > chance + 0.1
+    assert abs(randomised - chance) < abs(trained - chance)
+    # deletion: removing what IFIV blames raises the score more than removing random pairs
+    assert report.deletion["ifiv"].iloc[1] > report.deletion["random"].iloc[1]
+
+
+def test_cli_evaluate_and_bench_json(capsys, tmp_path):
+    assert cli_main(["evaluate", "--json", "--n-outfits", "30", "--out", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_cases"] > 0 and "oracle_item_top1" in out and "random_item_top1" in out
+    ifiv = out["methods"]["ifiv"]
+    for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "ms_per_outfit"):
+        assert key in ifiv
+    assert (tmp_path / "swap_evaluation.csv").exists() and (tmp_path / "swap_evaluation.md").read_text().startswith("# Swap")
+    assert cli_main(["bench", "--json", "--n-outfits", "16"]) == 0
+    bench = json.loads(capsys.readouterr().out)
+    assert bench["ratio_to_forward"]["integrated_gradients"] > bench["ratio_to_forward"]["ifiv"]
