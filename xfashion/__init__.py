@@ -27,6 +27,8 @@ from .plots import (margin_explorer, plot_accuracy_by, plot_accuracy_vs_cost, pl
                     plot_neighbours, plot_outfit, plot_palette, plot_recolour, plot_rule_examples, plot_score_distributions,
                     plot_scored_outfits, outfit_builder, recolour_explorer, recolour_view, rule_examples,
                     score_outfit_view, show_outfit)
+from .polyvore import (PUBLISHED, PolyvoreData, PolyvoreReport, extract_photo_features, load_backbone, load_polyvore,
+                       default_backbone, make_fixture, polyvore_root, polyvore_source, run_polyvore)
 from .repair import repair_success, suggest_repairs
 from .rules import DEFAULT_RULES, GROUPS, StylistRules, Violation, blame, is_good, violations
 from .utils import set_seed, small_mode

@@ -178,6 +178,22 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_polyvore(args) -> int:
+    from .polyvore import run_polyvore
+    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+        report = run_polyvore(args.root, args.version, backbone=args.backbone, image_size=args.image_size,
+                              margin=args.margin, seed=args.seed, progress=not args.json)
+    summary = {k: v for k, v in report.summary.items()}
+    lines = [f"Polyvore Outfits ({args.version}) from {report.data.root}: {summary['n_items']} items, "
+             f"{summary['unreadable_images']} unreadable images skipped, "
+             f"{summary['images_per_second']:.1f} images/s{' (cached)' if summary['features_cached'] else ''}",
+             report.metrics.round(3).to_string(),
+             f"swap evaluation in feature space: {summary['n_swap_cases']} of {summary['n_swap_candidates']} swaps kept",
+             report.detection.to_string()]
+    _emit(summary, args.json, lines)
+    return 0
+
+
 def cmd_tour(args) -> int:
     from .tour import run_tour
     start = time.perf_counter()
@@ -225,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("polyvore", help="the same pipeline on a local copy of Polyvore Outfits")
+    p.add_argument("--root", help="dataset folder (default $XFASHION_POLYVORE or data/polyvore_outfits)")
+    p.add_argument("--version", default="nondisjoint", choices=["nondisjoint", "disjoint"])
+    p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "tiny"])
+    p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--margin", type=float, default=0.5, help="least logit drop for a kept swap")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_polyvore)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.set_defaults(func=cmd_tour)
@@ -235,6 +260,6 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

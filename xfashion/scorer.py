@@ -190,11 +190,28 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
         return TrainResult(model, saved["history"], config, saved["seconds"], saved["best_epoch"], cached=True)
     train = feature_batch(catalog, splits["train"], feats)
     val = feature_batch(catalog, splits["val"], feats)
+    history, best_epoch, seconds = fit(model, train, val, epochs=epochs, batch_size=batch_size, lr=lr,
+                                       weight_decay=weight_decay, patience=patience, seed=seed, progress=progress,
+                                       desc=f"{kind} scorer")
+    torch.save({"state": model.state_dict(), "history": history, "seconds": seconds, "best_epoch": best_epoch}, path)
+    return TrainResult(model, history, config, seconds, best_epoch)
+
+
+def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int = 40, batch_size: int = 128,
+        lr: float = 2e-3, weight_decay: float = 1e-4, patience: int = 6, seed: int = 0, progress: bool = True,
+        desc: str = "scorer") -> tuple:
+    """Train ``model`` in place on a feature batch with validation-AUC early stopping.
+
+    Returns
+    -------
+    (history, best_epoch, seconds); the model keeps the best validation weights.
+    """
+    torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     history, best, best_auc, best_epoch, waited = [], None, -1.0, 0, 0
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=f"{kind} scorer", disable=not progress)
+    bar = tqdm(range(epochs), desc=desc, disable=not progress)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(train), generator=gen)
@@ -222,9 +239,7 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
                 break
     model.load_state_dict(best)
     model.eval()
-    seconds = time.perf_counter() - start
-    torch.save({"state": best, "history": history, "seconds": seconds, "best_epoch": best_epoch}, path)
-    return TrainResult(model, history, config, seconds, best_epoch)
+    return history, best_epoch, time.perf_counter() - start
 
 
 # ----------------------------------------------------------------------------- metrics

