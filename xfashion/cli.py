@@ -11,6 +11,11 @@ import time
 INVARIANCE_TOL = 1e-4
 
 
+def _quiet(args):
+    """With --json, keep stage chatter (source lines, progress) off stdout so it holds only the JSON."""
+    return contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext()
+
+
 def _emit(summary: dict, as_json: bool, lines: list) -> None:
     if as_json:
         print(json.dumps(summary, indent=None, default=float))
@@ -21,7 +26,7 @@ def _emit(summary: dict, as_json: bool, lines: list) -> None:
 def cmd_prepare(args) -> int:
     from .pipeline import prepare, prepare_summary
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         catalog, splits = prepare(seed=args.seed)
     summary = prepare_summary(catalog, splits)
     summary["seconds"] = round(time.perf_counter() - start, 2)
@@ -38,7 +43,7 @@ def cmd_features(args) -> int:
     from .features import colour_invariance
     from .pipeline import item_features, prepare
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         catalog, _ = prepare(args.seed)
         feats = item_features(args.seed, progress=not args.json)
     inv = colour_invariance(feats.extractor, catalog)
@@ -61,7 +66,7 @@ def cmd_train(args) -> int:
     from .pipeline import fitb, item_features, prepare, trained_scorer
     from .scorer import RandomScorer, evaluate_scorer
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         catalog, splits = prepare(args.seed)
         feats = item_features(args.seed, progress=not args.json)
         main = trained_scorer(args.seed, "pairwise", progress=not args.json)
@@ -91,7 +96,7 @@ def cmd_explain(args) -> int:
     from .outfits import outfit_violations
     from .pipeline import workbench
     from .scorer import score
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
     outfits = wb.splits[args.split]
     if not 0 <= args.outfit < len(outfits):
@@ -130,7 +135,7 @@ def cmd_evaluate(args) -> int:
     from .evaluate import results_table, run_swap_evaluation, write_report
     from .pipeline import workbench
     from .utils import REPO_ROOT
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
         report = run_swap_evaluation(wb, n_outfits=args.n_outfits, margin=args.margin, seed=args.seed,
                                      progress=not args.json)
@@ -162,7 +167,7 @@ def cmd_evaluate(args) -> int:
 def cmd_bench(args) -> int:
     from .evaluate import benchmark
     from .pipeline import workbench
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
     table = benchmark(wb, n_outfits=args.n_outfits)
     ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
@@ -180,7 +185,7 @@ def cmd_bench(args) -> int:
 
 def cmd_polyvore(args) -> int:
     from .polyvore import run_polyvore
-    with contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext():
+    with _quiet(args):
         report = run_polyvore(args.root, args.version, backbone=args.backbone, image_size=args.image_size,
                               margin=args.margin, seed=args.seed, progress=not args.json)
     summary = {k: v for k, v in report.summary.items()}
