@@ -316,6 +316,7 @@ class ItemFeatures:
     cnn: CNNResult
     seconds: float
     cached: bool = False
+    key: str = ""
 
     def __getitem__(self, name):
         return self.tables[name]
@@ -328,11 +329,11 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 2048
     extractor = FeatureExtractor(cnn.model).eval()
     train = np.flatnonzero(catalog.split == "train")[:5000]
     extractor.fit_standardisation(catalog.render(train))
-    key = config_key({"catalog": catalog_key(catalog), "cnn": cnn.config, "tau": extractor.color.tau, "version": 1})
+    key = config_key({"catalog": catalog_key(catalog), "cnn": cnn.config, "tau": extractor.color.tau, "version": 2})
     path = cache_dir() / f"features-{key}.pt"
     if use_cache and path.exists():
         saved = torch.load(path, weights_only=False)
-        return ItemFeatures(saved["tables"], DEFAULT_GROUPS, extractor, cnn, saved["seconds"], cached=True)
+        return ItemFeatures(saved["tables"], DEFAULT_GROUPS, extractor, cnn, saved["seconds"], cached=True, key=key)
     start = time.perf_counter()
     parts = {g: [] for g in DEFAULT_GROUPS.names}
     for i in tqdm(range(0, len(catalog), batch_size), desc="item features", disable=not progress):
@@ -342,7 +343,7 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 2048
     tables = {g: torch.cat(v) for g, v in parts.items()}
     seconds = time.perf_counter() - start
     torch.save({"tables": tables, "seconds": seconds}, path)
-    return ItemFeatures(tables, DEFAULT_GROUPS, extractor, cnn, seconds)
+    return ItemFeatures(tables, DEFAULT_GROUPS, extractor, cnn, seconds, key=key)
 
 
 @torch.no_grad()

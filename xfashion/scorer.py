@@ -178,7 +178,7 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
     epochs = epochs or (15 if small_mode() else 40)
     config = {"kind": kind, "hidden": hidden, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "patience": patience, "seed": seed, "catalog": catalog_key(catalog),
-              "cnn": feats.cnn.config, "splits": {k: [len(v), int(v.items.sum())] for k, v in splits.items()},
+              "cnn": feats.cnn.config, "features": feats.key, "splits": {k: [len(v), int(v.items.sum())] for k, v in splits.items()},
               "version": 1}
     path = cache_dir() / f"scorer-{kind}-{config_key(config)}.pt"
     torch.manual_seed(seed)
