@@ -32,13 +32,24 @@ def explain_all(wb, index, methods=METHODS, split: str = "test", chunk: int = 64
     for m in tqdm(methods, desc="methods", disable=not progress):
         parts = [attribute(wb.model, wb.batch(index[i:i + chunk], split, images=m in ("grad_cam", "pixel_ig")), m,
                            **wb.options(), **options.get(m, {})) for i in range(0, len(index), chunk)]
-        first = parts[0]
-        first.values = torch.cat([p.values for p in parts])
-        first.mask = torch.cat([p.mask for p in parts])
-        first.seconds = sum(p.seconds for p in parts)
-        first.extras = {}
-        out[m] = first
+        out[m] = concat_attributions(parts)
     return out
+
+
+def concat_attributions(parts: list) -> Attribution:
+    """One Attribution from chunks of the same method (values and masks stacked, time added).
+
+    Passes per outfit are averaged over chunks weighted by their outfits; method extras are dropped.
+    """
+    first = parts[0]
+    sizes = np.array([len(p.values) for p in parts], dtype=float)
+
+    def mean(attr):
+        return float(np.dot([getattr(p, attr) for p in parts], sizes) / sizes.sum())
+
+    return Attribution(torch.cat([p.values for p in parts]), torch.cat([p.mask for p in parts]), first.method,
+                       first.groups, mean("forward_passes"), mean("backward_passes"), sum(p.seconds for p in parts),
+                       first.item_level)
 
 
 def oracle_blame_tensor(catalog, outfits, index) -> torch.Tensor:
@@ -404,9 +415,7 @@ def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk
         if method in ("grad_cam", "pixel_ig"):
             batch = with_images(batch, wb.catalog, np.where(sub.colours >= 0, sub.colours, 0))
         parts.append(attribute(model, batch, method, **wb.options(), **opts))
-    first = parts[0]
-    return Attribution(torch.cat([p.values for p in parts]), torch.cat([p.mask for p in parts]), method, first.groups,
-                       first.forward_passes, first.backward_passes, sum(p.seconds for p in parts), first.item_level)
+    return concat_attributions(parts)
 
 
 def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
