@@ -364,7 +364,7 @@ def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, mar
     max_cases = {**DEFAULT_MAX_CASES, **(max_cases or {})}
     options = {**DEFAULT_OPTIONS, **(options or {})}
     config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods),
-              "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options, "model": wb.key, "version": 1}
+              "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options, "model": wb.key, "version": 2}
     path = cache_dir() / f"swap-{config_key(config)}.pkl"
     if use_cache and path.exists():
         with open(path, "rb") as fh:
