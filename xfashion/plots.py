@@ -403,8 +403,12 @@ def _bar_colours(values):
     return ["seagreen" if v >= 0 else "crimson" for v in values]
 
 
-def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=None, title: str | None = None):
-    """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises)."""
+def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=None, title: str | None = None,
+                     prefix: str = ""):
+    """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises).
+
+    ``title`` replaces the default title (method, culprit, oracle verdict); ``prefix`` goes before it.
+    """
     items = np.asarray(items)
     items = items[items >= 0]
     colours = catalog.colour[items] if colours is None else np.asarray(colours)
@@ -434,7 +438,8 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=N
     verdict = outfit_violations(catalog, items, colours)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
     pair = "" if attribution.item_level else f", lowest pair: item {pair_item} {groups[pair_group]}"
-    fig.suptitle(title or f"{attribution.method}: culprit item {culprit_item}{pair} | oracle: {oracle}", fontsize=9)
+    fig.suptitle(prefix + (title or f"{attribution.method}: culprit item {culprit_item}{pair} | oracle: {oracle}"),
+                 fontsize=9)
     fig.tight_layout()
     return fig, axes
 
@@ -529,8 +534,8 @@ def explain_view(wb, index: int = 0, position: int = 0, colour: str = "keep", re
     batch = with_images(outfit_features(catalog, wb.feats, items, colours), catalog, colours[None])
     logit = float(score(wb.model, batch)[0])
     attr = attribute(wb.model, batch, method, **wb.options())
-    fig, _ = plot_explanation(catalog, items, attr, 0, colours)
-    fig.suptitle(f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | " + fig._suptitle.get_text(), fontsize=9)
+    fig, _ = plot_explanation(catalog, items, attr, 0, colours,
+                              prefix=f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | ")
     cam = attribute(wb.model, batch, "grad_cam", **wb.options())
     fig2, _ = plot_gradcam(catalog, items, cam, 0, colours)
     return fig, fig2
