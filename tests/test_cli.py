@@ -16,7 +16,7 @@ def test_prepare_json():
     summary = json.loads(run_cli("prepare", "--json"))
     assert set(summary["n_items"]) == {"train", "val", "test"}
     assert summary["source"]
-    for split, counts in summary["n_outfits"].items():
+    for counts in summary["n_outfits"].values():
         assert counts["good"] == counts["bad"] > 0
     assert set(summary["violations"]) <= {"hue_clash", "too_many_colours", "neutral_clash", "season_clash", "busy_clash"}
     assert sum(summary["violations"].values()) >= sum(c["bad"] for c in summary["n_outfits"].values())

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 import xfashion as xf
-from xfashion import polyvore as pv
 from xfashion.cli import main as cli_main
 
 

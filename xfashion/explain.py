@@ -10,7 +10,6 @@ over each group's dimensions, for a whole batch in one forward and one backward 
 """
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -104,20 +103,16 @@ class GroupForward(nn.Module):
     measured rather than assumed.
     """
 
-    def __init__(self, model: nn.Module, groups: list, target: str = "logit", extra: dict | None = None):
+    def __init__(self, model: nn.Module, groups: list, target: str = "logit"):
         super().__init__()
         if target not in ("logit", "probability"):
             raise ValueError(f"Unknown target {target!r}; use 'logit' or 'probability'.")
         self.model, self.groups, self.target = model, list(groups), target
-        self.extra = extra or {}
         self.counter = _Counter()
 
     def forward(self, *args):
         tensors, (slot, mask) = args[: len(self.groups)], args[len(self.groups):]
-        feats = dict(zip(self.groups, tensors))
-        for k, v in self.extra.items():  # constant inputs such as images, repeated to the batch
-            feats[k] = v.expand(tensors[0].shape[0], *v.shape[1:]) if v.shape[0] == 1 else v
-        out = self.model(feats, slot, mask)
+        out = self.model(dict(zip(self.groups, tensors)), slot, mask)
         out = torch.sigmoid(out) if self.target == "probability" else out
         self.counter.rows += out.shape[0]
         if out.requires_grad:

@@ -120,7 +120,7 @@ def plot_items(catalog: Catalog, items, title: str = "", colours=None):
     items = np.asarray(items)
     colours = catalog.colour[items] if colours is None else np.asarray(colours)
     fig, axes = plt.subplots(1, len(items), figsize=(1.3 * len(items), 1.9), squeeze=False)
-    for ax, img, i, c in zip(axes[0], to_display(catalog.render(items, colours)), items, colours):
+    for ax, img, i in zip(axes[0], to_display(catalog.render(items, colours)), items):
         ax.imshow(img)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -290,7 +290,7 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
     fig, axes = plt.subplots(len(groups), k + 1, figsize=(1.3 * (k + 1), 1.6 * len(groups)), squeeze=False)
     for row, g in zip(axes, groups):
         ids = np.concatenate([[item], nearest_neighbours(features[g], item, k, cand)])
-        for ax, img, i in zip(row, to_display(catalog.render(ids)), ids):
+        for ax, img in zip(row, to_display(catalog.render(ids))):
             ax.imshow(img)
             ax.set_xticks([])
             ax.set_yticks([])

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data import COLOUR_NAMES, PALETTE, SLOTS
@@ -369,7 +368,7 @@ def feature_swap_cases(model, batch: OutfitBatch, margin: float = 0.5, seed: int
             src = candidates[int(rng.integers(len(candidates)))]
             rows.append((b, kind, p, src))
     feats = {g: v[[r[0] for r in rows]].clone() for g, v in batch.features.items()}
-    for c, (b, kind, p, (sb, sn)) in enumerate(rows):
+    for c, (_, kind, p, (sb, sn)) in enumerate(rows):
         for g in feats:
             if kind == "item" or kind == g:
                 feats[g][c, p] = batch.features[g][sb, sn]

@@ -12,27 +12,17 @@ from .outfits import check_outfit, outfit_violations
 from .scorer import outfit_features, score
 
 
-def _recolour_scores(model, catalog, feats, items, colours, pos):
-    """Scores of the outfit with item ``pos`` rendered in every palette colour (one batch)."""
-    with torch.no_grad():
-        fresh = feats.extractor(catalog.render(np.repeat(items[pos], len(COLOUR_NAMES)), np.arange(len(COLOUR_NAMES))))
-    base = outfit_features(catalog, feats, items, colours)
-    K = len(COLOUR_NAMES)
+def _substitute_scores(model, base, pos: int, substitutes: dict) -> torch.Tensor:
+    """Scores of the one-outfit batch ``base`` with item ``pos`` replaced by each row of ``substitutes``.
+
+    ``substitutes`` maps every feature group to a (K, D) tensor; all K variants are scored in one batch.
+    """
+    K = len(next(iter(substitutes.values())))
     features = {g: v.repeat(K, 1, 1) for g, v in base.features.items()}
     for g in features:
-        features[g][:, pos] = fresh[g]
+        features[g][:, pos] = substitutes[g]
     with torch.no_grad():
         return model(features, base.slot.repeat(K, 1), base.mask.repeat(K, 1))
-
-
-def _replacement_scores(model, catalog, feats, items, colours, pos, candidates):
-    base = outfit_features(catalog, feats, items, colours)
-    C = len(candidates)
-    features = {g: v.repeat(C, 1, 1) for g, v in base.features.items()}
-    for g in features:
-        features[g][:, pos] = feats.tables[g][candidates]
-    with torch.no_grad():
-        return model(features, base.slot.repeat(C, 1), base.mask.repeat(C, 1))
 
 
 def suggest_repairs(model, catalog: Catalog, feats, items, colours=None, *, method: str = "ifiv",
@@ -55,13 +45,16 @@ def suggest_repairs(model, catalog: Catalog, feats, items, colours=None, *, meth
     before = float(score(model, batch)[0])
     attr = attribute(model, batch, method, **options)
     pos = int(attr.culprit_item()[0])
-    rec = _recolour_scores(model, catalog, feats, items, colours, pos)
+    palette = np.arange(len(COLOUR_NAMES))
+    with torch.no_grad():
+        recoloured = feats.extractor(catalog.render(np.repeat(items[pos], len(palette)), palette))
+    rec = _substitute_scores(model, batch, pos, recoloured)
     best_colour = int(rec.argmax())
     rng = np.random.default_rng(seed)
     pool = np.flatnonzero((catalog.split == split) & (catalog.slot == catalog.slot[items[pos]]))
     pool = pool[~np.isin(pool, items)]
     cands = rng.choice(pool, min(max_candidates, len(pool)), replace=False)
-    rep = _replacement_scores(model, catalog, feats, items, colours, pos, cands)
+    rep = _substitute_scores(model, batch, pos, {g: t[cands] for g, t in feats.tables.items()})
     best_item = int(cands[int(rep.argmax())])
     rec_colours = colours.copy()
     rec_colours[pos] = best_colour

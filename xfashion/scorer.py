@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data import SLOTS, Catalog
+from .data import Catalog
 from .features import DEFAULT_GROUPS, FeatureExtractor, FeatureGroups, ItemFeatures, catalog_key
 from .outfits import OutfitBatch, OutfitSet, make_batch
 from .rules import DEFAULT_RULES
