@@ -5,10 +5,74 @@ import argparse
 import contextlib
 import io
 import json
+import math
+import os
 import sys
 import time
+from pathlib import Path
 
 INVARIANCE_TOL = 1e-4
+
+
+# ----------------------------------------------------------------------------- argument types
+def seed_type(text: str) -> int:
+    """A seed: an integer in 0 .. 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"a seed must lie in 0 .. 4294967295, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def margin_type(text: str) -> float:
+    """A finite logit margin >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"the margin is a logit drop and must be a finite number >= 0, got {text}")
+    return value
+
+
+def image_size_type(text: str) -> int:
+    """Image side in pixels, 32-1024."""
+    value = positive_int(text)
+    if not 32 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"the image size must lie in 32-1024 pixels, got {value}")
+    return value
+
+
+def out_folder(text: str) -> Path:
+    """A folder for report files: existing or creatable, never an existing file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a file; --out names a folder for the report files")
+    parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
+    if not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write into {parent}; choose a writable folder")
+    return path
+
+
+def existing_folder(text: str) -> Path:
+    """A dataset folder given on the command line: must exist and be a folder."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a file; --root names the dataset folder")
+    return path
 
 
 def _quiet(args):
@@ -18,7 +82,8 @@ def _quiet(args):
 
 def _emit(summary: dict, as_json: bool, lines: list) -> None:
     if as_json:
-        print(json.dumps(summary, indent=None, default=float))
+        from .utils import json_default
+        print(json.dumps(summary, indent=None, default=json_default))
     else:
         print("\n".join(lines))
 
@@ -140,6 +205,7 @@ def cmd_evaluate(args) -> int:
         report = run_swap_evaluation(wb, n_outfits=args.n_outfits, margin=args.margin, seed=args.seed,
                                      progress=not args.json)
     paths = write_report(report, args.out or REPO_ROOT / "reports")
+    from .utils import peak_rss_mb
     pc = report.per_case
     methods = {}
     for m, frame in pc.groupby("method", sort=False):
@@ -156,7 +222,7 @@ def cmd_evaluate(args) -> int:
                "candidates": report.cases.candidates, "margin": args.margin,
                "random_item_top1": methods["random"]["item_top1"], "random_item_top1_expected": report.random_expected["item_top1"],
                "oracle_item_top1": methods["oracle"]["item_top1"], "methods": methods, "files": paths,
-               "seconds": round(report.seconds, 1)}
+               "seconds": round(report.seconds, 1), "peak_rss_mb": round(peak_rss_mb(), 1)}
     table = results_table(report)
     lines = [f"{len(report.cases)} swap cases ({summary['n_unambiguous']} unambiguous), margin {args.margin}",
              table.iloc[:, :6].to_string(), f"written: {paths['csv']}, {paths['markdown']}"]
@@ -170,15 +236,18 @@ def cmd_bench(args) -> int:
     with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
     table = benchmark(wb, n_outfits=args.n_outfits)
+    from .utils import peak_rss_mb
     ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
     summary = {"n_outfits": args.n_outfits, "forward_seconds": table.attrs["forward_seconds"],
                "ratio_to_forward": table["ratio to forward ↓"].round(3).to_dict(),
                "ifiv_vs_input_x_gradient": round(ifiv / ixg, 3),
-               "ig_vs_ifiv": round(table.loc["integrated_gradients", "seconds"] / ifiv, 1)}
+               "ig_vs_ifiv": round(table.loc["integrated_gradients", "seconds"] / ifiv, 1),
+               "peak_rss_mb": round(peak_rss_mb(), 1)}
     lines = [f"one forward pass of {args.n_outfits} outfits: {1000 * summary['forward_seconds']:.2f} ms",
              table.round(3).to_string(),
              f"batched IFIV / Captum InputXGradient (grouped): {summary['ifiv_vs_input_x_gradient']:.2f}x; "
-             f"IG (50 steps) / IFIV: {summary['ig_vs_ifiv']:.0f}x"]
+             f"IG (50 steps) / IFIV: {summary['ig_vs_ifiv']:.0f}x",
+             f"peak resident memory: {summary['peak_rss_mb']:.0f} MiB"]
     _emit(summary, args.json, lines)
     return 0
 
@@ -194,7 +263,7 @@ def cmd_polyvore(args) -> int:
              f"{summary['images_per_second']:.1f} images/s{' (cached)' if summary['features_cached'] else ''}",
              report.metrics.round(3).to_string(),
              f"swap evaluation in feature space: {summary['n_swap_cases']} of {summary['n_swap_candidates']} swaps kept",
-             report.detection.to_string()]
+             report.detection.to_string() if len(report.detection) else f"no detection table: {summary['swap_note']}"]
     _emit(summary, args.json, lines)
     return 0
 
@@ -211,48 +280,50 @@ def cmd_tour(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m xfashion", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="build the catalog and outfit splits, print a summary")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("features", help="train or load the shape-texture CNN and extract item features")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_features)
     p = sub.add_parser("train", help="train or load the outfit scorer and its baselines, print test metrics")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
     from .explain import METHODS
     p = sub.add_parser("explain", help="explain one test outfit's score",
                        description="Explain one outfit. Methods: " + ", ".join(METHODS))
-    p.add_argument("--outfit", type=int, default=0, help="outfit index in the split")
+    p.add_argument("--outfit", type=int, default=0, help="outfit index in the split (0 .. size - 1)")
     p.add_argument("--method", default="ifiv", choices=METHODS, help="attribution method")
     p.add_argument("--target", default="logit", choices=["logit", "probability"])
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_explain)
     p = sub.add_parser("evaluate", help="run the swap evaluation; write reports/swap_evaluation.{csv,md}")
-    p.add_argument("--n-outfits", type=int, default=500, help="good test outfits to swap in (default 500)")
-    p.add_argument("--margin", type=float, default=0.5, help="least logit drop for a kept swap")
-    p.add_argument("--out", help="folder for the report files (default reports/)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-outfits", type=positive_int, default=500, help="good test outfits to swap in (default 500)")
+    p.add_argument("--margin", type=margin_type, default=0.5, help="least logit drop for a kept swap (>= 0)")
+    p.add_argument("--out", type=out_folder, help="folder for the report files (default reports/)")
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
     p = sub.add_parser("bench", help="time every method as a ratio to one forward pass")
-    p.add_argument("--n-outfits", type=int, default=512, help="outfits per batch (pixel methods: 32)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-outfits", type=positive_int, default=512, help="outfits per batch (pixel methods: 32)")
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_bench)
     p = sub.add_parser("polyvore", help="the same pipeline on a local copy of Polyvore Outfits")
-    p.add_argument("--root", help="dataset folder (default $XFASHION_POLYVORE or data/polyvore_outfits)")
+    p.add_argument("--root", type=existing_folder,
+                   help="dataset folder (default $XFASHION_POLYVORE or data/polyvore_outfits)")
     p.add_argument("--version", default="nondisjoint", choices=["nondisjoint", "disjoint"])
     p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "tiny"])
-    p.add_argument("--image-size", type=int, default=224)
-    p.add_argument("--margin", type=float, default=0.5, help="least logit drop for a kept swap")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=image_size_type, default=224, help="backbone input side, 32-1024 pixels")
+    p.add_argument("--margin", type=margin_type, default=0.5, help="least logit drop for a kept swap (>= 0)")
+    p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_polyvore)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
@@ -262,9 +333,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # also after the command name, where argparse would not take it
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one readable line for any failure; --debug shows the rest
+        if debug:
+            raise
+        expected = isinstance(err, (ValueError, FileNotFoundError, ImportError, KeyError))
+        text = str(err).strip() or type(err).__name__
+        if not expected:
+            text = f"{type(err).__name__}: {text}"
+        print(f"error: {text}", file=sys.stderr)
+        print(f"(rerun with --debug for the traceback: python -m xfashion --debug {' '.join(argv)})", file=sys.stderr)
         return 2

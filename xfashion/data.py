@@ -91,6 +91,15 @@ def _read_folder(folder: Path, source: str) -> FashionMNIST:
         n_img, n_lab = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_img != n_lab:
             raise ValueError(f"{folder}: {split} has {n_img} images but {n_lab} labels.")
+        labels = arrays[f"{split}_labels"]
+        if labels.ndim != 1 or (labels.size and labels.max() >= len(CATEGORIES)):
+            raise ValueError(f"{folder / FILES[split + '_labels']}: labels must be one value 0-{len(CATEGORIES) - 1} "
+                             f"per image; found {int(labels.max()) if labels.size else 'none'}. The file is not "
+                             f"Fashion-MNIST labels; {HOW_TO_FIX}")
+        images = arrays[f"{split}_images"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise ValueError(f"{folder / FILES[split + '_images']}: expected 28 x 28 images, got shape "
+                             f"{images.shape}. {HOW_TO_FIX}")
     return FashionMNIST(source=source, **arrays)
 
 
@@ -141,6 +150,9 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
     path = path or os.environ.get(ENV_VAR)
     if path:
         folder = Path(path)
+        if folder.exists() and not folder.is_dir():
+            raise FileNotFoundError(f"Fashion-MNIST path {folder} is a file; name the folder that holds the four "
+                                    f"IDX files. {HOW_TO_FIX}")
         if not _has_files(folder):
             missing = [n for n in FILES.values() if not (folder / n).exists()]
             raise FileNotFoundError(f"Fashion-MNIST folder {folder} lacks {missing}. {HOW_TO_FIX}")
@@ -382,6 +394,14 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
         Garments whose texture score is above this quantile (of training garments) count as busy.
     """
     data = data or load_fashion_mnist()
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must lie in [0, 1); got {val_fraction!r}.")
+    if not 0 <= chromatic_share <= 1:
+        raise ValueError(f"chromatic_share must lie in [0, 1]; got {chromatic_share!r}.")
+    if not 0 < busy_quantile < 1:
+        raise ValueError(f"busy_quantile must lie in (0, 1); got {busy_quantile!r}.")
+    if max_items is not None and max_items < 10:
+        raise ValueError(f"max_items must be at least 10 items per split; got {max_items!r}.")
     if max_items is None and small_mode():
         max_items = 2500
     rng = np.random.default_rng(seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 import math
-import pickle
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -15,7 +15,10 @@ from tqdm.auto import tqdm
 from .data import COLOUR_NAMES, SLOTS
 from .explain import METHODS, Attribution, attribute, with_images
 from .outfits import OutfitBatch, outfit_blame
-from .utils import cache_dir, config_key
+from .features import catalog_key
+from .rules import violations
+from .scorer import score
+from .utils import Cache, from_plain, seeded, to_plain
 
 # pixel IG integrates through the CNN for every item: fewer steps keep it affordable on a CPU
 DEFAULT_OPTIONS = {"pixel_ig": {"n_steps": 16}}
@@ -179,7 +182,10 @@ def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, s
     another item of the same slot rendered in the original colour. Item swap: another item
     of the same slot in its own colour. Swapped items' features are recomputed from pixels.
     """
-    from .scorer import score
+    check_n(n_outfits, "n_outfits", allow_none=True)
+    check_margin(margin)
+    if split not in wb.splits:
+        raise ValueError(f"Unknown split {split!r}; choose from {sorted(wb.splits)}.")
     catalog, outfits = wb.catalog, wb.splits[split]
     rng = np.random.default_rng(seed)
     base_batch = wb.batch(np.arange(len(outfits)), split)
@@ -187,6 +193,9 @@ def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, s
     start = np.flatnonzero((outfits.oracle_label > 0) & (logits > 0))
     if n_outfits is not None:
         start = start[:n_outfits]
+    if len(start) == 0:
+        raise ValueError(f"No outfit of the {split} split is good by the oracle and scored good (logit > 0) by "
+                         "the model, so there is nothing to swap. Check that the scorer is trained.")
     rows = []
     for o in start:
         ids = outfits.outfit(o)
@@ -233,6 +242,24 @@ def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, s
     cases = SwapCases(items, colours, batch, position, kind, before, after, blame, unambiguous,
                       np.array([r[0] for r in rows]), candidates, margin)
     return cases.subset(keep)
+
+
+def check_n(n, name: str, allow_none: bool = False, most: int | None = None) -> None:
+    """Raise a ValueError unless ``n`` is a positive integer (at most ``most``; None when allowed)."""
+    if n is None and allow_none:
+        return
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer; got {n!r}.")
+    if most is not None and n > most:
+        raise ValueError(f"{name} is {n}, but only {most} are available; pass at most {most}.")
+
+
+def check_margin(margin) -> None:
+    """Raise a ValueError unless ``margin`` is a finite logit drop >= 0."""
+    if isinstance(margin, bool) or not isinstance(margin, (int, float, np.floating)) or not math.isfinite(margin) \
+            or margin < 0:
+        raise ValueError(f"margin is the least logit drop for a kept swap and must be a finite number >= 0; "
+                         f"got {margin!r}.")
 
 
 def _tie_aware(values: torch.Tensor, mask: torch.Tensor, target_flat: torch.Tensor):
@@ -317,11 +344,11 @@ def deletion_curve(model, attr: Attribution, batch: OutfitBatch, means: dict, st
 
 def randomised_copy(model, seed: int = 0):
     """The same architecture with freshly initialised weights (model-parameter randomisation test)."""
-    torch.manual_seed(seed)
     clone = copy.deepcopy(model)
-    for m in clone.modules():
-        if hasattr(m, "reset_parameters") and m is not clone:
-            m.reset_parameters()
+    with seeded(seed):
+        for m in clone.modules():
+            if hasattr(m, "reset_parameters") and m is not clone:
+                m.reset_parameters()
     return clone.eval()
 
 
@@ -361,14 +388,25 @@ def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, mar
     use_cache : bool
         Reuse a report cached under the same configuration and model.
     """
+    check_n(n_outfits, "n_outfits", allow_none=True)
+    check_margin(margin)
+    check_n(sanity_cases, "sanity_cases")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
     max_cases = {**DEFAULT_MAX_CASES, **(max_cases or {})}
     options = {**DEFAULT_OPTIONS, **(options or {})}
     config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods),
-              "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options, "model": wb.key, "version": 2}
-    path = cache_dir() / f"swap-{config_key(config)}.pkl"
-    if use_cache and path.exists():
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
+              "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options}
+    # keyed by the model's weights and the data it is evaluated on, not by a name
+    cache = Cache("swap", config, inputs=[wb.model, catalog_key(wb.catalog), wb.splits["test"].items,
+                                          wb.splits["test"].oracle_label, wb.feats.tables, wb.feats.extractor,
+                                          wb.means, wb.references],
+                  code=[sys.modules[__name__], sys.modules[attribute.__module__], sys.modules[score.__module__],
+                        sys.modules[outfit_blame.__module__], sys.modules[violations.__module__]])
+    saved = cache.load() if use_cache else None
+    if saved is not None:
+        return _report_from_plain(saved)
     start = time.perf_counter()
     cases = build_swap_cases(wb, n_outfits=n_outfits, margin=margin, seed=seed)
     if len(cases) == 0:
@@ -402,9 +440,34 @@ def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, mar
     deletion_df.index.name = "pairs replaced"
     report = SwapReport(cases, per_case, summary, deletion_df, pd.DataFrame(sanity).T.round(3),
                         pd.DataFrame(cost).T, rand, config, time.perf_counter() - start)
-    with open(path, "wb") as fh:
-        pickle.dump(report, fh)
+    cache.save(_report_to_plain(report))
     return report
+
+
+def _report_to_plain(report: SwapReport) -> dict:
+    """A SwapReport as tensors and plain data (cache files never hold pickled objects)."""
+    c = report.cases
+    b = c.batch
+    cases = {"items": torch.from_numpy(np.asarray(c.items)), "colours": torch.from_numpy(np.asarray(c.colours)),
+             "features": dict(b.features), "slot": b.slot, "mask": b.mask, "label": b.label, "batch_items": b.items,
+             "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
+             "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
+             "blame": c.blame, "unambiguous": torch.from_numpy(np.asarray(c.unambiguous)),
+             "outfit": torch.from_numpy(np.asarray(c.outfit)), "candidates": c.candidates, "margin": float(c.margin)}
+    frames = {k: to_plain(getattr(report, k)) for k in ("per_case", "summary", "deletion", "sanity", "cost")}
+    return {"cases": cases, "frames": frames, "random_expected": report.random_expected, "config": report.config,
+            "seconds": report.seconds}
+
+
+def _report_from_plain(d: dict) -> SwapReport:
+    c = d["cases"]
+    batch = OutfitBatch(c["features"], c["slot"], c["mask"], c["label"], c["batch_items"])
+    cases = SwapCases(c["items"].numpy(), c["colours"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
+                      c["before"].numpy(), c["after"].numpy(), c["blame"], c["unambiguous"].numpy(),
+                      c["outfit"].numpy(), c["candidates"], c["margin"])
+    frames = {k: from_plain(v) for k, v in d["frames"].items()}
+    return SwapReport(cases, frames["per_case"], frames["summary"], frames["deletion"], frames["sanity"],
+                      frames["cost"], d["random_expected"], d["config"], d["seconds"])
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
@@ -485,7 +548,6 @@ def benchmark(wb, methods=METHODS, n_outfits: int = 512, n_pixel_outfits: int = 
     Pixel methods run on a smaller batch (``n_pixel_outfits``), compared with a forward pass
     of that same batch.
     """
-    from .scorer import score
     feats_batch = wb.batch(np.arange(n_outfits), split)
     image_batch = wb.batch(np.arange(n_pixel_outfits), split, images=True)
 

@@ -10,6 +10,7 @@ over each group's dimensions, for a whole batch in one forward and one backward 
 """
 from __future__ import annotations
 
+import difflib
 import math
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import torch.nn as nn
 
 from .outfits import OutfitBatch
 from .scorer import PixelScorer
+from .utils import seeded
 
 GRADIENT_METHODS = ("ifiv", "input_x_gradient", "saliency", "integrated_gradients", "integrated_gradients_mean",
                     "deeplift", "gradient_shap")
@@ -219,21 +221,44 @@ def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", *, gro
     baselines_sample : dict, optional
         Per-group tensors (K, N, D) of reference outfits for ``gradient_shap``.
     """
-    from captum.attr import (DeepLift, FeatureAblation, GradientShap, InputXGradient, IntegratedGradients,
-                             LayerGradCam, Saliency, ShapleyValueSampling)
     if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}; choose from {list(METHODS)}.")
-    groups = list(groups or model.groups.names)
+        close = difflib.get_close_matches(str(method), METHODS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown method {method!r}.{hint} Choose from {list(METHODS)}.")
+    if not isinstance(batch, OutfitBatch):
+        raise TypeError(f"attribute explains an OutfitBatch (e.g. wb.batch([0])); got {type(batch).__name__}.")
+    known = list(model.groups.names) if hasattr(model, "groups") else list(batch.features)
+    groups = list(groups or known)
+    unknown = [g for g in groups if g not in batch.features]
+    if unknown:
+        raise ValueError(f"Unknown feature group(s) {unknown}; the batch has {sorted(batch.features)}.")
+    if len(batch) == 0:
+        raise ValueError("The batch holds no outfit; pass at least one outfit to explain.")
     model.eval()
-    mask, slot = batch.mask, batch.slot
+    mask = batch.mask
     B = mask.shape[0]
     # inputs that already require gradients keep Captum from warning that it had to set them
     inputs = tuple(batch.features[g].detach().clone().requires_grad_(method in GRADIENT_METHODS) for g in groups)
     fwd = GroupForward(model, groups, target)
-    extra_args = (slot, mask)
     extras = {}
     start = time.perf_counter()
-    torch.manual_seed(seed)
+    with seeded(seed):  # samplers draw from a generator seeded by the call, never the caller's state
+        values, fwd = _run_method(method, model, batch, groups, inputs, fwd, extras, target=target, means=means,
+                                  extractor=extractor, n_steps=n_steps, n_samples=n_samples,
+                                  baselines_sample=baselines_sample, seed=seed,
+                                  internal_batch_size=internal_batch_size)
+    seconds = time.perf_counter() - start
+    return Attribution(values.detach().float(), mask, method, groups, fwd.counter.rows / B,
+                       fwd.counter.backward_rows / B, seconds, method in ITEM_LEVEL, extras)
+
+
+def _run_method(method, model, batch, groups, inputs, fwd, extras, *, target, means, extractor, n_steps, n_samples,
+                baselines_sample, seed, internal_batch_size):
+    from captum.attr import (DeepLift, FeatureAblation, GradientShap, InputXGradient, IntegratedGradients,
+                             LayerGradCam, Saliency, ShapleyValueSampling)
+    mask, slot = batch.mask, batch.slot
+    B = mask.shape[0]
+    extra_args = (slot, mask)
     if method == "ifiv":
         values = ifiv(model, batch, groups, target)
         fwd.counter.rows, fwd.counter.backward_rows = B, B
@@ -291,8 +316,9 @@ def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", *, gro
             item = cam.sum((-1, -2))
             extras["maps"] = cam * mask[..., None, None]
         else:
+            # every step runs the CNN on all items: a bounded internal batch keeps memory flat
             attrs = IntegratedGradients(pfwd).attribute(images, additional_forward_args=extra_args, n_steps=n_steps,
-                                                        internal_batch_size=internal_batch_size)
+                                                        internal_batch_size=internal_batch_size or 32)
             item = attrs.sum((-1, -2, -3)).detach()
             extras["pixel_attributions"] = attrs.detach()
         values = (item / len(groups))[..., None].expand(-1, -1, len(groups)) * mask[..., None]
@@ -300,9 +326,7 @@ def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", *, gro
     else:  # random
         gen = torch.Generator().manual_seed(seed)
         values = torch.randn(B, mask.shape[1], len(groups), generator=gen) * mask[..., None]
-    seconds = time.perf_counter() - start
-    return Attribution(values.detach().float(), mask, method, groups, fwd.counter.rows / B,
-                       fwd.counter.backward_rows / B, seconds, method in ITEM_LEVEL, extras)
+    return values, fwd
 
 
 class _Method:

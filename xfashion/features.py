@@ -11,6 +11,7 @@ Two feature groups describe each item:
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data import COLOUR_NAMES, PALETTE_RGB, SHADE_MIN, SLOTS, Catalog, FashionMNIST, render, texture_score
-from .utils import cache_dir, config_key, small_mode
+from .utils import Cache, digest, seeded, small_mode
 
 
 # ----------------------------------------------------------------------------- groups
@@ -64,6 +65,8 @@ class FeatureGroups:
 
     def check(self, features: dict) -> None:
         """Raise a ValueError naming the problem if ``features`` does not fit the spec."""
+        if not isinstance(features, dict):
+            raise ValueError(f"features must be a dict of group name -> tensor; got {type(features).__name__}.")
         for g in self.groups:
             if g.name not in features:
                 raise ValueError(f"Feature group {g.name!r} is missing; got {sorted(features)}.")
@@ -203,19 +206,21 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
     if max_train is None and small:
         max_train = 6000
     n_train = min(len(data.train_labels), max_train or len(data.train_labels))
-    config = {"source": data.source, "n_train": n_train, "n_test": len(data.test_labels), "epochs": epochs,
-              "batch_size": batch_size, "lr": lr, "texture_weight": texture_weight, "seed": seed,
-              "embed_dim": EMBED_DIM, "version": 1}
-    path = cache_dir() / f"shape_cnn-{config_key(config)}.pt"
-    model = ShapeTextureCNN()
-    if use_cache and path.exists():
-        saved = torch.load(path, weights_only=False)
+    config = {"n_train": n_train, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+              "texture_weight": texture_weight, "seed": seed, "embed_dim": EMBED_DIM}
+    cache = Cache("shape_cnn", config, inputs=[data.train_images[:n_train], data.train_labels[:n_train],
+                                               data.test_images, data.test_labels],
+                  code=[sys.modules[__name__], sys.modules[render.__module__]])
+    config["key"] = cache.key
+    with seeded(seed):  # the initial weights depend on the seed alone, not on what ran before
+        model = ShapeTextureCNN()
+    saved = cache.load() if use_cache else None
+    if saved is not None:
         model.load_state_dict(saved["state"])
         model.eval()
         return CNNResult(model, saved["history"], saved["test_accuracy"], config, saved["seconds"],
-                         saved["confusion"], cached=True)
+                         saved["confusion"].numpy(), cached=True)
     gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     images, labels = data.train_images[:n_train], torch.from_numpy(data.train_labels[:n_train].astype(np.int64))
     tex = texture_score(images)
@@ -254,8 +259,8 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
     model.eval()
     acc, confusion = _evaluate_cnn(model, test_x, test_y)
     seconds = time.perf_counter() - start
-    torch.save({"state": model.state_dict(), "history": history, "test_accuracy": acc, "seconds": seconds,
-                "confusion": confusion, "config": config}, path)
+    cache.save({"state": model.state_dict(), "history": history, "test_accuracy": acc, "seconds": seconds,
+                "confusion": torch.from_numpy(confusion)})
     return CNNResult(model, history, acc, config, seconds, confusion)
 
 
@@ -300,10 +305,10 @@ class FeatureExtractor(nn.Module):
         self.st_std.copy_(st.std(0).clamp_min(1e-4))
 
 
-def catalog_key(catalog: Catalog) -> dict:
-    """The configuration that identifies a catalog (for cache keys)."""
-    return {"source": catalog.source, "n": len(catalog), **catalog.meta,
-            "colour_sum": int(catalog.colour.sum()), "busy_threshold": round(catalog.busy_threshold, 6)}
+def catalog_key(catalog: Catalog) -> str:
+    """Digest of a catalog's content (images, categories, colours, textures, splits), for cache keys."""
+    return digest(catalog.images, catalog.category, catalog.colour, catalog.texture, catalog.split,
+                  catalog.busy_threshold)
 
 
 @dataclass
@@ -319,21 +324,24 @@ class ItemFeatures:
     key: str = ""
 
     def __getitem__(self, name):
+        if name not in self.tables:
+            raise KeyError(f"Unknown feature group {name!r}; groups are {list(self.tables)}.")
         return self.tables[name]
 
 
 @torch.no_grad()
-def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 2048, use_cache: bool = True,
+def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 512, use_cache: bool = True,
                      progress: bool = True) -> ItemFeatures:
-    """Features of every catalog item in batches, cached under the catalog and CNN configuration."""
+    """Features of every catalog item in batches, cached under the catalog's content, the CNN's weights and this code."""
     extractor = FeatureExtractor(cnn.model).eval()
     train = np.flatnonzero(catalog.split == "train")[:5000]
     extractor.fit_standardisation(catalog.render(train))
-    key = config_key({"catalog": catalog_key(catalog), "cnn": cnn.config, "tau": extractor.color.tau, "version": 2})
-    path = cache_dir() / f"features-{key}.pt"
-    if use_cache and path.exists():
-        saved = torch.load(path, weights_only=False)
-        return ItemFeatures(saved["tables"], DEFAULT_GROUPS, extractor, cnn, saved["seconds"], cached=True, key=key)
+    cache = Cache("features", {"tau": extractor.color.tau}, inputs=[catalog_key(catalog), extractor],
+                  code=[sys.modules[__name__], sys.modules[render.__module__]])
+    saved = cache.load() if use_cache else None
+    if saved is not None:
+        return ItemFeatures(saved["tables"], DEFAULT_GROUPS, extractor, cnn, saved["seconds"], cached=True,
+                            key=cache.key)
     start = time.perf_counter()
     parts = {g: [] for g in DEFAULT_GROUPS.names}
     for i in tqdm(range(0, len(catalog), batch_size), desc="item features", disable=not progress):
@@ -342,8 +350,8 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 2048
             parts[g].append(out[g])
     tables = {g: torch.cat(v) for g, v in parts.items()}
     seconds = time.perf_counter() - start
-    torch.save({"tables": tables, "seconds": seconds}, path)
-    return ItemFeatures(tables, DEFAULT_GROUPS, extractor, cnn, seconds, key=key)
+    cache.save({"tables": tables, "seconds": seconds})
+    return ItemFeatures(tables, DEFAULT_GROUPS, extractor, cnn, seconds, key=cache.key)
 
 
 @torch.no_grad()

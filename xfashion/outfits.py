@@ -138,8 +138,18 @@ def sample_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, rules
     """
     if split not in ("train", "val", "test"):
         raise ValueError(f"Unknown split {split!r}; use 'train', 'val' or 'test'.")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (half good, half bad outfits); got {n!r}.")
+    if not 0 <= label_noise <= 0.5:
+        raise ValueError(f"label_noise is the share of flipped labels and must lie in [0, 0.5]; got {label_noise!r}.")
+    if max_replaced < 1:
+        raise ValueError(f"max_replaced must be at least 1; got {max_replaced!r}.")
     rng = np.random.default_rng(seed)
     pools = _pools(catalog, split)
+    empty = sorted({s for t in TEMPLATES for s in t if len(pools[s]) == 0})
+    if empty:
+        raise ValueError(f"The {split} split has no item in slot(s) {empty}; the catalog is too small to fill "
+                         "the outfit templates.")
     cat, col, busy = catalog.category, catalog.colour, catalog.busy
 
     def broken(ids):
@@ -147,11 +157,19 @@ def sample_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, rules
 
     rows, labels, templates, broken_rules = [], [], [], []
     n_good = n // 2
+    # a stylist whose rules reject (almost) everything would otherwise make this loop spin forever
+    budget, draws, pairs_tried = 200 * n + 10_000, 0, 0
     while len(rows) < 2 * n_good:
+        draws += 1
+        if draws > budget:
+            raise ValueError(f"Could not sample {n_good} good outfits with a negative each from the {split} split "
+                             f"in {budget} draws ({len(rows) // 2} found after {pairs_tried} good outfits): the "
+                             "stylist rules accept (almost) no outfit or allow no bad one. Relax the rules.")
         t = rng.integers(len(TEMPLATES))
         ids = np.array([rng.choice(pools[s]) for s in TEMPLATES[t]])
         if broken(ids):
             continue
+        pairs_tried += 1
         for _ in range(50):  # a negative for this good outfit
             k = rng.integers(1, min(max_replaced, len(ids)) + 1)
             neg = ids.copy()
@@ -227,8 +245,22 @@ def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict 
     colours : array (B, N), optional
         Colour overrides (-1 keeps the catalog colour); only for image batches.
     """
-    index = np.arange(len(outfits)) if index is None else np.asarray(index)
-    items = torch.from_numpy(outfits.items[index])
+    index = np.arange(len(outfits)) if index is None else np.atleast_1d(np.asarray(index))
+    if index.size == 0:
+        raise ValueError("The batch would hold no outfit; pass at least one outfit index.")
+    if not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"Outfit indices must be integers; got dtype {index.dtype}.")
+    if index.min() < -len(outfits) or index.max() >= len(outfits):
+        raise ValueError(f"Outfit index out of range: the {outfits.name} split has {len(outfits)} outfits "
+                         f"(0-{len(outfits) - 1}); got {index.min()}..{index.max()}.")
+    raw = outfits.items[index]
+    bad = raw[(raw < -1) | (raw >= len(catalog))]
+    if bad.size:
+        raise ValueError(f"Outfits hold unknown item id(s) {sorted(set(bad.tolist()))[:5]}; catalog ids are "
+                         f"0-{len(catalog) - 1} and -1 marks padding.")
+    if ((raw >= 0).sum(1) == 0).any():
+        raise ValueError("An outfit in the batch has no item (all padding); an outfit needs at least one item.")
+    items = torch.from_numpy(raw)
     mask = items >= 0
     safe = items.clamp_min(0)
     if features is None:
@@ -238,6 +270,10 @@ def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict 
         images = catalog.render(safe.numpy(), cols) * mask[..., None, None, None]
         feats = {"image": images}
     else:
+        for g, table in features.items():
+            if not torch.is_tensor(table) or table.dim() != 2 or len(table) != len(catalog):
+                raise ValueError(f"Feature table {g!r} must be a tensor (n_items={len(catalog)}, D); got "
+                                 f"{tuple(table.shape) if torch.is_tensor(table) else type(table).__name__}.")
         feats = {g: table[safe] * mask[..., None] for g, table in features.items()}
     slot = torch.from_numpy(catalog.slot[safe.numpy()]) * mask
     label = torch.from_numpy(outfits.label[index]).float()

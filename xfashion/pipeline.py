@@ -3,31 +3,38 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
+import torch.nn as nn
 
-from .data import SLOTS, build_catalog, load_fashion_mnist
-from .features import extract_features, train_shape_cnn
+from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
+from .features import ItemFeatures, extract_features, train_shape_cnn
+from .outfits import OutfitBatch, make_splits, rule_counts
 from .scorer import feature_batch, fitb_questions, train_scorer
-from .outfits import make_splits, rule_counts
-from .utils import config_key, small_mode
+from .utils import small_mode
 
 
-@lru_cache(maxsize=2)
-def _fashion_mnist(small: bool):
-    return load_fashion_mnist()
+_MEMO: dict = {}
+
+
+def _memo(key, build):
+    """Build once per process per key (the key never holds a progress flag: that changes no result)."""
+    key = key + (small_mode(),)
+    if key not in _MEMO:
+        _MEMO[key] = build()
+    return _MEMO[key]
+
+
+def check_seed(seed) -> int:
+    """Return ``seed`` as an int, or raise a ValueError naming the accepted range."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"A seed must be an integer in 0 .. 2**32 - 1; got {seed!r}.")
+    return int(seed)
 
 
 def fashion_mnist():
     """Fashion-MNIST from the source chain, loaded once per process."""
-    return _fashion_mnist(small_mode())
-
-
-@lru_cache(maxsize=4)
-def _prepare(seed: int, small: bool):
-    catalog = build_catalog(fashion_mnist(), seed=seed)
-    return catalog, make_splits(catalog, seed=seed)
+    return _memo(("fashion_mnist",), load_fashion_mnist)
 
 
 def prepare(seed: int = 0):
@@ -37,14 +44,12 @@ def prepare(seed: int = 0):
     -------
     (Catalog, dict of str -> OutfitSet)
     """
-    return _prepare(seed, small_mode())
+    seed = check_seed(seed)
 
-
-@lru_cache(maxsize=4)
-def _features(seed: int, small: bool, progress: bool):
-    catalog, _ = prepare(seed)
-    cnn = train_shape_cnn(fashion_mnist(), seed=seed, progress=progress)
-    return extract_features(catalog, cnn, progress=progress)
+    def build():
+        catalog = build_catalog(fashion_mnist(), seed=seed)
+        return catalog, make_splits(catalog, seed=seed)
+    return _memo(("prepare", seed), build)
 
 
 def item_features(seed: int = 0, progress: bool = True):
@@ -54,13 +59,13 @@ def item_features(seed: int = 0, progress: bool = True):
     -------
     ItemFeatures
     """
-    return _features(seed, small_mode(), progress)
+    seed = check_seed(seed)
 
-
-@lru_cache(maxsize=8)
-def _scorer(seed: int, small: bool, kind: str, progress: bool):
-    catalog, splits = prepare(seed)
-    return train_scorer(catalog, splits, item_features(seed, progress), kind=kind, seed=seed, progress=progress)
+    def build():
+        catalog, _ = prepare(seed)
+        cnn = train_shape_cnn(fashion_mnist(), seed=seed, progress=progress)
+        return extract_features(catalog, cnn, progress=progress)
+    return _memo(("features", seed), build)
 
 
 def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True):
@@ -70,18 +75,22 @@ def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True)
     -------
     TrainResult
     """
-    return _scorer(seed, small_mode(), kind, progress)
+    seed = check_seed(seed)
 
-
-@lru_cache(maxsize=4)
-def _fitb(seed: int, small: bool):
-    catalog, splits = prepare(seed)
-    return fitb_questions(catalog, splits["test"], n=None if small else 600, seed=seed)
+    def build():
+        catalog, splits = prepare(seed)
+        return train_scorer(catalog, splits, item_features(seed, progress), kind=kind, seed=seed, progress=progress)
+    return _memo(("scorer", seed, kind), build)
 
 
 def fitb(seed: int = 0) -> list:
     """The test split's fill-in-the-blank questions (computed once per process)."""
-    return _fitb(seed, small_mode())
+    seed = check_seed(seed)
+
+    def build():
+        catalog, splits = prepare(seed)
+        return fitb_questions(catalog, splits["test"], n=None if small_mode() else 600, seed=seed)
+    return _memo(("fitb", seed), build)
 
 
 def prepare_summary(catalog, splits) -> dict:
@@ -113,17 +122,18 @@ class Workbench:
     references : reference outfits per group (GradientShap baselines)
     """
 
-    catalog: object
+    catalog: Catalog
     splits: dict
-    feats: object
-    model: object
+    feats: ItemFeatures
+    model: nn.Module
     means: dict
     references: dict
-    key: str = ""
 
-    def batch(self, index, split: str = "test", images: bool = False):
+    def batch(self, index, split: str = "test", images: bool = False) -> OutfitBatch:
         """A feature batch of outfits ``index`` (with rendered images when ``images``)."""
         from .explain import with_images
+        if split not in self.splits:
+            raise ValueError(f"Unknown split {split!r}; choose from {sorted(self.splits)}.")
         b = feature_batch(self.catalog, self.splits[split], self.feats, np.atleast_1d(index))
         return with_images(b, self.catalog) if images else b
 
@@ -132,17 +142,16 @@ class Workbench:
         return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}
 
 
-@lru_cache(maxsize=4)
-def _workbench(seed: int, small: bool, progress: bool):
-    from .explain import dataset_means, reference_outfits
-    catalog, splits = prepare(seed)
-    feats = item_features(seed, progress)
-    result = trained_scorer(seed, "pairwise", progress)
-    train = np.flatnonzero(catalog.split == "train")
-    return Workbench(catalog, splits, feats, result.model, dataset_means(feats.tables, train),
-                     reference_outfits(feats.tables, rows=train, seed=seed), key=config_key(result.config))
-
-
 def workbench(seed: int = 0, progress: bool = True) -> Workbench:
     """The catalog, splits, features, trained scorer and baselines of the embedded default."""
-    return _workbench(seed, small_mode(), progress)
+    from .explain import dataset_means, reference_outfits
+    seed = check_seed(seed)
+
+    def build():
+        catalog, splits = prepare(seed)
+        feats = item_features(seed, progress)
+        result = trained_scorer(seed, "pairwise", progress)
+        train = np.flatnonzero(catalog.split == "train")
+        return Workbench(catalog, splits, feats, result.model, dataset_means(feats.tables, train),
+                         reference_outfits(feats.tables, rows=train, seed=seed))
+    return _memo(("workbench", seed), build)

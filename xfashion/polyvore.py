@@ -20,8 +20,11 @@ than two items is skipped, and outfits are cut to their first ``max_items`` kept
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,13 +38,14 @@ from tqdm.auto import tqdm
 from .data import COLOUR_NAMES, PALETTE, SLOTS
 from .features import ColorHistogram, FeatureGroup, FeatureGroups
 from .outfits import OutfitBatch
-from .utils import REPO_ROOT, cache_dir, config_key
+from .utils import REPO_ROOT, Cache, cache_dir, seeded
 
 SEMANTIC_SLOTS = {"tops": "top", "bottoms": "bottom", "all-body": "dress", "outerwear": "outer",
                   "shoes": "shoes", "bags": "bag"}
 DROPPED = ("jewellery", "accessories", "sunglasses", "hats", "scarves")
 SPLITS = ("train", "valid", "test")
 ENV_VAR = "XFASHION_POLYVORE"
+MIN_IMAGE_SIZE = 32  # the backbones downsample 32x
 DEFAULT_ROOT = REPO_ROOT / "data" / "polyvore_outfits"
 WHERE_TO_GET = (
     "Polyvore Outfits (Vasileva et al., ECCV 2018) is not shipped with xfashion. Get it from the authors' "
@@ -104,14 +108,25 @@ def load_polyvore(root=None, version: str = "nondisjoint", max_items: int = 8) -
     if version not in ("nondisjoint", "disjoint"):
         raise ValueError(f"Unknown Polyvore version {version!r}; use 'nondisjoint' or 'disjoint'.")
     root = polyvore_root(root)
+    if root.exists() and not root.is_dir():
+        raise FileNotFoundError(f"Polyvore root {root} is a file, not a folder. Pass the folder that holds "
+                                f"polyvore_item_metadata.json. {WHERE_TO_GET}")
     if not root.is_dir():
         raise FileNotFoundError(f"Polyvore folder {root} does not exist. {WHERE_TO_GET}")
-    meta = _read_json(root / "polyvore_item_metadata.json")
-    items = pd.DataFrame({"semantic_category": {k: v.get("semantic_category", "") for k, v in meta.items()}})
+    meta_path = root / "polyvore_item_metadata.json"
+    meta = _read_json(meta_path)
+    if not isinstance(meta, dict) or not all(isinstance(v, dict) for v in meta.values()):
+        raise ValueError(f"{meta_path} must map each item id to an object with a semantic_category; "
+                         f"got a JSON {type(meta).__name__}{'' if isinstance(meta, dict) else ''}.")
+    items = pd.DataFrame({"semantic_category": {k: v.get("semantic_category", "") for k, v in meta.items()}},
+                         dtype=object)
     items["slot"] = items.semantic_category.map(SEMANTIC_SLOTS)
     outfits, compatibility, fitb, skipped = {}, {}, {}, {"dropped_items": 0, "short_outfits": 0}
     for split in SPLITS:
         raw = _read_json(root / version / f"{split}.json")
+        if not isinstance(raw, list):
+            raise ValueError(f"{root / version / f'{split}.json'} must hold a JSON list of outfits; "
+                             f"got a JSON {type(raw).__name__}.")
         sets = {}
         for k, o in enumerate(raw):
             try:
@@ -149,7 +164,10 @@ def load_polyvore(root=None, version: str = "nondisjoint", max_items: int = 8) -
         compatibility[split] = rows
         path = root / version / f"fill_in_blank_{split}.json"
         questions = []
-        for k, q in enumerate(_read_json(path)):
+        raw_questions = _read_json(path)
+        if not isinstance(raw_questions, list):
+            raise ValueError(f"{path} must hold a JSON list of questions; got a JSON {type(raw_questions).__name__}.")
+        for k, q in enumerate(raw_questions):
             try:
                 question = [resolve(t, path, k + 1) for t in q["question"]]
                 answers = [resolve(t, path, k + 1) for t in q["answers"]]
@@ -174,9 +192,9 @@ class TinyBackbone(nn.Module):
 
     def __init__(self, seed: int = 0):
         super().__init__()
-        torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
-                                 nn.Conv2d(16, 64, 3, stride=2, padding=1), nn.ReLU())
+        with seeded(seed):
+            self.net = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1), nn.ReLU(),
+                                     nn.Conv2d(16, 64, 3, stride=2, padding=1), nn.ReLU())
 
     def extract_features(self, x):
         return self.net(x)
@@ -256,13 +274,26 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     used = sorted({i for rows in data.compatibility.values() for _, ids in rows for i in ids}
                   | {i for qs in data.fitb.values() for q, a, _ in qs for i in q + a})
     used = [i for i in used if isinstance(data.items.slot.get(i), str)]
-    meta = data.root / "polyvore_item_metadata.json"
-    config = {"root": str(data.root.resolve()), "version": data.version, "backbone": backbone,
-              "image_size": image_size, "dim": dim, "n": len(used), "mtime": meta.stat().st_mtime, "v": 1}
-    path = cache_dir() / f"polyvore-features-{config_key(config)}.pt"
-    if use_cache and path.exists():
-        saved = torch.load(path, weights_only=False)
-        return PhotoFeatures(**saved, cached=True)
+    if not isinstance(image_size, int) or not MIN_IMAGE_SIZE <= image_size <= 1024:
+        raise ValueError(f"image_size must be an integer in {MIN_IMAGE_SIZE}-1024 pixels; got {image_size!r}.")
+    if not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be a positive integer; got {dim!r}.")
+
+    def stat(path):  # an image's size and modification time stand for its content (hashing 10 GB is too slow)
+        try:
+            st = path.stat()
+            return (path.name, st.st_size, st.st_mtime_ns)
+        except OSError:
+            return (path.name, -1, -1)
+    config = {"backbone": backbone, "image_size": image_size, "dim": dim}
+    cache = Cache("polyvore-features", config,
+                  inputs=[hashlib.sha256((data.root / "polyvore_item_metadata.json").read_bytes()).hexdigest(), used, [stat(data.image_path(i)) for i in used],
+                          sorted({i for _, items in data.compatibility["train"] for i in items})],
+                  code=[sys.modules[__name__], sys.modules[ColorHistogram.__module__]])
+    saved = cache.load() if use_cache else None
+    if saved is not None:
+        groups = FeatureGroups(tuple(FeatureGroup(n, k, tuple(d)) for n, k, d in saved.pop("groups")))
+        return PhotoFeatures(**saved, groups=groups, cached=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     net = load_backbone(backbone).to(device)
     hist = ColorHistogram().to(device)
@@ -298,7 +329,7 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     result = {"tables": {"color": colour, "shape_texture": reduced}, "index": {i: k for k, i in enumerate(ids)},
               "groups": groups, "unreadable": unreadable, "seconds": seconds,
               "images_per_second": len(used) / max(seconds, 1e-9)}
-    torch.save(result, path)
+    cache.save({**result, "groups": [[g.name, g.size, list(g.dim_names)] for g in groups.groups]})
     return PhotoFeatures(**result)
 
 
@@ -367,6 +398,12 @@ def feature_swap_cases(model, batch: OutfitBatch, margin: float = 0.5, seed: int
             candidates = pool[int(batch.slot[b, p])]
             src = candidates[int(rng.integers(len(candidates)))]
             rows.append((b, kind, p, src))
+    if not rows:  # the model scores no good outfit above zero: nothing to swap, said in the report
+        empty = torch.zeros(0, dtype=torch.long)
+        kept = OutfitBatch({g: v[empty] for g, v in batch.features.items()}, batch.slot[empty], batch.mask[empty],
+                           batch.label[empty], batch.items[empty])
+        return SimpleNamespace(position=np.zeros(0, dtype=int), kind=np.array([], dtype=str), batch=kept,
+                               n_candidates=0, n_good=0)
     feats = {g: v[[r[0] for r in rows]].clone() for g, v in batch.features.items()}
     for c, (_, kind, p, (sb, sn)) in enumerate(rows):
         for g in feats:
@@ -379,7 +416,7 @@ def feature_swap_cases(model, batch: OutfitBatch, margin: float = 0.5, seed: int
     kept = OutfitBatch({g: v[keep] for g, v in feats.items()}, swapped.slot[keep], swapped.mask[keep],
                        swapped.label[keep], swapped.items[keep])
     cases = SimpleNamespace(position=np.array([rows[k][2] for k in keep]), kind=np.array([rows[k][1] for k in keep]),
-                            batch=kept, n_candidates=len(rows))
+                            batch=kept, n_candidates=len(rows), n_good=len(good))
     return cases
 
 
@@ -400,7 +437,15 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
                  image_size: int = 224, epochs: int = 30, margin: float = 0.5, seed: int = 0,
                  methods=("ifiv", "integrated_gradients", "feature_ablation", "random"), progress: bool = True,
                  use_cache: bool = True) -> PolyvoreReport:
-    """Load -> photo features -> train the pairwise scorer on compatibility -> AUC, FITB -> swap evaluation."""
+    """Load -> photo features -> train the pairwise scorer on compatibility -> AUC, FITB -> swap evaluation.
+
+    When the trained model scores no test outfit as good, or no swap lowers a score by ``margin``, the
+    detection table is empty and ``summary["swap_note"]`` says why.
+    """
+    if not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a finite logit drop >= 0; got {margin!r}.")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
     from .evaluate import detection_scores
     from .explain import attribute, dataset_means
     from .scorer import PairwiseSetScorer, fit, roc_auc, score
@@ -412,8 +457,8 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     for split in SPLITS:
         rows = data.compatibility[split]
         batches[split], _ = outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
-    torch.manual_seed(seed)
-    model = PairwiseSetScorer(feats.groups)
+    with seeded(seed):
+        model = PairwiseSetScorer(feats.groups)
     history, best_epoch, seconds = fit(model, batches["train"], batches["valid"], epochs=epochs, seed=seed,
                                        progress=progress, desc="polyvore scorer")
     test = batches["test"]
@@ -431,7 +476,13 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
             rows[m] = {"item_top1 ↑": d.item_top1.mean(), "pair_top1 ↑": d.pair_top1.mean(), "mrr ↑": d.rr.mean(),
                        "ms per outfit ↓": attr.ms_per_outfit}
     detection = pd.DataFrame(rows).T.round(3)
-    summary = {"version": version, "backbone": backbone, "test_auc": auc, "fitb_accuracy": fitb, "n_fitb": n_fitb,
+    if cases.n_good == 0:
+        note = "the trained model scores no test outfit as good, so there is no good outfit to swap in"
+    elif not len(cases.position):
+        note = f"no swap lowered a good outfit's score by the margin {margin}; lower --margin"
+    else:
+        note = ""
+    summary = {"swap_note": note, "version": version, "backbone": backbone, "test_auc": auc, "fitb_accuracy": fitb, "n_fitb": n_fitb,
                "n_items": len(feats.index), "unreadable_images": feats.unreadable,
                "images_per_second": feats.images_per_second, "features_cached": feats.cached,
                "epochs": len(history), "best_epoch": best_epoch, "n_swap_cases": int(len(cases.position)),

@@ -7,6 +7,7 @@ over (item, feature group).
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Sequence
@@ -42,6 +43,30 @@ class StylistRules:
     neutral_clashes: tuple = (("navy", "black"),)
     season_clashes: tuple = (("Sandal", "Coat"), ("Sandal", "Pullover"), ("Ankle boot", "Dress"))
     max_busy: int = 1
+
+    def __post_init__(self):
+        def fail(what):
+            raise ValueError(f"StylistRules: {what}")
+        try:
+            lo, hi = (float(x) for x in self.hue_clash)
+        except (TypeError, ValueError):
+            fail(f"hue_clash must be two angles (lo, hi) in degrees; got {self.hue_clash!r}.")
+        if not 0 <= lo <= hi <= 180:
+            fail(f"hue_clash must satisfy 0 <= lo <= hi <= 180 degrees; got {self.hue_clash!r}.")
+        for name in ("max_chromatic", "max_busy"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                fail(f"{name} must be an integer >= 0; got {v!r}.")
+        names = [c.name for c in PALETTE]
+        for field_name, known in (("neutral_clashes", names), ("season_clashes", CATEGORIES)):
+            for pair in getattr(self, field_name):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    fail(f"{field_name} holds pairs of names; got {pair!r}.")
+                for n in pair:
+                    if n not in known:
+                        close = difflib.get_close_matches(str(n), known, n=1)
+                        hint = f" Did you mean {close[0]!r}?" if close else ""
+                        fail(f"unknown name {n!r} in {field_name}.{hint} Known: {known}.")
 
     def describe(self):
         """A pandas table: one row per rule with its feature group and wording."""

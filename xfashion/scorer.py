@@ -4,6 +4,7 @@ training with early stopping and cached checkpoints, metrics, and the pixel wrap
 from __future__ import annotations
 
 import copy
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -18,14 +19,31 @@ from .data import Catalog
 from .features import DEFAULT_GROUPS, FeatureExtractor, FeatureGroups, ItemFeatures, catalog_key
 from .outfits import OutfitBatch, OutfitSet, make_batch
 from .rules import DEFAULT_RULES
-from .utils import cache_dir, config_key, small_mode
+from .utils import Cache, seeded, small_mode
 
 
 def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: FeatureGroups) -> None:
     """Raise a clear ValueError for batches a scorer cannot score."""
+    if not isinstance(features, dict):
+        raise ValueError(f"features must be a dict of group name -> tensor; got {type(features).__name__}.")
+    for name, x in features.items():
+        if not torch.is_tensor(x):
+            raise ValueError(f"Feature group {name!r} must be a torch tensor; got {type(x).__name__}.")
+        if name in groups.names and x.dtype != torch.float32:
+            raise ValueError(f"Feature group {name!r} has dtype {x.dtype}; the scorer takes float32 "
+                             "(convert with .float()).")
+    unknown = [g for g in features if g not in groups.names and g != "image"]
+    if unknown:
+        raise ValueError(f"Unknown feature group(s) {unknown}; the scorer's groups are {groups.names}.")
     groups.check(features)
-    if mask.dim() != 2:
-        raise ValueError(f"mask must be (batch, items); got shape {tuple(mask.shape)}.")
+    if not torch.is_tensor(mask) or mask.dim() != 2:
+        raise ValueError(f"mask must be a (batch, items) tensor; got shape {tuple(getattr(mask, 'shape', ()))}.")
+    if mask.shape[0] == 0:
+        raise ValueError("The batch holds no outfit; pass at least one outfit.")
+    if not torch.is_tensor(slot) or slot.dtype.is_floating_point:
+        raise ValueError("slot must be an integer tensor of slot indices (batch, items).")
+    if slot.shape == mask.shape and ((slot < 0) | (slot >= groups.context.size)).any():
+        raise ValueError(f"slot indices must lie in 0-{groups.context.size - 1} ({', '.join(groups.context.dim_names)}).")
     empty = (~mask.bool()).all(1)
     if empty.any():
         raise ValueError(f"Outfit(s) {torch.nonzero(empty).flatten().tolist()} have no real item (all padding); "
@@ -176,15 +194,19 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
     if kind not in MODELS:
         raise ValueError(f"Unknown scorer kind {kind!r}; choose from {sorted(MODELS)}.")
     epochs = epochs or (15 if small_mode() else 40)
+    for name in ("train", "val"):
+        if name not in splits:
+            raise ValueError(f"train_scorer needs a {name!r} split; got splits {sorted(splits)}.")
     config = {"kind": kind, "hidden": hidden, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-              "weight_decay": weight_decay, "patience": patience, "seed": seed, "catalog": catalog_key(catalog),
-              "cnn": feats.cnn.config, "features": feats.key, "splits": {k: [len(v), int(v.items.sum())] for k, v in splits.items()},
-              "version": 1}
-    path = cache_dir() / f"scorer-{kind}-{config_key(config)}.pt"
-    torch.manual_seed(seed)
-    model = MODELS[kind](feats.groups, hidden)
-    if use_cache and path.exists():
-        saved = torch.load(path, weights_only=False)
+              "weight_decay": weight_decay, "patience": patience, "seed": seed}
+    # labels are inputs too: the same outfits with noisy labels train another model
+    data = [catalog_key(catalog), feats.tables] + [(splits[k].items, splits[k].label) for k in ("train", "val")]
+    cache = Cache(f"scorer-{kind}", config, inputs=data, code=[sys.modules[__name__], sys.modules[make_batch.__module__]])
+    config["key"] = cache.key
+    with seeded(seed):  # initial weights depend on the seed alone
+        model = MODELS[kind](feats.groups, hidden)
+    saved = cache.load() if use_cache else None
+    if saved is not None:
         model.load_state_dict(saved["state"])
         model.eval()
         return TrainResult(model, saved["history"], config, saved["seconds"], saved["best_epoch"], cached=True)
@@ -193,7 +215,7 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
     history, best_epoch, seconds = fit(model, train, val, epochs=epochs, batch_size=batch_size, lr=lr,
                                        weight_decay=weight_decay, patience=patience, seed=seed, progress=progress,
                                        desc=f"{kind} scorer")
-    torch.save({"state": model.state_dict(), "history": history, "seconds": seconds, "best_epoch": best_epoch}, path)
+    cache.save({"state": model.state_dict(), "history": history, "seconds": seconds, "best_epoch": best_epoch})
     return TrainResult(model, history, config, seconds, best_epoch)
 
 
@@ -206,7 +228,6 @@ def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int =
     -------
     (history, best_epoch, seconds); the model keeps the best validation weights.
     """
-    torch.manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     history, best, best_auc, best_epoch, waited = [], None, -1.0, 0, 0

@@ -1,10 +1,25 @@
-"""Small shared helpers: seeds, cache folders, small-data mode, figure saving."""
+"""Small shared helpers: seeds, the one cache mechanism, small-data mode, figure saving.
+
+Every stage that draws random numbers runs under :func:`seeded`, which gives it its own
+generator state seeded from its config and restores the caller's state afterwards: a stage's
+result never depends on what ran before it in the process, and never disturbs what runs after.
+
+Every cached artifact goes through :class:`Cache`: its key is a digest of the stage's full
+configuration, the content of its inputs and the source of the code it runs, so editing a
+function, relabelling outfits or retraining a model can never serve a stale result. Files hold
+tensors and plain data only and load with ``torch.load(..., weights_only=True)``: a cache folder
+copied from a classmate cannot run code.
+"""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
-import json
+import inspect
+import math
 import os
 import random
+import types
 from pathlib import Path
 
 import numpy as np
@@ -14,16 +29,28 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def set_seed(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch.
+    """Seed Python, NumPy and PyTorch's global generators.
 
     Parameters
     ----------
     seed : int
-        The seed; every stochastic step of the package also takes its own seed.
+        The seed. Package stages do not depend on it: each seeds its own generator from its config.
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block with torch's global generator seeded to ``seed``, then restore the caller's state.
+
+    Model initialisation and Captum's samplers draw from torch's global generator; this keeps
+    those draws a function of the stage's config alone.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield
 
 
 def small_mode() -> bool:
@@ -34,14 +61,135 @@ def small_mode() -> bool:
 def cache_dir() -> Path:
     """Folder for cached artifacts (``XFASHION_CACHE`` or ``data/cache``)."""
     path = Path(os.environ.get("XFASHION_CACHE", REPO_ROOT / "data" / "cache"))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"Cannot use cache folder {path}: {err.strerror}. Point XFASHION_CACHE at a writable "
+                         "folder.") from None
+    if not path.is_dir():
+        raise ValueError(f"Cache folder {path} is not a folder; point XFASHION_CACHE at a folder.")
     return path
 
 
+# ----------------------------------------------------------------------------- digests
+def _update(h, obj) -> None:
+    """Feed ``obj`` into hash ``h`` by content (arrays by bytes, code by source)."""
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"tensor{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, np.ndarray):
+        a = np.ascontiguousarray(obj)
+        if a.dtype == object:
+            a = a.astype(str)
+        h.update(f"array{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    elif isinstance(obj, (types.ModuleType, types.FunctionType, type)):
+        h.update(b"code")
+        h.update(inspect.getsource(obj).encode())
+    elif isinstance(obj, torch.nn.Module):
+        h.update(f"module{type(obj).__name__}".encode())
+        _update(h, obj.state_dict())
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        h.update(f"dataclass{type(obj).__name__}".encode())
+        _update(h, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+    elif isinstance(obj, dict):
+        h.update(b"dict")
+        for k in sorted(obj, key=str):
+            _update(h, str(k))
+            _update(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"seq{len(obj)}".encode())
+        for v in obj:
+            _update(h, v)
+    elif isinstance(obj, float) and math.isnan(obj):
+        h.update(b"nan")
+    elif obj is None or isinstance(obj, (bool, int, float, str, np.generic, Path)):
+        h.update(f"{type(obj).__name__}:{obj!r}".encode())
+    else:
+        raise TypeError(f"Cannot digest a {type(obj).__name__} for a cache key; pass its content instead.")
+
+
+def digest(*parts, length: int = 16) -> str:
+    """A stable hex digest of configs, arrays, tensors, models (weights) and code (source text)."""
+    h = hashlib.sha256()
+    for p in parts:
+        _update(h, p)
+    return h.hexdigest()[:length]
+
+
 def config_key(config: dict) -> str:
-    """Short stable hash of a JSON-serialisable configuration, used to key caches."""
-    text = json.dumps(config, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    """Short stable digest of a configuration (see :func:`digest`)."""
+    return digest(config, length=12)
+
+
+class Cache:
+    """One cached artifact of a stage.
+
+    Parameters
+    ----------
+    stage : str
+        Name used in the file name (``<stage>-<key>.pt``).
+    config : dict
+        Every argument that changes the result.
+    inputs : sequence
+        The data the stage reads (arrays, tensors, models, dataclasses), digested by content.
+    code : sequence of modules, functions or classes
+        The code the stage runs, digested by source text.
+
+    Examples
+    --------
+    >>> cache = Cache("scorer", config, inputs=[features], code=[scorer_module])  # doctest: +SKIP
+    >>> payload = cache.load()  # None on a miss
+    """
+
+    def __init__(self, stage: str, config: dict, inputs=(), code=()):
+        self.stage = stage
+        self.key = digest(stage, config, list(inputs), list(code))
+        self.path = cache_dir() / f"{stage}-{self.key}.pt"
+
+    def load(self):
+        """The stored payload, or None when absent; a damaged file is reported and ignored."""
+        if not self.path.exists():
+            return None
+        try:
+            return torch.load(self.path, weights_only=True)
+        except Exception as err:  # a truncated or foreign file: recompute rather than trust it
+            print(f"Ignoring unreadable cache file {self.path.name} ({type(err).__name__}); recomputing.")
+            return None
+
+    def save(self, payload: dict) -> None:
+        """Store tensors and plain data (atomically, so a killed run leaves no half file)."""
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(self.path)
+
+
+def to_plain(frame) -> dict:
+    """A pandas DataFrame as plain lists (for weights-only cache files)."""
+    return {"columns": [str(c) for c in frame.columns], "index": [_plain(i) for i in frame.index],
+            "index_name": frame.index.name,
+            "data": [[_plain(v) for v in row] for row in frame.itertuples(index=False)]}
+
+
+def from_plain(d: dict):
+    """Inverse of :func:`to_plain`."""
+    import pandas as pd
+    frame = pd.DataFrame(d["data"], columns=d["columns"], index=d["index"])
+    frame.index.name = d["index_name"]
+    return frame
+
+
+def _plain(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (measured by the OS)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def savefig(fig, name: str) -> None:
@@ -50,3 +198,15 @@ def savefig(fig, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         fig.savefig(Path(folder) / f"{name}.png", dpi=110, bbox_inches="tight")
+
+
+def json_default(v):
+    """``json.dumps`` fallback for numpy scalars and arrays."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return float(v)
+
+
+__all__ = ["set_seed", "seeded", "small_mode", "cache_dir", "digest", "config_key", "Cache", "peak_rss_mb"]
