@@ -16,7 +16,7 @@ def wb_eval(catalog, tiny_feats):
     model = xf.train_scorer(catalog, splits, tiny_feats, epochs=30, patience=30, progress=False, use_cache=False).model
     train = np.flatnonzero(catalog.split == "train")
     return xf.Workbench(catalog, splits, tiny_feats, model, xf.dataset_means(tiny_feats.tables, train),
-                        xf.reference_outfits(tiny_feats.tables, rows=train), key="test-eval")
+                        xf.reference_outfits(tiny_feats.tables, rows=train))
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,10 @@ def margin_type(text: str) -> float:
 
 def image_size_type(text: str) -> int:
     """Image side in pixels, 32-1024."""
-    value = positive_int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer number of pixels, got {text!r}") from None
     if not 32 <= value <= 1024:
         raise argparse.ArgumentTypeError(f"the image size must lie in 32-1024 pixels, got {value}")
     return value

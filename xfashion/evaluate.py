@@ -365,6 +365,7 @@ class SwapReport:
     random_expected: dict
     config: dict
     seconds: float
+    cached: bool = False
 
 
 def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, margin: float = 0.5,
@@ -467,7 +468,7 @@ def _report_from_plain(d: dict) -> SwapReport:
                       c["outfit"].numpy(), c["candidates"], c["margin"])
     frames = {k: from_plain(v) for k, v in d["frames"].items()}
     return SwapReport(cases, frames["per_case"], frames["summary"], frames["deletion"], frames["sanity"],
-                      frames["cost"], d["random_expected"], d["config"], d["seconds"])
+                      frames["cost"], d["random_expected"], d["config"], d["seconds"], cached=True)
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
@@ -548,6 +549,10 @@ def benchmark(wb, methods=METHODS, n_outfits: int = 512, n_pixel_outfits: int = 
     Pixel methods run on a smaller batch (``n_pixel_outfits``), compared with a forward pass
     of that same batch.
     """
+    available = len(wb.splits[split]) if split in wb.splits else 0
+    check_n(n_outfits, "n_outfits", most=available)
+    check_n(n_pixel_outfits, "n_pixel_outfits", most=available)
+    check_n(repeats, "repeats")
     feats_batch = wb.batch(np.arange(n_outfits), split)
     image_batch = wb.batch(np.arange(n_pixel_outfits), split, images=True)
 

@@ -234,6 +234,10 @@ def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", *, gro
         raise ValueError(f"Unknown feature group(s) {unknown}; the batch has {sorted(batch.features)}.")
     if len(batch) == 0:
         raise ValueError("The batch holds no outfit; pass at least one outfit to explain.")
+    for g in groups:
+        if batch.features[g].dtype != torch.float32:
+            raise ValueError(f"Feature group {g!r} has dtype {batch.features[g].dtype}; attributions need float32 "
+                             "features (convert with .float()).")
     model.eval()
     mask = batch.mask
     B = mask.shape[0]

@@ -168,14 +168,16 @@ class Cache:
 def to_plain(frame) -> dict:
     """A pandas DataFrame as plain lists (for weights-only cache files)."""
     return {"columns": [str(c) for c in frame.columns], "index": [_plain(i) for i in frame.index],
-            "index_name": frame.index.name,
+            "index_name": frame.index.name, "dtypes": [str(t) for t in frame.dtypes],
+            "index_dtype": str(frame.index.dtype),
             "data": [[_plain(v) for v in row] for row in frame.itertuples(index=False)]}
 
 
 def from_plain(d: dict):
     """Inverse of :func:`to_plain`."""
     import pandas as pd
-    frame = pd.DataFrame(d["data"], columns=d["columns"], index=d["index"])
+    frame = pd.DataFrame(d["data"], columns=d["columns"], index=pd.Index(d["index"], dtype=d["index_dtype"]))
+    frame = frame.astype(dict(zip(d["columns"], d["dtypes"])))
     frame.index.name = d["index_name"]
     return frame
 
