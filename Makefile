@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data tour test lab clean
+.PHONY: install data tour test lab readme clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ tour: install data
 test: install data
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# the README's results table, recomputed from the tour's cached artifacts (never typed by hand)
+readme: install data
+	$(BIN)/python -m xfashion readme
 
 lab: install data
 	$(BIN)/jupyter lab notebooks/

@@ -31,6 +31,9 @@ from .polyvore import (PUBLISHED, PolyvoreData, PolyvoreReport, extract_photo_fe
                        default_backbone, make_fixture, polyvore_root, polyvore_source, run_polyvore)
 from .repair import repair_success, suggest_repairs
 from .rules import DEFAULT_RULES, GROUPS, StylistRules, Violation, blame, is_good, violations
-from .utils import set_seed, small_mode
+from .utils import release_freed_memory, set_seed, small_mode
+
+# a laptop-sized memory budget (2 GB) needs freed PyTorch buffers handed back to the OS: see the docstring
+release_freed_memory()
 
 __version__ = "0.1.0"

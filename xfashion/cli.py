@@ -271,6 +271,19 @@ def cmd_polyvore(args) -> int:
     return 0
 
 
+def cmd_readme(args) -> int:
+    from .results import collect, write_readme
+    from .utils import REPO_ROOT
+    with _quiet(args):
+        result = collect(args.seed, progress=not args.json)
+    out = REPO_ROOT / "build" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    path = write_readme(result)
+    _emit(result, args.json, [f"results written to {out}; table in {path} updated"])
+    return 0
+
+
 def cmd_tour(args) -> int:
     from .tour import run_tour
     start = time.perf_counter()
@@ -329,6 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_polyvore)
+    p = sub.add_parser("readme", help="recompute the README's results table (run after the tour: uses its caches)")
+    p.add_argument("--seed", type=seed_type, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_readme)
     p = sub.add_parser("tour", help="execute every notebook in order into build/")
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.set_defaults(func=cmd_tour)

@@ -297,19 +297,27 @@ def to_display(rgba: torch.Tensor) -> np.ndarray:
     return out.clamp(0, 1).movedim(-3, -1).detach().cpu().numpy()
 
 
-def texture_score(images) -> np.ndarray:
+def texture_score(images, chunk: int = 4096) -> np.ndarray:
     """How busy an item's print is: mean high-frequency energy inside the garment.
 
     The silhouette edge is excluded (eroded mask) so that only prints, stripes and
-    seams count. Returns one float per image.
+    seams count. Returns one float per image; images are processed ``chunk`` at a time so
+    memory stays flat for the whole dataset.
     """
+    shape = np.shape(images)[:-2]
+    flat = images.reshape(-1, 28, 28) if hasattr(images, "reshape") else np.asarray(images).reshape(-1, 28, 28)
+    return np.concatenate([_texture_chunk(flat[i:i + chunk]) for i in range(0, max(len(flat), 1), chunk)]
+                          if len(flat) else [np.zeros(0, dtype=np.float32)]).reshape(shape)
+
+
+def _texture_chunk(images) -> np.ndarray:
     grey = _as_grey(images).reshape(-1, 1, 28, 28)
     peak = grey.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
     g = grey / peak
     blur = F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     inside = (-F.max_pool2d(-(grey > 0.02).float(), 5, stride=1, padding=2)).clamp(0, 1)
     energy = ((g - blur).abs() * inside).flatten(1).sum(1) / inside.flatten(1).sum(1).clamp_min(1)
-    return energy.numpy().reshape(np.shape(images)[:-2])
+    return energy.numpy()
 
 
 # ----------------------------------------------------------------------------- catalog
@@ -424,7 +432,7 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
     chromatic = [i for i, c in enumerate(PALETTE) if c.chromatic]
     is_chromatic = rng.random(len(category)) < chromatic_share
     colour = np.where(is_chromatic, rng.choice(chromatic, len(category)), rng.choice(neutrals, len(category)))
-    texture = np.concatenate([texture_score(images[i:i + 8192]) for i in range(0, len(images), 8192)])
+    texture = texture_score(images)
     garment = np.isin(category, [CATEGORIES.index(c) for c, s in CATEGORY_SLOT.items() if s in GARMENT_SLOTS])
     threshold = float(np.quantile(texture[(split == "train") & garment], busy_quantile))
     return Catalog(images=images, category=category, colour=colour.astype(np.int64), texture=texture,

@@ -33,8 +33,10 @@ def explain_all(wb, index, methods=METHODS, split: str = "test", chunk: int = 64
     options = {**DEFAULT_OPTIONS, **(options or {})}
     out = {}
     for m in tqdm(methods, desc="methods", disable=not progress):
-        parts = [attribute(wb.model, wb.batch(index[i:i + chunk], split, images=m in ("grad_cam", "pixel_ig")), m,
-                           **wb.options(), **options.get(m, {})) for i in range(0, len(index), chunk)]
+        pixel = m in ("grad_cam", "pixel_ig")
+        step = min(chunk, 32) if pixel else chunk  # pixel methods hold every item's CNN activations
+        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=pixel), m,
+                           **wb.options(), **options.get(m, {})) for i in range(0, len(index), step)]
         out[m] = concat_attributions(parts)
     return out
 
@@ -472,6 +474,8 @@ def _report_from_plain(d: dict) -> SwapReport:
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
+    if method in ("grad_cam", "pixel_ig"):
+        chunk = 32  # pixel methods keep every item's CNN activations for the backward pass
     parts = []
     for i in range(0, len(cases), chunk):
         sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))

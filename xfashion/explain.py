@@ -320,9 +320,12 @@ def _run_method(method, model, batch, groups, inputs, fwd, extras, *, target, me
             item = cam.sum((-1, -2))
             extras["maps"] = cam * mask[..., None, None]
         else:
-            # every step runs the CNN on all items: a bounded internal batch keeps memory flat
-            attrs = IntegratedGradients(pfwd).attribute(images, additional_forward_args=extra_args, n_steps=n_steps,
-                                                        internal_batch_size=internal_batch_size or 32)
+            # every step runs the CNN on every item with gradients: a few outfits and steps at a time
+            # keep memory flat (Captum splits steps, never examples, so outfits are split here)
+            per = 8
+            attrs = torch.cat([IntegratedGradients(pfwd).attribute(
+                images[i:i + per], additional_forward_args=(slot[i:i + per], mask[i:i + per]), n_steps=n_steps,
+                internal_batch_size=internal_batch_size or 4 * len(images[i:i + per])) for i in range(0, B, per)])
             item = attrs.sum((-1, -2, -3)).detach()
             extras["pixel_attributions"] = attrs.detach()
         values = (item / len(groups))[..., None].expand(-1, -1, len(groups)) * mask[..., None]

@@ -176,8 +176,11 @@ class CNNResult:
     cached: bool = False
 
 
-def _cnn_inputs(images: np.ndarray, colours: np.ndarray) -> torch.Tensor:
-    return colour_normalised_grey(render(torch.from_numpy(images), torch.from_numpy(colours)))
+def _cnn_inputs(images: np.ndarray, colours: np.ndarray, chunk: int = 2048) -> torch.Tensor:
+    # rendered RGBA is 16x the grey bytes: build it a chunk at a time, keep only the grey input
+    return torch.cat([colour_normalised_grey(render(torch.from_numpy(images[i:i + chunk]),
+                                                    torch.from_numpy(colours[i:i + chunk])))
+                      for i in range(0, len(images), chunk)])
 
 
 def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size: int = 128, lr: float = 5e-3,
@@ -267,7 +270,7 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
 @torch.no_grad()
 def _evaluate_cnn(model, x, y):
     model.eval()
-    pred = torch.cat([model.classify(model(x[i:i + 2048])).argmax(1) for i in range(0, len(x), 2048)])
+    pred = torch.cat([model.classify(model(x[i:i + 512])).argmax(1) for i in range(0, len(x), 512)])
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (y.numpy(), pred.numpy()), 1)
     return float((pred == y).float().mean()), confusion
@@ -292,15 +295,25 @@ class FeatureExtractor(nn.Module):
     def forward(self, rgba: torch.Tensor) -> dict:
         lead = rgba.shape[:-3]
         flat = rgba.reshape(-1, 4, 28, 28)
+        if not torch.is_grad_enabled() and len(flat) > self.CHUNK:
+            # without autograd nothing needs the intermediates: a chunk at a time keeps memory flat
+            parts = [self._flat(flat[i:i + self.CHUNK]) for i in range(0, len(flat), self.CHUNK)]
+            out = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        else:
+            out = self._flat(flat)
+        return {k: v.reshape(*lead, -1) for k, v in out.items()}
+
+    CHUNK = 512
+
+    def _flat(self, flat: torch.Tensor) -> dict:
         st = (self.cnn(colour_normalised_grey(flat)) - self.st_mean) / self.st_std
-        return {"color": self.color(flat).reshape(*lead, -1), "shape_texture": st.reshape(*lead, -1)}
+        return {"color": self.color(flat), "shape_texture": st}
 
     @torch.no_grad()
     def fit_standardisation(self, rgba: torch.Tensor) -> None:
         """Set the shape-texture mean and scale from a sample of training items."""
-        self.st_mean.zero_()
-        self.st_std.fill_(1.0)
-        st = self.cnn(colour_normalised_grey(rgba))
+        st = torch.cat([self.cnn(colour_normalised_grey(rgba[i:i + self.CHUNK]))
+                        for i in range(0, len(rgba), self.CHUNK)])
         self.st_mean.copy_(st.mean(0))
         self.st_std.copy_(st.std(0).clamp_min(1e-4))
 

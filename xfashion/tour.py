@@ -59,13 +59,31 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     return time.perf_counter() - start
 
 
+def kernels_peak_rss_mb() -> float:
+    """Largest resident memory of any finished child process (the notebook kernels), in MiB."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
 def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None) -> list:
-    """Execute every notebook in order; returns ``[(name, seconds), ...]``."""
-    done = []
+    """Execute every notebook in order; returns ``[(name, seconds), ...]``.
+
+    Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, and the peak
+    resident memory of any kernel so far after each notebook (measured by the OS).
+    """
+    import json
+    done, record = [], {"notebooks": {}, "small_mode": os.environ.get("XFASHION_SMALL", "0") not in ("", "0")}
+    start = time.perf_counter()
     for path in notebooks():
         if only and not any(key in path.name for key in only):
             continue
         seconds = execute_notebook(path, out_dir)
-        print(f"  {path.name:<36} {seconds:6.1f} s", flush=True)
+        peak = kernels_peak_rss_mb()
+        print(f"  {path.name:<36} {seconds:6.1f} s   peak kernel memory so far {peak:6.0f} MiB", flush=True)
         done.append((path.name, seconds))
+        record["notebooks"][path.name] = {"seconds": round(seconds, 1), "peak_rss_mb_so_far": round(peak, 1)}
+    record["seconds"] = round(time.perf_counter() - start, 1)
+    record["peak_rss_mb"] = round(kernels_peak_rss_mb(), 1)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "tour.json").write_text(json.dumps(record, indent=1))
     return done

@@ -1,0 +1,112 @@
+"""The README's results table, computed by the same calls the notebooks make (never typed by hand).
+
+``python -m xfashion readme`` (or ``make readme``, after ``make tour``) collects the numbers into
+``build/results.json`` and rewrites the block of README.md between the markers below. After a
+tour every stage loads from the cache, so this takes about a minute (the benchmark is timed anew).
+"""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from .evaluate import benchmark, explain_all, oracle_agreement, oracle_blame_tensor, run_swap_evaluation
+from .features import colour_invariance
+from .pipeline import fitb, trained_scorer, workbench
+from .repair import repair_success
+from .scorer import evaluate_scorer
+from .utils import REPO_ROOT, peak_rss_mb, small_mode
+
+BEGIN, END = "<!-- results:begin (python -m xfashion readme writes this block) -->", "<!-- results:end -->"
+
+
+def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None = None) -> dict:
+    """Every number of the README table, from the package calls that notebooks 02-06 make."""
+    wb = workbench(seed, progress=progress)
+    catalog, splits, feats = wb.catalog, wb.splits, wb.feats
+    main, base = trained_scorer(seed, "pairwise", progress), trained_scorer(seed, "meanpool", progress)
+    questions = fitb(seed)
+    scores = {name: evaluate_scorer(m.model, catalog, splits, feats, questions) for name, m in
+              (("pairwise", main), ("meanpool", base))}
+    test = splits["test"]
+    bad = np.flatnonzero(test.oracle_label == 0)[:200]  # notebook 04's outfits
+    agree = oracle_agreement(explain_all(wb, bad, methods=["ifiv", "random"], progress=progress),
+                             oracle_blame_tensor(catalog, test, bad))
+    repair = repair_success(wb.model, catalog, feats, test, n=150, progress=progress)
+    report = run_swap_evaluation(wb, n_outfits=500, margin=0.5, seed=seed, progress=progress)  # notebook 06's run
+    pc = report.per_case
+
+    def swap(method, unambiguous):
+        part = pc[(pc.method == method) & (pc.unambiguous if unambiguous else True)]
+        return round(float(part.item_top1.mean()), 3)
+    bench = benchmark(wb)
+    tour = None
+    path = Path(tour_json) if tour_json else REPO_ROOT / "build" / "tour.json"
+    if path.exists():
+        tour = json.loads(path.read_text())
+    return {
+        "machine": {"processor": platform.processor() or platform.machine(), "python": platform.python_version(),
+                    "small_mode": small_mode()},
+        "cnn": {"epochs": feats.cnn.config["epochs"], "n_train": feats.cnn.config["n_train"],
+                "seconds": round(feats.cnn.seconds), "test_accuracy": round(feats.cnn.test_accuracy, 3),
+                "color_invariance": float(f"{colour_invariance(feats.extractor, catalog):.1e}")},
+        "scorer": {"n_parameters": main.n_parameters, "seconds": round(main.seconds),
+                   **{f"{k}_{m}": round(float(scores[k][m]), 3) for k in scores for m in ("auc", "fitb_accuracy")}},
+        "oracle_agreement": {"n_bad": len(bad), **{f"{m}_{c.split()[0]}": round(float(agree.loc[m, c]), 3)
+                                                   for m in agree.index for c in agree.columns}},
+        "repair": {m: round(float(repair.loc[m].iloc[-1]), 3) for m in repair.index},
+        "swap": {"n_cases": len(report.cases), "n_unambiguous": int(report.cases.unambiguous.sum()),
+                 **{f"{m}_{s}": swap(m, s == "unambiguous") for m in ("ifiv", "feature_ablation", "random")
+                    for s in ("all", "unambiguous")}},
+        "cost": {"n_outfits": int(bench.attrs["n_outfits"]),
+                 "ifiv_ratio": round(float(bench.loc["ifiv", "ratio to forward ↓"]), 1),
+                 "ig_over_ifiv": round(float(bench.loc["integrated_gradients", "seconds"]
+                                             / bench.loc["ifiv", "seconds"])),
+                 "peak_rss_mb": round(peak_rss_mb())},
+        "tour": tour,
+    }
+
+
+def table(r: dict) -> str:
+    """The README block (markdown) for ``collect``'s result."""
+    c, s, o, w, k = r["cnn"], r["scorer"], r["oracle_agreement"], r["swap"], r["cost"]
+    rows = [
+        (f"shape-texture CNN ({c['epochs']} epochs on {c['n_train']:,} images, {c['seconds']} s)",
+         f"{c['test_accuracy']:.3f} test accuracy on the 10 categories; colour invariance {c['color_invariance']:.0e}"),
+        (f"pairwise scorer ({s['n_parameters'] / 1000:.0f}k parameters, {s['seconds']} s)",
+         f"test AUC {s['pairwise_auc']:.3f}, FITB {s['pairwise_fitb_accuracy']:.3f}; no-interaction baseline AUC "
+         f"{s['meanpool_auc']:.3f}, FITB {s['meanpool_fitb_accuracy']:.3f}"),
+        (f"IFIV vs oracle, {o['n_bad']} bad test outfits",
+         f"culprit item blamed by the oracle {o['ifiv_item']:.2f}, (item, group) pair {o['ifiv_pair']:.2f} "
+         f"(random {o['random_item']:.2f} / {o['random_pair']:.2f})"),
+        ("repair from IFIV's culprit",
+         f"{100 * r['repair']['ifiv']:.0f}% of bad outfits fixed (random culprit {100 * r['repair']['random']:.0f}%)"),
+        (f"swap test, {w['n_cases']} cases ({w['n_unambiguous']} unambiguous)",
+         f"IFIV item top-1 {w['ifiv_all']:.2f} all / {w['ifiv_unambiguous']:.2f} unambiguous; feature ablation "
+         f"{w['feature_ablation_all']:.2f} / {w['feature_ablation_unambiguous']:.2f}; random {w['random_all']:.2f} / "
+         f"{w['random_unambiguous']:.2f}"),
+        (f"cost ({k['n_outfits']} outfits)",
+         f"IFIV {k['ifiv_ratio']}x a forward pass; IG (50 steps) {k['ig_over_ifiv']}x IFIV"),
+    ]
+    lines = [BEGIN, "", "| stage | result |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows]
+    tour = r.get("tour")
+    if tour and not tour.get("small_mode"):
+        lines += ["", f"`make tour` (cold caches) took {tour['seconds']:.0f} s here; the largest notebook kernel "
+                      f"peaked at {tour['peak_rss_mb']:.0f} MiB resident."]
+    lines += ["", f"Measured on {r['machine']['processor']}, Python {r['machine']['python']}; regenerate with "
+                  "`make readme` after `make tour`.", END]
+    return "\n".join(lines)
+
+
+def write_readme(r: dict, readme: str | Path = REPO_ROOT / "README.md") -> Path:
+    """Replace the results block of ``readme`` with ``table(r)``."""
+    readme = Path(readme)
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{readme} has no results block; add the lines {BEGIN!r} and {END!r} where it goes.")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + table(r) + tail)
+    return readme
