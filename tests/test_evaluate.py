@@ -136,3 +136,5 @@ def test_cli_evaluate_and_bench_json(capsys, tmp_path):
     assert cli_main(["bench", "--json", "--n-outfits", "16"]) == 0
     bench = json.loads(capsys.readouterr().out)
     assert bench["ratio_to_forward"]["integrated_gradients"] > bench["ratio_to_forward"]["ifiv"]
+    # measured by the OS for this process: at least what torch itself occupies
+    assert 100 < bench["peak_rss_mb"] < 64 * 1024 and out["peak_rss_mb"] > 100

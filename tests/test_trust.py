@@ -81,6 +81,26 @@ def test_same_config_trains_bit_identical_weights(catalog, splits, tiny_feats):
     assert digest(runs[0].model) == digest(runs[1].model)
 
 
+def test_freed_buffers_go_back_to_the_os():
+    import ctypes
+    if not sys.platform.startswith("linux"):
+        pytest.skip("glibc tuning applies on Linux only")
+    libc = ctypes.CDLL("libc.so.6")
+    if not hasattr(libc, "mallinfo2"):
+        pytest.skip("glibc before 2.33 has no mallinfo2")
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                          "fsmblks", "uordblks", "fordblks", "keepcost")]
+    libc.mallinfo2.restype = MallInfo2
+    for _ in range(3):  # what a stage does: big buffers freed, which raises glibc's adaptive threshold
+        torch.ones(6 * 1024 * 1024).sum()  # 24 MiB
+    before = libc.mallinfo2().hblkhd
+    block = torch.ones(3 * 1024 * 1024)  # 12 MiB: mapped on its own, so freeing it hands it back at once
+    assert libc.mallinfo2().hblkhd - before >= 12 * 1024 * 1024
+    del block
+
+
 # ----------------------------------------------------------------------------- caches
 def test_scorer_cache_misses_when_labels_change(catalog, splits, tiny_feats, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
