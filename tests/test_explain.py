@@ -219,3 +219,61 @@ def test_cli_explain_every_method(capsys):
         assert out["method"] == method and len(out["items"]) >= 2
         assert 0 <= out["culprit"]["item"] < len(out["items"])
     assert cli_main(["explain", "--outfit", "100000"]) == 2
+
+
+def test_a_new_method_is_one_small_class_seen_everywhere(wb_small):
+    from xfashion.cli import build_parser
+
+    @xf.register
+    class NegatedIFIV(xf.Explainer):
+        traits = xf.Traits("negated_ifiv", aliases=("nifiv",), gradients=True)
+
+        def compute(self, run):
+            return -xf.ifiv(run.model, run.batch, run.groups, run.target)
+
+    try:
+        batch = wb_small.batch(np.arange(6))
+        torch.testing.assert_close(xf.attribute(wb_small.model, batch, "nifiv").values,
+                                   -xf.attribute(wb_small.model, batch, "ifiv").values)
+        assert NegatedIFIV(wb_small.model).attribute(batch).method == "negated_ifiv"  # Captum's call shape
+        assert build_parser().parse_args(["explain", "--method", "nifiv"]).method == "negated_ifiv"
+        report = xf.run_swap_evaluation(wb_small, methods=["ifiv", "nifiv"], n_outfits=15, margin=0.0,
+                                        sanity_cases=5, progress=False, use_cache=False)
+        assert "negated_ifiv" in set(report.per_case.method) and "negated_ifiv" in report.cost.index
+        explorer = xf.explanation_explorer(wb_small)
+        menu = [w for w in explorer.children if getattr(w, "description", "") == "method"][0]
+        assert "negated_ifiv" in menu.options
+    finally:
+        xf.unregister("negated_ifiv")
+    assert "negated_ifiv" not in xf.methods()
+    with pytest.raises(ValueError, match="Unknown method 'nifiv'"):
+        xf.get_method("nifiv")
+
+
+def test_aliases_and_suggestions():
+    assert xf.get_method("ig").traits.name == "integrated_gradients"
+    assert xf.get_method("GradCAM").traits.name == "grad_cam"
+    assert xf.get_method("occlusion").traits.name == "feature_ablation"
+    assert xf.get_method("shap").traits.name == "shapley_sampling"
+    assert xf.get_method("ixg").traits.name == "input_x_gradient"
+    with pytest.raises(ValueError, match="Did you mean 'deeplift'"):
+        xf.get_method("deeplfit")
+    with pytest.raises(ValueError, match="taken by"):
+        @xf.register
+        class Clash(xf.Explainer):
+            traits = xf.Traits("clash", aliases=("ig",))
+
+
+def test_traits_drive_what_a_method_needs(wb_small):
+    batch = wb_small.batch(np.arange(3))
+    for name in xf.methods():
+        t = xf.get_method(name).traits
+        if "means" in t.needs:
+            with pytest.raises(ValueError, match="dataset means"):
+                xf.attribute(wb_small.model, wb_small.batch(np.arange(3), images=t.needs_images), name,
+                             extractor=wb_small.feats.extractor)
+        if t.needs_images:
+            with pytest.raises(ValueError, match="item images"):
+                xf.attribute(wb_small.model, batch, name, **wb_small.options())
+    with pytest.raises(ValueError, match="Unknown option"):
+        xf.attribute(wb_small.model, batch, "ifiv", steps=5)

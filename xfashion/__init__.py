@@ -14,8 +14,9 @@ from .evaluate import (METRIC_DIRECTION, SWAP_KINDS, SwapCases, SwapReport, at_m
                        build_swap_cases, cost_table, deletion_auc, deletion_curve, detection_scores, explain_all,
                        headline, method_agreement, oracle_agreement, oracle_attribution, oracle_blame_tensor,
                        random_expected, randomised_copy, results_table, run_swap_evaluation, summarise, write_report)
-from .explain import (IFIV, METHODS, Attribution, GroupForward, attribute, dataset_means, exact_shapley_values, ifiv,
-                      method_class, reference_outfits, with_images)
+from .explain import (IFIV, METHODS, Attribution, Explainer, GroupForward, Traits, attribute, dataset_means,
+                      exact_shapley_values, get_method, ifiv, method_class, methods, reference_outfits, register,
+                      unregister, with_images)
 from .pipeline import fashion_mnist, fitb, item_features, prepare, prepare_summary, trained_scorer, Workbench, workbench
 from .scorer import (MeanPoolScorer, PairwiseSetScorer, PixelScorer, RandomScorer, TrainResult, check_batch,
                      evaluate_scorer, feature_batch, fitb_accuracy, fitb_questions, metrics_table, outfit_features,

@@ -59,6 +59,15 @@ def image_size_type(text: str) -> int:
     return value
 
 
+def method_type(text: str) -> str:
+    """A registered attribution method or alias, resolved to its name."""
+    from .explain import get_method
+    try:
+        return get_method(text).traits.name
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def out_folder(text: str) -> Path:
     """A folder for report files: existing or creatable, never an existing file."""
     path = Path(text)
@@ -170,7 +179,8 @@ def cmd_explain(args) -> int:
     if not 0 <= args.outfit < len(outfits):
         raise ValueError(f"--outfit must lie in 0-{len(outfits) - 1} for the {args.split} split; got {args.outfit}.")
     items = outfits.outfit(args.outfit)
-    batch = wb.batch(args.outfit, args.split, images=args.method in ("grad_cam", "pixel_ig"))
+    from .explain import traits
+    batch = wb.batch(args.outfit, args.split, images=traits(args.method).needs_images)
     logit = float(score(wb.model, batch)[0])
     attr = attribute(wb.model, batch, args.method, target=args.target, **wb.options())
     item, group = (int(x[0]) for x in attr.culprit())
@@ -310,11 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_train)
-    from .explain import METHODS
+    from .explain import ALIASES, methods
     p = sub.add_parser("explain", help="explain one test outfit's score",
-                       description="Explain one outfit. Methods: " + ", ".join(METHODS))
+                       description="Explain one outfit. Methods: " + ", ".join(methods()) + "; aliases: "
+                       + ", ".join(f"{a}={n}" for a, n in sorted(ALIASES.items()) if a != n))
     p.add_argument("--outfit", type=int, default=0, help="outfit index in the split (0 .. size - 1)")
-    p.add_argument("--method", default="ifiv", choices=METHODS, help="attribution method")
+    p.add_argument("--method", default="ifiv", type=method_type, help="attribution method or alias (see above)")
     p.add_argument("--target", default="logit", choices=["logit", "probability"])
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p.add_argument("--seed", type=seed_type, default=0)

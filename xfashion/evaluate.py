@@ -13,31 +13,32 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import COLOUR_NAMES, SLOTS
-from .explain import METHODS, Attribution, attribute, with_images
+from .explain import Attribution, attribute, get_method, with_images
+from .explain import explain_code
+from .explain import methods as registered_methods
 from .outfits import OutfitBatch, outfit_blame
 from .features import catalog_key
 from .rules import violations
 from .scorer import score
 from .utils import Cache, from_plain, seeded, to_plain
 
-# pixel IG integrates through the CNN for every item: fewer steps keep it affordable on a CPU
-DEFAULT_OPTIONS = {"pixel_ig": {"n_steps": 16}}
-# the slowest methods see only the first cases of the swap evaluation (the tables show each count)
-DEFAULT_MAX_CASES = {"pixel_ig": 120, "shapley_sampling": 400}
+PIXEL_CHUNK = 32  # outfits per call for pixel methods, which hold every item's CNN activations
 
 
-def explain_all(wb, index, methods=METHODS, split: str = "test", chunk: int = 64, progress: bool = True,
+def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, progress: bool = True,
                 options: dict | None = None) -> dict:
-    """Run several methods on the same outfits; returns ``{method: Attribution}`` (batched in chunks)."""
+    """Run several methods (default: every registered one) on the same outfits; returns ``{method: Attribution}``.
+
+    Outfits go through in chunks; ``options`` maps a method to extra keyword options.
+    """
     index = np.atleast_1d(index)
-    options = {**DEFAULT_OPTIONS, **(options or {})}
     out = {}
-    for m in tqdm(methods, desc="methods", disable=not progress):
-        pixel = m in ("grad_cam", "pixel_ig")
-        step = min(chunk, 32) if pixel else chunk  # pixel methods hold every item's CNN activations
-        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=pixel), m,
-                           **wb.options(), **options.get(m, {})) for i in range(0, len(index), step)]
-        out[m] = concat_attributions(parts)
+    for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
+        t = get_method(m).traits
+        step = min(chunk, PIXEL_CHUNK) if t.needs_images else chunk
+        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=t.needs_images), m,
+                           **wb.options(), **(options or {}).get(m, {})) for i in range(0, len(index), step)]
+        out[t.name] = concat_attributions(parts)
     return out
 
 
@@ -370,7 +371,7 @@ class SwapReport:
     cached: bool = False
 
 
-def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, margin: float = 0.5,
+def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin: float = 0.5,
                         seed: int = 0, sanity_cases: int = 150, max_cases: dict | None = None,
                         progress: bool = True, options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The paper's swap experiment with ground truth, faithfulness, sanity check and cost.
@@ -378,8 +379,8 @@ def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, mar
     Parameters
     ----------
     wb : Workbench
-    methods : sequence of str
-        Attribution methods; the oracle ceiling is always added.
+    methods : sequence of str, optional
+        Attribution methods (default: every registered one); the oracle ceiling is always added.
     n_outfits : int, optional
         Good test outfits to start from (each gets one swap of each kind); None uses all.
     margin : float
@@ -387,25 +388,25 @@ def run_swap_evaluation(wb, methods=METHODS, *, n_outfits: int | None = 500, mar
     sanity_cases : int
         Cases re-explained on a scorer with randomised weights.
     max_cases : dict, optional
-        Per-method cap on cases for slow methods (default ``DEFAULT_MAX_CASES``).
+        Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
         Reuse a report cached under the same configuration and model.
     """
     check_n(n_outfits, "n_outfits", allow_none=True)
     check_margin(margin)
     check_n(sanity_cases, "sanity_cases")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ValueError(f"Unknown method(s) {unknown}; choose from {list(METHODS)}.")
-    max_cases = {**DEFAULT_MAX_CASES, **(max_cases or {})}
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    methods = [get_method(m).traits.name for m in (methods or registered_methods())]  # aliases resolved
+    max_cases = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
+                 **(max_cases or {})}
+    options = dict(options or {})
     config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods),
               "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options}
     # keyed by the model's weights and the data it is evaluated on, not by a name
     cache = Cache("swap", config, inputs=[wb.model, catalog_key(wb.catalog), wb.splits["test"].items,
                                           wb.splits["test"].oracle_label, wb.feats.tables, wb.feats.extractor,
                                           wb.means, wb.references],
-                  code=[sys.modules[__name__], sys.modules[attribute.__module__], sys.modules[score.__module__],
+                  code=[sys.modules[__name__], *explain_code(), *[get_method(m) for m in methods],
+                        sys.modules[score.__module__],
                         sys.modules[outfit_blame.__module__], sys.modules[violations.__module__]])
     saved = cache.load() if use_cache else None
     if saved is not None:
@@ -474,13 +475,14 @@ def _report_from_plain(d: dict) -> SwapReport:
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
-    if method in ("grad_cam", "pixel_ig"):
-        chunk = 32  # pixel methods keep every item's CNN activations for the backward pass
+    images = get_method(method).traits.needs_images
+    if images:
+        chunk = PIXEL_CHUNK
     parts = []
     for i in range(0, len(cases), chunk):
         sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))
         batch = sub.batch
-        if method in ("grad_cam", "pixel_ig"):
+        if images:
             batch = with_images(batch, wb.catalog, np.where(sub.colours >= 0, sub.colours, 0))
         parts.append(attribute(model, batch, method, **wb.options(), **opts))
     return concat_attributions(parts)
@@ -546,7 +548,7 @@ def write_report(report: SwapReport, folder) -> dict:
     return {"csv": str(csv), "markdown": str(md)}
 
 
-def benchmark(wb, methods=METHODS, n_outfits: int = 512, n_pixel_outfits: int = 32, repeats: int = 3,
+def benchmark(wb, methods=None, n_outfits: int = 512, n_pixel_outfits: int = 32, repeats: int = 3,
               split: str = "test") -> pd.DataFrame:
     """Time of each method on one batch of outfits, as a ratio to one plain forward pass of that batch.
 
@@ -571,10 +573,10 @@ def benchmark(wb, methods=METHODS, n_outfits: int = 512, n_pixel_outfits: int = 
     forward = best(lambda: score(wb.model, feats_batch), 20)
     small_forward = best(lambda: score(wb.model, wb.batch(np.arange(n_pixel_outfits), split)), 20)
     rows = {}
-    for m in methods:
-        pixel = m in ("grad_cam", "pixel_ig")
+    for m in methods or registered_methods():
+        pixel = get_method(m).traits.needs_images
         batch = image_batch if pixel else feats_batch
-        opts = {**wb.options(), **DEFAULT_OPTIONS.get(m, {})}
+        opts = wb.options()
         probe = attribute(wb.model, batch, m, **opts)
         k = repeats if probe.seconds < 1 else 1
         t = best(lambda: attribute(wb.model, batch, m, **opts), k)

@@ -544,13 +544,15 @@ def explain_view(wb, index: int = 0, position: int = 0, colour: str = "keep", re
 def explanation_explorer(wb, split: str = "test"):
     """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update."""
     import ipywidgets as widgets
-    from .explain import METHODS
+    from .explain import methods, traits
 
     def view(index=0, position=0, colour="keep", replacement=-1, method="ifiv"):
         explain_view(wb, index, position, colour, replacement, method, split)
         plt.show()
 
-    usable = [m for m in METHODS if m not in ("exact_shapley",)] + ["exact_shapley"]
+    # every registered method, the cheap ones first so that browsing stays quick
+    order = {"none": 0, "gradient": 1, "pixel": 2, "perturbation": 3}
+    usable = sorted(methods(), key=lambda m: order.get(traits(m).cost, 4))
     return widgets.interactive(
         view, index=widgets.IntSlider(min=0, max=len(wb.splits[split]) - 1, value=0, description="outfit"),
         position=widgets.IntSlider(min=0, max=4, value=0, description="edit item"),

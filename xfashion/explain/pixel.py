@@ -1,0 +1,61 @@
+"""Pixel methods: Grad-CAM on the shape-texture CNN's last convolution and pixel Integrated
+Gradients, both through the end-to-end :class:`PixelScorer`, so they explain the same score.
+They score items, not groups (an item's value is split evenly over its groups). Chapters 05-06.
+"""
+from __future__ import annotations
+
+import torch
+from captum.attr import IntegratedGradients as _IntegratedGradients
+from captum.attr import LayerGradCam as _LayerGradCam
+
+from ..scorer import PixelScorer
+from .base import Explainer, GroupForward, Run, Traits, register
+
+
+class PixelExplainer(Explainer):
+    """Shared set-up: the pixel scorer, its counted forward, and the spread of item values over groups."""
+
+    def compute(self, run: Run) -> torch.Tensor:
+        pixel = PixelScorer(run.options["extractor"], run.model).eval()
+        run.forward = GroupForward(pixel, ["image"], run.target)  # count the pixel model's passes
+        images = run.batch.features["image"].detach().clone().requires_grad_(True)
+        item = self.item_values(run, images, run.options["extractor"])
+        return (item / len(run.groups))[..., None].expand(-1, -1, len(run.groups))
+
+    def item_values(self, run: Run, images: torch.Tensor, extractor) -> torch.Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+
+@register
+class GradCAM(PixelExplainer):
+    """Captum's LayerGradCam on the CNN's last conv layer; one map per item in ``extras['maps']``."""
+
+    traits = Traits("grad_cam", aliases=("gradcam", "layer_grad_cam"), level="item", needs=("images", "extractor"),
+                    cost="pixel")
+
+    def item_values(self, run: Run, images, extractor) -> torch.Tensor:
+        B, N = run.mask.shape
+        cam = _LayerGradCam(run.forward, extractor.cnn.last_conv).attribute(images,
+                                                                          additional_forward_args=run.extra_args)
+        cam = cam.reshape(B, N, *cam.shape[-2:]).detach()
+        run.extras["maps"] = cam * run.mask[..., None, None]
+        return cam.sum((-1, -2))
+
+
+@register
+class PixelIG(PixelExplainer):
+    """Integrated Gradients on the item images from black; pixel maps in ``extras['pixel_attributions']``."""
+
+    traits = Traits("pixel_ig", aliases=("pixel_integrated_gradients",), level="item", gradients=False,
+                    needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 16}, max_cases=120)
+
+    def item_values(self, run: Run, images, extractor) -> torch.Tensor:
+        # every step runs the CNN on every item with gradients: a few outfits and steps at a time keep
+        # memory flat (Captum splits steps, never examples, so outfits are split here)
+        per, slot, mask = 8, run.batch.slot, run.mask
+        n_steps, internal = run.options["n_steps"], run.options.get("internal_batch_size")
+        attrs = torch.cat([_IntegratedGradients(run.forward).attribute(
+            images[i:i + per], additional_forward_args=(slot[i:i + per], mask[i:i + per]), n_steps=n_steps,
+            internal_batch_size=internal or 4 * len(images[i:i + per])) for i in range(0, len(images), per)])
+        run.extras["pixel_attributions"] = attrs.detach()
+        return attrs.sum((-1, -2, -3)).detach()
