@@ -29,8 +29,8 @@ def splits(catalog):
 
 @pytest.fixture(scope="session")
 def tiny_feats(mini, catalog):
-    cnn = xf.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
-    return xf.extract_features(catalog, cnn, progress=False, use_cache=False)
+    cnn = xf.features.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+    return xf.features.extract_features(catalog, cnn, progress=False, use_cache=False)
 
 
 @pytest.fixture(scope="session")

@@ -75,7 +75,7 @@ def test_detection_metrics_on_known_attributions():
     ])
     mask = torch.tensor([[True, True, True], [True, True, True], [True, True, False]])
     attr = xf.Attribution(values, mask, "hand", ["color", "shape_texture"])
-    scores = xf.detection_scores(attr, fake_cases([0, 0, 1], ["color", "shape_texture", "item"]))
+    scores = xf.evaluate.detection_scores(attr, fake_cases([0, 0, 1], ["color", "shape_texture", "item"]))
     np.testing.assert_allclose(scores.item_top1, [1.0, 0.0, 0.5])
     np.testing.assert_allclose(scores.pair_top1.iloc[:2], [1.0, 0.0])
     assert np.isnan(scores.pair_top1.iloc[2])  # no pair answer for item swaps
@@ -89,26 +89,26 @@ def test_all_tied_attributions_score_exactly_the_analytic_random_value():
     for i, n in enumerate(sizes):
         mask[i, :n] = True
     attr = xf.Attribution(torch.zeros(5, 5, 2), mask, "flat", ["color", "shape_texture"])
-    scores = xf.detection_scores(attr, fake_cases([0, 1, 2, 3, 4], ["item"] * 5))
+    scores = xf.evaluate.detection_scores(attr, fake_cases([0, 1, 2, 3, 4], ["item"] * 5))
     np.testing.assert_allclose(scores.item_top1, [1 / n for n in sizes])
 
 
 def test_random_method_matches_its_analytic_value(cases):
-    expected = xf.random_expected(cases)
+    expected = xf.evaluate.random_expected(cases)
     top1 = []
     for seed in range(40):
         attr = xf.attribute(torch.nn.Identity(), cases.batch, "random", groups=["color", "shape_texture"], seed=seed)
-        top1.append(xf.detection_scores(attr, cases)["item_top1"].mean())
+        top1.append(xf.evaluate.detection_scores(attr, cases)["item_top1"].mean())
     assert abs(np.mean(top1) - expected["item_top1"]) < 0.02
 
 
 def test_bootstrap_interval_contains_the_mean():
-    lo, hi = xf.bootstrap_ci(np.r_[np.ones(60), np.zeros(40)])
+    lo, hi = xf.evaluate.bootstrap_ci(np.r_[np.ones(60), np.zeros(40)])
     assert lo < 0.6 < hi and hi - lo < 0.25
 
 
 def test_randomised_copy_changes_weights_not_architecture(wb_eval):
-    clone = xf.randomised_copy(wb_eval.model, seed=1)
+    clone = xf.evaluate.randomised_copy(wb_eval.model, seed=1)
     a, b = dict(wb_eval.model.named_parameters()), dict(clone.named_parameters())
     assert a.keys() == b.keys()
     assert all(not torch.equal(a[k], b[k]) for k in a if a[k].dim() > 1)

@@ -195,7 +195,7 @@ def test_bad_requests_raise_clear_errors(wb_small):
 def test_captum_call_shape(wb_small):
     batch = wb_small.batch([0, 1, 2])
     a = xf.IFIV(wb_small.model).attribute(batch)
-    b = xf.method_class("input_x_gradient")(wb_small.model).attribute(batch)
+    b = xf.explain.method_class("input_x_gradient")(wb_small.model).attribute(batch)
     torch.testing.assert_close(a.values, b.values, atol=1e-5, rtol=1e-5)
 
 
@@ -229,7 +229,7 @@ def test_a_new_method_is_one_small_class_seen_everywhere(wb_small):
         traits = xf.Traits("negated_ifiv", aliases=("nifiv",), gradients=True)
 
         def compute(self, run):
-            return -xf.ifiv(run.model, run.batch, run.groups, run.target)
+            return -xf.explain.ifiv(run.model, run.batch, run.groups, run.target)
 
     try:
         batch = wb_small.batch(np.arange(6))

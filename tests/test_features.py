@@ -7,11 +7,11 @@ import xfashion as xf
 
 @pytest.fixture(scope="module")
 def tiny_cnn(mini, tmp_path_factory):
-    return xf.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+    return xf.features.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
 
 
 def test_rgb_to_lab_known_values():
-    lab = xf.rgb_to_lab(torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
+    lab = xf.features.rgb_to_lab(torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
     torch.testing.assert_close(lab, torch.tensor([[100.0, 0.0, 0.0], [0.0, 0.0, 0.0], [53.24, 80.09, 67.20]]),
                                atol=0.05, rtol=0)
 
@@ -42,7 +42,7 @@ def test_background_does_not_count(mini):
 
 
 def test_shape_texture_is_colour_blind(catalog, tiny_cnn):
-    extractor = xf.FeatureExtractor(tiny_cnn.model).eval()
+    extractor = xf.features.FeatureExtractor(tiny_cnn.model).eval()
     extractor.fit_standardisation(catalog.render(range(300)))
     assert xf.colour_invariance(extractor, catalog, n=60) < 1e-4
     # but it does see shape: a trouser and a sneaker differ a lot
@@ -53,7 +53,7 @@ def test_shape_texture_is_colour_blind(catalog, tiny_cnn):
 
 
 def test_gradients_flow_from_features_to_pixels(catalog, tiny_cnn):
-    extractor = xf.FeatureExtractor(tiny_cnn.model).eval()
+    extractor = xf.features.FeatureExtractor(tiny_cnn.model).eval()
     rgba = catalog.render([0, 1, 2]).requires_grad_(True)
     out = extractor(rgba)
     for name in ("color", "shape_texture"):
@@ -65,9 +65,9 @@ def test_gradients_flow_from_features_to_pixels(catalog, tiny_cnn):
 
 def test_cnn_cache_is_keyed_by_configuration(mini, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
-    first = xf.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
-    again = xf.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
-    other = xf.train_shape_cnn(mini, epochs=1, max_train=256, lr=1e-3, progress=False)
+    first = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
+    again = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
+    other = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, lr=1e-3, progress=False)
     assert not first.cached and again.cached and not other.cached
     assert len(list(tmp_path.glob("shape_cnn-*.pt"))) == 2
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
@@ -78,9 +78,9 @@ def test_feature_cache_invalidates_when_catalog_changes(mini, tmp_path, monkeypa
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
     cat_a = xf.build_catalog(mini, seed=0, max_items=300)
     cat_b = xf.build_catalog(mini, seed=1, max_items=300)
-    fa = xf.extract_features(cat_a, tiny_cnn, progress=False)
-    fa2 = xf.extract_features(cat_a, tiny_cnn, progress=False)
-    fb = xf.extract_features(cat_b, tiny_cnn, progress=False)
+    fa = xf.features.extract_features(cat_a, tiny_cnn, progress=False)
+    fa2 = xf.features.extract_features(cat_a, tiny_cnn, progress=False)
+    fb = xf.features.extract_features(cat_b, tiny_cnn, progress=False)
     assert not fa.cached and fa2.cached and not fb.cached
     assert fa["color"].shape == (len(cat_a), 13) and fa["shape_texture"].shape == (len(cat_a), 32)
     # colours differ between the two catalogs, and so do their colour features

