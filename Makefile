@@ -31,8 +31,10 @@ data:
 tour: install data
 	$(BIN)/python -m xfashion tour
 
+# lint first (ruff: pyflakes, bugbear, import order, complexity, line length; see pyproject.toml);
 # pytest's exit code 5 means no test ran: a failure here, said out loud
 test: install data
+	$(BIN)/ruff check xfashion tests
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

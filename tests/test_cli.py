@@ -18,7 +18,8 @@ def test_prepare_json():
     assert summary["source"]
     for counts in summary["n_outfits"].values():
         assert counts["good"] == counts["bad"] > 0
-    assert set(summary["violations"]) <= {"hue_clash", "too_many_colours", "neutral_clash", "season_clash", "busy_clash"}
+    rules = {"hue_clash", "too_many_colours", "neutral_clash", "season_clash", "busy_clash"}
+    assert set(summary["violations"]) <= rules
     assert sum(summary["violations"].values()) >= sum(c["bad"] for c in summary["n_outfits"].values())
 
 

@@ -132,7 +132,8 @@ def test_cli_evaluate_and_bench_json(capsys, tmp_path):
     ifiv = out["methods"]["ifiv"]
     for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "ms_per_outfit"):
         assert key in ifiv
-    assert (tmp_path / "swap_evaluation.csv").exists() and (tmp_path / "swap_evaluation.md").read_text().startswith("# Swap")
+    assert (tmp_path / "swap_evaluation.csv").exists()
+    assert (tmp_path / "swap_evaluation.md").read_text().startswith("# Swap")
     assert cli_main(["bench", "--json", "--n-outfits", "16"]) == 0
     bench = json.loads(capsys.readouterr().out)
     assert bench["ratio_to_forward"]["integrated_gradients"] > bench["ratio_to_forward"]["ifiv"]

@@ -74,7 +74,8 @@ def test_ifiv_matches_autograd_by_hand(wb_small):
     x = {g: batch.features[g].clone().requires_grad_(True) for g in GROUPS}
     wb_small.model(x, batch.slot, batch.mask).sum().backward()
     by_hand = torch.stack([(x[g] * x[g].grad).sum(-1) for g in GROUPS], -1)
-    torch.testing.assert_close(xf.attribute(wb_small.model, batch, "ifiv").values, by_hand.detach() * batch.mask[..., None])
+    torch.testing.assert_close(xf.attribute(wb_small.model, batch, "ifiv").values,
+                               by_hand.detach() * batch.mask[..., None])
 
 
 def test_ifiv_probability_target_is_chain_rule(wb_small):
@@ -144,7 +145,8 @@ def test_exact_shapley_refuses_large_outfits():
     with pytest.raises(ValueError, match="shapley_sampling"):
         xf.attribute(Three(), batch, "exact_shapley", means=means, groups=GROUPS + ["extra"])
     # the two-group model on the same outfit has 10 players: allowed
-    assert xf.attribute(model, toy_batch(sizes=(5,)), "exact_shapley", groups=GROUPS, means=means).forward_passes == 1024
+    ten = xf.attribute(model, toy_batch(sizes=(5,)), "exact_shapley", groups=GROUPS, means=means)
+    assert ten.forward_passes == 1024
 
 
 def test_deeplift_delta_is_small_on_a_relu_network():

@@ -65,7 +65,8 @@ def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path,
     again = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
     assert again.cached
     # a drawn red product's colour histogram peaks at red
-    red = [i for i in data.items.index if json.loads((fixture_root / "polyvore_item_metadata.json").read_text())[i]["title"].startswith("red ")
+    meta = json.loads((fixture_root / "polyvore_item_metadata.json").read_text())
+    red = [i for i in data.items.index if meta[i]["title"].startswith("red ")
            and i in feats.index]
     assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.colour_index("red")
 

@@ -6,27 +6,103 @@ importable from its module, e.g. ``xfashion.evaluate.bootstrap_ci``. Modules in 
 ``evaluate`` and ``repair`` (04-06), ``plots`` (all), ``polyvore`` (07), ``pipeline``/``cli``/``tour``
 (the stages wired together).
 """
-from .data import (CATEGORIES, CATEGORY_SLOT, COLOUR_NAMES, SLOTS, Catalog, build_catalog, category_index,
-                   colour_index, load_fashion_mnist, render)
-from .rules import DEFAULT_RULES, StylistRules, is_good, violations
-from .outfits import MAX_ITEMS, OutfitBatch, make_batch, make_splits, outfit_violations, rule_counts, sample_outfits
+from .data import (
+                   CATEGORIES,
+                   CATEGORY_SLOT,
+                   COLOUR_NAMES,
+                   SLOTS,
+                   Catalog,
+                   build_catalog,
+                   category_index,
+                   colour_index,
+                   load_fashion_mnist,
+                   render,
+)
+from .evaluate import (
+                   SWAP_KINDS,
+                   at_margin,
+                   benchmark,
+                   build_swap_cases,
+                   cost_table,
+                   explain_all,
+                   headline,
+                   method_agreement,
+                   oracle_agreement,
+                   oracle_blame_tensor,
+                   results_table,
+                   run_swap_evaluation,
+)
+from .explain import (
+                   IFIV,
+                   METHODS,
+                   Attribution,
+                   Explainer,
+                   Traits,
+                   attribute,
+                   dataset_means,
+                   get_method,
+                   methods,
+                   reference_outfits,
+                   register,
+                   unregister,
+                   with_images,
+)
 from .features import DEFAULT_GROUPS, ColorHistogram, FeatureGroup, FeatureGroups, ItemFeatures, colour_invariance
-from .scorer import (PixelScorer, RandomScorer, evaluate_scorer, feature_batch, metrics_table, outfit_features,
-                     per_rule_table, score, score_outfit, train_scorer)
+from .outfits import MAX_ITEMS, OutfitBatch, make_batch, make_splits, outfit_violations, rule_counts, sample_outfits
 from .pipeline import Workbench, fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
-from .explain import (IFIV, METHODS, Attribution, Explainer, Traits, attribute, dataset_means, get_method, methods,
-                      reference_outfits, register, unregister, with_images)
-from .evaluate import (SWAP_KINDS, at_margin, benchmark, build_swap_cases, cost_table, explain_all, headline,
-                       method_agreement, oracle_agreement, oracle_blame_tensor, results_table, run_swap_evaluation)
-from .repair import repair_success, suggest_repairs
-from .plots import (browse_outfits, busy_examples, explain_view, explanation_explorer, margin_explorer,
-                    nearest_neighbours, outfit_builder, plot_accuracy_by, plot_accuracy_vs_cost, plot_agreement,
-                    plot_color_drivers, plot_color_histogram, plot_confusion, plot_cost, plot_dataset_stats,
-                    plot_deletion_curves, plot_embedding_map, plot_explanation, plot_gradcam, plot_history,
-                    plot_item_grid, plot_items, plot_methods_panel, plot_neighbours, plot_palette, plot_recolour,
-                    plot_repair, plot_rule_examples, plot_sanity, plot_score_distributions, plot_scored_outfits,
-                    plot_swap_case, recolour_explorer, recolour_view, score_outfit_view, show_outfit)
+from .plots import (
+                   browse_outfits,
+                   busy_examples,
+                   explain_view,
+                   explanation_explorer,
+                   margin_explorer,
+                   nearest_neighbours,
+                   outfit_builder,
+                   plot_accuracy_by,
+                   plot_accuracy_vs_cost,
+                   plot_agreement,
+                   plot_color_drivers,
+                   plot_color_histogram,
+                   plot_confusion,
+                   plot_cost,
+                   plot_dataset_stats,
+                   plot_deletion_curves,
+                   plot_embedding_map,
+                   plot_explanation,
+                   plot_gradcam,
+                   plot_history,
+                   plot_item_grid,
+                   plot_items,
+                   plot_methods_panel,
+                   plot_neighbours,
+                   plot_palette,
+                   plot_recolour,
+                   plot_repair,
+                   plot_rule_examples,
+                   plot_sanity,
+                   plot_score_distributions,
+                   plot_scored_outfits,
+                   plot_swap_case,
+                   recolour_explorer,
+                   recolour_view,
+                   score_outfit_view,
+                   show_outfit,
+)
 from .polyvore import default_backbone, load_polyvore, polyvore_source, run_polyvore
+from .repair import repair_success, suggest_repairs
+from .rules import DEFAULT_RULES, StylistRules, is_good, violations
+from .scorer import (
+                   PixelScorer,
+                   RandomScorer,
+                   evaluate_scorer,
+                   feature_batch,
+                   metrics_table,
+                   outfit_features,
+                   per_rule_table,
+                   score,
+                   score_outfit,
+                   train_scorer,
+)
 from .utils import release_freed_memory, set_seed, small_mode
 
 # a laptop-sized memory budget (2 GB) needs freed PyTorch buffers handed back to the OS: see the docstring

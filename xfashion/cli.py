@@ -132,7 +132,8 @@ def cmd_features(args) -> int:
                "extract_seconds": round(feats.seconds, 1), "features_cached": feats.cached,
                "seconds": round(time.perf_counter() - start, 1)}
     lines = [f"shape-texture CNN test accuracy: {summary['shape_texture_test_accuracy']:.4f} "
-             f"({summary['cnn_epochs']} epochs, {summary['cnn_train_seconds']} s{', cached' if feats.cnn.cached else ''})",
+             f"({summary['cnn_epochs']} epochs, {summary['cnn_train_seconds']} s"
+             f"{', cached' if feats.cnn.cached else ''})",
              f"colour invariance (max relative change over re-colourings): {inv:.2e} (tolerance {INVARIANCE_TOL:g})",
              f"features: {summary['feature_sizes']} for {len(catalog)} items in {summary['seconds']} s"]
     _emit(summary, args.json, lines)
@@ -233,7 +234,8 @@ def cmd_evaluate(args) -> int:
         methods[m] = {k: (None if v != v else round(float(v), 4)) for k, v in entry.items()}
     summary = {"n_cases": len(report.cases), "n_unambiguous": int(report.cases.unambiguous.sum()),
                "candidates": report.cases.candidates, "margin": args.margin,
-               "random_item_top1": methods["random"]["item_top1"], "random_item_top1_expected": report.random_expected["item_top1"],
+               "random_item_top1": methods["random"]["item_top1"],
+               "random_item_top1_expected": report.random_expected["item_top1"],
                "oracle_item_top1": methods["oracle"]["item_top1"], "methods": methods, "files": paths,
                "seconds": round(report.seconds, 1), "peak_rss_mb": round(peak_rss_mb(), 1)}
     table = results_table(report)
@@ -275,7 +277,8 @@ def cmd_polyvore(args) -> int:
              f"{summary['unreadable_images']} unreadable images skipped, "
              f"{summary['images_per_second']:.1f} images/s{' (cached)' if summary['features_cached'] else ''}",
              report.metrics.round(3).to_string(),
-             f"swap evaluation in feature space: {summary['n_swap_cases']} of {summary['n_swap_candidates']} swaps kept",
+             f"swap evaluation in feature space: {summary['n_swap_cases']} of {summary['n_swap_candidates']} "
+             "swaps kept",
              report.detection.to_string() if len(report.detection) else f"no detection table: {summary['swap_note']}"]
     _emit(summary, args.json, lines)
     return 0

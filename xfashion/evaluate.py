@@ -13,11 +13,10 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import COLOUR_NAMES, SLOTS
-from .explain import Attribution, attribute, get_method, with_images
-from .explain import explain_code
+from .explain import Attribution, attribute, explain_code, get_method, with_images
 from .explain import methods as registered_methods
-from .outfits import OutfitBatch, outfit_blame
 from .features import catalog_key
+from .outfits import OutfitBatch, outfit_blame
 from .rules import violations
 from .scorer import score
 from .utils import Cache, from_plain, seeded, to_plain
@@ -227,12 +226,14 @@ def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, s
         fresh = wb.feats.extractor(catalog.render(swapped, colours[np.arange(C), position]))
     for g in feats:
         feats[g][torch.arange(C), torch.from_numpy(position)] = fresh[g]
-    batch = OutfitBatch(feats, torch.from_numpy(catalog.slot[safe]) * mask, mask, torch.zeros(C), torch.from_numpy(items))
+    batch = OutfitBatch(feats, torch.from_numpy(catalog.slot[safe]) * mask, mask, torch.zeros(C),
+                        torch.from_numpy(items))
     after = score(wb.model, batch).numpy()
     before = logits[[r[0] for r in rows]]
     kind = np.array([r[1] for r in rows])
     keep = (before - after) >= margin
-    candidates = {k: {"candidates": int((kind == k).sum()), "kept": int((keep & (kind == k)).sum())} for k in SWAP_KINDS}
+    candidates = {k: {"candidates": int((kind == k).sum()), "kept": int((keep & (kind == k)).sum())}
+                  for k in SWAP_KINDS}
     blame = torch.zeros(C, 5, 2)
     for c in np.flatnonzero(keep):
         n = int(mask[c].sum())
@@ -433,8 +434,9 @@ def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin
             deletion[m] = deletion_curve(wb.model, attr, sub.batch, wb.means)
             n_sane = min(len(sane), len(sub))
             r_attr = _attribute_cases(wb, rand_model, sane.subset(np.arange(n_sane)), m, options.get(m, {}))
+            r_scores = detection_scores(r_attr, sane.subset(np.arange(n_sane)))
             sanity[m] = {"trained model": float(detection_scores(attr, sub)["item_top1"][:n_sane].mean()),
-                         "randomised model": float(detection_scores(r_attr, sane.subset(np.arange(n_sane)))["item_top1"].mean())}
+                         "randomised model": float(r_scores["item_top1"].mean())}
         scores = detection_scores(attr, cases if m == "oracle" else sub)
         frames.append(pd.concat([meta.iloc[: len(scores)], scores.assign(method=m)], axis=1))
     per_case = pd.concat(frames, ignore_index=True)
@@ -579,7 +581,7 @@ def benchmark(wb, methods=None, n_outfits: int = 512, n_pixel_outfits: int = 32,
         opts = wb.options()
         probe = attribute(wb.model, batch, m, **opts)
         k = repeats if probe.seconds < 1 else 1
-        t = best(lambda: attribute(wb.model, batch, m, **opts), k)
+        t = best(lambda b=batch, m=m, o=opts: attribute(wb.model, b, m, **o), k)
         rows[m] = {"outfits": len(batch), "seconds": t, "ratio to forward ↓": t / (small_forward if pixel else forward),
                    "forward passes ↓": probe.forward_passes,
                    "backward passes ↓": probe.backward_passes}

@@ -345,7 +345,7 @@ class ItemFeatures:
 @torch.no_grad()
 def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 512, use_cache: bool = True,
                      progress: bool = True) -> ItemFeatures:
-    """Features of every catalog item in batches, cached under the catalog's content, the CNN's weights and this code."""
+    """Features of every catalog item in batches, cached by the catalog's content, the CNN's weights and this code."""
     extractor = FeatureExtractor(cnn.model).eval()
     train = np.flatnonzero(catalog.split == "train")[:5000]
     extractor.fit_standardisation(catalog.render(train))

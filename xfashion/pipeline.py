@@ -13,7 +13,6 @@ from .outfits import OutfitBatch, make_splits, rule_counts
 from .scorer import feature_batch, fitb_questions, train_scorer
 from .utils import small_mode
 
-
 _MEMO: dict = {}
 
 

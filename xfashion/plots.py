@@ -48,7 +48,8 @@ def plot_palette(ax=None):
 
 def plot_recolour(catalog: Catalog, item: int, colours=None, axes=None):
     """One item rendered in several palette colours: only the colour changes."""
-    colours = list(range(len(PALETTE))) if colours is None else [COLOUR_NAMES.index(c) if isinstance(c, str) else c for c in colours]
+    colours = (list(range(len(PALETTE))) if colours is None
+               else [COLOUR_NAMES.index(c) if isinstance(c, str) else c for c in colours])
     if axes is None:
         fig, axes = plt.subplots(1, len(colours), figsize=(1.1 * len(colours), 1.5))
     fig = np.ravel(axes)[0].figure
@@ -544,6 +545,7 @@ def explain_view(wb, index: int = 0, position: int = 0, colour: str = "keep", re
 def explanation_explorer(wb, split: str = "test"):
     """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update."""
     import ipywidgets as widgets
+
     from .explain import methods, traits
 
     def view(index=0, position=0, colour="keep", replacement=-1, method="ifiv"):
@@ -673,6 +675,7 @@ def margin_explorer(report):
     """ipywidgets: raise the score-drop margin and watch the accuracies change."""
     import ipywidgets as widgets
     from IPython.display import display
+
     from .evaluate import at_margin
 
     def view(margin=report.config["margin"]):

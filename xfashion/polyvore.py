@@ -26,7 +26,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +74,6 @@ class PolyvoreData:
     outfits: dict
     compatibility: dict
     fitb: dict
-    skipped: dict = field(default_factory=dict)
 
     def image_path(self, item_id: str) -> Path:
         return self.root / "images" / f"{item_id}.jpg"
@@ -94,7 +93,7 @@ def polyvore_root(root=None) -> Path:
     return Path(root or os.environ.get(ENV_VAR) or DEFAULT_ROOT)
 
 
-def load_polyvore(root=None, version: str = "nondisjoint", max_items: int = 8) -> PolyvoreData:
+def load_polyvore(root=None, version: str = "nondisjoint") -> PolyvoreData:
     """Read the metadata, outfits, compatibility and fill-in-the-blank files of one version.
 
     Raises
@@ -117,71 +116,88 @@ def load_polyvore(root=None, version: str = "nondisjoint", max_items: int = 8) -
     meta = _read_json(meta_path)
     if not isinstance(meta, dict) or not all(isinstance(v, dict) for v in meta.values()):
         raise ValueError(f"{meta_path} must map each item id to an object with a semantic_category; "
-                         f"got a JSON {type(meta).__name__}{'' if isinstance(meta, dict) else ''}.")
+                         f"got a JSON {type(meta).__name__}.")
     items = pd.DataFrame({"semantic_category": {k: v.get("semantic_category", "") for k, v in meta.items()}},
                          dtype=object)
     items["slot"] = items.semantic_category.map(SEMANTIC_SLOTS)
-    outfits, compatibility, fitb, skipped = {}, {}, {}, {"dropped_items": 0, "short_outfits": 0}
+    outfits, compatibility, fitb = {}, {}, {}
     for split in SPLITS:
-        raw = _read_json(root / version / f"{split}.json")
-        if not isinstance(raw, list):
-            raise ValueError(f"{root / version / f'{split}.json'} must hold a JSON list of outfits; "
-                             f"got a JSON {type(raw).__name__}.")
-        sets = {}
-        for k, o in enumerate(raw):
-            try:
-                ordered = sorted(o["items"], key=lambda it: int(it["index"]))
-                sets[str(o["set_id"])] = {int(it["index"]): str(it["item_id"]) for it in ordered}
-            except (KeyError, TypeError, ValueError):
-                raise ValueError(f"{root / version / f'{split}.json'}: outfit {k} lacks set_id or items "
-                                 "with item_id and index.") from None
-        for s in sets.values():
-            for item_id in s.values():
-                if item_id not in items.index:
-                    raise ValueError(f"Item {item_id} of {version}/{split}.json has no entry in "
-                                     "polyvore_item_metadata.json.")
+        sets = _read_outfits(root, version, split, items)
         outfits[split] = {k: list(v.values()) for k, v in sets.items()}
+        resolve = _Resolver(sets, f"{version}/{split}.json")
+        compatibility[split] = _read_compatibility(root / version / f"compatibility_{split}.txt", resolve)
+        fitb[split] = _read_fitb(root / version / f"fill_in_blank_{split}.json", resolve)
+    return PolyvoreData(root, version, items, outfits, compatibility, fitb)
 
-        def resolve(token, path, line):
-            set_id, _, index = token.rpartition("_")
-            try:
-                return sets[set_id][int(index)]
-            except (KeyError, ValueError):
-                raise ValueError(f"{path}, line {line}: token {token!r} names no item of {version}/{split}.json.") from None
 
-        path = root / version / f"compatibility_{split}.txt"
-        if not path.exists():
-            raise FileNotFoundError(f"Polyvore file missing: {path}. {WHERE_TO_GET}")
-        rows = []
-        for line_no, line in enumerate(path.read_text().splitlines(), 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if parts[0] not in ("0", "1") or len(parts) < 2:
-                raise ValueError(f"{path}, line {line_no}: expected a 0/1 label and item tokens, got {line[:60]!r}.")
-            ids = [resolve(t, path, line_no) for t in parts[1:]]
-            rows.append((int(parts[0]), ids))
-        compatibility[split] = rows
-        path = root / version / f"fill_in_blank_{split}.json"
-        questions = []
-        raw_questions = _read_json(path)
-        if not isinstance(raw_questions, list):
-            raise ValueError(f"{path} must hold a JSON list of questions; got a JSON {type(raw_questions).__name__}.")
-        for k, q in enumerate(raw_questions):
-            try:
-                question = [resolve(t, path, k + 1) for t in q["question"]]
-                answers = [resolve(t, path, k + 1) for t in q["answers"]]
-                set_id = q["question"][0].rpartition("_")[0]
-                correct = [a.rpartition("_")[0] for a in q["answers"]].index(set_id)
-            except (KeyError, TypeError):
-                raise ValueError(f"{path}: question {k} lacks question, answers or blank_position.") from None
-            except ValueError as err:
-                if "names no item" in str(err):
-                    raise
-                raise ValueError(f"{path}: question {k} has no answer from the question's own outfit.") from None
-            questions.append((question, answers, correct))
-        fitb[split] = questions
-    return PolyvoreData(root, version, items, outfits, compatibility, fitb, skipped)
+def _read_outfits(root: Path, version: str, split: str, items: pd.DataFrame) -> dict:
+    """set_id -> {index: item id} for one split's outfit file, every item checked against the metadata."""
+    path = root / version / f"{split}.json"
+    raw = _read_json(path)
+    if not isinstance(raw, list):
+        raise ValueError(f"{path} must hold a JSON list of outfits; got a JSON {type(raw).__name__}.")
+    sets = {}
+    for k, o in enumerate(raw):
+        try:
+            ordered = sorted(o["items"], key=lambda it: int(it["index"]))
+            sets[str(o["set_id"])] = {int(it["index"]): str(it["item_id"]) for it in ordered}
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{path}: outfit {k} lacks set_id or items with item_id and index.") from None
+    for s in sets.values():
+        for item_id in s.values():
+            if item_id not in items.index:
+                raise ValueError(f"Item {item_id} of {version}/{split}.json has no entry in "
+                                 "polyvore_item_metadata.json.")
+    return sets
+
+
+class _Resolver:
+    """Turns a ``setid_index`` token into an item id, naming the file and line of a bad token."""
+
+    def __init__(self, sets: dict, source: str):
+        self.sets, self.source = sets, source
+
+    def __call__(self, token: str, path: Path, line: int) -> str:
+        set_id, _, index = token.rpartition("_")
+        try:
+            return self.sets[set_id][int(index)]
+        except (KeyError, ValueError):
+            raise ValueError(f"{path}, line {line}: token {token!r} names no item of {self.source}.") from None
+
+
+def _read_compatibility(path: Path, resolve: _Resolver) -> list:
+    if not path.exists():
+        raise FileNotFoundError(f"Polyvore file missing: {path}. {WHERE_TO_GET}")
+    rows = []
+    for line_no, line in enumerate(path.read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] not in ("0", "1") or len(parts) < 2:
+            raise ValueError(f"{path}, line {line_no}: expected a 0/1 label and item tokens, got {line[:60]!r}.")
+        rows.append((int(parts[0]), [resolve(t, path, line_no) for t in parts[1:]]))
+    return rows
+
+
+def _read_fitb(path: Path, resolve: _Resolver) -> list:
+    raw = _read_json(path)
+    if not isinstance(raw, list):
+        raise ValueError(f"{path} must hold a JSON list of questions; got a JSON {type(raw).__name__}.")
+    questions = []
+    for k, q in enumerate(raw):
+        try:
+            question = [resolve(t, path, k + 1) for t in q["question"]]
+            answers = [resolve(t, path, k + 1) for t in q["answers"]]
+            set_id = q["question"][0].rpartition("_")[0]
+            correct = [a.rpartition("_")[0] for a in q["answers"]].index(set_id)
+        except (KeyError, TypeError):
+            raise ValueError(f"{path}: question {k} lacks question, answers or blank_position.") from None
+        except ValueError as err:
+            if "names no item" in str(err):
+                raise
+            raise ValueError(f"{path}: question {k} has no answer from the question's own outfit.") from None
+        questions.append((question, answers, correct))
+    return questions
 
 
 # ----------------------------------------------------------------------------- photo features
@@ -287,7 +303,8 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
             return (path.name, -1, -1)
     config = {"backbone": backbone, "image_size": image_size, "dim": dim}
     cache = Cache("polyvore-features", config,
-                  inputs=[hashlib.sha256((data.root / "polyvore_item_metadata.json").read_bytes()).hexdigest(), used, [stat(data.image_path(i)) for i in used],
+                  inputs=[hashlib.sha256((data.root / "polyvore_item_metadata.json").read_bytes()).hexdigest(), used,
+                          [stat(data.image_path(i)) for i in used],
                           sorted({i for _, items in data.compatibility["train"] for i in items})],
                   code=[sys.modules[__name__], sys.modules[ColorHistogram.__module__]])
     saved = cache.load() if use_cache else None
@@ -382,8 +399,9 @@ def fitb_accuracy_polyvore(model, data: PolyvoreData, feats: PhotoFeatures, spli
 def feature_swap_cases(model, batch: OutfitBatch, margin: float = 0.5, seed: int = 0):
     """Swaps without an oracle: transplant the colour group, the shape group or both from another
     item of the same slot (in feature space), keeping cases whose score drops by ``margin``."""
-    from .scorer import score
     from types import SimpleNamespace
+
+    from .scorer import score
     rng = np.random.default_rng(seed)
     logits = score(model, batch).numpy()
     good = np.flatnonzero((batch.label.numpy() > 0) & (logits > 0))
@@ -482,7 +500,8 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
         note = f"no swap lowered a good outfit's score by the margin {margin}; lower --margin"
     else:
         note = ""
-    summary = {"swap_note": note, "version": version, "backbone": backbone, "test_auc": auc, "fitb_accuracy": fitb, "n_fitb": n_fitb,
+    summary = {"swap_note": note, "version": version, "backbone": backbone, "test_auc": auc, "fitb_accuracy": fitb,
+               "n_fitb": n_fitb,
                "n_items": len(feats.index), "unreadable_images": feats.unreadable,
                "images_per_second": feats.images_per_second, "features_cached": feats.cached,
                "epochs": len(history), "best_epoch": best_epoch, "n_swap_cases": int(len(cases.position)),
@@ -499,14 +518,18 @@ def _draw(slot: str, rgb, size: int = 64):
     c = tuple(int(255 * v) for v in rgb)
     s = size
     shapes = {
-        "top": lambda: (d.rectangle([s * .25, s * .2, s * .75, s * .8], fill=c), d.rectangle([s * .1, s * .2, s * .25, s * .5], fill=c),
+        "top": lambda: (d.rectangle([s * .25, s * .2, s * .75, s * .8], fill=c),
+                        d.rectangle([s * .1, s * .2, s * .25, s * .5], fill=c),
                         d.rectangle([s * .75, s * .2, s * .9, s * .5], fill=c)),
-        "bottom": lambda: (d.rectangle([s * .3, s * .1, s * .48, s * .9], fill=c), d.rectangle([s * .52, s * .1, s * .7, s * .9], fill=c),
+        "bottom": lambda: (d.rectangle([s * .3, s * .1, s * .48, s * .9], fill=c),
+                           d.rectangle([s * .52, s * .1, s * .7, s * .9], fill=c),
                            d.rectangle([s * .3, s * .1, s * .7, s * .3], fill=c)),
         "dress": lambda: d.polygon([(s * .4, s * .1), (s * .6, s * .1), (s * .8, s * .9), (s * .2, s * .9)], fill=c),
-        "outer": lambda: (d.rectangle([s * .2, s * .1, s * .8, s * .9], fill=c), d.line([s * .5, s * .1, s * .5, s * .9], fill="black")),
+        "outer": lambda: (d.rectangle([s * .2, s * .1, s * .8, s * .9], fill=c),
+                          d.line([s * .5, s * .1, s * .5, s * .9], fill="black")),
         "shoes": lambda: d.ellipse([s * .1, s * .45, s * .9, s * .75], fill=c),
-        "bags": lambda: (d.rectangle([s * .2, s * .4, s * .8, s * .85], fill=c), d.arc([s * .35, s * .2, s * .65, s * .6], 180, 360, fill=c, width=3)),
+        "bags": lambda: (d.rectangle([s * .2, s * .4, s * .8, s * .85], fill=c),
+                         d.arc([s * .35, s * .2, s * .65, s * .6], 180, 360, fill=c, width=3)),
         "jewellery": lambda: d.ellipse([s * .35, s * .35, s * .65, s * .65], outline=c, width=4),
     }
     key = {"bag": "bags"}.get(slot, slot)

@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .data import COLOUR_NAMES, CATEGORIES, Catalog
+from .data import CATEGORIES, COLOUR_NAMES, Catalog
 from .explain import attribute
 from .outfits import check_outfit, outfit_violations
 from .scorer import outfit_features, score
@@ -66,7 +66,8 @@ def suggest_repairs(model, catalog: Catalog, feats, items, colours=None, *, meth
         {"fix": "re-colour", "change": f"item {pos}: {COLOUR_NAMES[colours[pos]]} -> {COLOUR_NAMES[best_colour]}",
          "score": float(rec.max()), "oracle": _verdict(catalog, items, rec_colours)},
         {"fix": "replace", "change": f"item {pos}: {CATEGORIES[catalog.category[items[pos]]]} -> "
-                                     f"{COLOUR_NAMES[catalog.colour[best_item]]} {CATEGORIES[catalog.category[best_item]]}",
+                                     f"{COLOUR_NAMES[catalog.colour[best_item]]} "
+                                     f"{CATEGORIES[catalog.category[best_item]]}",
          "score": float(rep.max()), "oracle": _verdict(catalog, rep_items, rep_colours)},
     ]
     return {"culprit": pos, "score": before, "attribution": attr, "table": pd.DataFrame(rows),

@@ -72,11 +72,14 @@ class StylistRules:
         """A pandas table: one row per rule with its feature group and wording."""
         import pandas as pd
         lo, hi = self.hue_clash
+
+        def pairs(ps):
+            return ", ".join("+".join(p) for p in ps)
         rows = [
             ("hue_clash", "color", f"two chromatic items whose hues differ by {lo:.0f}-{hi:.0f} degrees"),
             ("too_many_colours", "color", f"more than {self.max_chromatic} chromatic items"),
-            ("neutral_clash", "color", "neutral pairs that clash: " + ", ".join("+".join(p) for p in self.neutral_clashes)),
-            ("season_clash", "shape_texture", "items from different seasons: " + ", ".join("+".join(p) for p in self.season_clashes)),
+            ("neutral_clash", "color", "neutral pairs that clash: " + pairs(self.neutral_clashes)),
+            ("season_clash", "shape_texture", "items from different seasons: " + pairs(self.season_clashes)),
             ("busy_clash", "shape_texture", f"more than {self.max_busy} busy-patterned garment"),
         ]
         return pd.DataFrame(rows, columns=["rule", "group", "violated when"])

@@ -43,14 +43,16 @@ def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: 
     if not torch.is_tensor(slot) or slot.dtype.is_floating_point:
         raise ValueError("slot must be an integer tensor of slot indices (batch, items).")
     if slot.shape == mask.shape and ((slot < 0) | (slot >= groups.context.size)).any():
-        raise ValueError(f"slot indices must lie in 0-{groups.context.size - 1} ({', '.join(groups.context.dim_names)}).")
+        raise ValueError(f"slot indices must lie in 0-{groups.context.size - 1} "
+                         f"({', '.join(groups.context.dim_names)}).")
     empty = (~mask.bool()).all(1)
     if empty.any():
         raise ValueError(f"Outfit(s) {torch.nonzero(empty).flatten().tolist()} have no real item (all padding); "
                          "an outfit needs at least one item.")
     for name, x in features.items():
         if x.shape[:2] != mask.shape:
-            raise ValueError(f"Feature group {name!r} has batch shape {tuple(x.shape[:2])}, mask has {tuple(mask.shape)}.")
+            raise ValueError(f"Feature group {name!r} has batch shape {tuple(x.shape[:2])}, "
+                             f"mask has {tuple(mask.shape)}.")
     if slot.shape != mask.shape:
         raise ValueError(f"slot has shape {tuple(slot.shape)}, mask has {tuple(mask.shape)}.")
 
@@ -201,7 +203,8 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
               "weight_decay": weight_decay, "patience": patience, "seed": seed}
     # labels are inputs too: the same outfits with noisy labels train another model
     data = [catalog_key(catalog), feats.tables] + [(splits[k].items, splits[k].label) for k in ("train", "val")]
-    cache = Cache(f"scorer-{kind}", config, inputs=data, code=[sys.modules[__name__], sys.modules[make_batch.__module__]])
+    cache = Cache(f"scorer-{kind}", config, inputs=data,
+                  code=[sys.modules[__name__], sys.modules[make_batch.__module__]])
     config["key"] = cache.key
     with seeded(seed):  # initial weights depend on the seed alone
         model = MODELS[kind](feats.groups, hidden)

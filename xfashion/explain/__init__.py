@@ -10,16 +10,41 @@ Saliency, IG, DeepLift, GradientShap), ``perturbation`` (ablation, Shapley, rand
 (Grad-CAM, pixel IG), ``baseline`` (random). Adding a method is one small :class:`Explainer` subclass with
 ``@register``.
 """
-from .base import (ALIASES, REGISTRY, Attribution, Explainer, GroupForward, Run, Traits, attribute, dataset_means,
-                   get_method, group_sum, mean_baselines, methods, reference_outfits, register, traits, unregister,
-                   with_images)
-from .gradient import (IFIV, DeepLift, GradientShap, InputXGradient, IntegratedGradients, IntegratedGradientsMean,
-                       Saliency, ifiv)
+import sys as _sys
+
+from .base import (
+    ALIASES,
+    REGISTRY,
+    Attribution,
+    Explainer,
+    GroupForward,
+    Run,
+    Traits,
+    attribute,
+    dataset_means,
+    get_method,
+    group_sum,
+    mean_baselines,
+    methods,
+    reference_outfits,
+    register,
+    traits,
+    unregister,
+    with_images,
+)
+from .baseline import Random  # noqa: I001 - registered last, so tables list it after the real methods
+from .gradient import (
+    IFIV,
+    DeepLift,
+    GradientShap,
+    InputXGradient,
+    IntegratedGradients,
+    IntegratedGradientsMean,
+    Saliency,
+    ifiv,
+)
 from .perturbation import ExactShapley, FeatureAblation, ShapleyValueSampling, exact_shapley_values
 from .pixel import GradCAM, PixelIG
-from .baseline import Random  # noqa: I001 - registered last, so tables list it after the real methods
-
-import sys as _sys
 
 METHODS = methods()  # the built-in methods; methods() also lists ones registered later
 
@@ -34,8 +59,10 @@ def method_class(name: str) -> type:
     return get_method(name)
 
 
-__all__ = ["explain_code", "ALIASES", "REGISTRY", "METHODS", "Attribution", "Explainer", "GroupForward", "Run", "Traits", "attribute",
-           "dataset_means", "get_method", "group_sum", "mean_baselines", "methods", "method_class",
-           "reference_outfits", "register", "traits", "unregister", "with_images", "IFIV", "DeepLift", "GradientShap",
-           "InputXGradient", "IntegratedGradients", "IntegratedGradientsMean", "Saliency", "ifiv", "ExactShapley",
-           "FeatureAblation", "Random", "ShapleyValueSampling", "exact_shapley_values", "GradCAM", "PixelIG"]
+__all__ = [
+    "explain_code", "ALIASES", "REGISTRY", "METHODS", "Attribution", "Explainer", "GroupForward", "Run", "Traits",
+    "attribute", "dataset_means", "get_method", "group_sum", "mean_baselines", "methods", "method_class",
+    "reference_outfits", "register", "traits", "unregister", "with_images", "IFIV", "DeepLift", "GradientShap",
+    "InputXGradient", "IntegratedGradients", "IntegratedGradientsMean", "Saliency", "ifiv", "ExactShapley",
+    "FeatureAblation", "Random", "ShapleyValueSampling", "exact_shapley_values", "GradCAM", "PixelIG",
+]
