@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -93,10 +94,38 @@ def test_no_good_outfit_is_a_clear_outcome_not_a_crash(fixture_root, tmp_path, m
     batch, _ = xf.polyvore.outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
 
     class Pessimist(torch.nn.Module):  # scores every outfit as bad
+        groups = feats.groups
+
         def forward(self, features, slot, mask):
             return -torch.ones(mask.shape[0])
-    cases = xf.polyvore.feature_swap_cases(Pessimist(), batch, margin=0.5)
-    assert len(cases.position) == 0 and cases.n_good == 0 and len(cases.batch) == 0
+    cases = xf.polyvore.feature_swap_cases(Pessimist(), batch, feats.tables, margin=0.5)
+    assert len(cases) == 0 and cases.n_good == 0 and len(cases.batch) == 0
+
+
+def test_polyvore_swaps_use_the_shared_swap_cases(fixture_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    data = xf.load_polyvore(fixture_root)
+    feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    rows = data.compatibility["test"]
+    batch, _ = xf.polyvore.outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
+
+    class Optimist(torch.nn.Module):  # scores every outfit as good, whatever is swapped
+        groups = feats.groups
+
+        def forward(self, features, slot, mask):
+            return torch.ones(mask.shape[0])
+    cases = xf.polyvore.feature_swap_cases(Optimist(), batch, feats.tables, margin=0.0)
+    assert isinstance(cases, xf.evaluate.SwapCases)
+    good = int((batch.label > 0).sum())
+    assert cases.n_good == good and len(cases) == 3 * good  # margin 0 keeps every swap of a constant score
+    assert set(cases.kind) == {"color", "shape_texture", "item"}
+    # a colour swap changes only the colour group of the swapped item
+    c = int(np.flatnonzero(cases.kind == "shape_texture")[0])
+    o, p = cases.outfit[c], cases.position[c]
+    torch.testing.assert_close(cases.batch.features["color"][c], batch.features["color"][o])
+    others = [k for k in range(int(batch.mask[o].sum())) if k != p]
+    torch.testing.assert_close(cases.batch.features["shape_texture"][c, others],
+                               batch.features["shape_texture"][o, others])
 
 
 def test_bad_polyvore_inputs_are_named(fixture_root, tmp_path, capsys):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import sys
 import time
@@ -15,9 +16,9 @@ from tqdm.auto import tqdm
 from .data import COLOUR_NAMES, SLOTS
 from .explain import Attribution, attribute, explain_code, get_method, with_images
 from .explain import methods as registered_methods
-from .features import catalog_key
-from .outfits import OutfitBatch, outfit_blame
-from .rules import violations
+from .features import COLOR_GROUP, SHAPE_GROUP, catalog_key
+from .outfits import MAX_ITEMS, OutfitBatch, outfit_blame
+from .rules import DEFAULT_RULES, GROUPS, StylistRules, violations
 from .scorer import score
 from .utils import Cache, from_plain, seeded, to_plain
 
@@ -57,11 +58,11 @@ def concat_attributions(parts: list) -> Attribution:
                        first.item_level)
 
 
-def oracle_blame_tensor(catalog, outfits, index) -> torch.Tensor:
-    """The oracle's per-(item, group) blame for outfits ``index``, padded to (B, 5, 2)."""
-    out = torch.zeros(len(index), 5, 2)
+def oracle_blame_tensor(catalog, outfits, index, groups=GROUPS, rules: StylistRules = DEFAULT_RULES) -> torch.Tensor:
+    """The oracle's per-(item, group) blame for outfits ``index``, padded to (B, MAX_ITEMS, len(groups))."""
+    out = torch.zeros(len(index), MAX_ITEMS, len(groups))
     for k, i in enumerate(index):
-        bl = outfit_blame(catalog, outfits.outfit(i))
+        bl = outfit_blame(catalog, outfits.outfit(i), rules=rules, groups=groups)
         out[k, : len(bl)] = torch.from_numpy(bl)
     return out
 
@@ -115,7 +116,9 @@ def cost_table(attributions: dict) -> pd.DataFrame:
 
 
 
-SWAP_KINDS = ("color", "shape_texture", "item")
+# Fashion-MNIST swaps: one per default feature group (re-colour; another item of the slot in the same
+# colour) plus the whole item. A swap kind names the group it changes; "item" changes every group.
+SWAP_KINDS = (COLOR_GROUP, SHAPE_GROUP, "item")
 # metric name -> direction (Quantus-style score_direction), shown as arrows in tables
 METRIC_DIRECTION = {"item_top1": "higher", "pair_top1": "higher", "mrr": "higher", "deletion_auc": "higher",
                     "ms_per_outfit": "lower", "forward_passes": "lower", "backward_passes": "lower"}
@@ -132,7 +135,7 @@ class SwapCases:
 
     Parallel arrays over cases: the outfit after the swap (``items``, ``colours``), its
     ``batch`` of features, the swapped ``position``, the swap ``kind``, the model's score
-    ``before`` and ``after``, the oracle's ``blame`` after the swap (C, 5, 2) and whether
+    ``before`` and ``after``, the oracle's ``blame`` after the swap (C, MAX_ITEMS, G) and whether
     the case is ``unambiguous`` (the oracle blames the swapped item strictly most).
     """
 
@@ -148,6 +151,8 @@ class SwapCases:
     outfit: np.ndarray
     candidates: dict = field(default_factory=dict)
     margin: float = 0.0
+    groups: list = field(default_factory=lambda: list(GROUPS))
+    n_good: int = 0
 
     def __len__(self) -> int:
         return len(self.position)
@@ -172,80 +177,120 @@ class SwapCases:
         n = idx.numpy()
         return SwapCases(self.items[n], self.colours[n], batch, self.position[n], self.kind[n], self.before[n],
                          self.after[n], self.blame[idx], self.unambiguous[n], self.outfit[n], self.candidates,
-                         self.margin)
+                         self.margin, self.groups, self.n_good)
 
 
-def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, seed: int = 0,
-                     split: str = "test") -> SwapCases:
-    """Make one swap of each kind in good test outfits and keep those whose score drops by ``margin``.
+def make_swap_cases(model, batch: OutfitBatch, propose, refeaturise, *, kinds, good, margin: float = 0.5,
+                    seed: int = 0, n_outfits: int | None = None, oracle=None, colours=None) -> SwapCases:
+    """The swap test's cases for any dataset: one swap of each kind in good outfits, kept when the score drops.
 
-    Starts from outfits that the oracle calls good and the model scores as good (logit > 0).
-    Colour swap: the same item re-rendered in another palette colour. Shape-texture swap:
-    another item of the same slot rendered in the original colour. Item swap: another item
-    of the same slot in its own colour. Swapped items' features are recomputed from pixels.
+    Parameters
+    ----------
+    model : scorer
+    batch : OutfitBatch
+        The outfits to start from (their features, slots, masks and item ids).
+    propose : callable ``(rng, outfit, kind) -> (position, new_item, new_colour)``
+        Draws one swap of ``kind`` for row ``outfit`` of ``batch`` (``new_colour`` -1 when the
+        dataset has no colour override).
+    refeaturise : callable ``(rows) -> {group: Tensor (C, D)}``
+        Features of the swapped-in item for every row ``(outfit, kind, position, new_item, new_colour)``.
+    kinds : sequence of str
+        Swap kinds; a kind named like a feature group changes that group, ``item`` changes all.
+    good : bool array (len(batch),)
+        Outfits that are good by the truth (the oracle's label, or the dataset's).
+    margin : float
+        Keep a swap only if the logit drops by at least this much.
+    n_outfits : int, optional
+        Start from the first ``n_outfits`` good outfits that the model also scores as good.
+    oracle : callable ``(items, colours) -> blame (n_items, G)``, optional
+        The ground truth after the swap; without it, blame is zero and no case is unambiguous.
+    colours : int array (len(batch), N), optional
+        The outfits' colours (for rendering); -1 where unknown.
     """
     check_n(n_outfits, "n_outfits", allow_none=True)
     check_margin(margin)
-    if split not in wb.splits:
-        raise ValueError(f"Unknown split {split!r}; choose from {sorted(wb.splits)}.")
-    catalog, outfits = wb.catalog, wb.splits[split]
+    groups = list(model.groups.names)
     rng = np.random.default_rng(seed)
-    base_batch = wb.batch(np.arange(len(outfits)), split)
-    logits = score(wb.model, base_batch).numpy()
-    start = np.flatnonzero((outfits.oracle_label > 0) & (logits > 0))
+    logits = score(model, batch).numpy()
+    start = np.flatnonzero(np.asarray(good) & (logits > 0))
     if n_outfits is not None:
         start = start[:n_outfits]
-    if len(start) == 0:
-        raise ValueError(f"No outfit of the {split} split is good by the oracle and scored good (logit > 0) by "
-                         "the model, so there is nothing to swap. Check that the scorer is trained.")
-    rows = []
-    for o in start:
-        ids = outfits.outfit(o)
-        cols = catalog.colour[ids]
-        for kind in SWAP_KINDS:
-            p = int(rng.integers(len(ids)))
-            new_ids, new_cols = ids.copy(), cols.copy()
-            if kind == "color":
-                new_cols[p] = rng.choice([k for k in range(len(COLOUR_NAMES)) if k != cols[p]])
-            else:
-                pool = np.flatnonzero((catalog.split == split) & (catalog.slot == catalog.slot[ids[p]]))
-                new_ids[p] = rng.choice(pool[pool != ids[p]])
-                new_cols[p] = cols[p] if kind == "shape_texture" else catalog.colour[new_ids[p]]
-            rows.append((o, kind, p, new_ids, new_cols))
-    C = len(rows)
-    items = np.full((C, 5), -1)
-    colours = np.full((C, 5), -1)
-    for c, (_, _, _, ids, cols) in enumerate(rows):
-        items[c, : len(ids)], colours[c, : len(ids)] = ids, cols
-    position = np.array([r[2] for r in rows])
-    safe = np.clip(items, 0, None)
-    mask = torch.from_numpy(items >= 0)
-    feats = {g: t[torch.from_numpy(safe)] * mask[..., None] for g, t in wb.feats.tables.items()}
-    swapped = items[np.arange(C), position]
-    with torch.no_grad():
-        fresh = wb.feats.extractor(catalog.render(swapped, colours[np.arange(C), position]))
-    for g in feats:
-        feats[g][torch.arange(C), torch.from_numpy(position)] = fresh[g]
-    batch = OutfitBatch(feats, torch.from_numpy(catalog.slot[safe]) * mask, mask, torch.zeros(C),
-                        torch.from_numpy(items))
-    after = score(wb.model, batch).numpy()
-    before = logits[[r[0] for r in rows]]
-    kind = np.array([r[1] for r in rows])
+    base_items = batch.items.numpy()
+    base_colours = np.full(base_items.shape, -1) if colours is None else np.asarray(colours)
+    rows = [(o, kind, *propose(rng, o, kind)) for o in start for kind in kinds]
+    C, N = len(rows), base_items.shape[1]
+    outfit = np.array([r[0] for r in rows], dtype=np.int64)
+    position = np.array([r[2] for r in rows], dtype=np.int64)
+    kind = np.array([r[1] for r in rows], dtype=str)
+    items, cols = base_items[outfit].copy(), base_colours[outfit].copy()
+    items[np.arange(C), position] = [r[3] for r in rows]
+    cols[np.arange(C), position] = [r[4] for r in rows]
+    idx = torch.from_numpy(outfit)
+    feats = {g: v[idx].clone() for g, v in batch.features.items() if g in groups}
+    if C:
+        fresh = refeaturise(rows)
+        for g in feats:
+            feats[g][torch.arange(C), torch.from_numpy(position)] = fresh[g]
+    swapped = OutfitBatch(feats, batch.slot[idx], batch.mask[idx], batch.label[idx], torch.from_numpy(items))
+    before = logits[outfit]
+    after = score(model, swapped).numpy() if C else np.zeros(0)
     keep = (before - after) >= margin
-    candidates = {k: {"candidates": int((kind == k).sum()), "kept": int((keep & (kind == k)).sum())}
-                  for k in SWAP_KINDS}
-    blame = torch.zeros(C, 5, 2)
-    for c in np.flatnonzero(keep):
-        n = int(mask[c].sum())
-        blame[c, :n] = torch.from_numpy(outfit_blame(catalog, items[c, :n], colours[c, :n]))
+    candidates = {k: {"candidates": int((kind == k).sum()), "kept": int((keep & (kind == k)).sum())} for k in kinds}
+    blame = torch.zeros(C, N, len(groups))
+    if oracle is not None:
+        for c in np.flatnonzero(keep):
+            n = int(swapped.mask[c].sum())
+            blame[c, :n] = torch.as_tensor(oracle(items[c, :n], cols[c, :n]), dtype=blame.dtype)
     item_blame = blame.sum(-1)
     top = item_blame[torch.arange(C), torch.from_numpy(position)]
     others = item_blame.clone()
     others[torch.arange(C), torch.from_numpy(position)] = -1
-    unambiguous = ((top > 0) & (top > others.amax(1))).numpy()
-    cases = SwapCases(items, colours, batch, position, kind, before, after, blame, unambiguous,
-                      np.array([r[0] for r in rows]), candidates, margin)
+    unambiguous = ((top > 0) & (top > others.amax(1))).numpy() if C else np.zeros(0, bool)
+    cases = SwapCases(items, cols, swapped, position, kind, before, after, blame, unambiguous, outfit, candidates,
+                      margin, groups, n_good=len(start))
     return cases.subset(keep)
+
+
+def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, seed: int = 0,
+                     split: str = "test", rules: StylistRules = DEFAULT_RULES) -> SwapCases:
+    """Fashion-MNIST's swaps (see :func:`make_swap_cases`) in good test outfits, with the oracle's truth.
+
+    Starts from outfits that the oracle calls good and the model scores as good (logit > 0).
+    Colour swap: the same item re-rendered in another palette colour. Shape-texture swap:
+    another item of the same slot rendered in the original colour. Item swap: another item
+    of the same slot in its own colour. Swapped items' features are recomputed from pixels,
+    for every feature group of the model; the oracle (``rules``) blames the swapped outfit.
+    """
+    if split not in wb.splits:
+        raise ValueError(f"Unknown split {split!r}; choose from {sorted(wb.splits)}.")
+    catalog, outfits = wb.catalog, wb.splits[split]
+    groups = list(wb.feats.groups.names)
+
+    def propose(rng, o, kind):
+        ids = outfits.outfit(o)
+        p = int(rng.integers(len(ids)))
+        if kind == COLOR_GROUP:
+            colour = catalog.colour[ids[p]]
+            return p, ids[p], rng.choice([k for k in range(len(COLOUR_NAMES)) if k != colour])
+        pool = np.flatnonzero((catalog.split == split) & (catalog.slot == catalog.slot[ids[p]]))
+        new = rng.choice(pool[pool != ids[p]])
+        return p, new, catalog.colour[ids[p]] if kind == SHAPE_GROUP else catalog.colour[new]
+
+    def refeaturise(rows):
+        with torch.no_grad():
+            return wb.feats.extractor(catalog.render(np.array([r[3] for r in rows]), np.array([r[4] for r in rows])))
+
+    def oracle(items, colours):
+        return outfit_blame(catalog, items, colours, rules, groups)
+
+    items = outfits.items
+    cases = make_swap_cases(wb.model, wb.batch(np.arange(len(outfits)), split), propose, refeaturise,
+                            kinds=SWAP_KINDS, good=outfits.oracle_label > 0, margin=margin, seed=seed,
+                            n_outfits=n_outfits, oracle=oracle, colours=np.where(items >= 0, catalog.colour[items], -1))
+    if cases.n_good == 0:
+        raise ValueError(f"No outfit of the {split} split is good by the oracle and scored good (logit > 0) by "
+                         "the model, so there is nothing to swap. Check that the scorer is trained.")
+    return cases
 
 
 def check_n(n, name: str, allow_none: bool = False, most: int | None = None) -> None:
@@ -284,12 +329,13 @@ def detection_scores(attr: Attribution, cases: SwapCases) -> pd.DataFrame:
     pos = torch.from_numpy(cases.position)
     item_top1, rr = _tie_aware(attr.values.sum(-1), attr.mask, pos)
     G = attr.values.shape[-1]
-    group = torch.tensor([0 if k == "color" else 1 for k in cases.kind])
+    # a swap kind names the group it changes; "item" (or a group the method does not score) has no pair answer
+    group = torch.tensor([attr.groups.index(k) if k in attr.groups else 0 for k in cases.kind])
     pair_vals = attr.values.flatten(1)
     pair_mask = attr.mask[..., None].expand_as(attr.values).flatten(1)
     pair_top1, _ = _tie_aware(pair_vals, pair_mask, pos * G + group)
     pair_top1 = pair_top1.numpy().astype(float)
-    pair_top1[cases.kind == "item"] = np.nan
+    pair_top1[~np.isin(cases.kind, list(attr.groups))] = np.nan
     if attr.item_level:
         pair_top1[:] = np.nan
     return pd.DataFrame({"item_top1": item_top1.numpy(), "pair_top1": pair_top1, "rr": rr.numpy()})
@@ -297,14 +343,14 @@ def detection_scores(attr: Attribution, cases: SwapCases) -> pd.DataFrame:
 
 def oracle_attribution(cases: SwapCases) -> Attribution:
     """The oracle's own blame used as an explanation (the ceiling): more blame, lower value."""
-    return Attribution(-cases.blame, cases.batch.mask, "oracle", ["color", "shape_texture"])
+    return Attribution(-cases.blame, cases.batch.mask, "oracle", list(cases.groups))
 
 
 def random_expected(cases: SwapCases) -> dict:
     """Analytic item top-1 and MRR of a uniformly random ranking: mean of 1/n and H_n/n."""
     n = cases.size
     harmonic = np.array([sum(1 / k for k in range(1, m + 1)) for m in n])
-    pair = n[cases.kind != "item"] * 2
+    pair = n[np.isin(cases.kind, list(cases.groups))] * len(cases.groups)
     return {"item_top1": float((1 / n).mean()), "mrr": float((harmonic / n).mean()),
             "pair_top1": float((1 / pair).mean()) if len(pair) else float("nan")}
 
@@ -373,6 +419,7 @@ class SwapReport:
 
 
 def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin: float = 0.5,
+                        rules: StylistRules = DEFAULT_RULES,
                         seed: int = 0, sanity_cases: int = 150, max_cases: dict | None = None,
                         progress: bool = True, options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The paper's swap experiment with ground truth, faithfulness, sanity check and cost.
@@ -388,6 +435,8 @@ def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin
         Keep a swap only if the logit drops by at least this much.
     sanity_cases : int
         Cases re-explained on a scorer with randomised weights.
+    rules : StylistRules
+        The stylist whose oracle labels and blames the swapped outfits.
     max_cases : dict, optional
         Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
@@ -401,6 +450,7 @@ def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin
                  **(max_cases or {})}
     options = dict(options or {})
     config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods),
+              "rules": dataclasses.asdict(rules),
               "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options}
     # keyed by the model's weights and the data it is evaluated on, not by a name
     cache = Cache("swap", config, inputs=[wb.model, catalog_key(wb.catalog), wb.splits["test"].items,
@@ -413,7 +463,7 @@ def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin
     if saved is not None:
         return _report_from_plain(saved)
     start = time.perf_counter()
-    cases = build_swap_cases(wb, n_outfits=n_outfits, margin=margin, seed=seed)
+    cases = build_swap_cases(wb, n_outfits=n_outfits, margin=margin, seed=seed, rules=rules)
     if len(cases) == 0:
         raise ValueError(f"No swap lowered the score by {margin}; lower the margin.")
     catalog = wb.catalog
@@ -459,7 +509,8 @@ def _report_to_plain(report: SwapReport) -> dict:
              "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
              "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
              "blame": c.blame, "unambiguous": torch.from_numpy(np.asarray(c.unambiguous)),
-             "outfit": torch.from_numpy(np.asarray(c.outfit)), "candidates": c.candidates, "margin": float(c.margin)}
+             "outfit": torch.from_numpy(np.asarray(c.outfit)), "candidates": c.candidates, "margin": float(c.margin),
+             "groups": list(c.groups), "n_good": int(c.n_good)}
     frames = {k: to_plain(getattr(report, k)) for k in ("per_case", "summary", "deletion", "sanity", "cost")}
     return {"cases": cases, "frames": frames, "random_expected": report.random_expected, "config": report.config,
             "seconds": report.seconds}
@@ -470,7 +521,7 @@ def _report_from_plain(d: dict) -> SwapReport:
     batch = OutfitBatch(c["features"], c["slot"], c["mask"], c["label"], c["batch_items"])
     cases = SwapCases(c["items"].numpy(), c["colours"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
                       c["before"].numpy(), c["after"].numpy(), c["blame"], c["unambiguous"].numpy(),
-                      c["outfit"].numpy(), c["candidates"], c["margin"])
+                      c["outfit"].numpy(), c["candidates"], c["margin"], c["groups"], c["n_good"])
     frames = {k: from_plain(v) for k, v in d["frames"].items()}
     return SwapReport(cases, frames["per_case"], frames["summary"], frames["deletion"], frames["sanity"],
                       frames["cost"], d["random_expected"], d["config"], d["seconds"], cached=True)

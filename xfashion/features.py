@@ -28,11 +28,25 @@ from .utils import Cache, digest, seeded, small_mode
 # ----------------------------------------------------------------------------- groups
 @dataclass(frozen=True)
 class FeatureGroup:
-    """One named block of item features."""
+    """One named block of item features.
+
+    Attributes
+    ----------
+    name : str
+    size : int
+        Number of dimensions.
+    dim_names : tuple of str
+        A name per dimension (what a reader sees in bar charts).
+    encoder : callable, optional
+        ``encoder(cnn) -> nn.Module`` mapping RGBA items (n, 4, 28, 28) to (n, size); how the
+        :class:`FeatureExtractor` computes this group from pixels. Groups computed elsewhere
+        (e.g. Polyvore's photo features) leave it out.
+    """
 
     name: str
     size: int
     dim_names: tuple
+    encoder: object = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -78,10 +92,6 @@ class FeatureGroups:
 
 
 EMBED_DIM = 32
-DEFAULT_GROUPS = FeatureGroups((
-    FeatureGroup("color", len(COLOUR_NAMES), tuple(COLOUR_NAMES)),
-    FeatureGroup("shape_texture", EMBED_DIM, tuple(f"st{i:02d}" for i in range(EMBED_DIM))),
-))
 
 
 # ----------------------------------------------------------------------------- colour
@@ -277,20 +287,65 @@ def _evaluate_cnn(model, x, y):
 
 
 # ----------------------------------------------------------------------------- extractor
+class ShapeTextureEncoder(nn.Module):
+    """The CNN embedding of the colour-normalised grey image, standardised with training-item statistics."""
+
+    def __init__(self, cnn: ShapeTextureCNN):
+        super().__init__()
+        self.cnn = cnn
+        self.register_buffer("mean", torch.zeros(EMBED_DIM))
+        self.register_buffer("std", torch.ones(EMBED_DIM))
+
+    def forward(self, rgba: torch.Tensor) -> torch.Tensor:
+        return (self.cnn(colour_normalised_grey(rgba)) - self.mean) / self.std
+
+    @torch.no_grad()
+    def fit(self, rgba: torch.Tensor, chunk: int = 512) -> None:
+        """Set the mean and scale from a sample of training items."""
+        st = torch.cat([self.cnn(colour_normalised_grey(rgba[i:i + chunk])) for i in range(0, len(rgba), chunk)])
+        self.mean.copy_(st.mean(0))
+        self.std.copy_(st.std(0).clamp_min(1e-4))
+
+
+class LuminanceStats(nn.Module):
+    """Mean and spread of a garment's luminance: an example of a third, human-readable group (chapter 02)."""
+
+    def forward(self, rgba: torch.Tensor) -> torch.Tensor:
+        lum = (rgba[..., :3, :, :] * rgba.new_tensor([0.299, 0.587, 0.114])[:, None, None]).sum(-3)
+        alpha = rgba[..., 3, :, :]
+        weight = alpha.sum((-2, -1)).clamp_min(1e-6)
+        mean = (lum * alpha).sum((-2, -1)) / weight
+        spread = (((lum - mean[..., None, None]) ** 2 * alpha).sum((-2, -1)) / weight).clamp_min(1e-8).sqrt()
+        return torch.stack([mean, spread], -1)
+
+
+# the default groups: a named colour histogram and the colour-blind CNN embedding
+DEFAULT_GROUPS = FeatureGroups((
+    FeatureGroup("color", len(COLOUR_NAMES), tuple(COLOUR_NAMES), encoder=lambda cnn: ColorHistogram()),
+    FeatureGroup("shape_texture", EMBED_DIM, tuple(f"st{i:02d}" for i in range(EMBED_DIM)),
+                 encoder=ShapeTextureEncoder),
+))
+COLOR_GROUP, SHAPE_GROUP = DEFAULT_GROUPS.names  # everything else refers to the default groups by these
+
+
 class FeatureExtractor(nn.Module):
     """Differentiable path from RGBA item images to the feature groups.
 
-    Input shape (..., 4, 28, 28); output a dict with ``color`` (..., 13) and
-    ``shape_texture`` (..., 32), the latter standardised with training-item statistics.
+    Input shape (..., 4, 28, 28); output a dict with one tensor (..., size) per group of the
+    spec, each computed by its group's encoder. ``cnn`` is kept for Grad-CAM's layer.
     """
 
-    def __init__(self, cnn: ShapeTextureCNN, groups: FeatureGroups = DEFAULT_GROUPS, tau: float = 60.0):
+    CHUNK = 512
+
+    def __init__(self, cnn: ShapeTextureCNN, groups: FeatureGroups = DEFAULT_GROUPS):
         super().__init__()
+        lacking = [g.name for g in groups.groups if g.encoder is None]
+        if lacking:
+            raise ValueError(f"Feature group(s) {lacking} have no encoder; give FeatureGroup(..., encoder=...) a "
+                             "callable cnn -> nn.Module that maps RGBA items (n, 4, 28, 28) to (n, size).")
         self.cnn = cnn
-        self.color = ColorHistogram(tau)
         self.groups = groups
-        self.register_buffer("st_mean", torch.zeros(EMBED_DIM))
-        self.register_buffer("st_std", torch.ones(EMBED_DIM))
+        self.encoders = nn.ModuleDict({g.name: g.encoder(cnn) for g in groups.groups})
 
     def forward(self, rgba: torch.Tensor) -> dict:
         lead = rgba.shape[:-3]
@@ -303,19 +358,15 @@ class FeatureExtractor(nn.Module):
             out = self._flat(flat)
         return {k: v.reshape(*lead, -1) for k, v in out.items()}
 
-    CHUNK = 512
-
     def _flat(self, flat: torch.Tensor) -> dict:
-        st = (self.cnn(colour_normalised_grey(flat)) - self.st_mean) / self.st_std
-        return {"color": self.color(flat), "shape_texture": st}
+        return {name: enc(flat) for name, enc in self.encoders.items()}
 
     @torch.no_grad()
     def fit_standardisation(self, rgba: torch.Tensor) -> None:
-        """Set the shape-texture mean and scale from a sample of training items."""
-        st = torch.cat([self.cnn(colour_normalised_grey(rgba[i:i + self.CHUNK]))
-                        for i in range(0, len(rgba), self.CHUNK)])
-        self.st_mean.copy_(st.mean(0))
-        self.st_std.copy_(st.std(0).clamp_min(1e-4))
+        """Fit every encoder that learns statistics from training items (those with a ``fit`` method)."""
+        for enc in self.encoders.values():
+            if hasattr(enc, "fit"):
+                enc.fit(rgba)
 
 
 def catalog_key(catalog: Catalog) -> str:
@@ -343,20 +394,25 @@ class ItemFeatures:
 
 
 @torch.no_grad()
-def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 512, use_cache: bool = True,
-                     progress: bool = True) -> ItemFeatures:
-    """Features of every catalog item in batches, cached by the catalog's content, the CNN's weights and this code."""
-    extractor = FeatureExtractor(cnn.model).eval()
+def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups = DEFAULT_GROUPS,
+                     batch_size: int = 512, use_cache: bool = True, progress: bool = True) -> ItemFeatures:
+    """Features of every catalog item for every group of ``groups``, computed in batches.
+
+    Cached by the catalog's content, the extractor's weights, the group spec and the code of this
+    module and of every group's encoder.
+    """
+    extractor = FeatureExtractor(cnn.model, groups).eval()
     train = np.flatnonzero(catalog.split == "train")[:5000]
     extractor.fit_standardisation(catalog.render(train))
-    cache = Cache("features", {"tau": extractor.color.tau}, inputs=[catalog_key(catalog), extractor],
-                  code=[sys.modules[__name__], sys.modules[render.__module__]])
+    spec = [(g.name, g.size, list(g.dim_names)) for g in groups.groups]
+    encoders = [type(e) for e in extractor.encoders.values()]
+    cache = Cache("features", {"groups": spec}, inputs=[catalog_key(catalog), extractor],
+                  code=[sys.modules[__name__], sys.modules[render.__module__], *encoders])
     saved = cache.load() if use_cache else None
     if saved is not None:
-        return ItemFeatures(saved["tables"], DEFAULT_GROUPS, extractor, cnn, saved["seconds"], cached=True,
-                            key=cache.key)
+        return ItemFeatures(saved["tables"], groups, extractor, cnn, saved["seconds"], cached=True, key=cache.key)
     start = time.perf_counter()
-    parts = {g: [] for g in DEFAULT_GROUPS.names}
+    parts = {g: [] for g in groups.names}
     for i in tqdm(range(0, len(catalog), batch_size), desc="item features", disable=not progress):
         out = extractor(catalog.render(np.arange(i, min(i + batch_size, len(catalog)))))
         for g in parts:
@@ -364,7 +420,7 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, batch_size: int = 512,
     tables = {g: torch.cat(v) for g, v in parts.items()}
     seconds = time.perf_counter() - start
     cache.save({"tables": tables, "seconds": seconds})
-    return ItemFeatures(tables, DEFAULT_GROUPS, extractor, cnn, seconds, key=cache.key)
+    return ItemFeatures(tables, groups, extractor, cnn, seconds, key=cache.key)
 
 
 @torch.no_grad()
@@ -372,7 +428,7 @@ def colour_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 20
     """Largest relative change of the shape-texture embedding over re-renderings in every colour."""
     rng = np.random.default_rng(seed)
     items = rng.choice(len(catalog), min(n, len(catalog)), replace=False)
-    embs = torch.stack([extractor(catalog.render(items, np.full(len(items), k)))["shape_texture"]
+    embs = torch.stack([extractor(catalog.render(items, np.full(len(items), k)))[SHAPE_GROUP]
                         for k in range(len(COLOUR_NAMES))])  # (K, n, D)
     ref = embs[0]
     change = (embs - ref).norm(dim=-1) / ref.norm(dim=-1).clamp_min(1e-6)

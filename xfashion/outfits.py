@@ -53,11 +53,24 @@ def outfit_violations(catalog: Catalog, items, colours=None, rules: StylistRules
     return violations(catalog.category[items], colours, catalog.busy[items], rules)
 
 
-def outfit_blame(catalog: Catalog, items, colours=None, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
-    """The oracle's per-(item, group) blame, shape (n_items, 2)."""
+def outfit_blame(catalog: Catalog, items, colours=None, rules: StylistRules = DEFAULT_RULES,
+                 groups=GROUPS) -> np.ndarray:
+    """The oracle's per-(item, group) blame, shape (n_items, len(groups)).
+
+    Columns follow ``groups`` (e.g. a scorer's feature groups); a group no rule can fault gets zeros.
+    """
     items = check_outfit(catalog, items)
     colours = catalog.colour[items] if colours is None else np.asarray(colours)
-    return blame(catalog.category[items], colours, catalog.busy[items], rules)
+    return blame_columns(blame(catalog.category[items], colours, catalog.busy[items], rules), groups)
+
+
+def blame_columns(bl: np.ndarray, groups) -> np.ndarray:
+    """The oracle's blame (columns in ``rules.GROUPS`` order) re-arranged to the columns of ``groups``."""
+    out = np.zeros((len(bl), len(groups)))
+    for j, g in enumerate(groups):
+        if g in GROUPS:
+            out[:, j] = bl[:, GROUPS.index(g)]
+    return out
 
 
 @dataclass

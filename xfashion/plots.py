@@ -7,6 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from .data import CATEGORIES, COLOUR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
+from .features import COLOR_GROUP, SHAPE_GROUP
 from .outfits import OutfitSet, outfit_blame, outfit_violations
 from .rules import GROUPS
 
@@ -315,11 +316,11 @@ def recolour_view(catalog: Catalog, extractor, item: int = 0, colour: str = "red
         ax.set_axis_off()
     width = 0.4
     x = np.arange(len(COLOUR_NAMES))
-    axes[2].bar(x - width / 2, out["color"][0], width, label="original", color="lightgrey", edgecolor="k")
-    axes[2].bar(x + width / 2, out["color"][1], width, label="re-coloured", color=[c.rgb for c in PALETTE])
+    axes[2].bar(x - width / 2, out[COLOR_GROUP][0], width, label="original", color="lightgrey", edgecolor="k")
+    axes[2].bar(x + width / 2, out[COLOR_GROUP][1], width, label="re-coloured", color=[c.rgb for c in PALETTE])
     axes[2].set_xticks(x, COLOUR_NAMES, rotation=90, fontsize=7)
     axes[2].set_title("color group: the mass moves", fontsize=9)
-    st = out["shape_texture"]
+    st = out[SHAPE_GROUP]
     axes[3].plot(st[0], "o-", label="original")
     axes[3].plot(st[1], "x--", label="re-coloured")
     change = float((st[1] - st[0]).norm() / st[0].norm())
@@ -492,8 +493,8 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 5, ax
     """Which palette dimensions of one item's colour group drive its IFIV ("the pink in the shoes")."""
     import torch
     fig, ax = _axes(ax, size=(5, 2.8))
-    x = batch.features["color"][b:b + 1].detach().clone().requires_grad_(True)
-    out = model({**{g: v[b:b + 1] for g, v in batch.features.items()}, "color": x}, batch.slot[b:b + 1],
+    x = batch.features[COLOR_GROUP][b:b + 1].detach().clone().requires_grad_(True)
+    out = model({**{g: v[b:b + 1] for g, v in batch.features.items()}, COLOR_GROUP: x}, batch.slot[b:b + 1],
                 batch.mask[b:b + 1])
     (grad,) = torch.autograd.grad(out.sum(), x)
     contrib = (x * grad)[0, item].detach().numpy()

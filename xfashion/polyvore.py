@@ -36,7 +36,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .data import COLOUR_NAMES, PALETTE, SLOTS
-from .features import ColorHistogram, FeatureGroup, FeatureGroups
+from .features import COLOR_GROUP, SHAPE_GROUP, ColorHistogram, FeatureGroup, FeatureGroups
 from .outfits import OutfitBatch
 from .utils import REPO_ROOT, Cache, cache_dir, seeded
 
@@ -341,9 +341,10 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     _, _, v = torch.pca_lowrank(centred[train_rows], q=q, center=False)
     reduced = centred @ v[:, :q]
     reduced = reduced / reduced[train_rows].std(0).clamp_min(1e-6)
-    groups = FeatureGroups((FeatureGroup("color", colour.shape[1], tuple(COLOUR_NAMES)),
-                            FeatureGroup("shape_texture", q, tuple(f"pc{k:02d}" for k in range(q)))))
-    result = {"tables": {"color": colour, "shape_texture": reduced}, "index": {i: k for k, i in enumerate(ids)},
+    # the photo groups: the same named colour histogram, and the backbone's PCA components
+    groups = FeatureGroups((FeatureGroup(COLOR_GROUP, colour.shape[1], tuple(COLOUR_NAMES)),
+                            FeatureGroup(SHAPE_GROUP, q, tuple(f"pc{k:02d}" for k in range(q)))))
+    result = {"tables": {COLOR_GROUP: colour, SHAPE_GROUP: reduced}, "index": {i: k for k, i in enumerate(ids)},
               "groups": groups, "unreadable": unreadable, "seconds": seconds,
               "images_per_second": len(used) / max(seconds, 1e-9)}
     cache.save({**result, "groups": [[g.name, g.size, list(g.dim_names)] for g in groups.groups]})
@@ -396,46 +397,34 @@ def fitb_accuracy_polyvore(model, data: PolyvoreData, feats: PhotoFeatures, spli
     return float(np.mean(hits)), len(hits)
 
 
-def feature_swap_cases(model, batch: OutfitBatch, margin: float = 0.5, seed: int = 0):
-    """Swaps without an oracle: transplant the colour group, the shape group or both from another
-    item of the same slot (in feature space), keeping cases whose score drops by ``margin``."""
-    from types import SimpleNamespace
+def feature_swap_cases(model, batch: OutfitBatch, tables: dict, margin: float = 0.5, seed: int = 0):
+    """Polyvore's swaps, through the same :func:`~xfashion.evaluate.make_swap_cases` as Fashion-MNIST.
 
-    from .scorer import score
-    rng = np.random.default_rng(seed)
-    logits = score(model, batch).numpy()
-    good = np.flatnonzero((batch.label.numpy() > 0) & (logits > 0))
-    pool = {s: [] for s in range(len(SLOTS))}
+    Without an oracle and without pixels to re-render, a swap transplants one feature group (or the
+    whole item: every group) from another item of the same slot, in feature space; the truth is
+    the swapped item. ``tables`` are the item feature tables that ``batch.items`` index.
+    """
+    from .evaluate import make_swap_cases
+    pool = {}
     for b, n in zip(*np.nonzero(batch.mask.numpy())):
-        pool[int(batch.slot[b, n])].append((b, n))
-    rows = []
-    for b in good:
-        n_items = int(batch.mask[b].sum())
-        for kind in ("color", "shape_texture", "item"):
-            p = int(rng.integers(n_items))
-            candidates = pool[int(batch.slot[b, p])]
-            src = candidates[int(rng.integers(len(candidates)))]
-            rows.append((b, kind, p, src))
-    if not rows:  # the model scores no good outfit above zero: nothing to swap, said in the report
-        empty = torch.zeros(0, dtype=torch.long)
-        kept = OutfitBatch({g: v[empty] for g, v in batch.features.items()}, batch.slot[empty], batch.mask[empty],
-                           batch.label[empty], batch.items[empty])
-        return SimpleNamespace(position=np.zeros(0, dtype=int), kind=np.array([], dtype=str), batch=kept,
-                               n_candidates=0, n_good=0)
-    feats = {g: v[[r[0] for r in rows]].clone() for g, v in batch.features.items()}
-    for c, (_, kind, p, (sb, sn)) in enumerate(rows):
-        for g in feats:
-            if kind == "item" or kind == g:
-                feats[g][c, p] = batch.features[g][sb, sn]
-    idx = torch.tensor([r[0] for r in rows], dtype=torch.long)
-    swapped = OutfitBatch(feats, batch.slot[idx], batch.mask[idx], batch.label[idx], batch.items[idx])
-    after = score(model, swapped).numpy()
-    keep = np.flatnonzero(logits[idx.numpy()] - after >= margin)
-    kept = OutfitBatch({g: v[keep] for g, v in feats.items()}, swapped.slot[keep], swapped.mask[keep],
-                       swapped.label[keep], swapped.items[keep])
-    cases = SimpleNamespace(position=np.array([rows[k][2] for k in keep]), kind=np.array([rows[k][1] for k in keep]),
-                            batch=kept, n_candidates=len(rows), n_good=len(good))
-    return cases
+        pool.setdefault(int(batch.slot[b, n]), []).append(int(batch.items[b, n]))
+
+    def propose(rng, o, kind):
+        p = int(rng.integers(int(batch.mask[o].sum())))
+        candidates = pool[int(batch.slot[o, p])]
+        return p, candidates[int(rng.integers(len(candidates)))], -1
+
+    def refeaturise(rows):
+        out = {}
+        for g, table in tables.items():
+            own = torch.stack([batch.features[g][o, p] for o, _, p, _, _ in rows])
+            other = table[torch.tensor([r[3] for r in rows])]
+            take = torch.tensor([kind in (g, "item") for _, kind, _, _, _ in rows])[:, None]
+            out[g] = torch.where(take, other, own)
+        return out
+
+    return make_swap_cases(model, batch, propose, refeaturise, kinds=(*tables, "item"),
+                           good=batch.label.numpy() > 0, margin=margin, seed=seed)
 
 
 @dataclass
@@ -484,10 +473,10 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     fitb, n_fitb = fitb_accuracy_polyvore(model, data, feats)
     metrics = pd.concat([pd.DataFrame({"compatibility AUC ↑": [auc], "FITB accuracy ↑": [fitb]},
                                       index=[f"xfashion pairwise scorer ({version}, {backbone})"]), PUBLISHED])
-    cases = feature_swap_cases(model, test, margin, seed)
+    cases = feature_swap_cases(model, test, feats.tables, margin, seed)
     means = dataset_means(feats.tables)
     rows = {}
-    if len(cases.position):
+    if len(cases):
         for m in methods:
             attr = attribute(model, cases.batch, m, means=means)
             d = detection_scores(attr, cases)
@@ -496,7 +485,7 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     detection = pd.DataFrame(rows).T.round(3)
     if cases.n_good == 0:
         note = "the trained model scores no test outfit as good, so there is no good outfit to swap in"
-    elif not len(cases.position):
+    elif not len(cases):
         note = f"no swap lowered a good outfit's score by the margin {margin}; lower --margin"
     else:
         note = ""
@@ -504,8 +493,9 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
                "n_fitb": n_fitb,
                "n_items": len(feats.index), "unreadable_images": feats.unreadable,
                "images_per_second": feats.images_per_second, "features_cached": feats.cached,
-               "epochs": len(history), "best_epoch": best_epoch, "n_swap_cases": int(len(cases.position)),
-               "n_swap_candidates": cases.n_candidates, "detection": detection.to_dict(orient="index"),
+               "epochs": len(history), "best_epoch": best_epoch, "n_swap_cases": len(cases),
+               "n_swap_candidates": sum(v["candidates"] for v in cases.candidates.values()),
+               "detection": detection.to_dict(orient="index"),
                "seconds": time.perf_counter() - start}
     return PolyvoreReport(data, feats, model, metrics, detection, history, summary)
 

@@ -15,8 +15,9 @@ from typing import Sequence
 import numpy as np
 
 from .data import CATEGORIES, PALETTE
+from .features import COLOR_GROUP, DEFAULT_GROUPS, SHAPE_GROUP
 
-GROUPS = ("color", "shape_texture")
+GROUPS = tuple(DEFAULT_GROUPS.names)  # the groups a rule can fault; blame has one column each
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,11 @@ class StylistRules:
         def pairs(ps):
             return ", ".join("+".join(p) for p in ps)
         rows = [
-            ("hue_clash", "color", f"two chromatic items whose hues differ by {lo:.0f}-{hi:.0f} degrees"),
-            ("too_many_colours", "color", f"more than {self.max_chromatic} chromatic items"),
-            ("neutral_clash", "color", "neutral pairs that clash: " + pairs(self.neutral_clashes)),
-            ("season_clash", "shape_texture", "items from different seasons: " + pairs(self.season_clashes)),
-            ("busy_clash", "shape_texture", f"more than {self.max_busy} busy-patterned garment"),
+            ("hue_clash", COLOR_GROUP, f"two chromatic items whose hues differ by {lo:.0f}-{hi:.0f} degrees"),
+            ("too_many_colours", COLOR_GROUP, f"more than {self.max_chromatic} chromatic items"),
+            ("neutral_clash", COLOR_GROUP, "neutral pairs that clash: " + pairs(self.neutral_clashes)),
+            ("season_clash", SHAPE_GROUP, "items from different seasons: " + pairs(self.season_clashes)),
+            ("busy_clash", SHAPE_GROUP, f"more than {self.max_busy} busy-patterned garment"),
         ]
         return pd.DataFrame(rows, columns=["rule", "group", "violated when"])
 
@@ -143,22 +144,22 @@ def violations(categories: Sequence[int], colours: Sequence[int], busy: Sequence
     lo, hi = rules.hue_clash
     for i, j in combinations(chromatic, 2):
         if lo <= hue_distance(hues[i], hues[j]) <= hi:
-            found.append(Violation("hue_clash", "color", (i, j)))
+            found.append(Violation("hue_clash", COLOR_GROUP, (i, j)))
     if len(chromatic) > rules.max_chromatic:
-        found.append(Violation("too_many_colours", "color", tuple(chromatic)))
+        found.append(Violation("too_many_colours", COLOR_GROUP, tuple(chromatic)))
     names = [PALETTE[c].name for c in colours]
     for a, b in rules.neutral_clashes:
         for i, j in combinations(range(len(names)), 2):
             if {names[i], names[j]} == {a, b} and a != b:
-                found.append(Violation("neutral_clash", "color", (i, j)))
+                found.append(Violation("neutral_clash", COLOR_GROUP, (i, j)))
     cats = [CATEGORIES[c] for c in categories]
     for a, b in rules.season_clashes:
         for i, j in combinations(range(len(cats)), 2):
             if {cats[i], cats[j]} == {a, b}:
-                found.append(Violation("season_clash", "shape_texture", (i, j)))
+                found.append(Violation("season_clash", SHAPE_GROUP, (i, j)))
     busy_items = tuple(np.flatnonzero(busy).tolist())
     if len(busy_items) > rules.max_busy:
-        found.append(Violation("busy_clash", "shape_texture", busy_items))
+        found.append(Violation("busy_clash", SHAPE_GROUP, busy_items))
     return found
 
 

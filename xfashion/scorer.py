@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .data import Catalog
 from .features import DEFAULT_GROUPS, FeatureExtractor, FeatureGroups, ItemFeatures, catalog_key
-from .outfits import OutfitBatch, OutfitSet, make_batch
+from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, make_batch
 from .rules import DEFAULT_RULES
 from .utils import Cache, seeded, small_mode
 
@@ -313,7 +313,7 @@ def fitb_questions(catalog: Catalog, outfits: OutfitSet, n: int | None = None, n
             continue
         answer = int(rng.integers(n_candidates))
         cands = distractors[:answer] + [ids[pos]] + distractors[answer:]
-        rows = np.full((n_candidates, 5), -1)
+        rows = np.full((n_candidates, MAX_ITEMS), -1)
         for k, c in enumerate(cands):
             rows[k, : len(ids)] = ids
             rows[k, pos] = c
@@ -384,9 +384,9 @@ def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colours=None) 
             for g in tables:
                 tables[g][changed] = fresh[g]
     n = len(items)
-    pad = 5 - n
+    pad = MAX_ITEMS - n
     features = {g: F.pad(t, (0, 0, 0, pad))[None] for g, t in tables.items()}
-    mask = torch.zeros(1, 5, dtype=torch.bool)
+    mask = torch.zeros(1, MAX_ITEMS, dtype=torch.bool)
     mask[0, :n] = True
     slot = F.pad(torch.from_numpy(catalog.slot[items]), (0, pad))[None]
     ids = F.pad(torch.from_numpy(items), (0, pad), value=-1)[None]

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..outfits import OutfitBatch
+from ..outfits import MAX_ITEMS, OutfitBatch
 from ..utils import seeded
 
 NEEDS = {
@@ -324,7 +324,7 @@ def dataset_means(tables: dict, rows=None) -> dict:
     return {g: (t if rows is None else t[torch.as_tensor(rows)]).mean(0) for g, t in tables.items()}
 
 
-def reference_outfits(tables: dict, k: int = 16, n_items: int = 5, rows=None, seed: int = 0) -> dict:
+def reference_outfits(tables: dict, k: int = 16, n_items: int = MAX_ITEMS, rows=None, seed: int = 0) -> dict:
     """Random reference outfits (K, N, D) per group, drawn from item rows (GradientShap baselines)."""
     gen = np.random.default_rng(seed)
     pool = np.arange(len(next(iter(tables.values())))) if rows is None else np.asarray(rows)
