@@ -86,12 +86,21 @@ def test_pipeline_on_the_fixture(fixture_root, tmp_path, monkeypatch):
         assert report.detection.empty and report.summary["swap_note"]
 
 
-def test_no_good_outfit_is_a_clear_outcome_not_a_crash(fixture_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+@pytest.fixture(scope="module")
+def photo_batch(fixture_root, tmp_path_factory):
+    """The fixture's photo features (tiny backbone) and its test outfits as one batch."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XFASHION_CACHE", str(tmp_path_factory.mktemp("pv-cache")))
     data = xf.load_polyvore(fixture_root)
     feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+    mp.undo()
     rows = data.compatibility["test"]
     batch, _ = xf.polyvore.outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
+    return feats, batch
+
+
+def test_no_good_outfit_is_a_clear_outcome_not_a_crash(photo_batch):
+    feats, batch = photo_batch
 
     class Pessimist(torch.nn.Module):  # scores every outfit as bad
         groups = feats.groups
@@ -102,12 +111,8 @@ def test_no_good_outfit_is_a_clear_outcome_not_a_crash(fixture_root, tmp_path, m
     assert len(cases) == 0 and cases.n_good == 0 and len(cases.batch) == 0
 
 
-def test_polyvore_swaps_use_the_shared_swap_cases(fixture_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
-    data = xf.load_polyvore(fixture_root)
-    feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
-    rows = data.compatibility["test"]
-    batch, _ = xf.polyvore.outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
+def test_polyvore_swaps_use_the_shared_swap_cases(photo_batch):
+    feats, batch = photo_batch
 
     class Optimist(torch.nn.Module):  # scores every outfit as good, whatever is swapped
         groups = feats.groups

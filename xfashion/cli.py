@@ -15,26 +15,25 @@ INVARIANCE_TOL = 1e-4
 
 
 # ----------------------------------------------------------------------------- argument types
-def seed_type(text: str) -> int:
-    """A seed: an integer in 0 .. 2**32 - 1."""
+def _bounded_int(text: str, lo: int, hi: int | None, what: str) -> int:
+    """``text`` as an integer in [lo, hi] (hi None: no upper bound), or an argparse error naming ``what``."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"a seed must lie in 0 .. 4294967295, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < lo or (hi is not None and value > hi):
+        raise argparse.ArgumentTypeError(f"{what} must lie in {lo} .. {hi if hi is not None else 'any'}, got {value}")
     return value
+
+
+def seed_type(text: str) -> int:
+    """A seed: an integer in 0 .. 2**32 - 1."""
+    return _bounded_int(text, 0, 2 ** 32 - 1, "an integer seed")
 
 
 def positive_int(text: str) -> int:
     """An integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+    return _bounded_int(text, 1, None, "a positive integer")
 
 
 def margin_type(text: str) -> float:
@@ -50,13 +49,7 @@ def margin_type(text: str) -> float:
 
 def image_size_type(text: str) -> int:
     """Image side in pixels, 32-1024."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer number of pixels, got {text!r}") from None
-    if not 32 <= value <= 1024:
-        raise argparse.ArgumentTypeError(f"the image size must lie in 32-1024 pixels, got {value}")
-    return value
+    return _bounded_int(text, 32, 1024, "an image size in pixels")
 
 
 def method_type(text: str) -> str:
