@@ -31,17 +31,17 @@ def test_swaps_change_what_they_claim(wb_eval, cases):
     for c in range(len(cases)):
         p = cases.position[c]
         original = outfits.outfit(cases.outfit[c])
-        item, colour = cases.items[c, p], cases.colours[c, p]
+        item, color = cases.items[c, p], cases.colors[c, p]
         color_f = cases.batch.features["color"][c, p]
         shape_f = cases.batch.features["shape_texture"][c, p]
-        assert int(color_f.argmax()) == colour  # the features really are the re-rendered item's
+        assert int(color_f.argmax()) == color  # the features really are the re-rendered item's
         if cases.kind[c] == "color":
-            assert item == original[p] and colour != wb_eval.catalog.colour[original[p]]
+            assert item == original[p] and color != wb_eval.catalog.color[original[p]]
             torch.testing.assert_close(shape_f, tables["shape_texture"][item], atol=1e-4, rtol=1e-4)
         elif cases.kind[c] == "shape_texture":
-            assert item != original[p] and colour == wb_eval.catalog.colour[original[p]]
+            assert item != original[p] and color == wb_eval.catalog.color[original[p]]
         else:
-            assert item != original[p] and colour == wb_eval.catalog.colour[item]
+            assert item != original[p] and color == wb_eval.catalog.color[item]
         others = np.delete(np.arange(len(original)), p)
         np.testing.assert_array_equal(cases.items[c, others], original[others])
 

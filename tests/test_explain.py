@@ -13,7 +13,7 @@ class _Spec:
     names = GROUPS
 
 
-class LinearInColour(nn.Module):
+class LinearInColor(nn.Module):
     """score = sum_i w . colour_i + tanh(sum of shape-texture over items): linear in the colour group."""
 
     groups = _Spec()
@@ -98,7 +98,7 @@ def test_ig_completeness_at_default_steps(wb_small):
 
 
 def test_linear_group_methods_agree():
-    model, batch = LinearInColour(), toy_batch()
+    model, batch = LinearInColor(), toy_batch()
     zeros = {"color": torch.zeros(13), "shape_texture": torch.zeros(32)}
     expected = (batch.features["color"] @ model.w.detach()) * batch.mask
     for method in ("ifiv", "integrated_gradients", "exact_shapley"):
@@ -129,12 +129,12 @@ def test_exact_shapley_efficiency_and_symmetry():
 
 
 def test_exact_shapley_refuses_large_outfits():
-    model = LinearInColour()
+    model = LinearInColor()
     batch = toy_batch(sizes=(5,))
     batch = xf.OutfitBatch({**batch.features, "extra": batch.features["color"]}, batch.slot, batch.mask,
                            batch.label, batch.items)
 
-    class Three(LinearInColour):
+    class Three(LinearInColor):
         class groups:
             names = GROUPS + ["extra"]
 

@@ -17,16 +17,16 @@ def test_rgb_to_lab_known_values():
 
 
 def test_histogram_sums_to_one_and_names_match(mini):
-    assert xf.DEFAULT_GROUPS["color"].dim_names == tuple(xf.COLOUR_NAMES)
+    assert xf.DEFAULT_GROUPS["color"].dim_names == tuple(xf.COLOR_NAMES)
     hist = xf.ColorHistogram()(xf.render(mini.train_images[:50], np.arange(50) % 13))
     assert hist.shape == (50, 13)
     torch.testing.assert_close(hist.sum(1), torch.ones(50))
     assert torch.all(hist >= 0)
 
 
-@pytest.mark.parametrize("colour", xf.COLOUR_NAMES)
-def test_recolouring_moves_mass_to_the_new_colour(mini, colour):
-    k = xf.colour_index(colour)
+@pytest.mark.parametrize("color", xf.COLOR_NAMES)
+def test_recoloring_moves_mass_to_the_new_color(mini, color):
+    k = xf.color_index(color)
     before = xf.ColorHistogram()(xf.render(mini.train_images[:40], (k + 5) % 13))
     after = xf.ColorHistogram()(xf.render(mini.train_images[:40], k))
     assert torch.all(after.argmax(1) == k)
@@ -35,16 +35,16 @@ def test_recolouring_moves_mass_to_the_new_colour(mini, colour):
 
 def test_background_does_not_count(mini):
     img = mini.train_images[0].copy()
-    rgba = xf.render(img, xf.colour_index("red"))
+    rgba = xf.render(img, xf.color_index("red"))
     rgba_bg = rgba.clone()
     rgba_bg[:3, rgba[3] == 0] = 0.5  # paint the (transparent) background grey
     torch.testing.assert_close(xf.ColorHistogram()(rgba), xf.ColorHistogram()(rgba_bg))
 
 
-def test_shape_texture_is_colour_blind(catalog, tiny_cnn):
+def test_shape_texture_is_color_blind(catalog, tiny_cnn):
     extractor = xf.features.FeatureExtractor(tiny_cnn.model).eval()
     extractor.fit_standardisation(catalog.render(range(300)))
-    assert xf.colour_invariance(extractor, catalog, n=60) < 1e-4
+    assert xf.color_invariance(extractor, catalog, n=60) < 1e-4
     # but it does see shape: a trouser and a sneaker differ a lot
     pair = [catalog.find(category="Trouser")[0], catalog.find(category="Sneaker")[0]]
     with torch.no_grad():
@@ -58,7 +58,7 @@ def test_gradients_flow_from_features_to_pixels(catalog, tiny_cnn):
     out = extractor(rgba)
     for name in ("color", "shape_texture"):
         (grad,) = torch.autograd.grad(out[name][:, 0].sum() if name == "shape_texture"
-                                      else out[name][torch.arange(3), torch.from_numpy(catalog.colour[:3])].sum(),
+                                      else out[name][torch.arange(3), torch.from_numpy(catalog.color[:3])].sum(),
                                       rgba, retain_graph=True)
         assert torch.isfinite(grad).all() and grad.abs().sum() > 0, name
 
@@ -85,7 +85,7 @@ def test_feature_cache_invalidates_when_catalog_changes(mini, tmp_path, monkeypa
     assert fa["color"].shape == (len(cat_a), 13) and fa["shape_texture"].shape == (len(cat_a), 32)
     # colours differ between the two catalogs, and so do their colour features
     assert not torch.equal(fa["color"].argmax(1), fb["color"].argmax(1))
-    assert torch.equal(fa["color"].argmax(1), torch.from_numpy(cat_a.colour))
+    assert torch.equal(fa["color"].argmax(1), torch.from_numpy(cat_a.color))
 
 
 def test_feature_groups_check_rejects_bad_features():

@@ -16,7 +16,7 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
     assert list(feats.tables) == groups.names and feats.tables["brightness"].shape == (len(catalog), 2)
     # a re-coloured item keeps its shape group but changes its brightness (white vs navy)
     with torch.no_grad():
-        pair = feats.extractor(catalog.render([0, 0], [xf.colour_index("white"), xf.colour_index("navy")]))
+        pair = feats.extractor(catalog.render([0, 0], [xf.color_index("white"), xf.color_index("navy")]))
     assert pair["brightness"][0, 0] > pair["brightness"][1, 0] + 0.2
 
     model = xf.train_scorer(catalog, splits, feats, epochs=2, progress=False).model
@@ -40,8 +40,8 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
     assert report.cases.blame.shape[-1] == 3 and report.cases.groups == groups.names
     assert set(report.per_case.method) == {"ifiv", "feature_ablation", "random", "oracle"}
     # pair top-1 is defined for the colour and shape swaps, over 3 groups per item
-    colour = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == xf.SWAP_KINDS[0])]
-    assert colour.pair_top1.notna().all()
+    color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == xf.SWAP_KINDS[0])]
+    assert color.pair_top1.notna().all()
     assert report.random_expected["pair_top1"] < report.random_expected["item_top1"] / 2
 
 

@@ -69,7 +69,7 @@ def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path,
     meta = json.loads((fixture_root / "polyvore_item_metadata.json").read_text())
     red = [i for i in data.items.index if meta[i]["title"].startswith("red ")
            and i in feats.index]
-    assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.colour_index("red")
+    assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.color_index("red")
 
 
 def test_pipeline_on_the_fixture(fixture_root, tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import torch
 import xfashion as xf
 
 C = xf.category_index
-K = xf.colour_index
+K = xf.color_index
 
 
 def test_good_outfit_has_no_violation():
@@ -15,7 +15,7 @@ def test_good_outfit_has_no_violation():
     assert xf.rules.blame(cats, cols, [False] * 3).sum() == 0
 
 
-def test_hue_clash_blames_both_items_in_colour():
+def test_hue_clash_blames_both_items_in_color():
     cats = [C("T-shirt/top"), C("Trouser"), C("Sneaker")]
     cols = [K("red"), K("green"), K("white")]  # hues 0 and 125: a clash
     found = xf.violations(cats, cols, [False] * 3)
@@ -29,7 +29,7 @@ def test_analogous_and_complementary_hues_do_not_clash():
     assert xf.is_good(cats, [K("red"), K("teal")], [False, False])  # 180 degrees
 
 
-def test_too_many_colours_and_neutral_clash():
+def test_too_many_colors_and_neutral_clash():
     cats = [C("Shirt"), C("Trouser"), C("Sneaker"), C("Bag")]
     cols = [K("red"), K("orange"), K("yellow"), K("black")]  # hues 0, 30, 55: no pair clashes
     rules = {v.rule for v in xf.violations(cats, cols, [False] * 4)}

@@ -126,13 +126,13 @@ def test_fitb_of_an_oracle_scorer_is_perfect(catalog, splits, tiny_feats):
     assert xf.scorer.fitb_accuracy(oracle, catalog, tiny_feats, questions) == 1.0
 
 
-def test_score_outfit_with_colour_override(catalog, tiny_feats, trained, splits):
+def test_score_outfit_with_color_override(catalog, tiny_feats, trained, splits):
     items = splits["test"].outfit(0)
-    same = xf.score_outfit(trained.model, catalog, tiny_feats, items, catalog.colour[items])
+    same = xf.score_outfit(trained.model, catalog, tiny_feats, items, catalog.color[items])
     assert same == pytest.approx(xf.score_outfit(trained.model, catalog, tiny_feats, items), abs=1e-5)
-    recoloured = catalog.colour[items].copy()
-    recoloured[0] = (recoloured[0] + 5) % 13
-    batch = xf.outfit_features(catalog, tiny_feats, items, recoloured)
-    assert batch.features["color"][0, 0].argmax() == recoloured[0]
+    recolored = catalog.color[items].copy()
+    recolored[0] = (recolored[0] + 5) % 13
+    batch = xf.outfit_features(catalog, tiny_feats, items, recolored)
+    assert batch.features["color"][0, 0].argmax() == recolored[0]
     torch.testing.assert_close(batch.features["shape_texture"][0, 0], tiny_feats["shape_texture"][items[0]],
                                atol=1e-4, rtol=1e-4)

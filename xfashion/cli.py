@@ -110,13 +110,13 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_features(args) -> int:
-    from .features import colour_invariance
+    from .features import color_invariance
     from .pipeline import item_features, prepare
     start = time.perf_counter()
     with _quiet(args):
         catalog, _ = prepare(args.seed)
         feats = item_features(args.seed, progress=not args.json)
-    inv = colour_invariance(feats.extractor, catalog)
+    inv = color_invariance(feats.extractor, catalog)
     summary = {"shape_texture_test_accuracy": round(feats.cnn.test_accuracy, 4),
                "color_invariance": inv, "color_invariance_tolerance": INVARIANCE_TOL,
                "feature_sizes": dict(zip(feats.groups.names, feats.groups.sizes)),
@@ -162,7 +162,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .data import CATEGORIES, COLOUR_NAMES
+    from .data import CATEGORIES, COLOR_NAMES
     from .explain import attribute
     from .outfits import outfit_violations
     from .pipeline import workbench
@@ -180,7 +180,7 @@ def cmd_explain(args) -> int:
     item, group = (int(x[0]) for x in attr.culprit())
     found = outfit_violations(wb.catalog, items)
     rows = [{"position": k, "item_id": int(i), "category": CATEGORIES[wb.catalog.category[i]],
-             "colour": COLOUR_NAMES[wb.catalog.colour[i]],
+             "color": COLOR_NAMES[wb.catalog.color[i]],
              "attribution": dict(zip(attr.groups, [round(float(v), 5) for v in attr.values[0, k]]))}
             for k, i in enumerate(items)]
     summary = {"outfit": args.outfit, "split": args.split, "method": args.method, "target": args.target,
@@ -195,7 +195,7 @@ def cmd_explain(args) -> int:
              + ("good" if not found else ", ".join(f"{v.rule} {list(v.items)}" for v in found))]
     for r in rows:
         vals = "  ".join(f"{g}={v:+.3f}" for g, v in r["attribution"].items())
-        lines.append(f"  item {r['position']}: {r['colour']:>6} {r['category']:<12} {vals}")
+        lines.append(f"  item {r['position']}: {r['color']:>6} {r['category']:<12} {vals}")
     lines.append(f"{args.method}: culprit item {summary['culprit']['item']}"
                  + ("" if attr.item_level else f", lowest (item, group) = ({item}, {attr.groups[group]})")
                  + f"; {attr.forward_passes:g} forward / {attr.backward_passes:g} backward passes per outfit")

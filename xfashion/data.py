@@ -193,7 +193,7 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
 
 # ----------------------------------------------------------------------------- palette
 @dataclass(frozen=True)
-class Colour:
+class Color:
     """A named palette colour; ``hue`` in degrees for chromatic colours, None for neutrals."""
 
     name: str
@@ -206,29 +206,29 @@ class Colour:
 
 
 PALETTE = [
-    Colour("black", (0.12, 0.12, 0.13)),
-    Colour("white", (0.96, 0.96, 0.94)),
-    Colour("grey", (0.48, 0.48, 0.50)),
-    Colour("navy", (0.12, 0.16, 0.42)),
-    Colour("beige", (0.85, 0.76, 0.60)),
-    Colour("red", (0.85, 0.10, 0.12), 0.0),
-    Colour("orange", (0.98, 0.55, 0.10), 30.0),
-    Colour("yellow", (0.98, 0.88, 0.15), 55.0),
-    Colour("green", (0.15, 0.65, 0.20), 125.0),
-    Colour("teal", (0.05, 0.60, 0.62), 180.0),
-    Colour("blue", (0.15, 0.45, 0.95), 220.0),
-    Colour("purple", (0.55, 0.20, 0.75), 280.0),
-    Colour("pink", (0.98, 0.45, 0.70), 330.0),
+    Color("black", (0.12, 0.12, 0.13)),
+    Color("white", (0.96, 0.96, 0.94)),
+    Color("grey", (0.48, 0.48, 0.50)),
+    Color("navy", (0.12, 0.16, 0.42)),
+    Color("beige", (0.85, 0.76, 0.60)),
+    Color("red", (0.85, 0.10, 0.12), 0.0),
+    Color("orange", (0.98, 0.55, 0.10), 30.0),
+    Color("yellow", (0.98, 0.88, 0.15), 55.0),
+    Color("green", (0.15, 0.65, 0.20), 125.0),
+    Color("teal", (0.05, 0.60, 0.62), 180.0),
+    Color("blue", (0.15, 0.45, 0.95), 220.0),
+    Color("purple", (0.55, 0.20, 0.75), 280.0),
+    Color("pink", (0.98, 0.45, 0.70), 330.0),
 ]
-COLOUR_NAMES = [c.name for c in PALETTE]
+COLOR_NAMES = [c.name for c in PALETTE]
 PALETTE_RGB = torch.tensor([c.rgb for c in PALETTE], dtype=torch.float32)
 
 
-def colour_index(name: str) -> int:
+def color_index(name: str) -> int:
     """Index of a palette colour by name; unknown names raise a ValueError listing the palette."""
-    if name not in COLOUR_NAMES:
-        raise ValueError(f"Unknown colour {name!r}; the palette has {COLOUR_NAMES}.")
-    return COLOUR_NAMES.index(name)
+    if name not in COLOR_NAMES:
+        raise ValueError(f"Unknown colour {name!r}; the palette has {COLOR_NAMES}.")
+    return COLOR_NAMES.index(name)
 
 
 def category_index(name: str) -> int:
@@ -262,7 +262,7 @@ def garment_alpha(grey: torch.Tensor) -> torch.Tensor:
     return (grey / 0.04).clamp(0, 1)
 
 
-def render(images, colours) -> torch.Tensor:
+def render(images, colors) -> torch.Tensor:
     """Tint real grey images with palette colours.
 
     Parameters
@@ -279,7 +279,7 @@ def render(images, colours) -> torch.Tensor:
         Shading depends on the grey image only, so re-rendering changes colour only.
     """
     grey = _as_grey(images)
-    idx = torch.as_tensor(colours, dtype=torch.long)
+    idx = torch.as_tensor(colors, dtype=torch.long)
     if idx.numel() and (idx.min() < 0 or idx.max() >= len(PALETTE)):
         raise ValueError(f"Colour indices must lie in [0, {len(PALETTE) - 1}].")
     rgb = PALETTE_RGB[idx.expand(grey.shape[:-2])]  # (..., 3)
@@ -331,7 +331,7 @@ class Catalog:
 
     images: np.ndarray
     category: np.ndarray
-    colour: np.ndarray
+    color: np.ndarray
     texture: np.ndarray
     split: np.ndarray
     source_index: np.ndarray
@@ -352,32 +352,32 @@ class Catalog:
         garment = np.isin(self.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
         return (self.texture >= self.busy_threshold) & garment
 
-    def find(self, category: str | None = None, colour: str | None = None, split: str | None = None,
+    def find(self, category: str | None = None, color: str | None = None, split: str | None = None,
              busy: bool | None = None) -> np.ndarray:
         """Ids of the items matching every given attribute (names, not indices)."""
         keep = np.ones(len(self), dtype=bool)
         if category is not None:
             keep &= self.category == category_index(category)
-        if colour is not None:
-            keep &= self.colour == colour_index(colour)
+        if color is not None:
+            keep &= self.color == color_index(color)
         if split is not None:
             keep &= self.split == split
         if busy is not None:
             keep &= self.busy == busy
         return np.flatnonzero(keep)
 
-    def render(self, items, colours=None) -> torch.Tensor:
+    def render(self, items, colors=None) -> torch.Tensor:
         """RGBA images of ``items``; ``colours`` overrides their catalog colours."""
         items = np.asarray(items)
-        colours = self.colour[items] if colours is None else np.asarray(colours)
-        return render(torch.from_numpy(self.images[items]), torch.from_numpy(colours))
+        colors = self.color[items] if colors is None else np.asarray(colors)
+        return render(torch.from_numpy(self.images[items]), torch.from_numpy(colors))
 
     def table(self):
         """The catalog as a pandas DataFrame (one row per item)."""
         import pandas as pd
         return pd.DataFrame({"category": np.array(CATEGORIES)[self.category],
                              "slot": np.array(SLOTS)[self.slot],
-                             "colour": np.array(COLOUR_NAMES)[self.colour],
+                             "colour": np.array(COLOR_NAMES)[self.color],
                              "texture": self.texture, "busy": self.busy, "split": self.split})
 
 
@@ -431,10 +431,10 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
     neutrals = [i for i, c in enumerate(PALETTE) if not c.chromatic]
     chromatic = [i for i, c in enumerate(PALETTE) if c.chromatic]
     is_chromatic = rng.random(len(category)) < chromatic_share
-    colour = np.where(is_chromatic, rng.choice(chromatic, len(category)), rng.choice(neutrals, len(category)))
+    color = np.where(is_chromatic, rng.choice(chromatic, len(category)), rng.choice(neutrals, len(category)))
     texture = texture_score(images)
     garment = np.isin(category, [CATEGORIES.index(c) for c, s in CATEGORY_SLOT.items() if s in GARMENT_SLOTS])
     threshold = float(np.quantile(texture[(split == "train") & garment], busy_quantile))
-    return Catalog(images=images, category=category, colour=colour.astype(np.int64), texture=texture,
+    return Catalog(images=images, category=category, color=color.astype(np.int64), texture=texture,
                    split=split, source_index=source_index, source=data.source,
                    busy_threshold=threshold, meta={"seed": seed, "max_items": max_items})

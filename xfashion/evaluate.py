@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .data import COLOUR_NAMES, SLOTS
+from .data import COLOR_NAMES, SLOTS
 from .explain import Attribution, attribute, explain_code, get_method, with_images
 from .explain import methods as registered_methods
 from .features import COLOR_GROUP, SHAPE_GROUP, catalog_key
@@ -140,7 +140,7 @@ class SwapCases:
     """
 
     items: np.ndarray
-    colours: np.ndarray
+    colors: np.ndarray
     batch: OutfitBatch
     position: np.ndarray
     kind: np.ndarray
@@ -175,13 +175,13 @@ class SwapCases:
         batch = OutfitBatch({g: v[idx] for g, v in b.features.items()}, b.slot[idx], b.mask[idx], b.label[idx],
                             b.items[idx])
         n = idx.numpy()
-        return SwapCases(self.items[n], self.colours[n], batch, self.position[n], self.kind[n], self.before[n],
+        return SwapCases(self.items[n], self.colors[n], batch, self.position[n], self.kind[n], self.before[n],
                          self.after[n], self.blame[idx], self.unambiguous[n], self.outfit[n], self.candidates,
                          self.margin, self.groups, self.n_good)
 
 
 def make_swap_cases(model, batch: OutfitBatch, propose, refeaturise, *, kinds, good, margin: float = 0.5,
-                    seed: int = 0, n_outfits: int | None = None, oracle=None, colours=None) -> SwapCases:
+                    seed: int = 0, n_outfits: int | None = None, oracle=None, colors=None) -> SwapCases:
     """The swap test's cases for any dataset: one swap of each kind in good outfits, kept when the score drops.
 
     Parameters
@@ -216,13 +216,13 @@ def make_swap_cases(model, batch: OutfitBatch, propose, refeaturise, *, kinds, g
     if n_outfits is not None:
         start = start[:n_outfits]
     base_items = batch.items.numpy()
-    base_colours = np.full(base_items.shape, -1) if colours is None else np.asarray(colours)
+    base_colors = np.full(base_items.shape, -1) if colors is None else np.asarray(colors)
     rows = [(o, kind, *propose(rng, o, kind)) for o in start for kind in kinds]
     C, N = len(rows), base_items.shape[1]
     outfit = np.array([r[0] for r in rows], dtype=np.int64)
     position = np.array([r[2] for r in rows], dtype=np.int64)
     kind = np.array([r[1] for r in rows], dtype=str)
-    items, cols = base_items[outfit].copy(), base_colours[outfit].copy()
+    items, cols = base_items[outfit].copy(), base_colors[outfit].copy()
     items[np.arange(C), position] = [r[3] for r in rows]
     cols[np.arange(C), position] = [r[4] for r in rows]
     idx = torch.from_numpy(outfit)
@@ -270,23 +270,23 @@ def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, s
         ids = outfits.outfit(o)
         p = int(rng.integers(len(ids)))
         if kind == COLOR_GROUP:
-            colour = catalog.colour[ids[p]]
-            return p, ids[p], rng.choice([k for k in range(len(COLOUR_NAMES)) if k != colour])
+            color = catalog.color[ids[p]]
+            return p, ids[p], rng.choice([k for k in range(len(COLOR_NAMES)) if k != color])
         pool = np.flatnonzero((catalog.split == split) & (catalog.slot == catalog.slot[ids[p]]))
         new = rng.choice(pool[pool != ids[p]])
-        return p, new, catalog.colour[ids[p]] if kind == SHAPE_GROUP else catalog.colour[new]
+        return p, new, catalog.color[ids[p]] if kind == SHAPE_GROUP else catalog.color[new]
 
     def refeaturise(rows):
         with torch.no_grad():
             return wb.feats.extractor(catalog.render(np.array([r[3] for r in rows]), np.array([r[4] for r in rows])))
 
-    def oracle(items, colours):
-        return outfit_blame(catalog, items, colours, rules, groups)
+    def oracle(items, colors):
+        return outfit_blame(catalog, items, colors, rules, groups)
 
     items = outfits.items
     cases = make_swap_cases(wb.model, wb.batch(np.arange(len(outfits)), split), propose, refeaturise,
                             kinds=SWAP_KINDS, good=outfits.oracle_label > 0, margin=margin, seed=seed,
-                            n_outfits=n_outfits, oracle=oracle, colours=np.where(items >= 0, catalog.colour[items], -1))
+                            n_outfits=n_outfits, oracle=oracle, colors=np.where(items >= 0, catalog.color[items], -1))
     if cases.n_good == 0:
         raise ValueError(f"No outfit of the {split} split is good by the oracle and scored good (logit > 0) by "
                          "the model, so there is nothing to swap. Check that the scorer is trained.")
@@ -504,7 +504,7 @@ def _report_to_plain(report: SwapReport) -> dict:
     """A SwapReport as tensors and plain data (cache files never hold pickled objects)."""
     c = report.cases
     b = c.batch
-    cases = {"items": torch.from_numpy(np.asarray(c.items)), "colours": torch.from_numpy(np.asarray(c.colours)),
+    cases = {"items": torch.from_numpy(np.asarray(c.items)), "colours": torch.from_numpy(np.asarray(c.colors)),
              "features": dict(b.features), "slot": b.slot, "mask": b.mask, "label": b.label, "batch_items": b.items,
              "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
              "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
@@ -536,7 +536,7 @@ def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk
         sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))
         batch = sub.batch
         if images:
-            batch = with_images(batch, wb.catalog, np.where(sub.colours >= 0, sub.colours, 0))
+            batch = with_images(batch, wb.catalog, np.where(sub.colors >= 0, sub.colors, 0))
         parts.append(attribute(model, batch, method, **wb.options(), **opts))
     return concat_attributions(parts)
 

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data import COLOUR_NAMES, PALETTE_RGB, SHADE_MIN, SLOTS, Catalog, FashionMNIST, render, texture_score
+from .data import COLOR_NAMES, PALETTE_RGB, SHADE_MIN, SLOTS, Catalog, FashionMNIST, render, texture_score
 from .utils import Cache, digest, seeded, small_mode
 
 
@@ -136,7 +136,7 @@ class ColorHistogram(nn.Module):
         return mass / alpha.sum((-2, -1))[..., None].clamp_min(1e-6)
 
 
-def colour_normalised_grey(rgba: torch.Tensor) -> torch.Tensor:
+def color_normalised_grey(rgba: torch.Tensor) -> torch.Tensor:
     """Luminance divided by its garment mean: identical for every tint of the same item."""
     lum = (rgba[..., :3, :, :] * rgba.new_tensor([0.299, 0.587, 0.114])[:, None, None]).sum(-3)
     alpha = rgba[..., 3, :, :]
@@ -186,10 +186,10 @@ class CNNResult:
     cached: bool = False
 
 
-def _cnn_inputs(images: np.ndarray, colours: np.ndarray, chunk: int = 2048) -> torch.Tensor:
+def _cnn_inputs(images: np.ndarray, colors: np.ndarray, chunk: int = 2048) -> torch.Tensor:
     # rendered RGBA is 16x the grey bytes: build it a chunk at a time, keep only the grey input
-    return torch.cat([colour_normalised_grey(render(torch.from_numpy(images[i:i + chunk]),
-                                                    torch.from_numpy(colours[i:i + chunk])))
+    return torch.cat([color_normalised_grey(render(torch.from_numpy(images[i:i + chunk]),
+                                                    torch.from_numpy(colors[i:i + chunk])))
                       for i in range(0, len(images), chunk)])
 
 
@@ -241,7 +241,7 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * ((n_train + batch_size - 1) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    test_x = _cnn_inputs(data.test_images, rng.integers(0, len(COLOUR_NAMES), len(data.test_labels)))
+    test_x = _cnn_inputs(data.test_images, rng.integers(0, len(COLOR_NAMES), len(data.test_labels)))
     test_y = torch.from_numpy(data.test_labels.astype(np.int64))
     history, start = [], time.perf_counter()
     bar = tqdm(total=steps, desc="shape-texture CNN", disable=not progress)
@@ -251,7 +251,7 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
         total, correct, seen = 0.0, 0, 0
         for i in range(0, n_train, batch_size):
             idx = order[i:i + batch_size]
-            x = _cnn_inputs(images[idx], rng.integers(0, len(COLOUR_NAMES), len(idx)))
+            x = _cnn_inputs(images[idx], rng.integers(0, len(COLOR_NAMES), len(idx)))
             emb = model(x)
             logits = model.classify(emb)
             loss = F.cross_entropy(logits, labels[idx]) + texture_weight * F.mse_loss(
@@ -297,12 +297,12 @@ class ShapeTextureEncoder(nn.Module):
         self.register_buffer("std", torch.ones(EMBED_DIM))
 
     def forward(self, rgba: torch.Tensor) -> torch.Tensor:
-        return (self.cnn(colour_normalised_grey(rgba)) - self.mean) / self.std
+        return (self.cnn(color_normalised_grey(rgba)) - self.mean) / self.std
 
     @torch.no_grad()
     def fit(self, rgba: torch.Tensor, chunk: int = 512) -> None:
         """Set the mean and scale from a sample of training items."""
-        st = torch.cat([self.cnn(colour_normalised_grey(rgba[i:i + chunk])) for i in range(0, len(rgba), chunk)])
+        st = torch.cat([self.cnn(color_normalised_grey(rgba[i:i + chunk])) for i in range(0, len(rgba), chunk)])
         self.mean.copy_(st.mean(0))
         self.std.copy_(st.std(0).clamp_min(1e-4))
 
@@ -321,7 +321,7 @@ class LuminanceStats(nn.Module):
 
 # the default groups: a named colour histogram and the colour-blind CNN embedding
 DEFAULT_GROUPS = FeatureGroups((
-    FeatureGroup("color", len(COLOUR_NAMES), tuple(COLOUR_NAMES), encoder=lambda cnn: ColorHistogram()),
+    FeatureGroup("color", len(COLOR_NAMES), tuple(COLOR_NAMES), encoder=lambda cnn: ColorHistogram()),
     FeatureGroup("shape_texture", EMBED_DIM, tuple(f"st{i:02d}" for i in range(EMBED_DIM)),
                  encoder=ShapeTextureEncoder),
 ))
@@ -371,7 +371,7 @@ class FeatureExtractor(nn.Module):
 
 def catalog_key(catalog: Catalog) -> str:
     """Digest of a catalog's content (images, categories, colours, textures, splits), for cache keys."""
-    return digest(catalog.images, catalog.category, catalog.colour, catalog.texture, catalog.split,
+    return digest(catalog.images, catalog.category, catalog.color, catalog.texture, catalog.split,
                   catalog.busy_threshold)
 
 
@@ -424,12 +424,12 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups 
 
 
 @torch.no_grad()
-def colour_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200, seed: int = 0) -> float:
+def color_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200, seed: int = 0) -> float:
     """Largest relative change of the shape-texture embedding over re-renderings in every colour."""
     rng = np.random.default_rng(seed)
     items = rng.choice(len(catalog), min(n, len(catalog)), replace=False)
     embs = torch.stack([extractor(catalog.render(items, np.full(len(items), k)))[SHAPE_GROUP]
-                        for k in range(len(COLOUR_NAMES))])  # (K, n, D)
+                        for k in range(len(COLOR_NAMES))])  # (K, n, D)
     ref = embs[0]
     change = (embs - ref).norm(dim=-1) / ref.norm(dim=-1).clamp_min(1e-6)
     return float(change.max())

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .data import CATEGORIES, COLOUR_NAMES, SLOTS, Catalog
+from .data import CATEGORIES, COLOR_NAMES, SLOTS, Catalog
 from .rules import DEFAULT_RULES, GROUPS, StylistRules, blame, violations
 from .utils import small_mode
 
@@ -46,22 +46,22 @@ def check_outfit(catalog: Catalog, items) -> np.ndarray:
     return items
 
 
-def outfit_violations(catalog: Catalog, items, colours=None, rules: StylistRules = DEFAULT_RULES):
+def outfit_violations(catalog: Catalog, items, colors=None, rules: StylistRules = DEFAULT_RULES):
     """The oracle's violations for an outfit of catalog items (``colours`` overrides colours)."""
     items = check_outfit(catalog, items)
-    colours = catalog.colour[items] if colours is None else np.asarray(colours)
-    return violations(catalog.category[items], colours, catalog.busy[items], rules)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
+    return violations(catalog.category[items], colors, catalog.busy[items], rules)
 
 
-def outfit_blame(catalog: Catalog, items, colours=None, rules: StylistRules = DEFAULT_RULES,
+def outfit_blame(catalog: Catalog, items, colors=None, rules: StylistRules = DEFAULT_RULES,
                  groups=GROUPS) -> np.ndarray:
     """The oracle's per-(item, group) blame, shape (n_items, len(groups)).
 
     Columns follow ``groups`` (e.g. a scorer's feature groups); a group no rule can fault gets zeros.
     """
     items = check_outfit(catalog, items)
-    colours = catalog.colour[items] if colours is None else np.asarray(colours)
-    return blame_columns(blame(catalog.category[items], colours, catalog.busy[items], rules), groups)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
+    return blame_columns(blame(catalog.category[items], colors, catalog.busy[items], rules), groups)
 
 
 def blame_columns(bl: np.ndarray, groups) -> np.ndarray:
@@ -110,7 +110,7 @@ class OutfitSet:
         rows = []
         for i in range(len(self)):
             ids = self.outfit(i)
-            desc = ", ".join(f"{COLOUR_NAMES[catalog.colour[j]]} {CATEGORIES[catalog.category[j]]}" for j in ids)
+            desc = ", ".join(f"{COLOR_NAMES[catalog.color[j]]} {CATEGORIES[catalog.category[j]]}" for j in ids)
             rows.append({"size": len(ids), "label": int(self.label[i]), "good": bool(self.oracle_label[i]),
                          "rules": ",".join(self.rules[i]), "outfit": desc})
         return pd.DataFrame(rows)
@@ -163,7 +163,7 @@ def sample_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, rules
     if empty:
         raise ValueError(f"The {split} split has no item in slot(s) {empty}; the catalog is too small to fill "
                          "the outfit templates.")
-    cat, col, busy = catalog.category, catalog.colour, catalog.busy
+    cat, col, busy = catalog.category, catalog.color, catalog.busy
 
     def broken(ids):
         return violations(cat[ids], col[ids], busy[ids], rules)
@@ -243,7 +243,7 @@ class OutfitBatch:
 
 
 def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict | None = None,
-               colours: np.ndarray | None = None) -> OutfitBatch:
+               colors: np.ndarray | None = None) -> OutfitBatch:
     """Gather a padded batch of outfits.
 
     Parameters
@@ -277,9 +277,9 @@ def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict 
     mask = items >= 0
     safe = items.clamp_min(0)
     if features is None:
-        cols = catalog.colour[safe.numpy()]
-        if colours is not None:
-            cols = np.where(np.asarray(colours) >= 0, colours, cols)
+        cols = catalog.color[safe.numpy()]
+        if colors is not None:
+            cols = np.where(np.asarray(colors) >= 0, colors, cols)
         images = catalog.render(safe.numpy(), cols) * mask[..., None, None, None]
         feats = {"image": images}
     else:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .data import CATEGORIES, COLOUR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
+from .data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
 from .features import COLOR_GROUP, SHAPE_GROUP
 from .outfits import OutfitSet, outfit_blame, outfit_violations
 from .rules import GROUPS
@@ -47,22 +47,22 @@ def plot_palette(ax=None):
     return fig, ax
 
 
-def plot_recolour(catalog: Catalog, item: int, colours=None, axes=None):
+def plot_recolor(catalog: Catalog, item: int, colors=None, axes=None):
     """One item rendered in several palette colours: only the colour changes."""
-    colours = (list(range(len(PALETTE))) if colours is None
-               else [COLOUR_NAMES.index(c) if isinstance(c, str) else c for c in colours])
+    colors = (list(range(len(PALETTE))) if colors is None
+               else [COLOR_NAMES.index(c) if isinstance(c, str) else c for c in colors])
     if axes is None:
-        fig, axes = plt.subplots(1, len(colours), figsize=(1.1 * len(colours), 1.5))
+        fig, axes = plt.subplots(1, len(colors), figsize=(1.1 * len(colors), 1.5))
     fig = np.ravel(axes)[0].figure
-    imgs = to_display(render(np.repeat(catalog.images[item][None], len(colours), 0), np.array(colours)))
-    for ax, img, c in zip(np.ravel(axes), imgs, colours):
+    imgs = to_display(render(np.repeat(catalog.images[item][None], len(colors), 0), np.array(colors)))
+    for ax, img, c in zip(np.ravel(axes), imgs, colors):
         ax.imshow(img)
-        ax.set_title(COLOUR_NAMES[c], fontsize=8)
+        ax.set_title(COLOR_NAMES[c], fontsize=8)
         ax.set_axis_off()
     return fig, axes
 
 
-def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = None, show_blame: bool = True,
+def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = None, show_blame: bool = True,
                 values=None, axes=None):
     """An outfit as a strip of item images with the oracle's verdict and blame.
 
@@ -81,7 +81,7 @@ def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = No
     """
     items = np.asarray(items)
     items = items[items >= 0]
-    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
     own = axes is None
     if own:
         fig, axes = plt.subplots(1, len(items), figsize=(1.6 * len(items), 2.7), squeeze=False)
@@ -89,14 +89,14 @@ def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = No
     fig = np.ravel(axes)[0].figure
     for ax in np.ravel(axes)[len(items):]:
         ax.set_axis_off()
-    imgs = to_display(catalog.render(items, colours))
-    bl = outfit_blame(catalog, items, colours)
-    found = outfit_violations(catalog, items, colours)
+    imgs = to_display(catalog.render(items, colors))
+    bl = outfit_blame(catalog, items, colors)
+    found = outfit_violations(catalog, items, colors)
     for k, ax in enumerate(np.ravel(axes)[: len(items)]):
         ax.imshow(imgs[k])
         ax.set_xticks([])
         ax.set_yticks([])
-        name = f"{COLOUR_NAMES[colours[k]]}\n{CATEGORIES[catalog.category[items[k]]]}"
+        name = f"{COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}"
         if catalog.busy[items[k]]:
             name += " (busy)"
         lines = [name]
@@ -117,12 +117,12 @@ def plot_outfit(catalog: Catalog, items, colours=None, *, title: str | None = No
     return fig, axes
 
 
-def plot_items(catalog: Catalog, items, title: str = "", colours=None):
+def plot_items(catalog: Catalog, items, title: str = "", colors=None):
     """A row of catalog items with colour, category and texture score."""
     items = np.asarray(items)
-    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
     fig, axes = plt.subplots(1, len(items), figsize=(1.3 * len(items), 1.9), squeeze=False)
-    for ax, img, i in zip(axes[0], to_display(catalog.render(items, colours)), items):
+    for ax, img, i in zip(axes[0], to_display(catalog.render(items, colors)), items):
         ax.imshow(img)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -169,7 +169,7 @@ def plot_dataset_stats(catalog: Catalog, splits: dict):
     sns.countplot(data=table, x="slot", hue="split", order=SLOTS, ax=axes[0])
     axes[0].set_title("Items per slot")
     pal = {c.name: c.rgb for c in PALETTE}
-    sns.countplot(data=table, x="colour", order=COLOUR_NAMES, hue="colour", palette=pal, legend=False, ax=axes[1])
+    sns.countplot(data=table, x="colour", order=COLOR_NAMES, hue="colour", palette=pal, legend=False, ax=axes[1])
     axes[1].tick_params(axis="x", rotation=70)
     axes[1].set_title("Items per colour")
     frames = [pd.DataFrame({"split": k, "size": v.mask.sum(1), "label": np.where(v.label > 0, "good", "bad")})
@@ -220,10 +220,10 @@ def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
     for k, i in enumerate(items):
         axes[0, k].imshow(imgs[k])
         axes[0, k].set_axis_off()
-        axes[0, k].set_title(f"{COLOUR_NAMES[catalog.colour[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=8)
+        axes[0, k].set_title(f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=8)
         hist = np.asarray(color_features[i])
         axes[1, k].bar(range(len(hist)), hist, color=colors, edgecolor="k", linewidth=0.3)
-        axes[1, k].set_xticks(range(len(hist)), COLOUR_NAMES, rotation=90, fontsize=6)
+        axes[1, k].set_xticks(range(len(hist)), COLOR_NAMES, rotation=90, fontsize=6)
         axes[1, k].set_ylim(0, 1)
     axes[1, 0].set_ylabel("share of garment pixels")
     fig.tight_layout()
@@ -302,23 +302,23 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
     return fig, axes
 
 
-def recolour_view(catalog: Catalog, extractor, item: int = 0, colour: str = "red"):
+def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red"):
     """Re-colour one item and show both feature groups before and after (pure function)."""
     import torch
-    k = COLOUR_NAMES.index(colour)
+    k = COLOR_NAMES.index(color)
     with torch.no_grad():
-        rgba = catalog.render([item, item], [catalog.colour[item], k])
+        rgba = catalog.render([item, item], [catalog.color[item], k])
         out = extractor(rgba)
     fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), gridspec_kw={"width_ratios": [1, 1, 3, 3]})
-    for ax, img, name in zip(axes[:2], to_display(rgba), ["original", f"re-coloured: {colour}"]):
+    for ax, img, name in zip(axes[:2], to_display(rgba), ["original", f"re-coloured: {color}"]):
         ax.imshow(img)
         ax.set_title(name, fontsize=9)
         ax.set_axis_off()
     width = 0.4
-    x = np.arange(len(COLOUR_NAMES))
+    x = np.arange(len(COLOR_NAMES))
     axes[2].bar(x - width / 2, out[COLOR_GROUP][0], width, label="original", color="lightgrey", edgecolor="k")
     axes[2].bar(x + width / 2, out[COLOR_GROUP][1], width, label="re-coloured", color=[c.rgb for c in PALETTE])
-    axes[2].set_xticks(x, COLOUR_NAMES, rotation=90, fontsize=7)
+    axes[2].set_xticks(x, COLOR_NAMES, rotation=90, fontsize=7)
     axes[2].set_title("color group: the mass moves", fontsize=9)
     st = out[SHAPE_GROUP]
     axes[3].plot(st[0], "o-", label="original")
@@ -330,17 +330,17 @@ def recolour_view(catalog: Catalog, extractor, item: int = 0, colour: str = "red
     return fig, axes
 
 
-def recolour_explorer(catalog: Catalog, extractor, items=None):
+def recolor_explorer(catalog: Catalog, extractor, items=None):
     """ipywidgets: pick an item and a colour; both feature groups update."""
     import ipywidgets as widgets
     items = np.flatnonzero(catalog.split == "test")[:500] if items is None else np.asarray(items)
 
-    def view(index=0, colour="red"):
-        recolour_view(catalog, extractor, int(items[index]), colour)
+    def view(index=0, color="red"):
+        recolor_view(catalog, extractor, int(items[index]), color)
         plt.show()
 
     return widgets.interactive(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
-                               colour=widgets.Dropdown(options=COLOUR_NAMES, value="red"))
+                               color=widgets.Dropdown(options=COLOR_NAMES, value="red"))
 
 
 # ----------------------------------------------------------------------------- scorer (chapter 03)
@@ -401,11 +401,11 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
 
 
 # ----------------------------------------------------------------------------- explanations (04, 05)
-def _bar_colours(values):
+def _bar_colors(values):
     return ["seagreen" if v >= 0 else "crimson" for v in values]
 
 
-def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=None, title: str | None = None,
+def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=None, title: str | None = None,
                      prefix: str = ""):
     """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises).
 
@@ -413,7 +413,7 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=N
     """
     items = np.asarray(items)
     items = items[items >= 0]
-    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
     vals = attribution.values[b, : len(items)].numpy()
     groups = attribution.groups
     fig, axes = plt.subplots(2, len(items), figsize=(1.9 * len(items), 4.2), squeeze=False,
@@ -422,22 +422,22 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colours=N
     pair_item, pair_group = (int(x[b]) for x in attribution.culprit())
     culprit_item = int(attribution.culprit_item()[b])
     for k in range(len(items)):
-        axes[0, k].imshow(to_display(catalog.render(items[k:k + 1], colours[k:k + 1]))[0])
+        axes[0, k].imshow(to_display(catalog.render(items[k:k + 1], colors[k:k + 1]))[0])
         axes[0, k].set_xticks([])
         axes[0, k].set_yticks([])
-        axes[0, k].set_title(f"{COLOUR_NAMES[colours[k]]}\n{CATEGORIES[catalog.category[items[k]]]}", fontsize=8)
+        axes[0, k].set_title(f"{COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}", fontsize=8)
         if k == culprit_item:
             for side in axes[0, k].spines.values():
                 side.set_edgecolor("crimson")
                 side.set_linewidth(2.5)
-        axes[1, k].bar(range(len(groups)), vals[k], color=_bar_colours(vals[k]))
+        axes[1, k].bar(range(len(groups)), vals[k], color=_bar_colors(vals[k]))
         axes[1, k].axhline(0, color="k", lw=0.6)
         axes[1, k].set_ylim(-lim, lim)
         axes[1, k].set_xticks(range(len(groups)), [g.replace("_", "-\n") for g in groups], fontsize=7)
         if k:
             axes[1, k].set_yticklabels([])
     axes[1, 0].set_ylabel(attribution.method)
-    verdict = outfit_violations(catalog, items, colours)
+    verdict = outfit_violations(catalog, items, colors)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
     pair = "" if attribution.item_level else f", lowest pair: item {pair_item} {groups[pair_group]}"
     fig.suptitle(prefix + (title or f"{attribution.method}: culprit item {culprit_item}{pair} | oracle: {oracle}"),
@@ -468,18 +468,18 @@ def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None):
     return fig, axes
 
 
-def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colours=None):
+def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item image."""
     import torch.nn.functional as F
     items = np.asarray(items)
     items = items[items >= 0]
-    colours = catalog.colour[items] if colours is None else np.asarray(colours)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
     maps = attribution.extras["maps"][b, : len(items)]
     item_values = attribution.values[b, : len(items)].sum(-1)
     up = F.interpolate(maps[:, None], size=(28, 28), mode="bilinear", align_corners=False)[:, 0].numpy()
     lim = max(1e-9, np.abs(up).max())
     fig, axes = plt.subplots(1, len(items), figsize=(1.9 * len(items), 2.4), squeeze=False)
-    imgs = to_display(catalog.render(items, colours))
+    imgs = to_display(catalog.render(items, colors))
     for k, ax in enumerate(axes[0]):
         ax.imshow(imgs[k])
         ax.imshow(up[k], cmap="RdYlGn", vmin=-lim, vmax=lim, alpha=0.55)
@@ -499,7 +499,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 5, ax
     (grad,) = torch.autograd.grad(out.sum(), x)
     contrib = (x * grad)[0, item].detach().numpy()
     order = np.argsort(np.abs(contrib))[::-1][:top]
-    ax.barh([COLOUR_NAMES[i] for i in order][::-1], contrib[order][::-1],
+    ax.barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
             color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel("x * d score / dx (sums to the item's colour IFIV)")
@@ -507,7 +507,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 5, ax
     return fig, ax
 
 
-def explain_view(wb, index: int = 0, position: int = 0, colour: str = "keep", replacement: int = -1,
+def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", replacement: int = -1,
                  method: str = "ifiv", split: str = "test"):
     """Explain a test outfit after an optional edit of one item (pure function behind the explorer).
 
@@ -525,21 +525,21 @@ def explain_view(wb, index: int = 0, position: int = 0, colour: str = "keep", re
     catalog = wb.catalog
     items = wb.splits[split].outfit(index).copy()
     position = min(position, len(items) - 1)
-    colours = catalog.colour[items].copy()
+    colors = catalog.color[items].copy()
     if replacement >= 0:
         pool = catalog.find(split=split)
         pool = pool[catalog.slot[pool] == catalog.slot[items[position]]]
         items[position] = pool[replacement % len(pool)]
-        colours[position] = catalog.colour[items[position]]
-    if colour != "keep":
-        colours[position] = COLOUR_NAMES.index(colour)
-    batch = with_images(outfit_features(catalog, wb.feats, items, colours), catalog, colours[None])
+        colors[position] = catalog.color[items[position]]
+    if color != "keep":
+        colors[position] = COLOR_NAMES.index(color)
+    batch = with_images(outfit_features(catalog, wb.feats, items, colors), catalog, colors[None])
     logit = float(score(wb.model, batch)[0])
     attr = attribute(wb.model, batch, method, **wb.options())
-    fig, _ = plot_explanation(catalog, items, attr, 0, colours,
+    fig, _ = plot_explanation(catalog, items, attr, 0, colors,
                               prefix=f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | ")
     cam = attribute(wb.model, batch, "grad_cam", **wb.options())
-    fig2, _ = plot_gradcam(catalog, items, cam, 0, colours)
+    fig2, _ = plot_gradcam(catalog, items, cam, 0, colors)
     return fig, fig2
 
 
@@ -549,8 +549,8 @@ def explanation_explorer(wb, split: str = "test"):
 
     from .explain import methods, traits
 
-    def view(index=0, position=0, colour="keep", replacement=-1, method="ifiv"):
-        explain_view(wb, index, position, colour, replacement, method, split)
+    def view(index=0, position=0, color="keep", replacement=-1, method="ifiv"):
+        explain_view(wb, index, position, color, replacement, method, split)
         plt.show()
 
     # every registered method, the cheap ones first so that browsing stays quick
@@ -559,7 +559,7 @@ def explanation_explorer(wb, split: str = "test"):
     return widgets.interactive(
         view, index=widgets.IntSlider(min=0, max=len(wb.splits[split]) - 1, value=0, description="outfit"),
         position=widgets.IntSlider(min=0, max=4, value=0, description="edit item"),
-        colour=widgets.Dropdown(options=["keep"] + COLOUR_NAMES, value="keep", description="colour"),
+        color=widgets.Dropdown(options=["keep"] + COLOR_NAMES, value="keep", description="colour"),
         replacement=widgets.IntSlider(min=-1, max=300, value=-1, description="swap for"),
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"))
 
@@ -585,9 +585,9 @@ def plot_cost(table: pd.DataFrame, ax=None):
 
 def plot_repair(catalog: Catalog, repair: dict):
     """Before, after re-colouring and after replacement of the culprit, with scores and verdicts."""
-    items, colours = np.asarray(repair["replace"][0]), np.asarray(repair["recolour"][1])
+    items, colors = np.asarray(repair["replace"][0]), np.asarray(repair["recolour"][1])
     original = repair["attribution"]
-    rows = [("before", repair["recolour"][0], None), ("re-coloured", repair["recolour"][0], colours),
+    rows = [("before", repair["recolour"][0], None), ("re-coloured", repair["recolour"][0], colors),
             ("replaced", items, repair["replace"][1])]
     fig, axes = plt.subplots(3, 5, figsize=(8.5, 7), squeeze=False)
     for row, (name, its, cols), (_, r) in zip(axes, rows, repair["table"].iterrows()):
@@ -600,9 +600,9 @@ def plot_repair(catalog: Catalog, repair: dict):
 # ----------------------------------------------------------------------------- swap evaluation (06)
 def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = None):
     """One swap case: the outfit after the swap (swapped item framed) and each method's culprit."""
-    items, colours = cases.items[c], cases.colours[c]
+    items, colors = cases.items[c], cases.colors[c]
     n = int((items >= 0).sum())
-    fig, axes = plot_outfit(catalog, items[:n], colours[:n], show_blame=True,
+    fig, axes = plot_outfit(catalog, items[:n], colors[:n], show_blame=True,
                             title=f"{cases.kind[c]} swap of item {cases.position[c]} "
                                   f"(logit {cases.before[c]:+.1f} -> {cases.after[c]:+.1f})")
     for side in np.ravel(axes)[cases.position[c]].spines.values():

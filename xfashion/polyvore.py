@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .data import COLOUR_NAMES, PALETTE, SLOTS
+from .data import COLOR_NAMES, PALETTE, SLOTS
 from .features import COLOR_GROUP, SHAPE_GROUP, ColorHistogram, FeatureGroup, FeatureGroups
 from .outfits import OutfitBatch
 from .utils import REPO_ROOT, Cache, cache_dir, seeded
@@ -233,8 +233,8 @@ def load_backbone(name: str = "efficientnet-lite0") -> nn.Module:
 
 
 class _ImageSet(torch.utils.data.Dataset):
-    def __init__(self, paths, image_size: int, colour_size: int = 32):
-        self.paths, self.image_size, self.colour_size = paths, image_size, colour_size
+    def __init__(self, paths, image_size: int, color_size: int = 32):
+        self.paths, self.image_size, self.color_size = paths, image_size, color_size
 
     def __len__(self):
         return len(self.paths)
@@ -247,7 +247,7 @@ class _ImageSet(torch.utils.data.Dataset):
                 rgb = pil_to_tensor(im.convert("RGB")).float() / 255
         except (OSError, UnidentifiedImageError):
             return i, None, None
-        small = resize(rgb, [self.colour_size, self.colour_size], antialias=True)
+        small = resize(rgb, [self.color_size, self.color_size], antialias=True)
         # products sit on white: the foreground is whatever is not near-white
         alpha = (small.min(0).values < 0.94).float()
         rgba = torch.cat([small * alpha, alpha[None]])
@@ -318,13 +318,13 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     std = torch.tensor([0.229, 0.224, 0.225], device=device)[:, None, None]
     loader = torch.utils.data.DataLoader(_ImageSet([data.image_path(i) for i in used], image_size),
                                          batch_size=batch_size, num_workers=workers, collate_fn=_collate)
-    colour, shape, rows, unreadable = [], [], [], 0
+    color, shape, rows, unreadable = [], [], [], 0
     start = time.perf_counter()
     for idx, rgba, grey, bad in tqdm(loader, desc="photo features", disable=not progress):
         unreadable += len(bad)
         if rgba is None:
             continue
-        colour.append(hist(rgba.to(device)).cpu())
+        color.append(hist(rgba.to(device)).cpu())
         emb = net.extract_features(((grey.to(device)) - mean) / std).mean((-2, -1))
         shape.append(emb.cpu())
         rows.append(idx)
@@ -332,7 +332,7 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     if not rows:
         raise ValueError(f"No readable image among {len(used)} items under {data.root / 'images'}.")
     rows = torch.cat(rows)
-    colour, shape = torch.cat(colour), torch.cat(shape)
+    color, shape = torch.cat(color), torch.cat(shape)
     ids = [used[r] for r in rows.tolist()]
     train_ids = {i for _, items in data.compatibility["train"] for i in items}
     train_rows = torch.tensor([k for k, i in enumerate(ids) if i in train_ids] or list(range(len(ids))))
@@ -342,9 +342,9 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     reduced = centred @ v[:, :q]
     reduced = reduced / reduced[train_rows].std(0).clamp_min(1e-6)
     # the photo groups: the same named colour histogram, and the backbone's PCA components
-    groups = FeatureGroups((FeatureGroup(COLOR_GROUP, colour.shape[1], tuple(COLOUR_NAMES)),
+    groups = FeatureGroups((FeatureGroup(COLOR_GROUP, color.shape[1], tuple(COLOR_NAMES)),
                             FeatureGroup(SHAPE_GROUP, q, tuple(f"pc{k:02d}" for k in range(q)))))
-    result = {"tables": {COLOR_GROUP: colour, SHAPE_GROUP: reduced}, "index": {i: k for k, i in enumerate(ids)},
+    result = {"tables": {COLOR_GROUP: color, SHAPE_GROUP: reduced}, "index": {i: k for k, i in enumerate(ids)},
               "groups": groups, "unreadable": unreadable, "seconds": seconds,
               "images_per_second": len(used) / max(seconds, 1e-9)}
     cache.save({**result, "groups": [[g.name, g.size, list(g.dim_names)] for g in groups.groups]})
@@ -541,12 +541,12 @@ def make_fixture(root, n_outfits: int = 36, seed: int = 0, corrupt: int = 1) -> 
     chromatic = [c for c in PALETTE if c.chromatic]
     meta, counter = {}, [0]
 
-    def new_item(semantic, colour):
+    def new_item(semantic, color):
         counter[0] += 1
         item_id = f"{100000 + counter[0]}"
         meta[item_id] = {"semantic_category": semantic, "category_id": str(SEMANTIC_NAMES.index(semantic)),
-                         "title": f"{colour.name} {semantic}"}
-        _draw(SEMANTIC_SLOTS.get(semantic, semantic), colour.rgb).save(root / "images" / f"{item_id}.jpg", quality=92)
+                         "title": f"{color.name} {semantic}"}
+        _draw(SEMANTIC_SLOTS.get(semantic, semantic), color.rgb).save(root / "images" / f"{item_id}.jpg", quality=92)
         return item_id
 
     templates = [("tops", "bottoms", "shoes"), ("all-body", "shoes", "bags"), ("tops", "bottoms", "shoes", "outerwear")]

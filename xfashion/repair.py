@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .data import CATEGORIES, COLOUR_NAMES, Catalog
+from .data import CATEGORIES, COLOR_NAMES, Catalog
 from .explain import attribute
 from .outfits import check_outfit, outfit_violations
 from .scorer import outfit_features, score
@@ -25,7 +25,7 @@ def _substitute_scores(model, base, pos: int, substitutes: dict) -> torch.Tensor
         return model(features, base.slot.repeat(K, 1), base.mask.repeat(K, 1))
 
 
-def suggest_repairs(model, catalog: Catalog, feats, items, colours=None, *, method: str = "ifiv",
+def suggest_repairs(model, catalog: Catalog, feats, items, colors=None, *, method: str = "ifiv",
                     split: str = "test", max_candidates: int = 400, seed: int = 0, **options) -> dict:
     """Propose fixes for an outfit from its explanation's culprit item.
 
@@ -40,42 +40,42 @@ def suggest_repairs(model, catalog: Catalog, feats, items, colours=None, *, meth
         the new score and the oracle's verdict), and ``recolour`` / ``replace`` (the fixed items and colours).
     """
     items = check_outfit(catalog, items)
-    colours = catalog.colour[items].copy() if colours is None else np.asarray(colours).copy()
-    batch = outfit_features(catalog, feats, items, colours)
+    colors = catalog.color[items].copy() if colors is None else np.asarray(colors).copy()
+    batch = outfit_features(catalog, feats, items, colors)
     before = float(score(model, batch)[0])
     attr = attribute(model, batch, method, **options)
     pos = int(attr.culprit_item()[0])
-    palette = np.arange(len(COLOUR_NAMES))
+    palette = np.arange(len(COLOR_NAMES))
     with torch.no_grad():
-        recoloured = feats.extractor(catalog.render(np.repeat(items[pos], len(palette)), palette))
-    rec = _substitute_scores(model, batch, pos, recoloured)
-    best_colour = int(rec.argmax())
+        recolored = feats.extractor(catalog.render(np.repeat(items[pos], len(palette)), palette))
+    rec = _substitute_scores(model, batch, pos, recolored)
+    best_color = int(rec.argmax())
     rng = np.random.default_rng(seed)
     pool = np.flatnonzero((catalog.split == split) & (catalog.slot == catalog.slot[items[pos]]))
     pool = pool[~np.isin(pool, items)]
     cands = rng.choice(pool, min(max_candidates, len(pool)), replace=False)
     rep = _substitute_scores(model, batch, pos, {g: t[cands] for g, t in feats.tables.items()})
     best_item = int(cands[int(rep.argmax())])
-    rec_colours = colours.copy()
-    rec_colours[pos] = best_colour
-    rep_items, rep_colours = items.copy(), colours.copy()
-    rep_items[pos], rep_colours[pos] = best_item, catalog.colour[best_item]
+    rec_colors = colors.copy()
+    rec_colors[pos] = best_color
+    rep_items, rep_colors = items.copy(), colors.copy()
+    rep_items[pos], rep_colors[pos] = best_item, catalog.color[best_item]
     rows = [
         {"fix": "none", "change": "", "score": before,
-         "oracle": _verdict(catalog, items, colours)},
-        {"fix": "re-colour", "change": f"item {pos}: {COLOUR_NAMES[colours[pos]]} -> {COLOUR_NAMES[best_colour]}",
-         "score": float(rec.max()), "oracle": _verdict(catalog, items, rec_colours)},
+         "oracle": _verdict(catalog, items, colors)},
+        {"fix": "re-colour", "change": f"item {pos}: {COLOR_NAMES[colors[pos]]} -> {COLOR_NAMES[best_color]}",
+         "score": float(rec.max()), "oracle": _verdict(catalog, items, rec_colors)},
         {"fix": "replace", "change": f"item {pos}: {CATEGORIES[catalog.category[items[pos]]]} -> "
-                                     f"{COLOUR_NAMES[catalog.colour[best_item]]} "
+                                     f"{COLOR_NAMES[catalog.color[best_item]]} "
                                      f"{CATEGORIES[catalog.category[best_item]]}",
-         "score": float(rep.max()), "oracle": _verdict(catalog, rep_items, rep_colours)},
+         "score": float(rep.max()), "oracle": _verdict(catalog, rep_items, rep_colors)},
     ]
     return {"culprit": pos, "score": before, "attribution": attr, "table": pd.DataFrame(rows),
-            "recolour": (items, rec_colours), "replace": (rep_items, rep_colours)}
+            "recolour": (items, rec_colors), "replace": (rep_items, rep_colors)}
 
 
-def _verdict(catalog, items, colours) -> str:
-    found = outfit_violations(catalog, items, colours)
+def _verdict(catalog, items, colors) -> str:
+    found = outfit_violations(catalog, items, colors)
     return "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
 
 

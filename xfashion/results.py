@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluate import benchmark, explain_all, oracle_agreement, oracle_blame_tensor, run_swap_evaluation
-from .features import colour_invariance
+from .features import color_invariance
 from .pipeline import fitb, trained_scorer, workbench
 from .repair import repair_success
 from .scorer import evaluate_scorer
@@ -51,7 +51,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                     "small_mode": small_mode()},
         "cnn": {"epochs": feats.cnn.config["epochs"], "n_train": feats.cnn.config["n_train"],
                 "seconds": round(feats.cnn.seconds), "test_accuracy": round(feats.cnn.test_accuracy, 3),
-                "color_invariance": float(f"{colour_invariance(feats.extractor, catalog):.1e}")},
+                "color_invariance": float(f"{color_invariance(feats.extractor, catalog):.1e}")},
         "scorer": {"n_parameters": main.n_parameters, "seconds": round(main.seconds),
                    **{f"{k}_{m}": round(float(scores[k][m]), 3) for k in scores for m in ("auc", "fitb_accuracy")}},
         "oracle_agreement": {"n_bad": len(bad), **{f"{m}_{c.split()[0]}": round(float(agree.loc[m, c]), 3)

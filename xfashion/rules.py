@@ -108,20 +108,20 @@ def hue_distance(a: float, b: float) -> float:
     return min(d, 360.0 - d)
 
 
-def _check(categories, colours, busy) -> tuple:
-    categories, colours, busy = (np.asarray(x).ravel() for x in (categories, colours, busy))
-    if not (len(categories) == len(colours) == len(busy)):
+def _check(categories, colors, busy) -> tuple:
+    categories, colors, busy = (np.asarray(x).ravel() for x in (categories, colors, busy))
+    if not (len(categories) == len(colors) == len(busy)):
         raise ValueError("categories, colours and busy must have one entry per item.")
     if len(categories) == 0:
         raise ValueError("An outfit needs at least one item; got an empty outfit.")
     if categories.min() < 0 or categories.max() >= len(CATEGORIES):
         raise ValueError(f"Unknown category index in {categories.tolist()}; expected 0-{len(CATEGORIES) - 1}.")
-    if colours.min() < 0 or colours.max() >= len(PALETTE):
-        raise ValueError(f"Unknown colour index in {colours.tolist()}; expected 0-{len(PALETTE) - 1}.")
-    return categories, colours, busy.astype(bool)
+    if colors.min() < 0 or colors.max() >= len(PALETTE):
+        raise ValueError(f"Unknown colour index in {colors.tolist()}; expected 0-{len(PALETTE) - 1}.")
+    return categories, colors, busy.astype(bool)
 
 
-def violations(categories: Sequence[int], colours: Sequence[int], busy: Sequence[bool],
+def violations(categories: Sequence[int], colors: Sequence[int], busy: Sequence[bool],
                rules: StylistRules = DEFAULT_RULES) -> list:
     """Every rule an outfit breaks.
 
@@ -137,9 +137,9 @@ def violations(categories: Sequence[int], colours: Sequence[int], busy: Sequence
     -------
     list of Violation
     """
-    categories, colours, busy = _check(categories, colours, busy)
+    categories, colors, busy = _check(categories, colors, busy)
     found = []
-    hues = [PALETTE[c].hue for c in colours]
+    hues = [PALETTE[c].hue for c in colors]
     chromatic = [i for i, h in enumerate(hues) if h is not None]
     lo, hi = rules.hue_clash
     for i, j in combinations(chromatic, 2):
@@ -147,7 +147,7 @@ def violations(categories: Sequence[int], colours: Sequence[int], busy: Sequence
             found.append(Violation("hue_clash", COLOR_GROUP, (i, j)))
     if len(chromatic) > rules.max_chromatic:
         found.append(Violation("too_many_colours", COLOR_GROUP, tuple(chromatic)))
-    names = [PALETTE[c].name for c in colours]
+    names = [PALETTE[c].name for c in colors]
     for a, b in rules.neutral_clashes:
         for i, j in combinations(range(len(names)), 2):
             if {names[i], names[j]} == {a, b} and a != b:
@@ -163,7 +163,7 @@ def violations(categories: Sequence[int], colours: Sequence[int], busy: Sequence
     return found
 
 
-def blame(categories, colours, busy, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+def blame(categories, colors, busy, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
     """Per-(item, group) blame: each violation shares one unit among the items it involves.
 
     Returns
@@ -171,12 +171,12 @@ def blame(categories, colours, busy, rules: StylistRules = DEFAULT_RULES) -> np.
     ndarray, shape (n_items, len(GROUPS))
     """
     out = np.zeros((len(np.ravel(categories)), len(GROUPS)))
-    for v in violations(categories, colours, busy, rules):
+    for v in violations(categories, colors, busy, rules):
         for i in v.items:
             out[i, GROUPS.index(v.group)] += 1.0 / len(v.items)
     return out
 
 
-def is_good(categories, colours, busy, rules: StylistRules = DEFAULT_RULES) -> bool:
+def is_good(categories, colors, busy, rules: StylistRules = DEFAULT_RULES) -> bool:
     """An outfit is good iff it breaks no rule."""
-    return not violations(categories, colours, busy, rules)
+    return not violations(categories, colors, busy, rules)

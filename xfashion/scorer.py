@@ -292,7 +292,7 @@ def fitb_questions(catalog: Catalog, outfits: OutfitSet, n: int | None = None, n
     """
     from .rules import violations
     rng = np.random.default_rng(seed)
-    cat, col, busy = catalog.category, catalog.colour, catalog.busy
+    cat, col, busy = catalog.category, catalog.color, catalog.busy
     good = np.flatnonzero(outfits.oracle_label > 0)
     if n is not None:
         good = good[:n]
@@ -361,7 +361,7 @@ def per_rule_table(results: dict) -> pd.DataFrame:
     return pd.DataFrame({name: r["per_rule_accuracy"] for name, r in results.items()}).round(3)
 
 
-def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colours=None) -> OutfitBatch:
+def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colors=None) -> OutfitBatch:
     """A one-outfit batch for arbitrary items; ``colours`` re-renders items (features recomputed).
 
     Parameters
@@ -375,12 +375,12 @@ def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colours=None) 
     from .outfits import check_outfit
     items = check_outfit(catalog, items)
     tables = {g: t[items].clone() for g, t in feats.tables.items()}
-    if colours is not None:
-        colours = np.asarray(colours)
-        changed = np.flatnonzero(colours != catalog.colour[items])
+    if colors is not None:
+        colors = np.asarray(colors)
+        changed = np.flatnonzero(colors != catalog.color[items])
         if changed.size:
             with torch.no_grad():
-                fresh = feats.extractor(catalog.render(items[changed], colours[changed]))
+                fresh = feats.extractor(catalog.render(items[changed], colors[changed]))
             for g in tables:
                 tables[g][changed] = fresh[g]
     n = len(items)
@@ -393,6 +393,6 @@ def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colours=None) 
     return OutfitBatch(features, slot, mask, torch.zeros(1), ids)
 
 
-def score_outfit(model: nn.Module, catalog: Catalog, feats: ItemFeatures, items, colours=None) -> float:
+def score_outfit(model: nn.Module, catalog: Catalog, feats: ItemFeatures, items, colors=None) -> float:
     """The model's logit for one outfit (optionally with re-coloured items)."""
-    return float(score(model, outfit_features(catalog, feats, items, colours))[0])
+    return float(score(model, outfit_features(catalog, feats, items, colors))[0])

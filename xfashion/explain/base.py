@@ -332,16 +332,16 @@ def reference_outfits(tables: dict, k: int = 16, n_items: int = MAX_ITEMS, rows=
     return {g: t[pick] for g, t in tables.items()}
 
 
-def with_images(batch: OutfitBatch, catalog, colours=None) -> OutfitBatch:
+def with_images(batch: OutfitBatch, catalog, colors=None) -> OutfitBatch:
     """The same batch with rendered item images added under ``"image"`` (for pixel methods).
 
     ``colours`` (B, n), optional, overrides the catalog colours of each outfit's first n items.
     """
     items = batch.items.clamp_min(0).numpy()
-    cols = catalog.colour[items]
-    if colours is not None:  # (B, n) overrides for the first n items of each outfit
-        colours = np.atleast_2d(colours)
-        cols[:, : colours.shape[1]] = colours
+    cols = catalog.color[items]
+    if colors is not None:  # (B, n) overrides for the first n items of each outfit
+        colors = np.atleast_2d(colors)
+        cols[:, : colors.shape[1]] = colors
     images = catalog.render(items, cols) * batch.mask[..., None, None, None]
     return batch.with_features({**batch.features, "image": images})
 
