@@ -14,6 +14,7 @@ from .data import (
     SLOTS,
     Catalog,
     build_catalog,
+    busy_examples,
     category_index,
     color_index,
     load_fashion_mnist,
@@ -56,18 +57,13 @@ from .features import (
     ItemFeatures,
     color_invariance,
     extract_features,
+    nearest_neighbours,
     train_shape_cnn,
 )
 from .outfits import MAX_ITEMS, OutfitBatch, make_batch, make_splits, outfit_violations, rule_counts, sample_outfits
 from .pipeline import Workbench, fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
 from .plots import (
-    browse_outfits,
-    busy_examples,
     explain_view,
-    explanation_explorer,
-    margin_explorer,
-    nearest_neighbours,
-    outfit_builder,
     plot_accuracy_by,
     plot_accuracy_vs_cost,
     plot_agreement,
@@ -93,7 +89,6 @@ from .plots import (
     plot_score_distributions,
     plot_scored_outfits,
     plot_swap_case,
-    recolor_explorer,
     recolor_view,
     score_outfit_view,
     show_outfit,
@@ -114,6 +109,13 @@ from .scorer import (
     train_scorer,
 )
 from .utils import release_freed_memory, set_seed, small_mode
+from .widgets import (
+    browse_outfits,
+    explanation_explorer,
+    margin_explorer,
+    outfit_builder,
+    recolor_explorer,
+)
 
 # a laptop-sized memory budget (2 GB) needs freed PyTorch buffers handed back to the OS: see the docstring
 release_freed_memory()

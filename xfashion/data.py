@@ -438,3 +438,12 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
     return Catalog(images=images, category=category, color=color.astype(np.int64), texture=texture,
                    split=split, source_index=source_index, source=data.source,
                    busy_threshold=threshold, meta={"seed": seed, "max_items": max_items})
+
+
+def busy_examples(catalog: Catalog, n: int = 6, seed: int = 0) -> dict:
+    """Item ids of plain and busy garments (for a side-by-side look)."""
+    rng = np.random.default_rng(seed)
+    garment = np.isin(catalog.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
+    busy = np.flatnonzero(catalog.busy)
+    plain = np.flatnonzero(garment & (catalog.texture < np.quantile(catalog.texture[garment], 0.3)))
+    return {"plain": rng.choice(plain, n, replace=False), "busy": rng.choice(busy, n, replace=False)}

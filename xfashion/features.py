@@ -433,3 +433,20 @@ def color_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200
     ref = embs[0]
     change = (embs - ref).norm(dim=-1) / ref.norm(dim=-1).clamp_min(1e-6)
     return float(change.max())
+
+
+def embedding_map(table, n: int = 3000, seed: int = 0):
+    """2-D PCA coordinates of ``n`` random rows of a feature table; returns (coords, rows)."""
+    gen = np.random.default_rng(seed)
+    rows = np.sort(gen.choice(len(table), min(n, len(table)), replace=False))
+    x = table[rows] - table[rows].mean(0)
+    _, _, v = torch.pca_lowrank(x, q=2, center=False)
+    return (x @ v[:, :2]).numpy(), rows
+
+
+def nearest_neighbours(table, item: int, k: int = 6, candidates=None) -> np.ndarray:
+    """The ``k`` items closest to ``item`` (Euclidean) in one feature table."""
+    cand = np.arange(len(table)) if candidates is None else np.asarray(candidates)
+    cand = cand[cand != item]
+    d = (table[cand] - table[item]).norm(dim=1)
+    return cand[torch.argsort(d)[:k].numpy()]

@@ -298,5 +298,17 @@ def rule_counts(outfits: OutfitSet) -> Counter:
     return Counter(r for rs in outfits.rules for r in rs)
 
 
+def rule_examples(outfits: OutfitSet) -> dict:
+    """One outfit index per rule (breaking that rule alone where possible), plus a good one."""
+    found = {"good": int(np.flatnonzero(outfits.oracle_label > 0)[0])}
+    for i, rs in enumerate(outfits.rules):
+        if len(rs) == 1 and rs[0] not in found:
+            found[rs[0]] = i
+    for i, rs in enumerate(outfits.rules):
+        for r in rs:
+            found.setdefault(r, i)
+    return found
+
+
 __all__ = ["TEMPLATES", "MAX_ITEMS", "OutfitSet", "OutfitBatch", "sample_outfits", "make_splits",
            "check_outfit", "make_batch", "outfit_violations", "outfit_blame", "rule_counts", "GROUPS"]

@@ -1,4 +1,10 @@
-"""Plot helpers. Each takes an optional ``ax`` (or ``axes``) and returns ``(fig, ax)``."""
+"""Figures, one function each: data in, ``(fig, ax)`` or ``(fig, axes)`` out.
+
+Single-panel figures take an optional ``ax`` to draw into; multi-panel ones (an outfit strip, a
+grid of items) take ``axes`` where that makes sense and otherwise draw their own figure. Nothing
+here computes results (that lives in the modules of each chapter) or builds widgets (see
+:mod:`xfashion.widgets`). Used by every chapter.
+"""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -7,8 +13,8 @@ import pandas as pd
 import seaborn as sns
 
 from .data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
-from .features import COLOR_GROUP, SHAPE_GROUP
-from .outfits import OutfitSet, outfit_blame, outfit_violations
+from .features import COLOR_GROUP, SHAPE_GROUP, embedding_map, nearest_neighbours
+from .outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from .rules import GROUPS
 
 
@@ -131,27 +137,6 @@ def plot_items(catalog: Catalog, items, title: str = "", colors=None):
     return fig, axes
 
 
-def busy_examples(catalog: Catalog, n: int = 6, seed: int = 0) -> dict:
-    """Item ids of plain and busy garments (for a side-by-side look)."""
-    rng = np.random.default_rng(seed)
-    garment = np.isin(catalog.slot, [SLOTS.index(s) for s in ("top", "bottom", "dress", "outer")])
-    busy = np.flatnonzero(catalog.busy)
-    plain = np.flatnonzero(garment & (catalog.texture < np.quantile(catalog.texture[garment], 0.3)))
-    return {"plain": rng.choice(plain, n, replace=False), "busy": rng.choice(busy, n, replace=False)}
-
-
-def rule_examples(outfits: OutfitSet) -> dict:
-    """One outfit index per rule (breaking that rule alone where possible), plus a good one."""
-    found = {"good": int(np.flatnonzero(outfits.oracle_label > 0)[0])}
-    for i, rs in enumerate(outfits.rules):
-        if len(rs) == 1 and rs[0] not in found:
-            found[rs[0]] = i
-    for i, rs in enumerate(outfits.rules):
-        for r in rs:
-            found.setdefault(r, i)
-    return found
-
-
 def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
     """A good outfit and one example of each violated rule, with the oracle's blame."""
     examples = rule_examples(outfits)
@@ -192,19 +177,6 @@ def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str 
         keep = keep[(outfits.label > 0) == (label == "good")]
     i = int(keep[index % len(keep)])
     return plot_outfit(catalog, outfits.outfit(i), title=None)
-
-
-def browse_outfits(catalog: Catalog, splits: dict):
-    """An ipywidgets browser: a slider over outfits and dropdowns for split and label."""
-    import ipywidgets as widgets
-
-    def view(split="test", label="any", index=0):
-        fig, _ = show_outfit(catalog, splits, split, label, index)
-        plt.show()
-
-    return widgets.interactive(view, split=widgets.Dropdown(options=list(splits), value="test"),
-                               label=widgets.Dropdown(options=["any", "good", "bad"], value="any"),
-                               index=widgets.IntSlider(min=0, max=199, value=0))
 
 
 # ----------------------------------------------------------------------------- features (chapter 02)
@@ -255,16 +227,6 @@ def plot_confusion(confusion, ax=None):
     return fig, ax
 
 
-def embedding_map(table, n: int = 3000, seed: int = 0):
-    """2-D PCA coordinates of ``n`` random rows of a feature table; returns (coords, rows)."""
-    import torch
-    gen = np.random.default_rng(seed)
-    rows = np.sort(gen.choice(len(table), min(n, len(table)), replace=False))
-    x = table[rows] - table[rows].mean(0)
-    _, _, v = torch.pca_lowrank(x, q=2, center=False)
-    return (x @ v[:, :2]).numpy(), rows
-
-
 def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
     """The shape-texture embedding in two PCA dimensions, coloured by category."""
     fig, ax = _axes(ax, size=(6.5, 5))
@@ -274,15 +236,6 @@ def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
     ax.legend(fontsize=7, markerscale=2, bbox_to_anchor=(1, 1))
     ax.set_title("shape-texture embedding (PCA), coloured by category")
     return fig, ax
-
-
-def nearest_neighbours(table, item: int, k: int = 6, candidates=None) -> np.ndarray:
-    """The ``k`` items closest to ``item`` (Euclidean) in one feature table."""
-    import torch
-    cand = np.arange(len(table)) if candidates is None else np.asarray(candidates)
-    cand = cand[cand != item]
-    d = (table[cand] - table[item]).norm(dim=1)
-    return cand[torch.argsort(d)[:k].numpy()]
 
 
 def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, split: str = "test"):
@@ -330,19 +283,6 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
     return fig, axes
 
 
-def recolor_explorer(catalog: Catalog, extractor, items=None):
-    """ipywidgets: pick an item and a colour; both feature groups update."""
-    import ipywidgets as widgets
-    items = np.flatnonzero(catalog.split == "test")[:500] if items is None else np.asarray(items)
-
-    def view(index=0, color="red"):
-        recolor_view(catalog, extractor, int(items[index]), color)
-        plt.show()
-
-    return widgets.interactive(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
-                               color=widgets.Dropdown(options=COLOR_NAMES, value="red"))
-
-
 # ----------------------------------------------------------------------------- scorer (chapter 03)
 def plot_score_distributions(logits: dict, labels, ax=None):
     """Histograms of the outfit logit for good and bad test outfits, one panel per model."""
@@ -378,26 +318,6 @@ def score_outfit_view(catalog: Catalog, feats, model, items):
     items = [int(i) for i in items if i >= 0]
     logit = score_outfit(model, catalog, feats, items)
     return plot_outfit(catalog, items, title=f"model logit {logit:+.2f}, p(good) {1 / (1 + np.exp(-logit)):.2f}")
-
-
-def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot: int = 200):
-    """ipywidgets: a slider per slot (-1 = leave the slot empty); the score updates live."""
-    import ipywidgets as widgets
-    pools = {s: catalog.find(split=split)[catalog.slot[catalog.find(split=split)] == k][:per_slot]
-             for k, s in enumerate(SLOTS)}
-    defaults = {"top": 0, "bottom": 0, "dress": -1, "outer": -1, "shoes": 0, "bag": -1}
-
-    def view(**chosen):
-        items = [pools[s][v] for s, v in chosen.items() if v >= 0]
-        if not items:
-            print("Pick at least one item.")
-            return
-        score_outfit_view(catalog, feats, model, items)
-        plt.show()
-
-    sliders = {s: widgets.IntSlider(min=-1, max=len(pools[s]) - 1, value=defaults[s], description=s)
-               for s in SLOTS}
-    return widgets.interactive(view, **sliders)
 
 
 # ----------------------------------------------------------------------------- explanations (04, 05)
@@ -543,27 +463,6 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     return fig, fig2
 
 
-def explanation_explorer(wb, split: str = "test"):
-    """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update."""
-    import ipywidgets as widgets
-
-    from .explain import methods, traits
-
-    def view(index=0, position=0, color="keep", replacement=-1, method="ifiv"):
-        explain_view(wb, index, position, color, replacement, method, split)
-        plt.show()
-
-    # every registered method, the cheap ones first so that browsing stays quick
-    order = {"none": 0, "gradient": 1, "pixel": 2, "perturbation": 3}
-    usable = sorted(methods(), key=lambda m: order.get(traits(m).cost, 4))
-    return widgets.interactive(
-        view, index=widgets.IntSlider(min=0, max=len(wb.splits[split]) - 1, value=0, description="outfit"),
-        position=widgets.IntSlider(min=0, max=4, value=0, description="edit item"),
-        color=widgets.Dropdown(options=["keep"] + COLOR_NAMES, value="keep", description="colour"),
-        replacement=widgets.IntSlider(min=-1, max=300, value=-1, description="swap for"),
-        method=widgets.Dropdown(options=usable, value="ifiv", description="method"))
-
-
 def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)"):
     """Seaborn heat map of a methods x methods agreement table."""
     fig, ax = _axes(ax, size=(8, 6.5))
@@ -672,16 +571,3 @@ def plot_sanity(report, ax=None):
     return fig, ax
 
 
-def margin_explorer(report):
-    """ipywidgets: raise the score-drop margin and watch the accuracies change."""
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    from .evaluate import at_margin
-
-    def view(margin=report.config["margin"]):
-        display(at_margin(report, margin).iloc[:, [0, 1, 3, 4, 6]])
-
-    top = float(np.quantile(report.cases.drop, 0.9))
-    return widgets.interactive(view, margin=widgets.FloatSlider(min=report.config["margin"], max=round(top, 1),
-                                                                step=0.5, value=report.config["margin"]))
