@@ -221,14 +221,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def savefig(fig, name: str) -> None:
-    """Save ``fig`` under ``$XFASHION_FIGURES/name.png`` when that variable is set."""
-    folder = os.environ.get("XFASHION_FIGURES")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        fig.savefig(Path(folder) / f"{name}.png", dpi=110, bbox_inches="tight")
-
-
 def json_default(v):
     """``json.dumps`` fallback for numpy scalars and arrays."""
     if isinstance(v, np.generic):
