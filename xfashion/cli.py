@@ -73,7 +73,8 @@ def out_folder(text: str) -> Path:
 
 
 def existing_folder(text: str) -> Path:
-    """A dataset folder given on the command line: must exist and be a folder."""
+    """A dataset folder given on the command line: never a file (a missing folder is left to the loader,
+    whose message says where to get the data)."""
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} is a file; --root names the dataset folder")

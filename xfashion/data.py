@@ -269,7 +269,7 @@ def render(images, colors) -> torch.Tensor:
     ----------
     images : uint8 or float array, shape (..., 28, 28)
         Grey Fashion-MNIST images.
-    colours : int or int array broadcastable to ``images.shape[:-2]``
+    colors : int or int array broadcastable to ``images.shape[:-2]``
         Palette indices.
 
     Returns
@@ -306,8 +306,8 @@ def texture_score(images, chunk: int = 4096) -> np.ndarray:
     """
     shape = np.shape(images)[:-2]
     flat = images.reshape(-1, 28, 28) if hasattr(images, "reshape") else np.asarray(images).reshape(-1, 28, 28)
-    return np.concatenate([_texture_chunk(flat[i:i + chunk]) for i in range(0, max(len(flat), 1), chunk)]
-                          if len(flat) else [np.zeros(0, dtype=np.float32)]).reshape(shape)
+    parts = [_texture_chunk(flat[i:i + chunk]) for i in range(0, len(flat), chunk)]
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)).reshape(shape)
 
 
 def _texture_chunk(images) -> np.ndarray:
@@ -367,7 +367,7 @@ class Catalog:
         return np.flatnonzero(keep)
 
     def render(self, items, colors=None) -> torch.Tensor:
-        """RGBA images of ``items``; ``colours`` overrides their catalog colours."""
+        """RGBA images of ``items``; ``colors`` overrides their catalog colours."""
         items = np.asarray(items)
         colors = self.color[items] if colors is None else np.asarray(colors)
         return render(torch.from_numpy(self.images[items]), torch.from_numpy(colors))

@@ -133,7 +133,7 @@ def arrow(metric: str) -> str:
 class SwapCases:
     """Swapped outfits kept for the experiment, shared by every method.
 
-    Parallel arrays over cases: the outfit after the swap (``items``, ``colours``), its
+    Parallel arrays over cases: the outfit after the swap (``items``, ``colors``), its
     ``batch`` of features, the swapped ``position``, the swap ``kind``, the model's score
     ``before`` and ``after``, the oracle's ``blame`` after the swap (C, MAX_ITEMS, G) and whether
     the case is ``unambiguous`` (the oracle blames the swapped item strictly most).
@@ -202,9 +202,9 @@ def make_swap_cases(model, batch: OutfitBatch, propose, refeaturise, *, kinds, g
         Keep a swap only if the logit drops by at least this much.
     n_outfits : int, optional
         Start from the first ``n_outfits`` good outfits that the model also scores as good.
-    oracle : callable ``(items, colours) -> blame (n_items, G)``, optional
+    oracle : callable ``(items, colors) -> blame (n_items, G)``, optional
         The ground truth after the swap; without it, blame is zero and no case is unambiguous.
-    colours : int array (len(batch), N), optional
+    colors : int array (len(batch), N), optional
         The outfits' colours (for rendering); -1 where unknown.
     """
     check_n(n_outfits, "n_outfits", allow_none=True)
@@ -261,9 +261,7 @@ def build_swap_cases(wb, *, n_outfits: int | None = None, margin: float = 0.5, s
     of the same slot in its own colour. Swapped items' features are recomputed from pixels,
     for every feature group of the model; the oracle (``rules``) blames the swapped outfit.
     """
-    if split not in wb.splits:
-        raise ValueError(f"Unknown split {split!r}; choose from {sorted(wb.splits)}.")
-    catalog, outfits = wb.catalog, wb.splits[split]
+    catalog, outfits = wb.catalog, wb.outfits(split)
     groups = list(wb.feats.groups.names)
 
     def propose(rng, o, kind):
@@ -504,7 +502,7 @@ def _report_to_plain(report: SwapReport) -> dict:
     """A SwapReport as tensors and plain data (cache files never hold pickled objects)."""
     c = report.cases
     b = c.batch
-    cases = {"items": torch.from_numpy(np.asarray(c.items)), "colours": torch.from_numpy(np.asarray(c.colors)),
+    cases = {"items": torch.from_numpy(np.asarray(c.items)), "colors": torch.from_numpy(np.asarray(c.colors)),
              "features": dict(b.features), "slot": b.slot, "mask": b.mask, "label": b.label, "batch_items": b.items,
              "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
              "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
@@ -519,7 +517,7 @@ def _report_to_plain(report: SwapReport) -> dict:
 def _report_from_plain(d: dict) -> SwapReport:
     c = d["cases"]
     batch = OutfitBatch(c["features"], c["slot"], c["mask"], c["label"], c["batch_items"])
-    cases = SwapCases(c["items"].numpy(), c["colours"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
+    cases = SwapCases(c["items"].numpy(), c["colors"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
                       c["before"].numpy(), c["after"].numpy(), c["blame"], c["unambiguous"].numpy(),
                       c["outfit"].numpy(), c["candidates"], c["margin"], c["groups"], c["n_good"])
     frames = {k: from_plain(v) for k, v in d["frames"].items()}
@@ -608,7 +606,7 @@ def benchmark(wb, methods=None, n_outfits: int = 512, n_pixel_outfits: int = 32,
     Pixel methods run on a smaller batch (``n_pixel_outfits``), compared with a forward pass
     of that same batch.
     """
-    available = len(wb.splits[split]) if split in wb.splits else 0
+    available = len(wb.outfits(split))
     check_n(n_outfits, "n_outfits", most=available)
     check_n(n_pixel_outfits, "n_pixel_outfits", most=available)
     check_n(repeats, "repeats")

@@ -47,7 +47,7 @@ def check_outfit(catalog: Catalog, items) -> np.ndarray:
 
 
 def outfit_violations(catalog: Catalog, items, colors=None, rules: StylistRules = DEFAULT_RULES):
-    """The oracle's violations for an outfit of catalog items (``colours`` overrides colours)."""
+    """The oracle's violations for an outfit of catalog items (``colors`` overrides colours)."""
     items = check_outfit(catalog, items)
     colors = catalog.color[items] if colors is None else np.asarray(colors)
     return violations(catalog.category[items], colors, catalog.busy[items], rules)
@@ -55,22 +55,10 @@ def outfit_violations(catalog: Catalog, items, colors=None, rules: StylistRules 
 
 def outfit_blame(catalog: Catalog, items, colors=None, rules: StylistRules = DEFAULT_RULES,
                  groups=GROUPS) -> np.ndarray:
-    """The oracle's per-(item, group) blame, shape (n_items, len(groups)).
-
-    Columns follow ``groups`` (e.g. a scorer's feature groups); a group no rule can fault gets zeros.
-    """
+    """The oracle's per-(item, group) blame, shape (n_items, len(groups)) (see :func:`rules.blame`)."""
     items = check_outfit(catalog, items)
     colors = catalog.color[items] if colors is None else np.asarray(colors)
-    return blame_columns(blame(catalog.category[items], colors, catalog.busy[items], rules), groups)
-
-
-def blame_columns(bl: np.ndarray, groups) -> np.ndarray:
-    """The oracle's blame (columns in ``rules.GROUPS`` order) re-arranged to the columns of ``groups``."""
-    out = np.zeros((len(bl), len(groups)))
-    for j, g in enumerate(groups):
-        if g in GROUPS:
-            out[:, j] = bl[:, GROUPS.index(g)]
-    return out
+    return blame(catalog.category[items], colors, catalog.busy[items], rules, groups)
 
 
 @dataclass
@@ -255,7 +243,7 @@ def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict 
     features : dict of str -> Tensor (n_items, D_g), optional
         Per-item feature tables; without them the batch carries the rendered RGBA images
         under ``"image"``, shape (B, N, 4, 28, 28).
-    colours : array (B, N), optional
+    colors : array (B, N), optional
         Colour overrides (-1 keeps the catalog colour); only for image batches.
     """
     index = np.arange(len(outfits)) if index is None else np.atleast_1d(np.asarray(index))

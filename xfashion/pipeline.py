@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
 from .features import ItemFeatures, extract_features, train_shape_cnn
-from .outfits import OutfitBatch, make_splits, rule_counts
+from .outfits import OutfitBatch, OutfitSet, make_splits, rule_counts
 from .scorer import feature_batch, fitb_questions, train_scorer
 from .utils import small_mode
 
@@ -128,12 +128,16 @@ class Workbench:
     means: dict
     references: dict
 
+    def outfits(self, split: str = "test") -> OutfitSet:
+        """The outfits of one split; an unknown split name is a ValueError listing the splits."""
+        if split not in self.splits:
+            raise ValueError(f"Unknown split {split!r}; choose from {sorted(self.splits)}.")
+        return self.splits[split]
+
     def batch(self, index, split: str = "test", images: bool = False) -> OutfitBatch:
         """A feature batch of outfits ``index`` (with rendered images when ``images``)."""
         from .explain import with_images
-        if split not in self.splits:
-            raise ValueError(f"Unknown split {split!r}; choose from {sorted(self.splits)}.")
-        b = feature_batch(self.catalog, self.splits[split], self.feats, np.atleast_1d(index))
+        b = feature_batch(self.catalog, self.outfits(split), self.feats, np.atleast_1d(index))
         return with_images(b, self.catalog) if images else b
 
     def options(self) -> dict:

@@ -77,7 +77,7 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
     catalog : Catalog
     items : sequence of int
         Catalog ids (padding ``-1`` is dropped).
-    colours : sequence of int, optional
+    colors : sequence of int, optional
         Override the items' colours (e.g. after a colour swap).
     title : str, optional
     show_blame : bool

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import sys
 import time
@@ -449,11 +448,9 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     When the trained model scores no test outfit as good, or no swap lowers a score by ``margin``, the
     detection table is empty and ``summary["swap_note"]`` says why.
     """
-    if not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0:
-        raise ValueError(f"margin must be a finite logit drop >= 0; got {margin!r}.")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
-    from .evaluate import detection_scores
+    from .evaluate import check_margin, check_n, detection_scores
+    check_margin(margin)  # before the features and the training, not after them
+    check_n(epochs, "epochs")
     from .explain import attribute, dataset_means
     from .scorer import PairwiseSetScorer, fit, roc_auc, score
     start = time.perf_counter()

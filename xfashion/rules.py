@@ -163,17 +163,24 @@ def violations(categories: Sequence[int], colors: Sequence[int], busy: Sequence[
     return found
 
 
-def blame(categories, colors, busy, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+def blame(categories, colors, busy, rules: StylistRules = DEFAULT_RULES, groups=GROUPS) -> np.ndarray:
     """Per-(item, group) blame: each violation shares one unit among the items it involves.
+
+    Parameters
+    ----------
+    groups : sequence of str
+        The columns (e.g. a scorer's feature groups); a group no rule can fault gets zeros.
 
     Returns
     -------
-    ndarray, shape (n_items, len(GROUPS))
+    ndarray, shape (n_items, len(groups))
     """
-    out = np.zeros((len(np.ravel(categories)), len(GROUPS)))
+    groups = list(groups)
+    out = np.zeros((len(np.ravel(categories)), len(groups)))
     for v in violations(categories, colors, busy, rules):
-        for i in v.items:
-            out[i, GROUPS.index(v.group)] += 1.0 / len(v.items)
+        if v.group in groups:
+            for i in v.items:
+                out[i, groups.index(v.group)] += 1.0 / len(v.items)
     return out
 
 

@@ -362,13 +362,13 @@ def per_rule_table(results: dict) -> pd.DataFrame:
 
 
 def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colors=None) -> OutfitBatch:
-    """A one-outfit batch for arbitrary items; ``colours`` re-renders items (features recomputed).
+    """A one-outfit batch for arbitrary items; ``colors`` re-renders items (features recomputed).
 
     Parameters
     ----------
     items : sequence of int
         Catalog ids (validated: no empty outfit, no duplicate slot, known ids).
-    colours : sequence of int, optional
+    colors : sequence of int, optional
         Palette index per item; items whose colour changes get fresh features from the
         extractor, so a colour swap is a real re-rendering, not an edit of the table.
     """

@@ -1,4 +1,4 @@
-"""Small shared helpers: seeds, the one cache mechanism, small-data mode, figure saving.
+"""Small shared helpers: seeds, the one cache mechanism, small-data mode, memory.
 
 Every stage that draws random numbers runs under :func:`seeded`, which gives it its own
 generator state seeded from its config and restores the caller's state afterwards: a stage's
@@ -145,11 +145,6 @@ def digest(*parts, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def config_key(config: dict) -> str:
-    """Short stable digest of a configuration (see :func:`digest`)."""
-    return digest(config, length=12)
-
-
 class Cache:
     """One cached artifact of a stage.
 
@@ -230,4 +225,4 @@ def json_default(v):
     return float(v)
 
 
-__all__ = ["set_seed", "seeded", "small_mode", "cache_dir", "digest", "config_key", "Cache", "peak_rss_mb"]
+__all__ = ["set_seed", "seeded", "small_mode", "cache_dir", "digest", "Cache", "peak_rss_mb"]

@@ -335,7 +335,7 @@ def reference_outfits(tables: dict, k: int = 16, n_items: int = MAX_ITEMS, rows=
 def with_images(batch: OutfitBatch, catalog, colors=None) -> OutfitBatch:
     """The same batch with rendered item images added under ``"image"`` (for pixel methods).
 
-    ``colours`` (B, n), optional, overrides the catalog colours of each outfit's first n items.
+    ``colors`` (B, n), optional, overrides the catalog colours of each outfit's first n items.
     """
     items = batch.items.clamp_min(0).numpy()
     cols = catalog.color[items]
