@@ -132,7 +132,7 @@ def test_unknown_names_raise():
     with pytest.raises(ValueError, match="palette"):
         xf.color_index("mauve")
     with pytest.raises(ValueError, match="known categories"):
-        xf.category_index("Kilt")
+        xf.data.category_index("Kilt")
     with pytest.raises(ValueError, match="Colour indices"):
         xf.render(np.zeros((28, 28), np.uint8), 99)
 

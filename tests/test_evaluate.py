@@ -1,5 +1,4 @@
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,11 +20,11 @@ def wb_eval(catalog, tiny_feats):
 
 @pytest.fixture(scope="module")
 def cases(wb_eval):
-    return xf.build_swap_cases(wb_eval, margin=0.0, seed=0)
+    return xf.evaluate.build_swap_cases(wb_eval, margin=0.0, seed=0)
 
 
 def test_swaps_change_what_they_claim(wb_eval, cases):
-    assert len(cases) > 10 and set(cases.kind) <= set(xf.SWAP_KINDS)
+    assert len(cases) > 10 and set(cases.kind) <= set(xf.evaluate.SWAP_KINDS)
     outfits = wb_eval.splits["test"]
     tables = wb_eval.feats.tables
     for c in range(len(cases)):
@@ -47,7 +46,7 @@ def test_swaps_change_what_they_claim(wb_eval, cases):
 
 
 def test_kept_cases_really_drop(wb_eval):
-    kept = xf.build_swap_cases(wb_eval, margin=1.0, seed=0)
+    kept = xf.evaluate.build_swap_cases(wb_eval, margin=1.0, seed=0)
     assert np.all(kept.drop >= 1.0)
     after = xf.score(wb_eval.model, kept.batch).numpy()
     np.testing.assert_allclose(after, kept.after, atol=1e-4)
@@ -63,10 +62,6 @@ def test_unambiguous_means_the_oracle_blames_the_swapped_item_most(cases):
         assert item_blame[c, p] > 0 and item_blame[c, p] > others.max()
 
 
-def fake_cases(position, kind):
-    return SimpleNamespace(position=np.array(position), kind=np.array(kind))
-
-
 def test_detection_metrics_on_known_attributions():
     values = torch.tensor([
         [[-3.0, 1.0], [0.5, 0.5], [0.0, 0.0]],   # item 0 lowest, pair (0, color)
@@ -75,7 +70,7 @@ def test_detection_metrics_on_known_attributions():
     ])
     mask = torch.tensor([[True, True, True], [True, True, True], [True, True, False]])
     attr = xf.Attribution(values, mask, "hand", ["color", "shape_texture"])
-    scores = xf.evaluate.detection_scores(attr, fake_cases([0, 0, 1], ["color", "shape_texture", "item"]))
+    scores = xf.evaluate.detection_scores(attr, [0, 0, 1], ["color", "shape_texture", "item"])
     np.testing.assert_allclose(scores.item_top1, [1.0, 0.0, 0.5])
     np.testing.assert_allclose(scores.pair_top1.iloc[:2], [1.0, 0.0])
     assert np.isnan(scores.pair_top1.iloc[2])  # no pair answer for item swaps
@@ -89,7 +84,7 @@ def test_all_tied_attributions_score_exactly_the_analytic_random_value():
     for i, n in enumerate(sizes):
         mask[i, :n] = True
     attr = xf.Attribution(torch.zeros(5, 5, 2), mask, "flat", ["color", "shape_texture"])
-    scores = xf.evaluate.detection_scores(attr, fake_cases([0, 1, 2, 3, 4], ["item"] * 5))
+    scores = xf.evaluate.detection_scores(attr, [0, 1, 2, 3, 4], ["item"] * 5)
     np.testing.assert_allclose(scores.item_top1, [1 / n for n in sizes])
 
 
@@ -98,7 +93,7 @@ def test_random_method_matches_its_analytic_value(cases):
     top1 = []
     for seed in range(40):
         attr = xf.attribute(torch.nn.Identity(), cases.batch, "random", groups=["color", "shape_texture"], seed=seed)
-        top1.append(xf.evaluate.detection_scores(attr, cases)["item_top1"].mean())
+        top1.append(xf.evaluate.detection_scores(attr, cases.position, cases.kind)["item_top1"].mean())
     assert abs(np.mean(top1) - expected["item_top1"]) < 0.02
 
 

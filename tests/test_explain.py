@@ -154,7 +154,7 @@ def test_deeplift_delta_is_small_on_a_relu_network():
     assert attr.extras["convergence_delta"].abs().max() < 1e-4
 
 
-@pytest.mark.parametrize("method", xf.METHODS)
+@pytest.mark.parametrize("method", xf.explain.METHODS)
 def test_every_method_keeps_the_contract(wb_small, method):
     index = np.arange(6)
     batch = wb_small.batch(index, images=True)
@@ -196,7 +196,7 @@ def test_bad_requests_raise_clear_errors(wb_small):
 
 def test_captum_call_shape(wb_small):
     batch = wb_small.batch([0, 1, 2])
-    a = xf.IFIV(wb_small.model).attribute(batch)
+    a = xf.explain.IFIV(wb_small.model).attribute(batch)
     b = xf.explain.method_class("input_x_gradient")(wb_small.model).attribute(batch)
     torch.testing.assert_close(a.values, b.values, atol=1e-5, rtol=1e-5)
 
@@ -215,7 +215,7 @@ def test_repair_suggestions(wb_small):
 
 def test_cli_explain_every_method(capsys):
     import json
-    for method in xf.METHODS:
+    for method in xf.explain.METHODS:
         assert cli_main(["explain", "--outfit", "0", "--method", method, "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["method"] == method and len(out["items"]) >= 2
@@ -242,7 +242,7 @@ def test_a_new_method_is_one_small_class_seen_everywhere(wb_small):
         report = xf.run_swap_evaluation(wb_small, methods=["ifiv", "nifiv"], n_outfits=15, margin=0.0,
                                         sanity_cases=5, progress=False, use_cache=False)
         assert "negated_ifiv" in set(report.per_case.method) and "negated_ifiv" in report.cost.index
-        explorer = xf.explanation_explorer(wb_small)
+        explorer = xf.viz.explanation_explorer(wb_small)
         menu = [w for w in explorer.children if getattr(w, "description", "") == "method"][0]
         assert "negated_ifiv" in menu.options
     finally:

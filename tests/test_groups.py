@@ -11,7 +11,7 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
     groups = xf.DEFAULT_GROUPS.add(xf.FeatureGroup("brightness", 2, ("mean", "spread"),
                                                    encoder=lambda cnn: xf.features.LuminanceStats()))
-    cnn = xf.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+    cnn = xf.features.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
     feats = xf.extract_features(catalog, cnn, groups=groups, progress=False)
     assert list(feats.tables) == groups.names and feats.tables["brightness"].shape == (len(catalog), 2)
     # a re-coloured item keeps its shape group but changes its brightness (white vs navy)
@@ -40,13 +40,13 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
     assert report.cases.blame.shape[-1] == 3 and report.cases.groups == groups.names
     assert set(report.per_case.method) == {"ifiv", "feature_ablation", "random", "oracle"}
     # pair top-1 is defined for the colour and shape swaps, over 3 groups per item
-    color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == xf.SWAP_KINDS[0])]
+    color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == xf.evaluate.SWAP_KINDS[0])]
     assert color.pair_top1.notna().all()
     assert report.random_expected["pair_top1"] < report.random_expected["item_top1"] / 2
 
 
 def test_a_group_without_an_encoder_is_refused(mini):
-    cnn = xf.train_shape_cnn(mini, epochs=1, max_train=256, progress=False, use_cache=False)
+    cnn = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, progress=False, use_cache=False)
     groups = xf.DEFAULT_GROUPS.add(xf.FeatureGroup("pattern", 1, ("texture_score",)))
     with pytest.raises(ValueError, match="'pattern'.* no encoder"):
         xf.features.FeatureExtractor(cnn.model, groups)

@@ -4,14 +4,14 @@ import torch
 
 import xfashion as xf
 
-C = xf.category_index
+C = xf.data.category_index
 K = xf.color_index
 
 
 def test_good_outfit_has_no_violation():
     cats = [C("T-shirt/top"), C("Trouser"), C("Sneaker")]
     cols = [K("white"), K("navy"), K("red")]
-    assert xf.is_good(cats, cols, [False] * 3)
+    assert xf.rules.is_good(cats, cols, [False] * 3)
     assert xf.rules.blame(cats, cols, [False] * 3).sum() == 0
 
 
@@ -25,8 +25,8 @@ def test_hue_clash_blames_both_items_in_color():
 
 def test_analogous_and_complementary_hues_do_not_clash():
     cats = [C("Dress"), C("Sandal")]
-    assert xf.is_good(cats, [K("red"), K("orange")], [False, False])  # 30 degrees
-    assert xf.is_good(cats, [K("red"), K("teal")], [False, False])  # 180 degrees
+    assert xf.rules.is_good(cats, [K("red"), K("orange")], [False, False])  # 30 degrees
+    assert xf.rules.is_good(cats, [K("red"), K("teal")], [False, False])  # 180 degrees
 
 
 def test_too_many_colors_and_neutral_clash():
@@ -55,8 +55,8 @@ def test_shape_texture_rules():
 
 def test_rules_are_data():
     lenient = xf.StylistRules(season_clashes=())
-    assert xf.is_good([C("Sandal"), C("Coat")], [K("grey"), K("grey")], [False, False], rules=lenient)
-    assert not xf.is_good([C("Sandal"), C("Coat")], [K("grey"), K("grey")], [False, False])
+    assert xf.rules.is_good([C("Sandal"), C("Coat")], [K("grey"), K("grey")], [False, False], rules=lenient)
+    assert not xf.rules.is_good([C("Sandal"), C("Coat")], [K("grey"), K("grey")], [False, False])
     assert list(xf.DEFAULT_RULES.describe()["group"]) == ["color"] * 3 + ["shape_texture"] * 2
 
 
@@ -85,7 +85,7 @@ def test_labels_agree_with_oracle(catalog, splits):
     for outfits in splits.values():
         assert outfits.label.mean() == 0.5
         for i in range(len(outfits)):
-            good = not xf.outfit_violations(catalog, outfits.outfit(i))
+            good = not xf.outfits.outfit_violations(catalog, outfits.outfit(i))
             assert good == bool(outfits.oracle_label[i])
             assert bool(outfits.rules[i]) != good
             assert 2 <= len(outfits.outfit(i)) <= 5

@@ -109,14 +109,14 @@ def test_fitb_questions_follow_the_oracle(catalog, splits):
     assert len(questions) >= 10
     for rows, answer in questions:
         for k, row in enumerate(rows):
-            bad = bool(xf.outfit_violations(catalog, row[row >= 0]))
+            bad = bool(xf.outfits.outfit_violations(catalog, row[row >= 0]))
             assert bad == (k != answer)
 
 
 def test_fitb_of_an_oracle_scorer_is_perfect(catalog, splits, tiny_feats):
     class Oracle(torch.nn.Module):
         def forward(self, features, slot, mask):
-            return torch.tensor([0.0 if xf.outfit_violations(catalog, row[row >= 0].numpy()) else 1.0
+            return torch.tensor([0.0 if xf.outfits.outfit_violations(catalog, row[row >= 0].numpy()) else 1.0
                                  for row in self.items])
 
     questions = xf.scorer.fitb_questions(catalog, splits["test"], n=10)
@@ -128,11 +128,11 @@ def test_fitb_of_an_oracle_scorer_is_perfect(catalog, splits, tiny_feats):
 
 def test_score_outfit_with_color_override(catalog, tiny_feats, trained, splits):
     items = splits["test"].outfit(0)
-    same = xf.score_outfit(trained.model, catalog, tiny_feats, items, catalog.color[items])
-    assert same == pytest.approx(xf.score_outfit(trained.model, catalog, tiny_feats, items), abs=1e-5)
+    same = xf.scorer.score_outfit(trained.model, catalog, tiny_feats, items, catalog.color[items])
+    assert same == pytest.approx(xf.scorer.score_outfit(trained.model, catalog, tiny_feats, items), abs=1e-5)
     recolored = catalog.color[items].copy()
     recolored[0] = (recolored[0] + 5) % 13
-    batch = xf.outfit_features(catalog, tiny_feats, items, recolored)
+    batch = xf.scorer.outfit_features(catalog, tiny_feats, items, recolored)
     assert batch.features["color"][0, 0].argmax() == recolored[0]
     torch.testing.assert_close(batch.features["shape_texture"][0, 0], tiny_feats["shape_texture"][items[0]],
                                atol=1e-4, rtol=1e-4)

@@ -329,7 +329,7 @@ def test_evaluation_arguments_are_checked(catalog, splits, tiny_feats, trained):
                       xf.reference_outfits(tiny_feats.tables, rows=train))
     for n in (0, -5, 2.5):
         with pytest.raises(ValueError, match="n_outfits must be a positive integer"):
-            xf.build_swap_cases(wb, n_outfits=n)
+            xf.evaluate.build_swap_cases(wb, n_outfits=n)
     for margin in (-1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="margin"):
             xf.run_swap_evaluation(wb, margin=margin)

@@ -222,7 +222,7 @@ def cmd_evaluate(args) -> int:
                  "item_top1_unambiguous": un.item_top1.mean(), "pair_top1_unambiguous": un.pair_top1.mean(),
                  "mrr_unambiguous": un.rr.mean(), "n_cases": len(frame)}
         if m in report.cost.index:
-            entry["ms_per_outfit"] = float(report.cost.loc[m].iloc[0])
+            entry["ms_per_outfit"] = float(report.cost.loc[m, "ms_per_outfit"])
             entry["deletion_auc"] = float(report.deletion[m].mean())
             entry["sanity_item_top1_randomised"] = float(report.sanity.loc[m, "randomised model"])
         methods[m] = {k: (None if v != v else round(float(v), 4)) for k, v in entry.items()}
@@ -248,7 +248,7 @@ def cmd_bench(args) -> int:
     from .utils import peak_rss_mb
     ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
     summary = {"n_outfits": args.n_outfits, "forward_seconds": table.attrs["forward_seconds"],
-               "ratio_to_forward": table["ratio to forward ↓"].round(3).to_dict(),
+               "ratio_to_forward": table["ratio_to_forward"].round(3).to_dict(),
                "ifiv_vs_input_x_gradient": round(ifiv / ixg, 3),
                "ig_vs_ifiv": round(table.loc["integrated_gradients", "seconds"] / ifiv, 1),
                "peak_rss_mb": round(peak_rss_mb(), 1)}

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .utils import REPO_ROOT, small_mode
+from .utils import CLONE_HINT, REPO_ROOT, small_mode
 
 CATEGORIES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -188,7 +188,8 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
         if verbose:
             print(f"Fashion-MNIST source: {data.source}")
         return data
-    raise FileNotFoundError("Fashion-MNIST not found. Looked in: " + "; ".join(looked) + ". " + HOW_TO_FIX)
+    hint = "" if MINI_PATH.exists() or not allow_mini else f" (The committed mini subset is missing too. {CLONE_HINT})"
+    raise FileNotFoundError("Fashion-MNIST not found. Looked in: " + "; ".join(looked) + ". " + HOW_TO_FIX + hint)
 
 
 # ----------------------------------------------------------------------------- palette

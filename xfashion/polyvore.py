@@ -50,9 +50,9 @@ WHERE_TO_GET = (
     "Polyvore Outfits (Vasileva et al., ECCV 2018) is not shipped with xfashion. Get it from the authors' "
     "repository (mvasil/fashion-compatibility on GitHub), unpack it into data/polyvore_outfits/ (so that "
     "data/polyvore_outfits/polyvore_item_metadata.json exists) or set XFASHION_POLYVORE to its folder. "
-    "Without it, xf.make_fixture(folder) writes a tiny dataset in the same format.")
+    "Without it, xf.polyvore.make_fixture(folder) writes a tiny dataset in the same format.")
 # published results on the non-disjoint split (AUC, FITB accuracy)
-PUBLISHED = pd.DataFrame({"compatibility AUC ↑": [0.86, 0.919], "FITB accuracy ↑": [0.553, 0.644]},
+PUBLISHED = pd.DataFrame({"auc": [0.86, 0.919], "fitb_accuracy": [0.553, 0.644]},
                          index=["type-aware embedding (Vasileva et al. 2018), non-disjoint",
                                 "MCN (Wang et al. 2019), Polyvore-T variant"])
 
@@ -468,7 +468,7 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     test = batches["test"]
     auc = roc_auc(score(model, test), test.label)
     fitb, n_fitb = fitb_accuracy_polyvore(model, data, feats)
-    metrics = pd.concat([pd.DataFrame({"compatibility AUC ↑": [auc], "FITB accuracy ↑": [fitb]},
+    metrics = pd.concat([pd.DataFrame({"auc": [auc], "fitb_accuracy": [fitb]},
                                       index=[f"xfashion pairwise scorer ({version}, {backbone})"]), PUBLISHED])
     cases = feature_swap_cases(model, test, feats.tables, margin, seed)
     means = dataset_means(feats.tables)
@@ -476,9 +476,9 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     if len(cases):
         for m in methods:
             attr = attribute(model, cases.batch, m, means=means)
-            d = detection_scores(attr, cases)
-            rows[m] = {"item_top1 ↑": d.item_top1.mean(), "pair_top1 ↑": d.pair_top1.mean(), "mrr ↑": d.rr.mean(),
-                       "ms per outfit ↓": attr.ms_per_outfit}
+            d = detection_scores(attr, cases.position, cases.kind)
+            rows[m] = {"item_top1": d.item_top1.mean(), "pair_top1": d.pair_top1.mean(), "mrr": d.rr.mean(),
+                       "ms_per_outfit": attr.ms_per_outfit}
     detection = pd.DataFrame(rows).T.round(3)
     if cases.n_good == 0:
         note = "the trained model scores no test outfit as good, so there is no good outfit to swap in"

@@ -94,5 +94,5 @@ def repair_success(model, catalog: Catalog, feats, outfits, n: int = 200, method
             rec, rep = t.oracle[1] == "good", t.oracle[2] == "good"
             rows.append({"method": m, "re-colour": rec, "replace": rep, "either": rec or rep})
     frame = pd.DataFrame(rows).groupby("method").mean()
-    frame.columns = [f"{c} fixes ↑" for c in frame.columns]
+    frame.columns = [f"{c} fixes" for c in frame.columns]
     return frame.round(3)

@@ -54,14 +54,14 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                 "color_invariance": float(f"{color_invariance(feats.extractor, catalog):.1e}")},
         "scorer": {"n_parameters": main.n_parameters, "seconds": round(main.seconds),
                    **{f"{k}_{m}": round(float(scores[k][m]), 3) for k in scores for m in ("auc", "fitb_accuracy")}},
-        "oracle_agreement": {"n_bad": len(bad), **{f"{m}_{c.split()[0]}": round(float(agree.loc[m, c]), 3)
+        "oracle_agreement": {"n_bad": len(bad), **{f"{m}_{c.split('_')[0]}": round(float(agree.loc[m, c]), 3)
                                                    for m in agree.index for c in agree.columns}},
         "repair": {m: round(float(repair.loc[m].iloc[-1]), 3) for m in repair.index},
         "swap": {"n_cases": len(report.cases), "n_unambiguous": int(report.cases.unambiguous.sum()),
                  **{f"{m}_{s}": swap(m, s == "unambiguous") for m in ("ifiv", "feature_ablation", "random")
                     for s in ("all", "unambiguous")}},
         "cost": {"n_outfits": int(bench.attrs["n_outfits"]),
-                 "ifiv_ratio": round(float(bench.loc["ifiv", "ratio to forward ↓"]), 1),
+                 "ifiv_ratio": round(float(bench.loc["ifiv", "ratio_to_forward"]), 1),
                  "ig_over_ifiv": round(float(bench.loc["integrated_gradients", "seconds"]
                                              / bench.loc["ifiv", "seconds"])),
                  "peak_rss_mb": round(peak_rss_mb())},

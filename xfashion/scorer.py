@@ -351,7 +351,7 @@ def evaluate_scorer(model: nn.Module, catalog: Catalog, splits: dict, feats: Ite
 
 def metrics_table(results: dict) -> pd.DataFrame:
     """Methods x metrics table (higher is better for all) from ``{name: evaluate_scorer(...)}``."""
-    rows = {name: {"ROC AUC ↑": r["auc"], "accuracy ↑": r["accuracy"], "FITB accuracy ↑": r["fitb_accuracy"]}
+    rows = {name: {"auc": r["auc"], "accuracy": r["accuracy"], "fitb_accuracy": r["fitb_accuracy"]}
             for name, r in results.items()}
     return pd.DataFrame(rows).T.round(3)
 

@@ -5,13 +5,15 @@ import os
 import time
 from pathlib import Path
 
-from .utils import REPO_ROOT
+from .utils import CLONE_HINT, REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
 
 def notebooks() -> list:
     """The tour's notebooks, in reading order."""
+    if not NOTEBOOK_DIR.is_dir():
+        raise FileNotFoundError(f"No notebooks at {NOTEBOOK_DIR}. {CLONE_HINT}")
     return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 

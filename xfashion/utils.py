@@ -26,6 +26,11 @@ import numpy as np
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# the notebooks, the mini subset and the default cache live beside the package in a clone; a
+# non-editable install (site-packages) has none of them
+IN_CLONE = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
+CLONE_HINT = ("xfashion reads its notebooks and committed mini data from a clone of the repository: "
+              "clone it and run `make tour` (or `pip install -e .` inside the clone).")
 
 
 def set_seed(seed: int = 0) -> None:
@@ -86,8 +91,9 @@ def small_mode() -> bool:
 
 
 def cache_dir() -> Path:
-    """Folder for cached artifacts (``XFASHION_CACHE`` or ``data/cache``)."""
-    path = Path(os.environ.get("XFASHION_CACHE", REPO_ROOT / "data" / "cache"))
+    """Folder for cached artifacts (``XFASHION_CACHE``, else ``data/cache`` in a clone, else ``~/.cache/xfashion``)."""
+    default = REPO_ROOT / "data" / "cache" if IN_CLONE else Path.home() / ".cache" / "xfashion"
+    path = Path(os.environ.get("XFASHION_CACHE", default))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

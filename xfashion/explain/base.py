@@ -24,7 +24,7 @@ from ..utils import seeded
 NEEDS = {
     "means": "dataset means per group: pass means=xf.dataset_means(feats.tables) (or **wb.options())",
     "references": "reference outfits per group: pass baselines_sample=xf.reference_outfits(feats.tables)",
-    "images": "item images in the batch: build it with xf.with_images(batch, catalog) or wb.batch(..., images=True)",
+    "images": "item images in the batch: use wb.batch(..., images=True) or xf.explain.with_images(batch, catalog)",
     "extractor": "the feature extractor: pass extractor=feats.extractor (or **wb.options())",
 }
 OPTIONS = ("means", "extractor", "baselines_sample", "n_steps", "n_samples", "internal_batch_size")

@@ -15,19 +15,25 @@ from ..outfits import OutfitBatch
 from .base import Explainer, Run, Traits, group_sum, mean_baselines, register
 
 
-def ifiv(model: nn.Module, batch: OutfitBatch, groups: list, target: str = "logit") -> torch.Tensor:
-    """IFIV values (B, N, G) in one forward and one backward pass for the whole batch.
+def ifiv_dimensions(model: nn.Module, batch: OutfitBatch, groups: list, target: str = "logit") -> dict:
+    """Per-dimension gradient x input ``{group: (B, N, D)}``, one forward and one backward pass.
 
-    IFIV(i, f) = sum over the dimensions d of group f of x_{i,d} * d score / d x_{i,d}.
     Outfits in a batch are independent, so the gradient of the summed scores gives every
-    outfit's own gradient at once.
+    outfit's own gradient at once. Padded items get zeros.
     """
     model.eval()
     inputs = {g: batch.features[g].detach().clone().requires_grad_(True) for g in groups}
     out = model({**batch.features, **inputs}, batch.slot, batch.mask)
     out = torch.sigmoid(out) if target == "probability" else out
     grads = torch.autograd.grad(out.sum(), [inputs[g] for g in groups])
-    return torch.stack([(inputs[g] * gr).sum(-1) for g, gr in zip(groups, grads)], -1).detach() * batch.mask[..., None]
+    mask = batch.mask[..., None]
+    return {g: (inputs[g] * gr).detach() * mask for g, gr in zip(groups, grads)}
+
+
+def ifiv(model: nn.Module, batch: OutfitBatch, groups: list, target: str = "logit") -> torch.Tensor:
+    """IFIV values (B, N, G): IFIV(i, f) = sum over the dimensions d of group f of x_{i,d} * d score / d x_{i,d}."""
+    dims = ifiv_dimensions(model, batch, groups, target)
+    return torch.stack([dims[g].sum(-1) for g in groups], -1)
 
 
 @register

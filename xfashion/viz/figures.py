@@ -3,7 +3,7 @@
 Single-panel figures take an optional ``ax`` to draw into; multi-panel ones (an outfit strip, a
 grid of items) take ``axes`` where that makes sense and otherwise draw their own figure. Nothing
 here computes results (that lives in the modules of each chapter) or builds widgets (see
-:mod:`xfashion.widgets`). Used by every chapter.
+:mod:`xfashion.viz.widgets`). Used by every chapter.
 """
 from __future__ import annotations
 
@@ -11,11 +11,25 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+import torch
+import torch.nn.functional as F
 
-from .data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
-from .features import COLOR_GROUP, SHAPE_GROUP, embedding_map, nearest_neighbours
-from .outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
-from .rules import GROUPS
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
+from ..explain import attribute, with_images
+from ..explain.gradient import ifiv_dimensions
+from ..features import COLOR_GROUP, SHAPE_GROUP, embedding_map, nearest_neighbours
+from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
+from ..rules import GROUPS
+from ..scorer import outfit_features, score, score_outfit
+
+__all__ = [
+    "plot_item_grid", "plot_palette", "plot_recolor", "plot_outfit", "plot_items", "plot_rule_examples",
+    "plot_dataset_stats", "show_outfit", "plot_color_histogram", "plot_history", "plot_confusion",
+    "plot_embedding_map", "plot_neighbours", "recolor_view", "plot_score_distributions", "plot_scored_outfits",
+    "score_outfit_view", "plot_explanation", "plot_attribution_heatmap", "plot_methods_panel", "plot_gradcam",
+    "plot_color_drivers", "explain_view", "plot_agreement", "plot_cost", "plot_repair", "plot_swap_case",
+    "plot_accuracy_by", "plot_accuracy_vs_cost", "plot_deletion_curves", "plot_sanity",
+]
 
 
 def _axes(ax, n=1, size=(2.0, 2.2)):
@@ -257,7 +271,6 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
 
 def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red"):
     """Re-colour one item and show both feature groups before and after (pure function)."""
-    import torch
     k = COLOR_NAMES.index(color)
     with torch.no_grad():
         rgba = catalog.render([item, item], [catalog.color[item], k])
@@ -314,7 +327,6 @@ def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index):
 
 def score_outfit_view(catalog: Catalog, feats, model, items):
     """Draw a hand-built outfit with the model's score and the oracle's verdict (pure function)."""
-    from .scorer import score_outfit
     items = [int(i) for i in items if i >= 0]
     logit = score_outfit(model, catalog, feats, items)
     return plot_outfit(catalog, items, title=f"model logit {logit:+.2f}, p(good) {1 / (1 + np.exp(-logit)):.2f}")
@@ -390,7 +402,6 @@ def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None):
 
 def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item image."""
-    import torch.nn.functional as F
     items = np.asarray(items)
     items = items[items >= 0]
     colors = catalog.color[items] if colors is None else np.asarray(colors)
@@ -411,13 +422,8 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
 
 def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 5, ax=None):
     """Which palette dimensions of one item's colour group drive its IFIV ("the pink in the shoes")."""
-    import torch
     fig, ax = _axes(ax, size=(5, 2.8))
-    x = batch.features[COLOR_GROUP][b:b + 1].detach().clone().requires_grad_(True)
-    out = model({**{g: v[b:b + 1] for g, v in batch.features.items()}, COLOR_GROUP: x}, batch.slot[b:b + 1],
-                batch.mask[b:b + 1])
-    (grad,) = torch.autograd.grad(out.sum(), x)
-    contrib = (x * grad)[0, item].detach().numpy()
+    contrib = ifiv_dimensions(model, batch, list(model.groups.names))[COLOR_GROUP][b, item].numpy()
     order = np.argsort(np.abs(contrib))[::-1][:top]
     ax.barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
             color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
@@ -440,8 +446,6 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     replacement : index into the same-slot items of ``split`` (-1 keeps the item)
     method : attribution method for the bars; Grad-CAM overlays are drawn too
     """
-    from .explain import attribute, with_images
-    from .scorer import outfit_features, score
     catalog = wb.catalog
     items = wb.splits[split].outfit(index).copy()
     position = min(position, len(items) - 1)
@@ -474,8 +478,8 @@ def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement be
 def plot_cost(table: pd.DataFrame, ax=None):
     """Milliseconds per outfit for each method (log scale)."""
     fig, ax = _axes(ax, size=(6, 4))
-    t = table.sort_values("ms per outfit ↓")
-    sns.barplot(x=t["ms per outfit ↓"], y=t.index, ax=ax, color="steelblue")
+    t = table.sort_values("ms_per_outfit")
+    sns.barplot(x=t["ms_per_outfit"], y=t.index, ax=ax, color="steelblue")
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds per outfit (log scale)")
     ax.set_title("Cost per explanation on this CPU")
@@ -533,7 +537,7 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     """Detection accuracy against milliseconds per outfit (log scale), one point per method."""
     fig, ax = _axes(ax, size=(6.5, 4.5))
     acc = report.per_case.groupby("method")[metric].mean()
-    ms = report.cost.iloc[:, 0]
+    ms = report.cost["ms_per_outfit"]
     for m in ms.index:
         ax.scatter(ms[m], acc[m], s=30)
         ax.annotate(m, (ms[m], acc[m]), fontsize=7, xytext=(3, 3), textcoords="offset points")

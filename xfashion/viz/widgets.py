@@ -1,4 +1,4 @@
-"""Interactive explorers: thin ipywidgets wrappers over the plain view functions of :mod:`plots`.
+"""Interactive explorers: thin ipywidgets wrappers over the plain view functions of :mod:`figures`.
 
 Each callback calls a pure package function with sensible defaults, so a headless run (CI, the
 rendered book) still draws the figure. Chapters 01 (browser), 02 (re-colouring), 03 (outfit
@@ -6,16 +6,21 @@ builder), 04 (explanation explorer) and 06 (margin explorer).
 """
 from __future__ import annotations
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import display
 
-from .data import COLOR_NAMES, SLOTS, Catalog
-from .plots import explain_view, recolor_view, score_outfit_view, show_outfit
+from ..data import COLOR_NAMES, SLOTS, Catalog
+from ..evaluate import at_margin, format_table
+from ..explain import methods, traits
+from .figures import explain_view, recolor_view, score_outfit_view, show_outfit
+
+__all__ = ["browse_outfits", "recolor_explorer", "outfit_builder", "explanation_explorer", "margin_explorer"]
 
 
 def browse_outfits(catalog: Catalog, splits: dict):
     """An ipywidgets browser: a slider over outfits and dropdowns for split and label."""
-    import ipywidgets as widgets
 
     def view(split="test", label="any", index=0):
         fig, _ = show_outfit(catalog, splits, split, label, index)
@@ -28,7 +33,6 @@ def browse_outfits(catalog: Catalog, splits: dict):
 
 def recolor_explorer(catalog: Catalog, extractor, items=None):
     """ipywidgets: pick an item and a colour; both feature groups update."""
-    import ipywidgets as widgets
     items = np.flatnonzero(catalog.split == "test")[:500] if items is None else np.asarray(items)
 
     def view(index=0, color="red"):
@@ -41,7 +45,6 @@ def recolor_explorer(catalog: Catalog, extractor, items=None):
 
 def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot: int = 200):
     """ipywidgets: a slider per slot (-1 = leave the slot empty); the score updates live."""
-    import ipywidgets as widgets
     pools = {s: catalog.find(split=split)[catalog.slot[catalog.find(split=split)] == k][:per_slot]
              for k, s in enumerate(SLOTS)}
     defaults = {"top": 0, "bottom": 0, "dress": -1, "outer": -1, "shoes": 0, "bag": -1}
@@ -61,9 +64,7 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
 
 def explanation_explorer(wb, split: str = "test"):
     """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update."""
-    import ipywidgets as widgets
 
-    from .explain import methods, traits
 
     def view(index=0, position=0, color="keep", replacement=-1, method="ifiv"):
         explain_view(wb, index, position, color, replacement, method, split)
@@ -82,13 +83,10 @@ def explanation_explorer(wb, split: str = "test"):
 
 def margin_explorer(report):
     """ipywidgets: raise the score-drop margin and watch the accuracies change."""
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    from .evaluate import at_margin
+    columns = ["item_top1 (all)", "pair_top1 (all)", "item_top1 (unambiguous)", "pair_top1 (unambiguous)", "cases"]
 
     def view(margin=report.config["margin"]):
-        display(at_margin(report, margin).iloc[:, [0, 1, 3, 4, 6]])
+        display(format_table(at_margin(report, margin)[columns]))
 
     top = float(np.quantile(report.cases.drop, 0.9))
     return widgets.interactive(view, margin=widgets.FloatSlider(min=report.config["margin"], max=round(top, 1),

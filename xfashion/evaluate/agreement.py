@@ -1,0 +1,101 @@
+"""Many methods on many outfits: agreement with the oracle and with each other, and cost (chapters 04-05)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ..explain import Attribution, attribute, get_method
+from ..explain import methods as registered_methods
+from ..outfits import MAX_ITEMS, outfit_blame
+from ..rules import DEFAULT_RULES, GROUPS, StylistRules
+
+PIXEL_CHUNK = 32  # outfits per call for pixel methods, which hold every item's CNN activations
+
+
+def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, progress: bool = True,
+                options: dict | None = None) -> dict:
+    """Run several methods (default: every registered one) on the same outfits; returns ``{method: Attribution}``.
+
+    Outfits go through in chunks; ``options`` maps a method to extra keyword options.
+    """
+    index = np.atleast_1d(index)
+    out = {}
+    for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
+        t = get_method(m).traits
+        step = min(chunk, PIXEL_CHUNK) if t.needs_images else chunk
+        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=t.needs_images), m,
+                           **wb.options(), **(options or {}).get(m, {})) for i in range(0, len(index), step)]
+        out[t.name] = concat_attributions(parts)
+    return out
+
+
+def concat_attributions(parts: list) -> Attribution:
+    """One Attribution from chunks of the same method (values and masks stacked, time added).
+
+    Passes per outfit are averaged over chunks weighted by their outfits; method extras are dropped.
+    """
+    first = parts[0]
+    sizes = np.array([len(p.values) for p in parts], dtype=float)
+
+    def mean(attr):
+        return float(np.dot([getattr(p, attr) for p in parts], sizes) / sizes.sum())
+
+    return Attribution(torch.cat([p.values for p in parts]), torch.cat([p.mask for p in parts]), first.method,
+                       first.groups, mean("forward_passes"), mean("backward_passes"), sum(p.seconds for p in parts),
+                       first.item_level)
+
+
+def oracle_blame_tensor(catalog, outfits, index, groups=GROUPS, rules: StylistRules = DEFAULT_RULES) -> torch.Tensor:
+    """The oracle's per-(item, group) blame for outfits ``index``, padded to (B, MAX_ITEMS, len(groups))."""
+    out = torch.zeros(len(index), MAX_ITEMS, len(groups))
+    for k, i in enumerate(index):
+        bl = outfit_blame(catalog, outfits.outfit(i), rules=rules, groups=groups)
+        out[k, : len(bl)] = torch.from_numpy(bl)
+    return out
+
+
+def oracle_agreement(attributions: dict, blame: torch.Tensor) -> pd.DataFrame:
+    """How often each method's culprit is one the oracle blames (bad outfits only).
+
+    ``item hit``: the culprit item carries oracle blame; ``pair hit``: the lowest (item, group)
+    carries blame in that group (not defined for item-level methods).
+    """
+    rows = {}
+    blamed_item = blame.sum(-1) > 0
+    for name, a in attributions.items():
+        ar = torch.arange(len(blame))
+        item = a.culprit_item()
+        pi, pg = a.culprit()
+        rows[name] = {"item_hit": float(blamed_item[ar, item].float().mean()),
+                      "pair_hit": np.nan if a.item_level else float((blame[ar, pi, pg] > 0).float().mean())}
+    return pd.DataFrame(rows).T.round(3)
+
+
+def method_agreement(attributions: dict) -> pd.DataFrame:
+    """Mean Spearman rank correlation between methods over the real (item, group) pairs of each outfit."""
+    names = list(attributions)
+    mask = next(iter(attributions.values())).mask
+    ranks = {}
+    for n in names:
+        v = attributions[n].values.masked_fill(~mask[..., None], float("nan")).flatten(1).numpy()
+        ranks[n] = pd.DataFrame(v).rank(axis=1).to_numpy()
+    out = np.zeros((len(names), len(names)))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            ra, rb = ranks[a], ranks[b]
+            ok = ~np.isnan(ra)
+            ra_c = np.where(ok, ra - np.nanmean(ra, 1, keepdims=True), 0)
+            rb_c = np.where(ok, rb - np.nanmean(rb, 1, keepdims=True), 0)
+            den = np.sqrt((ra_c ** 2).sum(1) * (rb_c ** 2).sum(1))
+            corr = np.where(den > 0, (ra_c * rb_c).sum(1) / np.where(den > 0, den, 1), np.nan)
+            out[i, j] = np.nanmean(corr)
+    return pd.DataFrame(out, index=names, columns=names).round(3)
+
+
+def cost_table(attributions: dict) -> pd.DataFrame:
+    """Passes and milliseconds per outfit for each method (lower is better)."""
+    rows = {n: {"forward_passes": a.forward_passes, "backward_passes": a.backward_passes,
+                "ms_per_outfit": a.ms_per_outfit} for n, a in attributions.items()}
+    return pd.DataFrame(rows).T.round(3)
