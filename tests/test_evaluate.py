@@ -20,16 +20,21 @@ def wb_eval(catalog, tiny_feats):
 
 @pytest.fixture(scope="module")
 def cases(wb_eval):
-    return xf.evaluate.build_swap_cases(wb_eval, margin=0.0, seed=0)
+    return xf.evaluate.build_swap_cases(wb_eval, protocol="paper", n_outfits=200, margin=0.0, seed=0)
+
+
+@pytest.fixture(scope="module")
+def controlled(wb_eval):
+    return xf.evaluate.build_swap_cases(wb_eval, protocol="controlled", n_outfits=800, per_kind=40, margin=0.0,
+                                        seed=0)
 
 
 def test_swaps_change_what_they_claim(wb_eval, cases):
     assert len(cases) > 10 and set(cases.kind) <= set(xf.evaluate.SWAP_KINDS)
-    outfits = wb_eval.splits["test"]
     tables = wb_eval.feats.tables
     for c in range(len(cases)):
         p = cases.position[c]
-        original = outfits.outfit(cases.outfit[c])
+        original = cases.original[c][cases.original[c] >= 0]
         item, color = cases.items[c, p], cases.colors[c, p]
         color_f = cases.batch.features["color"][c, p]
         shape_f = cases.batch.features["shape_texture"][c, p]
@@ -45,21 +50,68 @@ def test_swaps_change_what_they_claim(wb_eval, cases):
         np.testing.assert_array_equal(cases.items[c, others], original[others])
 
 
-def test_kept_cases_really_drop(wb_eval):
-    kept = xf.evaluate.build_swap_cases(wb_eval, margin=1.0, seed=0)
-    assert np.all(kept.drop >= 1.0)
+def test_kept_cases_really_drop_and_break_a_rule(wb_eval):
+    kept = xf.evaluate.build_swap_cases(wb_eval, protocol="paper", n_outfits=200, margin=1.0, seed=0)
+    assert len(kept) > 0 and np.all(kept.drop >= 1.0)
+    c = wb_eval.catalog
+    for k in range(len(kept)):
+        real = kept.items[k] >= 0
+        assert not xf.rules.is_good(c.category[kept.items[k][real]], kept.colors[k][real], c.busy[kept.items[k][real]])
     after = xf.score(wb_eval.model, kept.batch).numpy()
     np.testing.assert_allclose(after, kept.after, atol=1e-4)
     total = sum(v["kept"] for v in kept.candidates.values())
     assert total == len(kept)
 
 
-def test_unambiguous_means_the_oracle_blames_the_swapped_item_most(cases):
-    item_blame = cases.blame.sum(-1)
-    for c in np.flatnonzero(cases.unambiguous):
-        p = cases.position[c]
-        others = np.delete(item_blame[c].numpy(), p)
-        assert item_blame[c, p] > 0 and item_blame[c, p] > others.max()
+def _repairs(catalog, items, colors, position):
+    """Brute force: can the item at ``position``, re-coloured or replaced within its slot, make the outfit good?"""
+    cat, busy = catalog.category[items].copy(), catalog.busy[items].copy()
+    col = colors.copy()
+    slot = catalog.slot[items[position]]
+    pool = np.flatnonzero((catalog.split == "test") & (catalog.slot == slot))
+    options = {(cat[position], k, busy[position]) for k in range(len(xf.COLOR_NAMES))}
+    options |= set(zip(catalog.category[pool], catalog.color[pool], catalog.busy[pool]))
+    for a, k, b in options:
+        cat[position], col[position], busy[position] = a, k, b
+        if xf.rules.is_good(cat, col, busy):
+            return True
+    return False
+
+
+def test_controlled_cases_have_the_swapped_item_as_the_unique_culprit(wb_eval, controlled):
+    assert len(controlled) > 20 and controlled.unambiguous.all() and controlled.protocol == "controlled"
+    counts = {k: int((controlled.kind == k).sum()) for k in xf.evaluate.SWAP_KINDS}
+    assert max(counts.values()) <= 40
+    c = wb_eval.catalog
+    for k in range(0, len(controlled), max(1, len(controlled) // 25)):
+        real = controlled.items[k] >= 0
+        items, colors = controlled.items[k][real], controlled.colors[k][real]
+        assert (controlled.original[k][real] >= 0).sum() >= 3
+        assert not xf.rules.is_good(c.category[items], colors, c.busy[items])
+        truth = [_repairs(c, items, colors, p) for p in range(len(items))]
+        assert truth == list(controlled.culprits[k][real])
+        assert truth[controlled.position[k]] and sum(truth) == 1
+
+
+def test_the_paper_protocol_marks_cases_unambiguous_exactly_when_the_culprit_is_unique(cases):
+    culprits = cases.culprits
+    expected = culprits[np.arange(len(cases)), cases.position] & (culprits.sum(1) == 1)
+    np.testing.assert_array_equal(cases.unambiguous, expected)
+    assert 0 < cases.unambiguous.sum() < len(cases)  # random swaps leave some cases ambiguous
+
+
+def test_the_vectorised_oracle_agrees_with_the_rules_one_outfit_at_a_time():
+    rng = np.random.default_rng(0)
+    M, N = 2000, 5
+    cat, col = rng.integers(0, 10, (M, N)), rng.integers(0, len(xf.COLOR_NAMES), (M, N))
+    busy, n = rng.random((M, N)) < 0.3, rng.integers(1, N + 1, M)
+    mask = np.arange(N)[None] < n[:, None]
+    rules = xf.StylistRules(hue_clash=(30.0, 100.0), max_chromatic=1)
+    for r in (xf.DEFAULT_RULES, rules):
+        fast = xf.rules.good_mask(cat, col, busy, mask, r)
+        slow = [xf.rules.is_good(cat[m, :n[m]], col[m, :n[m]], busy[m, :n[m]], r) for m in range(M)]
+        np.testing.assert_array_equal(fast, slow)
+        assert 0.05 < fast.mean() < 0.95
 
 
 def test_detection_metrics_on_known_attributions():
@@ -110,7 +162,7 @@ def test_randomised_copy_changes_weights_not_architecture(wb_eval):
 
 
 def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
-    report = xf.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=None, margin=0.0,
+    report = xf.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=800, per_kind=60, margin=0.0,
                                     sanity_cases=400, progress=False, use_cache=False)
     chance = report.random_expected["item_top1"]
     trained, randomised = report.sanity.loc["ifiv", "trained model"], report.sanity.loc["ifiv", "randomised model"]
@@ -120,12 +172,39 @@ def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
     assert report.deletion["ifiv"].iloc[1] > report.deletion["random"].iloc[1]
 
 
+def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
+    report = xf.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], seeds=(0, 1), n_outfits=400, per_kind=20,
+                                    margin=0.0, sanity_cases=20, progress=False, use_cache=False)
+    assert sorted(report.cases) == [0, 1] and sorted(report.per_case.seed.unique()) == [0, 1]
+    s = report.summary
+    per_seed = report.per_case[report.per_case.method == "ifiv"].groupby("seed").item_top1.mean()
+    assert s.loc["ifiv", "item_top1"] == pytest.approx(per_seed.mean())
+    assert s.loc["ifiv", "item_top1_sd"] == pytest.approx(per_seed.std(ddof=1))
+    assert s.loc["ifiv", "item_top1_lo"] <= s.loc["ifiv", "item_top1"] <= s.loc["ifiv", "item_top1_hi"]
+    assert s.loc["oracle", "item_top1"] == 1.0 and s.loc["ifiv", "seeds"] == 2
+    assert "±" in xf.headline(report).loc["ifiv", "item_top1 (unambiguous)"]
+    with pytest.raises(ValueError, match="seed"):
+        xf.run_swap_evaluation(wb_eval, seeds=(), progress=False)
+
+
+def test_the_design_study_chooses_on_validation_with_an_auc_floor(wb_eval):
+    designs = {"ReLU": {"activation": "relu"}, "SiLU": {"activation": "silu"}}
+    table = xf.design_study(wb_eval, designs, methods=("ifiv", "random"), progress=False)
+    assert list(table.index) == ["ReLU", "SiLU"] and table.attrs["split"] == "val"
+    assert table.attrs["best"] == table["ifiv item_top1"].astype(float).idxmax()
+    none = xf.design_study(wb_eval, designs, methods=("ifiv",), min_auc=1.01, progress=False)
+    assert none.attrs["best"] is None
+
+
 def test_cli_evaluate_and_bench_json(capsys, tmp_path):
-    assert cli_main(["evaluate", "--json", "--n-outfits", "30", "--out", str(tmp_path)]) == 0
+    assert cli_main(["evaluate", "--json", "--seeds", "0", "--n-outfits", "300", "--per-kind", "10",
+                     "--out", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["n_cases"] > 0 and "oracle_item_top1" in out and "random_item_top1" in out
+    assert out["n_cases"] > 0 and out["protocol"] == "controlled" and out["seeds"] == [0]
+    assert out["methods"]["oracle"]["item_top1"] == 1.0
     ifiv = out["methods"]["ifiv"]
-    for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "ms_per_outfit"):
+    for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "pair_top1_unambiguous",
+                "item_top1_unambiguous_sd", "item_top1_lo", "ms_per_outfit"):
         assert key in ifiv
     assert (tmp_path / "swap_evaluation.csv").exists()
     assert (tmp_path / "swap_evaluation.md").read_text().startswith("# Swap")

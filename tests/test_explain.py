@@ -78,6 +78,18 @@ def test_ifiv_matches_autograd_by_hand(wb_small):
                                by_hand.detach() * batch.mask[..., None])
 
 
+def test_ifiv_against_the_mean_reference_matches_autograd(wb_small):
+    batch = wb_small.batch([3, 4])
+    x = {g: batch.features[g].clone().requires_grad_(True) for g in GROUPS}
+    wb_small.model(x, batch.slot, batch.mask).sum().backward()
+    by_hand = torch.stack([((x[g] - wb_small.means[g]) * x[g].grad).sum(-1) for g in GROUPS], -1)
+    got = xf.attribute(wb_small.model, batch, "ifiv_mean", means=wb_small.means)
+    torch.testing.assert_close(got.values, by_hand.detach() * batch.mask[..., None])
+    zero = {g: torch.zeros_like(m) for g, m in wb_small.means.items()}
+    torch.testing.assert_close(xf.attribute(wb_small.model, batch, "ifiv_mean", means=zero).values,
+                               xf.attribute(wb_small.model, batch, "ifiv").values)
+
+
 def test_ifiv_probability_target_is_chain_rule(wb_small):
     batch = wb_small.batch(np.arange(10))
     logit = xf.attribute(wb_small.model, batch, "ifiv").values

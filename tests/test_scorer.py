@@ -16,10 +16,12 @@ def random_batch(b=6, n=5, sizes=None, seed=0):
     return feats, slot, mask
 
 
-@pytest.fixture(params=["pairwise", "meanpool"])
+@pytest.fixture(params=[("pairwise", "silu"), ("pairwise", "relu"), ("pairwise", "softplus"), ("meanpool", "silu")],
+                ids=lambda p: "-".join(p))
 def model(request):
     torch.manual_seed(0)
-    return xf.scorer.MODELS[request.param]().eval()
+    kind, activation = request.param
+    return xf.scorer.MODELS[kind](activation=activation).eval()
 
 
 def test_permutation_invariance(model):
@@ -136,3 +138,23 @@ def test_score_outfit_with_color_override(catalog, tiny_feats, trained, splits):
     assert batch.features["color"][0, 0].argmax() == recolored[0]
     torch.testing.assert_close(batch.features["shape_texture"][0, 0], tiny_feats["shape_texture"][items[0]],
                                atol=1e-4, rtol=1e-4)
+
+
+def test_design_options_are_checked_and_key_the_cache(catalog, splits, tiny_feats):
+    with pytest.raises(ValueError, match="Unknown activation 'tanh'"):
+        xf.train_scorer(catalog, splits, tiny_feats, activation="tanh", progress=False)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        xf.train_scorer(catalog, splits, tiny_feats, label_smoothing=0.7, progress=False)
+    a = xf.train_scorer(catalog, splits, tiny_feats, epochs=1, activation="relu", progress=False)
+    b = xf.train_scorer(catalog, splits, tiny_feats, epochs=1, activation="softplus", progress=False)
+    assert a.config["key"] != b.config["key"] and a.model.activation == "relu"
+    assert isinstance(b.model.item[1], torch.nn.Softplus)
+
+
+def test_label_smoothing_keeps_logits_near_the_smoothed_targets(catalog, splits, tiny_feats):
+    sharp = xf.train_scorer(catalog, splits, tiny_feats, epochs=20, patience=20, progress=False, use_cache=False)
+    smooth = xf.train_scorer(catalog, splits, tiny_feats, epochs=20, patience=20, label_smoothing=0.2,
+                             progress=False, use_cache=False)
+    batch = xf.feature_batch(catalog, splits["train"], tiny_feats)
+    # the smoothed loss is minimal at |logit| = log(0.9 / 0.1) = 2.2: logits stay far smaller
+    assert xf.score(smooth.model, batch).abs().max() < 0.5 * xf.score(sharp.model, batch).abs().max()

@@ -25,6 +25,7 @@ from .evaluate import (
     at_margin,
     benchmark,
     cost_table,
+    design_study,
     explain_all,
     format_table,
     headline,
@@ -62,7 +63,7 @@ from .scorer import (
     score,
     train_scorer,
 )
-from .utils import release_freed_memory, set_seed, small_mode
+from .utils import claim, release_freed_memory, set_seed, small_mode
 
 # a laptop-sized memory budget (2 GB) needs freed PyTorch buffers handed back to the OS: see the docstring
 release_freed_memory()
@@ -85,10 +86,10 @@ __all__ = [
     "Attribution", "Explainer", "Traits", "attribute", "dataset_means", "get_method", "methods",
     "reference_outfits", "register", "unregister", "repair_success", "suggest_repairs",
     # evaluation (04-06)
-    "at_margin", "benchmark", "cost_table", "explain_all", "format_table", "headline", "method_agreement",
-    "oracle_agreement", "oracle_blame_tensor", "results_table", "run_swap_evaluation",
+    "at_margin", "benchmark", "cost_table", "design_study", "explain_all", "format_table", "headline",
+    "method_agreement", "oracle_agreement", "oracle_blame_tensor", "results_table", "run_swap_evaluation",
     # Polyvore (07)
     "default_backbone", "load_polyvore", "polyvore_source", "run_polyvore",
     # helpers and namespaces
-    "set_seed", "small_mode", "evaluate", "explain", "features", "polyvore", "viz",
+    "claim", "set_seed", "small_mode", "evaluate", "explain", "features", "polyvore", "viz",
 ]

@@ -205,36 +205,35 @@ def cmd_explain(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import results_table, run_swap_evaluation, write_report
+    from .evaluate import headline, run_swap_evaluation, write_report
     from .pipeline import workbench
-    from .utils import REPO_ROOT
+    from .utils import REPO_ROOT, peak_rss_mb
     with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
-        report = run_swap_evaluation(wb, n_outfits=args.n_outfits, margin=args.margin, seed=args.seed,
-                                     progress=not args.json)
+        report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
+                                     per_kind=args.per_kind, margin=args.margin, progress=not args.json)
     paths = write_report(report, args.out or REPO_ROOT / "reports")
-    from .utils import peak_rss_mb
-    pc = report.per_case
+    s = report.summary
+    keys = [c for c in s.columns if c not in ("cases", "seeds")]
     methods = {}
-    for m, frame in pc.groupby("method", sort=False):
-        un = frame[frame.unambiguous]
-        entry = {"item_top1": frame.item_top1.mean(), "pair_top1": frame.pair_top1.mean(), "mrr": frame.rr.mean(),
-                 "item_top1_unambiguous": un.item_top1.mean(), "pair_top1_unambiguous": un.pair_top1.mean(),
-                 "mrr_unambiguous": un.rr.mean(), "n_cases": len(frame)}
+    for m in s.index:
+        entry = {k: s.loc[m, k] for k in keys}
+        entry["n_cases"] = int(s.loc[m, "cases"])
         if m in report.cost.index:
             entry["ms_per_outfit"] = float(report.cost.loc[m, "ms_per_outfit"])
             entry["deletion_auc"] = float(report.deletion[m].mean())
             entry["sanity_item_top1_randomised"] = float(report.sanity.loc[m, "randomised model"])
         methods[m] = {k: (None if v != v else round(float(v), 4)) for k, v in entry.items()}
-    summary = {"n_cases": len(report.cases), "n_unambiguous": int(report.cases.unambiguous.sum()),
-               "candidates": report.cases.candidates, "margin": args.margin,
-               "random_item_top1": methods["random"]["item_top1"],
-               "random_item_top1_expected": report.random_expected["item_top1"],
-               "oracle_item_top1": methods["oracle"]["item_top1"], "methods": methods, "files": paths,
+    cases = report.cases.values()
+    summary = {"protocol": args.protocol, "seeds": list(args.seeds), "n_cases": report.n_cases,
+               "n_unambiguous": sum(int(c.unambiguous.sum()) for c in cases),
+               "cases_per_kind": {str(k): int(v) for k, v in report.per_case[report.per_case.method == "oracle"]
+                                  .kind.value_counts().items()},
+               "margin": args.margin, "random_expected": report.random_expected, "methods": methods, "files": paths,
                "seconds": round(report.seconds, 1), "peak_rss_mb": round(peak_rss_mb(), 1)}
-    table = results_table(report)
-    lines = [f"{len(report.cases)} swap cases ({summary['n_unambiguous']} unambiguous), margin {args.margin}",
-             table.iloc[:, :6].to_string(), f"written: {paths['csv']}, {paths['markdown']}"]
+    lines = [f"{args.protocol} protocol, scorer seeds {list(args.seeds)}: {summary['n_cases']} swap cases "
+             f"({summary['n_unambiguous']} unambiguous), margin {args.margin}",
+             headline(report).to_string(), f"written: {paths['csv']}, {paths['markdown']}"]
     _emit(summary, args.json, lines)
     return 0
 
@@ -329,7 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_explain)
     p = sub.add_parser("evaluate", help="run the swap evaluation; write reports/swap_evaluation.{csv,md}")
-    p.add_argument("--n-outfits", type=positive_int, default=500, help="good test outfits to swap in (default 500)")
+    p.add_argument("--protocol", default="controlled", choices=["controlled", "paper"],
+                   help="controlled: the swapped item is the unique culprit (default); paper: random swaps")
+    p.add_argument("--seeds", type=seed_type, nargs="+", default=[0, 1, 2], help="scorer seeds (default 0 1 2)")
+    p.add_argument("--n-outfits", type=positive_int, help="good outfits drawn per seed (default: per protocol)")
+    p.add_argument("--per-kind", type=positive_int, help="cases kept per swap kind (default: per protocol)")
     p.add_argument("--margin", type=margin_type, default=0.5, help="least logit drop for a kept swap (>= 0)")
     p.add_argument("--out", type=out_folder, help="folder for the report files (default reports/)")
     p.add_argument("--seed", type=seed_type, default=0)

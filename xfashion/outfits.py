@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .data import CATEGORIES, COLOR_NAMES, SLOTS, Catalog
-from .rules import DEFAULT_RULES, GROUPS, StylistRules, blame, violations
+from .rules import DEFAULT_RULES, GROUPS, StylistRules, blame, good_mask, violations
 from .utils import small_mode
 
 MAX_ITEMS = 5
@@ -190,6 +190,40 @@ def sample_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, rules
         flip = rng.random(len(label)) < label_noise
         label[flip] = 1.0 - label[flip]
     return OutfitSet(split, items, label, oracle, np.array(templates), broken_rules)
+
+
+def sample_good_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, rules: StylistRules = DEFAULT_RULES,
+                        min_items: int = 1) -> OutfitSet:
+    """``n`` good outfits (by the oracle) of at least ``min_items`` items from one split's items, drawn in bulk.
+
+    The swap test needs many more good outfits than the test split holds; they are cheap to draw.
+    """
+    rng = np.random.default_rng(seed)
+    pools = _pools(catalog, split)
+    templates = [k for k, t in enumerate(TEMPLATES) if len(t) >= min_items and all(len(pools[s]) for s in t)]
+    if not templates:
+        raise ValueError(f"No outfit template of {min_items}+ items can be filled from the {split} split.")
+    found, total = [], 0
+    for _ in range(200):
+        t = rng.choice(templates, 4 * n)
+        items = np.full((len(t), MAX_ITEMS), -1, dtype=np.int64)
+        for k in templates:
+            rows = np.flatnonzero(t == k)
+            for pos, slot in enumerate(TEMPLATES[k]):
+                items[rows, pos] = pools[slot][rng.integers(len(pools[slot]), size=len(rows))]
+        mask = items >= 0
+        it = np.where(mask, items, 0)
+        good = good_mask(catalog.category[it], catalog.color[it], catalog.busy[it], mask, rules)
+        found.append((items[good], t[good]))
+        total += int(good.sum())
+        if total >= n:
+            break
+    else:
+        raise ValueError(f"The stylist accepts almost no outfit of the {split} split ({total} good of "
+                         f"{200 * 4 * n} drawn); relax the rules.")
+    items, t = np.concatenate([f[0] for f in found])[:n], np.concatenate([f[1] for f in found])[:n]
+    ones = np.ones(len(items))
+    return OutfitSet(split, items, ones, ones.copy(), t, [[] for _ in range(len(items))])
 
 
 def make_splits(catalog: Catalog, sizes: dict | None = None, *, seed: int = 0,

@@ -11,7 +11,7 @@ from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
 from .features import ItemFeatures, extract_features, train_shape_cnn
 from .outfits import OutfitBatch, OutfitSet, make_splits, rule_counts
 from .scorer import feature_batch, fitb_questions, train_scorer
-from .utils import small_mode
+from .utils import check_seed, small_mode
 
 _MEMO: dict = {}
 
@@ -22,13 +22,6 @@ def _memo(key, build):
     if key not in _MEMO:
         _MEMO[key] = build()
     return _MEMO[key]
-
-
-def check_seed(seed) -> int:
-    """Return ``seed`` as an int, or raise a ValueError naming the accepted range."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
-        raise ValueError(f"A seed must be an integer in 0 .. 2**32 - 1; got {seed!r}.")
-    return int(seed)
 
 
 def fashion_mnist():

@@ -407,11 +407,14 @@ def feature_swap_cases(model, batch: OutfitBatch, tables: dict, margin: float = 
     pool = {}
     for b, n in zip(*np.nonzero(batch.mask.numpy())):
         pool.setdefault(int(batch.slot[b, n]), []).append(int(batch.items[b, n]))
+    pool = {k: np.array(v) for k, v in pool.items()}
+    sizes, slots = batch.mask.sum(1).numpy(), batch.slot.numpy()
 
-    def propose(rng, o, kind):
-        p = int(rng.integers(int(batch.mask[o].sum())))
-        candidates = pool[int(batch.slot[o, p])]
-        return p, candidates[int(rng.integers(len(candidates)))], -1
+    def propose(rng, rows, kind):
+        pos = (rng.random(len(rows)) * sizes[rows]).astype(np.int64)
+        slot = slots[rows, pos]
+        new = np.array([pool[s][rng.integers(len(pool[s]))] for s in slot], dtype=np.int64)
+        return pos, new, np.full(len(rows), -1)
 
     def refeaturise(rows):
         out = {}
@@ -491,7 +494,7 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
                "n_items": len(feats.index), "unreadable_images": feats.unreadable,
                "images_per_second": feats.images_per_second, "features_cached": feats.cached,
                "epochs": len(history), "best_epoch": best_epoch, "n_swap_cases": len(cases),
-               "n_swap_candidates": sum(v["candidates"] for v in cases.candidates.values()),
+               "n_swap_candidates": sum(v["proposed"] for v in cases.candidates.values()),
                "detection": detection.to_dict(orient="index"),
                "seconds": time.perf_counter() - start}
     return PolyvoreReport(data, feats, model, metrics, detection, history, summary)

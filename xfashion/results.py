@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import benchmark, explain_all, oracle_agreement, oracle_blame_tensor, run_swap_evaluation
+from .evaluate import (
+    benchmark,
+    design_study,
+    explain_all,
+    oracle_agreement,
+    oracle_blame_tensor,
+    run_swap_evaluation,
+)
 from .features import color_invariance
 from .pipeline import fitb, trained_scorer, workbench
 from .repair import repair_success
@@ -35,12 +42,15 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
     agree = oracle_agreement(explain_all(wb, bad, methods=["ifiv", "random"], progress=progress),
                              oracle_blame_tensor(catalog, test, bad))
     repair = repair_success(wb.model, catalog, feats, test, n=150, progress=progress)
-    report = run_swap_evaluation(wb, n_outfits=500, margin=0.5, seed=seed, progress=progress)  # notebook 06's run
-    pc = report.per_case
+    # notebook 06's runs: the design study on validation, then the chosen design over three scorer seeds
+    study = design_study(wb, progress=progress)
+    report = run_swap_evaluation(wb, seeds=(0, 1, 2), design=study.attrs["designs"][study.attrs["best"]],
+                                 progress=progress)
+    sm = report.summary
 
-    def swap(method, unambiguous):
-        part = pc[(pc.method == method) & (pc.unambiguous if unambiguous else True)]
-        return round(float(part.item_top1.mean()), 3)
+    def swap(method):
+        return {k: round(float(sm.loc[method, k]), 3) for k in ("item_top1", "item_top1_sd", "pair_top1",
+                                                                  "pair_top1_sd")}
     bench = benchmark(wb)
     tour = None
     path = Path(tour_json) if tour_json else REPO_ROOT / "build" / "tour.json"
@@ -57,9 +67,10 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
         "oracle_agreement": {"n_bad": len(bad), **{f"{m}_{c.split('_')[0]}": round(float(agree.loc[m, c]), 3)
                                                    for m in agree.index for c in agree.columns}},
         "repair": {m: round(float(repair.loc[m].iloc[-1]), 3) for m in repair.index},
-        "swap": {"n_cases": len(report.cases), "n_unambiguous": int(report.cases.unambiguous.sum()),
-                 **{f"{m}_{s}": swap(m, s == "unambiguous") for m in ("ifiv", "feature_ablation", "random")
-                    for s in ("all", "unambiguous")}},
+        "swap": {"n_cases": report.n_cases, "seeds": list(report.config["seeds"]), "design": study.attrs["best"],
+                 "relu_ifiv_val": round(float(study.loc["ReLU", "ifiv item_top1"]), 3),
+                 "chosen_ifiv_val": round(float(study.loc[study.attrs["best"], "ifiv item_top1"]), 3),
+                 **{m: swap(m) for m in ("ifiv", "feature_ablation", "random")}},
         "cost": {"n_outfits": int(bench.attrs["n_outfits"]),
                  "ifiv_ratio": round(float(bench.loc["ifiv", "ratio_to_forward"]), 1),
                  "ig_over_ifiv": round(float(bench.loc["integrated_gradients", "seconds"]
@@ -83,10 +94,13 @@ def table(r: dict) -> str:
          f"(random {o['random_item']:.2f} / {o['random_pair']:.2f})"),
         ("repair from IFIV's culprit",
          f"{100 * r['repair']['ifiv']:.0f}% of bad outfits fixed (random culprit {100 * r['repair']['random']:.0f}%)"),
-        (f"swap test, {w['n_cases']} cases ({w['n_unambiguous']} unambiguous)",
-         f"IFIV item top-1 {w['ifiv_all']:.2f} all / {w['ifiv_unambiguous']:.2f} unambiguous; feature ablation "
-         f"{w['feature_ablation_all']:.2f} / {w['feature_ablation_unambiguous']:.2f}; random {w['random_all']:.2f} / "
-         f"{w['random_unambiguous']:.2f}"),
+        (f"scorer design (validation split): {w['design']}",
+         f"IFIV item top-1 {w['chosen_ifiv_val']:.2f} on controlled validation swaps (ReLU {w['relu_ifiv_val']:.2f})"),
+        (f"swap test, controlled: {w['n_cases']} cases, scorer seeds {w['seeds']}",
+         "item / item-feature top-1: " + "; ".join(
+             f"{name} {w[m]['item_top1']:.3f} ± {w[m]['item_top1_sd']:.3f} / {w[m]['pair_top1']:.3f} ± "
+             f"{w[m]['pair_top1_sd']:.3f}" for m, name in (("ifiv", "IFIV"), ("feature_ablation", "feature ablation"),
+                                                            ("random", "random")))),
         (f"cost ({k['n_outfits']} outfits)",
          f"IFIV {k['ifiv_ratio']}x a forward pass; IG (50 steps) {k['ig_over_ifiv']}x IFIV"),
     ]

@@ -187,3 +187,77 @@ def blame(categories, colors, busy, rules: StylistRules = DEFAULT_RULES, groups=
 def is_good(categories, colors, busy, rules: StylistRules = DEFAULT_RULES) -> bool:
     """An outfit is good iff it breaks no rule."""
     return not violations(categories, colors, busy, rules)
+
+
+# ----------------------------------------------------------------------------- the oracle, vectorised
+
+
+def clash_tables(rules: StylistRules = DEFAULT_RULES) -> dict:
+    """The rules as lookup tables: which colour pairs and category pairs clash, which colours are chromatic."""
+    names = [c.name for c in PALETTE]
+    hues = [c.hue for c in PALETTE]
+    lo, hi = rules.hue_clash
+    color = np.zeros((len(PALETTE), len(PALETTE)), bool)
+    for a, b in combinations(range(len(PALETTE)), 2):
+        hue = hues[a] is not None and hues[b] is not None and lo <= hue_distance(hues[a], hues[b]) <= hi
+        neutral = any({names[a], names[b]} == {x, y} and x != y for x, y in rules.neutral_clashes)
+        color[a, b] = color[b, a] = hue or neutral
+    season = np.zeros((len(CATEGORIES), len(CATEGORIES)), bool)
+    for x, y in rules.season_clashes:
+        i, j = CATEGORIES.index(x), CATEGORIES.index(y)
+        season[i, j] = season[j, i] = i != j
+    chromatic = np.array([h is not None for h in hues])
+    return {"color": color, "season": season, "chromatic": chromatic}
+
+
+def good_mask(categories, colors, busy, mask, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+    """:func:`is_good` for many outfits at once: arrays (M, N) with ``mask`` True for real items; returns (M,)."""
+    t = clash_tables(rules)
+    cat, col, mask = np.asarray(categories), np.asarray(colors), np.asarray(mask, bool)
+    busy = np.asarray(busy, bool) & mask
+    cat, col = np.where(mask, cat, 0), np.where(mask, col, 0)
+    pair = (mask[:, :, None] & mask[:, None, :]) & np.triu(np.ones((cat.shape[1],) * 2, bool), 1)
+    clash = (t["color"][col[:, :, None], col[:, None, :]] | t["season"][cat[:, :, None], cat[:, None, :]]) & pair
+    chrom = (t["chromatic"][col] & mask).sum(1)
+    return ~clash.any((1, 2)) & (chrom <= rules.max_chromatic) & (busy.sum(1) <= rules.max_busy)
+
+
+def repairers(categories, colors, busy, mask, options: list, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+    """Which items could, changed alone, make each outfit good: the stylist's culprits.
+
+    Parameters
+    ----------
+    categories, colors, busy, mask : arrays (M, N)
+    options : list of N int arrays (M, K, 3) padded with -1
+        What each position may become: (category, colour, busy) triples, e.g. every
+        re-colouring of the item and every item of its slot.
+
+    Returns
+    -------
+    bool array (M, N)
+    """
+    t = clash_tables(rules)
+    cat, col, mask = np.asarray(categories), np.asarray(colors), np.asarray(mask, bool)
+    busy = np.asarray(busy, bool) & mask
+    cat, col = np.where(mask, cat, 0), np.where(mask, col, 0)
+    M, N = cat.shape
+    clash = (t["color"][col[:, :, None], col[:, None, :]] | t["season"][cat[:, :, None], cat[:, None, :]])
+    clash &= mask[:, :, None] & mask[:, None, :]
+    chrom = t["chromatic"][col] & mask
+    out = np.zeros((M, N), bool)
+    for i in range(N):
+        others = mask.copy()
+        others[:, i] = False
+        rest = clash & others[:, :, None] & others[:, None, :]
+        rest_ok = ~rest.any((1, 2))
+        opt = np.asarray(options[i])
+        valid = (opt[..., 0] >= 0) & mask[:, i, None]
+        oc, ocol, ob = np.clip(opt[..., 0], 0, None), np.clip(opt[..., 1], 0, None), opt[..., 2] > 0
+        # (M, K, N): the option clashes with a remaining item
+        hit = (t["color"][ocol[:, :, None], col[:, None, :]] | t["season"][oc[:, :, None], cat[:, None, :]])
+        hit &= others[:, None, :]
+        n_chrom = (chrom & others).sum(1)[:, None] + t["chromatic"][ocol]
+        n_busy = (busy & others).sum(1)[:, None] + ob
+        ok = valid & ~hit.any(-1) & (n_chrom <= rules.max_chromatic) & (n_busy <= rules.max_busy)
+        out[:, i] = rest_ok & ok.any(1)
+    return out

@@ -33,6 +33,13 @@ CLONE_HINT = ("xfashion reads its notebooks and committed mini data from a clone
               "clone it and run `make tour` (or `pip install -e .` inside the clone).")
 
 
+def check_seed(seed) -> int:
+    """Return ``seed`` as an int, or raise a ValueError naming the accepted range."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"A seed must be an integer in 0 .. 2**32 - 1; got {seed!r}.")
+    return int(seed)
+
+
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and PyTorch's global generators.
 
@@ -88,6 +95,20 @@ def release_freed_memory() -> bool:
 def small_mode() -> bool:
     """Return True when ``XFASHION_SMALL=1`` asks every stage to shrink (used by tests)."""
     return os.environ.get("XFASHION_SMALL", "0") not in ("", "0", "false", "False")
+
+
+def claim(ok, text: str) -> None:
+    """Check one sentence of a notebook's prose against the outputs above it.
+
+    A false claim raises an AssertionError on full data (so a wrong sentence fails the tour); in
+    small-data mode, where models are too small for the prose to describe, it is only reported.
+    """
+    if bool(ok):
+        return
+    if small_mode():
+        print(f"(small-data mode, not checked) {text}")
+        return
+    raise AssertionError(f"The notebook says: {text!r}, but the outputs above say otherwise.")
 
 
 def cache_dir() -> Path:
@@ -231,4 +252,4 @@ def json_default(v):
     return float(v)
 
 
-__all__ = ["set_seed", "seeded", "small_mode", "cache_dir", "digest", "Cache", "peak_rss_mb"]
+__all__ = ["set_seed", "seeded", "small_mode", "claim", "cache_dir", "digest", "Cache", "peak_rss_mb"]

@@ -3,7 +3,8 @@
 ``agreement`` runs many methods and compares them with the oracle and each other; ``swap``
 builds swap-test cases for any dataset; ``metrics`` scores detections (each metric declares
 its direction); ``sanity`` holds deletion curves and the randomised-model check; ``report``
-runs the whole evaluation with a cache; ``bench`` measures cost against a forward pass.
+runs the whole evaluation with a cache over scorer seeds; ``design`` compares scorer designs on the
+validation split; ``bench`` measures cost against a forward pass.
 """
 from .agreement import (
     PIXEL_CHUNK,
@@ -15,22 +16,49 @@ from .agreement import (
     oracle_blame_tensor,
 )
 from .bench import benchmark
-from .metrics import METRICS, Metric, bootstrap_ci, detection_scores, format_table, headline, random_expected, summarise
+from .design import DESIGNS, design_study
+from .metrics import (
+    METRICS,
+    Metric,
+    bootstrap_ci,
+    detection_scores,
+    format_table,
+    headline,
+    random_expected,
+    seed_summary,
+    summarise,
+)
 from .report import (
     SwapReport,
     at_margin,
+    compare_reports,
     deletion_auc,
     results_table,
     run_swap_evaluation,
+    seed_scorer,
+    spread,
     write_report,
 )
 from .sanity import deletion_curve, randomised_copy
-from .swap import SWAP_KINDS, SwapCases, build_swap_cases, check_margin, check_n, make_swap_cases, oracle_attribution
+from .swap import (
+    PROTOCOLS,
+    SWAP_KINDS,
+    Oracle,
+    SwapCases,
+    build_swap_cases,
+    check_margin,
+    check_n,
+    fashion_oracle,
+    make_swap_cases,
+    oracle_attribution,
+)
 
 __all__ = [
-    "METRICS", "PIXEL_CHUNK", "SWAP_KINDS", "Metric", "SwapCases", "SwapReport", "at_margin", "benchmark",
-    "bootstrap_ci", "build_swap_cases", "check_margin", "check_n", "concat_attributions", "cost_table",
-    "deletion_auc", "deletion_curve", "detection_scores", "explain_all", "format_table", "headline",
-    "make_swap_cases", "method_agreement", "oracle_agreement", "oracle_attribution", "oracle_blame_tensor",
-    "random_expected", "randomised_copy", "results_table", "run_swap_evaluation", "summarise", "write_report",
+    "DESIGNS", "METRICS", "Metric", "Oracle", "PIXEL_CHUNK", "PROTOCOLS", "SWAP_KINDS", "SwapCases",
+    "SwapReport", "at_margin", "benchmark", "bootstrap_ci", "build_swap_cases", "check_margin", "check_n",
+    "compare_reports", "concat_attributions", "cost_table", "deletion_auc", "deletion_curve", "design_study",
+    "detection_scores", "explain_all", "fashion_oracle", "format_table", "headline", "make_swap_cases",
+    "method_agreement", "oracle_agreement", "oracle_attribution", "oracle_blame_tensor", "random_expected",
+    "randomised_copy", "results_table", "run_swap_evaluation", "seed_scorer", "seed_summary", "spread",
+    "summarise", "write_report",
 ]

@@ -127,7 +127,7 @@ def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95)
 
 
 def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
-    """Mean item top-1, pair top-1 and MRR per method (and per ``by`` columns), all and unambiguous."""
+    """Mean item top-1, pair top-1 and MRR per method (and per ``by`` columns), all and unambiguous cases."""
     keys = ["method"] + ([by] if isinstance(by, str) else list(by or []))
     agg = {"item_top1": "mean", "pair_top1": "mean", "rr": "mean"}
     full = per_case.groupby(keys, sort=False).agg(agg)
@@ -139,15 +139,41 @@ def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
     return out.round(3)
 
 
-def headline(report, n_boot: int = 1000) -> pd.DataFrame:
-    """Per method: item and pair top-1 with 95% bootstrap intervals, all and unambiguous cases."""
+def seed_summary(per_case: pd.DataFrame, n_boot: int = 1000, level: float = 0.95) -> pd.DataFrame:
+    """Per method and metric: the mean over seeds of each seed's mean, their sd, and the pooled bootstrap interval.
+
+    Columns ``<metric>``, ``<metric>_sd``, ``<metric>_lo``, ``<metric>_hi`` for item_top1,
+    pair_top1 and mrr, over all cases and (suffix ``_unambiguous``) over unambiguous ones;
+    ``cases`` and ``seeds`` count what they rest on.
+    """
     rows = {}
-    for m, frame in report.per_case.groupby("method", sort=False):
+    for m, frame in per_case.groupby("method", sort=False):
         row = {}
-        for subset, part in (("all", frame), ("unambiguous", frame[frame.unambiguous])):
-            for metric in ("item_top1", "pair_top1"):
-                lo, hi = bootstrap_ci(part[metric], n_boot)
-                row[f"{metric} ({subset})"] = f"{part[metric].mean():.3f} [{lo:.2f}, {hi:.2f}]"
-        row["cases"] = len(frame)
+        for suffix, part in (("", frame), ("_unambiguous", frame[frame.unambiguous])):
+            for metric, col in (("item_top1", "item_top1"), ("pair_top1", "pair_top1"), ("mrr", "rr")):
+                per_seed = part.groupby("seed")[col].mean()
+                lo, hi = bootstrap_ci(part[col], n_boot, level=level)
+                row.update({f"{metric}{suffix}": per_seed.mean(),
+                            f"{metric}{suffix}_sd": per_seed.std(ddof=1) if len(per_seed) > 1 else np.nan,
+                            f"{metric}{suffix}_lo": lo, f"{metric}{suffix}_hi": hi})
+        row["cases"], row["seeds"] = len(frame), frame["seed"].nunique()
         rows[m] = row
     return pd.DataFrame(rows).T
+
+
+def headline(report, subset: str = "unambiguous") -> pd.DataFrame:
+    """Per method: item and pair top-1 and MRR as ``mean ± sd over seeds [pooled 95% interval]``."""
+    s = report.summary
+    suffix = "_unambiguous" if subset == "unambiguous" else ""
+    out = pd.DataFrame(index=s.index)
+    for metric in ("item_top1", "pair_top1", "mrr"):
+        k = metric + suffix
+
+        def fmt(r, k=k):
+            if pd.isna(r[k]):
+                return "n/a"
+            sd = "" if pd.isna(r[k + "_sd"]) else f" ± {r[k + '_sd']:.3f}"
+            return f"{r[k]:.3f}{sd} [{r[k + '_lo']:.3f}, {r[k + '_hi']:.3f}]"
+        out[f"{metric} ({subset})"] = s.apply(fmt, axis=1)
+    out["cases"] = s["cases"].astype(int)
+    return out

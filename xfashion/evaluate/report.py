@@ -17,19 +17,25 @@ from ..explain import methods as registered_methods
 from ..features import catalog_key
 from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
-from ..scorer import score
-from ..utils import Cache, from_plain, to_plain
+from ..scorer import score, train_scorer
+from ..utils import Cache, check_seed, from_plain, to_plain
 from .agreement import PIXEL_CHUNK, concat_attributions
-from .metrics import detection_scores, random_expected, summarise
+from .metrics import detection_scores, random_expected, seed_summary, summarise
 from .sanity import deletion_curve, randomised_copy
-from .swap import SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
+from .swap import SwapCases, build_swap_cases, check_n, oracle_attribution
 
 
 @dataclass
 class SwapReport:
-    """Everything the swap evaluation measured."""
+    """Everything the swap evaluation measured, over one or more scorer seeds.
 
-    cases: SwapCases
+    ``cases`` maps each scorer seed to its :class:`SwapCases`; ``per_case`` has one row per
+    (seed, case, method); ``summary`` holds mean ± sd over seeds and pooled intervals
+    (:func:`seed_summary`); ``deletion``, ``sanity``, ``cost`` and ``random_expected`` are means
+    over seeds.
+    """
+
+    cases: dict
     per_case: pd.DataFrame
     summary: pd.DataFrame
     deletion: pd.DataFrame
@@ -40,86 +46,145 @@ class SwapReport:
     seconds: float
     cached: bool = False
 
+    @property
+    def first(self) -> SwapCases:
+        """The cases of the first seed (for figures of single cases)."""
+        return next(iter(self.cases.values()))
 
-def run_swap_evaluation(wb, methods=None, *, n_outfits: int | None = 500, margin: float = 0.5,
-                        rules: StylistRules = DEFAULT_RULES,
-                        seed: int = 0, sanity_cases: int = 150, max_cases: dict | None = None,
-                        progress: bool = True, options: dict | None = None, use_cache: bool = True) -> SwapReport:
-    """The paper's swap experiment with ground truth, faithfulness, sanity check and cost.
+    @property
+    def n_cases(self) -> int:
+        return sum(len(c) for c in self.cases.values())
+
+
+def seed_scorer(wb, seed: int, design: dict | None = None):
+    """The workbench's scorer trained with another seed and the same configuration (cached)."""
+    return train_scorer(wb.catalog, wb.splits, wb.feats, seed=seed, progress=False, **(design or {})).model
+
+
+def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
+                        n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
+                        margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
+                        sanity_cases: int = 150, max_cases: dict | None = None, progress: bool = True,
+                        options: dict | None = None, use_cache: bool = True) -> SwapReport:
+    """The swap experiment with ground truth, over scorer seeds: detection, faithfulness, sanity check and cost.
 
     Parameters
     ----------
     wb : Workbench
     methods : sequence of str, optional
         Attribution methods (default: every registered one); the oracle ceiling is always added.
-    n_outfits : int, optional
-        Good test outfits to start from (each gets one swap of each kind); None uses all.
+    protocol : {'controlled', 'paper'}
+        See :mod:`xfashion.evaluate.swap`.
+    seeds : sequence of int
+        Scorer seeds: each trains (or loads) the workbench's scorer configuration with that seed,
+        and draws its own good outfits. Seed 0 with the default design is ``wb.model``.
+    design : dict, optional
+        Scorer design options for :func:`~xfashion.scorer.train_scorer` (``activation``, ``label_smoothing``).
+    n_outfits, per_kind, draws : int, optional
+        Good outfits drawn per seed, cases kept per swap kind, candidate swaps per outfit and kind.
     margin : float
         Keep a swap only if the logit drops by at least this much.
+    rules : StylistRules
+        The stylist whose oracle judges the swapped outfits.
     sanity_cases : int
         Cases re-explained on a scorer with randomised weights.
-    rules : StylistRules
-        The stylist whose oracle labels and blames the swapped outfits.
     max_cases : dict, optional
         Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
-        Reuse a report cached under the same configuration and model.
+        Reuse each seed's results cached under the same configuration and model.
     """
-    check_n(n_outfits, "n_outfits", allow_none=True)
-    check_margin(margin)
     check_n(sanity_cases, "sanity_cases")
+    if not len(seeds):
+        raise ValueError("seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2).")
+    for s in seeds:
+        check_seed(s)
     methods = [get_method(m).traits.name for m in (methods or registered_methods())]  # aliases resolved
     max_cases = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
                  **(max_cases or {})}
-    options = dict(options or {})
-    config = {"n_outfits": n_outfits, "margin": margin, "seed": seed, "methods": list(methods),
-              "rules": dataclasses.asdict(rules),
-              "sanity_cases": sanity_cases, "max_cases": max_cases, "options": options}
-    # keyed by the model's weights and the data it is evaluated on, not by a name
-    cache = Cache("swap", config, inputs=[wb.model, catalog_key(wb.catalog), wb.splits["test"].items,
-                                          wb.splits["test"].oracle_label, wb.feats.tables, wb.feats.extractor,
-                                          wb.means, wb.references],
-                  code=[*evaluate_code(), *explain_code(), *[get_method(m) for m in methods],
-                        sys.modules[score.__module__],
-                        sys.modules[outfit_blame.__module__], sys.modules[violations.__module__]])
-    saved = cache.load() if use_cache else None
-    if saved is not None:
-        return _report_from_plain(saved)
+    config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),
+              "n_outfits": n_outfits, "per_kind": per_kind, "draws": draws, "margin": margin, "split": split,
+              "methods": list(methods), "rules": dataclasses.asdict(rules), "sanity_cases": sanity_cases,
+              "max_cases": max_cases, "options": dict(options or {})}
     start = time.perf_counter()
-    cases = build_swap_cases(wb, n_outfits=n_outfits, margin=margin, seed=seed, rules=rules)
+    parts, cases, cached = [], {}, True
+    for s in tqdm(list(seeds), desc="scorer seeds", disable=not progress or len(seeds) == 1):
+        model = seed_scorer(wb, s, design)
+        one = {k: v for k, v in config.items() if k != "seeds"}
+        # keyed by the model's weights and the data it is evaluated on, not by a name
+        cache = Cache("swap", {**one, "seed": int(s)},
+                      inputs=[model, catalog_key(wb.catalog), wb.feats.tables, wb.feats.extractor, wb.means,
+                              wb.references],
+                      code=[*evaluate_code(), *explain_code(), *[get_method(m) for m in methods],
+                            sys.modules[score.__module__], sys.modules[outfit_blame.__module__],
+                            sys.modules[violations.__module__]])
+        saved = cache.load() if use_cache else None
+        if saved is None:
+            cached = False
+            saved = _evaluate_seed(wb, model, int(s), methods, one, max_cases, progress)
+            cache.save(saved)
+        cases[int(s)] = _cases_from_plain(saved["cases"])
+        parts.append(saved)
+    return _combine(parts, cases, config, time.perf_counter() - start, cached)
+
+
+def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, max_cases: dict, progress: bool) -> dict:
+    """One scorer seed's cases, detection per case, deletion curves, sanity check and cost, as plain data."""
+    cases = build_swap_cases(wb, protocol=config["protocol"], n_outfits=config["n_outfits"],
+                             per_kind=config["per_kind"], draws=config["draws"], margin=config["margin"], seed=seed,
+                             split=config["split"], rules=StylistRules(**_rules_args(config["rules"])), model=model)
     if len(cases) == 0:
-        raise ValueError(f"No swap lowered the score by {margin}; lower the margin.")
-    catalog = wb.catalog
-    meta = pd.DataFrame({"case": np.arange(len(cases)), "kind": cases.kind, "slot": cases.slot_name(catalog),
-                         "size": cases.size, "unambiguous": cases.unambiguous, "drop": cases.drop})
+        raise ValueError(f"No swap lowered the score by {config['margin']} and broke a rule; lower the margin.")
+    meta = pd.DataFrame({"seed": seed, "case": np.arange(len(cases)), "kind": cases.kind,
+                         "slot": cases.slot_name(wb.catalog), "size": cases.size, "unambiguous": cases.unambiguous,
+                         "drop": cases.drop})
     frames, deletion, cost, sanity = [], {}, {}, {}
-    rand_model = randomised_copy(wb.model, seed)
-    sane = cases.subset(np.arange(min(sanity_cases, len(cases))))
-    all_methods = list(methods) + ["oracle"]
-    for m in tqdm(all_methods, desc="swap evaluation", disable=not progress):
-        sub = cases if m == "oracle" else cases.subset(np.arange(min(max_cases.get(m, len(cases)), len(cases))))
+    rand_model = randomised_copy(model, seed)
+    sane = cases.subset(spread(len(cases), config["sanity_cases"]))
+    options = config["options"]
+    for m in tqdm([*methods, "oracle"], desc=f"swap evaluation (scorer seed {seed})", disable=not progress):
+        sub = cases if m == "oracle" else cases.subset(spread(len(cases), max_cases.get(m, len(cases))))
         opts = options.get(m, {})
-        attr = oracle_attribution(cases) if m == "oracle" else _attribute_cases(wb, wb.model, sub, m, opts)
+        attr = oracle_attribution(cases) if m == "oracle" else _attribute_cases(wb, model, sub, m, opts)
         scores = detection_scores(attr, sub.position, sub.kind)
         if m != "oracle":
             cost[m] = {"ms_per_outfit": attr.ms_per_outfit, "forward_passes": attr.forward_passes,
                        "backward_passes": attr.backward_passes}
-            deletion[m] = deletion_curve(wb.model, attr, sub.batch, wb.means)
-            n_sane = min(len(sane), len(sub))
-            r_attr = _attribute_cases(wb, rand_model, sane.subset(np.arange(n_sane)), m, opts)
-            r_scores = detection_scores(r_attr, sane.position[:n_sane], sane.kind[:n_sane])
-            sanity[m] = {"trained model": float(scores["item_top1"][:n_sane].mean()),
+            deletion[m] = deletion_curve(model, attr, sub.batch, wb.means)
+            # the same cases on the trained and the randomised scorer
+            both = sane.subset(spread(len(sane), min(len(sane), len(sub))))
+            trained = detection_scores(_attribute_cases(wb, model, both, m, opts), both.position, both.kind)
+            r_scores = detection_scores(_attribute_cases(wb, rand_model, both, m, opts), both.position, both.kind)
+            sanity[m] = {"trained model": float(trained["item_top1"].mean()),
                          "randomised model": float(r_scores["item_top1"].mean())}
-        frames.append(pd.concat([meta.iloc[: len(scores)], scores.assign(method=m)], axis=1))
-    per_case = pd.concat(frames, ignore_index=True)
-    rand = random_expected(cases)
-    summary = summarise(per_case)
+        frames.append(pd.concat([meta.iloc[spread(len(cases), len(sub))].reset_index(drop=True),
+                                 scores.assign(method=m)], axis=1))
     deletion_df = pd.DataFrame(deletion)
     deletion_df.index.name = "pairs replaced"
-    report = SwapReport(cases, per_case, summary, deletion_df, pd.DataFrame(sanity).T.round(3),
-                        pd.DataFrame(cost).T, rand, config, time.perf_counter() - start)
-    cache.save(_report_to_plain(report))
-    return report
+    return {"cases": _cases_to_plain(cases), "per_case": to_plain(pd.concat(frames, ignore_index=True)),
+            "deletion": to_plain(deletion_df), "sanity": to_plain(pd.DataFrame(sanity).T),
+            "cost": to_plain(pd.DataFrame(cost).T), "random_expected": random_expected(cases)}
+
+
+def spread(n: int, k: int) -> np.ndarray:
+    """``min(n, k)`` indices spread evenly over ``range(n)``: capped methods see every swap kind, not the first."""
+    k = min(n, k)
+    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64)) if k else np.zeros(0, np.int64)
+
+
+def _rules_args(d: dict) -> dict:
+    return {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+            for k, v in d.items()}
+
+
+def _combine(parts: list, cases: dict, config: dict, seconds: float, cached: bool) -> SwapReport:
+    per_case = pd.concat([from_plain(p["per_case"]) for p in parts], ignore_index=True)
+
+    def mean_frame(key):
+        frames = [from_plain(p[key]) for p in parts]
+        return sum(frames[1:], frames[0]) / len(frames)
+    rand = {k: float(np.mean([p["random_expected"][k] for p in parts])) for k in parts[0]["random_expected"]}
+    return SwapReport(cases, per_case, seed_summary(per_case), mean_frame("deletion"), mean_frame("sanity").round(3),
+                      mean_frame("cost"), rand, config, seconds, cached)
 
 
 def evaluate_code() -> list:
@@ -127,31 +192,27 @@ def evaluate_code() -> list:
     return [sys.modules[f"{__package__}.{m}"] for m in ("swap", "metrics", "sanity", "report", "agreement")]
 
 
-def _report_to_plain(report: SwapReport) -> dict:
-    """A SwapReport as tensors and plain data (cache files never hold pickled objects)."""
-    c = report.cases
+def _cases_to_plain(c: SwapCases) -> dict:
+    """SwapCases as tensors and plain data (cache files never hold pickled objects)."""
     b = c.batch
-    cases = {"items": torch.from_numpy(np.asarray(c.items)), "colors": torch.from_numpy(np.asarray(c.colors)),
-             "features": dict(b.features), "slot": b.slot, "mask": b.mask, "label": b.label, "batch_items": b.items,
-             "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
-             "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
-             "blame": c.blame, "unambiguous": torch.from_numpy(np.asarray(c.unambiguous)),
-             "outfit": torch.from_numpy(np.asarray(c.outfit)), "candidates": c.candidates, "margin": float(c.margin),
-             "groups": list(c.groups), "n_good": int(c.n_good)}
-    frames = {k: to_plain(getattr(report, k)) for k in ("per_case", "summary", "deletion", "sanity", "cost")}
-    return {"cases": cases, "frames": frames, "random_expected": report.random_expected, "config": report.config,
-            "seconds": report.seconds}
+    return {"items": torch.from_numpy(np.asarray(c.items)), "colors": torch.from_numpy(np.asarray(c.colors)),
+            "features": dict(b.features), "slot": b.slot, "mask": b.mask, "label": b.label, "batch_items": b.items,
+            "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
+            "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
+            "blame": c.blame, "culprits": torch.from_numpy(np.asarray(c.culprits)),
+            "unambiguous": torch.from_numpy(np.asarray(c.unambiguous)),
+            "outfit": torch.from_numpy(np.asarray(c.outfit)), "original": torch.from_numpy(np.asarray(c.original)),
+            "candidates": c.candidates, "margin": float(c.margin),
+            "groups": list(c.groups), "n_good": int(c.n_good), "protocol": c.protocol}
 
 
-def _report_from_plain(d: dict) -> SwapReport:
-    c = d["cases"]
+def _cases_from_plain(c: dict) -> SwapCases:
     batch = OutfitBatch(c["features"], c["slot"], c["mask"], c["label"], c["batch_items"])
-    cases = SwapCases(c["items"].numpy(), c["colors"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
-                      c["before"].numpy(), c["after"].numpy(), c["blame"], c["unambiguous"].numpy(),
-                      c["outfit"].numpy(), c["candidates"], c["margin"], c["groups"], c["n_good"])
-    frames = {k: from_plain(v) for k, v in d["frames"].items()}
-    return SwapReport(cases, frames["per_case"], frames["summary"], frames["deletion"], frames["sanity"],
-                      frames["cost"], d["random_expected"], d["config"], d["seconds"], cached=True)
+    return SwapCases(c["items"].numpy(), c["colors"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
+                     c["before"].numpy(), c["after"].numpy(), c["blame"], c["culprits"].numpy(),
+                     c["unambiguous"].numpy(), c["outfit"].numpy(), c["original"].numpy(), c["candidates"],
+                     c["margin"], c["groups"],
+                     c["n_good"], c["protocol"])
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
@@ -174,10 +235,27 @@ def deletion_auc(report: SwapReport) -> pd.Series:
 
 
 def results_table(report: SwapReport) -> pd.DataFrame:
-    """The main table: detection (all and unambiguous), faithfulness, sanity and cost per method."""
-    table = report.summary.join(deletion_auc(report))
+    """The main table per method: detection (mean over seeds), faithfulness, sanity and cost."""
+    table = summarise(report.per_case).join(deletion_auc(report))
     table = table.join(report.sanity.rename(columns=lambda c: f"sanity item_top1 ({c})"))
     return table.join(report.cost.round(3))
+
+
+def compare_reports(reports: dict, methods=None, subset: str = "") -> pd.DataFrame:
+    """Item and pair top-1 (mean ± sd over seeds) of several reports side by side, e.g. two protocols.
+
+    ``subset`` is ``""`` (all kept cases) or ``"_unambiguous"``.
+    """
+    cols = {}
+    for name, report in reports.items():
+        s = report.summary
+        keep = [m for m in (methods or s.index) if m in s.index]
+        for metric in ("item_top1", "pair_top1"):
+            k = metric + subset
+            cols[(name, metric)] = [f"{s.loc[m, k]:.3f} ± {s.loc[m, k + '_sd']:.3f}" if s.loc[m, k] == s.loc[m, k]
+                                    else "n/a" for m in keep]
+        cols[(name, "cases")] = [int(s.loc[m, "cases"]) for m in keep]
+    return pd.DataFrame(cols, index=keep)
 
 
 def at_margin(report: SwapReport, margin: float) -> pd.DataFrame:
@@ -193,8 +271,10 @@ def write_report(report: SwapReport, folder) -> dict:
     table = results_table(report)
     csv, md = folder / "swap_evaluation.csv", folder / "swap_evaluation.md"
     table.to_csv(csv)
-    lines = ["# Swap evaluation", "", f"{len(report.cases)} cases kept (margin {report.config['margin']}); "
-             f"{int(report.cases.unambiguous.sum())} unambiguous. Random expectation: "
+    n_unambiguous = sum(int(c.unambiguous.sum()) for c in report.cases.values())
+    lines = ["# Swap evaluation", "", f"{report.config['protocol']} protocol, scorer seeds {report.config['seeds']}: "
+             f"{report.n_cases} cases kept (margin {report.config['margin']}); {n_unambiguous} unambiguous. "
+             "Random expectation: "
              + ", ".join(f"{k} {v:.3f}" for k, v in report.random_expected.items()), "", table.to_markdown(), ""]
     md.write_text("\n".join(lines))
     return {"csv": str(csv), "markdown": str(md)}

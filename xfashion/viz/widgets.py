@@ -88,6 +88,6 @@ def margin_explorer(report):
     def view(margin=report.config["margin"]):
         display(format_table(at_margin(report, margin)[columns]))
 
-    top = float(np.quantile(report.cases.drop, 0.9))
+    top = float(np.quantile(report.per_case["drop"], 0.9))
     return widgets.interactive(view, margin=widgets.FloatSlider(min=report.config["margin"], max=round(top, 1),
                                                                 step=0.5, value=report.config["margin"]))
