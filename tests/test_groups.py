@@ -37,7 +37,7 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
     assert blame.shape == (20, xf.MAX_ITEMS, 3) and blame[..., 2].sum() == 0  # no rule faults brightness
     report = xf.run_swap_evaluation(wb, methods=["ifiv", "feature_ablation", "random"], n_outfits=20, margin=0.0,
                                     sanity_cases=5, progress=False, use_cache=False)
-    assert report.cases.blame.shape[-1] == 3 and report.cases.groups == groups.names
+    assert report.first.blame.shape[-1] == 3 and report.first.groups == groups.names
     assert set(report.per_case.method) == {"ifiv", "feature_ablation", "random", "oracle"}
     # pair top-1 is defined for the colour and shape swaps, over 3 groups per item
     color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == xf.evaluate.SWAP_KINDS[0])]

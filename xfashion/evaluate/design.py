@@ -41,7 +41,8 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     Returns
     -------
     DataFrame, one row per design; ``attrs["best"]`` names the qualifying design with the highest
-    IFIV item top-1 and ``attrs["designs"]`` maps names to options.
+    item top-1 of the first method (of every design when none qualifies: ``attrs["qualified"]``
+    is then False), and ``attrs["designs"]`` maps names to options.
     """
     designs = dict(designs or DESIGNS)
     outfits = wb.outfits(split)
@@ -60,7 +61,9 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     table = pd.DataFrame(rows).T.astype(float)
     table["cases"] = table["cases"].astype(int)
     ok = table[table["auc"] >= min_auc]
-    table.attrs["best"] = ok[f"{methods[0]} item_top1"].astype(float).idxmax() if len(ok) else None
+    # small models (small-data mode) may reach no floor: then the best of all, and ``qualified`` says so
+    table.attrs["qualified"] = bool(len(ok))
+    table.attrs["best"] = (ok if len(ok) else table)[f"{methods[0]} item_top1"].idxmax()
     table.attrs["designs"] = designs
     table.attrs["split"] = split
     return table

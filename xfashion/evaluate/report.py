@@ -22,7 +22,7 @@ from ..utils import Cache, check_seed, from_plain, to_plain
 from .agreement import PIXEL_CHUNK, concat_attributions
 from .metrics import detection_scores, random_expected, seed_summary, summarise
 from .sanity import deletion_curve, randomised_copy
-from .swap import SwapCases, build_swap_cases, check_n, oracle_attribution
+from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
 
 
 @dataclass
@@ -57,7 +57,7 @@ class SwapReport:
 
 
 def seed_scorer(wb, seed: int, design: dict | None = None):
-    """The workbench's scorer trained with another seed and the same configuration (cached)."""
+    """The scorer of ``wb``'s data trained with ``seed`` and ``design`` options (cached)."""
     return train_scorer(wb.catalog, wb.splits, wb.feats, seed=seed, progress=False, **(design or {})).model
 
 
@@ -76,8 +76,9 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     protocol : {'controlled', 'paper'}
         See :mod:`xfashion.evaluate.swap`.
     seeds : sequence of int
-        Scorer seeds: each trains (or loads) the workbench's scorer configuration with that seed,
-        and draws its own good outfits. Seed 0 with the default design is ``wb.model``.
+        Scorer seeds, each drawing its own good outfits. Without ``design`` the first seed
+        evaluates ``wb.model`` as it is and the others train (or load) the default scorer with
+        their seed; with ``design`` every seed trains (or loads) that design.
     design : dict, optional
         Scorer design options for :func:`~xfashion.scorer.train_scorer` (``activation``, ``label_smoothing``).
     n_outfits, per_kind, draws : int, optional
@@ -94,6 +95,11 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         Reuse each seed's results cached under the same configuration and model.
     """
     check_n(sanity_cases, "sanity_cases")
+    check_n(n_outfits, "n_outfits", allow_none=True)
+    check_n(per_kind, "per_kind", allow_none=True)
+    check_margin(margin)
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}.")
     if not len(seeds):
         raise ValueError("seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2).")
     for s in seeds:
@@ -107,8 +113,8 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
               "max_cases": max_cases, "options": dict(options or {})}
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
-    for s in tqdm(list(seeds), desc="scorer seeds", disable=not progress or len(seeds) == 1):
-        model = seed_scorer(wb, s, design)
+    for k, s in enumerate(tqdm(list(seeds), desc="scorer seeds", disable=not progress or len(seeds) == 1)):
+        model = wb.model if design is None and k == 0 else seed_scorer(wb, s, design)
         one = {k: v for k, v in config.items() if k != "seeds"}
         # keyed by the model's weights and the data it is evaluated on, not by a name
         cache = Cache("swap", {**one, "seed": int(s)},

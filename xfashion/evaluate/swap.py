@@ -85,6 +85,11 @@ class SwapCases:
     def slot_name(self, catalog) -> np.ndarray:
         return np.array(SLOTS)[catalog.slot[self.items[np.arange(len(self)), self.position]]]
 
+    def examples(self) -> list:
+        """The first case of each swap kind present, in the order kinds first appear."""
+        kinds = list(dict.fromkeys(self.kind.tolist()))
+        return [int(np.flatnonzero(self.kind == k)[0]) for k in kinds]
+
     def subset(self, keep) -> "SwapCases":
         keep = np.asarray(keep)
         n = np.flatnonzero(keep) if keep.dtype == bool else keep
@@ -320,8 +325,8 @@ def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None 
     catalog, model = wb.catalog, model or wb.model
     wb.outfits(split)  # a clear error on an unknown split
     sizes = default_sizes(protocol)
-    n_outfits = n_outfits or sizes["n_outfits"]
-    per_kind = per_kind or sizes["per_kind"]
+    n_outfits = sizes["n_outfits"] if n_outfits is None else n_outfits
+    per_kind = sizes["per_kind"] if per_kind is None else per_kind
     check_n(n_outfits, "n_outfits")
     outfits = sample_good_outfits(catalog, split, n_outfits, seed=seed, rules=rules, min_items=3)
     pools = {s: np.flatnonzero((catalog.split == split) & (catalog.slot == s)) for s in range(len(SLOTS))}
