@@ -61,7 +61,9 @@ def seeded(seed: int):
     those draws a function of the stage's config alone.
     """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+        # the CPU generator only (everything here runs on the CPU): torch.manual_seed would also
+        # seed every accelerator backend, capturing a stack trace each, 0.7 ms per explained batch
+        torch.random.default_generator.manual_seed(int(seed))
         yield
 
 

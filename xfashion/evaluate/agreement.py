@@ -25,10 +25,17 @@ def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, p
     for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
         t = get_method(m).traits
         step = min(chunk, PIXEL_CHUNK) if t.needs_images else chunk
-        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=t.needs_images), m,
-                           **wb.options(), **(options or {}).get(m, {})) for i in range(0, len(index), step)]
+        opts = {**wb.options(), **(options or {}).get(m, {})}
+        warm_up(wb.model, wb.batch(index[:2], split, images=t.needs_images), m, opts)
+        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=t.needs_images), m, **opts)
+                 for i in range(0, len(index), step)]
         out[t.name] = concat_attributions(parts)
     return out
+
+
+def warm_up(model, batch, method: str, options: dict) -> None:
+    """One untimed call, so that a method's first measured call does not pay for lazy initialisation."""
+    attribute(model, batch, method, **options)
 
 
 def concat_attributions(parts: list) -> Attribution:

@@ -19,7 +19,7 @@ from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score, train_scorer
 from ..utils import Cache, check_seed, from_plain, to_plain
-from .agreement import PIXEL_CHUNK, concat_attributions
+from .agreement import PIXEL_CHUNK, concat_attributions, warm_up
 from .metrics import detection_scores, random_expected, seed_summary, summarise
 from .sanity import deletion_curve, randomised_copy
 from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
@@ -226,6 +226,9 @@ def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk
     if images:
         chunk = PIXEL_CHUNK
     parts = []
+    first = cases.subset(np.arange(min(2, len(cases))))
+    warm_up(model, with_images(first.batch, wb.catalog, np.maximum(first.colors, 0)) if images else first.batch,
+            method, {**wb.options(), **opts})
     for i in range(0, len(cases), chunk):
         sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))
         batch = sub.batch
