@@ -264,8 +264,8 @@ def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int =
     gen = torch.Generator().manual_seed(seed)
     history, best, best_auc, best_epoch, waited = [], None, -1.0, 0, 0
     start = time.perf_counter()
-    bar = tqdm(range(epochs), desc=desc, disable=not progress)
-    for epoch in bar:
+    bar = tqdm(total=epochs, desc=desc, disable=not progress)
+    for epoch in range(epochs):
         model.train()
         order = torch.randperm(len(train), generator=gen)
         total = 0.0
@@ -286,13 +286,19 @@ def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int =
         val_acc = float(((val_logits > 0).float() == val.label).float().mean())
         history.append({"epoch": epoch + 1, "train_loss": total / len(train), "val_loss": val_loss,
                         "val_auc": val_auc, "val_accuracy": val_acc})
+        bar.update(1)
         bar.set_postfix(val_auc=f"{val_auc:.3f}")
         if val_auc > best_auc:
             best_auc, best, best_epoch, waited = val_auc, copy.deepcopy(model.state_dict()), epoch + 1, 0
         else:
             waited += 1
             if waited >= patience:
+                # early stopping is success: a bar closed short of its total is drawn red in Jupyter
+                bar.total = epoch + 1
+                bar.refresh()
+                bar.set_postfix(val_auc=f"{val_auc:.3f}", stopped="early")
                 break
+    bar.close()
     model.load_state_dict(best)
     model.eval()
     return history, best_epoch, time.perf_counter() - start

@@ -3,6 +3,8 @@ DeepLift and GradientShap, each summed within feature groups. Chapters 04-06.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn as nn
 from captum.attr import DeepLift as _DeepLift
@@ -141,8 +143,12 @@ class DeepLift(Explainer):
     traits = Traits("deeplift", aliases=("deep_lift",), gradients=True)
 
     def compute(self, run: Run) -> torch.Tensor:
-        attrs, delta = _DeepLift(run.forward).attribute(run.inputs, additional_forward_args=run.extra_args,
-                                                        return_convergence_delta=True)
+        with warnings.catch_warnings():
+            # Captum announces on every call that it hooks the activations and removes the hooks after;
+            # that is its documented behaviour, not a problem with this call
+            warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
+            attrs, delta = _DeepLift(run.forward).attribute(run.inputs, additional_forward_args=run.extra_args,
+                                                            return_convergence_delta=True)
         run.extras["convergence_delta"] = delta.detach()
         return group_sum(attrs, run.mask)
 
