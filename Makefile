@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data tour test lab readme clean
+.PHONY: install data browser tour test lab book app readme clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,24 @@ data:
 		echo "         the tour will fall back to the small committed subset."; \
 	fi
 
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+browser:
+	@if command -v chromium >/dev/null; then \
+		echo "Chromium: found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then \
+		sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "WARNING: install Chromium (Debian: apt-get install chromium); the browser tests will be skipped."; \
+	fi
+
 tour: install data
 	$(BIN)/python -m xfashion tour
 
 # lint first (ruff: pyflakes, bugbear, import order, complexity, line length; see pyproject.toml);
 # pytest's exit code 5 means no test ran: a failure here, said out loud
-test: install data
+test: install data browser
 	$(BIN)/ruff check xfashion tests
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
@@ -41,6 +53,14 @@ test: install data
 # the README's results table, recomputed from the tour's cached artifacts (never typed by hand)
 readme: install data
 	$(BIN)/python -m xfashion readme
+
+# the executed notebooks of `make tour` as a static HTML book: build/book/index.html
+book: install
+	$(BIN)/python -m xfashion book
+
+# the explanation explorer as a web app for class demos: http://127.0.0.1:8866
+app: install data
+	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
 
 lab: install data
 	$(BIN)/jupyter lab notebooks/

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from .utils import REPO_ROOT
+
 INVARIANCE_TOL = 1e-4
 
 
@@ -204,10 +206,17 @@ def cmd_explain(args) -> int:
     return 0
 
 
+def cmd_book(args) -> int:
+    from .book import build_book
+    index = build_book(args.src, args.out)
+    _emit({"index": str(index)}, args.json, [f"book written: {index} (open it in a browser)"])
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from .evaluate import headline, run_swap_evaluation, write_report
     from .pipeline import workbench
-    from .utils import REPO_ROOT, peak_rss_mb
+    from .utils import peak_rss_mb
     with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
         report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
@@ -278,15 +287,16 @@ def cmd_polyvore(args) -> int:
 
 
 def cmd_readme(args) -> int:
-    from .results import collect, write_readme
-    from .utils import REPO_ROOT
+    from .results import collect, write_readme, write_timings
     with _quiet(args):
         result = collect(args.seed, progress=not args.json)
     out = REPO_ROOT / "build" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     path = write_readme(result)
-    _emit(result, args.json, [f"results written to {out}; table in {path} updated"])
+    guide = write_timings(result)
+    _emit(result, args.json, [f"results written to {out}; table in {path} updated"
+                              + (f"; timings in {guide}" if guide else "")])
     return 0
 
 
@@ -338,6 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_type, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
+    p = sub.add_parser("book", help="render the executed notebooks in build/ as static HTML in build/book/")
+    p.add_argument("--src", default=str(REPO_ROOT / "build"), help="folder of executed notebooks (make tour)")
+    p.add_argument("--out", default=None, help="output folder (default: SRC/book)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_book)
     p = sub.add_parser("bench", help="time every method as a ratio to one forward pass")
     p.add_argument("--n-outfits", type=positive_int, default=512, help="outfits per batch (pixel methods: 32)")
     p.add_argument("--seed", type=seed_type, default=0)

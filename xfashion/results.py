@@ -124,3 +124,24 @@ def write_readme(r: dict, readme: str | Path = REPO_ROOT / "README.md") -> Path:
     _, tail = rest.split(END, 1)
     readme.write_text(head + table(r) + tail)
     return readme
+
+
+TIMINGS = ("<!-- timings:begin -->", "<!-- timings:end -->")
+
+
+def write_timings(r: dict, guide: str | Path = REPO_ROOT / "docs" / "course_guide.md") -> Path | None:
+    """Fill the course guide's timing table from the tour record in ``r`` (None when there is none)."""
+    guide, tour = Path(guide), r.get("tour")
+    if not guide.exists() or not tour or tour.get("small_mode"):
+        return None
+    text = guide.read_text()
+    if TIMINGS[0] not in text or TIMINGS[1] not in text:
+        raise ValueError(f"{guide} has no timing block; add the lines {TIMINGS[0]!r} and {TIMINGS[1]!r}.")
+    rows = ["| chapter | seconds | peak memory so far (MiB) |", "| --- | --- | --- |"]
+    rows += [f"| {name.removesuffix('.ipynb')} | {v['seconds']:.0f} | {v['peak_rss_mb_so_far']:.0f} |"
+             for name, v in tour["notebooks"].items()]
+    rows.append(f"| all seven | {tour['seconds']:.0f} | {tour['peak_rss_mb']:.0f} |")
+    head, rest = text.split(TIMINGS[0], 1)
+    _, tail = rest.split(TIMINGS[1], 1)
+    guide.write_text(head + TIMINGS[0] + "\n" + "\n".join(rows) + "\n" + TIMINGS[1] + tail)
+    return guide

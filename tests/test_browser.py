@@ -1,0 +1,146 @@
+"""The widgets where people use them: JupyterLab and Voila in headless Chromium, and the rendered book.
+
+Debian's ``chromium`` is driven by Playwright for Python through ``executable_path`` (no browser
+download). Kernels run in small-data mode with the test cache. Screenshots go to
+``build/screenshots/``.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from xfashion.tour import execute_notebook
+from xfashion.utils import REPO_ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip("playwright.sync_api", reason="install the dev extra (playwright)")
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
+SHOTS = REPO_ROOT / "build" / "screenshots"
+WIDGET_NOTEBOOKS = ["01_data_preparation", "02_feature_extraction", "03_model_training", "04_ifiv_explanations",
+                    "06_swap_evaluation"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(args: list, url: str, log, timeout: float = 120) -> subprocess.Popen:
+    """Start a server (small-data mode) and wait until ``url`` answers."""
+    proc = subprocess.Popen(args, env={**os.environ, "XFASHION_SMALL": "1"}, stdout=log, stderr=log)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError(f"{args[2]} did not answer at {url}; its log: {log.name}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    # a copy: JupyterLab saves what it runs, and committed notebooks carry no outputs
+    root = tmp_path_factory.mktemp("lab")
+    for name in WIDGET_NOTEBOOKS:
+        shutil.copy(REPO_ROOT / "notebooks" / f"{name}.ipynb", root)
+    port = free_port()
+    log = open(root / "jupyterlab.log", "w")
+    proc = serve([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                  "--ServerApp.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
+                  f"--ServerApp.root_dir={root}"], f"http://127.0.0.1:{port}/api/status", log)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def move_and_check(page, name: str, timeout_ms: int = 60_000) -> None:
+    """Move the first explorer's first slider one step; its output must redraw, and no cell may show an error."""
+    box = page.locator(".widget-interact").first
+    box.wait_for(timeout=timeout_ms)
+    output = box.locator(".widget-output").first
+    page.wait_for_function("el => el.innerHTML.length > 0", arg=output.element_handle(), timeout=timeout_ms)
+    before = output.inner_html()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}-before.png"), full_page=False)
+    handle = box.locator(".noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    page.wait_for_function("([el, old]) => el.innerHTML.length > 0 && el.innerHTML !== old",
+                           arg=[output.element_handle(), before], timeout=timeout_ms)
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"{name}-after.png"), full_page=False)
+    errors = page.locator('[data-mime-type="application/vnd.jupyter.error"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+@pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
+def test_explorers_redraw_in_jupyterlab(browser, lab, name):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{lab}/lab/tree/{name}.ipynb")
+    idle = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
+            " return k && k.status === 'idle'; }")
+    page.wait_for_function(idle, timeout=120_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # every cell has run when no prompt shows [*] and the kernel is idle again
+    done = ("() => document.querySelectorAll('.jp-InputPrompt').length > 0 &&"
+            " ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.innerText.includes('*'))")
+    page.wait_for_timeout(1000)
+    page.wait_for_function(done, timeout=420_000, polling=1000)
+    page.wait_for_function(idle, timeout=60_000)
+    move_and_check(page, f"lab-{name}")
+    page.close()
+
+
+def test_the_voila_app_redraws(browser, tmp_path):
+    port = free_port()
+    log = open(tmp_path / "voila.log", "w")
+    proc = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+                  str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], f"http://127.0.0.1:{port}/", log, 60)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
+        move_and_check(page, "voila-explanation-explorer", timeout_ms=300_000)
+        assert "Traceback" not in page.content()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_the_book_shows_chapter_04_with_its_figures(browser, tmp_path):
+    from xfashion.book import build_book
+    executed = tmp_path / "executed"
+    execute_notebook(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb", executed, env={"XFASHION_SMALL": "1"})
+    index = build_book(executed, tmp_path / "book")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(index.as_uri())
+    page.get_by_role("link", name="04 · IFIV explanations").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("04_ifiv_explanations.html")
+    shown = page.evaluate("() => [...document.images].filter(i => i.complete && i.naturalWidth > 100).length")
+    assert shown >= 5  # the outfit strips, bars and heatmaps of the chapter
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "book-04.png"), full_page=False)
+    assert page.get_by_role("link", name="Contents").count() == 2  # navigation at the top and the bottom
+    page.close()

@@ -1,0 +1,79 @@
+"""The rendered book: the executed notebooks as static HTML pages with an index (``make book``).
+
+Readers who do not run anything still see every figure: nbconvert's HTML exporter embeds the
+outputs (images as data URIs) of the notebooks that ``make tour`` executed into ``build/``.
+Widget cells keep their text form; the cell after each explorer draws the same view statically.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .utils import REPO_ROOT
+
+# (notebook, title, what it teaches)
+CHAPTERS = [
+    ("01_data_preparation", "Data preparation",
+     "Real product images, a palette, a stylist with known rules, and outfits labelled by it."),
+    ("02_feature_extraction", "Feature extraction",
+     "Human-interpretable feature groups: a colour histogram and a colour-blind shape-texture CNN."),
+    ("03_model_training", "Training the outfit scorer",
+     "A permutation-invariant pairwise scorer, its AUC and fill-in-the-blank accuracy, and what it misses."),
+    ("04_ifiv_explanations", "IFIV explanations",
+     "IFIV by hand and by the package: which item, and which feature of it, pulls an outfit down; repairs."),
+    ("05_captum_baselines", "Captum baselines",
+     "Integrated Gradients, DeepLift, Grad-CAM, ablation and Shapley values next to IFIV, and their cost."),
+    ("06_swap_evaluation", "The swap test",
+     "A label-free benchmark with ground truth: which method finds the swapped item, how often, at what cost."),
+    ("07_real_polyvore", "Real outfits: Polyvore",
+     "The same pipeline on photos of real outfits (or a tiny offline fixture)."),
+]
+
+
+def _nav(k: int, names: list) -> str:
+    parts = ["[Contents](index.html)"]
+    if k > 0:
+        parts.insert(0, f"← [{CHAPTERS[k - 1][1]}]({names[k - 1]}.html)")
+    if k < len(names) - 1:
+        parts.append(f"[{CHAPTERS[k + 1][1]}]({names[k + 1]}.html) →")
+    return " · ".join(parts)
+
+
+def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = None) -> Path:
+    """Render every executed notebook found in ``src`` into ``out`` (default ``src/book``); returns the index.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``src`` holds none of the chapters (run ``make tour`` first).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    src = Path(src)
+    out = Path(out) if out is not None else src / "book"
+    present = [c for c in CHAPTERS if (src / f"{c[0]}.ipynb").is_file()]
+    if not present:
+        raise FileNotFoundError(f"No executed chapter in {src}: run `make tour` first (it writes them there).")
+    out.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name="lab")
+    names = [c[0] for c in CHAPTERS]
+    for name, title, _ in present:
+        k = names.index(name)
+        nb = nbformat.read(src / f"{name}.ipynb", as_version=4)
+        nav = _nav(k, names)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(nav))
+        nb.cells.append(nbformat.v4.new_markdown_cell(nav))
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": f"{k + 1:02d} · {title}"}})
+        (out / f"{name}.html").write_text(body, encoding="utf-8")
+    lines = ["# xfashion: explainable outfit scoring", "",
+             "A tutorial in seven chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
+             "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of "
+             "`make tour`.", ""]
+    for k, (name, title, teaches) in enumerate(CHAPTERS):
+        link = f"[{k + 1:02d} · {title}]({name}.html)" if name in [c[0] for c in present] else \
+            f"{k + 1:02d} · {title} (not executed)"
+        lines.append(f"{k + 1}. **{link}**: {teaches}")
+    index = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
+    body, _ = exporter.from_notebook_node(index, resources={"metadata": {"name": "xfashion"}})
+    (out / "index.html").write_text(body, encoding="utf-8")
+    return out / "index.html"
