@@ -23,7 +23,7 @@ STUDY_METHODS = ("ifiv", "ifiv_mean", "feature_ablation")
 
 
 def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, split: str = "val", seed: int = 0,
-                 per_kind: int | None = 200, min_auc: float = 0.98, progress: bool = True) -> pd.DataFrame:
+                 per_kind: int | None = 150, min_auc: float = 0.98, progress: bool = True) -> pd.DataFrame:
     """Train each scorer design (cached) and measure it on ``split``: AUC, logit scale, swap-test top-1.
 
     Parameters

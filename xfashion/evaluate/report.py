@@ -64,7 +64,7 @@ def seed_scorer(wb, seed: int, design: dict | None = None):
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
                         n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
                         margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
-                        sanity_cases: int = 150, max_cases: dict | None = None, progress: bool = True,
+                        sanity_cases: int = 100, max_cases: dict | None = None, progress: bool = True,
                         options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The swap experiment with ground truth, over scorer seeds: detection, faithfulness, sanity check and cost.
 
@@ -145,7 +145,6 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, max_cases:
                          "drop": cases.drop})
     frames, deletion, cost, sanity = [], {}, {}, {}
     rand_model = randomised_copy(model, seed)
-    sane = cases.subset(spread(len(cases), config["sanity_cases"]))
     options = config["options"]
     for m in tqdm([*methods, "oracle"], desc=f"swap evaluation (scorer seed {seed})", disable=not progress):
         sub = cases if m == "oracle" else cases.subset(spread(len(cases), max_cases.get(m, len(cases))))
@@ -156,11 +155,12 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, max_cases:
             cost[m] = {"ms_per_outfit": attr.ms_per_outfit, "forward_passes": attr.forward_passes,
                        "backward_passes": attr.backward_passes}
             deletion[m] = deletion_curve(model, attr, sub.batch, wb.means)
-            # the same cases on the trained and the randomised scorer
-            both = sane.subset(spread(len(sane), min(len(sane), len(sub))))
-            trained = detection_scores(_attribute_cases(wb, model, both, m, opts), both.position, both.kind)
+            # the same cases, spread over the kinds, on the trained and the randomised scorer (capped
+            # methods re-explain half their cases)
+            pick = spread(len(sub), min(config["sanity_cases"], max(20, len(sub) // 2)))
+            both = sub.subset(pick)
             r_scores = detection_scores(_attribute_cases(wb, rand_model, both, m, opts), both.position, both.kind)
-            sanity[m] = {"trained model": float(trained["item_top1"].mean()),
+            sanity[m] = {"trained model": float(scores["item_top1"].iloc[pick].mean()),
                          "randomised model": float(r_scores["item_top1"].mean())}
         frames.append(pd.concat([meta.iloc[spread(len(cases), len(sub))].reset_index(drop=True),
                                  scores.assign(method=m)], axis=1))

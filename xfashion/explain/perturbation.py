@@ -96,7 +96,7 @@ def exact_shapley_values(fwd: GroupForward, inputs: tuple, slot, mask, means: di
 class ExactShapley(Explainer):
     """Exact Shapley values by enumerating every coalition (outfits of up to 12 players)."""
 
-    traits = Traits("exact_shapley", aliases=("shapley_exact",), needs=("means",), cost="perturbation")
+    traits = Traits("exact_shapley", aliases=("shapley_exact",), needs=("means",), cost="perturbation", max_cases=600)
 
     def compute(self, run: Run) -> torch.Tensor:
         return exact_shapley_values(run.forward, run.inputs, run.batch.slot, run.mask, run.options["means"])

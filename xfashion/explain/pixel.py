@@ -31,7 +31,7 @@ class GradCAM(PixelExplainer):
     """Captum's LayerGradCam on the CNN's last conv layer; one map per item in ``extras['maps']``."""
 
     traits = Traits("grad_cam", aliases=("gradcam", "layer_grad_cam"), level="item", needs=("images", "extractor"),
-                    cost="pixel")
+                    cost="pixel", max_cases=600)
 
     def item_values(self, run: Run, images, extractor) -> torch.Tensor:
         B, N = run.mask.shape
