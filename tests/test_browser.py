@@ -4,6 +4,7 @@ Debian's ``chromium`` is driven by Playwright for Python through ``executable_pa
 download). Kernels run in small-data mode with the test cache. Screenshots go to
 ``build/screenshots/``.
 """
+import json
 import os
 import shutil
 import socket
@@ -34,7 +35,9 @@ def free_port() -> int:
 
 def serve(args: list, url: str, log, timeout: float = 120) -> subprocess.Popen:
     """Start a server (small-data mode) and wait until ``url`` answers."""
-    proc = subprocess.Popen(args, env={**os.environ, "XFASHION_SMALL": "1"}, stdout=log, stderr=log)
+    # kernels draw inline as in a user's session (the test process itself runs matplotlib headless, Agg)
+    env = {**os.environ, "XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=log)
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -62,30 +65,41 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     for name in WIDGET_NOTEBOOKS:
         shutil.copy(REPO_ROOT / "notebooks" / f"{name}.ipynb", root)
+    # settings of our own: every cell rendered (no windowing, so widgets far down exist), no news prompt
+    settings = root / ".settings"
+    for plugin, value in (("notebook-extension/tracker", '{"windowingMode": "none"}'),
+                          ("apputils-extension/notification", '{"fetchNews": "false"}')):
+        path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value)
     port = free_port()
     log = open(root / "jupyterlab.log", "w")
     proc = serve([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                   "--ServerApp.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
-                  f"--ServerApp.root_dir={root}"], f"http://127.0.0.1:{port}/api/status", log)
+                  f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={root / '.workspaces'}",
+                  f"--ServerApp.root_dir={root}", "--allow-root"], f"http://127.0.0.1:{port}/api/status", log)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
 
 
-def move_and_check(page, name: str, timeout_ms: int = 60_000) -> None:
+def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -> None:
     """Move the first explorer's first slider one step; its output must redraw, and no cell may show an error."""
-    box = page.locator(".widget-interact").first
+    box = page.locator(scope + ".widget-interact").first
     box.wait_for(timeout=timeout_ms)
+    box.scroll_into_view_if_needed()
     output = box.locator(".widget-output").first
-    page.wait_for_function("el => el.innerHTML.length > 0", arg=output.element_handle(), timeout=timeout_ms)
+    page.wait_for_function("el => el.querySelector('img, table') !== null", arg=output.element_handle(),
+                           timeout=timeout_ms)
     before = output.inner_html()
     SHOTS.mkdir(parents=True, exist_ok=True)
+    box.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"{name}-before.png"), full_page=False)
     handle = box.locator(".noUi-handle").first
     handle.focus()
     handle.press("ArrowRight")
-    page.wait_for_function("([el, old]) => el.innerHTML.length > 0 && el.innerHTML !== old",
+    page.wait_for_function("([el, old]) => el.querySelector('img, table') !== null && el.innerHTML !== old",
                            arg=[output.element_handle(), before], timeout=timeout_ms)
     box.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"{name}-after.png"), full_page=False)
@@ -96,7 +110,7 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000) -> None:
 @pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
 def test_explorers_redraw_in_jupyterlab(browser, lab, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{lab}/lab/tree/{name}.ipynb")
+    page.goto(f"{lab}/lab/tree/{name}.ipynb?reset")  # a fresh workspace: only this notebook open
     idle = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
             " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
             " return k && k.status === 'idle'; }")
@@ -108,8 +122,11 @@ def test_explorers_redraw_in_jupyterlab(browser, lab, name):
     page.wait_for_timeout(1000)
     page.wait_for_function(done, timeout=420_000, polling=1000)
     page.wait_for_function(idle, timeout=60_000)
-    move_and_check(page, f"lab-{name}")
+    move_and_check(page, f"lab-{name}", scope=".jp-NotebookPanel:not(.lm-mod-hidden) ")
+    # one kernel at a time: a finished notebook's kernel would otherwise hold its memory until the end
+    page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
     page.close()
+    assert json.load(urllib.request.urlopen(f"{lab}/api/kernels")) == []
 
 
 def test_the_voila_app_redraws(browser, tmp_path):
@@ -131,12 +148,14 @@ def test_the_voila_app_redraws(browser, tmp_path):
 def test_the_book_shows_chapter_04_with_its_figures(browser, tmp_path):
     from xfashion.book import build_book
     executed = tmp_path / "executed"
-    execute_notebook(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb", executed, env={"XFASHION_SMALL": "1"})
+    execute_notebook(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb", executed,
+                     env={"XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
     index = build_book(executed, tmp_path / "book")
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     page.goto(index.as_uri())
-    page.get_by_role("link", name="04 · IFIV explanations").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="04 · IFIV explanations").click()
+    page.wait_for_load_state("load")
     assert page.url.endswith("04_ifiv_explanations.html")
     shown = page.evaluate("() => [...document.images].filter(i => i.complete && i.naturalWidth > 100).length")
     assert shown >= 5  # the outfit strips, bars and heatmaps of the chapter
