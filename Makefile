@@ -63,7 +63,7 @@ app: install data
 	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
 
 lab: install data
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --LabApp.news_url=None notebooks/
 
 clean:
 	rm -rf build data/cache reports/*.csv reports/*.md
