@@ -113,9 +113,9 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
               "max_cases": max_cases, "options": dict(options or {})}
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
+    one = {key: v for key, v in config.items() if key != "seeds"}
     for k, s in enumerate(tqdm(list(seeds), desc="scorer seeds", disable=not progress or len(seeds) == 1)):
         model = wb.model if design is None and k == 0 else seed_scorer(wb, s, design)
-        one = {k: v for k, v in config.items() if k != "seeds"}
         # keyed by the model's weights and the data it is evaluated on, not by a name
         cache = Cache("swap", {**one, "seed": int(s)},
                       inputs=[model, catalog_key(wb.catalog), wb.feats.tables, wb.feats.extractor, wb.means,
@@ -126,18 +126,19 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         saved = cache.load() if use_cache else None
         if saved is None:
             cached = False
-            saved = _evaluate_seed(wb, model, int(s), methods, one, max_cases, progress)
+            saved = _evaluate_seed(wb, model, int(s), methods, one, rules, max_cases, progress)
             cache.save(saved)
         cases[int(s)] = _cases_from_plain(saved["cases"])
         parts.append(saved)
     return _combine(parts, cases, config, time.perf_counter() - start, cached)
 
 
-def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, max_cases: dict, progress: bool) -> dict:
+def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: StylistRules, max_cases: dict,
+                   progress: bool) -> dict:
     """One scorer seed's cases, detection per case, deletion curves, sanity check and cost, as plain data."""
     cases = build_swap_cases(wb, protocol=config["protocol"], n_outfits=config["n_outfits"],
                              per_kind=config["per_kind"], draws=config["draws"], margin=config["margin"], seed=seed,
-                             split=config["split"], rules=StylistRules(**_rules_args(config["rules"])), model=model)
+                             split=config["split"], rules=rules, model=model)
     if len(cases) == 0:
         raise ValueError(f"No swap lowered the score by {config['margin']} and broke a rule; lower the margin.")
     meta = pd.DataFrame({"seed": seed, "case": np.arange(len(cases)), "kind": cases.kind,
@@ -147,7 +148,8 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, max_cases:
     rand_model = randomised_copy(model, seed)
     options = config["options"]
     for m in tqdm([*methods, "oracle"], desc=f"swap evaluation (scorer seed {seed})", disable=not progress):
-        sub = cases if m == "oracle" else cases.subset(spread(len(cases), max_cases.get(m, len(cases))))
+        rows = np.arange(len(cases)) if m == "oracle" else spread(len(cases), max_cases.get(m, len(cases)))
+        sub = cases.subset(rows)
         opts = options.get(m, {})
         attr = oracle_attribution(cases) if m == "oracle" else _attribute_cases(wb, model, sub, m, opts)
         scores = detection_scores(attr, sub.position, sub.kind)
@@ -162,7 +164,7 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, max_cases:
             r_scores = detection_scores(_attribute_cases(wb, rand_model, both, m, opts), both.position, both.kind)
             sanity[m] = {"trained model": float(scores["item_top1"].iloc[pick].mean()),
                          "randomised model": float(r_scores["item_top1"].mean())}
-        frames.append(pd.concat([meta.iloc[spread(len(cases), len(sub))].reset_index(drop=True),
+        frames.append(pd.concat([meta.iloc[rows].reset_index(drop=True),
                                  scores.assign(method=m)], axis=1))
     deletion_df = pd.DataFrame(deletion)
     deletion_df.index.name = "pairs replaced"
@@ -175,11 +177,6 @@ def spread(n: int, k: int) -> np.ndarray:
     """``min(n, k)`` indices spread evenly over ``range(n)``: capped methods see every swap kind, not the first."""
     k = min(n, k)
     return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64)) if k else np.zeros(0, np.int64)
-
-
-def _rules_args(d: dict) -> dict:
-    return {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-            for k, v in d.items()}
 
 
 def _combine(parts: list, cases: dict, config: dict, seconds: float, cached: bool) -> SwapReport:
