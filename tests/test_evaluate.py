@@ -114,6 +114,35 @@ def test_the_vectorised_oracle_agrees_with_the_rules_one_outfit_at_a_time():
         assert 0.05 < fast.mean() < 0.95
 
 
+def test_case_table_rows_match_the_oracle_and_the_method(wb_eval):
+    test = wb_eval.splits["test"]
+    bad = np.flatnonzero(test.oracle_label == 0)[:30]
+    table = xf.case_table(wb_eval, bad)
+    attr = xf.attribute(wb_eval.model, wb_eval.batch(bad), "ifiv")
+    assert list(table.index) == list(bad)
+    assert (table.n_rules >= 1).all()
+    item, group = attr.culprit()
+    for k, i in enumerate(bad):
+        blame = xf.outfits.outfit_blame(wb_eval.catalog, test.outfit(i))
+        row = table.loc[i]
+        assert row.culprit_item == int(item[k]) and row.culprit_group == attr.groups[int(group[k])]
+        assert row.pair_hit == (blame[int(item[k]), int(group[k])] > 0)
+        assert row.item_hit == (blame[int(attr.culprit_item()[k])].sum() > 0)
+        assert row.rules == ", ".join(sorted({v.rule for v in xf.outfits.outfit_violations(wb_eval.catalog,
+                                                                                          test.outfit(i))}))
+    assert xf.evaluate.pick_case(table, "n_rules >= 1") == bad[0]
+    chosen = xf.evaluate.pick_case(table, "pair_hit") if table.pair_hit.any() else None
+    assert chosen is None or table.loc[chosen, "pair_hit"]
+
+
+def test_pick_case_without_a_match_fails_on_full_data_and_falls_back_in_small_mode(wb_eval, monkeypatch):
+    table = xf.case_table(wb_eval, np.flatnonzero(wb_eval.splits["test"].oracle_label == 0)[:5])
+    assert xf.evaluate.pick_case(table, "logit > 1e9") == table.index[0]
+    monkeypatch.setenv("XFASHION_SMALL", "0")
+    with pytest.raises(AssertionError, match="logit > 1e9"):
+        xf.evaluate.pick_case(table, "logit > 1e9")
+
+
 def test_detection_metrics_on_known_attributions():
     values = torch.tensor([
         [[-3.0, 1.0], [0.5, 0.5], [0.0, 0.0]],   # item 0 lowest, pair (0, color)

@@ -1,7 +1,9 @@
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from matplotlib.colors import to_rgba
 
 import xfashion as xf
 from xfashion.cli import main as cli_main
@@ -291,3 +293,34 @@ def test_traits_drive_what_a_method_needs(wb_small):
                 xf.attribute(wb_small.model, batch, name, **wb_small.options())
     with pytest.raises(ValueError, match="Unknown option"):
         xf.attribute(wb_small.model, batch, "ifiv", steps=5)
+
+
+def test_culprit_frames_only_on_bad_outfits(wb_small):
+    test = wb_small.splits["test"]
+
+    def framed(fig):
+        return [ax for ax in fig.axes if ax.spines["top"].get_edgecolor() == to_rgba("crimson")]
+
+    for label in (0, 1):
+        i = int(np.flatnonzero(test.oracle_label == label)[0])
+        attr = xf.attribute(wb_small.model, wb_small.batch([i]), "ifiv")
+        fig, _ = xf.viz.plot_explanation(wb_small.catalog, test.outfit(i), attr)
+        assert len(framed(fig)) == (1 if label == 0 else 0)
+        assert ("culprit item" in fig._suptitle.get_text()) == (label == 0)
+        fig, _ = xf.viz.plot_explanation(wb_small.catalog, test.outfit(i), attr, score=-1.0)
+        assert len(framed(fig)) == 1
+        plt.close("all")
+
+
+def test_colour_drivers_show_the_contribution_and_the_gradient(wb_small):
+    batch = wb_small.batch([0])
+    fig, (left, right) = xf.viz.plot_color_drivers(wb_small.model, batch, b=0, item=0, top=3)
+    grad = xf.explain.gradient.input_gradients(wb_small.model, batch, ["color", "shape_texture"])["color"][0, 0]
+    heights = np.array([p.get_height() for p in right.patches])
+    np.testing.assert_allclose(heights, grad.numpy(), rtol=1e-5, atol=1e-7)
+    contrib = (batch.features["color"][0, 0] * grad).numpy()
+    widths = np.array([p.get_width() for p in left.patches])
+    np.testing.assert_allclose(np.sort(np.abs(widths)), np.sort(np.abs(contrib))[-3:], rtol=1e-5, atol=1e-7)
+    ifiv = xf.attribute(wb_small.model, batch, "ifiv").values[0, 0, 0]
+    assert contrib.sum() == pytest.approx(float(ifiv), rel=1e-4, abs=1e-6)
+    plt.close("all")

@@ -24,6 +24,7 @@ from .data import (
 from .evaluate import (
     at_margin,
     benchmark,
+    case_table,
     cost_table,
     design_study,
     explain_all,
@@ -86,7 +87,7 @@ __all__ = [
     "Attribution", "Explainer", "Traits", "attribute", "dataset_means", "get_method", "methods",
     "reference_outfits", "register", "unregister", "repair_success", "suggest_repairs",
     # evaluation (04-06)
-    "at_margin", "benchmark", "cost_table", "design_study", "explain_all", "format_table", "headline",
+    "at_margin", "benchmark", "case_table", "cost_table", "design_study", "explain_all", "format_table", "headline",
     "method_agreement", "oracle_agreement", "oracle_blame_tensor", "results_table", "run_swap_evaluation",
     # Polyvore (07)
     "default_backbone", "load_polyvore", "polyvore_source", "run_polyvore",

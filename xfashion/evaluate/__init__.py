@@ -8,12 +8,14 @@ validation split; ``bench`` measures cost against a forward pass.
 """
 from .agreement import (
     PIXEL_CHUNK,
+    case_table,
     concat_attributions,
     cost_table,
     explain_all,
     method_agreement,
     oracle_agreement,
     oracle_blame_tensor,
+    pick_case,
 )
 from .bench import benchmark
 from .design import DESIGNS, design_study
@@ -55,10 +57,10 @@ from .swap import (
 
 __all__ = [
     "DESIGNS", "METRICS", "Metric", "Oracle", "PIXEL_CHUNK", "PROTOCOLS", "SWAP_KINDS", "SwapCases",
-    "SwapReport", "at_margin", "benchmark", "bootstrap_ci", "build_swap_cases", "check_margin", "check_n",
+    "SwapReport", "at_margin", "benchmark", "bootstrap_ci", "build_swap_cases", "case_table", "check_margin", "check_n",
     "compare_reports", "concat_attributions", "cost_table", "deletion_auc", "deletion_curve", "design_study",
     "detection_scores", "explain_all", "fashion_oracle", "format_table", "headline", "make_swap_cases",
-    "method_agreement", "oracle_agreement", "oracle_attribution", "oracle_blame_tensor", "random_expected",
+    "method_agreement", "oracle_agreement", "oracle_attribution", "oracle_blame_tensor", "pick_case", "random_expected",
     "randomised_copy", "results_table", "run_swap_evaluation", "seed_scorer", "seed_summary", "spread",
     "summarise", "write_report",
 ]

@@ -8,8 +8,9 @@ from tqdm.auto import tqdm
 
 from ..explain import Attribution, attribute, get_method
 from ..explain import methods as registered_methods
-from ..outfits import MAX_ITEMS, outfit_blame
+from ..outfits import MAX_ITEMS, outfit_blame, outfit_violations
 from ..rules import DEFAULT_RULES, GROUPS, StylistRules
+from ..utils import claim
 
 PIXEL_CHUNK = 32  # outfits per call for pixel methods, which hold every item's CNN activations
 
@@ -78,6 +79,51 @@ def oracle_agreement(attributions: dict, blame: torch.Tensor) -> pd.DataFrame:
         rows[name] = {"item_hit": float(blamed_item[ar, item].float().mean()),
                       "pair_hit": np.nan if a.item_level else float((blame[ar, pi, pg] > 0).float().mean())}
     return pd.DataFrame(rows).T.round(3)
+
+
+def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: StylistRules = DEFAULT_RULES,
+               attribution: Attribution | None = None) -> pd.DataFrame:
+    """One row per outfit: score, the rules it breaks, and whether ``method``'s culprit is one the oracle blames.
+
+    Used to choose examples by a stated rule instead of by index, e.g.
+    ``case_table(wb, bad).query("n_rules == 1 and pair_hit").index[0]``.
+
+    Returns
+    -------
+    DataFrame indexed by outfit index, columns ``logit``, ``rules`` (comma-separated), ``n_rules``,
+    ``culprit_item``, ``culprit_group``, ``item_hit``, ``pair_hit``.
+    """
+    index = np.atleast_1d(index)
+    outfits = wb.splits[split]
+    batch = wb.batch(index, split)
+    attr = attribution if attribution is not None else attribute(wb.model, batch, method, **wb.options())
+    with torch.no_grad():
+        logit = wb.model(batch.features, batch.slot, batch.mask).numpy()
+    blame = oracle_blame_tensor(wb.catalog, outfits, index, attr.groups, rules)
+    ar = torch.arange(len(index))
+    item = attr.culprit_item()
+    pair_item, pair_group = attr.culprit()
+    broken = [sorted({v.rule for v in outfit_violations(wb.catalog, outfits.outfit(i), rules=rules)}) for i in index]
+    return pd.DataFrame({
+        "logit": logit,
+        "rules": [", ".join(b) for b in broken],
+        "n_rules": [len(b) for b in broken],
+        "culprit_item": pair_item.numpy(),
+        "culprit_group": [attr.groups[g] for g in pair_group],
+        "item_hit": (blame.sum(-1)[ar, item] > 0).numpy(),
+        "pair_hit": (blame[ar, pair_item, pair_group] > 0).numpy(),
+    }, index=pd.Index(index, name="outfit"))
+
+
+def pick_case(table: pd.DataFrame, rule: str) -> int:
+    """The first outfit of a :func:`case_table` that satisfies ``rule`` (a ``DataFrame.query`` string).
+
+    When no outfit does, a small-data run falls back to the first row (its models are too small
+    for the rule to find anything); on full data that is an error naming the rule.
+    """
+    found = table.query(rule)
+    claim(len(found) > 0, f"some outfit satisfies {rule!r}")
+    return int((found if len(found) else table).index[0])
 
 
 def method_agreement(attributions: dict) -> pd.DataFrame:

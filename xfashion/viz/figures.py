@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
 from ..explain import attribute, with_images
-from ..explain.gradient import ifiv_dimensions
+from ..explain.gradient import input_gradients
 from ..features import COLOR_GROUP, SHAPE_GROUP, embedding_map, nearest_neighbours
 from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from ..rules import GROUPS
@@ -338,9 +338,11 @@ def _bar_colors(values):
 
 
 def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=None, title: str | None = None,
-                     prefix: str = ""):
+                     prefix: str = "", score: float | None = None):
     """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises).
 
+    The culprit gets a red frame only when the outfit is bad: its logit ``score`` is below zero or,
+    without a score, the oracle finds a violation; a good outfit has a lowest item, not a culprit.
     ``title`` replaces the default title (method, culprit, oracle verdict); ``prefix`` goes before it.
     """
     items = np.asarray(items)
@@ -353,12 +355,14 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     lim = max(1e-9, np.abs(vals).max()) * 1.15
     pair_item, pair_group = (int(x[b]) for x in attribution.culprit())
     culprit_item = int(attribution.culprit_item()[b])
+    verdict = outfit_violations(catalog, items, colors)
+    framed = (score < 0) if score is not None else bool(verdict)
     for k in range(len(items)):
         axes[0, k].imshow(to_display(catalog.render(items[k:k + 1], colors[k:k + 1]))[0])
         axes[0, k].set_xticks([])
         axes[0, k].set_yticks([])
         axes[0, k].set_title(f"{COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}", fontsize=8)
-        if k == culprit_item:
+        if framed and k == culprit_item:
             for side in axes[0, k].spines.values():
                 side.set_edgecolor("crimson")
                 side.set_linewidth(2.5)
@@ -369,10 +373,10 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
         if k:
             axes[1, k].set_yticklabels([])
     axes[1, 0].set_ylabel(attribution.method)
-    verdict = outfit_violations(catalog, items, colors)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
     pair = "" if attribution.item_level else f", lowest pair: item {pair_item} {groups[pair_group]}"
-    fig.suptitle(prefix + (title or f"{attribution.method}: culprit item {culprit_item}{pair} | oracle: {oracle}"),
+    lead = "culprit" if framed else "lowest"
+    fig.suptitle(prefix + (title or f"{attribution.method}: {lead} item {culprit_item}{pair} | oracle: {oracle}"),
                  fontsize=9)
     fig.tight_layout()
     return fig, axes
@@ -390,12 +394,20 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None)
     return fig, ax
 
 
-def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None):
-    """Side-by-side heat maps of several methods for one outfit (each scaled to its own range)."""
-    fig, axes = plt.subplots(1, len(attributions), figsize=(2.3 * len(attributions), 3.2), squeeze=False)
-    for k, (ax, (name, attr)) in enumerate(zip(axes[0], attributions.items())):
-        plot_attribution_heatmap(attr, b, item_labels if k == 0 else [""] * int(attr.mask[b].sum()), ax=ax)
-        ax.set_title(name, fontsize=8)
+def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 5):
+    """Heat maps of several methods for one outfit, ``ncols`` to a row (each scaled to its own range)."""
+    n = len(attributions)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.9 * nrows), squeeze=False)
+    for k, (ax, (name, attr)) in enumerate(zip(axes.flat, attributions.items())):
+        labels = item_labels if k % ncols == 0 else [""] * int(attr.mask[b].sum())
+        plot_attribution_heatmap(attr, b, labels, ax=ax)
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        if k < n - ncols:
+            ax.set_xticklabels([])
+    for ax in list(axes.flat)[n:]:
+        ax.set_axis_off()
     fig.tight_layout()
     return fig, axes
 
@@ -420,17 +432,34 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     return fig, axes
 
 
-def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 5, ax=None):
-    """Which palette dimensions of one item's colour group drive its IFIV ("the pink in the shoes")."""
-    fig, ax = _axes(ax, size=(5, 2.8))
-    contrib = ifiv_dimensions(model, batch, list(model.groups.names))[COLOR_GROUP][b, item].numpy()
+def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
+    """Inside one item's colour group: contribution (x * d score / dx) next to sensitivity (d score / dx).
+
+    The colour histogram of an item is nearly one-hot, so the contribution sits on the item's own
+    colour; the gradient over the whole palette says which colour would raise the score, to first
+    order (the item's own colour is outlined).
+    """
+    groups = list(model.groups.names)
+    grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
+    contrib = batch.features[COLOR_GROUP][b, item].numpy() * grad
+    own = int(np.argmax(batch.features[COLOR_GROUP][b, item].numpy()))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 2.9), gridspec_kw={"width_ratios": [1, 2.2]})
     order = np.argsort(np.abs(contrib))[::-1][:top]
-    ax.barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
-            color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
-    ax.axvline(0, color="k", lw=0.6)
-    ax.set_xlabel("x * d score / dx (sums to the item's colour IFIV)")
-    ax.set_title(f"colour dimensions driving item {item}", fontsize=9)
-    return fig, ax
+    axes[0].barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
+                 color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
+    axes[0].axvline(0, color="k", lw=0.6)
+    axes[0].set_xlabel("x * d score / dx")
+    axes[0].set_title(f"contribution: top {top} colours\n(sum = item {item}'s colour IFIV)", fontsize=9)
+    axes[1].bar(range(len(PALETTE)), grad, color=[c.rgb for c in PALETTE],
+                edgecolor=["crimson" if i == own else "k" for i in range(len(PALETTE))],
+                linewidth=[2.5 if i == own else 0.6 for i in range(len(PALETTE))])
+    axes[1].axhline(0, color="k", lw=0.6)
+    axes[1].set_xticks(range(len(PALETTE)), COLOR_NAMES, rotation=60, ha="right", fontsize=7)
+    axes[1].set_ylabel("d score / dx")
+    axes[1].set_title(f"sensitivity: adding which colour would raise the score? (own colour {COLOR_NAMES[own]} "
+                      "outlined)", fontsize=9)
+    fig.tight_layout()
+    return fig, axes
 
 
 def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", replacement: int = -1,
@@ -460,7 +489,7 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     batch = with_images(outfit_features(catalog, wb.feats, items, colors), catalog, colors[None])
     logit = float(score(wb.model, batch)[0])
     attr = attribute(wb.model, batch, method, **wb.options())
-    fig, _ = plot_explanation(catalog, items, attr, 0, colors,
+    fig, _ = plot_explanation(catalog, items, attr, 0, colors, score=logit,
                               prefix=f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | ")
     cam = attribute(wb.model, batch, "grad_cam", **wb.options())
     fig2, _ = plot_gradcam(catalog, items, cam, 0, colors)
@@ -492,7 +521,8 @@ def plot_repair(catalog: Catalog, repair: dict):
     original = repair["attribution"]
     rows = [("before", repair["recolour"][0], None), ("re-coloured", repair["recolour"][0], colors),
             ("replaced", items, repair["replace"][1])]
-    fig, axes = plt.subplots(3, 5, figsize=(8.5, 7), squeeze=False)
+    n = int((np.asarray(repair["recolour"][0]) >= 0).sum())
+    fig, axes = plt.subplots(3, n, figsize=(max(4.5, 1.75 * n), 6.6), squeeze=False)
     for row, (name, its, cols), (_, r) in zip(axes, rows, repair["table"].iterrows()):
         plot_outfit(catalog, its, cols, title=f"{name}: score {r.score:+.2f}", axes=row, show_blame=False)
     fig.suptitle(f"repair from the {original.method} culprit (item {repair['culprit']})", fontsize=10)
