@@ -125,7 +125,8 @@ def test_case_table_rows_match_the_oracle_and_the_method(wb_eval):
     for k, i in enumerate(bad):
         blame = xf.outfits.outfit_blame(wb_eval.catalog, test.outfit(i))
         row = table.loc[i]
-        assert row.culprit_item == int(item[k]) and row.culprit_group == attr.groups[int(group[k])]
+        assert row.culprit_item == int(attr.culprit_item()[k])
+        assert row.pair_item == int(item[k]) and row.pair_group == attr.groups[int(group[k])]
         assert row.pair_hit == (blame[int(item[k]), int(group[k])] > 0)
         assert row.item_hit == (blame[int(attr.culprit_item()[k])].sum() > 0)
         assert row.rules == ", ".join(sorted({v.rule for v in xf.outfits.outfit_violations(wb_eval.catalog,

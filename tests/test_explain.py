@@ -324,3 +324,12 @@ def test_colour_drivers_show_the_contribution_and_the_gradient(wb_small):
     ifiv = xf.attribute(wb_small.model, batch, "ifiv").values[0, 0, 0]
     assert contrib.sum() == pytest.approx(float(ifiv), rel=1e-4, abs=1e-6)
     plt.close("all")
+
+
+def test_take_selects_outfits_by_position_or_mask(wb_small):
+    attr = xf.attribute(wb_small.model, wb_small.batch(range(6)), "ifiv")
+    part = attr.take([4, 1])
+    assert torch.equal(part.values, attr.values[[4, 1]]) and torch.equal(part.mask, attr.mask[[4, 1]])
+    keep = np.array([True, False, True, False, False, True])
+    assert torch.equal(attr.take(keep).values, attr.values[[0, 2, 5]])
+    assert part.method == "ifiv" and part.groups == attr.groups

@@ -91,7 +91,8 @@ def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: Styl
     Returns
     -------
     DataFrame indexed by outfit index, columns ``logit``, ``rules`` (comma-separated), ``n_rules``,
-    ``culprit_item``, ``culprit_group``, ``item_hit``, ``pair_hit``.
+    ``culprit_item`` (lowest summed influence), ``pair_item`` and ``pair_group`` (the lowest
+    (item, group) pair), ``item_hit``, ``pair_hit`` (missing for item-level methods).
     """
     index = np.atleast_1d(index)
     outfits = wb.splits[split]
@@ -104,14 +105,18 @@ def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: Styl
     item = attr.culprit_item()
     pair_item, pair_group = attr.culprit()
     broken = [sorted({v.rule for v in outfit_violations(wb.catalog, outfits.outfit(i), rules=rules)}) for i in index]
+    pair_hit = pd.array((blame[ar, pair_item, pair_group] > 0).numpy(), dtype="boolean")
+    if attr.item_level:  # an item-level method's value is split evenly over groups: it names no group
+        pair_hit[:] = pd.NA
     return pd.DataFrame({
         "logit": logit,
         "rules": [", ".join(b) for b in broken],
         "n_rules": [len(b) for b in broken],
-        "culprit_item": pair_item.numpy(),
-        "culprit_group": [attr.groups[g] for g in pair_group],
+        "culprit_item": item.numpy(),
+        "pair_item": pair_item.numpy(),
+        "pair_group": ["(item level)" if attr.item_level else attr.groups[g] for g in pair_group],
         "item_hit": (blame.sum(-1)[ar, item] > 0).numpy(),
-        "pair_hit": (blame[ar, pair_item, pair_group] > 0).numpy(),
+        "pair_hit": pair_hit,
     }, index=pd.Index(index, name="outfit"))
 
 

@@ -83,6 +83,14 @@ class Attribution:
     def ms_per_outfit(self) -> float:
         return 1000 * self.seconds / max(1, self.values.shape[0])
 
+    def take(self, index) -> "Attribution":
+        """The same attribution for a subset of outfits (``index``: positions or a boolean mask); extras dropped."""
+        index = torch.as_tensor(np.asarray(index))
+        index = index.nonzero().flatten() if index.dtype == torch.bool else index.long().reshape(-1)
+        share = len(index) / max(1, len(self.values))
+        return Attribution(self.values[index], self.mask[index], self.method, list(self.groups),
+                           self.forward_passes, self.backward_passes, self.seconds * share, self.item_level)
+
     def table(self, b: int = 0):
         """Outfit ``b``'s values as a pandas DataFrame (items x groups)."""
         import pandas as pd

@@ -499,8 +499,9 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
 def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)"):
     """Seaborn heat map of a methods x methods agreement table."""
     fig, ax = _axes(ax, size=(8, 6.5))
-    sns.heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7})
-    ax.set_title(title)
+    sns.heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
+                cbar_kws={"label": "mean Spearman correlation"})
+    ax.set(xlabel="", ylabel="", title=title)
     return fig, ax
 
 
@@ -510,8 +511,7 @@ def plot_cost(table: pd.DataFrame, ax=None):
     t = table.sort_values("ms_per_outfit")
     sns.barplot(x=t["ms_per_outfit"], y=t.index, ax=ax, color="steelblue")
     ax.set_xscale("log")
-    ax.set_xlabel("milliseconds per outfit (log scale)")
-    ax.set_title("Cost per explanation on this CPU")
+    ax.set(xlabel="milliseconds per outfit (log scale)", ylabel="", title="Cost per explanation on this CPU")
     return fig, ax
 
 
