@@ -27,7 +27,8 @@ __all__ = [
     "plot_dataset_stats", "show_outfit", "plot_color_histogram", "plot_history", "plot_confusion",
     "plot_embedding_map", "plot_neighbours", "recolor_view", "plot_score_distributions", "plot_scored_outfits",
     "score_outfit_view", "plot_explanation", "plot_attribution_heatmap", "plot_methods_panel", "plot_gradcam",
-    "plot_color_drivers", "explain_view", "plot_agreement", "plot_cost", "plot_repair", "plot_swap_case",
+    "plot_color_drivers", "plot_photo_explanation", "explain_view", "plot_agreement", "plot_cost", "plot_repair",
+    "plot_swap_case",
     "plot_accuracy_by", "plot_accuracy_vs_cost", "plot_deletion_curves", "plot_sanity",
 ]
 
@@ -154,7 +155,8 @@ def plot_items(catalog: Catalog, items, title: str = "", colors=None):
 def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
     """A good outfit and one example of each violated rule, with the oracle's blame."""
     examples = rule_examples(outfits)
-    fig, axes = plt.subplots(len(examples), 5, figsize=(8.5, 2.3 * len(examples)), squeeze=False)
+    cols = max(len(outfits.outfit(i)) for i in examples.values())
+    fig, axes = plt.subplots(len(examples), cols, figsize=(2.1 * cols, 3.0 * len(examples)), squeeze=False)
     for row, (name, i) in zip(axes, examples.items()):
         plot_outfit(catalog, outfits.outfit(i), title=f"example of '{name}'", axes=row)
     fig.tight_layout()
@@ -163,7 +165,8 @@ def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
 
 def plot_dataset_stats(catalog: Catalog, splits: dict):
     """Items per slot and colour, outfit sizes per label, and violations per rule (seaborn)."""
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    axes = axes.ravel()
     table = catalog.table()
     sns.countplot(data=table, x="slot", hue="split", order=SLOTS, ax=axes[0])
     axes[0].set_title("Items per slot")
@@ -248,7 +251,8 @@ def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
     sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=np.array(CATEGORIES)[catalog.category[rows]],
                     hue_order=CATEGORIES, s=8, linewidth=0, palette="tab10", ax=ax)
     ax.legend(fontsize=7, markerscale=2, bbox_to_anchor=(1, 1))
-    ax.set_title("shape-texture embedding (PCA), coloured by category")
+    ax.set(xlabel="first principal component", ylabel="second principal component",
+           title="shape-texture embedding (PCA), coloured by category")
     return fig, ax
 
 
@@ -317,7 +321,8 @@ def plot_score_distributions(logits: dict, labels, ax=None):
 def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index):
     """A few outfits, each titled with the model's probability and the oracle's verdict."""
     index = list(index)
-    fig, axes = plt.subplots(len(index), 5, figsize=(8.5, 2.3 * len(index)), squeeze=False)
+    cols = max(len(outfits.outfit(i)) for i in index)
+    fig, axes = plt.subplots(len(index), cols, figsize=(2.1 * cols, 2.6 * len(index)), squeeze=False)
     for row, i in zip(axes, index):
         p = 1 / (1 + np.exp(-float(logits[i])))
         plot_outfit(catalog, outfits.outfit(i), title=f"model p(good) = {p:.2f}", axes=row, show_blame=False)
@@ -337,6 +342,32 @@ def _bar_colors(values):
     return ["seagreen" if v >= 0 else "crimson" for v in values]
 
 
+def _attribution_strip(images: list, names: list, vals: np.ndarray, groups: list, framed: int | None,
+                       ylabel: str):
+    """Item pictures over per-group signed bars on one shared scale; item ``framed`` gets a red frame."""
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(max(3.8, 1.9 * n), 4.2), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.1, 1]})
+    lim = max(1e-9, np.abs(vals).max()) * 1.15
+    for k in range(n):
+        axes[0, k].imshow(images[k])
+        axes[0, k].set_xticks([])
+        axes[0, k].set_yticks([])
+        axes[0, k].set_title(names[k], fontsize=8)
+        if k == framed:
+            for side in axes[0, k].spines.values():
+                side.set_edgecolor("crimson")
+                side.set_linewidth(2.5)
+        axes[1, k].bar(range(len(groups)), vals[k], color=_bar_colors(vals[k]))
+        axes[1, k].axhline(0, color="k", lw=0.6)
+        axes[1, k].set_ylim(-lim, lim)
+        axes[1, k].set_xticks(range(len(groups)), [g.replace("_", "-\n") for g in groups], fontsize=7)
+        if k:
+            axes[1, k].set_yticklabels([])
+    axes[1, 0].set_ylabel(ylabel)
+    return fig, axes
+
+
 def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=None, title: str | None = None,
                      prefix: str = "", score: float | None = None):
     """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises).
@@ -348,36 +379,48 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     items = np.asarray(items)
     items = items[items >= 0]
     colors = catalog.color[items] if colors is None else np.asarray(colors)
-    vals = attribution.values[b, : len(items)].numpy()
     groups = attribution.groups
-    fig, axes = plt.subplots(2, len(items), figsize=(1.9 * len(items), 4.2), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.1, 1]})
-    lim = max(1e-9, np.abs(vals).max()) * 1.15
     pair_item, pair_group = (int(x[b]) for x in attribution.culprit())
     culprit_item = int(attribution.culprit_item()[b])
     verdict = outfit_violations(catalog, items, colors)
     framed = (score < 0) if score is not None else bool(verdict)
-    for k in range(len(items)):
-        axes[0, k].imshow(to_display(catalog.render(items[k:k + 1], colors[k:k + 1]))[0])
-        axes[0, k].set_xticks([])
-        axes[0, k].set_yticks([])
-        axes[0, k].set_title(f"{COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}", fontsize=8)
-        if framed and k == culprit_item:
-            for side in axes[0, k].spines.values():
-                side.set_edgecolor("crimson")
-                side.set_linewidth(2.5)
-        axes[1, k].bar(range(len(groups)), vals[k], color=_bar_colors(vals[k]))
-        axes[1, k].axhline(0, color="k", lw=0.6)
-        axes[1, k].set_ylim(-lim, lim)
-        axes[1, k].set_xticks(range(len(groups)), [g.replace("_", "-\n") for g in groups], fontsize=7)
-        if k:
-            axes[1, k].set_yticklabels([])
-    axes[1, 0].set_ylabel(attribution.method)
+    images = list(to_display(catalog.render(items, colors)))
+    names = [f"{COLOR_NAMES[c]}\n{CATEGORIES[catalog.category[i]]}" for i, c in zip(items, colors)]
+    fig, axes = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
+                                   culprit_item if framed else None, attribution.method)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
     pair = "" if attribution.item_level else f", lowest pair: item {pair_item} {groups[pair_group]}"
     lead = "culprit" if framed else "lowest"
     fig.suptitle(prefix + (title or f"{attribution.method}: {lead} item {culprit_item}{pair} | oracle: {oracle}"),
                  fontsize=9)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_photo_explanation(data, feats, batch, attribution, b: int = 0, score: float | None = None):
+    """A Polyvore outfit's product photos over its attribution bars (chapter 07).
+
+    ``batch`` comes from :func:`xfashion.polyvore.outfit_batch` (its ``items`` are feature-table rows);
+    unreadable photos show as grey. The lowest item is framed when ``score`` is below zero.
+    """
+    from PIL import Image
+
+    rows = batch.items[b][batch.mask[b]].tolist()
+    item_of = {row: item for item, row in feats.index.items()}
+    images = []
+    for r in rows:
+        try:
+            with Image.open(data.image_path(item_of[r])) as im:
+                images.append(np.asarray(im.convert("RGB").resize((96, 96))))
+        except OSError:
+            images.append(np.full((96, 96, 3), 200, np.uint8))
+    names = [f"{data.items.slot[item_of[r]]}\n{item_of[r]}" for r in rows]
+    culprit = int(attribution.culprit_item()[b])
+    fig, axes = _attribution_strip(images, names, attribution.values[b, : len(rows)].numpy(), attribution.groups,
+                                   culprit if score is not None and score < 0 else None,
+                                   f"{attribution.method} (logit units)")
+    verdict = "" if score is None else f" | logit {score:+.2f}: {'bad, culprit framed' if score < 0 else 'good'}"
+    fig.suptitle(f"{attribution.method} on a Polyvore outfit{verdict}", fontsize=9)
     fig.tight_layout()
     return fig, axes
 
@@ -547,20 +590,50 @@ def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = 
     return fig, axes
 
 
+# one colour per swap kind and per slot, the same in every figure
+KIND_COLORS = {COLOR_GROUP: "#d95f02", SHAPE_GROUP: "#1b9e77", "item": "#7570b3"}
+SLOT_COLORS = dict(zip(SLOTS, sns.color_palette("tab10", len(SLOTS)).as_hex()))
+
+
 def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
                      unambiguous: bool = False, ax=None):
-    """Bar plot of a detection metric per method and ``by`` group, with 95% bootstrap intervals."""
-    fig, ax = _axes(ax, size=(11, 3.8))
+    """Bar plot of a detection metric per method and ``by`` group, 95% bootstrap intervals and case counts.
+
+    Swap kinds and slots keep one colour across figures; each bar is labelled with its number of cases.
+    """
+    fig, ax = _axes(ax, size=(11, 4.2))
     data = per_case[per_case.unambiguous] if unambiguous else per_case
     if methods is not None:
         data = data[data.method.isin(methods)]
-    sns.barplot(data=data, x="method", y=metric, hue=by, errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
-    ax.tick_params(axis="x", rotation=45)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel(f"{metric} ↑")
-    ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI)")
-    ax.legend(fontsize=7, bbox_to_anchor=(1, 1))
+    fixed = {"kind": KIND_COLORS, "slot": SLOT_COLORS}.get(by, {})
+    order = [k for k in fixed if k in set(data[by])] or sorted(set(data[by]))
+    method_order = [m for m in (methods or data.method.unique()) if m in set(data.method)]
+    palette = {k: fixed[k] for k in order} if fixed else None
+    sns.barplot(data=data, x="method", y=metric, hue=by, order=method_order, hue_order=order, palette=palette,
+                errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
+    counts = data.groupby(["method", by]).size()
+    for container, level in zip(ax.containers, order):
+        ax.bar_label(container, labels=[f"{counts.get((m, level), 0)}" for m in method_order], fontsize=6,
+                     padding=2, label_type="edge", rotation=90)
+    ax.set_xticks(ax.get_xticks(), [m.replace("_", " ") for m in method_order], rotation=20, ha="right")
+    ax.set(ylim=(0, 1.25), xlabel="", ylabel=f"{metric} ↑")
+    ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI; "
+                 "number of cases on each bar)", fontsize=10)
+    ax.legend(fontsize=7, title=by, bbox_to_anchor=(1, 1))
     return fig, ax
+
+
+def _label_groups(points: pd.DataFrame, dx: float = 0.35, dy: float = 0.03) -> list:
+    """Greedy groups of methods whose points lie within ``dx`` decades and ``dy`` of each other."""
+    groups = []
+    for m, row in points.sort_values("y", ascending=False).iterrows():
+        for g in groups:
+            if abs(g["x"] - row.x) < dx and abs(g["y"] - row.y) < dy:
+                g["names"].append(m)
+                break
+        else:
+            groups.append({"x": row.x, "y": row.y, "names": [m]})
+    return groups
 
 
 def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
@@ -570,7 +643,11 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     ms = report.cost["ms_per_outfit"]
     for m in ms.index:
         ax.scatter(ms[m], acc[m], s=30)
-        ax.annotate(m, (ms[m], acc[m]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    # methods that land on one spot share one label instead of printing over each other
+    points = pd.DataFrame({"x": np.log10(ms.clip(lower=1e-6)), "y": acc.reindex(ms.index)})
+    for g in _label_groups(points):
+        ax.annotate("\n".join(n.replace("_", " ") for n in g["names"]), (10 ** g["x"], g["y"]), fontsize=7,
+                    xytext=(5, 0), textcoords="offset points", va="center")
     ax.axhline(acc.get("oracle", np.nan), color="k", ls=":", lw=1, label="oracle ceiling")
     ax.axhline(report.random_expected[metric], color="grey", ls="--", lw=1, label="random (analytic)")
     ax.set_xscale("log")
