@@ -243,3 +243,19 @@ def test_cli_evaluate_and_bench_json(capsys, tmp_path):
     assert bench["ratio_to_forward"]["integrated_gradients"] > bench["ratio_to_forward"]["ifiv"]
     # measured by the OS for this process: at least what torch itself occupies
     assert 100 < bench["peak_rss_mb"] < 64 * 1024 and out["peak_rss_mb"] > 100
+
+
+def test_chunked_attribution_equals_one_call_and_counts_cost_per_outfit(wb_eval):
+    index = np.flatnonzero(wb_eval.splits["test"].oracle_label == 0)[:10]
+    whole = xf.attribute(wb_eval.model, wb_eval.batch(index), "ifiv")
+    seen = []
+
+    def batch_of(rows, images):
+        seen.append(list(rows))
+        return wb_eval.batch(index[rows], images=images)
+
+    parts = xf.evaluate.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=4)
+    assert seen == [[0, 1], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # warm-up, then the chunks
+    torch.testing.assert_close(parts.values, whole.values, atol=1e-5, rtol=1e-5)
+    assert parts.forward_passes == whole.forward_passes == 1.0
+    assert torch.equal(parts.mask, whole.mask)

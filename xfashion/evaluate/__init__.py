@@ -8,6 +8,7 @@ validation split; ``bench`` measures cost against a forward pass.
 """
 from .agreement import (
     PIXEL_CHUNK,
+    attribute_in_chunks,
     case_table,
     concat_attributions,
     cost_table,
@@ -56,11 +57,11 @@ from .swap import (
 )
 
 __all__ = [
-    "DESIGNS", "METRICS", "Metric", "Oracle", "PIXEL_CHUNK", "PROTOCOLS", "SWAP_KINDS", "SwapCases",
-    "SwapReport", "at_margin", "benchmark", "bootstrap_ci", "build_swap_cases", "case_table", "check_margin", "check_n",
-    "compare_reports", "concat_attributions", "cost_table", "deletion_auc", "deletion_curve", "design_study",
-    "detection_scores", "explain_all", "fashion_oracle", "format_table", "headline", "make_swap_cases",
-    "method_agreement", "oracle_agreement", "oracle_attribution", "oracle_blame_tensor", "pick_case", "random_expected",
-    "randomised_copy", "results_table", "run_swap_evaluation", "seed_scorer", "seed_summary", "spread",
-    "summarise", "write_report",
+    "DESIGNS", "METRICS", "Metric", "Oracle", "PIXEL_CHUNK", "PROTOCOLS", "SWAP_KINDS", "SwapCases", "SwapReport",
+    "at_margin", "attribute_in_chunks", "benchmark", "bootstrap_ci", "build_swap_cases", "case_table", "check_margin",
+    "check_n", "compare_reports", "concat_attributions", "cost_table", "deletion_auc", "deletion_curve",
+    "design_study", "detection_scores", "explain_all", "fashion_oracle", "format_table", "headline",
+    "make_swap_cases", "method_agreement", "oracle_agreement", "oracle_attribution", "oracle_blame_tensor",
+    "pick_case", "random_expected", "randomised_copy", "results_table", "run_swap_evaluation", "seed_scorer",
+    "seed_summary", "spread", "summarise", "write_report",
 ]

@@ -24,14 +24,24 @@ def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, p
     index = np.atleast_1d(index)
     out = {}
     for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
-        t = get_method(m).traits
-        step = min(chunk, PIXEL_CHUNK) if t.needs_images else chunk
         opts = {**wb.options(), **(options or {}).get(m, {})}
-        warm_up(wb.model, wb.batch(index[:2], split, images=t.needs_images), m, opts)
-        parts = [attribute(wb.model, wb.batch(index[i:i + step], split, images=t.needs_images), m, **opts)
-                 for i in range(0, len(index), step)]
-        out[t.name] = concat_attributions(parts)
+        out[get_method(m).traits.name] = attribute_in_chunks(
+            wb.model, lambda rows, images: wb.batch(index[rows], split, images=images), len(index), m, opts, chunk)
     return out
+
+
+def attribute_in_chunks(model, batch_of, n: int, method: str, options: dict, chunk: int = 64) -> Attribution:
+    """One method over ``n`` outfits, ``chunk`` at a time (fewer for pixel methods), after an untimed warm-up.
+
+    ``batch_of(rows, images)`` returns the :class:`~xfashion.outfits.OutfitBatch` of outfit positions
+    ``rows`` (with item images when ``images`` is true), so any source of outfits can be explained.
+    """
+    images = get_method(method).traits.needs_images
+    step = min(chunk, PIXEL_CHUNK) if images else chunk
+    warm_up(model, batch_of(np.arange(min(2, n)), images), method, options)
+    parts = [attribute(model, batch_of(np.arange(i, min(i + step, n)), images), method, **options)
+             for i in range(0, n, step)]
+    return concat_attributions(parts)
 
 
 def warm_up(model, batch, method: str, options: dict) -> None:

@@ -12,14 +12,14 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..explain import Attribution, attribute, explain_code, get_method, with_images
+from ..explain import Attribution, explain_code, get_method, with_images
 from ..explain import methods as registered_methods
 from ..features import catalog_key
 from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score, train_scorer
 from ..utils import Cache, check_seed, from_plain, to_plain
-from .agreement import PIXEL_CHUNK, concat_attributions, warm_up
+from .agreement import attribute_in_chunks
 from .metrics import detection_scores, random_expected, seed_summary, summarise
 from .sanity import deletion_curve, randomised_copy
 from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
@@ -219,20 +219,11 @@ def _cases_from_plain(c: dict) -> SwapCases:
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
-    images = get_method(method).traits.needs_images
-    if images:
-        chunk = PIXEL_CHUNK
-    parts = []
-    first = cases.subset(np.arange(min(2, len(cases))))
-    warm_up(model, with_images(first.batch, wb.catalog, np.maximum(first.colors, 0)) if images else first.batch,
-            method, {**wb.options(), **opts})
-    for i in range(0, len(cases), chunk):
-        sub = cases.subset(np.arange(i, min(i + chunk, len(cases))))
-        batch = sub.batch
-        if images:
-            batch = with_images(batch, wb.catalog, np.where(sub.colors >= 0, sub.colors, 0))
-        parts.append(attribute(model, batch, method, **wb.options(), **opts))
-    return concat_attributions(parts)
+    def batch_of(rows, images):
+        sub = cases.subset(rows)
+        return with_images(sub.batch, wb.catalog, np.maximum(sub.colors, 0)) if images else sub.batch
+
+    return attribute_in_chunks(model, batch_of, len(cases), method, {**wb.options(), **opts}, chunk)
 
 
 def deletion_auc(report: SwapReport) -> pd.Series:

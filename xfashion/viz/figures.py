@@ -623,7 +623,7 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
     return fig, ax
 
 
-def _label_groups(points: pd.DataFrame, dx: float = 0.35, dy: float = 0.03) -> list:
+def _label_groups(points: pd.DataFrame, dx: float = 0.8, dy: float = 0.03) -> list:
     """Greedy groups of methods whose points lie within ``dx`` decades and ``dy`` of each other."""
     groups = []
     for m, row in points.sort_values("y", ascending=False).iterrows():
