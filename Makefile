@@ -60,10 +60,11 @@ book: install
 
 # the explanation explorer as a web app for class demos: http://127.0.0.1:8866
 app: install data
-	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
+	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser \
+		--KernelManager.transport=ipc
 
 lab: install data
-	$(BIN)/jupyter lab --LabApp.news_url=None notebooks/
+	$(BIN)/jupyter lab --LabApp.news_url=None --KernelManager.transport=ipc notebooks/
 
 clean:
 	rm -rf build data/cache reports/*.csv reports/*.md

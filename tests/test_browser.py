@@ -62,6 +62,12 @@ def browser():
         b.close()
 
 
+# the servers' kernels over IPC sockets, as `make lab` and `make app` start them: over TCP every
+# kernel prints that its traffic is unencrypted
+IPC = "--KernelManager.transport=ipc"
+TCP_WARNING = "running over TCP without encryption"
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     # a copy: JupyterLab saves what it runs, and committed notebooks carry no outputs
@@ -80,8 +86,8 @@ def lab(tmp_path_factory):
     proc = serve([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
                   "--ServerApp.token=", "--ServerApp.password=", "--LabApp.expose_app_in_browser=True",
                   f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={root / '.workspaces'}",
-                  f"--ServerApp.root_dir={root}", "--allow-root"], port, log)
-    yield f"http://127.0.0.1:{port}"
+                  f"--ServerApp.root_dir={root}", "--allow-root", IPC], port, log)
+    yield f"http://127.0.0.1:{port}", root / "jupyterlab.log"
     proc.terminate()
     proc.wait(timeout=30)
     log.close()
@@ -112,6 +118,7 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -
 
 @pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
 def test_explorers_redraw_in_jupyterlab(browser, lab, name):
+    lab, log = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{lab}/lab/tree/{name}.ipynb?reset")  # a fresh workspace: only this notebook open
     idle = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
@@ -130,13 +137,14 @@ def test_explorers_redraw_in_jupyterlab(browser, lab, name):
     page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
     page.close()
     assert json.load(urllib.request.urlopen(f"{lab}/api/kernels")) == []
+    assert TCP_WARNING not in log.read_text()  # kernels talk over IPC sockets, as in `make lab`
 
 
 def test_the_voila_app_redraws(browser, tmp_path):
     port = free_port()
     log = open(tmp_path / "voila.log", "w")
     proc = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-                  str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60)
+                  IPC, str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
@@ -146,6 +154,7 @@ def test_the_voila_app_redraws(browser, tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+    assert TCP_WARNING not in (tmp_path / "voila.log").read_text()  # as in `make app`
 
 
 def test_the_book_shows_chapter_04_with_its_figures(browser, tmp_path):
