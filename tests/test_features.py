@@ -102,3 +102,16 @@ def test_feature_groups_check_rejects_bad_features():
     with pytest.raises(KeyError, match="Unknown feature group"):
         xf.DEFAULT_GROUPS["sleeve"]
     assert xf.DEFAULT_GROUPS.add(xf.FeatureGroup("pattern", 1, ("t",))).names == ["color", "shape_texture", "pattern"]
+
+
+def test_top_confusions_rank_rates_and_say_whether_the_stylist_cares():
+    confusion = np.diag(np.full(10, 100))
+    names = list(xf.CATEGORIES)
+    shirt, tee, coat = names.index("Shirt"), names.index("T-shirt/top"), names.index("Coat")
+    confusion[shirt, tee], confusion[coat, shirt] = 30, 10  # of 130 and 110 images
+    table = xf.features.top_confusions(confusion, k=2)
+    assert table[["true", "predicted"]].values.tolist() == [["Shirt", "T-shirt/top"], ["Coat", "Shirt"]]
+    assert table.rate.tolist() == [round(30 / 130, 3), round(10 / 110, 3)]
+    # shirt and T-shirt share a slot and no season clash; a coat is outerwear and clashes with sandals
+    assert table.alike.tolist() == [True, False]
+    assert table.same_slot.tolist() == [True, False] and table.same_season_rules.tolist() == [True, False]

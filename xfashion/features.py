@@ -424,6 +424,38 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups 
 
 
 @torch.no_grad()
+def top_confusions(confusion: np.ndarray, k: int = 6, rules=None):
+    """The CNN's ``k`` most frequent confusions, and whether the stylist treats the two categories alike.
+
+    ``rate`` is the share of the true category's test images predicted as the other one. Two
+    categories are alike for the stylist when they share a slot and meet the same season clashes;
+    a confusion between categories that are not alike is one the scorer could pay for.
+
+    Returns
+    -------
+    DataFrame with columns ``true``, ``predicted``, ``rate``, ``same_slot``, ``same_season_rules``, ``alike``.
+    """
+    import pandas as pd
+
+    from .data import CATEGORIES, CATEGORY_SLOT
+    from .rules import DEFAULT_RULES
+    rules = rules or DEFAULT_RULES
+    confusion = np.asarray(confusion, dtype=float)
+    rates = confusion / confusion.sum(1, keepdims=True).clip(min=1)
+    np.fill_diagonal(rates, 0)
+
+    def partners(c):
+        return {b if a == c else a for a, b in rules.season_clashes if c in (a, b)}
+
+    rows = []
+    for flat in np.argsort(rates, axis=None)[::-1][:k]:
+        t, p = (CATEGORIES[i] for i in np.unravel_index(flat, rates.shape))
+        slot, season = CATEGORY_SLOT[t] == CATEGORY_SLOT[p], partners(t) == partners(p)
+        rows.append({"true": t, "predicted": p, "rate": round(float(rates.flat[flat]), 3), "same_slot": slot,
+                     "same_season_rules": season, "alike": slot and season})
+    return pd.DataFrame(rows)
+
+
 def color_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200, seed: int = 0) -> float:
     """Largest relative change of the shape-texture embedding over re-renderings in every colour."""
     rng = np.random.default_rng(seed)
