@@ -156,7 +156,7 @@ def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
     """A good outfit and one example of each violated rule, with the oracle's blame."""
     examples = rule_examples(outfits)
     cols = max(len(outfits.outfit(i)) for i in examples.values())
-    fig, axes = plt.subplots(len(examples), cols, figsize=(2.1 * cols, 3.0 * len(examples)), squeeze=False)
+    fig, axes = plt.subplots(len(examples), cols, figsize=(2.1 * cols, 2.6 * len(examples)), squeeze=False)
     for row, (name, i) in zip(axes, examples.items()):
         plot_outfit(catalog, outfits.outfit(i), title=f"example of '{name}'", axes=row)
     fig.tight_layout()
@@ -322,7 +322,7 @@ def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index):
     """A few outfits, each titled with the model's probability and the oracle's verdict."""
     index = list(index)
     cols = max(len(outfits.outfit(i)) for i in index)
-    fig, axes = plt.subplots(len(index), cols, figsize=(2.1 * cols, 2.6 * len(index)), squeeze=False)
+    fig, axes = plt.subplots(len(index), cols, figsize=(2.1 * cols, 2.15 * len(index)), squeeze=False)
     for row, i in zip(axes, index):
         p = 1 / (1 + np.exp(-float(logits[i])))
         plot_outfit(catalog, outfits.outfit(i), title=f"model p(good) = {p:.2f}", axes=row, show_blame=False)
