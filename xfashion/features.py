@@ -456,6 +456,7 @@ def top_confusions(confusion: np.ndarray, k: int = 6, rules=None):
     return pd.DataFrame(rows)
 
 
+@torch.no_grad()
 def color_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200, seed: int = 0) -> float:
     """Largest relative change of the shape-texture embedding over re-renderings in every colour."""
     rng = np.random.default_rng(seed)
