@@ -423,7 +423,6 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups 
     return ItemFeatures(tables, groups, extractor, cnn, seconds, key=cache.key)
 
 
-@torch.no_grad()
 def top_confusions(confusion: np.ndarray, k: int = 6, rules=None):
     """The CNN's ``k`` most frequent confusions, and whether the stylist treats the two categories alike.
 
