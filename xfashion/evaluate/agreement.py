@@ -81,14 +81,19 @@ def oracle_agreement(attributions: dict, blame: torch.Tensor) -> pd.DataFrame:
     carries blame in that group (not defined for item-level methods).
     """
     rows = {}
-    blamed_item = blame.sum(-1) > 0
     for name, a in attributions.items():
-        ar = torch.arange(len(blame))
-        item = a.culprit_item()
-        pi, pg = a.culprit()
-        rows[name] = {"item_hit": float(blamed_item[ar, item].float().mean()),
-                      "pair_hit": np.nan if a.item_level else float((blame[ar, pi, pg] > 0).float().mean())}
+        item_hit, pair_hit = hits(a, blame)
+        rows[name] = {"item_hit": float(item_hit.float().mean()),
+                      "pair_hit": np.nan if a.item_level else float(pair_hit.float().mean())}
     return pd.DataFrame(rows).T.round(3)
+
+
+def hits(attribution: Attribution, blame: torch.Tensor) -> tuple:
+    """Per outfit: is the culprit item blamed by the oracle, and is the lowest (item, group) pair blamed in
+    that group? Two BoolTensors (B,); ``blame`` is the oracle's (B, N, G) blame tensor."""
+    ar = torch.arange(len(blame))
+    pair_item, pair_group = attribution.culprit()
+    return (blame.sum(-1)[ar, attribution.culprit_item()] > 0), (blame[ar, pair_item, pair_group] > 0)
 
 
 def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: StylistRules = DEFAULT_RULES,
@@ -111,21 +116,20 @@ def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: Styl
     with torch.no_grad():
         logit = wb.model(batch.features, batch.slot, batch.mask).numpy()
     blame = oracle_blame_tensor(wb.catalog, outfits, index, attr.groups, rules)
-    ar = torch.arange(len(index))
-    item = attr.culprit_item()
     pair_item, pair_group = attr.culprit()
+    item_hit, pair_hit = hits(attr, blame)
     broken = [sorted({v.rule for v in outfit_violations(wb.catalog, outfits.outfit(i), rules=rules)}) for i in index]
-    pair_hit = pd.array((blame[ar, pair_item, pair_group] > 0).numpy(), dtype="boolean")
+    pair_hit = pd.array(pair_hit.numpy(), dtype="boolean")
     if attr.item_level:  # an item-level method's value is split evenly over groups: it names no group
         pair_hit[:] = pd.NA
     return pd.DataFrame({
         "logit": logit,
         "rules": [", ".join(b) for b in broken],
         "n_rules": [len(b) for b in broken],
-        "culprit_item": item.numpy(),
+        "culprit_item": attr.culprit_item().numpy(),
         "pair_item": pair_item.numpy(),
         "pair_group": ["(item level)" if attr.item_level else attr.groups[g] for g in pair_group],
-        "item_hit": (blame.sum(-1)[ar, item] > 0).numpy(),
+        "item_hit": item_hit.numpy(),
         "pair_hit": pair_hit,
     }, index=pd.Index(index, name="outfit"))
 
