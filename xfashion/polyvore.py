@@ -51,8 +51,8 @@ WHERE_TO_GET = (
     "repository (mvasil/fashion-compatibility on GitHub), unpack it into data/polyvore_outfits/ (so that "
     "data/polyvore_outfits/polyvore_item_metadata.json exists) or set XFASHION_POLYVORE to its folder. "
     "Without it, xf.polyvore.make_fixture(folder) writes a tiny dataset in the same format.")
-# published results on the non-disjoint split (AUC, FITB accuracy)
 FIXTURE_MARKER = "GENERATED_BY_XFASHION"  # written by make_fixture: these are not Polyvore Outfits
+# published results on the non-disjoint split (AUC, FITB accuracy)
 PUBLISHED = pd.DataFrame({"auc": [0.86, 0.919], "fitb_accuracy": [0.553, 0.644]},
                          index=["type-aware embedding (Vasileva et al. 2018), non-disjoint",
                                 "MCN (Wang et al. 2019), Polyvore-T variant"])

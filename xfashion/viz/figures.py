@@ -484,8 +484,8 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     """
     groups = list(model.groups.names)
     grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
-    contrib = batch.features[COLOR_GROUP][b, item].numpy() * grad
-    own = int(np.argmax(batch.features[COLOR_GROUP][b, item].numpy()))
+    x = batch.features[COLOR_GROUP][b, item].numpy()
+    contrib, own = x * grad, int(np.argmax(x))
     fig, axes = plt.subplots(1, 2, figsize=(9, 2.9), gridspec_kw={"width_ratios": [1, 2.2]})
     order = np.argsort(np.abs(contrib))[::-1][:top]
     axes[0].barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
