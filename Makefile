@@ -63,8 +63,7 @@ book: install
 
 # the explanation explorer as a web app for class demos: http://127.0.0.1:8866
 app: install data
-	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser \
-		--KernelManager.transport=ipc
+	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
 
 lab: install data
 	$(BIN)/jupyter lab --LabApp.news_url=None --KernelManager.transport=ipc notebooks/
