@@ -29,7 +29,7 @@ def splits(catalog):
 
 @pytest.fixture(scope="session")
 def tiny_feats(mini, catalog):
-    cnn = xf.features.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+    cnn = xf.cnn.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
     return xf.features.extract_features(catalog, cnn, progress=False, use_cache=False)
 
 

@@ -96,8 +96,8 @@ def normalised_luminance(rgba):
 
 def test_recoloring_changes_color_only(mini):
     img = torch.from_numpy(mini.train_images[:20])
-    red = xf.render(img, xf.color_index("red"))
-    navy = xf.render(img, xf.color_index("navy"))
+    red = xf.data.render(img, xf.data.color_index("red"))
+    navy = xf.data.render(img, xf.data.color_index("navy"))
     assert red.shape == (20, 4, 28, 28)
     torch.testing.assert_close(red[:, 3], navy[:, 3])  # same garment mask
     torch.testing.assert_close(normalised_luminance(red), normalised_luminance(navy), atol=1e-4, rtol=1e-4)
@@ -105,13 +105,13 @@ def test_recoloring_changes_color_only(mini):
     mask = red[:, 3:] > 0.99
     mean_rgb = (red[:, :3] * mask).sum((-1, -2)) / mask.sum((-1, -2))
     direction = mean_rgb / mean_rgb.norm(dim=1, keepdim=True)
-    target = xf.data.PALETTE_RGB[xf.color_index("red")]
+    target = xf.data.PALETTE_RGB[xf.data.color_index("red")]
     assert torch.all(direction @ (target / target.norm()) > 0.999)
 
 
 def test_render_keeps_real_structure(mini):
     img = mini.train_images[3]
-    out = xf.render(img, xf.color_index("white"))[0]
+    out = xf.data.render(img, xf.data.color_index("white"))[0]
     garment = img > 30
     corr = np.corrcoef(out.numpy()[garment], img[garment])[0, 1]
     assert corr > 0.99  # shading follows the real grey image
@@ -125,16 +125,16 @@ def test_render_keeps_real_structure(mini):
 ])
 def test_render_rejects_bad_images(bad, match):
     with pytest.raises(ValueError, match=match):
-        xf.render(bad, 0)
+        xf.data.render(bad, 0)
 
 
 def test_unknown_names_raise():
     with pytest.raises(ValueError, match="palette"):
-        xf.color_index("mauve")
+        xf.data.color_index("mauve")
     with pytest.raises(ValueError, match="known categories"):
         xf.data.category_index("Kilt")
     with pytest.raises(ValueError, match="Colour indices"):
-        xf.render(np.zeros((28, 28), np.uint8), 99)
+        xf.data.render(np.zeros((28, 28), np.uint8), 99)
 
 
 def test_texture_score_ranks_stripes_above_plain():

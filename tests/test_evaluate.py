@@ -14,23 +14,23 @@ def wb_eval(catalog, tiny_feats):
     splits = xf.make_splits(catalog, {"train": 1600, "val": 300, "test": 300}, seed=0)
     model = xf.train_scorer(catalog, splits, tiny_feats, epochs=30, patience=30, progress=False, use_cache=False).model
     train = np.flatnonzero(catalog.split == "train")
-    return xf.Workbench(catalog, splits, tiny_feats, model, xf.dataset_means(tiny_feats.tables, train),
-                        xf.reference_outfits(tiny_feats.tables, rows=train))
+    return xf.pipeline.Workbench(catalog, splits, tiny_feats, model, xf.explain.dataset_means(tiny_feats.tables, train),
+                        xf.explain.reference_outfits(tiny_feats.tables, rows=train))
 
 
 @pytest.fixture(scope="module")
 def cases(wb_eval):
-    return xf.evaluate.build_swap_cases(wb_eval, protocol="paper", n_outfits=200, margin=0.0, seed=0)
+    return xf.evaluate.swap.build_swap_cases(wb_eval, protocol="paper", n_outfits=200, margin=0.0, seed=0)
 
 
 @pytest.fixture(scope="module")
 def controlled(wb_eval):
-    return xf.evaluate.build_swap_cases(wb_eval, protocol="controlled", n_outfits=800, per_kind=40, margin=0.0,
+    return xf.evaluate.swap.build_swap_cases(wb_eval, protocol="controlled", n_outfits=800, per_kind=40, margin=0.0,
                                         seed=0)
 
 
 def test_swaps_change_what_they_claim(wb_eval, cases):
-    assert len(cases) > 10 and set(cases.kind) <= set(xf.evaluate.SWAP_KINDS)
+    assert len(cases) > 10 and set(cases.kind) <= set(xf.evaluate.swap.SWAP_KINDS)
     tables = wb_eval.feats.tables
     for c in range(len(cases)):
         p = cases.position[c]
@@ -51,7 +51,7 @@ def test_swaps_change_what_they_claim(wb_eval, cases):
 
 
 def test_kept_cases_really_drop_and_break_a_rule(wb_eval):
-    kept = xf.evaluate.build_swap_cases(wb_eval, protocol="paper", n_outfits=200, margin=1.0, seed=0)
+    kept = xf.evaluate.swap.build_swap_cases(wb_eval, protocol="paper", n_outfits=200, margin=1.0, seed=0)
     assert len(kept) > 0 and np.all(kept.drop >= 1.0)
     c = wb_eval.catalog
     for k in range(len(kept)):
@@ -80,7 +80,7 @@ def _repairs(catalog, items, colors, position):
 
 def test_controlled_cases_have_the_swapped_item_as_the_unique_culprit(wb_eval, controlled):
     assert len(controlled) > 20 and controlled.unambiguous.all() and controlled.protocol == "controlled"
-    counts = {k: int((controlled.kind == k).sum()) for k in xf.evaluate.SWAP_KINDS}
+    counts = {k: int((controlled.kind == k).sum()) for k in xf.evaluate.swap.SWAP_KINDS}
     assert max(counts.values()) <= 40
     c = wb_eval.catalog
     for k in range(0, len(controlled), max(1, len(controlled) // 25)):
@@ -117,7 +117,7 @@ def test_the_vectorised_oracle_agrees_with_the_rules_one_outfit_at_a_time():
 def test_case_table_rows_match_the_oracle_and_the_method(wb_eval):
     test = wb_eval.splits["test"]
     bad = np.flatnonzero(test.oracle_label == 0)[:30]
-    table = xf.case_table(wb_eval, bad)
+    table = xf.evaluate.case_table(wb_eval, bad)
     attr = xf.attribute(wb_eval.model, wb_eval.batch(bad), "ifiv")
     assert list(table.index) == list(bad)
     assert (table.n_rules >= 1).all()
@@ -137,7 +137,7 @@ def test_case_table_rows_match_the_oracle_and_the_method(wb_eval):
 
 
 def test_pick_case_without_a_match_fails_on_full_data_and_falls_back_in_small_mode(wb_eval, monkeypatch):
-    table = xf.case_table(wb_eval, np.flatnonzero(wb_eval.splits["test"].oracle_label == 0)[:5])
+    table = xf.evaluate.case_table(wb_eval, np.flatnonzero(wb_eval.splits["test"].oracle_label == 0)[:5])
     assert xf.evaluate.pick_case(table, "logit > 1e9") == table.index[0]
     monkeypatch.setenv("XFASHION_SMALL", "0")
     with pytest.raises(AssertionError, match="logit > 1e9"):
@@ -151,8 +151,8 @@ def test_detection_metrics_on_known_attributions():
         [[0.0, 0.0], [0.0, 0.0], [9.0, 9.0]],    # items 0 and 1 tie; item 2 is padding
     ])
     mask = torch.tensor([[True, True, True], [True, True, True], [True, True, False]])
-    attr = xf.Attribution(values, mask, "hand", ["color", "shape_texture"])
-    scores = xf.evaluate.detection_scores(attr, [0, 0, 1], ["color", "shape_texture", "item"])
+    attr = xf.explain.Attribution(values, mask, "hand", ["color", "shape_texture"])
+    scores = xf.evaluate.metrics.detection_scores(attr, [0, 0, 1], ["color", "shape_texture", "item"])
     np.testing.assert_allclose(scores.item_top1, [1.0, 0.0, 0.5])
     np.testing.assert_allclose(scores.pair_top1.iloc[:2], [1.0, 0.0])
     assert np.isnan(scores.pair_top1.iloc[2])  # no pair answer for item swaps
@@ -165,34 +165,34 @@ def test_all_tied_attributions_score_exactly_the_analytic_random_value():
     mask = torch.zeros(5, 5, dtype=torch.bool)
     for i, n in enumerate(sizes):
         mask[i, :n] = True
-    attr = xf.Attribution(torch.zeros(5, 5, 2), mask, "flat", ["color", "shape_texture"])
-    scores = xf.evaluate.detection_scores(attr, [0, 1, 2, 3, 4], ["item"] * 5)
+    attr = xf.explain.Attribution(torch.zeros(5, 5, 2), mask, "flat", ["color", "shape_texture"])
+    scores = xf.evaluate.metrics.detection_scores(attr, [0, 1, 2, 3, 4], ["item"] * 5)
     np.testing.assert_allclose(scores.item_top1, [1 / n for n in sizes])
 
 
 def test_random_method_matches_its_analytic_value(cases):
-    expected = xf.evaluate.random_expected(cases)
+    expected = xf.evaluate.metrics.random_expected(cases)
     top1 = []
     for seed in range(40):
         attr = xf.attribute(torch.nn.Identity(), cases.batch, "random", groups=["color", "shape_texture"], seed=seed)
-        top1.append(xf.evaluate.detection_scores(attr, cases.position, cases.kind)["item_top1"].mean())
+        top1.append(xf.evaluate.metrics.detection_scores(attr, cases.position, cases.kind)["item_top1"].mean())
     assert abs(np.mean(top1) - expected["item_top1"]) < 0.02
 
 
 def test_bootstrap_interval_contains_the_mean():
-    lo, hi = xf.evaluate.bootstrap_ci(np.r_[np.ones(60), np.zeros(40)])
+    lo, hi = xf.evaluate.metrics.bootstrap_ci(np.r_[np.ones(60), np.zeros(40)])
     assert lo < 0.6 < hi and hi - lo < 0.25
 
 
 def test_randomised_copy_changes_weights_not_architecture(wb_eval):
-    clone = xf.evaluate.randomised_copy(wb_eval.model, seed=1)
+    clone = xf.evaluate.sanity.randomised_copy(wb_eval.model, seed=1)
     a, b = dict(wb_eval.model.named_parameters()), dict(clone.named_parameters())
     assert a.keys() == b.keys()
     assert all(not torch.equal(a[k], b[k]) for k in a if a[k].dim() > 1)
 
 
 def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
-    report = xf.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=800, per_kind=60, margin=0.0,
+    report = xf.evaluate.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=800, per_kind=60, margin=0.0,
                                     sanity_cases=400, progress=False, use_cache=False)
     chance = report.random_expected["item_top1"]
     trained, randomised = report.sanity.loc["ifiv", "trained model"], report.sanity.loc["ifiv", "randomised model"]
@@ -203,7 +203,7 @@ def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
 
 
 def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
-    report = xf.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], seeds=(0, 1), n_outfits=400, per_kind=20,
+    report = xf.evaluate.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], seeds=(0, 1), n_outfits=400, per_kind=20,
                                     margin=0.0, sanity_cases=20, progress=False, use_cache=False)
     assert sorted(report.cases) == [0, 1] and sorted(report.per_case.seed.unique()) == [0, 1]
     s = report.summary
@@ -212,17 +212,17 @@ def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
     assert s.loc["ifiv", "item_top1_sd"] == pytest.approx(per_seed.std(ddof=1))
     assert s.loc["ifiv", "item_top1_lo"] <= s.loc["ifiv", "item_top1"] <= s.loc["ifiv", "item_top1_hi"]
     assert s.loc["oracle", "item_top1"] == 1.0 and s.loc["ifiv", "seeds"] == 2
-    assert "±" in xf.headline(report).loc["ifiv", "item_top1 (unambiguous)"]
+    assert "±" in xf.evaluate.headline(report).loc["ifiv", "item_top1 (unambiguous)"]
     with pytest.raises(ValueError, match="seed"):
-        xf.run_swap_evaluation(wb_eval, seeds=(), progress=False)
+        xf.evaluate.run_swap_evaluation(wb_eval, seeds=(), progress=False)
 
 
 def test_the_design_study_chooses_on_validation_with_an_auc_floor(wb_eval):
     designs = {"ReLU": {"activation": "relu"}, "SiLU": {"activation": "silu"}}
-    table = xf.design_study(wb_eval, designs, methods=("ifiv", "random"), min_auc=0.0, progress=False)
+    table = xf.evaluate.design_study(wb_eval, designs, methods=("ifiv", "random"), min_auc=0.0, progress=False)
     assert list(table.index) == ["ReLU", "SiLU"] and table.attrs["split"] == "val" and table.attrs["qualified"]
     assert table.attrs["best"] == table["ifiv item_top1"].idxmax()
-    none = xf.design_study(wb_eval, designs, methods=("ifiv",), min_auc=1.01, progress=False)
+    none = xf.evaluate.design_study(wb_eval, designs, methods=("ifiv",), min_auc=1.01, progress=False)
     assert not none.attrs["qualified"] and none.attrs["best"] == none["ifiv item_top1"].idxmax()
 
 
@@ -254,7 +254,7 @@ def test_chunked_attribution_equals_one_call_and_counts_cost_per_outfit(wb_eval)
         seen.append(list(rows))
         return wb_eval.batch(index[rows], images=images)
 
-    parts = xf.evaluate.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=4)
+    parts = xf.evaluate.agreement.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=4)
     assert seen == [[0, 1], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # warm-up, then the chunks
     torch.testing.assert_close(parts.values, whole.values, atol=1e-5, rtol=1e-5)
     assert parts.forward_passes == whole.forward_passes == 1.0

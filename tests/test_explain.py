@@ -53,14 +53,14 @@ def toy_batch(sizes=(2, 3, 5, 4), seed=0):
         mask[i, :k] = True
     feats = {"color": torch.rand(b, 5, 13, generator=gen) * mask[..., None],
              "shape_texture": torch.randn(b, 5, 32, generator=gen) * mask[..., None]}
-    return xf.OutfitBatch(feats, torch.zeros(b, 5, dtype=torch.long), mask, torch.zeros(b), torch.zeros(b, 5))
+    return xf.outfits.OutfitBatch(feats, torch.zeros(b, 5, dtype=torch.long), mask, torch.zeros(b), torch.zeros(b, 5))
 
 
 @pytest.fixture(scope="module")
 def wb_small(catalog, splits, tiny_feats, trained):
     train = np.flatnonzero(catalog.split == "train")
-    return xf.Workbench(catalog, splits, tiny_feats, trained.model, xf.dataset_means(tiny_feats.tables, train),
-                        xf.reference_outfits(tiny_feats.tables, rows=train))
+    return xf.pipeline.Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
+                        xf.explain.reference_outfits(tiny_feats.tables, rows=train))
 
 
 def test_ifiv_equals_captum_input_x_gradient(wb_small):
@@ -145,7 +145,7 @@ def test_exact_shapley_efficiency_and_symmetry():
 def test_exact_shapley_refuses_large_outfits():
     model = LinearInColor()
     batch = toy_batch(sizes=(5,))
-    batch = xf.OutfitBatch({**batch.features, "extra": batch.features["color"]}, batch.slot, batch.mask,
+    batch = xf.outfits.OutfitBatch({**batch.features, "extra": batch.features["color"]}, batch.slot, batch.mask,
                            batch.label, batch.items)
 
     class Three(LinearInColor):
@@ -168,7 +168,7 @@ def test_deeplift_delta_is_small_on_a_relu_network():
     assert attr.extras["convergence_delta"].abs().max() < 1e-4
 
 
-@pytest.mark.parametrize("method", xf.explain.METHODS)
+@pytest.mark.parametrize("method", xf.explain.methods())
 def test_every_method_keeps_the_contract(wb_small, method):
     index = np.arange(6)
     batch = wb_small.batch(index, images=True)
@@ -182,7 +182,7 @@ def test_every_method_keeps_the_contract(wb_small, method):
 
 
 def test_padding_never_wins_even_when_real_items_are_positive():
-    attr = xf.Attribution(torch.tensor([[[1.0, 2.0], [0.5, 0.5], [0.0, 0.0]]]),
+    attr = xf.explain.Attribution(torch.tensor([[[1.0, 2.0], [0.5, 0.5], [0.0, 0.0]]]),
                           torch.tensor([[True, True, False]]), "toy", GROUPS)
     assert attr.culprit_item().item() == 1
     assert [int(x) for x in attr.culprit()] == [1, 0]
@@ -211,7 +211,7 @@ def test_bad_requests_raise_clear_errors(wb_small):
 def test_captum_call_shape(wb_small):
     batch = wb_small.batch([0, 1, 2])
     a = xf.explain.IFIV(wb_small.model).attribute(batch)
-    b = xf.explain.method_class("input_x_gradient")(wb_small.model).attribute(batch)
+    b = xf.explain.get_method("input_x_gradient")(wb_small.model).attribute(batch)
     torch.testing.assert_close(a.values, b.values, atol=1e-5, rtol=1e-5)
 
 
@@ -229,7 +229,7 @@ def test_repair_suggestions(wb_small):
 
 def test_cli_explain_every_method(capsys):
     import json
-    for method in xf.explain.METHODS:
+    for method in xf.explain.methods():
         assert cli_main(["explain", "--outfit", "0", "--method", method, "--json"]) == 0
         out = json.loads(capsys.readouterr().out)
         assert out["method"] == method and len(out["items"]) >= 2
@@ -240,12 +240,12 @@ def test_cli_explain_every_method(capsys):
 def test_a_new_method_is_one_small_class_seen_everywhere(wb_small):
     from xfashion.cli import build_parser
 
-    @xf.register
-    class NegatedIFIV(xf.Explainer):
-        traits = xf.Traits("negated_ifiv", aliases=("nifiv",), gradients=True)
+    @xf.explain.register
+    class NegatedIFIV(xf.explain.Explainer):
+        traits = xf.explain.Traits("negated_ifiv", aliases=("nifiv",), gradients=True)
 
         def compute(self, run):
-            return -xf.explain.ifiv(run.model, run.batch, run.groups, run.target)
+            return -xf.explain.gradient.ifiv(run.model, run.batch, run.groups, run.target)
 
     try:
         batch = wb_small.batch(np.arange(6))
@@ -253,37 +253,37 @@ def test_a_new_method_is_one_small_class_seen_everywhere(wb_small):
                                    -xf.attribute(wb_small.model, batch, "ifiv").values)
         assert NegatedIFIV(wb_small.model).attribute(batch).method == "negated_ifiv"  # Captum's call shape
         assert build_parser().parse_args(["explain", "--method", "nifiv"]).method == "negated_ifiv"
-        report = xf.run_swap_evaluation(wb_small, methods=["ifiv", "nifiv"], n_outfits=15, margin=0.0,
+        report = xf.evaluate.run_swap_evaluation(wb_small, methods=["ifiv", "nifiv"], n_outfits=15, margin=0.0,
                                         sanity_cases=5, progress=False, use_cache=False)
         assert "negated_ifiv" in set(report.per_case.method) and "negated_ifiv" in report.cost.index
         explorer = xf.viz.explanation_explorer(wb_small)
         menu = [w for w in explorer.children if getattr(w, "description", "") == "method"][0]
         assert "negated_ifiv" in menu.options
     finally:
-        xf.unregister("negated_ifiv")
-    assert "negated_ifiv" not in xf.methods()
+        xf.explain.unregister("negated_ifiv")
+    assert "negated_ifiv" not in xf.explain.methods()
     with pytest.raises(ValueError, match="Unknown method 'nifiv'"):
-        xf.get_method("nifiv")
+        xf.explain.get_method("nifiv")
 
 
 def test_aliases_and_suggestions():
-    assert xf.get_method("ig").traits.name == "integrated_gradients"
-    assert xf.get_method("GradCAM").traits.name == "grad_cam"
-    assert xf.get_method("occlusion").traits.name == "feature_ablation"
-    assert xf.get_method("shap").traits.name == "shapley_sampling"
-    assert xf.get_method("ixg").traits.name == "input_x_gradient"
+    assert xf.explain.get_method("ig").traits.name == "integrated_gradients"
+    assert xf.explain.get_method("GradCAM").traits.name == "grad_cam"
+    assert xf.explain.get_method("occlusion").traits.name == "feature_ablation"
+    assert xf.explain.get_method("shap").traits.name == "shapley_sampling"
+    assert xf.explain.get_method("ixg").traits.name == "input_x_gradient"
     with pytest.raises(ValueError, match="Did you mean 'deeplift'"):
-        xf.get_method("deeplfit")
+        xf.explain.get_method("deeplfit")
     with pytest.raises(ValueError, match="taken by"):
-        @xf.register
-        class Clash(xf.Explainer):
-            traits = xf.Traits("clash", aliases=("ig",))
+        @xf.explain.register
+        class Clash(xf.explain.Explainer):
+            traits = xf.explain.Traits("clash", aliases=("ig",))
 
 
 def test_traits_drive_what_a_method_needs(wb_small):
     batch = wb_small.batch(np.arange(3))
-    for name in xf.methods():
-        t = xf.get_method(name).traits
+    for name in xf.explain.methods():
+        t = xf.explain.get_method(name).traits
         if "means" in t.needs:
             with pytest.raises(ValueError, match="dataset means"):
                 xf.attribute(wb_small.model, wb_small.batch(np.arange(3), images=t.needs_images), name,

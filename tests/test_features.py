@@ -7,7 +7,7 @@ import xfashion as xf
 
 @pytest.fixture(scope="module")
 def tiny_cnn(mini, tmp_path_factory):
-    return xf.features.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
+    return xf.cnn.train_shape_cnn(mini, epochs=1, max_train=512, progress=False, use_cache=False)
 
 
 def test_rgb_to_lab_known_values():
@@ -18,7 +18,7 @@ def test_rgb_to_lab_known_values():
 
 def test_histogram_sums_to_one_and_names_match(mini):
     assert xf.DEFAULT_GROUPS["color"].dim_names == tuple(xf.COLOR_NAMES)
-    hist = xf.ColorHistogram()(xf.render(mini.train_images[:50], np.arange(50) % 13))
+    hist = xf.ColorHistogram()(xf.data.render(mini.train_images[:50], np.arange(50) % 13))
     assert hist.shape == (50, 13)
     torch.testing.assert_close(hist.sum(1), torch.ones(50))
     assert torch.all(hist >= 0)
@@ -26,16 +26,16 @@ def test_histogram_sums_to_one_and_names_match(mini):
 
 @pytest.mark.parametrize("color", xf.COLOR_NAMES)
 def test_recoloring_moves_mass_to_the_new_color(mini, color):
-    k = xf.color_index(color)
-    before = xf.ColorHistogram()(xf.render(mini.train_images[:40], (k + 5) % 13))
-    after = xf.ColorHistogram()(xf.render(mini.train_images[:40], k))
+    k = xf.data.color_index(color)
+    before = xf.ColorHistogram()(xf.data.render(mini.train_images[:40], (k + 5) % 13))
+    after = xf.ColorHistogram()(xf.data.render(mini.train_images[:40], k))
     assert torch.all(after.argmax(1) == k)
     assert after[:, k].mean() > 0.9 and before[:, k].mean() < 0.1
 
 
 def test_background_does_not_count(mini):
     img = mini.train_images[0].copy()
-    rgba = xf.render(img, xf.color_index("red"))
+    rgba = xf.data.render(img, xf.data.color_index("red"))
     rgba_bg = rgba.clone()
     rgba_bg[:3, rgba[3] == 0] = 0.5  # paint the (transparent) background grey
     torch.testing.assert_close(xf.ColorHistogram()(rgba), xf.ColorHistogram()(rgba_bg))
@@ -44,7 +44,7 @@ def test_background_does_not_count(mini):
 def test_shape_texture_is_color_blind(catalog, tiny_cnn):
     extractor = xf.features.FeatureExtractor(tiny_cnn.model).eval()
     extractor.fit_standardisation(catalog.render(range(300)))
-    assert xf.color_invariance(extractor, catalog, n=60) < 1e-4
+    assert xf.analysis.color_invariance(extractor, catalog, n=60) < 1e-4
     # but it does see shape: a trouser and a sneaker differ a lot
     pair = [catalog.find(category="Trouser")[0], catalog.find(category="Sneaker")[0]]
     with torch.no_grad():
@@ -65,9 +65,9 @@ def test_gradients_flow_from_features_to_pixels(catalog, tiny_cnn):
 
 def test_cnn_cache_is_keyed_by_configuration(mini, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
-    first = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
-    again = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
-    other = xf.features.train_shape_cnn(mini, epochs=1, max_train=256, lr=1e-3, progress=False)
+    first = xf.cnn.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
+    again = xf.cnn.train_shape_cnn(mini, epochs=1, max_train=256, progress=False)
+    other = xf.cnn.train_shape_cnn(mini, epochs=1, max_train=256, lr=1e-3, progress=False)
     assert not first.cached and again.cached and not other.cached
     assert len(list(tmp_path.glob("shape_cnn-*.pt"))) == 2
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
@@ -109,7 +109,7 @@ def test_top_confusions_rank_rates_and_say_whether_the_stylist_cares():
     names = list(xf.CATEGORIES)
     shirt, tee, coat = names.index("Shirt"), names.index("T-shirt/top"), names.index("Coat")
     confusion[shirt, tee], confusion[coat, shirt] = 30, 10  # of 130 and 110 images
-    table = xf.features.top_confusions(confusion, k=2)
+    table = xf.analysis.top_confusions(confusion, k=2)
     assert table[["true", "predicted"]].values.tolist() == [["Shirt", "T-shirt/top"], ["Coat", "Shirt"]]
     assert table.rate.tolist() == [round(30 / 130, 3), round(10 / 110, 3)]
     # shirt and T-shirt share a slot and no season clash; a coat is outerwear and clashes with sandals

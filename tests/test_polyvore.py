@@ -14,7 +14,7 @@ def fixture_root(tmp_path_factory):
 
 
 def test_loader_reads_the_exact_layout(fixture_root):
-    data = xf.load_polyvore(fixture_root, "nondisjoint")
+    data = xf.polyvore.load_polyvore(fixture_root, "nondisjoint")
     assert {k: len(v) for k, v in data.compatibility.items()} == {"train": 48, "valid": 16, "test": 16}
     labels = [lab for lab, _ in data.compatibility["train"]]
     assert labels.count(1) == labels.count(0) == 24
@@ -26,12 +26,12 @@ def test_loader_reads_the_exact_layout(fixture_root):
 
 def test_missing_data_says_where_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="mvasil/fashion-compatibility"):
-        xf.load_polyvore(tmp_path / "nowhere")
+        xf.polyvore.load_polyvore(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="polyvore_item_metadata.json"):
-        xf.load_polyvore(tmp_path / "empty")
+        xf.polyvore.load_polyvore(tmp_path / "empty")
     with pytest.raises(ValueError, match="Unknown Polyvore version"):
-        xf.load_polyvore(tmp_path, "both")
+        xf.polyvore.load_polyvore(tmp_path, "both")
 
 
 def test_malformed_files_name_file_and_line(fixture_root, tmp_path):
@@ -43,21 +43,21 @@ def test_malformed_files_name_file_and_line(fixture_root, tmp_path):
     lines[2] = "maybe " + lines[2][2:]
     path.write_text("\n".join(lines))
     with pytest.raises(ValueError, match=r"compatibility_valid.txt, line 3"):
-        xf.load_polyvore(root)
+        xf.polyvore.load_polyvore(root)
     lines[2] = "1 999999_1"
     path.write_text("\n".join(lines))
     with pytest.raises(ValueError, match=r"line 3: token '999999_1'"):
-        xf.load_polyvore(root)
+        xf.polyvore.load_polyvore(root)
     outfits = json.loads((root / "nondisjoint" / "train.json").read_text())
     outfits[0]["items"][0]["item_id"] = "no-such-item"
     (root / "nondisjoint" / "train.json").write_text(json.dumps(outfits))
     with pytest.raises(ValueError, match="no-such-item"):
-        xf.load_polyvore(root)
+        xf.polyvore.load_polyvore(root)
 
 
 def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
-    data = xf.load_polyvore(fixture_root)
+    data = xf.polyvore.load_polyvore(fixture_root)
     feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
     assert feats.unreadable == 1 and not feats.cached
     n = len(feats.index)
@@ -69,12 +69,12 @@ def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path,
     meta = json.loads((fixture_root / "polyvore_item_metadata.json").read_text())
     red = [i for i in data.items.index if meta[i]["title"].startswith("red ")
            and i in feats.index]
-    assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.color_index("red")
+    assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.data.color_index("red")
 
 
 def test_pipeline_on_the_fixture(fixture_root, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
-    report = xf.run_polyvore(fixture_root, backbone="tiny", image_size=64, margin=0.0, progress=False)
+    report = xf.polyvore.run_polyvore(fixture_root, backbone="tiny", image_size=64, margin=0.0, progress=False)
     # 16 test outfits that differ in colour: better than chance with room for another CPU's rounding
     assert 0.6 < report.summary["test_auc"] <= 1.0
     assert report.summary["n_fitb"] == 8 and 0 <= report.summary["fitb_accuracy"] <= 1
@@ -94,7 +94,7 @@ def photo_batch(fixture_root, tmp_path_factory):
     """The fixture's photo features (tiny backbone) and its test outfits as one batch."""
     mp = pytest.MonkeyPatch()
     mp.setenv("XFASHION_CACHE", str(tmp_path_factory.mktemp("pv-cache")))
-    data = xf.load_polyvore(fixture_root)
+    data = xf.polyvore.load_polyvore(fixture_root)
     feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
     mp.undo()
     rows = data.compatibility["test"]
@@ -123,7 +123,7 @@ def test_polyvore_swaps_use_the_shared_swap_cases(photo_batch):
         def forward(self, features, slot, mask):
             return torch.ones(mask.shape[0])
     cases = xf.polyvore.feature_swap_cases(Optimist(), batch, feats.tables, margin=0.0)
-    assert isinstance(cases, xf.evaluate.SwapCases)
+    assert isinstance(cases, xf.evaluate.swap.SwapCases)
     good = int((batch.label > 0).sum())
     assert cases.n_good == good and len(cases) == 3 * good  # margin 0 keeps every swap of a constant score
     assert set(cases.kind) == {"color", "shape_texture", "item"}
@@ -142,16 +142,16 @@ def test_bad_polyvore_inputs_are_named(fixture_root, tmp_path, capsys):
     shutil.copytree(fixture_root, root, ignore=shutil.ignore_patterns("images"))
     (root / "polyvore_item_metadata.json").write_text("[1, 2, 3]")
     with pytest.raises(ValueError, match="must map each item id"):
-        xf.load_polyvore(root)
+        xf.polyvore.load_polyvore(root)
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
-        xf.load_polyvore(a_file)
-    data = xf.load_polyvore(fixture_root)
+        xf.polyvore.load_polyvore(a_file)
+    data = xf.polyvore.load_polyvore(fixture_root)
     with pytest.raises(ValueError, match="image_size"):
         xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=0, workers=0, progress=False)
     with pytest.raises(ValueError, match="margin"):
-        xf.run_polyvore(fixture_root, backbone="tiny", margin=float("nan"))
+        xf.polyvore.run_polyvore(fixture_root, backbone="tiny", margin=float("nan"))
 
 
 def test_pretrained_backbone_loads_offline():

@@ -5,7 +5,7 @@ import torch
 import xfashion as xf
 
 C = xf.data.category_index
-K = xf.color_index
+K = xf.data.color_index
 
 
 def test_good_outfit_has_no_violation():
@@ -18,7 +18,7 @@ def test_good_outfit_has_no_violation():
 def test_hue_clash_blames_both_items_in_color():
     cats = [C("T-shirt/top"), C("Trouser"), C("Sneaker")]
     cols = [K("red"), K("green"), K("white")]  # hues 0 and 125: a clash
-    found = xf.violations(cats, cols, [False] * 3)
+    found = xf.rules.violations(cats, cols, [False] * 3)
     assert [(v.rule, v.group, v.items) for v in found] == [("hue_clash", "color", (0, 1))]
     np.testing.assert_allclose(xf.rules.blame(cats, cols, [False] * 3), [[0.5, 0], [0.5, 0], [0, 0]])
 
@@ -32,18 +32,18 @@ def test_analogous_and_complementary_hues_do_not_clash():
 def test_too_many_colors_and_neutral_clash():
     cats = [C("Shirt"), C("Trouser"), C("Sneaker"), C("Bag")]
     cols = [K("red"), K("orange"), K("yellow"), K("black")]  # hues 0, 30, 55: no pair clashes
-    rules = {v.rule for v in xf.violations(cats, cols, [False] * 4)}
+    rules = {v.rule for v in xf.rules.violations(cats, cols, [False] * 4)}
     assert rules == {"too_many_colours"}
     bl = xf.rules.blame(cats, cols, [False] * 4)
     np.testing.assert_allclose(bl[:, 0], [1 / 3, 1 / 3, 1 / 3, 0])
-    found = xf.violations([C("Dress"), C("Sandal")], [K("navy"), K("black")], [False, False])
+    found = xf.rules.violations([C("Dress"), C("Sandal")], [K("navy"), K("black")], [False, False])
     assert [v.rule for v in found] == ["neutral_clash"]
 
 
 def test_shape_texture_rules():
     cats = [C("Pullover"), C("Trouser"), C("Sandal"), C("Coat")]
     cols = [K("white")] * 4
-    found = xf.violations(cats, cols, [True, True, False, False])
+    found = xf.rules.violations(cats, cols, [True, True, False, False])
     by_rule = {v.rule: v for v in found}
     assert set(by_rule) == {"season_clash", "busy_clash"}
     assert by_rule["busy_clash"].items == (0, 1) and by_rule["busy_clash"].group == "shape_texture"
@@ -62,11 +62,11 @@ def test_rules_are_data():
 
 def test_oracle_rejects_bad_input():
     with pytest.raises(ValueError, match="empty outfit"):
-        xf.violations([], [], [])
+        xf.rules.violations([], [], [])
     with pytest.raises(ValueError, match="Unknown category"):
-        xf.violations([12], [0], [False])
+        xf.rules.violations([12], [0], [False])
     with pytest.raises(ValueError, match="Unknown colour"):
-        xf.violations([0], [40], [False])
+        xf.rules.violations([0], [40], [False])
 
 
 def test_check_outfit_errors(catalog):

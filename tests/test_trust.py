@@ -69,7 +69,7 @@ def test_stage_leaves_the_callers_random_state_alone(catalog, splits, tiny_feats
     xf.train_scorer(catalog, splits, tiny_feats, epochs=1, progress=False, use_cache=False)
     xf.attribute(xf.train_scorer(catalog, splits, tiny_feats, epochs=1, progress=False).model,
                  xf.feature_batch(catalog, splits["test"], tiny_feats, [0, 1]), "gradient_shap",
-                 baselines_sample=xf.reference_outfits(tiny_feats.tables))
+                 baselines_sample=xf.explain.reference_outfits(tiny_feats.tables))
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -83,8 +83,9 @@ def test_same_config_trains_bit_identical_weights(catalog, splits, tiny_feats):
 
 MALLOC_PROBE = textwrap.dedent("""
     import ctypes, sys, torch
-    if sys.argv[1] == "xfashion":
-        import xfashion  # noqa: F401  (sets the allocator up on import)
+    import xfashion  # importing changes nothing
+    if sys.argv[1] == "call":
+        xfashion.utils.release_freed_memory()
     libc = ctypes.CDLL("libc.so.6")
     if not hasattr(libc, "mallinfo2"):
         print("skip"); sys.exit()
@@ -104,15 +105,19 @@ def test_freed_buffers_go_back_to_the_os():
     if not sys.platform.startswith("linux"):
         pytest.skip("glibc tuning applies on Linux only")
     mapped = {}
-    for mode in ("plain", "xfashion"):
-        out = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, timeout=120)
+    for mode in ("plain", "call", "env"):
+        env = {**os.environ, **(xf.utils.MALLOC_ENV if mode == "env" else {})}
+        out = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, timeout=120,
+                             env=env)
         assert out.returncode == 0, out.stderr[-1000:]
         if out.stdout.strip() == "skip":
             pytest.skip("glibc before 2.33 has no mallinfo2")
         mapped[mode] = int(out.stdout.split()[-1])
-    # plain glibc keeps a 12 MiB block in the heap after bigger frees; with xfashion it is mapped on its
-    # own, so freeing it hands the memory back to the OS at once
-    assert mapped["plain"] == 0 and mapped["xfashion"] >= 12 * 1024 * 1024
+    # plain glibc keeps a 12 MiB block in the heap after bigger frees, and importing xfashion changes nothing;
+    # after the explicit call (the CLI), or started with MALLOC_ENV (the tour's kernels), the block is mapped
+    # on its own, so freeing it hands the memory back to the OS at once
+    assert mapped["plain"] == 0
+    assert mapped["call"] >= 12 * 1024 * 1024 and mapped["env"] >= 12 * 1024 * 1024
 
 
 # ----------------------------------------------------------------------------- caches
@@ -140,16 +145,16 @@ def test_rules_are_part_of_every_key_they_touch(catalog):
 def test_swap_report_is_keyed_by_model_weights(catalog, splits, tiny_feats, trained, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
     train = np.flatnonzero(catalog.split == "train")
-    wb = xf.Workbench(catalog, splits, tiny_feats, trained.model, xf.dataset_means(tiny_feats.tables, train),
-                      xf.reference_outfits(tiny_feats.tables, rows=train))
+    wb = xf.pipeline.Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
+                      xf.explain.reference_outfits(tiny_feats.tables, rows=train))
     kwargs = dict(methods=["ifiv", "random"], n_outfits=20, margin=0.0, sanity_cases=10, progress=False)
-    first = xf.run_swap_evaluation(wb, **kwargs)
-    second = xf.run_swap_evaluation(wb, **kwargs)
+    first = xf.evaluate.run_swap_evaluation(wb, **kwargs)
+    second = xf.evaluate.run_swap_evaluation(wb, **kwargs)
     assert not first.cached and second.cached
     assert second.per_case.equals(first.per_case) and second.summary.equals(first.summary)
-    randomised = xf.Workbench(catalog, splits, tiny_feats, xf.evaluate.randomised_copy(trained.model), wb.means,
+    randomised = xf.pipeline.Workbench(catalog, splits, tiny_feats, xf.evaluate.sanity.randomised_copy(trained.model), wb.means,
                               wb.references)
-    assert not xf.run_swap_evaluation(randomised, **kwargs).cached
+    assert not xf.evaluate.run_swap_evaluation(randomised, **kwargs).cached
 
 
 def test_code_edits_change_the_key(tmp_path, monkeypatch):
@@ -317,7 +322,7 @@ def test_features_and_groups_are_checked(catalog, splits, tiny_feats, trained):
         xf.attribute(trained.model, as_int, "ifiv")
     with pytest.raises(ValueError, match="slot indices must lie in 0-5"):
         trained.model(batch.features, batch.slot + 9, batch.mask)
-    empty = xf.OutfitBatch({g: v[:0] for g, v in batch.features.items()}, batch.slot[:0], batch.mask[:0],
+    empty = xf.outfits.OutfitBatch({g: v[:0] for g, v in batch.features.items()}, batch.slot[:0], batch.mask[:0],
                            batch.label[:0], batch.items[:0])
     with pytest.raises(ValueError, match="no outfit"):
         xf.attribute(trained.model, empty, "ifiv")
@@ -325,18 +330,18 @@ def test_features_and_groups_are_checked(catalog, splits, tiny_feats, trained):
 
 def test_evaluation_arguments_are_checked(catalog, splits, tiny_feats, trained):
     train = np.flatnonzero(catalog.split == "train")
-    wb = xf.Workbench(catalog, splits, tiny_feats, trained.model, xf.dataset_means(tiny_feats.tables, train),
-                      xf.reference_outfits(tiny_feats.tables, rows=train))
+    wb = xf.pipeline.Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
+                      xf.explain.reference_outfits(tiny_feats.tables, rows=train))
     for n in (0, -5, 2.5):
         with pytest.raises(ValueError, match="n_outfits must be a positive integer"):
-            xf.evaluate.build_swap_cases(wb, n_outfits=n)
+            xf.evaluate.swap.build_swap_cases(wb, n_outfits=n)
     for margin in (-1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="margin"):
-            xf.run_swap_evaluation(wb, margin=margin)
+            xf.evaluate.run_swap_evaluation(wb, margin=margin)
     with pytest.raises(ValueError, match="Unknown method"):
-        xf.run_swap_evaluation(wb, methods=["ifiv", "shap_magic"])
+        xf.evaluate.run_swap_evaluation(wb, methods=["ifiv", "shap_magic"])
     with pytest.raises(ValueError, match="only 100 are available"):
-        xf.benchmark(wb, n_outfits=5000)
+        xf.evaluate.benchmark(wb, n_outfits=5000)
     with pytest.raises(ValueError, match="Unknown split"):
         wb.batch([0], split="tset")
     with pytest.raises(ValueError, match="seed must be an integer"):

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
+from nbconvert import HTMLExporter
+
 from .utils import REPO_ROOT
 
 # (notebook, title, what it teaches)
@@ -46,8 +49,6 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
     FileNotFoundError
         When ``src`` holds none of the chapters (run ``make tour`` first).
     """
-    import nbformat
-    from nbconvert import HTMLExporter
 
     src = Path(src)
     out = Path(out) if out is not None else src / "book"

@@ -11,7 +11,20 @@ import sys
 import time
 from pathlib import Path
 
-from .utils import REPO_ROOT
+from .analysis import color_invariance
+from .book import build_book
+from .data import CATEGORIES, COLOR_NAMES
+from .evaluate import benchmark, headline, run_swap_evaluation
+from .evaluate.report import write_report
+from .explain import attribute, get_method, methods
+from .explain.base import ALIASES
+from .outfits import outfit_violations
+from .pipeline import fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
+from .polyvore import run_polyvore
+from .results import collect, write_readme, write_timings
+from .scorer import RandomScorer, evaluate_scorer, score
+from .tour import run_tour
+from .utils import REPO_ROOT, json_default, peak_rss_mb, release_freed_memory
 
 INVARIANCE_TOL = 1e-4
 
@@ -56,7 +69,6 @@ def image_size_type(text: str) -> int:
 
 def method_type(text: str) -> str:
     """A registered attribution method or alias, resolved to its name."""
-    from .explain import get_method
     try:
         return get_method(text).traits.name
     except ValueError as err:
@@ -90,14 +102,12 @@ def _quiet(args):
 
 def _emit(summary: dict, as_json: bool, lines: list) -> None:
     if as_json:
-        from .utils import json_default
         print(json.dumps(summary, indent=None, default=json_default))
     else:
         print("\n".join(lines))
 
 
 def cmd_prepare(args) -> int:
-    from .pipeline import prepare, prepare_summary
     start = time.perf_counter()
     with _quiet(args):
         catalog, splits = prepare(seed=args.seed)
@@ -113,8 +123,6 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_features(args) -> int:
-    from .features import color_invariance
-    from .pipeline import item_features, prepare
     start = time.perf_counter()
     with _quiet(args):
         catalog, _ = prepare(args.seed)
@@ -137,8 +145,6 @@ def cmd_features(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .pipeline import fitb, item_features, prepare, trained_scorer
-    from .scorer import RandomScorer, evaluate_scorer
     start = time.perf_counter()
     with _quiet(args):
         catalog, splits = prepare(args.seed)
@@ -165,19 +171,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .data import CATEGORIES, COLOR_NAMES
-    from .explain import attribute
-    from .outfits import outfit_violations
-    from .pipeline import workbench
-    from .scorer import score
     with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
     outfits = wb.splits[args.split]
     if not 0 <= args.outfit < len(outfits):
         raise ValueError(f"--outfit must lie in 0-{len(outfits) - 1} for the {args.split} split; got {args.outfit}.")
     items = outfits.outfit(args.outfit)
-    from .explain import traits
-    batch = wb.batch(args.outfit, args.split, images=traits(args.method).needs_images)
+    batch = wb.batch(args.outfit, args.split, images=get_method(args.method).traits.needs_images)
     logit = float(score(wb.model, batch)[0])
     attr = attribute(wb.model, batch, args.method, target=args.target, **wb.options())
     item, group = (int(x[0]) for x in attr.culprit())
@@ -207,16 +207,12 @@ def cmd_explain(args) -> int:
 
 
 def cmd_book(args) -> int:
-    from .book import build_book
     index = build_book(args.src, args.out)
     _emit({"index": str(index)}, args.json, [f"book written: {index} (open it in a browser)"])
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import headline, run_swap_evaluation, write_report
-    from .pipeline import workbench
-    from .utils import peak_rss_mb
     with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
         report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
@@ -248,12 +244,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .evaluate import benchmark
-    from .pipeline import workbench
     with _quiet(args):
         wb = workbench(args.seed, progress=not args.json)
     table = benchmark(wb, n_outfits=args.n_outfits)
-    from .utils import peak_rss_mb
     ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
     summary = {"n_outfits": args.n_outfits, "forward_seconds": table.attrs["forward_seconds"],
                "ratio_to_forward": table["ratio_to_forward"].round(3).to_dict(),
@@ -270,7 +263,6 @@ def cmd_bench(args) -> int:
 
 
 def cmd_polyvore(args) -> int:
-    from .polyvore import run_polyvore
     with _quiet(args):
         report = run_polyvore(args.root, args.version, backbone=args.backbone, image_size=args.image_size,
                               margin=args.margin, seed=args.seed, progress=not args.json)
@@ -287,7 +279,6 @@ def cmd_polyvore(args) -> int:
 
 
 def cmd_readme(args) -> int:
-    from .results import collect, write_readme, write_timings
     with _quiet(args):
         result = collect(args.seed, progress=not args.json)
     out = REPO_ROOT / "build" / "results.json"
@@ -301,7 +292,6 @@ def cmd_readme(args) -> int:
 
 
 def cmd_tour(args) -> int:
-    from .tour import run_tour
     start = time.perf_counter()
     print("Executing the notebooks in order (fresh kernel each) into build/ ...", flush=True)
     done = run_tour(only=args.only)
@@ -314,67 +304,54 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m xfashion", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="build the catalog and outfit splits, print a summary")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_prepare)
-    p = sub.add_parser("features", help="train or load the shape-texture CNN and extract item features")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_features)
-    p = sub.add_parser("train", help="train or load the outfit scorer and its baselines, print test metrics")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_train)
-    from .explain import ALIASES, methods
-    p = sub.add_parser("explain", help="explain one test outfit's score",
-                       description="Explain one outfit. Methods: " + ", ".join(methods()) + "; aliases: "
-                       + ", ".join(f"{a}={n}" for a, n in sorted(ALIASES.items()) if a != n))
+    # the options every stage shares, declared once
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--seed", type=seed_type, default=0, help="data seed (0 .. 2**32 - 1)")
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    margin = argparse.ArgumentParser(add_help=False)
+    margin.add_argument("--margin", type=margin_type, default=0.5, help="least logit drop for a kept swap (>= 0)")
+
+    def command(name, func, help_text, parents=(common,), **kwargs):
+        p = sub.add_parser(name, help=help_text, parents=list(parents), **kwargs)
+        p.set_defaults(func=func)
+        return p
+
+    command("prepare", cmd_prepare, "build the catalog and outfit splits, print a summary")
+    command("features", cmd_features, "train or load the shape-texture CNN and extract item features")
+    command("train", cmd_train, "train or load the outfit scorer and its baselines, print test metrics")
+    p = command("explain", cmd_explain, "explain one test outfit's score",
+                description="Explain one outfit. Methods: " + ", ".join(methods()) + "; aliases: "
+                + ", ".join(f"{a}={n}" for a, n in sorted(ALIASES.items()) if a != n))
     p.add_argument("--outfit", type=int, default=0, help="outfit index in the split (0 .. size - 1)")
     p.add_argument("--method", default="ifiv", type=method_type, help="attribution method or alias (see above)")
     p.add_argument("--target", default="logit", choices=["logit", "probability"])
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_explain)
-    p = sub.add_parser("evaluate", help="run the swap evaluation; write reports/swap_evaluation.{csv,md}")
+    p = command("evaluate", cmd_evaluate, "run the swap evaluation; write reports/swap_evaluation.{csv,md}",
+                parents=(common, margin))
     p.add_argument("--protocol", default="controlled", choices=["controlled", "paper"],
                    help="controlled: the swapped item is the unique culprit (default); paper: random swaps")
-    p.add_argument("--seeds", type=seed_type, nargs="+", default=[0, 1, 2], help="scorer seeds (default 0 1 2)")
+    p.add_argument("--seeds", type=seed_type, nargs="+", default=[0, 1, 2],
+                   help="scorer seeds, each once (default 0 1 2)")
     p.add_argument("--n-outfits", type=positive_int, help="good outfits drawn per seed (default: per protocol)")
     p.add_argument("--per-kind", type=positive_int, help="cases kept per swap kind (default: per protocol)")
-    p.add_argument("--margin", type=margin_type, default=0.5, help="least logit drop for a kept swap (>= 0)")
     p.add_argument("--out", type=out_folder, help="folder for the report files (default reports/)")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_evaluate)
-    p = sub.add_parser("book", help="render the executed notebooks in build/ as static HTML in build/book/")
+    p = command("book", cmd_book, "render the executed notebooks in build/ as static HTML in build/book/",
+                parents=())
     p.add_argument("--src", default=str(REPO_ROOT / "build"), help="folder of executed notebooks (make tour)")
     p.add_argument("--out", default=None, help="output folder (default: SRC/book)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_book)
-    p = sub.add_parser("bench", help="time every method as a ratio to one forward pass")
+    p = command("bench", cmd_bench, "time every method as a ratio to one forward pass")
     p.add_argument("--n-outfits", type=positive_int, default=512, help="outfits per batch (pixel methods: 32)")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_bench)
-    p = sub.add_parser("polyvore", help="the same pipeline on a local copy of Polyvore Outfits")
+    p = command("polyvore", cmd_polyvore, "the same pipeline on a local copy of Polyvore Outfits",
+                parents=(common, margin))
     p.add_argument("--root", type=existing_folder,
                    help="dataset folder (default $XFASHION_POLYVORE or data/polyvore_outfits)")
     p.add_argument("--version", default="nondisjoint", choices=["nondisjoint", "disjoint"])
     p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "tiny"])
     p.add_argument("--image-size", type=image_size_type, default=224, help="backbone input side, 32-1024 pixels")
-    p.add_argument("--margin", type=margin_type, default=0.5, help="least logit drop for a kept swap (>= 0)")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_polyvore)
-    p = sub.add_parser("readme", help="recompute the README's results table (run after the tour: uses its caches)")
-    p.add_argument("--seed", type=seed_type, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=cmd_readme)
-    p = sub.add_parser("tour", help="execute every notebook in order into build/")
+    command("readme", cmd_readme, "recompute the README's results table (run after the tour: uses its caches)")
+    p = command("tour", cmd_tour, "execute every notebook in order into build/", parents=())
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
-    p.set_defaults(func=cmd_tour)
     return parser
 
 
@@ -382,7 +359,12 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv  # also after the command name, where argparse would not take it
     argv = [a for a in argv if a != "--debug"]
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if len(set(getattr(args, "seeds", None) or ())) < len(getattr(args, "seeds", None) or ()):
+        parser.error(f"--seeds repeats a seed ({' '.join(map(str, args.seeds))}); give each seed once")
+    # a laptop-sized memory budget: the CLI is our process, so it may tune the allocator (see the docstring)
+    release_freed_memory()
     try:
         return args.func(args)
     except KeyboardInterrupt:

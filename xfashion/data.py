@@ -13,21 +13,24 @@ import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .utils import CLONE_HINT, REPO_ROOT, small_mode
+from .utils import CLONE_HINT, REPO_ROOT, size
 
-CATEGORIES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-SLOTS = ["top", "bottom", "dress", "outer", "shoes", "bag"]
+# exported constants are read-only: a tuple, or a mapping proxy, so no caller can edit them for everyone
+CATEGORIES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+SLOTS = ("top", "bottom", "dress", "outer", "shoes", "bag")
 GARMENT_SLOTS = ("top", "bottom", "dress", "outer")
-CATEGORY_SLOT = {"T-shirt/top": "top", "Pullover": "top", "Shirt": "top", "Trouser": "bottom",
-                 "Dress": "dress", "Coat": "outer", "Sandal": "shoes", "Sneaker": "shoes",
-                 "Ankle boot": "shoes", "Bag": "bag"}
+CATEGORY_SLOT = MappingProxyType({"T-shirt/top": "top", "Pullover": "top", "Shirt": "top", "Trouser": "bottom",
+                                  "Dress": "dress", "Coat": "outer", "Sandal": "shoes", "Sneaker": "shoes",
+                                  "Ankle boot": "shoes", "Bag": "bag"})
 
 FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
          "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
@@ -221,7 +224,7 @@ PALETTE = [
     Color("purple", (0.55, 0.20, 0.75), 280.0),
     Color("pink", (0.98, 0.45, 0.70), 330.0),
 ]
-COLOR_NAMES = [c.name for c in PALETTE]
+COLOR_NAMES = tuple(c.name for c in PALETTE)
 PALETTE_RGB = torch.tensor([c.rgb for c in PALETTE], dtype=torch.float32)
 
 
@@ -375,7 +378,6 @@ class Catalog:
 
     def table(self):
         """The catalog as a pandas DataFrame (one row per item)."""
-        import pandas as pd
         return pd.DataFrame({"category": np.array(CATEGORIES)[self.category],
                              "slot": np.array(SLOTS)[self.slot],
                              "colour": np.array(COLOR_NAMES)[self.color],
@@ -411,8 +413,8 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
         raise ValueError(f"busy_quantile must lie in (0, 1); got {busy_quantile!r}.")
     if max_items is not None and max_items < 10:
         raise ValueError(f"max_items must be at least 10 items per split; got {max_items!r}.")
-    if max_items is None and small_mode():
-        max_items = 2500
+    if max_items is None:
+        max_items = size("catalog_items")
     rng = np.random.default_rng(seed)
     parts = []
     for name, images, labels in (("train", data.train_images, data.train_labels),

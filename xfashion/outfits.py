@@ -5,11 +5,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .data import CATEGORIES, COLOR_NAMES, SLOTS, Catalog
 from .rules import DEFAULT_RULES, GROUPS, StylistRules, blame, good_mask, violations
-from .utils import small_mode
+from .utils import size
 
 MAX_ITEMS = 5
 TEMPLATES = [
@@ -17,8 +18,6 @@ TEMPLATES = [
     ("top", "bottom", "shoes", "bag", "outer"), ("dress", "shoes"), ("dress", "shoes", "bag"),
     ("dress", "shoes", "outer"), ("dress", "shoes", "bag", "outer"),
 ]
-DEFAULT_SIZES = {"train": 16000, "val": 2000, "test": 2000}
-SMALL_SIZES = {"train": 1600, "val": 300, "test": 300}
 
 
 def check_outfit(catalog: Catalog, items) -> np.ndarray:
@@ -94,7 +93,6 @@ class OutfitSet:
 
     def table(self, catalog: Catalog):
         """One row per outfit: size, label, broken rules and a readable description."""
-        import pandas as pd
         rows = []
         for i in range(len(self)):
             ids = self.outfit(i)
@@ -229,7 +227,7 @@ def sample_good_outfits(catalog: Catalog, split: str, n: int, *, seed: int = 0, 
 def make_splits(catalog: Catalog, sizes: dict | None = None, *, seed: int = 0,
                 rules: StylistRules = DEFAULT_RULES, label_noise: float = 0.0) -> dict:
     """Train, val and test outfit sets (item-disjoint: each uses only its split's items)."""
-    sizes = sizes or (SMALL_SIZES if small_mode() else DEFAULT_SIZES)
+    sizes = sizes or size("outfits")
     return {name: sample_outfits(catalog, name, n, seed=seed + k, rules=rules,
                                  label_noise=label_noise if name == "train" else 0.0)
             for k, (name, n) in enumerate(sizes.items())}

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch.nn as nn
 
+from .cnn import train_shape_cnn
 from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
-from .features import ItemFeatures, extract_features, train_shape_cnn
+from .explain import dataset_means, reference_outfits, with_images
+from .features import ItemFeatures, extract_features
 from .outfits import OutfitBatch, OutfitSet, make_splits, rule_counts
 from .scorer import feature_batch, fitb_questions, train_scorer
-from .utils import check_seed, small_mode
+from .utils import check_seed, size, small_mode
 
 _MEMO: dict = {}
 
@@ -81,7 +83,7 @@ def fitb(seed: int = 0) -> list:
 
     def build():
         catalog, splits = prepare(seed)
-        return fitb_questions(catalog, splits["test"], n=None if small_mode() else 600, seed=seed)
+        return fitb_questions(catalog, splits["test"], n=size("fitb_questions"), seed=seed)
     return _memo(("fitb", seed), build)
 
 
@@ -129,7 +131,6 @@ class Workbench:
 
     def batch(self, index, split: str = "test", images: bool = False) -> OutfitBatch:
         """A feature batch of outfits ``index`` (with rendered images when ``images``)."""
-        from .explain import with_images
         b = feature_batch(self.catalog, self.outfits(split), self.feats, np.atleast_1d(index))
         return with_images(b, self.catalog) if images else b
 
@@ -140,7 +141,6 @@ class Workbench:
 
 def workbench(seed: int = 0, progress: bool = True) -> Workbench:
     """The catalog, splits, features, trained scorer and baselines of the embedded default."""
-    from .explain import dataset_means, reference_outfits
     seed = check_seed(seed)
 
     def build():

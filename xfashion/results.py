@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .analysis import color_invariance
 from .evaluate import (
     benchmark,
     design_study,
@@ -20,7 +21,6 @@ from .evaluate import (
     oracle_blame_tensor,
     run_swap_evaluation,
 )
-from .features import color_invariance
 from .pipeline import fitb, trained_scorer, workbench
 from .repair import repair_success
 from .scorer import evaluate_scorer

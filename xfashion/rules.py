@@ -13,11 +13,12 @@ from itertools import combinations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from .data import CATEGORIES, PALETTE
-from .features import COLOR_GROUP, DEFAULT_GROUPS, SHAPE_GROUP
+from .groups import COLOR_GROUP, DEFAULT_GROUP_NAMES, SHAPE_GROUP
 
-GROUPS = tuple(DEFAULT_GROUPS.names)  # the groups a rule can fault; blame has one column each
+GROUPS = DEFAULT_GROUP_NAMES  # the groups a rule can fault; blame has one column each
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,6 @@ class StylistRules:
 
     def describe(self):
         """A pandas table: one row per rule with its feature group and wording."""
-        import pandas as pd
         lo, hi = self.hue_clash
 
         def pairs(ps):

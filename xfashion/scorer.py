@@ -16,10 +16,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .data import Catalog
-from .features import DEFAULT_GROUPS, FeatureExtractor, FeatureGroups, ItemFeatures, catalog_key
-from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, make_batch
-from .rules import DEFAULT_RULES
-from .utils import Cache, seeded, small_mode
+from .features import DEFAULT_GROUPS, FeatureExtractor, ItemFeatures, catalog_key
+from .groups import FeatureGroups
+from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, check_outfit, make_batch
+from .rules import DEFAULT_RULES, violations
+from .utils import Cache, seeded, size
 
 
 def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: FeatureGroups) -> None:
@@ -221,7 +222,7 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
             or not 0 <= label_smoothing < 0.5:
         raise ValueError(f"label_smoothing must be a number in [0, 0.5); got {label_smoothing!r}.")
-    epochs = epochs or (15 if small_mode() else 40)
+    epochs = epochs or size("scorer_epochs")
     for name in ("train", "val"):
         if name not in splits:
             raise ValueError(f"train_scorer needs a {name!r} split; got splits {sorted(splits)}.")
@@ -328,7 +329,6 @@ def fitb_questions(catalog: Catalog, outfits: OutfitSet, n: int | None = None, n
     -------
     list of (items with the blank filled by each candidate, shape (n_candidates, 5), answer index)
     """
-    from .rules import violations
     rng = np.random.default_rng(seed)
     cat, col, busy = catalog.category, catalog.color, catalog.busy
     good = np.flatnonzero(outfits.oracle_label > 0)
@@ -380,7 +380,7 @@ def evaluate_scorer(model: nn.Module, catalog: Catalog, splits: dict, feats: Ite
     pred = (logits > 0).numpy()
     truth = outfits.oracle_label > 0
     if questions is None:
-        questions = fitb_questions(catalog, outfits, n=None if small_mode() else 600, rules=rules)
+        questions = fitb_questions(catalog, outfits, n=size("fitb_questions"), rules=rules)
     per_rule = {"(good outfits)": float((pred[truth] == 1).mean())}
     for rule in rules.names:
         hit = np.array([rule in rs for rs in outfits.rules])
@@ -414,7 +414,6 @@ def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colors=None) -
         Palette index per item; items whose colour changes get fresh features from the
         extractor, so a colour swap is a real re-rendering, not an edit of the table.
     """
-    from .outfits import check_outfit
     items = check_outfit(catalog, items)
     tables = {g: t[items].clone() for g, t in feats.tables.items()}
     if colors is not None:

@@ -1,12 +1,20 @@
 """Execute the notebooks in order, each in a fresh kernel (the main job, ``make tour``)."""
 from __future__ import annotations
 
+import json
 import os
+import resource
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
-from .utils import CLONE_HINT, REPO_ROOT
+import nbformat
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
@@ -38,12 +46,7 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     RuntimeError
         Naming the notebook and the failing cell's error when a cell fails.
     """
-    import tempfile
 
-    import nbformat
-    from jupyter_client import KernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
 
     path, out_dir = Path(path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +54,8 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     old = dict(os.environ)
     os.environ.update(env or {})
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    for key, value in MALLOC_ENV.items():  # a laptop-sized memory budget in the kernel (see release_freed_memory)
+        os.environ.setdefault(key, value)
     start = time.perf_counter()
     # a local kernel over IPC sockets: over TCP every kernel start warns that traffic is unencrypted
     sockets = tempfile.mkdtemp(prefix="xfashion-kernel-")
@@ -73,7 +78,6 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
 
 def kernels_peak_rss_mb() -> float:
     """Largest resident memory of any finished child process (the notebook kernels), in MiB."""
-    import resource
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
@@ -83,7 +87,6 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
     Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, and the peak
     resident memory of any kernel so far after each notebook (measured by the OS).
     """
-    import json
     done, record = [], {"notebooks": {}, "small_mode": os.environ.get("XFASHION_SMALL", "0") not in ("", "0")}
     start = time.perf_counter()
     for path in notebooks():

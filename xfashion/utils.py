@@ -13,16 +13,21 @@ copied from a classmate cannot run code.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import hashlib
 import inspect
 import math
 import os
 import random
+import resource
+import sys
 import types
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +43,22 @@ def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
         raise ValueError(f"A seed must be an integer in 0 .. 2**32 - 1; got {seed!r}.")
     return int(seed)
+
+
+def check_unique(values, name: str) -> list:
+    """``values`` as a list, or a ValueError naming the repeats (``name`` is a set given in order)."""
+    values = list(values)
+    repeats = sorted({str(v) for k, v in enumerate(values) if v in values[:k]})
+    if repeats:
+        raise ValueError(f"{name} repeats {', '.join(repeats)}; give each once.")
+    return values
+
+
+def check_count(n, name: str, least: int = 1) -> int:
+    """``n`` as an int, or a ValueError unless it is an integer >= ``least``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
+        raise ValueError(f"{name} must be an integer >= {least}; got {n!r}.")
+    return int(n)
 
 
 def set_seed(seed: int = 0) -> None:
@@ -67,8 +88,17 @@ def seeded(seed: int):
         yield
 
 
+# the same thresholds as release_freed_memory, as environment variables glibc reads when a process
+# starts: the tour hands them to its notebook kernels, make lab and make app to theirs
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(8 << 20), "MALLOC_TRIM_THRESHOLD_": str(32 << 20)}
+
+
 def release_freed_memory() -> bool:
     """Make glibc return freed large blocks to the OS at once (Linux; a no-op elsewhere).
+
+    This changes the allocator of the whole process, so importing xfashion never calls it: the
+    command line calls it for its own process, and the tour starts its kernels with
+    :data:`MALLOC_ENV`, which has the same effect.
 
     PyTorch on the CPU allocates and frees tens of MB per batch; glibc's adaptive thresholds then
     keep those blocks in the heap, fragmented, and a 70,000-item feature extraction peaked at 3.5 GB
@@ -81,9 +111,6 @@ def release_freed_memory() -> bool:
     bool
         True when the setting was applied.
     """
-    import ctypes
-    import ctypes.util
-    import sys
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -97,6 +124,28 @@ def release_freed_memory() -> bool:
 def small_mode() -> bool:
     """Return True when ``XFASHION_SMALL=1`` asks every stage to shrink (used by tests)."""
     return os.environ.get("XFASHION_SMALL", "0") not in ("", "0", "false", "False")
+
+
+# every size that small-data mode changes, in one place: name -> (full data, small-data mode);
+# None means "all of it"
+SIZES = {
+    "catalog_items": (None, 2500),  # catalog items per split
+    "cnn_epochs": (5, 2),
+    "cnn_train_images": (None, 6000),
+    "outfits": ({"train": 16000, "val": 2000, "test": 2000}, {"train": 1600, "val": 300, "test": 300}),
+    "scorer_epochs": (40, 15),
+    "fitb_questions": (600, None),  # fill-in-the-blank questions drawn from the test outfits
+    "swap_controlled": ({"n_outfits": 6000, "per_kind": 400}, {"n_outfits": 800, "per_kind": 60}),
+    "swap_paper": ({"n_outfits": 500, "per_kind": None}, {"n_outfits": 800, "per_kind": 60}),
+}
+
+
+def size(name: str):
+    """The size ``name`` of :data:`SIZES` for the current mode (full data, or ``XFASHION_SMALL=1``)."""
+    if name not in SIZES:
+        raise KeyError(f"Unknown size {name!r}; known sizes are {sorted(SIZES)}.")
+    full, small = SIZES[name]
+    return small if small_mode() else full
 
 
 def claim(ok, text: str) -> None:
@@ -226,7 +275,6 @@ def to_plain(frame) -> dict:
 
 def from_plain(d: dict):
     """Inverse of :func:`to_plain`."""
-    import pandas as pd
     frame = pd.DataFrame(d["data"], columns=d["columns"], index=pd.Index(d["index"], dtype=d["index_dtype"]))
     frame = frame.astype(dict(zip(d["columns"], d["dtypes"])))
     frame.index.name = d["index_name"]
@@ -241,7 +289,6 @@ def _plain(v):
 
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MiB (measured by the OS)."""
-    import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -6,6 +6,8 @@ items), so the choice never looks at the test split.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
@@ -13,12 +15,12 @@ from tqdm.auto import tqdm
 from ..scorer import feature_batch, roc_auc, score
 from .report import run_swap_evaluation, seed_scorer
 
-DESIGNS = {
+DESIGNS = MappingProxyType({
     "ReLU": {"activation": "relu"},
     "SiLU": {"activation": "silu"},
     "softplus": {"activation": "softplus"},
     "ReLU + label smoothing 0.1": {"activation": "relu", "label_smoothing": 0.1},
-}
+})
 STUDY_METHODS = ("ifiv", "ifiv_mean", "feature_ablation")
 
 

@@ -18,7 +18,7 @@ from ..features import catalog_key
 from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score, train_scorer
-from ..utils import Cache, check_seed, from_plain, to_plain
+from ..utils import Cache, check_seed, check_unique, from_plain, to_plain
 from .agreement import attribute_in_chunks
 from .metrics import detection_scores, random_expected, seed_summary, summarise
 from .sanity import deletion_curve, randomised_copy
@@ -104,7 +104,9 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         raise ValueError("seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2).")
     for s in seeds:
         check_seed(s)
-    methods = [get_method(m).traits.name for m in (methods or registered_methods())]  # aliases resolved
+    check_unique([int(s) for s in seeds], "seeds")
+    # aliases resolved first, so "ig" and "integrated_gradients" count as a repeat
+    methods = check_unique([get_method(m).traits.name for m in (methods or registered_methods())], "methods")
     max_cases = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
                  **(max_cases or {})}
     config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),

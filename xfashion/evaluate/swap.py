@@ -17,15 +17,16 @@ import torch
 
 from ..data import COLOR_NAMES, SLOTS
 from ..explain import Attribution
-from ..features import COLOR_GROUP, SHAPE_GROUP
+from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import OutfitBatch, make_batch, outfit_blame, sample_good_outfits
 from ..rules import DEFAULT_RULES, GROUPS, StylistRules, good_mask, repairers
 from ..scorer import score
-from ..utils import small_mode
+from ..utils import size
 
-# Fashion-MNIST swaps: one per default feature group (re-colour; another item of the slot in the same
-# colour) plus the whole item. A swap kind names the group it changes; "item" changes every group.
-SWAP_KINDS = (COLOR_GROUP, SHAPE_GROUP, "item")
+# Fashion-MNIST swaps: one per feature group the stylist's rules fault (re-colour; another item of the
+# slot in the same colour) plus the whole item. A swap kind names the group it changes; "item" changes
+# every group.
+SWAP_KINDS = (*GROUPS, "item")
 PROTOCOLS = ("controlled", "paper")
 
 
@@ -274,9 +275,7 @@ def _assemble(parts, batch, groups, kinds, per_kind, oracle, margin, protocol, n
 
 def default_sizes(protocol: str) -> dict:
     """Good outfits to draw and cases to keep per kind (smaller in small-data mode)."""
-    if small_mode():
-        return {"n_outfits": 800, "per_kind": 60}
-    return {"n_outfits": 6000, "per_kind": 400} if protocol == "controlled" else {"n_outfits": 500, "per_kind": None}
+    return dict(size(f"swap_{protocol}"))
 
 
 def fashion_oracle(catalog, split: str, rules: StylistRules = DEFAULT_RULES, groups=GROUPS) -> Oracle:

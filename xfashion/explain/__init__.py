@@ -5,48 +5,33 @@ Every method returns an :class:`Attribution` whose ``values`` tensor has shape
 culprit of an outfit is the (item, group) with the lowest value among its real items; an
 item's value is the sum over its groups. Padded items never win.
 
-One module per family: ``base`` (contract and registry), ``gradient`` (IFIV, InputXGradient,
-Saliency, IG, DeepLift, GradientShap), ``perturbation`` (ablation, Shapley, random), ``pixel``
-(Grad-CAM, pixel IG), ``baseline`` (random). Adding a method is one small :class:`Explainer` subclass with
-``@register``.
+One module per family: ``base`` (contract, counted passes and registry), ``gradient`` (IFIV,
+InputXGradient, Saliency, IG, DeepLift, GradientShap), ``perturbation`` (ablation, Shapley),
+``pixel`` (Grad-CAM, pixel IG), ``baseline`` (random). Adding a method is one small
+:class:`Explainer` subclass with ``@register``; :func:`get_method` gives any method's class
+(``get_method("ig")(model).attribute(batch)``). :func:`xfashion.attribute` is the one call.
 """
 import sys as _sys
 
+# importing a family registers its methods (random last, so tables list it after the real methods)
+# isort: off
+from . import gradient, perturbation, pixel  # noqa: F401
+from . import baseline  # noqa: F401
+# isort: on
 from .base import (
-    ALIASES,
-    REGISTRY,
     Attribution,
     Explainer,
-    GroupForward,
-    Run,
     Traits,
-    attribute,
+    attribute,  # noqa: F401 - xf.attribute is the one call, listed at the top level
     dataset_means,
     get_method,
-    group_sum,
-    mean_baselines,
     methods,
     reference_outfits,
     register,
-    traits,
     unregister,
-    with_images,
 )
-from .baseline import Random  # noqa: I001 - registered last, so tables list it after the real methods
-from .gradient import (
-    IFIV,
-    DeepLift,
-    GradientShap,
-    InputXGradient,
-    IntegratedGradients,
-    IntegratedGradientsMean,
-    Saliency,
-    ifiv,
-)
-from .perturbation import ExactShapley, FeatureAblation, ShapleyValueSampling, exact_shapley_values
-from .pixel import GradCAM, PixelIG
-
-METHODS = methods()  # the built-in methods; methods() also lists ones registered later
+from .base import with_images as with_images  # importable here, as the messages say; not in __all__
+from .gradient import IFIV
 
 
 def explain_code() -> list:
@@ -54,15 +39,6 @@ def explain_code() -> list:
     return [_sys.modules[f"{__name__}.{m}"] for m in ("base", "gradient", "perturbation", "pixel", "baseline")]
 
 
-def method_class(name: str) -> type:
-    """The Explainer class of a method name or alias (e.g. ``method_class('deeplift')(model)``)."""
-    return get_method(name)
-
-
-__all__ = [
-    "explain_code", "ALIASES", "REGISTRY", "METHODS", "Attribution", "Explainer", "GroupForward", "Run", "Traits",
-    "attribute", "dataset_means", "get_method", "group_sum", "mean_baselines", "methods", "method_class",
-    "reference_outfits", "register", "traits", "unregister", "with_images", "IFIV", "DeepLift", "GradientShap",
-    "InputXGradient", "IntegratedGradients", "IntegratedGradientsMean", "Saliency", "ifiv", "ExactShapley",
-    "FeatureAblation", "Random", "ShapleyValueSampling", "exact_shapley_values", "GradCAM", "PixelIG",
-]
+# xfashion.attribute is the one call; it is listed at the top level, not again here
+__all__ = ["Attribution", "Explainer", "IFIV", "Traits", "dataset_means", "get_method", "methods",
+           "reference_outfits", "register", "unregister"]

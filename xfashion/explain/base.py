@@ -8,6 +8,7 @@ case caps, the explorer's menu and the tables read the traits. Used from chapter
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn as nn
 
@@ -93,44 +95,55 @@ class Attribution:
 
     def table(self, b: int = 0):
         """Outfit ``b``'s values as a pandas DataFrame (items x groups)."""
-        import pandas as pd
         n = int(self.mask[b].sum())
         return pd.DataFrame(self.values[b, :n].detach().numpy(), columns=self.groups,
                             index=[f"item {i}" for i in range(n)])
 
 
-class _Counter:
+class PassCounter:
+    """Counts the outfit rows a model evaluates, forward and backward, through hooks on the model.
+
+    Every explainer's cost is measured this one way, whatever calls the model (our own code,
+    Captum, the pixel wrapper): a forward hook counts each output row and, when the output needs
+    gradients, a tensor hook counts the rows a backward pass reaches. ``watch`` is a context
+    manager, so the hooks are always removed.
+    """
+
     def __init__(self):
         self.rows = 0
         self.backward_rows = 0
 
+    @contextlib.contextmanager
+    def watch(self, model: nn.Module):
+        """Count ``model``'s passes inside the block."""
+        def on_forward(module, args, out):
+            self.rows += out.shape[0]
+            if out.requires_grad:
+                out.register_hook(on_backward)
+
+        def on_backward(grad):
+            self.backward_rows += grad.shape[0]
+
+        handle = model.register_forward_hook(on_forward)
+        try:
+            yield self
+        finally:
+            handle.remove()
+
 
 class GroupForward(nn.Module):
-    """The scorer as a function of one tensor per feature group (Captum's calling convention).
-
-    Counts every evaluated outfit row, forward and backward, so each method's cost is
-    measured rather than assumed.
-    """
+    """The scorer as a function of one tensor per feature group (Captum's calling convention)."""
 
     def __init__(self, model: nn.Module, groups: list, target: str = "logit"):
         super().__init__()
         if target not in ("logit", "probability"):
             raise ValueError(f"Unknown target {target!r}; use 'logit' or 'probability'.")
         self.model, self.groups, self.target = model, list(groups), target
-        self.counter = _Counter()
 
     def forward(self, *args):
         tensors, (slot, mask) = args[: len(self.groups)], args[len(self.groups):]
         out = self.model(dict(zip(self.groups, tensors)), slot, mask)
-        out = torch.sigmoid(out) if self.target == "probability" else out
-        self.counter.rows += out.shape[0]
-        if out.requires_grad:
-            out.register_hook(self._count_backward)
-        return out
-
-    def _count_backward(self, grad):
-        self.counter.backward_rows += grad.shape[0]
-        return grad
+        return torch.sigmoid(out) if self.target == "probability" else out
 
 
 @dataclass(frozen=True)
@@ -240,14 +253,16 @@ class Explainer:
         # inputs that already require gradients keep Captum from warning that it had to set them
         inputs = tuple(batch.features[g].detach().clone().requires_grad_(traits.gradients) for g in groups)
         run = Run(model, batch, groups, inputs, GroupForward(model, groups, target), target, seed, opts)
+        counter = PassCounter()
         start = time.perf_counter()
-        with seeded(seed):  # samplers draw from a generator seeded by the call, never the caller's state
+        # samplers draw from a generator seeded by the call, never the caller's state
+        with counter.watch(model), seeded(seed):
             values = self.compute(run)
         seconds = time.perf_counter() - start
         B = len(batch)
-        values = values.detach().float() * batch.mask[..., None]
-        return Attribution(values, batch.mask, traits.name, groups, run.forward.counter.rows / B,
-                           run.forward.counter.backward_rows / B, seconds, traits.item_level, run.extras)
+        values = values.detach() * batch.mask[..., None]
+        return Attribution(values, batch.mask, traits.name, groups, counter.rows / B, counter.backward_rows / B,
+                           seconds, traits.item_level, run.extras)
 
     def compute(self, run: Run) -> torch.Tensor:  # pragma: no cover - every subclass overrides it
         raise NotImplementedError
@@ -262,6 +277,11 @@ def register(cls):
     traits = getattr(cls, "traits", None)
     if not isinstance(traits, Traits):
         raise TypeError(f"{cls.__name__} must declare traits = Traits(name=...).")
+    old = REGISTRY.get(traits.name)
+    # the same class defined again (a re-run notebook cell) replaces itself; another class never does
+    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"Method name {traits.name!r} is already registered by {old.__qualname__}; choose another "
+                         f"name, or xf.explain.unregister({traits.name!r}) first to replace it on purpose.")
     for name in (traits.name, *traits.aliases):
         owner = ALIASES.get(name, traits.name)
         if owner != traits.name:
@@ -273,8 +293,9 @@ def register(cls):
 
 
 def unregister(name: str) -> None:
-    """Remove a method (and its aliases) from the registry."""
-    canonical = ALIASES.get(name, name)
+    """Remove a method (and its aliases) from the registry; an unknown name raises a ValueError."""
+    get_method(name)  # the same message as attribute() for a name that is not registered
+    canonical = ALIASES.get(str(name).lower().replace("-", "_"))
     REGISTRY.pop(canonical, None)
     for alias in [a for a, n in ALIASES.items() if n == canonical]:
         del ALIASES[alias]

@@ -62,9 +62,7 @@ class IFIV(Explainer):
     traits = Traits("ifiv", aliases=("item_feature_influence",), gradients=True)
 
     def compute(self, run: Run) -> torch.Tensor:
-        values = ifiv(run.model, run.batch, run.groups, run.target, inputs=run.inputs)
-        run.forward.counter.rows = run.forward.counter.backward_rows = len(run.batch)
-        return values
+        return ifiv(run.model, run.batch, run.groups, run.target, inputs=run.inputs)
 
 
 @register
@@ -80,7 +78,6 @@ class IFIVMean(Explainer):
     def compute(self, run: Run) -> torch.Tensor:
         dims = ifiv_dimensions(run.model, run.batch, run.groups, run.target, reference=run.options["means"],
                                inputs=run.inputs)
-        run.forward.counter.rows = run.forward.counter.backward_rows = len(run.batch)
         return torch.stack([dims[g].sum(-1) for g in run.groups], -1)
 
 

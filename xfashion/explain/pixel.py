@@ -13,16 +13,19 @@ from .base import Explainer, GroupForward, Run, Traits, register
 
 
 class PixelExplainer(Explainer):
-    """Shared set-up: the pixel scorer, its counted forward, and the spread of item values over groups."""
+    """Shared set-up: the pixel scorer as a function of the images, and the spread of item values over groups.
+
+    The pixel scorer calls the feature scorer, so the same hooks count its passes.
+    """
 
     def compute(self, run: Run) -> torch.Tensor:
-        pixel = PixelScorer(run.options["extractor"], run.model).eval()
-        run.forward = GroupForward(pixel, ["image"], run.target)  # count the pixel model's passes
+        pixel = GroupForward(PixelScorer(run.options["extractor"], run.model).eval(), ["image"], run.target)
         images = run.batch.features["image"].detach().clone().requires_grad_(True)
-        item = self.item_values(run, images, run.options["extractor"])
+        item = self.item_values(run, pixel, images, run.options["extractor"])
         return (item / len(run.groups))[..., None].expand(-1, -1, len(run.groups))
 
-    def item_values(self, run: Run, images: torch.Tensor, extractor) -> torch.Tensor:  # pragma: no cover
+    def item_values(self, run: Run, pixel: GroupForward, images: torch.Tensor,
+                    extractor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -33,9 +36,9 @@ class GradCAM(PixelExplainer):
     traits = Traits("grad_cam", aliases=("gradcam", "layer_grad_cam"), level="item", needs=("images", "extractor"),
                     cost="pixel", max_cases=600)
 
-    def item_values(self, run: Run, images, extractor) -> torch.Tensor:
+    def item_values(self, run: Run, pixel: GroupForward, images, extractor) -> torch.Tensor:
         B, N = run.mask.shape
-        cam = _LayerGradCam(run.forward, extractor.cnn.last_conv).attribute(images,
+        cam = _LayerGradCam(pixel, extractor.cnn.last_conv).attribute(images,
                                                                           additional_forward_args=run.extra_args)
         cam = cam.reshape(B, N, *cam.shape[-2:]).detach()
         run.extras["maps"] = cam * run.mask[..., None, None]
@@ -49,12 +52,12 @@ class PixelIG(PixelExplainer):
     traits = Traits("pixel_ig", aliases=("pixel_integrated_gradients",), level="item", gradients=False,
                     needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 16}, max_cases=60)
 
-    def item_values(self, run: Run, images, extractor) -> torch.Tensor:
+    def item_values(self, run: Run, pixel: GroupForward, images, extractor) -> torch.Tensor:
         # every step runs the CNN on every item with gradients: a few outfits and steps at a time keep
         # memory flat (Captum splits steps, never examples, so outfits are split here)
         per, slot, mask = 8, run.batch.slot, run.mask
         n_steps, internal = run.options["n_steps"], run.options.get("internal_batch_size")
-        attrs = torch.cat([_IntegratedGradients(run.forward).attribute(
+        attrs = torch.cat([_IntegratedGradients(pixel).attribute(
             images[i:i + per], additional_forward_args=(slot[i:i + per], mask[i:i + per]), n_steps=n_steps,
             internal_batch_size=internal or 4 * len(images[i:i + per])) for i in range(0, len(images), per)])
         run.extras["pixel_attributions"] = attrs.detach()

@@ -1,12 +1,55 @@
 """Figures and widgets for every chapter: ``xf.viz.plot_items(...)``, ``xf.viz.explanation_explorer(wb)``.
 
-``figures`` holds pure figure functions (data in, optional ``ax``, ``(fig, ax)`` or a figure out)
-and the plain view functions the widgets call; ``widgets`` wraps those views in ipywidgets, so a
-headless run still draws every figure.
+``outfits`` holds the figures of chapters 01-03 and ``explanations`` those of 04-07: pure
+functions (data in, optional ``ax``, ``(fig, ax)`` or a figure out), with the plain view
+functions the widgets call; ``widgets`` wraps those views in ipywidgets, so a headless run still
+draws every figure.
 """
-from .figures import *  # noqa: F403 - the figure functions are this namespace's API
-from .figures import __all__ as _figures
-from .widgets import *  # noqa: F403
-from .widgets import __all__ as _widgets
+from .explanations import (
+    explain_view,
+    plot_accuracy_by,
+    plot_accuracy_vs_cost,
+    plot_agreement,
+    plot_color_drivers,
+    plot_cost,
+    plot_deletion_curves,
+    plot_explanation,
+    plot_gradcam,
+    plot_methods_panel,
+    plot_photo_explanation,
+    plot_repair,
+    plot_sanity,
+    plot_swap_case,
+)
+from .outfits import (
+    plot_color_histogram,
+    plot_confusion,
+    plot_dataset_stats,
+    plot_embedding_map,
+    plot_history,
+    plot_item_grid,
+    plot_items,
+    plot_neighbours,
+    plot_palette,
+    plot_recolor,
+    plot_rule_examples,
+    plot_score_distributions,
+    plot_scored_outfits,
+    recolor_view,
+    score_outfit_view,
+    show_outfit,
+)
+from .widgets import browse_outfits, explanation_explorer, margin_explorer, outfit_builder, recolor_explorer
 
-__all__ = [*_figures, *_widgets]
+__all__ = [
+    # chapters 01-03
+    "plot_item_grid", "plot_palette", "plot_recolor", "plot_items", "plot_rule_examples", "plot_dataset_stats",
+    "show_outfit", "plot_color_histogram", "plot_history", "plot_confusion", "plot_embedding_map", "plot_neighbours",
+    "recolor_view", "plot_score_distributions", "plot_scored_outfits", "score_outfit_view",
+    # chapters 04-07
+    "plot_explanation", "plot_methods_panel", "plot_gradcam", "plot_color_drivers", "plot_photo_explanation",
+    "explain_view", "plot_agreement", "plot_cost", "plot_repair", "plot_swap_case", "plot_accuracy_by",
+    "plot_accuracy_vs_cost", "plot_deletion_curves", "plot_sanity",
+    # widgets
+    "browse_outfits", "recolor_explorer", "outfit_builder", "explanation_explorer", "margin_explorer",
+]

@@ -1,4 +1,4 @@
-"""Interactive explorers: thin ipywidgets wrappers over the plain view functions of :mod:`figures`.
+"""Interactive explorers: thin ipywidgets wrappers over the plain view functions of the figure modules.
 
 Each callback calls a pure package function with sensible defaults, so a headless run (CI, the
 rendered book) still draws the figure. Chapters 01 (browser), 02 (re-colouring), 03 (outfit
@@ -13,10 +13,9 @@ from IPython.display import display
 
 from ..data import COLOR_NAMES, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
-from ..explain import methods, traits
-from .figures import explain_view, recolor_view, score_outfit_view, show_outfit
-
-__all__ = ["browse_outfits", "recolor_explorer", "outfit_builder", "explanation_explorer", "margin_explorer"]
+from ..explain.base import methods, traits
+from .explanations import explain_view
+from .outfits import recolor_view, score_outfit_view, show_outfit
 
 
 def browse_outfits(catalog: Catalog, splits: dict):
@@ -76,7 +75,7 @@ def explanation_explorer(wb, split: str = "test"):
     return widgets.interactive(
         view, index=widgets.IntSlider(min=0, max=len(wb.splits[split]) - 1, value=0, description="outfit"),
         position=widgets.IntSlider(min=0, max=4, value=0, description="edit item"),
-        color=widgets.Dropdown(options=["keep"] + COLOR_NAMES, value="keep", description="colour"),
+        color=widgets.Dropdown(options=["keep", *COLOR_NAMES], value="keep", description="colour"),
         replacement=widgets.IntSlider(min=-1, max=300, value=-1, description="swap for"),
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"))
 

@@ -1,0 +1,326 @@
+"""Figures of the data, the features and the scorer (chapters 01-03), one function each.
+
+Data in, ``(fig, ax)`` or ``(fig, axes)`` out. Single-panel figures take an optional ``ax`` to
+draw into; multi-panel ones (an outfit strip, a grid of items) take ``axes`` where that makes
+sense and otherwise draw their own figure. Nothing here computes results (that lives in the
+modules of each chapter) or builds widgets (see :mod:`xfashion.viz.widgets`). The ``*_view``
+functions are the plain views the widgets call, so a headless run draws them too.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+
+from ..analysis import embedding_map, nearest_neighbours
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
+from ..groups import COLOR_GROUP, SHAPE_GROUP
+from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
+from ..rules import GROUPS
+from ..scorer import score_outfit
+
+
+def _axes(ax, n=1, size=(2.0, 2.2)):
+    if ax is not None:
+        return ax.figure if not isinstance(ax, np.ndarray) else ax.flat[0].figure, ax
+    fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), squeeze=False)
+    return fig, ax[0] if n > 1 else ax[0, 0]
+
+
+def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):
+    """A grid of real grey Fashion-MNIST images, one row per category."""
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(CATEGORIES), per_category, figsize=(per_category * 0.9, len(CATEGORIES) * 0.95))
+    for c, name in enumerate(CATEGORIES):
+        pick = rng.choice(np.flatnonzero(labels == c), per_category, replace=False)
+        for k, i in enumerate(pick):
+            axes[c, k].imshow(images[i], cmap="gray_r")
+            axes[c, k].set_axis_off()
+        axes[c, 0].text(-4, 14, name, ha="right", va="center", fontsize=9)
+    fig.suptitle("Real Fashion-MNIST product images (grey, 28 x 28)")
+    return fig, axes
+
+
+def plot_palette(ax=None):
+    """The named palette: neutrals first, then chromatic colours with their hue angles."""
+    fig, ax = _axes(ax, size=(9, 1.4))
+    for k, c in enumerate(PALETTE):
+        ax.add_patch(plt.Rectangle((k, 0), 0.9, 1, color=c.rgb, ec="k", lw=0.5))
+        label = c.name if c.hue is None else f"{c.name}\n{c.hue:.0f}°"
+        ax.text(k + 0.45, -0.15, label, ha="center", va="top", fontsize=8)
+    ax.set_xlim(-0.1, len(PALETTE))
+    ax.set_ylim(-0.8, 1.05)
+    ax.set_axis_off()
+    ax.set_title("Palette: neutrals (no hue) and chromatic colours (hue angle)")
+    return fig, ax
+
+
+def plot_recolor(catalog: Catalog, item: int, colors=None, axes=None):
+    """One item rendered in several palette colours: only the colour changes."""
+    colors = (list(range(len(PALETTE))) if colors is None
+               else [COLOR_NAMES.index(c) if isinstance(c, str) else c for c in colors])
+    if axes is None:
+        fig, axes = plt.subplots(1, len(colors), figsize=(1.1 * len(colors), 1.5))
+    fig = np.ravel(axes)[0].figure
+    imgs = to_display(render(np.repeat(catalog.images[item][None], len(colors), 0), np.array(colors)))
+    for ax, img, c in zip(np.ravel(axes), imgs, colors):
+        ax.imshow(img)
+        ax.set_title(COLOR_NAMES[c], fontsize=8)
+        ax.set_axis_off()
+    return fig, axes
+
+
+def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = None, show_blame: bool = True,
+                values=None, axes=None):
+    """An outfit as a strip of item images with the oracle's verdict and blame.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    items : sequence of int
+        Catalog ids (padding ``-1`` is dropped).
+    colors : sequence of int, optional
+        Override the items' colours (e.g. after a colour swap).
+    title : str, optional
+    show_blame : bool
+        Write the oracle's per-group blame under each item.
+    values : array (n_items, n_groups), optional
+        Attributions to print under each item instead of the blame.
+    """
+    items = np.asarray(items)
+    items = items[items >= 0]
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
+    own = axes is None
+    if own:
+        fig, axes = plt.subplots(1, len(items), figsize=(1.6 * len(items), 2.7), squeeze=False)
+        axes = axes[0]
+    fig = np.ravel(axes)[0].figure
+    for ax in np.ravel(axes)[len(items):]:
+        ax.set_axis_off()
+    imgs = to_display(catalog.render(items, colors))
+    bl = outfit_blame(catalog, items, colors)
+    found = outfit_violations(catalog, items, colors)
+    for k, ax in enumerate(np.ravel(axes)[: len(items)]):
+        ax.imshow(imgs[k])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        name = f"{COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}"
+        if catalog.busy[items[k]]:
+            name += " (busy)"
+        lines = [name]
+        shown = values[k] if values is not None else (bl[k] if show_blame else None)
+        if shown is not None:
+            lines += [f"{g[:5]}: {v:+.2f}" for g, v in zip(GROUPS, shown)]
+        ax.set_xlabel("\n".join(lines), fontsize=7)
+        if values is None and show_blame and bl[k].sum() > 0:
+            for side in ax.spines.values():
+                side.set_edgecolor("crimson")
+                side.set_linewidth(2)
+    verdict = "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
+    text = f"{title + ' | ' if title else ''}oracle: {verdict}"
+    if own:
+        fig.suptitle(text, fontsize=9)
+    else:
+        np.ravel(axes)[0].set_title(text, fontsize=9, loc="left")
+    return fig, axes
+
+
+def plot_items(catalog: Catalog, items, title: str = "", colors=None):
+    """A row of catalog items with colour, category and texture score."""
+    items = np.asarray(items)
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
+    fig, axes = plt.subplots(1, len(items), figsize=(1.3 * len(items), 1.9), squeeze=False)
+    for ax, img, i in zip(axes[0], to_display(catalog.render(items, colors)), items):
+        ax.imshow(img)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{CATEGORIES[catalog.category[i]]}\ntexture {catalog.texture[i]:.3f}", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return fig, axes
+
+
+def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
+    """A good outfit and one example of each violated rule, with the oracle's blame."""
+    examples = rule_examples(outfits)
+    cols = max(len(outfits.outfit(i)) for i in examples.values())
+    fig, axes = plt.subplots(len(examples), cols, figsize=(2.1 * cols, 2.6 * len(examples)), squeeze=False)
+    for row, (name, i) in zip(axes, examples.items()):
+        plot_outfit(catalog, outfits.outfit(i), title=f"example of '{name}'", axes=row)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_dataset_stats(catalog: Catalog, splits: dict):
+    """Items per slot and colour, outfit sizes per label, and violations per rule (seaborn)."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    axes = axes.ravel()
+    table = catalog.table()
+    sns.countplot(data=table, x="slot", hue="split", order=SLOTS, ax=axes[0])
+    axes[0].set_title("Items per slot")
+    pal = {c.name: c.rgb for c in PALETTE}
+    sns.countplot(data=table, x="colour", order=COLOR_NAMES, hue="colour", palette=pal, legend=False, ax=axes[1])
+    axes[1].tick_params(axis="x", rotation=70)
+    axes[1].set_title("Items per colour")
+    frames = [pd.DataFrame({"split": k, "size": v.mask.sum(1), "label": np.where(v.label > 0, "good", "bad")})
+              for k, v in splits.items()]
+    sizes = pd.concat(frames)
+    sns.countplot(data=sizes[sizes.split == "train"], x="size", hue="label", ax=axes[2])
+    axes[2].set_title("Outfit size (train)")
+    rules = pd.DataFrame([{"split": k, "rule": r} for k, v in splits.items() for rs in v.rules for r in rs])
+    sns.countplot(data=rules, y="rule", hue="split", ax=axes[3])
+    axes[3].set_title("Violations per rule (bad outfits)")
+    fig.tight_layout()
+    return fig, axes
+
+
+def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str = "any", index: int = 0):
+    """Draw outfit ``index`` among the outfits of ``split`` with the given label (pure function)."""
+    outfits: OutfitSet = splits[split]
+    keep = np.arange(len(outfits))
+    if label != "any":
+        keep = keep[(outfits.label > 0) == (label == "good")]
+    i = int(keep[index % len(keep)])
+    return plot_outfit(catalog, outfits.outfit(i), title=None)
+
+
+# ----------------------------------------------------------------------------- features (chapter 02)
+def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
+    """Each item next to its colour histogram, bars drawn in the palette's own colours."""
+    items = np.asarray(items)
+    if axes is None:
+        fig, axes = plt.subplots(2, len(items), figsize=(2.2 * len(items), 3.6),
+                                 gridspec_kw={"height_ratios": [1, 1.2]}, squeeze=False)
+    fig = axes[0, 0].figure
+    imgs = to_display(catalog.render(items))
+    colors = [c.rgb for c in PALETTE]
+    for k, i in enumerate(items):
+        axes[0, k].imshow(imgs[k])
+        axes[0, k].set_axis_off()
+        axes[0, k].set_title(f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=8)
+        hist = np.asarray(color_features[i])
+        axes[1, k].bar(range(len(hist)), hist, color=colors, edgecolor="k", linewidth=0.3)
+        axes[1, k].set_xticks(range(len(hist)), COLOR_NAMES, rotation=90, fontsize=6)
+        axes[1, k].set_ylim(0, 1)
+    axes[1, 0].set_ylabel("share of garment pixels")
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_history(history, columns, ax=None, title: str = ""):
+    """Training curves from a list of per-epoch dicts."""
+    fig, ax = _axes(ax, size=(5, 3.2))
+    frame = pd.DataFrame(history)
+    for col in columns:
+        ax.plot(frame["epoch"], frame[col], marker="o", label=col)
+    ax.set_xlabel("epoch")
+    ax.legend()
+    ax.set_title(title)
+    return fig, ax
+
+
+def plot_confusion(confusion, ax=None):
+    """Row-normalised confusion matrix of the ten Fashion-MNIST categories."""
+    fig, ax = _axes(ax, size=(6, 5))
+    norm = confusion / confusion.sum(1, keepdims=True)
+    sns.heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
+                cbar=False, ax=ax, annot_kws={"fontsize": 7})
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    acc = np.trace(confusion) / confusion.sum()
+    ax.set_title(f"shape-texture CNN on Fashion-MNIST test: accuracy {acc:.3f}")
+    return fig, ax
+
+
+def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
+    """The shape-texture embedding in two PCA dimensions, coloured by category."""
+    fig, ax = _axes(ax, size=(6.5, 5))
+    coords, rows = embedding_map(table, n)
+    sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=np.array(CATEGORIES)[catalog.category[rows]],
+                    hue_order=CATEGORIES, s=8, linewidth=0, palette="tab10", ax=ax)
+    ax.legend(fontsize=7, markerscale=2, bbox_to_anchor=(1, 1))
+    ax.set(xlabel="first principal component", ylabel="second principal component",
+           title="shape-texture embedding (PCA), coloured by category")
+    return fig, ax
+
+
+def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, split: str = "test"):
+    """The query item and its nearest neighbours by each feature group."""
+    groups = list(features)
+    cand = np.flatnonzero(catalog.split == split)
+    fig, axes = plt.subplots(len(groups), k + 1, figsize=(1.3 * (k + 1), 1.6 * len(groups)), squeeze=False)
+    for row, g in zip(axes, groups):
+        ids = np.concatenate([[item], nearest_neighbours(features[g], item, k, cand)])
+        for ax, img in zip(row, to_display(catalog.render(ids))):
+            ax.imshow(img)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(f"by {g}", fontsize=9)
+        row[0].set_title("query", fontsize=8)
+    fig.suptitle("Nearest neighbours: colour neighbours share colour, shape neighbours share silhouette", fontsize=9)
+    return fig, axes
+
+
+def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red"):
+    """Re-colour one item and show both feature groups before and after (pure function)."""
+    k = COLOR_NAMES.index(color)
+    with torch.no_grad():
+        rgba = catalog.render([item, item], [catalog.color[item], k])
+        out = extractor(rgba)
+    fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), gridspec_kw={"width_ratios": [1, 1, 3, 3]})
+    for ax, img, name in zip(axes[:2], to_display(rgba), ["original", f"re-coloured: {color}"]):
+        ax.imshow(img)
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    width = 0.4
+    x = np.arange(len(COLOR_NAMES))
+    axes[2].bar(x - width / 2, out[COLOR_GROUP][0], width, label="original", color="lightgrey", edgecolor="k")
+    axes[2].bar(x + width / 2, out[COLOR_GROUP][1], width, label="re-coloured", color=[c.rgb for c in PALETTE])
+    axes[2].set_xticks(x, COLOR_NAMES, rotation=90, fontsize=7)
+    axes[2].set_title("color group: the mass moves", fontsize=9)
+    st = out[SHAPE_GROUP]
+    axes[3].plot(st[0], "o-", label="original")
+    axes[3].plot(st[1], "x--", label="re-coloured")
+    change = float((st[1] - st[0]).norm() / st[0].norm())
+    axes[3].set_title(f"shape_texture group: stays put (relative change {change:.1e})", fontsize=9)
+    axes[3].legend(fontsize=7)
+    fig.tight_layout()
+    return fig, axes
+
+
+# ----------------------------------------------------------------------------- scorer (chapter 03)
+def plot_score_distributions(logits: dict, labels, ax=None):
+    """Histograms of the outfit logit for good and bad test outfits, one panel per model."""
+    names = list(logits)
+    if ax is None:
+        fig, ax = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
+        ax = ax[0]
+    fig = ax[0].figure
+    for a, name in zip(ax, names):
+        frame = pd.DataFrame({"logit": logits[name], "oracle": np.where(np.asarray(labels) > 0, "good", "bad")})
+        sns.histplot(data=frame, x="logit", hue="oracle", bins=40, element="step", ax=a, hue_order=["good", "bad"],
+                     palette={"good": "seagreen", "bad": "crimson"})
+        a.axvline(0, color="k", lw=0.8, ls="--")
+        a.set_title(name)
+    fig.tight_layout()
+    return fig, ax
+
+
+def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index):
+    """A few outfits, each titled with the model's probability and the oracle's verdict."""
+    index = list(index)
+    cols = max(len(outfits.outfit(i)) for i in index)
+    fig, axes = plt.subplots(len(index), cols, figsize=(2.1 * cols, 2.15 * len(index)), squeeze=False)
+    for row, i in zip(axes, index):
+        p = 1 / (1 + np.exp(-float(logits[i])))
+        plot_outfit(catalog, outfits.outfit(i), title=f"model p(good) = {p:.2f}", axes=row, show_blame=False)
+    fig.tight_layout()
+    return fig, axes
+
+
+def score_outfit_view(catalog: Catalog, feats, model, items):
+    """Draw a hand-built outfit with the model's score and the oracle's verdict (pure function)."""
+    items = [int(i) for i in items if i >= 0]
+    logit = score_outfit(model, catalog, feats, items)
+    return plot_outfit(catalog, items, title=f"model logit {logit:+.2f}, p(good) {1 / (1 + np.exp(-logit)):.2f}")
