@@ -62,11 +62,14 @@ book: install
 	$(BIN)/python -m xfashion book
 
 # the explanation explorer as a web app for class demos: http://127.0.0.1:8866
+# glibc's thresholds for a laptop-sized memory budget, read by each kernel at start (xfashion.utils.MALLOC_ENV)
+MALLOC_ENV := MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=33554432
+
 app: install data
-	$(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
+	$(MALLOC_ENV) $(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
 
 lab: install data
-	$(BIN)/jupyter lab --LabApp.news_url=None --KernelManager.transport=ipc notebooks/
+	$(MALLOC_ENV) $(BIN)/jupyter lab --LabApp.news_url=None --KernelManager.transport=ipc notebooks/
 
 clean:
 	rm -rf build data/cache reports/*.csv reports/*.md

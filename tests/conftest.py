@@ -7,9 +7,11 @@ os.environ.setdefault("XFASHION_CACHE", tempfile.mkdtemp(prefix="xfashion-test-c
 os.environ.setdefault("XFASHION_NO_DOWNLOAD", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import numpy  # noqa: E402
 import pytest  # noqa: E402
 
 import xfashion as xf  # noqa: E402
+from xfashion.pipeline import Workbench  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +38,10 @@ def tiny_feats(mini, catalog):
 @pytest.fixture(scope="session")
 def trained(catalog, splits, tiny_feats):
     return xf.train_scorer(catalog, splits, tiny_feats, epochs=8, patience=8, progress=False, use_cache=False)
+
+
+@pytest.fixture(scope="session")
+def wb_small(catalog, splits, tiny_feats, trained):
+    train = numpy.flatnonzero(catalog.split == "train")
+    return Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
+                        xf.explain.reference_outfits(tiny_feats.tables, rows=train))

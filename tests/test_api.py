@@ -14,7 +14,6 @@ import xfashion as xf
 from xfashion import utils
 from xfashion.utils import REPO_ROOT
 
-
 NAMESPACES = ("explain", "evaluate", "viz")
 
 
@@ -101,11 +100,12 @@ def test_metrics_declare_a_direction_and_arrows_appear_only_when_formatted():
     assert xf.evaluate.metrics.METRICS["ms_per_outfit"].direction == "lower"
     with pytest.raises(ValueError, match="direction must be"):
         xf.evaluate.metrics.Metric("x", "sideways", "")
-    attr = xf.explain.Attribution(torch.zeros(2, 3, 2), torch.ones(2, 3, dtype=torch.bool), "hand", ["color", "shape_texture"],
-                          forward_passes=1, backward_passes=1, seconds=0.01)
+    attr = xf.explain.Attribution(torch.zeros(2, 3, 2), torch.ones(2, 3, dtype=torch.bool), "hand",
+                                  ["color", "shape_texture"], forward_passes=1, backward_passes=1, seconds=0.01)
     table = xf.evaluate.cost_table({"hand": attr})
     assert list(table.columns) == ["forward_passes", "backward_passes", "ms_per_outfit"]
-    shown = xf.evaluate.format_table(pd.DataFrame(columns=["item_top1 (unambiguous)", "ms_per_outfit", "cases", "pair_top1_sd"]))
+    columns = ["item_top1 (unambiguous)", "ms_per_outfit", "cases", "pair_top1_sd"]
+    shown = xf.evaluate.format_table(pd.DataFrame(columns=columns))
     # a spread is not a score: "_sd" columns keep their plain name
     assert list(shown.columns) == ["item_top1 ↑ (unambiguous)", "ms_per_outfit ↓", "cases", "pair_top1_sd"]
 

@@ -6,6 +6,8 @@ import torch
 
 import xfashion as xf
 from xfashion.cli import main as cli_main
+from xfashion.evaluate import run_swap_evaluation
+from xfashion.pipeline import Workbench
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +16,7 @@ def wb_eval(catalog, tiny_feats):
     splits = xf.make_splits(catalog, {"train": 1600, "val": 300, "test": 300}, seed=0)
     model = xf.train_scorer(catalog, splits, tiny_feats, epochs=30, patience=30, progress=False, use_cache=False).model
     train = np.flatnonzero(catalog.split == "train")
-    return xf.pipeline.Workbench(catalog, splits, tiny_feats, model, xf.explain.dataset_means(tiny_feats.tables, train),
+    return Workbench(catalog, splits, tiny_feats, model, xf.explain.dataset_means(tiny_feats.tables, train),
                         xf.explain.reference_outfits(tiny_feats.tables, rows=train))
 
 
@@ -192,7 +194,7 @@ def test_randomised_copy_changes_weights_not_architecture(wb_eval):
 
 
 def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
-    report = xf.evaluate.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=800, per_kind=60, margin=0.0,
+    report = run_swap_evaluation(wb_eval, methods=["ifiv", "random"], n_outfits=800, per_kind=60, margin=0.0,
                                     sanity_cases=400, progress=False, use_cache=False)
     chance = report.random_expected["item_top1"]
     trained, randomised = report.sanity.loc["ifiv", "trained model"], report.sanity.loc["ifiv", "randomised model"]
@@ -203,7 +205,7 @@ def test_sanity_check_pushes_ifiv_towards_random(wb_eval):
 
 
 def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
-    report = xf.evaluate.run_swap_evaluation(wb_eval, methods=["ifiv", "random"], seeds=(0, 1), n_outfits=400, per_kind=20,
+    report = run_swap_evaluation(wb_eval, methods=["ifiv", "random"], seeds=(0, 1), n_outfits=400, per_kind=20,
                                     margin=0.0, sanity_cases=20, progress=False, use_cache=False)
     assert sorted(report.cases) == [0, 1] and sorted(report.per_case.seed.unique()) == [0, 1]
     s = report.summary
@@ -214,7 +216,7 @@ def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
     assert s.loc["oracle", "item_top1"] == 1.0 and s.loc["ifiv", "seeds"] == 2
     assert "±" in xf.evaluate.headline(report).loc["ifiv", "item_top1 (unambiguous)"]
     with pytest.raises(ValueError, match="seed"):
-        xf.evaluate.run_swap_evaluation(wb_eval, seeds=(), progress=False)
+        run_swap_evaluation(wb_eval, seeds=(), progress=False)
 
 
 def test_the_design_study_chooses_on_validation_with_an_auc_floor(wb_eval):

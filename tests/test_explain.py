@@ -56,13 +56,6 @@ def toy_batch(sizes=(2, 3, 5, 4), seed=0):
     return xf.outfits.OutfitBatch(feats, torch.zeros(b, 5, dtype=torch.long), mask, torch.zeros(b), torch.zeros(b, 5))
 
 
-@pytest.fixture(scope="module")
-def wb_small(catalog, splits, tiny_feats, trained):
-    train = np.flatnonzero(catalog.split == "train")
-    return xf.pipeline.Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
-                        xf.explain.reference_outfits(tiny_feats.tables, rows=train))
-
-
 def test_ifiv_equals_captum_input_x_gradient(wb_small):
     batch = wb_small.batch(np.arange(40))
     ours = xf.attribute(wb_small.model, batch, "ifiv")

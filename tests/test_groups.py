@@ -5,6 +5,9 @@ import pytest
 import torch
 
 import xfashion as xf
+from xfashion.evaluate import run_swap_evaluation
+from xfashion.evaluate.swap import SWAP_KINDS
+from xfashion.pipeline import Workbench
 
 
 def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypatch):
@@ -22,7 +25,7 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
     model = xf.train_scorer(catalog, splits, feats, epochs=2, progress=False).model
     assert model.groups.names == groups.names
     train = np.flatnonzero(catalog.split == "train")
-    wb = xf.pipeline.Workbench(catalog, splits, feats, model, xf.explain.dataset_means(feats.tables, train),
+    wb = Workbench(catalog, splits, feats, model, xf.explain.dataset_means(feats.tables, train),
                       xf.explain.reference_outfits(feats.tables, rows=train))
     small = np.flatnonzero(splits["test"].mask.sum(1) <= 4)[:4]  # exact Shapley: at most 12 players
     for name in xf.explain.methods():
@@ -35,12 +38,12 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
 
     blame = xf.evaluate.oracle_blame_tensor(catalog, splits["test"], np.arange(20), groups=groups.names)
     assert blame.shape == (20, xf.outfits.MAX_ITEMS, 3) and blame[..., 2].sum() == 0  # no rule faults brightness
-    report = xf.evaluate.run_swap_evaluation(wb, methods=["ifiv", "feature_ablation", "random"], n_outfits=20, margin=0.0,
+    report = run_swap_evaluation(wb, methods=["ifiv", "feature_ablation", "random"], n_outfits=20, margin=0.0,
                                     sanity_cases=5, progress=False, use_cache=False)
     assert report.first.blame.shape[-1] == 3 and report.first.groups == groups.names
     assert set(report.per_case.method) == {"ifiv", "feature_ablation", "random", "oracle"}
     # pair top-1 is defined for the colour and shape swaps, over 3 groups per item
-    color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == xf.evaluate.swap.SWAP_KINDS[0])]
+    color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == SWAP_KINDS[0])]
     assert color.pair_top1.notna().all()
     assert report.random_expected["pair_top1"] < report.random_expected["item_top1"] / 2
 

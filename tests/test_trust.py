@@ -13,6 +13,7 @@ import torch
 
 import xfashion as xf
 from xfashion.cli import main as cli_main
+from xfashion.pipeline import Workbench
 from xfashion.utils import REPO_ROOT, Cache, digest
 
 # ----------------------------------------------------------------------------- determinism
@@ -145,14 +146,14 @@ def test_rules_are_part_of_every_key_they_touch(catalog):
 def test_swap_report_is_keyed_by_model_weights(catalog, splits, tiny_feats, trained, tmp_path, monkeypatch):
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
     train = np.flatnonzero(catalog.split == "train")
-    wb = xf.pipeline.Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
+    wb = Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
                       xf.explain.reference_outfits(tiny_feats.tables, rows=train))
     kwargs = dict(methods=["ifiv", "random"], n_outfits=20, margin=0.0, sanity_cases=10, progress=False)
     first = xf.evaluate.run_swap_evaluation(wb, **kwargs)
     second = xf.evaluate.run_swap_evaluation(wb, **kwargs)
     assert not first.cached and second.cached
     assert second.per_case.equals(first.per_case) and second.summary.equals(first.summary)
-    randomised = xf.pipeline.Workbench(catalog, splits, tiny_feats, xf.evaluate.sanity.randomised_copy(trained.model), wb.means,
+    randomised = Workbench(catalog, splits, tiny_feats, xf.evaluate.sanity.randomised_copy(trained.model), wb.means,
                               wb.references)
     assert not xf.evaluate.run_swap_evaluation(randomised, **kwargs).cached
 
@@ -330,7 +331,7 @@ def test_features_and_groups_are_checked(catalog, splits, tiny_feats, trained):
 
 def test_evaluation_arguments_are_checked(catalog, splits, tiny_feats, trained):
     train = np.flatnonzero(catalog.split == "train")
-    wb = xf.pipeline.Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
+    wb = Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
                       xf.explain.reference_outfits(tiny_feats.tables, rows=train))
     for n in (0, -5, 2.5):
         with pytest.raises(ValueError, match="n_outfits must be a positive integer"):

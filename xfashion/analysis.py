@@ -9,6 +9,7 @@ from .data import CATEGORIES, CATEGORY_SLOT, COLOR_NAMES, Catalog
 from .features import FeatureExtractor
 from .groups import SHAPE_GROUP
 from .rules import DEFAULT_RULES
+from .utils import check_count
 
 
 def top_confusions(confusion: np.ndarray, k: int = 6, rules=None):
@@ -22,6 +23,7 @@ def top_confusions(confusion: np.ndarray, k: int = 6, rules=None):
     -------
     DataFrame with columns ``true``, ``predicted``, ``rate``, ``same_slot``, ``same_season_rules``, ``alike``.
     """
+    check_count(k, "k")
     rules = rules or DEFAULT_RULES
     confusion = np.asarray(confusion, dtype=float)
     rates = confusion / confusion.sum(1, keepdims=True).clip(min=1)
@@ -42,6 +44,7 @@ def top_confusions(confusion: np.ndarray, k: int = 6, rules=None):
 @torch.no_grad()
 def color_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200, seed: int = 0) -> float:
     """Largest relative change of the shape-texture embedding over re-renderings in every colour."""
+    check_count(n, "n")
     rng = np.random.default_rng(seed)
     items = rng.choice(len(catalog), min(n, len(catalog)), replace=False)
     embs = torch.stack([extractor(catalog.render(items, np.full(len(items), k)))[SHAPE_GROUP]
@@ -53,6 +56,7 @@ def color_invariance(extractor: FeatureExtractor, catalog: Catalog, n: int = 200
 
 def embedding_map(table, n: int = 3000, seed: int = 0):
     """2-D PCA coordinates of ``n`` random rows of a feature table; returns (coords, rows)."""
+    check_count(n, "n", least=2)
     gen = np.random.default_rng(seed)
     rows = np.sort(gen.choice(len(table), min(n, len(table)), replace=False))
     x = table[rows] - table[rows].mean(0)
@@ -62,6 +66,7 @@ def embedding_map(table, n: int = 3000, seed: int = 0):
 
 def nearest_neighbours(table, item: int, k: int = 6, candidates=None) -> np.ndarray:
     """The ``k`` items closest to ``item`` (Euclidean) in one feature table."""
+    check_count(k, "k")
     cand = np.arange(len(table)) if candidates is None else np.asarray(candidates)
     cand = cand[cand != item]
     d = (table[cand] - table[item]).norm(dim=1)

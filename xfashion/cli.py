@@ -97,60 +97,51 @@ def existing_folder(text: str) -> Path:
 
 def _quiet(args):
     """With --json, keep stage chatter (source lines, progress) off stdout so it holds only the JSON."""
-    return contextlib.redirect_stdout(io.StringIO()) if args.json else contextlib.nullcontext()
+    return contextlib.redirect_stdout(io.StringIO()) if getattr(args, "json", False) else contextlib.nullcontext()
 
 
 def _emit(summary: dict, as_json: bool, lines: list) -> None:
+    """One JSON object on stdout with --json, else the human lines."""
     if as_json:
         print(json.dumps(summary, indent=None, default=json_default))
     else:
         print("\n".join(lines))
 
 
-def cmd_prepare(args) -> int:
-    start = time.perf_counter()
-    with _quiet(args):
-        catalog, splits = prepare(seed=args.seed)
+def cmd_prepare(args) -> tuple:
+    catalog, splits = prepare(seed=args.seed)
     summary = prepare_summary(catalog, splits)
-    summary["seconds"] = round(time.perf_counter() - start, 2)
     lines = [f"source: {summary['source']}",
              "items per split: " + ", ".join(f"{k}={v}" for k, v in summary["n_items"].items()),
              "outfits per split (good/bad): " + ", ".join(
                  f"{k}={v['good']}/{v['bad']}" for k, v in summary["n_outfits"].items()),
              "violations per rule (all splits): " + ", ".join(f"{k}={v}" for k, v in summary["violations"].items())]
-    _emit(summary, args.json, lines)
-    return 0
+    return summary, lines
 
 
-def cmd_features(args) -> int:
-    start = time.perf_counter()
-    with _quiet(args):
-        catalog, _ = prepare(args.seed)
-        feats = item_features(args.seed, progress=not args.json)
+def cmd_features(args) -> tuple:
+    catalog, _ = prepare(args.seed)
+    feats = item_features(args.seed, progress=not args.json)
     inv = color_invariance(feats.extractor, catalog)
     summary = {"shape_texture_test_accuracy": round(feats.cnn.test_accuracy, 4),
                "color_invariance": inv, "color_invariance_tolerance": INVARIANCE_TOL,
                "feature_sizes": dict(zip(feats.groups.names, feats.groups.sizes)),
                "n_items": len(catalog), "cnn_epochs": feats.cnn.config["epochs"],
                "cnn_train_seconds": round(feats.cnn.seconds, 1), "cnn_cached": feats.cnn.cached,
-               "extract_seconds": round(feats.seconds, 1), "features_cached": feats.cached,
-               "seconds": round(time.perf_counter() - start, 1)}
+               "extract_seconds": round(feats.seconds, 1), "features_cached": feats.cached}
     lines = [f"shape-texture CNN test accuracy: {summary['shape_texture_test_accuracy']:.4f} "
              f"({summary['cnn_epochs']} epochs, {summary['cnn_train_seconds']} s"
              f"{', cached' if feats.cnn.cached else ''})",
              f"colour invariance (max relative change over re-colourings): {inv:.2e} (tolerance {INVARIANCE_TOL:g})",
-             f"features: {summary['feature_sizes']} for {len(catalog)} items in {summary['seconds']} s"]
-    _emit(summary, args.json, lines)
-    return 0
+             f"features: {summary['feature_sizes']} for {len(catalog)} items in {summary['extract_seconds']} s"]
+    return summary, lines
 
 
-def cmd_train(args) -> int:
-    start = time.perf_counter()
-    with _quiet(args):
-        catalog, splits = prepare(args.seed)
-        feats = item_features(args.seed, progress=not args.json)
-        main = trained_scorer(args.seed, "pairwise", progress=not args.json)
-        base = trained_scorer(args.seed, "meanpool", progress=not args.json)
+def cmd_train(args) -> tuple:
+    catalog, splits = prepare(args.seed)
+    feats = item_features(args.seed, progress=not args.json)
+    main = trained_scorer(args.seed, "pairwise", progress=not args.json)
+    base = trained_scorer(args.seed, "meanpool", progress=not args.json)
     questions = fitb(args.seed)
     res = {name: evaluate_scorer(m, catalog, splits, feats, questions)
            for name, m in (("pairwise", main.model), ("meanpool", base.model), ("random", RandomScorer(args.seed)))}
@@ -160,19 +151,16 @@ def cmd_train(args) -> int:
                "baseline_random": {k: res["random"][k] for k in ("auc", "accuracy", "fitb_accuracy")},
                "per_rule_accuracy": res["pairwise"]["per_rule_accuracy"],
                "epochs": len(main.history), "best_epoch": main.best_epoch, "train_seconds": round(main.seconds, 1),
-               "cached": main.cached, "n_parameters": main.n_parameters,
-               "seconds": round(time.perf_counter() - start, 1)}
+               "cached": main.cached, "n_parameters": main.n_parameters}
     lines = [f"{name:>9}: AUC {r['auc']:.4f}  accuracy {r['accuracy']:.4f}  FITB {r['fitb_accuracy']:.4f}"
              for name, r in res.items()]
     lines.append(f"pairwise scorer: {main.n_parameters} parameters, {len(main.history)} epochs "
                  f"(best {main.best_epoch}), {main.seconds:.1f} s{' (cached)' if main.cached else ''}")
-    _emit(summary, args.json, lines)
-    return 0
+    return summary, lines
 
 
-def cmd_explain(args) -> int:
-    with _quiet(args):
-        wb = workbench(args.seed, progress=not args.json)
+def cmd_explain(args) -> tuple:
+    wb = workbench(args.seed, progress=not args.json)
     outfits = wb.splits[args.split]
     if not 0 <= args.outfit < len(outfits):
         raise ValueError(f"--outfit must lie in 0-{len(outfits) - 1} for the {args.split} split; got {args.outfit}.")
@@ -202,21 +190,18 @@ def cmd_explain(args) -> int:
     lines.append(f"{args.method}: culprit item {summary['culprit']['item']}"
                  + ("" if attr.item_level else f", lowest (item, group) = ({item}, {attr.groups[group]})")
                  + f"; {attr.forward_passes:g} forward / {attr.backward_passes:g} backward passes per outfit")
-    _emit(summary, args.json, lines)
-    return 0
+    return summary, lines
 
 
-def cmd_book(args) -> int:
+def cmd_book(args) -> tuple:
     index = build_book(args.src, args.out)
-    _emit({"index": str(index)}, args.json, [f"book written: {index} (open it in a browser)"])
-    return 0
+    return {"index": str(index)}, [f"book written: {index} (open it in a browser)"]
 
 
-def cmd_evaluate(args) -> int:
-    with _quiet(args):
-        wb = workbench(args.seed, progress=not args.json)
-        report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
-                                     per_kind=args.per_kind, margin=args.margin, progress=not args.json)
+def cmd_evaluate(args) -> tuple:
+    wb = workbench(args.seed, progress=not args.json)
+    report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
+                                 per_kind=args.per_kind, margin=args.margin, progress=not args.json)
     paths = write_report(report, args.out or REPO_ROOT / "reports")
     s = report.summary
     keys = [c for c in s.columns if c not in ("cases", "seeds")]
@@ -239,13 +224,11 @@ def cmd_evaluate(args) -> int:
     lines = [f"{args.protocol} protocol, scorer seeds {list(args.seeds)}: {summary['n_cases']} swap cases "
              f"({summary['n_unambiguous']} unambiguous), margin {args.margin}",
              headline(report).to_string(), f"written: {paths['csv']}, {paths['markdown']}"]
-    _emit(summary, args.json, lines)
-    return 0
+    return summary, lines
 
 
-def cmd_bench(args) -> int:
-    with _quiet(args):
-        wb = workbench(args.seed, progress=not args.json)
+def cmd_bench(args) -> tuple:
+    wb = workbench(args.seed, progress=not args.json)
     table = benchmark(wb, n_outfits=args.n_outfits)
     ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
     summary = {"n_outfits": args.n_outfits, "forward_seconds": table.attrs["forward_seconds"],
@@ -258,14 +241,12 @@ def cmd_bench(args) -> int:
              f"batched IFIV / Captum InputXGradient (grouped): {summary['ifiv_vs_input_x_gradient']:.2f}x; "
              f"IG (50 steps) / IFIV: {summary['ig_vs_ifiv']:.0f}x",
              f"peak resident memory: {summary['peak_rss_mb']:.0f} MiB"]
-    _emit(summary, args.json, lines)
-    return 0
+    return summary, lines
 
 
-def cmd_polyvore(args) -> int:
-    with _quiet(args):
-        report = run_polyvore(args.root, args.version, backbone=args.backbone, image_size=args.image_size,
-                              margin=args.margin, seed=args.seed, progress=not args.json)
+def cmd_polyvore(args) -> tuple:
+    report = run_polyvore(args.root, args.version, backbone=args.backbone, image_size=args.image_size,
+                          margin=args.margin, seed=args.seed, progress=not args.json)
     summary = {k: v for k, v in report.summary.items()}
     lines = [f"Polyvore Outfits ({args.version}) from {report.data.root}: {summary['n_items']} items, "
              f"{summary['unreadable_images']} unreadable images skipped, "
@@ -274,30 +255,25 @@ def cmd_polyvore(args) -> int:
              f"swap evaluation in feature space: {summary['n_swap_cases']} of {summary['n_swap_candidates']} "
              "swaps kept",
              report.detection.to_string() if len(report.detection) else f"no detection table: {summary['swap_note']}"]
-    _emit(summary, args.json, lines)
-    return 0
+    return summary, lines
 
 
-def cmd_readme(args) -> int:
-    with _quiet(args):
-        result = collect(args.seed, progress=not args.json)
+def cmd_readme(args) -> tuple:
+    result = collect(args.seed, progress=not args.json)
     out = REPO_ROOT / "build" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     path = write_readme(result)
     guide = write_timings(result)
-    _emit(result, args.json, [f"results written to {out}; table in {path} updated"
-                              + (f"; timings in {guide}" if guide else "")])
-    return 0
+    return result, [f"results written to {out}; table in {path} updated"
+                    + (f"; timings in {guide}" if guide else "")]
 
 
-def cmd_tour(args) -> int:
-    start = time.perf_counter()
+def cmd_tour(args) -> tuple:
     print("Executing the notebooks in order (fresh kernel each) into build/ ...", flush=True)
     done = run_tour(only=args.only)
-    total = time.perf_counter() - start
-    print(f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/.")
-    return 0
+    total = sum(seconds for _, seconds in done)
+    return {"notebooks": dict(done)}, [f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/."]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,7 +342,13 @@ def main(argv=None) -> int:
     # a laptop-sized memory budget: the CLI is our process, so it may tune the allocator (see the docstring)
     release_freed_memory()
     try:
-        return args.func(args)
+        # every command returns (summary, lines); timing, quieting and printing happen here, once
+        start = time.perf_counter()
+        with _quiet(args):
+            summary, lines = args.func(args)
+        summary.setdefault("seconds", round(time.perf_counter() - start, 1))
+        _emit(summary, getattr(args, "json", False), lines)
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .data import COLOR_NAMES, FashionMNIST, render, texture_score
 from .groups import EMBED_DIM
-from .utils import Cache, seeded, size
+from .utils import Cache, check_count, seeded, size
 
 
 def color_normalised_grey(rgba: torch.Tensor) -> torch.Tensor:
@@ -97,6 +97,11 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
     -------
     CNNResult
     """
+    check_count(batch_size, "batch_size")
+    if epochs is not None:
+        check_count(epochs, "epochs")
+    if max_train is not None:
+        check_count(max_train, "max_train")
     epochs = epochs or size("cnn_epochs")
     if max_train is None:
         max_train = size("cnn_train_images")

@@ -21,16 +21,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .utils import CLONE_HINT, REPO_ROOT, size
+from .utils import CLONE_HINT, REPO_ROOT, check_count, size
 
-# exported constants are read-only: a tuple, or a mapping proxy, so no caller can edit them for everyone
-CATEGORIES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CATEGORIES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 SLOTS = ("top", "bottom", "dress", "outer", "shoes", "bag")
 GARMENT_SLOTS = ("top", "bottom", "dress", "outer")
 CATEGORY_SLOT = MappingProxyType({"T-shirt/top": "top", "Pullover": "top", "Shirt": "top", "Trouser": "bottom",
                                   "Dress": "dress", "Coat": "outer", "Sandal": "shoes", "Sneaker": "shoes",
-                                  "Ankle boot": "shoes", "Bag": "bag"})
+                                  "Ankle boot": "shoes", "Bag": "bag"})  # read-only, as every exported constant
 
 FILES = {"train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
          "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz"}
@@ -445,6 +443,7 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
 
 def busy_examples(catalog: Catalog, n: int = 6, seed: int = 0) -> dict:
     """Item ids of plain and busy garments (for a side-by-side look)."""
+    check_count(n, "n")
     rng = np.random.default_rng(seed)
     garment = np.isin(catalog.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
     busy = np.flatnonzero(catalog.busy)

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from .cnn import CNNResult, ShapeTextureCNN, color_normalised_grey
 from .data import PALETTE_RGB, SHADE_MIN, Catalog, render
 from .groups import COLOR_GROUP, EMBED_DIM, SHAPE_GROUP, FeatureGroups, default_group
-from .utils import Cache, digest
+from .utils import Cache, check_count, digest
 
 
 # ----------------------------------------------------------------------------- colour
@@ -179,6 +179,7 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups 
     Cached by the catalog's content, the extractor's weights, the group spec and the code of this
     module and of every group's encoder.
     """
+    check_count(batch_size, "batch_size")
     extractor = FeatureExtractor(cnn.model, groups).eval()
     train = np.flatnonzero(catalog.split == "train")[:5000]
     extractor.fit_standardisation(catalog.render(train))

@@ -1,6 +1,7 @@
 """Outfits: templates, sampling of good and bad outfits, item-disjoint splits, batches."""
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -259,7 +260,13 @@ class OutfitBatch:
         return self.mask.shape[0]
 
     def with_features(self, features: dict) -> "OutfitBatch":
-        return OutfitBatch(features, self.slot, self.mask, self.label, self.items)
+        """The same outfits with other feature tensors."""
+        return dataclasses.replace(self, features=features)
+
+    def take(self, index) -> "OutfitBatch":
+        """The outfits at ``index`` (a LongTensor of rows), every field indexed by name."""
+        return dataclasses.replace(self, features={g: v[index] for g, v in self.features.items()},
+                                   **{f: getattr(self, f)[index] for f in ("slot", "mask", "label", "items")})
 
 
 def make_batch(catalog: Catalog, outfits: OutfitSet, index=None, features: dict | None = None,

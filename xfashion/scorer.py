@@ -20,19 +20,20 @@ from .features import DEFAULT_GROUPS, FeatureExtractor, ItemFeatures, catalog_ke
 from .groups import FeatureGroups
 from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, check_outfit, make_batch
 from .rules import DEFAULT_RULES, violations
-from .utils import Cache, seeded, size
+from .utils import Cache, check_count, model_dtype, seeded, size
 
 
-def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: FeatureGroups) -> None:
-    """Raise a clear ValueError for batches a scorer cannot score."""
+def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: FeatureGroups,
+                dtype: torch.dtype = torch.float32) -> None:
+    """Raise a clear ValueError for batches a scorer cannot score (``dtype``: the scorer's own float type)."""
     if not isinstance(features, dict):
         raise ValueError(f"features must be a dict of group name -> tensor; got {type(features).__name__}.")
     for name, x in features.items():
         if not torch.is_tensor(x):
             raise ValueError(f"Feature group {name!r} must be a torch tensor; got {type(x).__name__}.")
-        if name in groups.names and x.dtype != torch.float32:
-            raise ValueError(f"Feature group {name!r} has dtype {x.dtype}; the scorer takes float32 "
-                             "(convert with .float()).")
+        if name in groups.names and x.dtype != dtype:
+            raise ValueError(f"Feature group {name!r} has dtype {x.dtype}, but the scorer computes in {dtype}; "
+                             f"convert the features (.to({dtype})) or the scorer (.to(dtype)).")
     unknown = [g for g in features if g not in groups.names and g != "image"]
     if unknown:
         raise ValueError(f"Unknown feature group(s) {unknown}; the scorer's groups are {groups.names}.")
@@ -88,7 +89,7 @@ class _Base(nn.Module):
 
     def forward(self, features: dict, slot: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """One logit per outfit; ``mask`` (B, N) is True for real items."""
-        check_batch(features, slot, mask, self.groups)
+        check_batch(features, slot, mask, self.groups, model_dtype(self))
         return self._score(self.encode_items(features, slot), mask.bool())
 
 
@@ -167,6 +168,7 @@ def feature_batch(catalog: Catalog, outfits: OutfitSet, feats: ItemFeatures, ind
 
 def score(model: nn.Module, batch: OutfitBatch, chunk: int = 4096) -> torch.Tensor:
     """Logits for a whole batch without gradients (evaluation mode)."""
+    check_count(chunk, "chunk")
     model.eval()
     with torch.no_grad():
         return torch.cat([model({g: v[i:i + chunk] for g, v in batch.features.items()}, batch.slot[i:i + chunk],
@@ -216,6 +218,9 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
     label_smoothing : float in [0, 0.5)
         Train on targets ``y (1 - e) + e / 2``: a confident model need not push logits to extremes.
     """
+    check_count(batch_size, "batch_size")
+    if epochs is not None:
+        check_count(epochs, "epochs")
     if kind not in MODELS:
         raise ValueError(f"Unknown scorer kind {kind!r}; choose from {sorted(MODELS)}.")
     check_activation(activation)
@@ -329,6 +334,8 @@ def fitb_questions(catalog: Catalog, outfits: OutfitSet, n: int | None = None, n
     -------
     list of (items with the blank filled by each candidate, shape (n_candidates, 5), answer index)
     """
+    if n is not None:
+        check_count(n, "n")
     rng = np.random.default_rng(seed)
     cat, col, busy = catalog.category, catalog.color, catalog.busy
     good = np.flatnonzero(outfits.oracle_label > 0)

@@ -61,6 +61,12 @@ def check_count(n, name: str, least: int = 1) -> int:
     return int(n)
 
 
+def model_dtype(model) -> torch.dtype:
+    """The floating dtype a model computes in (its first floating parameter's; float32 without one)."""
+    params = model.parameters() if hasattr(model, "parameters") else ()
+    return next((p.dtype for p in params if p.is_floating_point()), torch.float32)
+
+
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and PyTorch's global generators.
 

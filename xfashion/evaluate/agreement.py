@@ -1,6 +1,8 @@
 """Many methods on many outfits: agreement with the oracle and with each other, and cost (chapters 04-05)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import torch
@@ -52,7 +54,9 @@ def warm_up(model, batch, method: str, options: dict) -> None:
 def concat_attributions(parts: list) -> Attribution:
     """One Attribution from chunks of the same method (values and masks stacked, time added).
 
-    Passes per outfit are averaged over chunks weighted by their outfits; method extras are dropped.
+    Passes per outfit are averaged over chunks weighted by their outfits. Per-outfit extras that
+    every chunk has (tensors whose first dimension is the chunk's batch) are stacked too; other
+    extras cannot be joined and are dropped.
     """
     first = parts[0]
     sizes = np.array([len(p.values) for p in parts], dtype=float)
@@ -60,9 +64,15 @@ def concat_attributions(parts: list) -> Attribution:
     def mean(attr):
         return float(np.dot([getattr(p, attr) for p in parts], sizes) / sizes.sum())
 
-    return Attribution(torch.cat([p.values for p in parts]), torch.cat([p.mask for p in parts]), first.method,
-                       first.groups, mean("forward_passes"), mean("backward_passes"), sum(p.seconds for p in parts),
-                       first.item_level)
+    def per_outfit(key):
+        return all(torch.is_tensor(p.extras.get(key)) and p.extras[key].dim() and len(p.extras[key]) == len(p.values)
+                   for p in parts)
+
+    extras = {k: torch.cat([p.extras[k] for p in parts]) for k in first.extras if per_outfit(k)}
+    return dataclasses.replace(first, values=torch.cat([p.values for p in parts]),
+                               mask=torch.cat([p.mask for p in parts]), forward_passes=mean("forward_passes"),
+                               backward_passes=mean("backward_passes"), seconds=sum(p.seconds for p in parts),
+                               extras=extras)
 
 
 def oracle_blame_tensor(catalog, outfits, index, groups=GROUPS, rules: StylistRules = DEFAULT_RULES) -> torch.Tensor:

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from ..explain import Attribution
+from ..utils import check_count
 
 if TYPE_CHECKING:
     from .swap import SwapCases
@@ -116,6 +117,7 @@ def random_expected(cases: SwapCases) -> dict:
 
 def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple:
     """Percentile bootstrap interval of the mean (NaNs dropped)."""
+    check_count(n_boot, "n_boot")
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
     if len(v) == 0:

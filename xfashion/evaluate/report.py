@@ -22,7 +22,7 @@ from ..utils import Cache, check_seed, check_unique, from_plain, to_plain
 from .agreement import attribute_in_chunks
 from .metrics import detection_scores, random_expected, seed_summary, summarise
 from .sanity import deletion_curve, randomised_copy
-from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
+from .swap import PER_CASE_ARRAYS, PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
 
 
 @dataclass
@@ -198,26 +198,18 @@ def evaluate_code() -> list:
 
 
 def _cases_to_plain(c: SwapCases) -> dict:
-    """SwapCases as tensors and plain data (cache files never hold pickled objects)."""
-    b = c.batch
-    return {"items": torch.from_numpy(np.asarray(c.items)), "colors": torch.from_numpy(np.asarray(c.colors)),
-            "features": dict(b.features), "slot": b.slot, "mask": b.mask, "label": b.label, "batch_items": b.items,
-            "position": torch.from_numpy(np.asarray(c.position)), "kind": [str(k) for k in c.kind],
-            "before": torch.from_numpy(np.asarray(c.before)), "after": torch.from_numpy(np.asarray(c.after)),
-            "blame": c.blame, "culprits": torch.from_numpy(np.asarray(c.culprits)),
-            "unambiguous": torch.from_numpy(np.asarray(c.unambiguous)),
-            "outfit": torch.from_numpy(np.asarray(c.outfit)), "original": torch.from_numpy(np.asarray(c.original)),
-            "candidates": c.candidates, "margin": float(c.margin),
-            "groups": list(c.groups), "n_good": int(c.n_good), "protocol": c.protocol}
+    """SwapCases as tensors and plain data, field by field (cache files never hold pickled objects)."""
+    plain = {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
+    plain["batch"] = dataclasses.asdict(c.batch)
+    for name in PER_CASE_ARRAYS:  # strings (the kinds) stay a list; numbers become tensors
+        a = np.asarray(plain[name])
+        plain[name] = [str(k) for k in a] if a.dtype.kind in "US" else torch.from_numpy(a)
+    return plain
 
 
 def _cases_from_plain(c: dict) -> SwapCases:
-    batch = OutfitBatch(c["features"], c["slot"], c["mask"], c["label"], c["batch_items"])
-    return SwapCases(c["items"].numpy(), c["colors"].numpy(), batch, c["position"].numpy(), np.array(c["kind"]),
-                     c["before"].numpy(), c["after"].numpy(), c["blame"], c["culprits"].numpy(),
-                     c["unambiguous"].numpy(), c["outfit"].numpy(), c["original"].numpy(), c["candidates"],
-                     c["margin"], c["groups"],
-                     c["n_good"], c["protocol"])
+    arrays = {name: np.array(c[name]) if isinstance(c[name], list) else c[name].numpy() for name in PER_CASE_ARRAYS}
+    return SwapCases(**{**c, **arrays, "batch": OutfitBatch(**c["batch"])})
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:

@@ -9,6 +9,7 @@ by the margin.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -92,15 +93,17 @@ class SwapCases:
         return [int(np.flatnonzero(self.kind == k)[0]) for k in kinds]
 
     def subset(self, keep) -> "SwapCases":
+        """The cases at ``keep`` (positions or a boolean mask); per-case fields indexed by name, the rest kept."""
         keep = np.asarray(keep)
         n = np.flatnonzero(keep) if keep.dtype == bool else keep
         idx = torch.from_numpy(n)
-        b = self.batch
-        batch = OutfitBatch({g: v[idx] for g, v in b.features.items()}, b.slot[idx], b.mask[idx], b.label[idx],
-                            b.items[idx])
-        return SwapCases(self.items[n], self.colors[n], batch, self.position[n], self.kind[n], self.before[n],
-                         self.after[n], self.blame[idx], self.culprits[n], self.unambiguous[n], self.outfit[n],
-                         self.original[n], self.candidates, self.margin, self.groups, self.n_good, self.protocol)
+        return dataclasses.replace(self, batch=self.batch.take(idx), blame=self.blame[idx],
+                                   **{f: getattr(self, f)[n] for f in PER_CASE_ARRAYS})
+
+
+# the numpy fields of SwapCases that hold one row per case (batch and blame are per-case tensors)
+PER_CASE_ARRAYS = ("items", "colors", "position", "kind", "before", "after", "culprits", "unambiguous", "outfit",
+                   "original")
 
 
 def _swap(items, colors, position, new_item, new_color):

@@ -9,6 +9,7 @@ case caps, the explorer's menu and the tables read the traits. Used from chapter
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import math
 import time
@@ -21,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from ..outfits import MAX_ITEMS, OutfitBatch
-from ..utils import seeded
+from ..utils import check_count, model_dtype, seeded
 
 NEEDS = {
     "means": "dataset means per group: pass means=xf.dataset_means(feats.tables) (or **wb.options())",
@@ -86,12 +87,17 @@ class Attribution:
         return 1000 * self.seconds / max(1, self.values.shape[0])
 
     def take(self, index) -> "Attribution":
-        """The same attribution for a subset of outfits (``index``: positions or a boolean mask); extras dropped."""
+        """The same attribution for a subset of outfits (``index``: positions or a boolean mask).
+
+        Per-outfit extras (tensors whose first dimension is the batch, e.g. a convergence delta or
+        Grad-CAM maps) are indexed too; any other extra is kept as it is. Time is shared out by outfits.
+        """
         index = torch.as_tensor(np.asarray(index))
         index = index.nonzero().flatten() if index.dtype == torch.bool else index.long().reshape(-1)
-        share = len(index) / max(1, len(self.values))
-        return Attribution(self.values[index], self.mask[index], self.method, list(self.groups),
-                           self.forward_passes, self.backward_passes, self.seconds * share, self.item_level)
+        B = len(self.values)
+        extras = {k: v[index] if torch.is_tensor(v) and v.dim() and len(v) == B else v for k, v in self.extras.items()}
+        return dataclasses.replace(self, values=self.values[index], mask=self.mask[index], groups=list(self.groups),
+                                   seconds=self.seconds * len(index) / max(1, B), extras=extras)
 
     def table(self, b: int = 0):
         """Outfit ``b``'s values as a pandas DataFrame (items x groups)."""
@@ -240,10 +246,11 @@ class Explainer:
             raise ValueError(f"Unknown feature group(s) {missing}; the batch has {sorted(batch.features)}.")
         if len(batch) == 0:
             raise ValueError("The batch holds no outfit; pass at least one outfit to explain.")
+        dtype = model_dtype(model)
         for g in groups:
-            if batch.features[g].dtype != torch.float32:
-                raise ValueError(f"Feature group {g!r} has dtype {batch.features[g].dtype}; attributions need "
-                                 "float32 features (convert with .float()).")
+            if batch.features[g].dtype != dtype:
+                raise ValueError(f"Feature group {g!r} has dtype {batch.features[g].dtype}, but the model computes in "
+                                 f"{dtype}; convert the features (.to({dtype})) or the model (.to(dtype)).")
         given = {"means": opts.get("means") is not None, "references": opts.get("baselines_sample") is not None,
                  "images": "image" in batch.features, "extractor": opts.get("extractor") is not None}
         lacking = [n for n in traits.needs if not given[n]]
@@ -355,6 +362,7 @@ def dataset_means(tables: dict, rows=None) -> dict:
 
 def reference_outfits(tables: dict, k: int = 16, n_items: int = MAX_ITEMS, rows=None, seed: int = 0) -> dict:
     """Random reference outfits (K, N, D) per group, drawn from item rows (GradientShap baselines)."""
+    check_count(k, "k")
     gen = np.random.default_rng(seed)
     pool = np.arange(len(next(iter(tables.values())))) if rows is None else np.asarray(rows)
     pick = torch.from_numpy(gen.choice(pool, (k, n_items)))

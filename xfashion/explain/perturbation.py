@@ -63,7 +63,7 @@ def exact_shapley_values(fwd: GroupForward, inputs: tuple, slot, mask, means: di
     """
     B, N = mask.shape
     G = len(inputs)
-    out = torch.zeros(B, N, G)
+    out = torch.zeros(B, N, G, dtype=inputs[0].dtype)
     for b in range(B):
         items = torch.nonzero(mask[b]).flatten().tolist()
         players = [(i, g) for i in items for g in range(G)]

@@ -17,6 +17,7 @@ from ..explain.gradient import input_gradients
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import outfit_violations
 from ..scorer import outfit_features, score
+from ..utils import check_count
 from .outfits import _axes, plot_outfit
 
 
@@ -122,6 +123,7 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None)
 
 def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 5):
     """Heat maps of several methods for one outfit, ``ncols`` to a row (each scaled to its own range)."""
+    check_count(ncols, "ncols")
     n = len(attributions)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)

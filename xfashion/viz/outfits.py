@@ -20,6 +20,7 @@ from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from ..rules import GROUPS
 from ..scorer import score_outfit
+from ..utils import check_count
 
 
 def _axes(ax, n=1, size=(2.0, 2.2)):
@@ -31,6 +32,7 @@ def _axes(ax, n=1, size=(2.0, 2.2)):
 
 def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):
     """A grid of real grey Fashion-MNIST images, one row per category."""
+    check_count(per_category, "per_category")
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(len(CATEGORIES), per_category, figsize=(per_category * 0.9, len(CATEGORIES) * 0.95))
     for c, name in enumerate(CATEGORIES):
