@@ -204,7 +204,7 @@ def test_make_lab_and_app_start_kernels_with_the_tour_allocator_settings():
 
 
 @pytest.mark.parametrize("call, name", [
-    (lambda c, f, m: xf.data.busy_examples(c, n=0), "n"),
+    (lambda c, f, m: xf.analysis.busy_examples(c, n=0), "n"),
     (lambda c, f, m: xf.viz.plot_item_grid(m.train_images, m.train_labels, per_category=0), "per_category"),
     (lambda c, f, m: xf.explain.reference_outfits(f.tables, k=-2), "k"),
     (lambda c, f, m: xf.analysis.nearest_neighbours(f["color"], 0, k=-1), "k"),

@@ -1,11 +1,12 @@
-"""Chapter 02's analyses of the features: the CNN's confusions, colour invariance, maps and neighbours."""
+"""Analyses of the data and features: plain vs busy garments (chapter 01); the CNN's confusions, colour
+invariance, maps and neighbours (chapter 02)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .data import CATEGORIES, CATEGORY_SLOT, COLOR_NAMES, Catalog
+from .data import CATEGORIES, CATEGORY_SLOT, COLOR_NAMES, GARMENT_SLOTS, SLOTS, Catalog
 from .features import FeatureExtractor
 from .groups import SHAPE_GROUP
 from .rules import DEFAULT_RULES
@@ -71,3 +72,13 @@ def nearest_neighbours(table, item: int, k: int = 6, candidates=None) -> np.ndar
     cand = cand[cand != item]
     d = (table[cand] - table[item]).norm(dim=1)
     return cand[torch.argsort(d)[:k].numpy()]
+
+
+def busy_examples(catalog: Catalog, n: int = 6, seed: int = 0) -> dict:
+    """Item ids of plain and busy garments (for a side-by-side look)."""
+    check_count(n, "n")
+    rng = np.random.default_rng(seed)
+    garment = np.isin(catalog.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
+    busy = np.flatnonzero(catalog.busy)
+    plain = np.flatnonzero(garment & (catalog.texture < np.quantile(catalog.texture[garment], 0.3)))
+    return {"plain": rng.choice(plain, n, replace=False), "busy": rng.choice(busy, n, replace=False)}

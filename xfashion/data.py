@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .utils import CLONE_HINT, REPO_ROOT, check_count, size
+from .utils import CLONE_HINT, REPO_ROOT, size
 
 CATEGORIES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 SLOTS = ("top", "bottom", "dress", "outer", "shoes", "bag")
@@ -440,12 +440,3 @@ def build_catalog(data: FashionMNIST | None = None, *, seed: int = 0, val_fracti
                    split=split, source_index=source_index, source=data.source,
                    busy_threshold=threshold, meta={"seed": seed, "max_items": max_items})
 
-
-def busy_examples(catalog: Catalog, n: int = 6, seed: int = 0) -> dict:
-    """Item ids of plain and busy garments (for a side-by-side look)."""
-    check_count(n, "n")
-    rng = np.random.default_rng(seed)
-    garment = np.isin(catalog.slot, [SLOTS.index(s) for s in GARMENT_SLOTS])
-    busy = np.flatnonzero(catalog.busy)
-    plain = np.flatnonzero(garment & (catalog.texture < np.quantile(catalog.texture[garment], 0.3)))
-    return {"plain": rng.choice(plain, n, replace=False), "busy": rng.choice(busy, n, replace=False)}
