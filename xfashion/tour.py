@@ -14,7 +14,7 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT
+from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT, small_mode
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
@@ -87,7 +87,7 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
     Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, and the peak
     resident memory of any kernel so far after each notebook (measured by the OS).
     """
-    done, record = [], {"notebooks": {}, "small_mode": os.environ.get("XFASHION_SMALL", "0") not in ("", "0")}
+    done, record = [], {"notebooks": {}, "small_mode": small_mode()}
     start = time.perf_counter()
     for path in notebooks():
         if only and not any(key in path.name for key in only):

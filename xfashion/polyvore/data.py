@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageDraw
 
 from ..data import PALETTE
 from ..utils import REPO_ROOT, cache_dir
@@ -175,7 +176,6 @@ def _read_fitb(path: Path, resolve: _Resolver) -> list:
 
 # ----------------------------------------------------------------------------- fixture
 def _draw(slot: str, rgb, size: int = 64):
-    from PIL import Image, ImageDraw
     im = Image.new("RGB", (size, size), "white")
     d = ImageDraw.Draw(im)
     c = tuple(int(255 * v) for v in rgb)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch.nn.functional as F
+from PIL import Image
 
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, to_display
 from ..explain import attribute, with_images
@@ -87,7 +88,6 @@ def plot_photo_explanation(data, feats, batch, attribution, b: int = 0, score: f
     ``batch`` comes from :func:`xfashion.polyvore.outfit_batch` (its ``items`` are feature-table rows);
     unreadable photos show as grey. The lowest item is framed when ``score`` is below zero.
     """
-    from PIL import Image
 
     rows = batch.items[b][batch.mask[b]].tolist()
     item_of = {row: item for item, row in feats.index.items()}
