@@ -211,7 +211,6 @@ def cmd_evaluate(args) -> tuple:
         entry["n_cases"] = int(s.loc[m, "cases"])
         if m in report.cost.index:
             entry["ms_per_outfit"] = float(report.cost.loc[m, "ms_per_outfit"])
-            entry["deletion_auc"] = float(report.deletion[m].mean())
             entry["sanity_item_top1_randomised"] = float(report.sanity.loc[m, "randomised model"])
         methods[m] = {k: (None if v != v else round(float(v), 4)) for k, v in entry.items()}
     cases = report.cases.values()

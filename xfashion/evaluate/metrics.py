@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,22 +18,51 @@ import torch
 
 from ..explain import Attribution
 from ..utils import check_count
+from .faithfulness import QUANTUS_METRICS
+from .faithfulness import direction as quantus_direction
 
 if TYPE_CHECKING:
     from .swap import SwapCases
 
 
+FAMILIES = ("swap test", "faithfulness", "randomisation", "complexity", "agreement", "cost", "scorer")
+GRANULARITIES = ("item", "item_feature", "outfit", "method")
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A metric's name, whether higher or lower is better, and what it measures."""
+    """One metric, declared once: which way is better, what it measures, its family and granularity.
+
+    Attributes
+    ----------
+    name : str
+        Also the name of its column in per-case data and tables.
+    direction : {'higher', 'lower'}
+        Which way is better (Quantus's ``score_direction``); tables show it as an arrow.
+    description : str
+    family : str
+        One of :data:`FAMILIES`: the swap test (localisation against ground truth), faithfulness,
+        randomisation and complexity (Quantus), agreement with the oracle, cost, scorer quality.
+    granularity : str
+        What it judges: the ranking of items, of (item, group) cells, a whole outfit, or a method.
+    per_case : bool
+        Computed from one value per swap case (a column of ``report.per_case``): :meth:`compute`.
+    """
 
     name: str
     direction: str
     description: str
+    family: str = "scorer"
+    granularity: str = "method"
+    per_case: bool = False
 
     def __post_init__(self):
         if self.direction not in ("higher", "lower"):
             raise ValueError(f"direction must be 'higher' or 'lower'; got {self.direction!r}.")
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}; got {self.family!r}.")
+        if self.granularity not in GRANULARITIES:
+            raise ValueError(f"granularity must be one of {GRANULARITIES}; got {self.granularity!r}.")
 
     @property
     def arrow(self) -> str:
@@ -42,23 +72,48 @@ class Metric:
     def label(self) -> str:
         return f"{self.name} {self.arrow}"
 
+    def compute(self, per_case: pd.DataFrame) -> float:
+        """The metric from per-case data: the mean of its column over the cases that have a value."""
+        if not self.per_case:
+            raise ValueError(f"{self.name} is not computed from per-case data.")
+        return float(per_case[self.name].mean()) if self.name in per_case else math.nan
 
-METRICS = {m.name: m for m in [
-    Metric("item_top1", "higher", "the swapped item has the lowest item value (ties share the credit)"),
-    Metric("pair_top1", "higher", "the swapped (item, group) pair has the lowest value"),
-    Metric("mrr", "higher", "mean reciprocal rank of the swapped item"),
-    Metric("item_hit", "higher", "the method's culprit item carries oracle blame"),
-    Metric("pair_hit", "higher", "the method's culprit (item, group) carries oracle blame"),
-    Metric("deletion_auc", "higher", "mean logit while the most negative pairs are replaced by dataset means"),
-    Metric("ms_per_outfit", "lower", "wall-clock milliseconds per outfit"),
-    Metric("forward_passes", "lower", "forward passes per outfit"),
-    Metric("backward_passes", "lower", "backward passes per outfit"),
-    Metric("ratio_to_forward", "lower", "time as a multiple of one forward pass of the same batch"),
-    Metric("auc", "higher", "ROC AUC of good vs bad outfits"),
-    Metric("accuracy", "higher", "accuracy at logit 0"),
-    Metric("fitb_accuracy", "higher", "fill-in-the-blank accuracy"),
-    Metric("fixes", "higher", "share of bad outfits that the suggestion repairs"),
-]}
+    def better(self, a: float, b: float) -> bool:
+        """Whether value ``a`` is strictly better than ``b`` under this metric's direction."""
+        return a > b if self.direction == "higher" else a < b
+
+
+_FAMILY = {"faithfulness_correlation": "faithfulness", "pixel_flipping": "faithfulness",
+           "monotonicity_correlation": "faithfulness", "mprt": "randomisation", "sparseness": "complexity"}
+
+METRICS = MappingProxyType({m.name: m for m in [
+    Metric("item_top1", "higher", "the swapped item has the lowest item value (ties share the credit)",
+           "swap test", "item", per_case=True),
+    Metric("pair_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test", "item_feature",
+           per_case=True),
+    Metric("mrr", "higher", "mean reciprocal rank of the swapped item", "swap test", "item", per_case=True),
+    *[Metric(name, quantus_direction(name), text, _FAMILY[name], "item_feature", per_case=True)
+      for name, (_, _, text) in QUANTUS_METRICS.items()],
+    Metric("item_hit", "higher", "the method's culprit item carries oracle blame", "agreement", "item"),
+    Metric("pair_hit", "higher", "the method's culprit (item, group) carries oracle blame", "agreement",
+           "item_feature"),
+    Metric("ms_per_outfit", "lower", "wall-clock milliseconds per outfit", "cost"),
+    Metric("forward_passes", "lower", "forward passes per outfit (counted by hooks)", "cost"),
+    Metric("backward_passes", "lower", "backward passes per outfit (counted by hooks)", "cost"),
+    Metric("ratio_to_forward", "lower", "time as a multiple of one forward pass of the same batch", "cost"),
+    Metric("auc", "higher", "ROC AUC of good vs bad outfits", "scorer", "outfit"),
+    Metric("accuracy", "higher", "accuracy at logit 0", "scorer", "outfit"),
+    Metric("fitb_accuracy", "higher", "fill-in-the-blank accuracy", "scorer", "outfit"),
+    Metric("fixes", "higher", "share of bad outfits that the suggestion repairs", "agreement", "outfit"),
+]})
+
+
+def metrics_of(family: str | None = None, per_case: bool | None = None) -> list:
+    """The declared :class:`Metric` objects of a family (and/or computed per case), in declaration order."""
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"Unknown metric family {family!r}; choose from {FAMILIES}.")
+    return [m for m in METRICS.values()
+            if (family is None or m.family == family) and (per_case is None or m.per_case == per_case)]
 
 
 def format_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +158,8 @@ def detection_scores(attr: Attribution, position, kind) -> pd.DataFrame:
     pair_top1[~np.isin(kind, list(attr.groups))] = np.nan
     if attr.item_level:
         pair_top1[:] = np.nan
-    return pd.DataFrame({"item_top1": item_top1.numpy(), "pair_top1": pair_top1, "rr": rr.numpy()})
+    # each case's reciprocal rank, under the metric's name: the metric is its mean
+    return pd.DataFrame({"item_top1": item_top1.numpy(), "pair_top1": pair_top1, "mrr": rr.numpy()})
 
 
 def random_expected(cases: SwapCases) -> dict:
@@ -128,15 +184,13 @@ def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95)
     return float(lo), float(hi)
 
 
-def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
-    """Mean item top-1, pair top-1 and MRR per method (and per ``by`` columns), all and unambiguous cases."""
+def summarise(per_case: pd.DataFrame, by=None, family: str = "swap test") -> pd.DataFrame:
+    """Each per-case metric of ``family`` per method (and per ``by`` columns), over all and unambiguous cases."""
     keys = ["method"] + ([by] if isinstance(by, str) else list(by or []))
-    agg = {"item_top1": "mean", "pair_top1": "mean", "rr": "mean"}
-    full = per_case.groupby(keys, sort=False).agg(agg)
-    unamb = per_case[per_case.unambiguous].groupby(keys, sort=False).agg(agg)
-    full.columns = [("mrr" if c == "rr" else c) + " (all)" for c in full.columns]
-    unamb.columns = [("mrr" if c == "rr" else c) + " (unambiguous)" for c in unamb.columns]
-    out = full.join(unamb)
+    names = [m.name for m in metrics_of(family, per_case=True) if m.name in per_case]
+    full = per_case.groupby(keys, sort=False)[names].mean()
+    unamb = per_case[per_case.unambiguous].groupby(keys, sort=False)[names].mean()
+    out = full.add_suffix(" (all)").join(unamb.add_suffix(" (unambiguous)"))
     out["cases"] = per_case.groupby(keys, sort=False).size()
     return out.round(3)
 
@@ -144,17 +198,18 @@ def summarise(per_case: pd.DataFrame, by=None) -> pd.DataFrame:
 def seed_summary(per_case: pd.DataFrame, n_boot: int = 1000, level: float = 0.95) -> pd.DataFrame:
     """Per method and metric: the mean over seeds of each seed's mean, their sd, and the pooled bootstrap interval.
 
-    Columns ``<metric>``, ``<metric>_sd``, ``<metric>_lo``, ``<metric>_hi`` for item_top1,
-    pair_top1 and mrr, over all cases and (suffix ``_unambiguous``) over unambiguous ones;
-    ``cases`` and ``seeds`` count what they rest on.
+    Columns ``<metric>``, ``<metric>_sd``, ``<metric>_lo``, ``<metric>_hi`` for every declared
+    per-case metric in ``per_case``, over all cases and (suffix ``_unambiguous``) over unambiguous
+    ones; ``cases`` and ``seeds`` count what they rest on.
     """
+    names = [m.name for m in metrics_of(per_case=True) if m.name in per_case]
     rows = {}
     for m, frame in per_case.groupby("method", sort=False):
         row = {}
         for suffix, part in (("", frame), ("_unambiguous", frame[frame.unambiguous])):
-            for metric, col in (("item_top1", "item_top1"), ("pair_top1", "pair_top1"), ("mrr", "rr")):
-                per_seed = part.groupby("seed")[col].mean()
-                lo, hi = bootstrap_ci(part[col], n_boot, level=level)
+            for metric in names:
+                per_seed = part.groupby("seed")[metric].mean()
+                lo, hi = bootstrap_ci(part[metric], n_boot, level=level)
                 row.update({f"{metric}{suffix}": per_seed.mean(),
                             f"{metric}{suffix}_sd": per_seed.std(ddof=1) if len(per_seed) > 1 else np.nan,
                             f"{metric}{suffix}_lo": lo, f"{metric}{suffix}_hi": hi})
@@ -163,12 +218,17 @@ def seed_summary(per_case: pd.DataFrame, n_boot: int = 1000, level: float = 0.95
     return pd.DataFrame(rows).T
 
 
-def headline(report, subset: str = "unambiguous") -> pd.DataFrame:
-    """Per method: item and pair top-1 and MRR as ``mean ± sd over seeds [pooled 95% interval]``."""
+def headline(report, subset: str = "unambiguous", family: str = "swap test") -> pd.DataFrame:
+    """Per method, each metric of ``family``: ``mean ± sd over seeds [pooled 95% interval]``.
+
+    ``subset`` is ``"unambiguous"`` (cases whose swapped item is the unique culprit) or ``"all"``.
+    """
+    if subset not in ("unambiguous", "all"):
+        raise ValueError(f"subset must be 'unambiguous' or 'all'; got {subset!r}.")
     s = report.summary
     suffix = "_unambiguous" if subset == "unambiguous" else ""
     out = pd.DataFrame(index=s.index)
-    for metric in ("item_top1", "pair_top1", "mrr"):
+    for metric in [m.name for m in metrics_of(family, per_case=True) if m.name + suffix in s]:
         k = metric + suffix
 
         def fmt(r, k=k):

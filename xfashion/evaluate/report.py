@@ -20,8 +20,9 @@ from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score, train_scorer
 from ..utils import Cache, check_seed, check_unique, from_plain, to_plain
 from .agreement import attribute_in_chunks
-from .metrics import detection_scores, random_expected, seed_summary, summarise
-from .sanity import deletion_curve, randomised_copy
+from .faithfulness import QUANTUS_VERSION, quantus_scores
+from .metrics import detection_scores, metrics_of, random_expected, seed_summary, summarise
+from .sanity import randomised_copy
 from .swap import PER_CASE_ARRAYS, PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
 
 
@@ -64,7 +65,8 @@ def seed_scorer(wb, seed: int, design: dict | None = None):
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
                         n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
                         margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
-                        sanity_cases: int = 100, max_cases: dict | None = None, progress: bool = True,
+                        sanity_cases: int = 100, quantus_cases: int = 100, max_cases: dict | None = None,
+                        progress: bool = True,
                         options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The swap experiment with ground truth, over scorer seeds: detection, faithfulness, sanity check and cost.
 
@@ -89,12 +91,16 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         The stylist whose oracle judges the swapped outfits.
     sanity_cases : int
         Cases re-explained on a scorer with randomised weights.
+    quantus_cases : int
+        Cases per method and seed that Quantus's metrics judge (:mod:`~xfashion.evaluate.faithfulness`),
+        spread over the swap kinds; methods with a case cap judge a sixth of their cap, at least 10.
     max_cases : dict, optional
         Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
         Reuse each seed's results cached under the same configuration and model.
     """
     check_n(sanity_cases, "sanity_cases")
+    check_n(quantus_cases, "quantus_cases")
     check_n(n_outfits, "n_outfits", allow_none=True)
     check_n(per_kind, "per_kind", allow_none=True)
     check_margin(margin)
@@ -112,6 +118,7 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),
               "n_outfits": n_outfits, "per_kind": per_kind, "draws": draws, "margin": margin, "split": split,
               "methods": list(methods), "rules": dataclasses.asdict(rules), "sanity_cases": sanity_cases,
+              "quantus_cases": quantus_cases, "quantus": QUANTUS_VERSION,
               "max_cases": max_cases, "options": dict(options or {})}
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
@@ -148,6 +155,7 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
                          "drop": cases.drop})
     frames, deletion, cost, sanity = [], {}, {}, {}
     rand_model = randomised_copy(model, seed)
+    n_quantus = config["quantus_cases"]
     options = config["options"]
     for m in tqdm([*methods, "oracle"], desc=f"swap evaluation (scorer seed {seed})", disable=not progress):
         rows = np.arange(len(cases)) if m == "oracle" else spread(len(cases), max_cases.get(m, len(cases)))
@@ -158,7 +166,15 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
         if m != "oracle":
             cost[m] = {"ms_per_outfit": attr.ms_per_outfit, "forward_passes": attr.forward_passes,
                        "backward_passes": attr.backward_passes}
-            deletion[m] = deletion_curve(model, attr, sub.batch, wb.means)
+            # Quantus's metrics on cases spread over the kinds (capped methods on a sixth of their cap)
+            q = spread(len(sub), min(n_quantus, max(10, max_cases[m] // 6)) if m in max_cases else n_quantus)
+            qcases = sub.subset(q)
+            qbatch = with_images(qcases.batch, wb.catalog, np.maximum(qcases.colors, 0)) \
+                if get_method(m).traits.needs_images else qcases.batch
+            quantus = quantus_scores(model, qbatch, attr.take(q), wb.means, options={**wb.options(), **opts},
+                                     seed=seed)
+            scores = scores.join(quantus.set_index(pd.Index(q)))
+            deletion[m] = deletion_curve(quantus.attrs["curves"])
             # the same cases, spread over the kinds, on the trained and the randomised scorer (capped
             # methods re-explain half their cases)
             pick = spread(len(sub), min(config["sanity_cases"], max(20, len(sub) // 2)))
@@ -168,8 +184,8 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
                          "randomised model": float(r_scores["item_top1"].mean())}
         frames.append(pd.concat([meta.iloc[rows].reset_index(drop=True),
                                  scores.assign(method=m)], axis=1))
-    deletion_df = pd.DataFrame(deletion)
-    deletion_df.index.name = "pairs replaced"
+    deletion_df = pd.DataFrame(deletion, index=np.linspace(0, 1, 11).round(2))
+    deletion_df.index.name = "share of (item, group) cells replaced"
     return {"cases": _cases_to_plain(cases), "per_case": to_plain(pd.concat(frames, ignore_index=True)),
             "deletion": to_plain(deletion_df), "sanity": to_plain(pd.DataFrame(sanity).T),
             "cost": to_plain(pd.DataFrame(cost).T), "random_expected": random_expected(cases)}
@@ -194,7 +210,8 @@ def _combine(parts: list, cases: dict, config: dict, seconds: float, cached: boo
 
 def evaluate_code() -> list:
     """The evaluation modules whose source keys the swap cache."""
-    return [sys.modules[f"{__package__}.{m}"] for m in ("swap", "metrics", "sanity", "report", "agreement")]
+    names = ("swap", "metrics", "sanity", "report", "agreement", "faithfulness")
+    return [sys.modules[f"{__package__}.{m}"] for m in names]
 
 
 def _cases_to_plain(c: SwapCases) -> dict:
@@ -220,14 +237,25 @@ def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk
     return attribute_in_chunks(model, batch_of, len(cases), method, {**wb.options(), **opts}, chunk)
 
 
-def deletion_auc(report: SwapReport) -> pd.Series:
-    """Area under each deletion curve (mean logit over k = 0..10 replaced pairs; higher is better)."""
-    return report.deletion.mean().rename("deletion_auc").round(3)
+def deletion_curve(curves: dict, points: int = 11) -> np.ndarray:
+    """One deletion curve from Quantus's pixel-flipping curves of outfits of several sizes.
+
+    ``curves`` maps an outfit size to the mean 'bad' logit after each of its steps (step 0, nothing
+    replaced, first); each is read at the same shares of cells replaced (0, 0.1, ..., 1) and the
+    sizes are averaged, so outfits of 3 and 5 items count alike.
+    """
+    grid = np.linspace(0, 1, points)
+    return np.mean([np.interp(grid, np.linspace(0, 1, len(c)), c) for c in curves.values()], 0)
 
 
 def results_table(report: SwapReport) -> pd.DataFrame:
-    """The main table per method: detection (mean over seeds), faithfulness, sanity and cost."""
-    table = summarise(report.per_case).join(deletion_auc(report))
+    """The main table per method: the swap test, Quantus's metrics (all their cases), sanity and cost.
+
+    Every column is the mean over scorer seeds; each metric's direction is in its declaration
+    (:data:`~xfashion.evaluate.metrics.METRICS`), shown by :func:`format_table`.
+    """
+    quantus = [m.name for m in metrics_of(per_case=True) if m.family != "swap test" and m.name in report.summary]
+    table = summarise(report.per_case).join(report.summary[quantus].astype(float).round(3))
     table = table.join(report.sanity.rename(columns=lambda c: f"sanity item_top1 ({c})"))
     return table.join(report.cost.round(3))
 

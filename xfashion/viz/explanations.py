@@ -343,14 +343,14 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
 
 
 def plot_deletion_curves(report, methods=None, ax=None):
-    """Mean logit as the most-blamed (item, group) pairs are replaced by dataset means."""
+    """Quantus's pixel-flipping curves: the 'bad' logit as the most-blamed (item, group) cells take the mean."""
     fig, ax = _axes(ax, size=(6.5, 4.2))
     curves = report.deletion if methods is None else report.deletion[methods]
     for m in curves:
         ax.plot(curves.index, curves[m], marker=".", label=m, lw=2 if m == "ifiv" else 1)
-    ax.set_xlabel("(item, group) pairs replaced, most negative first")
-    ax.set_ylabel("mean logit ↑")
-    ax.set_title("Deletion curves: removing what a method blames should raise the score")
+    ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")
+    ax.set_ylabel("mean logit of 'bad' ↓")
+    ax.set_title("Deletion (pixel flipping): removing what a method blames should lower 'bad' fast")
     ax.legend(fontsize=7, bbox_to_anchor=(1, 1))
     return fig, ax
 
