@@ -220,13 +220,22 @@ def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
         run_swap_evaluation(wb_eval, seeds=(), progress=False)
 
 
-def test_the_design_study_chooses_on_validation_with_an_auc_floor(wb_eval):
-    designs = {"ReLU": {"activation": "relu"}, "SiLU": {"activation": "silu"}}
-    table = xf.evaluate.design_study(wb_eval, designs, methods=("ifiv", "random"), min_auc=0.0, progress=False)
-    assert list(table.index) == ["ReLU", "SiLU"] and table.attrs["split"] == "val" and table.attrs["qualified"]
-    assert table.attrs["best"] == table["ifiv item_top1"].idxmax()
-    none = xf.evaluate.design_study(wb_eval, designs, methods=("ifiv",), min_auc=1.01, progress=False)
-    assert not none.attrs["qualified"] and none.attrs["best"] == none["ifiv item_top1"].idxmax()
+def test_the_design_study_chooses_by_validation_auc_and_tables_every_method_and_metric(wb_eval):
+    designs = {"ReLU": {"activation": "relu"}, "additive": {"kind": "additive"}}
+    table = xf.evaluate.design_study(wb_eval, designs, methods=("ifiv", "random"), quantus_cases=15, progress=False)
+    assert list(table.index) == ["ReLU", "additive"] and table.attrs["split"] == "val"
+    # the choice reads the scorer's AUC, whatever any explainer scores
+    assert table.attrs["best"] == table["auc"].idxmax() and table.attrs["criterion"] == "validation auc"
+    long = table.attrs["scores"]
+    assert set(long.index) == {(d, m) for d in designs for m in ("ifiv", "random")}
+    for metric in ("item_top1", "pair_top1", "faithfulness_correlation", "pixel_flipping", "mprt", "sparseness"):
+        assert metric in long and long[metric].notna().all(), metric
+    grid = xf.evaluate.design_table(table, "faithfulness_correlation")
+    assert list(grid.index) == ["ReLU", "additive"] and list(grid.columns) == ["ifiv", "random"]
+    with pytest.raises(ValueError, match="no metric 'auc_roc'"):
+        xf.evaluate.design_table(table, "auc_roc")
+    with pytest.raises(ValueError, match="methods repeats ifiv"):
+        xf.evaluate.design_study(wb_eval, designs, methods=("ifiv", "ifiv"), progress=False)
 
 
 def test_cli_evaluate_and_bench_json(capsys, tmp_path):

@@ -16,12 +16,32 @@ def random_batch(b=6, n=5, sizes=None, seed=0):
     return feats, slot, mask
 
 
-@pytest.fixture(params=[("pairwise", "silu"), ("pairwise", "relu"), ("pairwise", "softplus"), ("meanpool", "silu")],
+@pytest.fixture(params=[("pairwise", "silu"), ("pairwise", "relu"), ("pairwise", "softplus"), ("meanpool", "silu"),
+                        ("additive", "silu")],
                 ids=lambda p: "-".join(p))
 def model(request):
     torch.manual_seed(0)
     kind, activation = request.param
     return xf.scorer.MODELS[kind](activation=activation).eval()
+
+
+def test_the_additive_scorer_is_a_plain_sum_of_item_and_pair_terms():
+    torch.manual_seed(0)
+    model = xf.scorer.MODELS["additive"]().eval()
+    feats, slot, mask = random_batch(b=1, sizes=[4])
+
+    def without(*drop):
+        keep = mask.clone()
+        keep[0, list(drop)] = False
+        return model(feats, slot, keep)
+
+    # removing items i and j together changes the logit by each one's removal minus their shared pair term:
+    # s - s(-i) - s(-j) + s(-i,-j) is the pair term v(i, j) alone, whichever other items are in the outfit
+    full = model(feats, slot, mask)
+    pair_01 = full - without(0) - without(1) + without(0, 1)
+    h = model.encode_items(feats, slot)
+    direct = model.pair_term(model.pair(torch.cat([h[:, 0] + h[:, 1], h[:, 0] * h[:, 1]], -1))).squeeze(-1)
+    torch.testing.assert_close(pair_01, direct, atol=1e-5, rtol=1e-5)
 
 
 def test_permutation_invariance(model):
@@ -70,10 +90,10 @@ def test_bad_batches_raise(model):
 
 
 def test_roc_auc_known_values():
-    assert xf.scorer.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
-    assert xf.scorer.roc_auc([1, 1, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.5)
+    assert xf.training.roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
+    assert xf.training.roc_auc([1, 1, 1, 1], [0, 1, 0, 1]) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="both"):
-        xf.scorer.roc_auc([1, 2], [1, 1])
+        xf.training.roc_auc([1, 2], [1, 1])
 
 
 def test_pixel_wrapper_matches_feature_scorer(catalog, splits, tiny_feats, trained):
@@ -107,7 +127,7 @@ def test_checkpoint_cache_is_keyed_by_configuration(catalog, splits, tiny_feats,
 
 
 def test_fitb_questions_follow_the_oracle(catalog, splits):
-    questions = xf.scorer.fitb_questions(catalog, splits["test"], n=20)
+    questions = xf.training.fitb_questions(catalog, splits["test"], n=20)
     assert len(questions) >= 10
     for rows, answer in questions:
         for k, row in enumerate(rows):
@@ -121,11 +141,11 @@ def test_fitb_of_an_oracle_scorer_is_perfect(catalog, splits, tiny_feats):
             return torch.tensor([0.0 if xf.outfits.outfit_violations(catalog, row[row >= 0].numpy()) else 1.0
                                  for row in self.items])
 
-    questions = xf.scorer.fitb_questions(catalog, splits["test"], n=10)
+    questions = xf.training.fitb_questions(catalog, splits["test"], n=10)
     rows = np.concatenate([q[0] for q in questions])
     oracle = Oracle()
     oracle.items = torch.from_numpy(rows)
-    assert xf.scorer.fitb_accuracy(oracle, catalog, tiny_feats, questions) == 1.0
+    assert xf.training.fitb_accuracy(oracle, catalog, tiny_feats, questions) == 1.0
 
 
 def test_score_outfit_with_color_override(catalog, tiny_feats, trained, splits):
@@ -153,12 +173,12 @@ def test_design_options_are_checked_and_key_the_cache(catalog, splits, tiny_feat
 
 def test_label_smoothing_trains_on_smoothed_targets(catalog, splits, tiny_feats, monkeypatch):
     seen = []
-    real = xf.scorer.F.binary_cross_entropy_with_logits
+    real = xf.training.F.binary_cross_entropy_with_logits
 
     def spy(logits, target, *args, **kwargs):
         seen.append(target.detach().clone())
         return real(logits, target, *args, **kwargs)
-    monkeypatch.setattr(xf.scorer.F, "binary_cross_entropy_with_logits", spy)
+    monkeypatch.setattr(xf.training.F, "binary_cross_entropy_with_logits", spy)
     xf.train_scorer(catalog, splits, tiny_feats, epochs=1, label_smoothing=0.2, progress=False, use_cache=False)
     train_targets = torch.cat(seen[:-1])  # the last call is the validation loss, on the true labels
     assert train_targets.unique().tolist() == pytest.approx([0.1, 0.9])

@@ -24,6 +24,7 @@ from . import outfits as outfits
 from . import pipeline as pipeline
 from . import polyvore as polyvore
 from . import scorer as scorer
+from . import training as training
 from .data import CATEGORIES, COLOR_NAMES, SLOTS, build_catalog, load_fashion_mnist
 from .explain import attribute
 from .features import DEFAULT_GROUPS, ColorHistogram, extract_features
@@ -32,16 +33,8 @@ from .outfits import make_batch, make_splits, sample_outfits
 from .pipeline import fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
 from .repair import repair_success, suggest_repairs
 from .rules import DEFAULT_RULES, StylistRules
-from .scorer import (
-    PixelScorer,
-    RandomScorer,
-    evaluate_scorer,
-    feature_batch,
-    metrics_table,
-    per_rule_table,
-    score,
-    train_scorer,
-)
+from .scorer import PixelScorer, feature_batch, score
+from .training import RandomScorer, evaluate_scorer, metrics_table, per_rule_table, train_scorer
 from .utils import claim, set_seed, small_mode
 
 __version__ = "0.1.0"

@@ -22,8 +22,9 @@ from .outfits import outfit_violations
 from .pipeline import fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
 from .polyvore import run_polyvore
 from .results import collect, write_readme, write_timings
-from .scorer import RandomScorer, evaluate_scorer, score
+from .scorer import score
 from .tour import run_tour
+from .training import RandomScorer, evaluate_scorer
 from .utils import REPO_ROOT, json_default, peak_rss_mb, release_freed_memory
 
 INVARIANCE_TOL = 1e-4

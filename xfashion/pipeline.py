@@ -12,7 +12,8 @@ from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
 from .explain import dataset_means, reference_outfits, with_images
 from .features import ItemFeatures, extract_features
 from .outfits import OutfitBatch, OutfitSet, make_splits, rule_counts
-from .scorer import feature_batch, fitb_questions, train_scorer
+from .scorer import feature_batch
+from .training import fitb_questions, train_scorer
 from .utils import check_seed, size, small_mode
 
 _MEMO: dict = {}

@@ -23,9 +23,10 @@ from .evaluate import (
 )
 from .pipeline import fitb, trained_scorer, workbench
 from .repair import repair_success
-from .scorer import evaluate_scorer
+from .training import evaluate_scorer
 from .utils import REPO_ROOT, peak_rss_mb, small_mode
 
+NAMES = (("ifiv", "IFIV"), ("feature_ablation", "feature ablation"), ("random", "random"))
 BEGIN, END = "<!-- results:begin (python -m xfashion readme writes this block) -->", "<!-- results:end -->"
 
 
@@ -42,15 +43,14 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
     agree = oracle_agreement(explain_all(wb, bad, methods=["ifiv", "random"], progress=progress),
                              oracle_blame_tensor(catalog, test, bad))
     repair = repair_success(wb.model, catalog, feats, test, n=150, progress=progress)
-    # notebook 06's runs: the design study on validation, then the chosen design over three scorer seeds
+    # notebook 06's run: the default scorer over three scorer seeds; 07's: the design study on validation
+    report = run_swap_evaluation(wb, seeds=(0, 1, 2), progress=progress)
     study = design_study(wb, progress=progress)
-    report = run_swap_evaluation(wb, seeds=(0, 1, 2), design=study.attrs["designs"][study.attrs["best"]],
-                                 progress=progress)
     sm = report.summary
 
     def swap(method):
-        return {k: round(float(sm.loc[method, k]), 3) for k in ("item_top1", "item_top1_sd", "pair_top1",
-                                                                  "pair_top1_sd")}
+        keys = ("item_top1", "pair_top1", "faithfulness_correlation", "pixel_flipping")
+        return {f"{k}{sd}": round(float(sm.loc[method, k + sd]), 3) for k in keys for sd in ("", "_sd")}
     bench = benchmark(wb)
     tour = None
     path = Path(tour_json) if tour_json else REPO_ROOT / "build" / "tour.json"
@@ -68,8 +68,8 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                                                    for m in agree.index for c in agree.columns}},
         "repair": {m: round(float(repair.loc[m].iloc[-1]), 3) for m in repair.index},
         "swap": {"n_cases": report.n_cases, "seeds": list(report.config["seeds"]), "design": study.attrs["best"],
-                 "relu_ifiv_val": round(float(study.loc["ReLU", "ifiv item_top1"]), 3),
-                 "chosen_ifiv_val": round(float(study.loc[study.attrs["best"], "ifiv item_top1"]), 3),
+                 "design_auc": round(float(study.loc[study.attrs["best"], "auc"]), 4),
+                 "designs": len(study),
                  **{m: swap(m) for m in ("ifiv", "feature_ablation", "random")}},
         "cost": {"n_outfits": int(bench.attrs["n_outfits"]),
                  "ifiv_ratio": round(float(bench.loc["ifiv", "ratio_to_forward"]), 1),
@@ -94,13 +94,15 @@ def table(r: dict) -> str:
          f"(random {o['random_item']:.2f} / {o['random_pair']:.2f})"),
         ("repair from IFIV's culprit",
          f"{100 * r['repair']['ifiv']:.0f}% of bad outfits fixed (random culprit {100 * r['repair']['random']:.0f}%)"),
-        (f"scorer design (validation split): {w['design']}",
-         f"IFIV item top-1 {w['chosen_ifiv_val']:.2f} on controlled validation swaps (ReLU {w['relu_ifiv_val']:.2f})"),
         (f"swap test, controlled: {w['n_cases']} cases, scorer seeds {w['seeds']}",
-         "item / item-feature top-1: " + "; ".join(
+         "item / item-feature top-1 ↑: " + "; ".join(
              f"{name} {w[m]['item_top1']:.3f} ± {w[m]['item_top1_sd']:.3f} / {w[m]['pair_top1']:.3f} ± "
-             f"{w[m]['pair_top1_sd']:.3f}" for m, name in (("ifiv", "IFIV"), ("feature_ablation", "feature ablation"),
-                                                            ("random", "random")))),
+             f"{w[m]['pair_top1_sd']:.3f}" for m, name in NAMES)),
+        ("Quantus at the (item, group) level, same cases",
+         "faithfulness correlation ↑ / pixel-flipping area ↓: " + "; ".join(
+             f"{name} {w[m]['faithfulness_correlation']:.2f} ± {w[m]['faithfulness_correlation_sd']:.2f} / "
+             f"{w[m]['pixel_flipping']:.1f} ± {w[m]['pixel_flipping_sd']:.1f}" for m, name in NAMES)),
+        (f"scorer design, chosen by validation AUC among {w['designs']}", f"{w['design']} (AUC {w['design_auc']:.4f})"),
         (f"cost ({k['n_outfits']} outfits)",
          f"IFIV {k['ifiv_ratio']}x a forward pass; IG (50 steps) {k['ig_over_ifiv']}x IFIV"),
     ]

@@ -1,26 +1,18 @@
-"""Outfit scorers: a permutation-invariant set model with pairwise interactions, baselines,
-training with early stopping and cached checkpoints, metrics, and the pixel wrapper.
+"""Outfit scorers (chapter 03): permutation-invariant set models (pairwise, mean-pool, additive), their
+input checks, the pixel wrapper, and scoring a batch. Training and metrics are in :mod:`xfashion.training`.
 """
 from __future__ import annotations
 
-import copy
-import sys
-import time
-from dataclasses import dataclass, field
-
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .data import Catalog
-from .features import DEFAULT_GROUPS, FeatureExtractor, ItemFeatures, catalog_key
+from .features import DEFAULT_GROUPS, FeatureExtractor, ItemFeatures
 from .groups import FeatureGroups
 from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, check_outfit, make_batch
-from .rules import DEFAULT_RULES, violations
-from .utils import Cache, check_count, model_dtype, seeded, size
+from .utils import check_count, model_dtype
 
 
 def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: FeatureGroups,
@@ -62,7 +54,8 @@ def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: 
 # smooth activations keep gradients alive where ReLU units are switched off (chapter 06's design study)
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "softplus": nn.Softplus}
 FLOOR = {"relu": 0.0, "silu": -0.279, "softplus": 0.0}  # at or below each activation's minimum
-# SiLU, chosen on the validation split (chapter 06): IFIV found the swapped item far more often than with ReLU
+# SiLU: a smooth unit keeps a gradient where a ReLU unit is switched off, and a bad outfit switches many off;
+# chapter 07's design study shows what each design does to each explainer under each metric
 DEFAULT_ACTIVATION = "silu"
 
 
@@ -137,7 +130,30 @@ class MeanPoolScorer(_Base):
         return self.head(torch.cat([s, s / m.sum(1).clamp_min(1)], -1)).squeeze(-1)
 
 
-MODELS = {"pairwise": PairwiseSetScorer, "meanpool": MeanPoolScorer}
+class AdditiveSetScorer(_Base):
+    """A design for faithful first-order explanations: the logit is a plain sum of item terms and pair terms.
+
+    The same item encoder and symmetric pair MLP as :class:`PairwiseSetScorer`, but no max pooling
+    and no MLP head: ``logit = sum_i u(h_i) + sum_{i<j} v(pair(h_i, h_j))`` with linear ``u`` and ``v``.
+    Removing an item removes exactly its own term and its pairs' terms.
+    """
+
+    def __init__(self, groups: FeatureGroups = DEFAULT_GROUPS, hidden: int = 64, pair_hidden: int = 64,
+                 activation: str = DEFAULT_ACTIVATION):
+        super().__init__(groups, hidden, activation)
+        act = ACTIVATIONS[activation]
+        self.pair = nn.Sequential(nn.Linear(2 * hidden, pair_hidden), act(), nn.Linear(pair_hidden, pair_hidden), act())
+        self.item_term, self.pair_term = nn.Linear(hidden, 1), nn.Linear(pair_hidden, 1)
+
+    def _score(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        n = h.shape[1]
+        i, j = torch.triu_indices(n, n, offset=1, device=h.device)
+        pair_mask = (mask[:, i] & mask[:, j]).to(h.dtype)
+        pairs = self.pair_term(self.pair(torch.cat([h[:, i] + h[:, j], h[:, i] * h[:, j]], -1))).squeeze(-1)
+        return (self.item_term(h).squeeze(-1) * mask.to(h.dtype)).sum(1) + (pairs * pair_mask).sum(1)
+
+
+MODELS = {"pairwise": PairwiseSetScorer, "meanpool": MeanPoolScorer, "additive": AdditiveSetScorer}
 
 
 class PixelScorer(nn.Module):
@@ -173,241 +189,6 @@ def score(model: nn.Module, batch: OutfitBatch, chunk: int = 4096) -> torch.Tens
     with torch.no_grad():
         return torch.cat([model({g: v[i:i + chunk] for g, v in batch.features.items()}, batch.slot[i:i + chunk],
                                 batch.mask[i:i + chunk]) for i in range(0, len(batch), chunk)])
-
-
-def roc_auc(scores, labels) -> float:
-    """Area under the ROC curve (Mann-Whitney statistic, ties count one half)."""
-    s, y = np.asarray(scores, dtype=float), np.asarray(labels) > 0.5
-    if y.all() or (~y).all():
-        raise ValueError("ROC AUC needs both good and bad outfits.")
-    ranks = pd.Series(s).rank(method="average").to_numpy()
-    n_pos, n_neg = y.sum(), (~y).sum()
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-@dataclass
-class TrainResult:
-    """A trained scorer with its per-epoch history and configuration."""
-
-    model: nn.Module
-    history: list
-    config: dict
-    seconds: float
-    best_epoch: int
-    cached: bool = False
-    n_parameters: int = field(init=False)
-
-    def __post_init__(self):
-        self.n_parameters = sum(p.numel() for p in self.model.parameters())
-
-
-def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: str = "pairwise",
-                 hidden: int = 64, epochs: int | None = None, batch_size: int = 128, lr: float = 2e-3,
-                 weight_decay: float = 1e-4, patience: int = 6, seed: int = 0, activation: str = DEFAULT_ACTIVATION,
-                 label_smoothing: float = 0.0, use_cache: bool = True, progress: bool = True) -> TrainResult:
-    """Train a scorer on the train split with validation-AUC early stopping (cached by configuration).
-
-    Parameters
-    ----------
-    kind : {'pairwise', 'meanpool'}
-    epochs : int, optional
-        Most epochs (default 40; 15 in small-data mode); training stops after ``patience``
-        epochs without a better validation AUC and keeps the best weights.
-    activation : {'relu', 'silu', 'softplus'}
-        The hidden units' nonlinearity.
-    label_smoothing : float in [0, 0.5)
-        Train on targets ``y (1 - e) + e / 2``: a confident model need not push logits to extremes.
-    """
-    check_count(batch_size, "batch_size")
-    if epochs is not None:
-        check_count(epochs, "epochs")
-    if kind not in MODELS:
-        raise ValueError(f"Unknown scorer kind {kind!r}; choose from {sorted(MODELS)}.")
-    check_activation(activation)
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float)) \
-            or not 0 <= label_smoothing < 0.5:
-        raise ValueError(f"label_smoothing must be a number in [0, 0.5); got {label_smoothing!r}.")
-    epochs = epochs or size("scorer_epochs")
-    for name in ("train", "val"):
-        if name not in splits:
-            raise ValueError(f"train_scorer needs a {name!r} split; got splits {sorted(splits)}.")
-    config = {"kind": kind, "hidden": hidden, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-              "weight_decay": weight_decay, "patience": patience, "seed": seed}
-    # only non-default design choices enter the key, so the default scorer's cache stays valid
-    config.update({k: v for k, v in (("activation", activation), ("label_smoothing", label_smoothing))
-                   if v != {"activation": DEFAULT_ACTIVATION, "label_smoothing": 0.0}[k]})
-    # labels are inputs too: the same outfits with noisy labels train another model
-    data = [catalog_key(catalog), feats.tables] + [(splits[k].items, splits[k].label) for k in ("train", "val")]
-    cache = Cache(f"scorer-{kind}", config, inputs=data,
-                  code=[sys.modules[__name__], sys.modules[make_batch.__module__]])
-    config["key"] = cache.key
-    with seeded(seed):  # initial weights depend on the seed alone
-        model = MODELS[kind](feats.groups, hidden, activation=activation)
-    saved = cache.load() if use_cache else None
-    if saved is not None:
-        model.load_state_dict(saved["state"])
-        model.eval()
-        return TrainResult(model, saved["history"], config, saved["seconds"], saved["best_epoch"], cached=True)
-    train = feature_batch(catalog, splits["train"], feats)
-    val = feature_batch(catalog, splits["val"], feats)
-    history, best_epoch, seconds = fit(model, train, val, epochs=epochs, batch_size=batch_size, lr=lr,
-                                       weight_decay=weight_decay, patience=patience, seed=seed, progress=progress,
-                                       desc=f"{kind} scorer", label_smoothing=label_smoothing)
-    cache.save({"state": model.state_dict(), "history": history, "seconds": seconds, "best_epoch": best_epoch})
-    return TrainResult(model, history, config, seconds, best_epoch)
-
-
-def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int = 40, batch_size: int = 128,
-        lr: float = 2e-3, weight_decay: float = 1e-4, patience: int = 6, seed: int = 0, progress: bool = True,
-        desc: str = "scorer", label_smoothing: float = 0.0) -> tuple:
-    """Train ``model`` in place on a feature batch with validation-AUC early stopping.
-
-    Returns
-    -------
-    (history, best_epoch, seconds); the model keeps the best validation weights.
-    """
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    history, best, best_auc, best_epoch, waited = [], None, -1.0, 0, 0
-    start = time.perf_counter()
-    bar = tqdm(total=epochs, desc=desc, disable=not progress)
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(train), generator=gen)
-        total = 0.0
-        for i in range(0, len(train), batch_size):
-            idx = order[i:i + batch_size]
-            logits = model({g: v[idx] for g, v in train.features.items()}, train.slot[idx], train.mask[idx])
-            target = train.label[idx]
-            if label_smoothing:
-                target = target * (1 - label_smoothing) + label_smoothing / 2
-            loss = F.binary_cross_entropy_with_logits(logits, target)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        val_logits = score(model, val)
-        val_loss = F.binary_cross_entropy_with_logits(val_logits, val.label).item()
-        val_auc = roc_auc(val_logits, val.label)
-        val_acc = float(((val_logits > 0).float() == val.label).float().mean())
-        history.append({"epoch": epoch + 1, "train_loss": total / len(train), "val_loss": val_loss,
-                        "val_auc": val_auc, "val_accuracy": val_acc})
-        bar.update(1)
-        bar.set_postfix(val_auc=f"{val_auc:.3f}")
-        if val_auc > best_auc:
-            best_auc, best, best_epoch, waited = val_auc, copy.deepcopy(model.state_dict()), epoch + 1, 0
-        else:
-            waited += 1
-            if waited >= patience:
-                # early stopping is success: a bar closed short of its total is drawn red in Jupyter
-                bar.total = epoch + 1
-                bar.refresh()
-                bar.set_postfix(val_auc=f"{val_auc:.3f}", stopped="early")
-                break
-    bar.close()
-    model.load_state_dict(best)
-    model.eval()
-    return history, best_epoch, time.perf_counter() - start
-
-
-# ----------------------------------------------------------------------------- metrics
-class RandomScorer(nn.Module):
-    """A scorer that ignores its input (a seeded random logit per outfit): the chance baseline."""
-
-    def __init__(self, seed: int = 0):
-        super().__init__()
-        self.seed = seed
-
-    def forward(self, features, slot, mask):
-        gen = torch.Generator().manual_seed(self.seed + int(slot.sum()) + mask.shape[0])
-        return torch.randn(mask.shape[0], generator=gen)
-
-
-def fitb_questions(catalog: Catalog, outfits: OutfitSet, n: int | None = None, n_candidates: int = 4,
-                   seed: int = 0, rules=DEFAULT_RULES) -> list:
-    """Fill-in-the-blank questions from good outfits.
-
-    One item is removed; the candidates are the removed item and ``n_candidates - 1`` items of
-    the same slot (same split) that the oracle says make the outfit bad.
-
-    Returns
-    -------
-    list of (items with the blank filled by each candidate, shape (n_candidates, 5), answer index)
-    """
-    if n is not None:
-        check_count(n, "n")
-    rng = np.random.default_rng(seed)
-    cat, col, busy = catalog.category, catalog.color, catalog.busy
-    good = np.flatnonzero(outfits.oracle_label > 0)
-    if n is not None:
-        good = good[:n]
-    questions = []
-    for o in good:
-        ids = outfits.outfit(o)
-        pos = rng.integers(len(ids))
-        pool = np.flatnonzero((catalog.split == outfits.name) & (catalog.slot == catalog.slot[ids[pos]]))
-        distractors = []
-        for cand in rng.permutation(pool)[:200]:
-            trial = ids.copy()
-            trial[pos] = cand
-            if cand != ids[pos] and violations(cat[trial], col[trial], busy[trial], rules):
-                distractors.append(cand)
-                if len(distractors) == n_candidates - 1:
-                    break
-        if len(distractors) < n_candidates - 1:
-            continue
-        answer = int(rng.integers(n_candidates))
-        cands = distractors[:answer] + [ids[pos]] + distractors[answer:]
-        rows = np.full((n_candidates, MAX_ITEMS), -1)
-        for k, c in enumerate(cands):
-            rows[k, : len(ids)] = ids
-            rows[k, pos] = c
-        questions.append((rows, answer))
-    return questions
-
-
-def fitb_accuracy(model: nn.Module, catalog: Catalog, feats: ItemFeatures, questions: list) -> float:
-    """Share of fill-in-the-blank questions where the model scores the true item highest."""
-    rows = np.concatenate([q[0] for q in questions])
-    fake = OutfitSet("fitb", rows, np.zeros(len(rows)), np.zeros(len(rows)), np.zeros(len(rows)), [[]] * len(rows))
-    logits = score(model, feature_batch(catalog, fake, feats)).reshape(len(questions), -1)
-    answers = torch.tensor([q[1] for q in questions])
-    return float((logits.argmax(1) == answers).float().mean())
-
-
-def evaluate_scorer(model: nn.Module, catalog: Catalog, splits: dict, feats: ItemFeatures,
-                    questions: list | None = None, split: str = "test", rules=DEFAULT_RULES) -> dict:
-    """Test metrics: ROC AUC, accuracy, FITB accuracy, and accuracy per broken rule.
-
-    ``rules`` is the stylist that labelled ``splits``; it draws the FITB questions unless ``questions`` are given.
-    """
-    outfits = splits[split]
-    batch = feature_batch(catalog, outfits, feats)
-    logits = score(model, batch)
-    pred = (logits > 0).numpy()
-    truth = outfits.oracle_label > 0
-    if questions is None:
-        questions = fitb_questions(catalog, outfits, n=size("fitb_questions"), rules=rules)
-    per_rule = {"(good outfits)": float((pred[truth] == 1).mean())}
-    for rule in rules.names:
-        hit = np.array([rule in rs for rs in outfits.rules])
-        if hit.any():
-            per_rule[rule] = float((pred[hit] == 0).mean())
-    return {"auc": roc_auc(logits, truth), "accuracy": float((pred == truth).mean()),
-            "fitb_accuracy": fitb_accuracy(model, catalog, feats, questions), "n_fitb": len(questions),
-            "per_rule_accuracy": per_rule, "logits": logits.numpy()}
-
-
-def metrics_table(results: dict) -> pd.DataFrame:
-    """Methods x metrics table (higher is better for all) from ``{name: evaluate_scorer(...)}``."""
-    rows = {name: {"auc": r["auc"], "accuracy": r["accuracy"], "fitb_accuracy": r["fitb_accuracy"]}
-            for name, r in results.items()}
-    return pd.DataFrame(rows).T.round(3)
-
-
-def per_rule_table(results: dict) -> pd.DataFrame:
-    """Accuracy on good outfits and on bad outfits by the rule that made them bad."""
-    return pd.DataFrame({name: r["per_rule_accuracy"] for name, r in results.items()}).round(3)
 
 
 def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colors=None) -> OutfitBatch:

@@ -18,12 +18,13 @@ from .agreement import (
     pick_case,
 )
 from .bench import benchmark
-from .design import DESIGNS, design_study
+from .design import DESIGNS, design_study, design_table
 from .metrics import format_table, headline
-from .report import at_margin, compare_reports, results_table, run_swap_evaluation, seed_scorer
+from .report import at_margin, compare_reports, results_table, run_swap_evaluation
+from .report import seed_scorer as seed_scorer  # reachable as xf.evaluate.seed_scorer; not in __all__
 
 __all__ = [
     "DESIGNS", "at_margin", "benchmark", "case_table", "compare_reports", "cost_table", "design_study", "explain_all",
-    "format_table", "headline", "method_agreement", "oracle_agreement", "oracle_blame_tensor", "pick_case",
-    "results_table", "run_swap_evaluation", "seed_scorer",
+    "design_table", "format_table", "headline", "method_agreement", "oracle_agreement", "oracle_blame_tensor",
+    "pick_case", "results_table", "run_swap_evaluation",
 ]

@@ -17,7 +17,8 @@ from ..explain import methods as registered_methods
 from ..features import catalog_key
 from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
-from ..scorer import score, train_scorer
+from ..scorer import score
+from ..training import train_scorer
 from ..utils import Cache, check_seed, check_unique, from_plain, to_plain
 from .agreement import attribute_in_chunks
 from .faithfulness import QUANTUS_VERSION, quantus_scores
@@ -82,7 +83,7 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         evaluates ``wb.model`` as it is and the others train (or load) the default scorer with
         their seed; with ``design`` every seed trains (or loads) that design.
     design : dict, optional
-        Scorer design options for :func:`~xfashion.scorer.train_scorer` (``activation``, ``label_smoothing``).
+        Scorer design options for :func:`~xfashion.training.train_scorer` (``activation``, ``label_smoothing``).
     n_outfits, per_kind, draws : int, optional
         Good outfits drawn per seed, cases kept per swap kind, candidate swaps per outfit and kind.
     margin : float

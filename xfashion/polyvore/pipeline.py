@@ -14,7 +14,8 @@ from ..evaluate.metrics import detection_scores
 from ..evaluate.swap import check_margin, check_n, make_swap_cases
 from ..explain import attribute, dataset_means
 from ..outfits import OutfitBatch
-from ..scorer import PairwiseSetScorer, fit, roc_auc, score
+from ..scorer import PairwiseSetScorer, score
+from ..training import fit, roc_auc
 from ..utils import seeded
 from .data import FIXTURE_MARKER, PUBLISHED, SPLITS, PolyvoreData, load_polyvore
 from .photos import PhotoFeatures, extract_photo_features
