@@ -248,6 +248,9 @@ def test_cli_evaluate_and_bench_json(capsys, tmp_path):
     for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "pair_top1_unambiguous",
                 "item_top1_unambiguous_sd", "item_top1_lo", "ms_per_outfit"):
         assert key in ifiv
+    # Quantus's metrics beside the swap test's, under the metric's own name, with the spread over seeds
+    for name in xf.evaluate.faithfulness.QUANTUS_METRICS:
+        assert ifiv[name] is not None and f"{name}_sd" in ifiv and f"{name}_lo" in ifiv
     assert (tmp_path / "swap_evaluation.csv").exists()
     assert (tmp_path / "swap_evaluation.md").read_text().startswith("# Swap")
     assert cli_main(["bench", "--json", "--n-outfits", "16"]) == 0

@@ -6,7 +6,7 @@ lists: :mod:`xfashion.explain` (methods and their registry), :mod:`xfashion.eval
 once, in one place. Everything else stays importable from its module (``xf.data.color_index``,
 ``xf.analysis.top_confusions``, ``xf.polyvore.run_polyvore``). Modules in chapter order: ``data``,
 ``groups``, ``rules`` and ``outfits`` (01), ``cnn``, ``features`` and ``analysis`` (02), ``scorer``
-(03), ``explain`` (04-05), ``repair`` (04), ``evaluate`` (04-06), ``polyvore`` (07), ``viz``
+(03), ``explain`` (04-05), ``repair`` (04), ``evaluate`` (04-07), ``polyvore`` (08), ``viz``
 (all), and ``pipeline``, ``cli``, ``tour``, ``results`` wiring the stages together.
 
 Importing the package changes nothing outside it: no seed is set and no allocator setting is

@@ -25,9 +25,11 @@ CHAPTERS = [
      "IFIV by hand and by the package: which item, and which feature of it, pulls an outfit down; repairs."),
     ("05_captum_baselines", "Captum baselines",
      "Integrated Gradients, DeepLift, Grad-CAM, ablation and Shapley values next to IFIV, and their cost."),
-    ("06_swap_evaluation", "The swap test",
-     "A label-free benchmark with ground truth: which method finds the swapped item, how often, at what cost."),
-    ("07_real_polyvore", "Real outfits: Polyvore",
+    ("06_swap_test", "The swap test",
+     "A label-free benchmark with ground truth, built by hand and then at scale over scorer seeds and protocols."),
+    ("07_which_explainer", "Which explainer? When metrics disagree",
+     "Quantus's faithfulness, randomisation and complexity metrics beside the swap test; a design chosen by AUC."),
+    ("08_real_polyvore", "Real outfits: Polyvore",
      "The same pipeline on photos of real outfits (or a tiny offline fixture)."),
 ]
 

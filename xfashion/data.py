@@ -373,6 +373,8 @@ class Catalog:
         """RGBA images of ``items``; ``colors`` overrides their catalog colours."""
         items = np.asarray(items)
         colors = self.color[items] if colors is None else np.asarray(colors)
+        if colors.shape != items.shape:
+            raise ValueError(f"colors has shape {colors.shape} but items has {items.shape}: give one colour per item.")
         return render(torch.from_numpy(self.images[items]), torch.from_numpy(colors))
 
     def table(self):

@@ -142,7 +142,7 @@ def write_timings(r: dict, guide: str | Path = REPO_ROOT / "docs" / "course_guid
     rows = ["| chapter | seconds | peak memory so far (MiB) |", "| --- | --- | --- |"]
     rows += [f"| {name.removesuffix('.ipynb')} | {v['seconds']:.0f} | {v['peak_rss_mb_so_far']:.0f} |"
              for name, v in tour["notebooks"].items()]
-    rows.append(f"| all seven | {tour['seconds']:.0f} | {tour['peak_rss_mb']:.0f} |")
+    rows.append(f"| all {len(tour['notebooks'])} | {tour['seconds']:.0f} | {tour['peak_rss_mb']:.0f} |")
     head, rest = text.split(TIMINGS[0], 1)
     _, tail = rest.split(TIMINGS[1], 1)
     guide.write_text(head + TIMINGS[0] + "\n" + "\n".join(rows) + "\n" + TIMINGS[1] + tail)

@@ -51,7 +51,7 @@ def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: 
         raise ValueError(f"slot has shape {tuple(slot.shape)}, mask has {tuple(mask.shape)}.")
 
 
-# smooth activations keep gradients alive where ReLU units are switched off (chapter 06's design study)
+# smooth activations keep gradients alive where ReLU units are switched off (chapter 07's design study)
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU, "softplus": nn.Softplus}
 FLOOR = {"relu": 0.0, "silu": -0.279, "softplus": 0.0}  # at or below each activation's minimum
 # SiLU: a smooth unit keeps a gradient where a ReLU unit is switched off, and a bad outfit switches many off;

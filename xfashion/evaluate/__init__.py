@@ -1,4 +1,4 @@
-"""Evaluating explanations (chapters 04-06): agreement, the swap test, metrics, sanity checks, cost.
+"""Evaluating explanations (chapters 04-07): agreement, the swap test, metrics, sanity checks, cost.
 
 ``agreement`` runs many methods and compares them with the oracle and each other; ``swap``
 builds swap-test cases for any dataset; ``metrics`` scores detections (each metric declares

@@ -1,4 +1,4 @@
-"""Cost of each method as a multiple of one forward pass (``bench``; chapter 06)."""
+"""Cost of each method as a multiple of one forward pass (``bench``; chapters 05 and 07)."""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,4 @@
-"""Detection metrics of the swap test, each declared once with its direction (chapter 06).
+"""Detection metrics of the swap test, and every other metric, each declared once as an object (chapters 06-07).
 
 Tables carry plain metric names (``item_top1``, ``ms_per_outfit``); :func:`format_table` adds
 the arrows (↑ higher is better, ↓ lower is better) for display, as Quantus declares a

@@ -66,7 +66,7 @@ def seed_scorer(wb, seed: int, design: dict | None = None):
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
                         n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
                         margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
-                        sanity_cases: int = 100, quantus_cases: int = 100, max_cases: dict | None = None,
+                        sanity_cases: int = 100, quantus_cases: int = 60, max_cases: dict | None = None,
                         progress: bool = True,
                         options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The swap experiment with ground truth, over scorer seeds: detection, faithfulness, sanity check and cost.
@@ -101,7 +101,8 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         Reuse each seed's results cached under the same configuration and model.
     """
     check_n(sanity_cases, "sanity_cases")
-    check_n(quantus_cases, "quantus_cases")
+    if quantus_cases != 0:  # 0 skips Quantus (e.g. a second protocol whose faithfulness is not the question)
+        check_n(quantus_cases, "quantus_cases")
     check_n(n_outfits, "n_outfits", allow_none=True)
     check_n(per_kind, "per_kind", allow_none=True)
     check_margin(margin)
@@ -167,15 +168,8 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
         if m != "oracle":
             cost[m] = {"ms_per_outfit": attr.ms_per_outfit, "forward_passes": attr.forward_passes,
                        "backward_passes": attr.backward_passes}
-            # Quantus's metrics on cases spread over the kinds (capped methods on a sixth of their cap)
-            q = spread(len(sub), min(n_quantus, max(10, max_cases[m] // 6)) if m in max_cases else n_quantus)
-            qcases = sub.subset(q)
-            qbatch = with_images(qcases.batch, wb.catalog, np.maximum(qcases.colors, 0)) \
-                if get_method(m).traits.needs_images else qcases.batch
-            quantus = quantus_scores(model, qbatch, attr.take(q), wb.means, options={**wb.options(), **opts},
-                                     seed=seed)
-            scores = scores.join(quantus.set_index(pd.Index(q)))
-            deletion[m] = deletion_curve(quantus.attrs["curves"])
+            if n_quantus:
+                scores, deletion[m] = _quantus_cases(wb, model, sub, attr, m, opts, scores, n_quantus, max_cases, seed)
             # the same cases, spread over the kinds, on the trained and the randomised scorer (capped
             # methods re-explain half their cases)
             pick = spread(len(sub), min(config["sanity_cases"], max(20, len(sub) // 2)))
@@ -190,6 +184,21 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
     return {"cases": _cases_to_plain(cases), "per_case": to_plain(pd.concat(frames, ignore_index=True)),
             "deletion": to_plain(deletion_df), "sanity": to_plain(pd.DataFrame(sanity).T),
             "cost": to_plain(pd.DataFrame(cost).T), "random_expected": random_expected(cases)}
+
+
+def _quantus_cases(wb, model, sub: SwapCases, attr: Attribution, method: str, opts: dict, scores: pd.DataFrame,
+                   n_quantus: int, max_cases: dict, seed: int) -> tuple:
+    """Quantus's metrics joined to the per-case scores, and the method's deletion curve.
+
+    The cases are spread over the swap kinds; methods with a case cap are judged on a sixth of
+    their cap (at least 10), since MPRT re-explains every case once per layer of the scorer.
+    """
+    q = spread(len(sub), min(n_quantus, max(10, max_cases[method] // 6)) if method in max_cases else n_quantus)
+    cases = sub.subset(q)
+    batch = with_images(cases.batch, wb.catalog, np.maximum(cases.colors, 0)) \
+        if get_method(method).traits.needs_images else cases.batch
+    quantus = quantus_scores(model, batch, attr.take(q), wb.means, options={**wb.options(), **opts}, seed=seed)
+    return scores.join(quantus.set_index(pd.Index(q))), deletion_curve(quantus.attrs["curves"])
 
 
 def spread(n: int, k: int) -> np.ndarray:

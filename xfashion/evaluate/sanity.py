@@ -1,4 +1,4 @@
-"""Faithfulness (deletion curves) and the model-randomisation sanity check (chapter 06)."""
+"""The model-randomisation sanity check of the swap test (chapter 06): a scorer with fresh weights."""
 from __future__ import annotations
 
 import copy

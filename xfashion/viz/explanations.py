@@ -1,4 +1,4 @@
-"""Figures of explanations and their evaluation (chapters 04-07), one function each.
+"""Figures of explanations and their evaluation (chapters 04-08), one function each.
 
 Same conventions as :mod:`xfashion.viz.outfits`: data in, ``(fig, ax)`` or ``(fig, axes)`` out,
 an optional ``ax``; ``explain_view`` is the plain view the explanation explorer calls.
