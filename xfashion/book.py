@@ -69,7 +69,7 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": f"{k + 1:02d} · {title}"}})
         (out / f"{name}.html").write_text(body, encoding="utf-8")
     lines = ["# xfashion: explainable outfit scoring", "",
-             "A tutorial in seven chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
+             f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
              "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of "
              "`make tour`.", ""]
     for k, (name, title, teaches) in enumerate(CHAPTERS):

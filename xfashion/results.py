@@ -68,6 +68,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                                                    for m in agree.index for c in agree.columns}},
         "repair": {m: round(float(repair.loc[m].iloc[-1]), 3) for m in repair.index},
         "swap": {"n_cases": report.n_cases, "seeds": list(report.config["seeds"]), "design": study.attrs["best"],
+                 "quantus_cases": report.config["quantus_cases"],
                  "design_auc": round(float(study.loc[study.attrs["best"], "auc"]), 4),
                  "designs": len(study),
                  **{m: swap(m) for m in ("ifiv", "feature_ablation", "random")}},
@@ -98,7 +99,7 @@ def table(r: dict) -> str:
          "item / item-feature top-1 ↑: " + "; ".join(
              f"{name} {w[m]['item_top1']:.3f} ± {w[m]['item_top1_sd']:.3f} / {w[m]['pair_top1']:.3f} ± "
              f"{w[m]['pair_top1_sd']:.3f}" for m, name in NAMES)),
-        ("Quantus at the (item, group) level, same cases",
+        (f"Quantus at the (item, group) level, on {w['quantus_cases']} of those cases per seed",
          "faithfulness correlation ↑ / pixel-flipping area ↓: " + "; ".join(
              f"{name} {w[m]['faithfulness_correlation']:.2f} ± {w[m]['faithfulness_correlation_sd']:.2f} / "
              f"{w[m]['pixel_flipping']:.1f} ± {w[m]['pixel_flipping_sd']:.1f}" for m, name in NAMES)),
