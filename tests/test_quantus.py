@@ -7,10 +7,10 @@ import quantus.helpers.asserts as quantus_asserts
 import quantus.helpers.utils as quantus_utils
 import torch
 import torch.nn as nn
+from test_explain import toy_batch  # noqa: I001 - the test folder's own helper
 
 import xfashion as xf
 from xfashion.evaluate import faithfulness as fq
-from xfashion.outfits import OutfitBatch
 
 
 class Additive(nn.Module):
@@ -30,15 +30,9 @@ class Additive(nn.Module):
 
 
 def toy(sizes=(3, 5, 4, 3, 5, 5, 4, 3), seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    B = len(sizes)
-    mask = torch.zeros(B, 5, dtype=torch.bool)
-    for i, k in enumerate(sizes):
-        mask[i, :k] = True
-    feats = {"color": torch.rand(B, 5, 13, generator=gen) * mask[..., None],
-             "shape_texture": torch.randn(B, 5, 32, generator=gen) * mask[..., None]}
+    """Random outfits of these sizes (padding last) and the means an absent player takes."""
     means = {"color": torch.full((13,), 1 / 13), "shape_texture": torch.zeros(32)}
-    return OutfitBatch(feats, torch.zeros(B, 5, dtype=torch.long), mask, torch.zeros(B), torch.zeros(B, 5)), means
+    return toy_batch(sizes, seed), means
 
 
 def test_the_workarounds_are_still_needed():
