@@ -112,9 +112,9 @@ def test_metrics_are_seeded_and_leave_the_caller_generators_alone():
 
 
 def test_every_quantus_metric_is_declared_with_quantus_direction():
-    for name, (cls, _, _) in fq.QUANTUS_METRICS.items():
+    for name, q in fq.QUANTUS_METRICS.items():
         m = xf.evaluate.metrics.METRICS[name]
-        assert m.per_case and m.granularity == "item_feature"
-        assert m.direction == ("higher" if cls.score_direction.name == "HIGHER" else "lower")
+        assert m.per_case and m.granularity == "item_feature" and m.family == q.family
+        assert m.direction == ("higher" if q.cls.score_direction.name == "HIGHER" else "lower")
     assert xf.evaluate.metrics.METRICS["pixel_flipping"].direction == "lower"
     assert xf.evaluate.metrics.METRICS["mprt"].direction == "lower"

@@ -54,10 +54,18 @@ def check_unique(values, name: str) -> list:
     return values
 
 
-def check_count(n, name: str, least: int = 1) -> int:
-    """``n`` as an int, or a ValueError unless it is an integer >= ``least``."""
+def check_count(n, name: str, least: int = 1, *, most: int | None = None, allow_none: bool = False):
+    """``n`` as an int, or a ValueError naming ``name`` unless it is an integer in ``least`` .. ``most``.
+
+    The one check of every count and size argument; ``allow_none`` lets None through (a default).
+    """
+    if n is None and allow_none:
+        return None
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
-        raise ValueError(f"{name} must be an integer >= {least}; got {n!r}.")
+        need = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise ValueError(f"{name} must be {need}; got {n!r}.")
+    if most is not None and n > most:
+        raise ValueError(f"{name} is {n}, but only {most} are available; pass at most {most}.")
     return int(n)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from ..explain import attribute, get_method
 from ..explain import methods as registered_methods
 from ..scorer import score
-from .swap import check_n
+from ..utils import check_count
 
 
 def benchmark(wb, methods=None, n_outfits: int = 512, n_pixel_outfits: int = 32, repeats: int = 3,
@@ -20,9 +20,9 @@ def benchmark(wb, methods=None, n_outfits: int = 512, n_pixel_outfits: int = 32,
     of that same batch.
     """
     available = len(wb.outfits(split))
-    check_n(n_outfits, "n_outfits", most=available)
-    check_n(n_pixel_outfits, "n_pixel_outfits", most=available)
-    check_n(repeats, "repeats")
+    check_count(n_outfits, "n_outfits", most=available)
+    check_count(n_pixel_outfits, "n_pixel_outfits", most=available)
+    check_count(repeats, "repeats")
     feats_batch = wb.batch(np.arange(n_outfits), split)
     image_batch = wb.batch(np.arange(n_pixel_outfits), split, images=True)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -150,31 +151,45 @@ def real_items(batch: OutfitBatch, rows: np.ndarray, n: int) -> OutfitBatch:
 
 
 # ----------------------------------------------------------------------------- the metrics
-# name -> (Quantus class, its settings, what a reader needs to know). Settings fit 10 players per
+class QuantusMetric(NamedTuple):
+    """One Quantus metric as we use it: its class, our settings, its family and what it measures."""
+
+    cls: type
+    settings: dict
+    family: str
+    description: str
+
+
+# name -> QuantusMetric. Settings fit 10 players per
 # outfit: subsets of 2 players, one player per deletion step. normalise=False keeps the values'
 # scale, which Quantus would otherwise divide by the largest attribution.
 QUANTUS_METRICS = {
-    "faithfulness_correlation": (
+    "faithfulness_correlation": QuantusMetric(
         quantus.FaithfulnessCorrelation,
         {"nr_runs": 50, "subset_size": 2, "perturb_baseline": 0.0, "normalise": False, "return_aggregate": False},
+        "faithfulness",
         "Pearson correlation, over random pairs of players set to the mean, between their summed attribution "
         "and the drop of the 'bad' logit"),
-    "pixel_flipping": (
+    "pixel_flipping": QuantusMetric(
         quantus.PixelFlipping,
         {"features_in_step": 1, "perturb_baseline": 0.0, "normalise": False},
+        "faithfulness",
         "area under the 'bad' logit while players are set to the mean, most blamed first (the deletion curve)"),
-    "monotonicity_correlation": (
+    "monotonicity_correlation": QuantusMetric(
         quantus.MonotonicityCorrelation,
         {"nr_samples": 5, "features_in_step": 1, "perturb_baseline": 0.0, "normalise": False},
+        "faithfulness",
         "Spearman correlation between each player's attribution and the variance its removal causes"),
-    "mprt": (
+    "mprt": QuantusMetric(
         quantus.MPRT,
         {"return_last_correlation": True, "layer_order": "top_down"},
+        "randomisation",
         "model-parameter randomisation: Spearman correlation between the explanation of the trained scorer and "
         "of the scorer with every layer re-initialised (an explanation of the model should change)"),
-    "sparseness": (
+    "sparseness": QuantusMetric(
         quantus.Sparseness,
         {"normalise": False, "abs": True},
+        "complexity",
         "Gini index of the absolute attributions over the outfit's players (one complexity measure)"),
 }
 # metrics that re-explain (MPRT) cost one explanation per layer of the scorer
@@ -183,7 +198,7 @@ REEXPLAINS = ("mprt",)
 
 def direction(name: str) -> str:
     """'higher' or 'lower' is better, as Quantus declares it for the metric."""
-    cls = QUANTUS_METRICS[name][0]
+    cls = QUANTUS_METRICS[name].cls
     return "higher" if cls.score_direction == quantus.helpers.enums.ScoreDirection.HIGHER else "lower"
 
 
@@ -247,7 +262,7 @@ def _score_group(scorer, part: OutfitBatch, values, attr: Attribution, means, op
 
     out = {}
     for name in metrics:
-        cls, settings, _ = QUANTUS_METRICS[name]
+        cls, settings = QUANTUS_METRICS[name].cls, QUANTUS_METRICS[name].settings
         with global_rng(seed), signed_attributions(), warnings.catch_warnings():
             # Quantus warns about its own defaults on every call (e.g. how MPRT's layer order is read); the
             # settings above are chosen, so its reminders are not news here

@@ -78,13 +78,6 @@ class Metric:
             raise ValueError(f"{self.name} is not computed from per-case data.")
         return float(per_case[self.name].mean()) if self.name in per_case else math.nan
 
-    def better(self, a: float, b: float) -> bool:
-        """Whether value ``a`` is strictly better than ``b`` under this metric's direction."""
-        return a > b if self.direction == "higher" else a < b
-
-
-_FAMILY = {"faithfulness_correlation": "faithfulness", "pixel_flipping": "faithfulness",
-           "monotonicity_correlation": "faithfulness", "mprt": "randomisation", "sparseness": "complexity"}
 
 METRICS = MappingProxyType({m.name: m for m in [
     Metric("item_top1", "higher", "the swapped item has the lowest item value (ties share the credit)",
@@ -92,8 +85,8 @@ METRICS = MappingProxyType({m.name: m for m in [
     Metric("pair_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test", "item_feature",
            per_case=True),
     Metric("mrr", "higher", "mean reciprocal rank of the swapped item", "swap test", "item", per_case=True),
-    *[Metric(name, quantus_direction(name), text, _FAMILY[name], "item_feature", per_case=True)
-      for name, (_, _, text) in QUANTUS_METRICS.items()],
+    *[Metric(name, quantus_direction(name), q.description, q.family, "item_feature", per_case=True)
+      for name, q in QUANTUS_METRICS.items()],
     Metric("item_hit", "higher", "the method's culprit item carries oracle blame", "agreement", "item"),
     Metric("pair_hit", "higher", "the method's culprit (item, group) carries oracle blame", "agreement",
            "item_feature"),

@@ -19,12 +19,15 @@ from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score
 from ..training import train_scorer
-from ..utils import Cache, check_seed, check_unique, from_plain, to_plain
+from ..utils import Cache, check_count, check_seed, check_unique, from_plain, to_plain
 from .agreement import attribute_in_chunks
 from .faithfulness import QUANTUS_VERSION, quantus_scores
 from .metrics import detection_scores, metrics_of, random_expected, seed_summary, summarise
 from .sanity import randomised_copy
-from .swap import PER_CASE_ARRAYS, PROTOCOLS, SwapCases, build_swap_cases, check_margin, check_n, oracle_attribution
+from .swap import PER_CASE_ARRAYS, PROTOCOLS, SwapCases, build_swap_cases, check_margin, oracle_attribution
+
+# the shares of an outfit's (item, group) cells replaced at which every deletion curve is read
+DELETION_SHARES = np.linspace(0, 1, 11)
 
 
 @dataclass
@@ -100,11 +103,11 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     use_cache : bool
         Reuse each seed's results cached under the same configuration and model.
     """
-    check_n(sanity_cases, "sanity_cases")
+    check_count(sanity_cases, "sanity_cases")
     if quantus_cases != 0:  # 0 skips Quantus (e.g. a second protocol whose faithfulness is not the question)
-        check_n(quantus_cases, "quantus_cases")
-    check_n(n_outfits, "n_outfits", allow_none=True)
-    check_n(per_kind, "per_kind", allow_none=True)
+        check_count(quantus_cases, "quantus_cases")
+    check_count(n_outfits, "n_outfits", allow_none=True)
+    check_count(per_kind, "per_kind", allow_none=True)
     check_margin(margin)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}.")
@@ -179,7 +182,7 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
                          "randomised model": float(r_scores["item_top1"].mean())}
         frames.append(pd.concat([meta.iloc[rows].reset_index(drop=True),
                                  scores.assign(method=m)], axis=1))
-    deletion_df = pd.DataFrame(deletion, index=np.linspace(0, 1, 11).round(2))
+    deletion_df = pd.DataFrame(deletion, index=DELETION_SHARES.round(2))
     deletion_df.index.name = "share of (item, group) cells replaced"
     return {"cases": _cases_to_plain(cases), "per_case": to_plain(pd.concat(frames, ignore_index=True)),
             "deletion": to_plain(deletion_df), "sanity": to_plain(pd.DataFrame(sanity).T),
@@ -247,15 +250,14 @@ def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk
     return attribute_in_chunks(model, batch_of, len(cases), method, {**wb.options(), **opts}, chunk)
 
 
-def deletion_curve(curves: dict, points: int = 11) -> np.ndarray:
+def deletion_curve(curves: dict) -> np.ndarray:
     """One deletion curve from Quantus's pixel-flipping curves of outfits of several sizes.
 
     ``curves`` maps an outfit size to the mean 'bad' logit after each of its steps (step 0, nothing
-    replaced, first); each is read at the same shares of cells replaced (0, 0.1, ..., 1) and the
-    sizes are averaged, so outfits of 3 and 5 items count alike.
+    replaced, first); each is read at :data:`DELETION_SHARES` and the sizes are averaged, so outfits
+    of 3 and 5 items count alike.
     """
-    grid = np.linspace(0, 1, points)
-    return np.mean([np.interp(grid, np.linspace(0, 1, len(c)), c) for c in curves.values()], 0)
+    return np.mean([np.interp(DELETION_SHARES, np.linspace(0, 1, len(c)), c) for c in curves.values()], 0)
 
 
 def results_table(report: SwapReport) -> pd.DataFrame:

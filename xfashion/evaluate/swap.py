@@ -22,7 +22,7 @@ from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import OutfitBatch, make_batch, outfit_blame, sample_good_outfits
 from ..rules import DEFAULT_RULES, GROUPS, StylistRules, good_mask, repairers
 from ..scorer import score
-from ..utils import size
+from ..utils import check_count, size
 
 # Fashion-MNIST swaps: one per feature group the stylist's rules fault (re-colour; another item of the
 # slot in the same colour) plus the whole item. A swap kind names the group it changes; "item" changes
@@ -172,9 +172,9 @@ def make_swap_cases(model, batch: OutfitBatch, propose, refeaturise, *, kinds, g
     min_items : int
         Start only from outfits with at least this many items.
     """
-    check_n(n_outfits, "n_outfits", allow_none=True)
-    check_n(per_kind, "per_kind", allow_none=True)
-    check_n(draws, "draws")
+    check_count(n_outfits, "n_outfits", allow_none=True)
+    check_count(per_kind, "per_kind", allow_none=True)
+    check_count(draws, "draws")
     check_margin(margin)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}.")
@@ -329,7 +329,7 @@ def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None 
     sizes = default_sizes(protocol)
     n_outfits = sizes["n_outfits"] if n_outfits is None else n_outfits
     per_kind = sizes["per_kind"] if per_kind is None else per_kind
-    check_n(n_outfits, "n_outfits")
+    check_count(n_outfits, "n_outfits")
     outfits = sample_good_outfits(catalog, split, n_outfits, seed=seed, rules=rules, min_items=3)
     pools = {s: np.flatnonzero((catalog.split == split) & (catalog.slot == s)) for s in range(len(SLOTS))}
     base = outfits.items
@@ -362,16 +362,6 @@ def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None 
         raise ValueError(f"No outfit drawn from the {split} split is scored good (logit > 0) by the model, so "
                          "there is nothing to swap. Check that the scorer is trained.")
     return cases
-
-
-def check_n(n, name: str, allow_none: bool = False, most: int | None = None) -> None:
-    """Raise a ValueError unless ``n`` is a positive integer (at most ``most``; None when allowed)."""
-    if n is None and allow_none:
-        return
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer; got {n!r}.")
-    if most is not None and n > most:
-        raise ValueError(f"{name} is {n}, but only {most} are available; pass at most {most}.")
 
 
 def check_margin(margin) -> None:

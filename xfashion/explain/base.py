@@ -301,8 +301,7 @@ def register(cls):
 
 def unregister(name: str) -> None:
     """Remove a method (and its aliases) from the registry; an unknown name raises a ValueError."""
-    get_method(name)  # the same message as attribute() for a name that is not registered
-    canonical = ALIASES.get(str(name).lower().replace("-", "_"))
+    canonical = get_method(name).traits.name  # an unknown name: the same message as attribute()
     REGISTRY.pop(canonical, None)
     for alias in [a for a, n in ALIASES.items() if n == canonical]:
         del ALIASES[alias]

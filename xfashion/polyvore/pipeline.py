@@ -11,12 +11,12 @@ import torch.nn as nn
 
 from ..data import SLOTS
 from ..evaluate.metrics import detection_scores, metrics_of
-from ..evaluate.swap import check_margin, check_n, make_swap_cases
+from ..evaluate.swap import check_margin, make_swap_cases
 from ..explain import attribute, dataset_means
 from ..outfits import OutfitBatch
 from ..scorer import PairwiseSetScorer, score
 from ..training import fit, roc_auc
-from ..utils import seeded
+from ..utils import check_count, seeded
 from .data import FIXTURE_MARKER, PUBLISHED, SPLITS, PolyvoreData, load_polyvore
 from .photos import PhotoFeatures, extract_photo_features
 
@@ -121,7 +121,7 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     detection table is empty and ``summary["swap_note"]`` says why.
     """
     check_margin(margin)  # before the features and the training, not after them
-    check_n(epochs, "epochs")
+    check_count(epochs, "epochs")
     start = time.perf_counter()
     data = load_polyvore(root, version)
     feats = extract_photo_features(data, backbone=backbone, image_size=image_size, use_cache=use_cache,
