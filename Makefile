@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEBIAN_FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: install data browser tour test lab book app readme clean
+.PHONY: install data browser tour test lab book app readme retrain clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ test: install data browser
 	$(BIN)/ruff check xfashion tests
 	@$(BIN)/python -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# every model the tour uses, trained from scratch into data/weights/ with its manifest (commit the result)
+retrain: install data
+	$(BIN)/python -m xfashion retrain
 
 # the README's results table, recomputed from the tour's cached artifacts (never typed by hand)
 readme: install data

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import xfashion as xf
-from xfashion import utils
+from xfashion import cache, utils
 from xfashion.utils import REPO_ROOT
 
 NAMESPACES = ("explain", "evaluate", "viz")
@@ -112,9 +112,9 @@ def test_metrics_declare_a_direction_and_arrows_appear_only_when_formatted():
 
 def test_outside_a_clone_the_cache_goes_home_and_missing_notebooks_say_so(monkeypatch, tmp_path):
     monkeypatch.delenv("XFASHION_CACHE", raising=False)
-    monkeypatch.setattr(utils, "IN_CLONE", False)
+    monkeypatch.setattr(cache, "IN_CLONE", False)
     monkeypatch.setattr(utils.Path, "home", staticmethod(lambda: tmp_path))
-    assert utils.cache_dir() == tmp_path / ".cache" / "xfashion"
+    assert cache.cache_dir() == tmp_path / ".cache" / "xfashion"
     from xfashion import tour
     monkeypatch.setattr(tour, "NOTEBOOK_DIR", tmp_path / "absent")
     with pytest.raises(FileNotFoundError, match="clone of the repository"):

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 import xfashion as xf
+from xfashion.cache import Cache, digest
 from xfashion.cli import main as cli_main
 from xfashion.pipeline import Workbench
-from xfashion.utils import REPO_ROOT, Cache, digest
+from xfashion.utils import REPO_ROOT
 
 # ----------------------------------------------------------------------------- determinism
 DUMP = textwrap.dedent("""
@@ -24,7 +25,7 @@ DUMP = textwrap.dedent("""
         torch.manual_seed(123); torch.rand(1000); np.random.seed(7); np.random.rand(100)
         torch.nn.Linear(50, 50)
     import xfashion as xf
-    from xfashion.utils import digest
+    from xfashion.cache import digest
     if sys.argv[1] == "disturbed":
         xf.set_seed(99)
     wb = xf.workbench(seed=0, progress=False)

@@ -26,6 +26,7 @@ from .scorer import score
 from .tour import run_tour
 from .training import RandomScorer, evaluate_scorer
 from .utils import REPO_ROOT, json_default, peak_rss_mb, release_freed_memory
+from .weights import check_manifest, retrain
 
 INVARIANCE_TOL = 1e-4
 
@@ -276,6 +277,19 @@ def cmd_tour(args) -> tuple:
     return {"notebooks": dict(done)}, [f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/."]
 
 
+def cmd_retrain(args) -> tuple:
+    if args.check:
+        problems = check_manifest()
+        if problems:
+            raise ValueError("the shipped weights no longer match the code:\n  " + "\n  ".join(problems))
+        return {"problems": []}, ["data/weights/ matches the training code, sizes and designs"]
+    result = retrain(progress=not args.json)
+    lines = [f"{name}  {entry['stage']}  sha256 {entry['sha256'][:12]}" for name, entry in result["files"].items()]
+    lines.append(f"{len(result['files'])} models ({result['bytes'] / 1e6:.1f} MB) trained from scratch in "
+                 f"{result['seconds']:.0f} s; manifest in data/weights/manifest.json")
+    return result, lines
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m xfashion", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show the full traceback when a command fails")
@@ -325,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", default="nondisjoint", choices=["nondisjoint", "disjoint"])
     p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "tiny"])
     p.add_argument("--image-size", type=image_size_type, default=224, help="backbone input side, 32-1024 pixels")
+    p = command("retrain", cmd_retrain, "train every model the tour uses from scratch into data/weights/ "
+                "(make retrain)", parents=())
+    p.add_argument("--check", action="store_true", help="only check that data/weights/ matches the code")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     command("readme", cmd_readme, "recompute the README's results table (run after the tour: uses its caches)")
     p = command("tour", cmd_tour, "execute every notebook in order into build/", parents=())
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")

@@ -15,9 +15,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .cache import Cache
 from .data import COLOR_NAMES, FashionMNIST, render, texture_score
 from .groups import EMBED_DIM
-from .utils import Cache, check_count, seeded, size
+from .utils import check_count, resolve_device, seeded, size
 
 
 def color_normalised_grey(rgba: torch.Tensor) -> torch.Tensor:
@@ -67,6 +68,11 @@ class CNNResult:
     seconds: float
     confusion: np.ndarray
     cached: bool = False
+    shipped: bool = False  # the book's weights from data/weights/
+
+
+# the code a trained CNN depends on (digested into its cache key and the shipped manifest)
+TRAINING_CODE = (sys.modules[__name__], sys.modules[render.__module__])
 
 
 def _cnn_inputs(images: np.ndarray, colors: np.ndarray, chunk: int = 2048) -> torch.Tensor:
@@ -78,7 +84,8 @@ def _cnn_inputs(images: np.ndarray, colors: np.ndarray, chunk: int = 2048) -> to
 
 def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size: int = 128, lr: float = 5e-3,
                     texture_weight: float = 0.2, seed: int = 0, max_train: int | None = None,
-                    use_cache: bool = True, progress: bool = True) -> CNNResult:
+                    use_cache: bool = True, pretrained: bool | None = None, device=None,
+                    progress: bool = True) -> CNNResult:
     """Train (or load from cache) the shape-texture CNN on real Fashion-MNIST categories.
 
     Parameters
@@ -91,7 +98,12 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
         Weight of the auxiliary texture-score regression.
     seed : int
     use_cache : bool
-        Load weights cached under this configuration when present.
+        Load weights shipped or cached under this configuration when present (False: train now).
+    pretrained : bool, optional
+        Look for the book's weights in ``data/weights/`` first (default: on unless
+        ``XFASHION_PRETRAINED=0``).
+    device : str or torch.device, optional
+        Where to train (default :func:`~xfashion.utils.resolve_device`); the model returns on the CPU.
 
     Returns
     -------
@@ -110,26 +122,29 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
               "texture_weight": texture_weight, "seed": seed, "embed_dim": EMBED_DIM}
     cache = Cache("shape_cnn", config, inputs=[data.train_images[:n_train], data.train_labels[:n_train],
                                                data.test_images, data.test_labels],
-                  code=[sys.modules[__name__], sys.modules[render.__module__]])
+                  code=TRAINING_CODE, shippable=True)
     config["key"] = cache.key
     with seeded(seed):  # the initial weights depend on the seed alone, not on what ran before
         model = ShapeTextureCNN()
-    saved = cache.load() if use_cache else None
+    saved = cache.load(pretrained) if use_cache else None
     if saved is not None:
         model.load_state_dict(saved["state"])
         model.eval()
         return CNNResult(model, saved["history"], saved["test_accuracy"], config, saved["seconds"],
-                         saved["confusion"].numpy(), cached=True)
+                         saved["confusion"].numpy(), cached=True, shipped=cache.source == "shipped")
+    dev = resolve_device(device)
+    model.to(dev)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     images, labels = data.train_images[:n_train], torch.from_numpy(data.train_labels[:n_train].astype(np.int64))
     tex = texture_score(images)
-    tex_t = torch.from_numpy((tex - tex.mean()) / tex.std()).float()
+    tex_t = torch.from_numpy((tex - tex.mean()) / tex.std()).float().to(dev)
+    labels = labels.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * ((n_train + batch_size - 1) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    test_x = _cnn_inputs(data.test_images, rng.integers(0, len(COLOR_NAMES), len(data.test_labels)))
-    test_y = torch.from_numpy(data.test_labels.astype(np.int64))
+    test_x = _cnn_inputs(data.test_images, rng.integers(0, len(COLOR_NAMES), len(data.test_labels))).to(dev)
+    test_y = torch.from_numpy(data.test_labels.astype(np.int64)).to(dev)
     history, start = [], time.perf_counter()
     bar = tqdm(total=steps, desc="shape-texture CNN", disable=not progress)
     for epoch in range(epochs):
@@ -138,7 +153,7 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
         total, correct, seen = 0.0, 0, 0
         for i in range(0, n_train, batch_size):
             idx = order[i:i + batch_size]
-            x = _cnn_inputs(images[idx], rng.integers(0, len(COLOR_NAMES), len(idx)))
+            x = _cnn_inputs(images[idx], rng.integers(0, len(COLOR_NAMES), len(idx))).to(dev)
             emb = model(x)
             logits = model.classify(emb)
             loss = F.cross_entropy(logits, labels[idx]) + texture_weight * F.mse_loss(
@@ -158,6 +173,7 @@ def train_shape_cnn(data: FashionMNIST, *, epochs: int | None = None, batch_size
     bar.close()
     model.eval()
     acc, confusion = _evaluate_cnn(model, test_x, test_y)
+    model.cpu()
     seconds = time.perf_counter() - start
     cache.save({"state": model.state_dict(), "history": history, "test_accuracy": acc, "seconds": seconds,
                 "confusion": torch.from_numpy(confusion)})
@@ -169,5 +185,5 @@ def _evaluate_cnn(model, x, y):
     model.eval()
     pred = torch.cat([model.classify(model(x[i:i + 512])).argmax(1) for i in range(0, len(x), 512)])
     confusion = np.zeros((10, 10), dtype=np.int64)
-    np.add.at(confusion, (y.numpy(), pred.numpy()), 1)
+    np.add.at(confusion, (y.cpu().numpy(), pred.cpu().numpy()), 1)
     return float((pred == y).float().mean()), confusion

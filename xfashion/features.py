@@ -20,10 +20,11 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from .cache import Cache, digest
 from .cnn import CNNResult, ShapeTextureCNN, color_normalised_grey
 from .data import PALETTE_RGB, SHADE_MIN, Catalog, render
 from .groups import COLOR_GROUP, EMBED_DIM, SHAPE_GROUP, FeatureGroups, default_group
-from .utils import Cache, check_count, digest
+from .utils import check_count, resolve_device
 
 
 # ----------------------------------------------------------------------------- colour
@@ -148,9 +149,13 @@ class FeatureExtractor(nn.Module):
 
 
 def catalog_key(catalog: Catalog) -> str:
-    """Digest of a catalog's content (images, categories, colours, textures, splits), for cache keys."""
-    return digest(catalog.images, catalog.category, catalog.color, catalog.texture, catalog.split,
-                  catalog.busy_threshold)
+    """Digest of a catalog's content (images, categories, colours, textures, splits), for cache keys.
+
+    The texture scores are computed floats: rounded to 5 decimals, so that another CPU's last-bit
+    rounding gives the same key (and finds the shipped weights) while any real change still shows.
+    """
+    return digest(catalog.images, catalog.category, catalog.color, np.round(catalog.texture.astype(np.float64), 5),
+                  catalog.split, round(float(catalog.busy_threshold), 5))
 
 
 @dataclass
@@ -173,31 +178,38 @@ class ItemFeatures:
 
 @torch.no_grad()
 def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups = DEFAULT_GROUPS,
-                     batch_size: int = 512, use_cache: bool = True, progress: bool = True) -> ItemFeatures:
+                     batch_size: int = 512, use_cache: bool = True, device=None,
+                     progress: bool = True) -> ItemFeatures:
     """Features of every catalog item for every group of ``groups``, computed in batches.
 
-    Cached by the catalog's content, the extractor's weights, the group spec and the code of this
-    module and of every group's encoder.
+    Cached by the catalog's content, the CNN (its training key: configuration, code and data, or its
+    weights when it has none), the group spec and the code of this module and of every group's
+    encoder. Computed on ``device`` (default :func:`~xfashion.utils.resolve_device`); the tables
+    and the extractor end on the CPU.
     """
     check_count(batch_size, "batch_size")
-    extractor = FeatureExtractor(cnn.model, groups).eval()
+    dev = resolve_device(device)
+    extractor = FeatureExtractor(cnn.model, groups).eval().to(dev)
     train = np.flatnonzero(catalog.split == "train")[:5000]
-    extractor.fit_standardisation(catalog.render(train))
+    extractor.fit_standardisation(catalog.render(train).to(dev))
     spec = [(g.name, g.size, list(g.dim_names)) for g in groups.groups]
     encoders = [type(e) for e in extractor.encoders.values()]
-    cache = Cache("features", {"groups": spec}, inputs=[catalog_key(catalog), extractor],
+    # the CNN by provenance, like the standardisation fitted from it: the same key on every CPU
+    cnn_id = cnn.config.get("key") or cnn.model
+    cache = Cache("features", {"groups": spec}, inputs=[catalog_key(catalog), cnn_id],
                   code=[sys.modules[__name__], sys.modules[render.__module__], sys.modules[CNNResult.__module__],
                         *encoders])
     saved = cache.load() if use_cache else None
     if saved is not None:
-        return ItemFeatures(saved["tables"], groups, extractor, cnn, saved["seconds"], cached=True, key=cache.key)
+        return ItemFeatures(saved["tables"], groups, extractor.cpu(), cnn, saved["seconds"], cached=True,
+                            key=cache.key)
     start = time.perf_counter()
     parts = {g: [] for g in groups.names}
     for i in tqdm(range(0, len(catalog), batch_size), desc="item features", disable=not progress):
-        out = extractor(catalog.render(np.arange(i, min(i + batch_size, len(catalog)))))
+        out = extractor(catalog.render(np.arange(i, min(i + batch_size, len(catalog)))).to(dev))
         for g in parts:
-            parts[g].append(out[g])
+            parts[g].append(out[g].cpu())
     tables = {g: torch.cat(v) for g, v in parts.items()}
     seconds = time.perf_counter() - start
     cache.save({"tables": tables, "seconds": seconds})
-    return ItemFeatures(tables, groups, extractor, cnn, seconds, key=cache.key)
+    return ItemFeatures(tables, groups, extractor.cpu(), cnn, seconds, key=cache.key)

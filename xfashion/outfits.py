@@ -263,6 +263,13 @@ class OutfitBatch:
         """The same outfits with other feature tensors."""
         return dataclasses.replace(self, features=features)
 
+    def to(self, device) -> "OutfitBatch":
+        """The same outfits with every tensor on ``device`` (the batch itself when already there)."""
+        if self.mask.device == torch.device(device):
+            return self
+        return dataclasses.replace(self, features={g: v.to(device) for g, v in self.features.items()},
+                                   **{f: getattr(self, f).to(device) for f in ("slot", "mask", "label", "items")})
+
     def take(self, index) -> "OutfitBatch":
         """The outfits at ``index`` (a LongTensor of rows), every field indexed by name."""
         return dataclasses.replace(self, features={g: v[index] for g, v in self.features.items()},

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch.nn as nn
 
+from .cache import pretrained_enabled
 from .cnn import train_shape_cnn
 from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
 from .explain import dataset_means, reference_outfits, with_images
@@ -47,35 +48,43 @@ def prepare(seed: int = 0):
     return _memo(("prepare", seed), build)
 
 
-def item_features(seed: int = 0, progress: bool = True):
-    """Train (or load) the shape-texture CNN and extract every catalog item's features (cached).
+def _pretrained(pretrained) -> bool:
+    return pretrained_enabled() if pretrained is None else bool(pretrained)
+
+
+def item_features(seed: int = 0, progress: bool = True, pretrained: bool | None = None):
+    """Load the book's shape-texture CNN (or train it) and extract every catalog item's features (cached).
+
+    ``pretrained=False`` (or ``XFASHION_PRETRAINED=0``) trains the CNN instead of loading the
+    weights shipped in ``data/weights/``.
 
     Returns
     -------
     ItemFeatures
     """
-    seed = check_seed(seed)
+    seed, pretrained = check_seed(seed), _pretrained(pretrained)
 
     def build():
         catalog, _ = prepare(seed)
-        cnn = train_shape_cnn(fashion_mnist(), seed=seed, progress=progress)
+        cnn = train_shape_cnn(fashion_mnist(), seed=seed, pretrained=pretrained, progress=progress)
         return extract_features(catalog, cnn, progress=progress)
-    return _memo(("features", seed), build)
+    return _memo(("features", seed, pretrained), build)
 
 
-def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True):
-    """The trained (or cached) outfit scorer of the embedded default.
+def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True, pretrained: bool | None = None):
+    """The book's outfit scorer of the embedded default (shipped; trained when ``pretrained=False``).
 
     Returns
     -------
     TrainResult
     """
-    seed = check_seed(seed)
+    seed, pretrained = check_seed(seed), _pretrained(pretrained)
 
     def build():
         catalog, splits = prepare(seed)
-        return train_scorer(catalog, splits, item_features(seed, progress), kind=kind, seed=seed, progress=progress)
-    return _memo(("scorer", seed, kind), build)
+        return train_scorer(catalog, splits, item_features(seed, progress, pretrained), kind=kind, seed=seed,
+                            pretrained=pretrained, progress=progress)
+    return _memo(("scorer", seed, kind, pretrained), build)
 
 
 def fitb(seed: int = 0) -> list:
@@ -115,6 +124,7 @@ class Workbench:
     model : the trained pairwise scorer
     means : dataset mean of each group over training items (baselines)
     references : reference outfits per group (GradientShap baselines)
+    pretrained : whether models load the book's shipped weights (more scorers trained for it too)
     """
 
     catalog: Catalog
@@ -123,6 +133,7 @@ class Workbench:
     model: nn.Module
     means: dict
     references: dict
+    pretrained: bool = True
 
     def outfits(self, split: str = "test") -> OutfitSet:
         """The outfits of one split; an unknown split name is a ValueError listing the splits."""
@@ -140,15 +151,18 @@ class Workbench:
         return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}
 
 
-def workbench(seed: int = 0, progress: bool = True) -> Workbench:
-    """The catalog, splits, features, trained scorer and baselines of the embedded default."""
-    seed = check_seed(seed)
+def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = None) -> Workbench:
+    """The catalog, splits, features, trained scorer and baselines of the embedded default.
+
+    ``pretrained=False`` (or ``XFASHION_PRETRAINED=0``) trains the models instead of loading the book's.
+    """
+    seed, pretrained = check_seed(seed), _pretrained(pretrained)
 
     def build():
         catalog, splits = prepare(seed)
-        feats = item_features(seed, progress)
-        result = trained_scorer(seed, "pairwise", progress)
+        feats = item_features(seed, progress, pretrained)
+        result = trained_scorer(seed, "pairwise", progress, pretrained)
         train = np.flatnonzero(catalog.split == "train")
         return Workbench(catalog, splits, feats, result.model, dataset_means(feats.tables, train),
-                         reference_outfits(feats.tables, rows=train, seed=seed))
-    return _memo(("workbench", seed), build)
+                         reference_outfits(feats.tables, rows=train, seed=seed), pretrained)
+    return _memo(("workbench", seed, pretrained), build)

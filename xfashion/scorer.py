@@ -12,7 +12,7 @@ from .data import Catalog
 from .features import DEFAULT_GROUPS, FeatureExtractor, ItemFeatures
 from .groups import FeatureGroups
 from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, check_outfit, make_batch
-from .utils import check_count, model_dtype
+from .utils import check_count, model_device, model_dtype
 
 
 def check_batch(features: dict, slot: torch.Tensor, mask: torch.Tensor, groups: FeatureGroups,
@@ -183,12 +183,13 @@ def feature_batch(catalog: Catalog, outfits: OutfitSet, feats: ItemFeatures, ind
 
 
 def score(model: nn.Module, batch: OutfitBatch, chunk: int = 4096) -> torch.Tensor:
-    """Logits for a whole batch without gradients (evaluation mode)."""
+    """Logits for a whole batch without gradients (evaluation mode), computed on the model's device, on the CPU."""
     check_count(chunk, "chunk")
     model.eval()
+    batch = batch.to(model_device(model))
     with torch.no_grad():
         return torch.cat([model({g: v[i:i + chunk] for g, v in batch.features.items()}, batch.slot[i:i + chunk],
-                                batch.mask[i:i + chunk]) for i in range(0, len(batch), chunk)])
+                                batch.mask[i:i + chunk]) for i in range(0, len(batch), chunk)]).cpu()
 
 
 def outfit_features(catalog: Catalog, feats: ItemFeatures, items, colors=None) -> OutfitBatch:

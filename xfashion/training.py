@@ -15,12 +15,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .cache import Cache
 from .data import Catalog
 from .features import ItemFeatures, catalog_key
 from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, make_batch
 from .rules import DEFAULT_RULES, violations
 from .scorer import DEFAULT_ACTIVATION, MODELS, check_activation, feature_batch, score
-from .utils import Cache, check_count, seeded, size
+from .utils import check_count, resolve_device, seeded, size
 
 
 def roc_auc(scores, labels) -> float:
@@ -43,16 +44,22 @@ class TrainResult:
     seconds: float
     best_epoch: int
     cached: bool = False
+    shipped: bool = False  # the book's weights from data/weights/
     n_parameters: int = field(init=False)
 
     def __post_init__(self):
         self.n_parameters = sum(p.numel() for p in self.model.parameters())
 
 
+# the code a trained scorer depends on (digested into its cache key and the shipped manifest)
+TRAINING_CODE = (sys.modules[__name__], sys.modules[score.__module__], sys.modules[make_batch.__module__])
+
+
 def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: str = "pairwise",
                  hidden: int = 64, epochs: int | None = None, batch_size: int = 128, lr: float = 2e-3,
                  weight_decay: float = 1e-4, patience: int = 6, seed: int = 0, activation: str = DEFAULT_ACTIVATION,
-                 label_smoothing: float = 0.0, use_cache: bool = True, progress: bool = True) -> TrainResult:
+                 label_smoothing: float = 0.0, use_cache: bool = True, pretrained: bool | None = None,
+                 device=None, progress: bool = True) -> TrainResult:
     """Train a scorer on the train split with validation-AUC early stopping (cached by configuration).
 
     Parameters
@@ -65,6 +72,13 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
         The hidden units' nonlinearity.
     label_smoothing : float in [0, 0.5)
         Train on targets ``y (1 - e) + e / 2``: a confident model need not push logits to extremes.
+    use_cache : bool
+        Load weights shipped or cached under this configuration when present (False: train now).
+    pretrained : bool, optional
+        Look for the book's weights in ``data/weights/`` first (default: on unless
+        ``XFASHION_PRETRAINED=0``).
+    device : str or torch.device, optional
+        Where to train (default :func:`~xfashion.utils.resolve_device`); the model returns on the CPU.
     """
     check_count(batch_size, "batch_size")
     if epochs is not None:
@@ -84,36 +98,44 @@ def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: s
     # only non-default design choices enter the key, so the default scorer's cache stays valid
     config.update({k: v for k, v in (("activation", activation), ("label_smoothing", label_smoothing))
                    if v != {"activation": DEFAULT_ACTIVATION, "label_smoothing": 0.0}[k]})
-    # labels are inputs too: the same outfits with noisy labels train another model
-    data = [catalog_key(catalog), feats.tables] + [(splits[k].items, splits[k].label) for k in ("train", "val")]
-    cache = Cache(f"scorer-{kind}", config, inputs=data,
-                  code=[sys.modules[__name__], sys.modules[score.__module__], sys.modules[make_batch.__module__]])
+    # labels are inputs too: the same outfits with noisy labels train another model. The features enter
+    # by provenance (feats.key: catalog, CNN, extraction code), not by their float values, which differ
+    # between CPUs in the last bits: every machine then finds the book's shipped weights
+    data = [catalog_key(catalog), feats.key or feats.tables] + [(splits[k].items, splits[k].label)
+                                                                for k in ("train", "val")]
+    cache = Cache(f"scorer-{kind}", config, inputs=data, code=TRAINING_CODE, shippable=True)
     config["key"] = cache.key
     with seeded(seed):  # initial weights depend on the seed alone
         model = MODELS[kind](feats.groups, hidden, activation=activation)
-    saved = cache.load() if use_cache else None
+    saved = cache.load(pretrained) if use_cache else None
     if saved is not None:
         model.load_state_dict(saved["state"])
         model.eval()
-        return TrainResult(model, saved["history"], config, saved["seconds"], saved["best_epoch"], cached=True)
+        return TrainResult(model, saved["history"], config, saved["seconds"], saved["best_epoch"], cached=True,
+                           shipped=cache.source == "shipped")
     train = feature_batch(catalog, splits["train"], feats)
     val = feature_batch(catalog, splits["val"], feats)
     history, best_epoch, seconds = fit(model, train, val, epochs=epochs, batch_size=batch_size, lr=lr,
                                        weight_decay=weight_decay, patience=patience, seed=seed, progress=progress,
-                                       desc=f"{kind} scorer", label_smoothing=label_smoothing)
+                                       desc=f"{kind} scorer", label_smoothing=label_smoothing, device=device)
     cache.save({"state": model.state_dict(), "history": history, "seconds": seconds, "best_epoch": best_epoch})
     return TrainResult(model, history, config, seconds, best_epoch)
 
 
 def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int = 40, batch_size: int = 128,
         lr: float = 2e-3, weight_decay: float = 1e-4, patience: int = 6, seed: int = 0, progress: bool = True,
-        desc: str = "scorer", label_smoothing: float = 0.0) -> tuple:
+        desc: str = "scorer", label_smoothing: float = 0.0, device=None) -> tuple:
     """Train ``model`` in place on a feature batch with validation-AUC early stopping.
+
+    It trains on ``device`` (default :func:`~xfashion.utils.resolve_device`) and ends on the CPU.
 
     Returns
     -------
     (history, best_epoch, seconds); the model keeps the best validation weights.
     """
+    dev = resolve_device(device)
+    model.to(dev)
+    train, val = train.to(dev), val.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
     history, best, best_auc, best_epoch, waited = [], None, -1.0, 0, 0
@@ -135,9 +157,9 @@ def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int =
             opt.step()
             total += loss.item() * len(idx)
         val_logits = score(model, val)
-        val_loss = F.binary_cross_entropy_with_logits(val_logits, val.label).item()
-        val_auc = roc_auc(val_logits, val.label)
-        val_acc = float(((val_logits > 0).float() == val.label).float().mean())
+        val_loss = F.binary_cross_entropy_with_logits(val_logits, val.label.cpu()).item()
+        val_auc = roc_auc(val_logits, val.label.cpu())
+        val_acc = float(((val_logits > 0).float() == val.label.cpu()).float().mean())
         history.append({"epoch": epoch + 1, "train_loss": total / len(train), "val_loss": val_loss,
                         "val_auc": val_auc, "val_accuracy": val_acc})
         bar.update(1)
@@ -154,7 +176,7 @@ def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int =
                 break
     bar.close()
     model.load_state_dict(best)
-    model.eval()
+    model.cpu().eval()
     return history, best_epoch, time.perf_counter() - start
 
 

@@ -1,29 +1,20 @@
-"""Small shared helpers: seeds, the one cache mechanism, small-data mode, memory.
+"""Small shared helpers: seeds, argument checks, devices, small-data mode, memory.
 
 Every stage that draws random numbers runs under :func:`seeded`, which gives it its own
 generator state seeded from its config and restores the caller's state afterwards: a stage's
 result never depends on what ran before it in the process, and never disturbs what runs after.
 
-Every cached artifact goes through :class:`Cache`: its key is a digest of the stage's full
-configuration, the content of its inputs and the source of the code it runs, so editing a
-function, relabelling outfits or retraining a model can never serve a stale result. Files hold
-tensors and plain data only and load with ``torch.load(..., weights_only=True)``: a cache folder
-copied from a classmate cannot run code.
+The cache and the shipped weights live in :mod:`xfashion.cache`.
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import ctypes.util
-import dataclasses
-import hashlib
-import inspect
-import math
 import os
 import random
 import resource
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +64,30 @@ def model_dtype(model) -> torch.dtype:
     """The floating dtype a model computes in (its first floating parameter's; float32 without one)."""
     params = model.parameters() if hasattr(model, "parameters") else ()
     return next((p.dtype for p in params if p.is_floating_point()), torch.float32)
+
+
+def model_device(model) -> torch.device:
+    """The device a model's first parameter lives on (the CPU for a model without parameters)."""
+    params = model.parameters() if hasattr(model, "parameters") else ()
+    return next((p.device for p in params), torch.device("cpu"))
+
+
+def resolve_device(device=None) -> torch.device:
+    """The device training and feature extraction run on.
+
+    ``device`` if given, else ``XFASHION_DEVICE``, else CUDA when available, else the CPU. The CPU
+    is the reference for every number in the book; an unusable device is a ValueError that says so.
+    """
+    name = device if device is not None else os.environ.get("XFASHION_DEVICE") or (
+        "cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"Unknown device {name!r}; use 'cpu', 'cuda' or 'cuda:N' (XFASHION_DEVICE).") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"Device {name!r} asked for, but this torch sees no CUDA GPU; use 'cpu' "
+                         "(or unset XFASHION_DEVICE).")
+    return dev
 
 
 def set_seed(seed: int = 0) -> None:
@@ -176,109 +191,6 @@ def claim(ok, text: str) -> None:
     raise AssertionError(f"The notebook says: {text!r}, but the outputs above say otherwise.")
 
 
-def cache_dir() -> Path:
-    """Folder for cached artifacts (``XFASHION_CACHE``, else ``data/cache`` in a clone, else ``~/.cache/xfashion``)."""
-    default = REPO_ROOT / "data" / "cache" if IN_CLONE else Path.home() / ".cache" / "xfashion"
-    path = Path(os.environ.get("XFASHION_CACHE", default))
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise ValueError(f"Cannot use cache folder {path}: {err.strerror}. Point XFASHION_CACHE at a writable "
-                         "folder.") from None
-    if not path.is_dir():
-        raise ValueError(f"Cache folder {path} is not a folder; point XFASHION_CACHE at a folder.")
-    return path
-
-
-# ----------------------------------------------------------------------------- digests
-def _update(h, obj) -> None:
-    """Feed ``obj`` into hash ``h`` by content (arrays by bytes, code by source)."""
-    if isinstance(obj, torch.Tensor):
-        t = obj.detach().cpu().contiguous()
-        h.update(f"tensor{t.dtype}{tuple(t.shape)}".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    elif isinstance(obj, np.ndarray):
-        a = np.ascontiguousarray(obj)
-        if a.dtype == object:
-            a = a.astype(str)
-        h.update(f"array{a.dtype.str}{a.shape}".encode())
-        h.update(a.tobytes())
-    elif isinstance(obj, (types.ModuleType, types.FunctionType, type)):
-        h.update(b"code")
-        h.update(inspect.getsource(obj).encode())
-    elif isinstance(obj, torch.nn.Module):
-        h.update(f"module{type(obj).__name__}".encode())
-        _update(h, obj.state_dict())
-    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        h.update(f"dataclass{type(obj).__name__}".encode())
-        _update(h, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
-    elif isinstance(obj, dict):
-        h.update(b"dict")
-        for k in sorted(obj, key=str):
-            _update(h, str(k))
-            _update(h, obj[k])
-    elif isinstance(obj, (list, tuple)):
-        h.update(f"seq{len(obj)}".encode())
-        for v in obj:
-            _update(h, v)
-    elif isinstance(obj, float) and math.isnan(obj):
-        h.update(b"nan")
-    elif obj is None or isinstance(obj, (bool, int, float, str, np.generic, Path)):
-        h.update(f"{type(obj).__name__}:{obj!r}".encode())
-    else:
-        raise TypeError(f"Cannot digest a {type(obj).__name__} for a cache key; pass its content instead.")
-
-
-def digest(*parts, length: int = 16) -> str:
-    """A stable hex digest of configs, arrays, tensors, models (weights) and code (source text)."""
-    h = hashlib.sha256()
-    for p in parts:
-        _update(h, p)
-    return h.hexdigest()[:length]
-
-
-class Cache:
-    """One cached artifact of a stage.
-
-    Parameters
-    ----------
-    stage : str
-        Name used in the file name (``<stage>-<key>.pt``).
-    config : dict
-        Every argument that changes the result.
-    inputs : sequence
-        The data the stage reads (arrays, tensors, models, dataclasses), digested by content.
-    code : sequence of modules, functions or classes
-        The code the stage runs, digested by source text.
-
-    Examples
-    --------
-    >>> cache = Cache("scorer", config, inputs=[features], code=[scorer_module])  # doctest: +SKIP
-    >>> payload = cache.load()  # None on a miss
-    """
-
-    def __init__(self, stage: str, config: dict, inputs=(), code=()):
-        self.stage = stage
-        self.key = digest(stage, config, list(inputs), list(code))
-        self.path = cache_dir() / f"{stage}-{self.key}.pt"
-
-    def load(self):
-        """The stored payload, or None when absent; a damaged file is reported and ignored."""
-        if not self.path.exists():
-            return None
-        try:
-            return torch.load(self.path, weights_only=True)
-        except Exception as err:  # a truncated or foreign file: recompute rather than trust it
-            print(f"Ignoring unreadable cache file {self.path.name} ({type(err).__name__}); recomputing.")
-            return None
-
-    def save(self, payload: dict) -> None:
-        """Store tensors and plain data (atomically, so a killed run leaves no half file)."""
-        tmp = self.path.with_suffix(".tmp")
-        torch.save(payload, tmp)
-        tmp.replace(self.path)
-
-
 def to_plain(frame) -> dict:
     """A pandas DataFrame as plain lists (for weights-only cache files)."""
     return {"columns": [str(c) for c in frame.columns], "index": [_plain(i) for i in frame.index],
@@ -315,4 +227,4 @@ def json_default(v):
     return float(v)
 
 
-__all__ = ["set_seed", "seeded", "small_mode", "claim", "cache_dir", "digest", "Cache", "peak_rss_mb"]
+__all__ = ["set_seed", "seeded", "small_mode", "claim", "peak_rss_mb"]

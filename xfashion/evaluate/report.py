@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from ..cache import Cache
 from ..explain import Attribution, explain_code, get_method, with_images
 from ..explain import methods as registered_methods
 from ..features import catalog_key
@@ -19,7 +20,7 @@ from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score
 from ..training import train_scorer
-from ..utils import Cache, check_count, check_seed, check_unique, from_plain, to_plain
+from ..utils import check_count, check_seed, check_unique, from_plain, to_plain
 from .agreement import attribute_in_chunks
 from .faithfulness import QUANTUS_VERSION, quantus_scores
 from .metrics import detection_scores, metrics_of, random_expected, seed_summary, summarise
@@ -63,7 +64,8 @@ class SwapReport:
 
 def seed_scorer(wb, seed: int, design: dict | None = None):
     """The scorer of ``wb``'s data trained with ``seed`` and ``design`` options (cached)."""
-    return train_scorer(wb.catalog, wb.splits, wb.feats, seed=seed, progress=False, **(design or {})).model
+    return train_scorer(wb.catalog, wb.splits, wb.feats, seed=seed, pretrained=getattr(wb, "pretrained", None),
+                        progress=False, **(design or {})).model
 
 
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,

@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 
 from ..outfits import MAX_ITEMS, OutfitBatch
-from ..utils import check_count, model_dtype, seeded
+from ..utils import check_count, model_device, model_dtype, seeded
 
 NEEDS = {
     "means": "dataset means per group: pass means=xf.dataset_means(feats.tables) (or **wb.options())",
@@ -257,6 +257,12 @@ class Explainer:
         if lacking:
             raise ValueError(f"{traits.name} needs " + "; and ".join(NEEDS[n] for n in lacking) + ".")
         model.eval()
+        # everything runs on the model's device (XFASHION_DEVICE when it was trained there); values return
+        # on the CPU, the book's reference. Tensor-dict options (means, references) follow the batch.
+        device = model_device(model)
+        batch = batch.to(device)
+        opts = {k: {g: t.to(device) for g, t in v.items()} if isinstance(v, dict) and all(
+            isinstance(t, torch.Tensor) for t in v.values()) else v for k, v in opts.items()}
         # inputs that already require gradients keep Captum from warning that it had to set them
         inputs = tuple(batch.features[g].detach().clone().requires_grad_(traits.gradients) for g in groups)
         run = Run(model, batch, groups, inputs, GroupForward(model, groups, target), target, seed, opts)
@@ -267,8 +273,8 @@ class Explainer:
             values = self.compute(run)
         seconds = time.perf_counter() - start
         B = len(batch)
-        values = values.detach() * batch.mask[..., None]
-        return Attribution(values, batch.mask, traits.name, groups, counter.rows / B, counter.backward_rows / B,
+        values = (values.detach() * batch.mask[..., None]).cpu()
+        return Attribution(values, batch.mask.cpu(), traits.name, groups, counter.rows / B, counter.backward_rows / B,
                            seconds, traits.item_level, run.extras)
 
     def compute(self, run: Run) -> torch.Tensor:  # pragma: no cover - every subclass overrides it

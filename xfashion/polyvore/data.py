@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
+from ..cache import cache_dir
 from ..data import PALETTE
-from ..utils import REPO_ROOT, cache_dir
+from ..utils import REPO_ROOT
 
 SEMANTIC_SLOTS = {"tops": "top", "bottoms": "bottom", "all-body": "dress", "outerwear": "outer",
                   "shoes": "shoes", "bags": "bag"}

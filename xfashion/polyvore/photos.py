@@ -11,10 +11,11 @@ import torch.nn as nn
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from ..cache import Cache
 from ..data import COLOR_NAMES
 from ..features import ColorHistogram
 from ..groups import COLOR_GROUP, SHAPE_GROUP, FeatureGroup, FeatureGroups
-from ..utils import Cache, seeded
+from ..utils import seeded
 from .data import MIN_IMAGE_SIZE, PolyvoreData
 
 
