@@ -43,8 +43,9 @@ browser:
 		echo "WARNING: install Chromium (Debian: apt-get install chromium); the browser tests will be skipped."; \
 	fi
 
+# TOUR_FLAGS=--require-shipped (CI) fails when a chapter had to train a model data/weights/ should ship
 tour: install data
-	$(BIN)/python -m xfashion tour
+	$(BIN)/python -m xfashion tour $(TOUR_FLAGS)
 
 # lint first (ruff: pyflakes, bugbear, import order, complexity, line length; see pyproject.toml);
 # pytest's exit code 5 means no test ran: a failure here, said out loud

@@ -1,6 +1,8 @@
 """Shared fixtures. Tests run in small-data mode with their own cache folder."""
+import json
 import os
 import tempfile
+import time
 
 os.environ.setdefault("XFASHION_SMALL", "1")
 os.environ.setdefault("XFASHION_CACHE", tempfile.mkdtemp(prefix="xfashion-test-cache-"))
@@ -45,3 +47,25 @@ def wb_small(catalog, splits, tiny_feats, trained):
     train = numpy.flatnonzero(catalog.split == "train")
     return Workbench(catalog, splits, tiny_feats, trained.model, xf.explain.dataset_means(tiny_feats.tables, train),
                         xf.explain.reference_outfits(tiny_feats.tables, rows=train))
+
+
+_START = {}
+
+
+def pytest_sessionstart(session):
+    _START["t"] = time.perf_counter()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Leave build/pytest.json for `make readme`'s timing line, when the whole suite ran (no selection)."""
+    config = session.config
+    if config.getoption("markexpr") or config.getoption("keyword") or config.args not in ([], ["tests"]):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or "t" not in _START:
+        return
+    counts = {k: len(reporter.stats.get(k, [])) for k in ("passed", "failed", "skipped", "error")}
+    out = xf.utils.REPO_ROOT / "build" / "pytest.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"seconds": round(time.perf_counter() - _START["t"], 1), **counts,
+                               "exitstatus": int(exitstatus)}))

@@ -115,3 +115,16 @@ def test_top_confusions_rank_rates_and_say_whether_the_stylist_cares():
     # shirt and T-shirt share a slot and no season clash; a coat is outerwear and clashes with sandals
     assert table.alike.tolist() == [True, False]
     assert table.same_slot.tolist() == [True, False] and table.same_season_rules.tolist() == [True, False]
+
+
+def test_colour_histogram_without_autograd_votes_only_garment_pixels_to_the_same_values(catalog):
+    """The fast path (no autograd: extraction) equals the differentiable one, background and empty items too."""
+    hist = xf.ColorHistogram()
+    rgba = catalog.render(np.arange(40)).reshape(8, 5, 4, 28, 28).clone()
+    rgba[0, 0] = 0  # an item with no garment pixel at all
+    with torch.no_grad():
+        fast = hist(rgba)
+    dense = hist(rgba.requires_grad_())
+    assert fast.shape == dense.shape == (8, 5, 13)
+    torch.testing.assert_close(fast, dense.detach(), atol=1e-5, rtol=0)
+    assert fast[0, 0].abs().sum() == 0 and torch.allclose(fast[1:].sum(-1), torch.ones(7, 5), atol=1e-5)

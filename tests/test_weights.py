@@ -4,6 +4,7 @@ import dataclasses
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -117,3 +118,19 @@ def test_an_unusable_device_is_named(monkeypatch):
         with pytest.raises(ValueError, match="no CUDA GPU"):
             utils.resolve_device("cuda")
     assert utils.resolve_device("cpu") == torch.device("cpu")
+
+
+def test_prepare_loads_from_its_cache_exactly_what_it_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    monkeypatch.setattr(xf.pipeline, "_MEMO", {})
+    built = xf.prepare(3)
+    monkeypatch.setattr(xf.pipeline, "_MEMO", {})  # a new kernel: only the cache file is left
+    loaded = xf.prepare(3)
+    assert len(list(tmp_path.glob("prepare-*.pt"))) == 1 and loaded is not built
+    for a, b in zip((built[0], *built[1].values()), (loaded[0], *loaded[1].values())):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+            else:
+                assert x == y, f.name

@@ -254,4 +254,26 @@ class Cache:
                                        "sha256": file_sha256(folder / self.path.name)}
 
 
+def pack_record(obj) -> dict:
+    """A dataclass of arrays and plain values as weights-only data (numeric arrays as tensors)."""
+    out = {}
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if isinstance(v, np.ndarray):
+            v = {"array": torch.from_numpy(np.ascontiguousarray(v)) if v.dtype.kind in "biuf" else v.tolist(),
+                 "dtype": v.dtype.str}
+        out[f.name] = v
+    return out
+
+
+def unpack_record(cls, d: dict):
+    """Inverse of :func:`pack_record`: the same arrays, dtypes and values."""
+    def value(v):
+        if isinstance(v, dict) and set(v) == {"array", "dtype"}:
+            a = v["array"]
+            return (a.numpy() if isinstance(a, torch.Tensor) else np.asarray(a)).astype(v["dtype"], copy=False)
+        return v
+    return cls(**{k: value(v) for k, v in d.items()})
+
+
 __all__ = ["cache_dir", "digest", "Cache", "pretrained_enabled", "load_shipped", "weights_manifest", "shipping"]

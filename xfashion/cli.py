@@ -272,7 +272,7 @@ def cmd_readme(args) -> tuple:
 
 def cmd_tour(args) -> tuple:
     print("Executing the notebooks in order (fresh kernel each) into build/ ...", flush=True)
-    done = run_tour(only=args.only)
+    done = run_tour(only=args.only, require_shipped=args.require_shipped)
     total = sum(seconds for _, seconds in done)
     return {"notebooks": dict(done)}, [f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/."]
 
@@ -284,6 +284,10 @@ def cmd_retrain(args) -> tuple:
             raise ValueError("the shipped weights no longer match the code:\n  " + "\n  ".join(problems))
         return {"problems": []}, ["data/weights/ matches the training code, sizes and designs"]
     result = retrain(progress=not args.json)
+    record = REPO_ROOT / "build" / "retrain.json"  # read by `make readme`
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"seconds": result["seconds"], "bytes": result["bytes"],
+                                  "files": len(result["files"])}))
     lines = [f"{name}  {entry['stage']}  sha256 {entry['sha256'][:12]}" for name, entry in result["files"].items()]
     lines.append(f"{len(result['files'])} models ({result['bytes'] / 1e6:.1f} MB) trained from scratch in "
                  f"{result['seconds']:.0f} s; manifest in data/weights/manifest.json")
@@ -346,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("readme", cmd_readme, "recompute the README's results table (run after the tour: uses its caches)")
     p = command("tour", cmd_tour, "execute every notebook in order into build/", parents=())
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
+    p.add_argument("--require-shipped", action="store_true",
+                   help="fail when a chapter had to train a model that data/weights/ should ship (CI)")
     return parser
 
 

@@ -52,10 +52,8 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
         keys = ("item_top1", "pair_top1", "faithfulness_correlation", "pixel_flipping")
         return {f"{k}{sd}": round(float(sm.loc[method, k + sd]), 3) for k in keys for sd in ("", "_sd")}
     bench = benchmark(wb)
-    tour = None
-    path = Path(tour_json) if tour_json else REPO_ROOT / "build" / "tour.json"
-    if path.exists():
-        tour = json.loads(path.read_text())
+    build = REPO_ROOT / "build"
+    tour = _record(Path(tour_json) if tour_json else build / "tour.json")
     return {
         "machine": {"processor": platform.processor() or platform.machine(), "python": platform.python_version(),
                     "small_mode": small_mode()},
@@ -78,7 +76,23 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                                              / bench.loc["ifiv", "seconds"])),
                  "peak_rss_mb": round(peak_rss_mb())},
         "tour": tour,
+        # the records `python -m xfashion retrain --json` and pytest (tests/conftest.py) leave in build/
+        "retrain": _record(build / "retrain.json"),
+        "tests": _record(build / "pytest.json"),
     }
+
+
+def _record(path: Path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def timing_rows(tour: dict) -> list:
+    """Markdown rows of a tour record: seconds and peak memory per chapter, then the total."""
+    rows = ["| chapter | seconds | peak memory so far (MiB) |", "| --- | --- | --- |"]
+    rows += [f"| {name.removesuffix('.ipynb')} | {v['seconds']:.0f} | {v['peak_rss_mb_so_far']:.0f} |"
+             for name, v in tour["notebooks"].items()]
+    rows.append(f"| all {len(tour['notebooks'])} | {tour['seconds']:.0f} | {tour['peak_rss_mb']:.0f} |")
+    return rows
 
 
 def table(r: dict) -> str:
@@ -110,8 +124,18 @@ def table(r: dict) -> str:
     lines = [BEGIN, "", "| stage | result |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows]
     tour = r.get("tour")
     if tour and not tour.get("small_mode"):
-        lines += ["", f"`make tour` (cold caches) took {tour['seconds']:.0f} s here; the largest notebook kernel "
-                      f"peaked at {tour['peak_rss_mb']:.0f} MiB resident."]
+        shipped = "shipped weights" if tour.get("pretrained", False) else "every model trained"
+        lines += ["", f"`make tour` (cold caches, {shipped}) took {tour['seconds']:.0f} s of notebooks here; the "
+                      f"largest notebook kernel peaked at {tour['peak_rss_mb']:.0f} MiB resident:", ""]
+        lines += timing_rows(tour)
+        extra = []
+        if r.get("retrain"):
+            extra.append(f"`make retrain` (every shipped model from scratch) {r['retrain']['seconds']:.0f} s")
+        if r.get("tests"):
+            extra.append(f"`make test`'s pytest {r['tests']['seconds']:.0f} s ({r['tests']['passed']} passed, "
+                         f"{r['tests']['skipped']} skipped)")
+        if extra:
+            lines += ["", "; ".join(extra) + "."]
     lines += ["", f"Measured on {r['machine']['processor']}, Python {r['machine']['python']}; regenerate with "
                   "`make readme` after `make tour`.", END]
     return "\n".join(lines)
@@ -140,10 +164,7 @@ def write_timings(r: dict, guide: str | Path = REPO_ROOT / "docs" / "course_guid
     text = guide.read_text()
     if TIMINGS[0] not in text or TIMINGS[1] not in text:
         raise ValueError(f"{guide} has no timing block; add the lines {TIMINGS[0]!r} and {TIMINGS[1]!r}.")
-    rows = ["| chapter | seconds | peak memory so far (MiB) |", "| --- | --- | --- |"]
-    rows += [f"| {name.removesuffix('.ipynb')} | {v['seconds']:.0f} | {v['peak_rss_mb_so_far']:.0f} |"
-             for name, v in tour["notebooks"].items()]
-    rows.append(f"| all {len(tour['notebooks'])} | {tour['seconds']:.0f} | {tour['peak_rss_mb']:.0f} |")
+    rows = timing_rows(tour)
     head, rest = text.split(TIMINGS[0], 1)
     _, tail = rest.split(TIMINGS[1], 1)
     guide.write_text(head + TIMINGS[0] + "\n" + "\n".join(rows) + "\n" + TIMINGS[1] + tail)

@@ -14,6 +14,7 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from .cache import RETRAIN_HINT, pretrained_enabled
 from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT, small_mode
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -81,24 +82,39 @@ def kernels_peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
-def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None) -> list:
+def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None,
+             require_shipped: bool = False) -> list:
     """Execute every notebook in order; returns ``[(name, seconds), ...]``.
 
-    Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, and the peak
-    resident memory of any kernel so far after each notebook (measured by the OS).
+    Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, the peak resident
+    memory of any kernel so far after each notebook (measured by the OS), and ``trained_live``: the
+    models a chapter had to train because no shipped weights matched (see :mod:`xfashion.weights`).
+
+    Raises
+    ------
+    RuntimeError
+        With ``require_shipped``, when a model was trained live on full data: the book's numbers
+        would then not be the shipped models' (CI runs the tour this way).
     """
-    done, record = [], {"notebooks": {}, "small_mode": small_mode()}
+    done, record = [], {"notebooks": {}, "small_mode": small_mode(), "pretrained": pretrained_enabled()}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    live_log = Path(out_dir) / "trained-live.txt"
+    live_log.unlink(missing_ok=True)
     start = time.perf_counter()
     for path in notebooks():
         if only and not any(key in path.name for key in only):
             continue
-        seconds = execute_notebook(path, out_dir)
+        seconds = execute_notebook(path, out_dir, env={"XFASHION_LIVE_LOG": str(live_log)})
         peak = kernels_peak_rss_mb()
         print(f"  {path.name:<36} {seconds:6.1f} s   peak kernel memory so far {peak:6.0f} MiB", flush=True)
         done.append((path.name, seconds))
         record["notebooks"][path.name] = {"seconds": round(seconds, 1), "peak_rss_mb_so_far": round(peak, 1)}
     record["seconds"] = round(time.perf_counter() - start, 1)
     record["peak_rss_mb"] = round(kernels_peak_rss_mb(), 1)
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    record["trained_live"] = sorted(set(live_log.read_text().split())) if live_log.exists() else []
     (Path(out_dir) / "tour.json").write_text(json.dumps(record, indent=1))
+    if require_shipped and record["trained_live"]:
+        raise RuntimeError(f"The tour trained {len(record['trained_live'])} model(s) without shipped weights: "
+                           f"{', '.join(record['trained_live'])}. {RETRAIN_HINT[0].upper()}{RETRAIN_HINT[1:]}, "
+                           "then commit data/weights/.")
     return done

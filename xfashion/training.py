@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .cache import Cache
+from .cnn import TRAINING_CODE as CNN_CODE
 from .data import Catalog
 from .features import ItemFeatures, catalog_key
 from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, make_batch
@@ -51,8 +52,11 @@ class TrainResult:
         self.n_parameters = sum(p.numel() for p in self.model.parameters())
 
 
-# the code a trained scorer depends on (digested into its cache key and the shipped manifest)
-TRAINING_CODE = (sys.modules[__name__], sys.modules[score.__module__], sys.modules[make_batch.__module__])
+# the code a trained scorer depends on (digested into its cache key and the shipped manifest): its own,
+# and the code that made its features (which the key already holds through feats.key), so that the
+# manifest check sees any upstream change
+TRAINING_CODE = (sys.modules[__name__], sys.modules[score.__module__], sys.modules[make_batch.__module__],
+                 sys.modules[ItemFeatures.__module__], *CNN_CODE)
 
 
 def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: str = "pairwise",

@@ -164,7 +164,7 @@ SIZES = {
     "outfits": ({"train": 16000, "val": 2000, "test": 2000}, {"train": 1600, "val": 300, "test": 300}),
     "scorer_epochs": (40, 15),
     "fitb_questions": (600, None),  # fill-in-the-blank questions drawn from the test outfits
-    "swap_controlled": ({"n_outfits": 6000, "per_kind": 400}, {"n_outfits": 800, "per_kind": 60}),
+    "swap_controlled": ({"n_outfits": 6000, "per_kind": 250}, {"n_outfits": 800, "per_kind": 60}),
     "swap_paper": ({"n_outfits": 500, "per_kind": None}, {"n_outfits": 800, "per_kind": 60}),
 }
 
