@@ -43,11 +43,12 @@ def _run(args, cache, env_extra=None):
 
 
 def _cache_contents(folder):
-    """Stage name -> (cache key, digest of the stored tensors)."""
+    """Stage name -> (cache key, digest of the stored tensors: weights, feature tables, or the whole payload)."""
     found = {}
     for path in Path(folder).glob("*.pt"):
         stage, key = path.stem.rsplit("-", 1)
-        found[stage] = (key, digest(torch.load(path, weights_only=True)["state" if stage != "features" else "tables"]))
+        payload = torch.load(path, weights_only=True)
+        found[stage] = (key, digest(payload.get("state", payload.get("tables", payload))))
     return found
 
 
@@ -59,7 +60,7 @@ def test_same_seed_same_artifacts_whatever_ran_before_and_whichever_path_built_t
     # the command line fills a cache with the very same files as the notebooks' entry point
     _run(["-m", "xfashion", "train", "--json"], tmp_path / "cli")
     cli, nb = _cache_contents(tmp_path / "cli"), _cache_contents(tmp_path / "clean")
-    for stage in ("shape_cnn", "features", "scorer-pairwise"):
+    for stage in ("prepare", "shape_cnn", "features", "scorer-pairwise"):
         assert cli[stage] == nb[stage], stage
 
 
@@ -183,7 +184,7 @@ def test_every_cached_stage_digests_its_own_code(catalog, splits, tiny_feats, tm
     def edited(obj):  # as if someone edited the scorer module without touching a version number
         text = real(obj)
         return text + "\n# edited\n" if getattr(obj, "__name__", "") == "xfashion.scorer" else text
-    monkeypatch.setattr("xfashion.utils.inspect.getsource", edited)
+    monkeypatch.setattr("xfashion.cache.inspect.getsource", edited)
     assert not xf.train_scorer(catalog, splits, tiny_feats, epochs=1, progress=False).cached
 
 

@@ -134,3 +134,18 @@ def test_prepare_loads_from_its_cache_exactly_what_it_built(tmp_path, monkeypatc
                 assert x.dtype == y.dtype and np.array_equal(x, y), f.name
             else:
                 assert x == y, f.name
+
+
+def test_an_unshipped_model_on_full_data_is_said_and_logged_for_the_tour(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XFASHION_LIVE_LOG", str(tmp_path / "live.txt"))
+    monkeypatch.setattr(cache, "small_mode", lambda: False)
+    monkeypatch.setattr(cache, "WEIGHTS_DIR", tmp_path / "no-weights")
+    store = cache.Cache("scorer-pairwise", {"seed": 99}, shippable=True)
+    assert store.load() is None
+    assert "No shipped weights" in capsys.readouterr().out and "make retrain" in cache.RETRAIN_HINT
+    assert (tmp_path / "live.txt").read_text().split() == [store.path.name]
+    assert cache.Cache("features", {"seed": 99}).load() is None  # not a shippable stage: nothing said
+    assert capsys.readouterr().out == "" and len((tmp_path / "live.txt").read_text().split()) == 1
+    monkeypatch.setenv("XFASHION_PRETRAINED", "0")  # training on purpose: nothing said either
+    assert store.load() is None and capsys.readouterr().out == ""

@@ -172,12 +172,16 @@ def shipping(folder: Path):
         _SHIPPING.pop()
 
 
-def _note_live_training(name: str) -> None:
-    """Say that a model with no shipped weights is being trained, and log it for the tour (full data only)."""
-    if small_mode():  # the shipped weights are the full data's; small-data mode always trains
+def _note_unshipped(name: str, cached: bool) -> None:
+    """Say that a model the book does not ship is trained (or was, on this machine), and log it for the tour.
+
+    Full data only: the shipped weights are the full data's, small-data mode always trains.
+    """
+    if small_mode():
         return
+    how = "loading this machine's own training of it from the cache" if cached else "training it here"
     print(f"No shipped weights for {name} (a configuration the book does not train, or changed code or data): "
-          f"training it here. If the book's own models changed on purpose, {RETRAIN_HINT}.")
+          f"{how}. If the book's own models changed on purpose, {RETRAIN_HINT}.")
     log = os.environ.get("XFASHION_LIVE_LOG")
     if log:
         with open(log, "a") as f:
@@ -226,7 +230,7 @@ class Cache:
             if payload is not None:
                 self.source = "shipped"
                 return payload
-            _note_live_training(self.path.name)
+            _note_unshipped(self.path.name, cached=self.path.exists())
         if not self.path.exists():
             return None
         try:
