@@ -170,6 +170,12 @@ def test_the_book_shows_chapter_04_with_its_figures(browser, tmp_path):
     assert page.url.endswith("04_ifiv_explanations.html")
     shown = page.evaluate("() => [...document.images].filter(i => i.complete && i.naturalWidth > 100).length")
     assert shown >= 5  # the outfit strips, bars and heatmaps of the chapter
+    # the maths is typeset offline (MathJax copied beside the book), never left as raw TeX
+    assert (index.parent / "mathjax" / "MathJax.js").is_file()
+    page.wait_for_function("() => document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_SVG').length > 0",
+                           timeout=60_000)
+    page.wait_for_function(r"() => !document.body.innerText.includes('$$') && "
+                           r"!document.body.innerText.includes('\\mathrm')", timeout=60_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "book-04.png"), full_page=False)
     assert page.get_by_role("link", name="Contents").count() == 2  # navigation at the top and the bottom

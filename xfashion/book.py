@@ -3,9 +3,12 @@
 Readers who do not run anything still see every figure: nbconvert's HTML exporter embeds the
 outputs (images as data URIs) of the notebooks that ``make tour`` executed into ``build/``.
 Widget cells keep their text form; the cell after each explorer draws the same view statically.
+The maths renders offline with a copy of MathJax in ``book/mathjax``.
 """
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -43,6 +46,22 @@ def _nav(k: int, names: list) -> str:
     return " · ".join(parts)
 
 
+def _offline_mathjax(out: Path) -> str:
+    """Copy MathJax beside the book and return the URL its pages load it from.
+
+    nbconvert points MathJax at a CDN, which a classroom without internet cannot reach: the maths
+    would show as raw TeX. PyPI's ``jupyter-server-mathjax`` ships MathJax 2's files; they are found
+    without importing the package (a Jupyter server extension) and copied into ``out/mathjax``.
+    """
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    static = Path(next(iter(spec.submodule_search_locations))) / "static" if spec else None
+    if static is None or not (static / "MathJax.js").is_file():
+        raise ImportError("The book renders its maths with MathJax from the package jupyter-server-mathjax, which "
+                          "is missing: run `make install` (or pip install jupyter-server-mathjax).")
+    shutil.copytree(static, out / "mathjax", dirs_exist_ok=True)
+    return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
 def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = None) -> Path:
     """Render every executed notebook found in ``src`` into ``out`` (default ``src/book``); returns the index.
 
@@ -58,7 +77,7 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
     if not present:
         raise FileNotFoundError(f"No executed chapter in {src}: run `make tour` first (it writes them there).")
     out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", mathjax_url=_offline_mathjax(out))
     names = [c[0] for c in CHAPTERS]
     for name, title, _ in present:
         k = names.index(name)
