@@ -32,7 +32,9 @@ CHAPTERS = [
      "A label-free benchmark with ground truth, built by hand and then at scale over scorer seeds and protocols."),
     ("07_which_explainer", "Which explainer? When metrics disagree",
      "Quantus's faithfulness, randomisation and complexity metrics beside the swap test; a design chosen by AUC."),
-    ("08_real_polyvore", "Real outfits: Polyvore",
+    ("08_which_two_items_clash", "Which two items clash?",
+     "Pair explanations (second-order IFIV, removal, Shapley interactions, Integrated Hessians) against the stylist."),
+    ("09_real_polyvore", "Real outfits: Polyvore",
      "The same pipeline on photos of real outfits (or a tiny offline fixture)."),
 ]
 

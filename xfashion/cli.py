@@ -15,9 +15,11 @@ from .analysis import color_invariance
 from .book import build_book
 from .data import CATEGORIES, COLOR_NAMES
 from .evaluate import benchmark, headline, run_swap_evaluation
+from .evaluate.pairs import faulted_pairs, run_pair_evaluation
 from .evaluate.report import write_report
 from .explain import attribute, get_method, methods
 from .explain.base import ALIASES
+from .explain.pairs import attribute_pairs, get_pair_method, pair_methods
 from .outfits import outfit_violations
 from .pipeline import fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
 from .polyvore import run_polyvore
@@ -70,11 +72,15 @@ def image_size_type(text: str) -> int:
 
 
 def method_type(text: str) -> str:
-    """A registered attribution method or alias, resolved to its name."""
+    """A registered attribution method (or pair method, for --pairs) or alias, resolved to its name."""
     try:
         return get_method(text).traits.name
     except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+        try:
+            return get_pair_method(text).traits.name
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{err} Pair methods (with --pairs): {', '.join(pair_methods())}.") \
+                from None
 
 
 def out_folder(text: str) -> Path:
@@ -166,6 +172,11 @@ def cmd_explain(args) -> tuple:
     outfits = wb.splits[args.split]
     if not 0 <= args.outfit < len(outfits):
         raise ValueError(f"--outfit must lie in 0-{len(outfits) - 1} for the {args.split} split; got {args.outfit}.")
+    if args.pairs:
+        return _explain_pairs(args, wb, outfits.outfit(args.outfit))
+    args.method = args.method or "ifiv"
+    if args.method in pair_methods():
+        raise ValueError(f"{args.method} is a pair method: add --pairs (item methods: {', '.join(methods())}).")
     items = outfits.outfit(args.outfit)
     batch = wb.batch(args.outfit, args.split, images=get_method(args.method).traits.needs_images)
     logit = float(score(wb.model, batch)[0])
@@ -195,6 +206,30 @@ def cmd_explain(args) -> tuple:
     return summary, lines
 
 
+def _explain_pairs(args, wb, items) -> tuple:
+    """``explain --pairs``: the pair matrix of one outfit and the stylist's faulted pairs."""
+    method = args.method or "second_order_ifiv"
+    if method not in pair_methods():
+        raise ValueError(f"--pairs needs a pair method ({', '.join(pair_methods())}); got {method}.")
+    batch = wb.batch(args.outfit, args.split)
+    logit = float(score(wb.model, batch)[0])
+    pairs = attribute_pairs(wb.model, batch, method, means=wb.means, target=args.target)
+    i, j = (int(v) for v in pairs.lowest()[0])
+    labels = [f"{k} {COLOR_NAMES[wb.catalog.color[t]]} {CATEGORIES[wb.catalog.category[t]]}"
+              for k, t in enumerate(items)]
+    faulted = faulted_pairs(wb.catalog, items, wb.catalog.color[items])
+    n = len(items)
+    summary = {"outfit": args.outfit, "split": args.split, "method": method, "target": args.target, "logit": logit,
+               "items": labels, "pairs": [[round(float(v), 5) for v in row] for row in pairs.values[0, :n, :n]],
+               "lowest_pair": [i, j], "oracle_pairs": [{"items": [a, b], "rule": r} for a, b, r in faulted],
+               "forward_passes": pairs.forward_passes, "ms": round(pairs.seconds * 1000, 2)}
+    lines = [f"outfit {args.outfit} ({args.split}): logit {logit:+.3f}; the stylist faults "
+             + (", ".join(f"{r} {[a, b]}" for a, b, r in faulted) or "no pair"),
+             pairs.matrix(0, labels).round(3).to_string(),
+             f"{method}: lowest pair {[i, j]} ({labels[i]} + {labels[j]}); {pairs.forward_passes:g} forward passes"]
+    return summary, lines
+
+
 def cmd_book(args) -> tuple:
     index = build_book(args.src, args.out)
     return {"index": str(index)}, [f"book written: {index} (open it in a browser)"]
@@ -202,6 +237,8 @@ def cmd_book(args) -> tuple:
 
 def cmd_evaluate(args) -> tuple:
     wb = workbench(args.seed, progress=not args.json)
+    if args.pairs:
+        return _evaluate_pairs(args, wb)
     report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
                                  per_kind=args.per_kind, margin=args.margin, progress=not args.json)
     paths = write_report(report, args.out or REPO_ROOT / "reports")
@@ -225,6 +262,25 @@ def cmd_evaluate(args) -> tuple:
     lines = [f"{args.protocol} protocol, scorer seeds {list(args.seeds)}: {summary['n_cases']} swap cases "
              f"({summary['n_unambiguous']} unambiguous), margin {args.margin}",
              headline(report).to_string(), f"written: {paths['csv']}, {paths['markdown']}"]
+    return summary, lines
+
+
+def _evaluate_pairs(args, wb) -> tuple:
+    """``evaluate --pairs``: the pair test over scorer seeds (see :mod:`xfashion.evaluate.pairs`)."""
+    sizes = {k: v for k, v in (("n_outfits", args.n_outfits), ("per_rule", args.per_kind)) if v is not None}
+    report = run_pair_evaluation(wb, seeds=args.seeds, margin=args.margin, progress=not args.json, **sizes)
+    s = report.summary
+    keys = [c for c in s.columns if c.startswith("clash_") and "unambiguous" not in c]
+    methods = {m: {**{k: round(float(s.loc[m, k]), 4) for k in keys if s.loc[m, k] == s.loc[m, k]},
+                   "n_cases": int(s.loc[m, "cases"]),
+                   **({"ms_per_outfit": round(float(report.cost.loc[m, "ms_per_outfit"]), 3)}
+                      if m in report.cost.index else {})} for m in s.index}
+    summary = {"seeds": list(args.seeds), "n_cases": report.n_cases, "margin": args.margin,
+               "cases_per_rule": {str(k): int(v) for k, v in report.per_case[report.per_case.method == "oracle"]
+                                  .rule.value_counts().items()}, "methods": methods,
+               "seconds": round(report.seconds, 1)}
+    lines = [f"pair test, scorer seeds {list(args.seeds)}: {report.n_cases} cases that break exactly one pair rule",
+             headline(report, "all", "pair test").to_string()]
     return summary, lines
 
 
@@ -314,10 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("features", cmd_features, "train or load the shape-texture CNN and extract item features")
     command("train", cmd_train, "train or load the outfit scorer and its baselines, print test metrics")
     p = command("explain", cmd_explain, "explain one test outfit's score",
-                description="Explain one outfit. Methods: " + ", ".join(methods()) + "; aliases: "
+                description="Explain one outfit. Methods: " + ", ".join(methods()) + "; pair methods (--pairs): "
+                + ", ".join(pair_methods()) + "; aliases: "
                 + ", ".join(f"{a}={n}" for a, n in sorted(ALIASES.items()) if a != n))
     p.add_argument("--outfit", type=int, default=0, help="outfit index in the split (0 .. size - 1)")
-    p.add_argument("--method", default="ifiv", type=method_type, help="attribution method or alias (see above)")
+    p.add_argument("--method", default=None, type=method_type,
+                   help="attribution method or alias (see above; default ifiv, or second_order_ifiv with --pairs)")
+    p.add_argument("--pairs", action="store_true", help="explain item pairs: which two items clash (a pair method)")
     p.add_argument("--target", default="logit", choices=["logit", "probability"])
     p.add_argument("--split", default="test", choices=["train", "val", "test"])
     p = command("evaluate", cmd_evaluate, "run the swap evaluation; write reports/swap_evaluation.{csv,md}",
@@ -329,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-outfits", type=positive_int, help="good outfits drawn per seed (default: per protocol)")
     p.add_argument("--per-kind", type=positive_int, help="cases kept per swap kind (default: per protocol)")
     p.add_argument("--out", type=out_folder, help="folder for the report files (default reports/)")
+    p.add_argument("--pairs", action="store_true",
+                   help="the pair test instead: swaps that break exactly one pair rule, and which pair methods find "
+                        "it (--per-kind: cases per pair rule)")
     p = command("book", cmd_book, "render the executed notebooks in build/ as static HTML in build/book/",
                 parents=())
     p.add_argument("--src", default=str(REPO_ROOT / "build"), help="folder of executed notebooks (make tour)")

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from .swap import SwapCases
 
 
-FAMILIES = ("swap test", "faithfulness", "randomisation", "complexity", "agreement", "cost", "scorer")
-GRANULARITIES = ("item", "item_feature", "outfit", "method")
+FAMILIES = ("swap test", "pair test", "faithfulness", "randomisation", "complexity", "agreement", "cost", "scorer")
+GRANULARITIES = ("item", "item_feature", "pair", "outfit", "method")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,11 @@ METRICS = MappingProxyType({m.name: m for m in [
     Metric("pair_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test", "item_feature",
            per_case=True),
     Metric("mrr", "higher", "mean reciprocal rank of the swapped item", "swap test", "item", per_case=True),
+    Metric("clash_top1", "higher", "the faulted pair of items has the lowest pair value", "pair test", "pair",
+           per_case=True),
+    Metric("clash_rank", "lower", "rank of the faulted pair among the outfit's item pairs (1 is first)",
+           "pair test", "pair", per_case=True),
+    Metric("clash_mrr", "higher", "mean reciprocal rank of the faulted pair", "pair test", "pair", per_case=True),
     *[Metric(name, quantus_direction(name), q.description, q.family, "item_feature", per_case=True)
       for name, q in QUANTUS_METRICS.items()],
     Metric("item_hit", "higher", "the method's culprit item carries oracle blame", "agreement", "item"),

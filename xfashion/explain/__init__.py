@@ -17,6 +17,7 @@ import sys as _sys
 # isort: off
 from . import gradient, perturbation, pixel  # noqa: F401
 from . import baseline  # noqa: F401
+from . import pairs  # noqa: F401 - the pair methods' own registry
 # isort: on
 from .base import (
     Attribution,
@@ -32,11 +33,12 @@ from .base import (
 )
 from .base import with_images as with_images  # importable here, as the messages say; not in __all__
 from .gradient import IFIV
+from .pairs import attribute_pairs as attribute_pairs  # reachable as xf.explain.attribute_pairs; not in __all__
 
 
 def explain_code() -> list:
     """The modules of this package, for cache keys of results that depend on any method."""
-    return [_sys.modules[f"{__name__}.{m}"] for m in ("base", "gradient", "perturbation", "pixel", "baseline")]
+    return [_sys.modules[f"{__name__}.{m}"] for m in ("base", "gradient", "perturbation", "pixel", "baseline", "pairs")]
 
 
 # xfashion.attribute is the one call; it is listed at the top level, not again here

@@ -19,7 +19,7 @@ scarves are dropped (our scorer's slot context has six slots); an outfit left wi
 than two items is skipped, and outfits are cut to their first ``max_items`` kept items.
 """
 
-# what chapter 08 and its tests reach as xf.polyvore.<name> (redundant aliases: re-exported on purpose)
+# what chapter 09 and its tests reach as xf.polyvore.<name> (redundant aliases: re-exported on purpose)
 from .data import PUBLISHED as PUBLISHED
 from .data import PolyvoreData as PolyvoreData
 from .data import default_backbone as default_backbone

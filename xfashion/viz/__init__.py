@@ -1,6 +1,6 @@
 """Figures and widgets for every chapter: ``xf.viz.plot_items(...)``, ``xf.viz.explanation_explorer(wb)``.
 
-``outfits`` holds the figures of chapters 01-03 and ``explanations`` those of 04-08: pure
+``outfits`` holds the figures of chapters 01-03 and ``explanations`` those of 04-09: pure
 functions (data in, optional ``ax``, ``(fig, ax)`` or a figure out), with the plain view
 functions the widgets call; ``widgets`` wraps those views in ipywidgets, so a headless run still
 draws every figure.
@@ -16,6 +16,7 @@ from .explanations import (
     plot_explanation,
     plot_gradcam,
     plot_methods_panel,
+    plot_pair_matrix,
     plot_photo_explanation,
     plot_repair,
     plot_sanity,
@@ -46,10 +47,10 @@ __all__ = [
     "plot_item_grid", "plot_palette", "plot_recolor", "plot_items", "plot_rule_examples", "plot_dataset_stats",
     "show_outfit", "plot_color_histogram", "plot_history", "plot_confusion", "plot_embedding_map", "plot_neighbours",
     "recolor_view", "plot_score_distributions", "plot_scored_outfits", "score_outfit_view",
-    # chapters 04-08
+    # chapters 04-09
     "plot_explanation", "plot_methods_panel", "plot_gradcam", "plot_color_drivers", "plot_photo_explanation",
     "explain_view", "plot_agreement", "plot_cost", "plot_repair", "plot_swap_case", "plot_accuracy_by",
-    "plot_accuracy_vs_cost", "plot_deletion_curves", "plot_sanity",
+    "plot_accuracy_vs_cost", "plot_deletion_curves", "plot_sanity", "plot_pair_matrix",
     # widgets
     "browse_outfits", "recolor_explorer", "outfit_builder", "explanation_explorer", "margin_explorer",
 ]

@@ -1,4 +1,4 @@
-"""Figures of explanations and their evaluation (chapters 04-08), one function each.
+"""Figures of explanations and their evaluation (chapters 04-09), one function each.
 
 Same conventions as :mod:`xfashion.viz.outfits`: data in, ``(fig, ax)`` or ``(fig, axes)`` out,
 an optional ``ax``; ``explain_view`` is the plain view the explanation explorer calls.
@@ -119,6 +119,42 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None)
                 xticklabels=attribution.groups, yticklabels=item_labels or [f"item {i}" for i in range(n)], ax=ax)
     ax.set_title(attribution.method)
     return fig, ax
+
+
+def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=None, truth=None):
+    """Pair values of one outfit, one heat map per method, the items' pictures on both axes.
+
+    Each panel has its own symmetric colour scale centred on zero, with a colour bar (methods differ
+    in units); red lowers the score. ``truth`` (i, j) frames the stylist's faulted pair.
+    """
+    items = np.asarray(items)
+    n = len(items)
+    cols = catalog.color[items] if colors is None else np.asarray(colors)
+    thumbs = list(to_display(catalog.render(items, cols)))
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.3 * len(pairs) + 0.6, 3.4), squeeze=False)
+    for ax, (name, attr) in zip(axes[0], pairs.items()):
+        vals = attr.values[b, :n, :n].numpy()
+        lim = max(1e-9, float(np.abs(vals).max()))
+        image = ax.imshow(vals, cmap="RdBu", vmin=-lim, vmax=lim)
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=7)
+        if truth is not None:
+            for i, j in (truth, truth[::-1]):
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2.2, ec="black"))
+        ax.set_xticks(range(n), [""] * n)
+        ax.set_yticks(range(n), [""] * n)
+        for k, thumb in enumerate(thumbs):  # the items themselves, on both margins
+            ax.imshow(thumb, extent=(k - 0.45, k + 0.45, n - 0.5 + 0.95, n - 0.5 + 0.05), clip_on=False)
+            ax.imshow(thumb, extent=(-1.45, -0.55, k + 0.45, k - 0.45), clip_on=False)
+        ax.set_xlim(-1.5, n - 0.5)
+        ax.set_ylim(n + 0.5, -0.5)
+        ax.set_frame_on(False)
+        ax.set_title(name.replace("_", " "), fontsize=9)
+    fig.tight_layout()
+    return fig, axes
 
 
 def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 5):

@@ -1,0 +1,305 @@
+"""The pair test (chapter 08): swaps that create exactly one clashing pair, and which pair methods name it.
+
+Ground truth: the stylist's rules about two items (a hue clash, a neutral clash, a season clash)
+name the faulted pair; rules that count (more than two chromatic colours, more than one busy print)
+fault a set, not a pair, so a case may not break one. The protocol starts from good outfits that
+the scorer also calls good and draws swaps of one item, a re-colouring (for the colour rules) or
+another item of its slot (for the season rule), until the swapped outfit breaks exactly one rule,
+a pair rule, whose pair holds the swapped item; a case counts when the score drops by the margin.
+The answer is that pair; a method names the pair with its lowest value. Item methods take part
+through their implied pair, their two lowest items.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ..data import COLOR_NAMES, SLOTS
+from ..explain import attribute
+from ..explain.pairs import PairAttribution, attribute_pairs, get_pair_method, pair_methods
+from ..outfits import OutfitBatch, make_batch, sample_good_outfits
+from ..rules import DEFAULT_RULES, StylistRules, clash_tables, violations
+from ..scorer import score
+from ..utils import check_count, check_unique
+from .metrics import seed_summary
+from .report import seed_scorer, spread
+from .swap import check_margin
+
+PAIR_RULES = ("hue_clash", "neutral_clash", "season_clash")  # the rules whose fault is two items
+IMPLIED = ("ifiv", "feature_ablation")  # item methods whose two lowest items are compared too
+# per seed, cases the costly methods explain (spread over the rules); the others explain all
+MAX_CASES = {"shapley_interaction": 120, "integrated_hessians": 120}
+
+
+def faulted_pairs(catalog, items, colors, rules: StylistRules = DEFAULT_RULES) -> list:
+    """The stylist's faulted pairs of one outfit: ``[(i, j, rule), ...]`` over its real items (pair rules only)."""
+    items, colors = np.asarray(items), np.asarray(colors)
+    found = violations(catalog.category[items], colors, catalog.busy[items], rules)
+    return [(*v.items, v.rule) for v in found if v.rule in PAIR_RULES]
+
+
+def oracle_pairs(catalog, cases, rules: StylistRules = DEFAULT_RULES) -> PairAttribution:
+    """The stylist as a pair explanation (the ceiling): -1 on each faulted pair."""
+    values = torch.zeros(cases.batch.mask.shape + (cases.batch.mask.shape[1],))
+    for c in range(len(cases)):
+        n = int(cases.batch.mask[c].sum())
+        for i, j, _ in faulted_pairs(catalog, cases.items[c, :n], cases.colors[c, :n], rules):
+            values[c, i, j] = values[c, j, i] = -1.0
+    return PairAttribution(values, cases.batch.mask.clone(), "oracle")
+
+
+@dataclass
+class PairCases:
+    """Swapped outfits that break exactly one pair rule, with the swapped item in the pair.
+
+    Parallel over cases: ``items`` and ``colors`` after the swap, their feature ``batch``, the
+    swapped ``position``, its ``partner`` in the faulted pair, the ``rule``, the swap ``kind``
+    ('color' or 'item') and the scores ``before`` and ``after``.
+    """
+
+    items: np.ndarray
+    colors: np.ndarray
+    batch: OutfitBatch
+    position: np.ndarray
+    partner: np.ndarray
+    rule: np.ndarray
+    kind: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.position)
+
+
+def _one_pair_clash(catalog, items, colors, rules):
+    """For candidate outfits (M, N): the single faulted pair ``(i, j)`` and its rule, or -1 (any other verdict)."""
+    t = clash_tables(rules)
+    mask = items >= 0
+    it = np.where(mask, items, 0)
+    cat, col = catalog.category[it], np.where(mask, colors, 0)
+    n = items.shape[1]
+    upper = (mask[:, :, None] & mask[:, None, :]) & np.triu(np.ones((n, n), bool), 1)
+    colour = t["color"][col[:, :, None], col[:, None, :]] & upper
+    season = t["season"][cat[:, :, None], cat[:, None, :]] & upper
+    clash = colour | season
+    counts_ok = ((t["chromatic"][col] & mask).sum(1) <= rules.max_chromatic) & \
+        ((catalog.busy[it] & mask).sum(1) <= rules.max_busy)
+    one = (colour.sum((1, 2)) + season.sum((1, 2)) == 1) & counts_ok
+    flat = clash.reshape(len(items), -1).argmax(1)
+    i, j = np.where(one, flat // n, -1), np.where(one, flat % n, -1)
+    rows = np.arange(len(items))
+    chromatic = t["chromatic"][col[rows, np.maximum(i, 0)]] & t["chromatic"][col[rows, np.maximum(j, 0)]]
+    rule = np.where(season.reshape(len(items), -1)[rows, flat], "season_clash",
+                    np.where(chromatic, "hue_clash", "neutral_clash"))
+    return i, j, np.where(one, rule, "")
+
+
+def build_pair_cases(wb, *, model=None, seed: int = 0, n_outfits: int = 3000, per_rule: int | None = 150,
+                     draws: int = 30, margin: float = 0.5, split: str = "test",
+                     rules: StylistRules = DEFAULT_RULES) -> PairCases:
+    """Pair-swap cases in good outfits drawn from ``split``'s items (seeded), at most ``per_rule`` per pair rule."""
+    catalog, model = wb.catalog, model or wb.model
+    check_count(n_outfits, "n_outfits")
+    check_count(draws, "draws")
+    check_count(per_rule, "per_rule", allow_none=True)
+    check_margin(margin)
+    outfits = sample_good_outfits(catalog, split, n_outfits, seed=seed, rules=rules, min_items=3)
+    batch = make_batch(catalog, outfits, features=wb.feats.tables)
+    logits = score(model, batch).numpy()
+    good = np.flatnonzero(logits > 0)  # start where the scorer agrees the outfit is good
+    base, before = outfits.items[good], logits[good]
+    base_colors = np.where(base >= 0, catalog.color[np.maximum(base, 0)], -1)
+    rng = np.random.default_rng(seed)
+    pools = {s: np.flatnonzero((catalog.split == split) & (catalog.slot == s)) for s in range(len(SLOTS))}
+    found = []
+    for kind in ("color", "item"):
+        pending = np.arange(len(base))
+        for _ in range(draws):
+            pos = (rng.random(len(pending)) * (base[pending] >= 0).sum(1)).astype(np.int64)
+            old = base[pending, pos]
+            if kind == "color":
+                new, col = old, (catalog.color[old] + rng.integers(1, len(COLOR_NAMES), len(old))) % len(COLOR_NAMES)
+            else:
+                new = np.empty_like(old)
+                for s in np.unique(catalog.slot[old]):
+                    sel = catalog.slot[old] == s
+                    new[sel] = pools[s][rng.integers(len(pools[s]), size=int(sel.sum()))]
+                col = catalog.color[new]
+            items, colors = base[pending].copy(), base_colors[pending].copy()
+            items[np.arange(len(pending)), pos], colors[np.arange(len(pending)), pos] = new, col
+            i, j, rule = _one_pair_clash(catalog, items, colors, rules)
+            ok = (i == pos) | (j == pos)
+            found.append((pending[ok], items[ok], colors[ok], pos[ok], np.where(i == pos, j, i)[ok], rule[ok], kind))
+            pending = pending[~ok]
+            if not len(pending):
+                break
+    rows, items, colors, pos, partner, rule = (np.concatenate([f[k] for f in found]) for k in range(6))
+    kind = np.concatenate([np.full(len(f[0]), f[6]) for f in found])
+    cases = _featurise(wb, model, batch, good[rows], before[rows], items, colors, pos, partner, rule, kind)
+    keep = (cases.before - cases.after) >= margin
+    if per_rule is not None:
+        order = np.argsort(rows, kind="stable")  # outfit order, balanced by rule
+        taken = {r: 0 for r in PAIR_RULES}
+        chosen = []
+        for c in order:
+            if keep[c] and taken[cases.rule[c]] < per_rule:
+                taken[cases.rule[c]] += 1
+                chosen.append(c)
+        keep = np.zeros(len(keep), bool)
+        keep[chosen] = True
+    return _take(cases, np.flatnonzero(keep))
+
+
+def _featurise(wb, model, batch, rows, before, items, colors, pos, partner, rule, kind) -> PairCases:
+    """The swapped outfits (from ``batch``'s ``rows``): features (a re-coloured item re-rendered, a new item
+    from the table) and scores."""
+    catalog, feats = wb.catalog, wb.feats
+    src = torch.as_tensor(rows)
+    fresh = {g: t[torch.as_tensor(items[np.arange(len(items)), pos])].clone() for g, t in feats.tables.items()}
+    recolour = np.flatnonzero(kind == "color")
+    if len(recolour):
+        with torch.no_grad():
+            out = feats.extractor(catalog.render(items[recolour, pos[recolour]], colors[recolour, pos[recolour]]))
+        for g in fresh:
+            fresh[g][torch.as_tensor(recolour)] = out[g]
+    new_feats = {g: batch.features[g][src].clone() for g in model.groups.names}
+    for g in new_feats:
+        new_feats[g][torch.arange(len(items)), torch.as_tensor(pos)] = fresh[g]
+    swapped = OutfitBatch(new_feats, batch.slot[src], batch.mask[src], batch.label[src], torch.as_tensor(items))
+    after = score(model, swapped).numpy() if len(items) else np.zeros(0, np.float32)
+    return PairCases(items, colors, swapped, pos, partner, rule, kind, before, after)
+
+
+def _take(cases: PairCases, idx) -> PairCases:
+    idx = np.asarray(idx, np.int64)
+    return PairCases(cases.items[idx], cases.colors[idx], cases.batch.take(torch.as_tensor(idx)), cases.position[idx],
+                     cases.partner[idx], cases.rule[idx], cases.kind[idx], cases.before[idx], cases.after[idx])
+
+
+def implied_pairs(attr) -> PairAttribution:
+    """An item method's pair view: ``v_i + v_j`` (its lowest pair is its two lowest items)."""
+    item = attr.values.sum(-1) if attr.values.dim() == 3 else attr.values
+    values = item[:, :, None] + item[:, None, :]
+    return PairAttribution(values, attr.mask, f"{attr.method} (two lowest items)")
+
+
+def clash_scores(attr: PairAttribution, position, partner) -> pd.DataFrame:
+    """Per case: ``clash_top1`` (the true pair is lowest; ties share the credit), ``clash_rank``, ``clash_mrr``."""
+    v, m = attr.values, attr.mask
+    n = m.shape[1]
+    rows = torch.arange(len(v))
+    true = v[rows, torch.as_tensor(position), torch.as_tensor(partner)]
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) & m[:, :, None] & m[:, None, :]
+    lower = ((v < true[:, None, None]) & upper).flatten(1).sum(1)
+    ties = ((v == true[:, None, None]) & upper).flatten(1).sum(1)  # includes the true pair itself
+    rank = lower + (ties + 1) / 2.0  # the mean rank over ties
+    return pd.DataFrame({"clash_top1": np.where(lower.numpy() == 0, 1.0 / ties.numpy(), 0.0),
+                         "clash_rank": rank.numpy(), "clash_mrr": (1.0 / rank).numpy(),
+                         "n_pairs": upper.flatten(1).sum(1).numpy()})
+
+
+@dataclass
+class PairReport:
+    """The pair test over scorer seeds: ``per_case`` (one row per seed, case and method), ``summary``
+    (mean and sd over seeds, pooled intervals), ``cost`` (ms per outfit and forward passes per method)."""
+
+    per_case: pd.DataFrame
+    summary: pd.DataFrame
+    cost: pd.DataFrame
+    config: dict
+    seconds: float
+
+    @property
+    def n_cases(self) -> int:
+        return int(self.per_case[self.per_case.method == "oracle"].shape[0])
+
+
+def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, design: dict | None = None,
+                        n_outfits: int = 3000, per_rule: int | None = 150, margin: float = 0.5,
+                        rules: StylistRules = DEFAULT_RULES,
+                        max_cases: dict | None = None, progress: bool = True) -> PairReport:
+    """The pair test over scorer seeds: each seed's scorer, its own pair-swap cases, every method.
+
+    Parameters
+    ----------
+    wb : Workbench
+    methods : sequence of str, optional
+        Pair methods (default: every registered one, :func:`~xfashion.explain.pairs.pair_methods`); the
+        oracle is always added.
+    seeds : sequence of int
+        Scorer seeds; the first evaluates ``wb.model`` (without ``design``), the others load or
+        train the scorer of their seed, and each draws its own cases.
+    implied : sequence of str
+        Item methods also scored by their two lowest items.
+    n_outfits, per_rule : int
+        Good outfits drawn per seed, and at most this many cases per pair rule and seed.
+    max_cases : dict, optional
+        Cases per seed for costly methods (default :data:`MAX_CASES`), spread over the cases.
+    """
+    seeds = check_unique([int(s) for s in seeds], "seeds")
+    methods = check_unique([get_pair_method(m).traits.name for m in (methods or pair_methods())], "pair methods")
+    caps = {**MAX_CASES, **(max_cases or {})}
+    start = time.perf_counter()
+    frames, cost = [], {}
+    for k, s in enumerate(seeds):
+        model = wb.model if k == 0 and not design else seed_scorer(wb, s, design)
+        cases = build_pair_cases(wb, model=model, seed=s, n_outfits=n_outfits, per_rule=per_rule, margin=margin,
+                                 rules=rules)
+        meta = pd.DataFrame({"seed": s, "case": np.arange(len(cases)), "rule": cases.rule, "kind": cases.kind,
+                             "unambiguous": True})
+        results = {"oracle": (np.arange(len(cases)), oracle_pairs(wb.catalog, cases, rules))}
+        for m in tqdm(methods, desc=f"pair test (scorer seed {s})", disable=not progress):
+            rows = spread(len(cases), caps.get(m, len(cases)))
+            results[m] = (rows, attribute_pairs(model, cases.batch.take(torch.as_tensor(rows)), m, means=wb.means,
+                                                seed=s))
+            cost.setdefault(m, []).append((results[m][1].ms_per_outfit, results[m][1].forward_passes))
+        for m in implied:
+            attr = attribute(model, cases.batch, m, **wb.options())
+            results[f"{attr.method} (two lowest items)"] = (np.arange(len(cases)), implied_pairs(attr))
+        for name, (rows, attr) in results.items():
+            scores = clash_scores(attr, cases.position[rows], cases.partner[rows])
+            frames.append(pd.concat([meta.iloc[rows].reset_index(drop=True), scores.assign(method=name)], axis=1))
+    per_case = pd.concat(frames, ignore_index=True)
+    cost_df = pd.DataFrame({m: {"ms_per_outfit": float(np.mean([c[0] for c in v])),
+                                "forward_passes": float(np.mean([c[1] for c in v]))} for m, v in cost.items()}).T
+    config = {"methods": methods, "seeds": seeds, "implied": list(implied), "max_cases": caps, "per_rule": per_rule,
+              "n_outfits": n_outfits, "margin": margin, "design": dict(design or {})}
+    return PairReport(per_case, seed_summary(per_case), cost_df, config, time.perf_counter() - start)
+
+
+def pair_cost(wb, methods=None, n_outfits: int = 256, repeats: int = 3) -> pd.DataFrame:
+    """Seconds and the ratio to one forward pass of each pair method (and IFIV) on 5-item test outfits.
+
+    The best of ``repeats`` runs after one warm-up, on the same batch; the Shapley interaction
+    index evaluates every coalition (32 per outfit).
+    """
+    check_count(n_outfits, "n_outfits")
+    test = wb.outfits("test")
+    rows = np.flatnonzero(test.mask.sum(1) == 5)[:n_outfits]
+    batch = wb.batch(rows)
+
+    def best(run):
+        run()
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t)
+        return min(times)
+    forward = best(lambda: score(wb.model, batch))
+    out = {"ifiv": best(lambda: attribute(wb.model, batch, "ifiv"))}
+    for m in methods or pair_methods():
+        out[m] = best(lambda m=m: attribute_pairs(wb.model, batch, m, means=wb.means))
+    table = pd.DataFrame({"seconds": out}).assign(ratio_to_forward=lambda d: d.seconds / forward)
+    table["ratio_to_ifiv"] = table.seconds / out["ifiv"]
+    table.attrs["n_outfits"] = len(rows)
+    return table
+
+
+__all__ = ["run_pair_evaluation", "build_pair_cases", "pair_cost", "faulted_pairs", "oracle_pairs", "clash_scores",
+           "implied_pairs"]
