@@ -33,7 +33,7 @@ CRITERION = "auc"  # the choice reads the scorer's validation AUC, never an expl
 
 
 def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, split: str = "val", seed: int = 0,
-                 per_kind: int | None = 60, quantus_cases: int = 40, progress: bool = True) -> pd.DataFrame:
+                 per_kind: int | None = 60, quantus_cases: int = 30, progress: bool = True) -> pd.DataFrame:
     """Train each scorer design (cached), choose by validation AUC, and measure every method under every metric.
 
     Parameters

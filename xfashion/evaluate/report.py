@@ -71,7 +71,7 @@ def seed_scorer(wb, seed: int, design: dict | None = None):
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
                         n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
                         margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
-                        sanity_cases: int = 100, quantus_cases: int = 40, max_cases: dict | None = None,
+                        sanity_cases: int = 100, quantus_cases: int = 30, max_cases: dict | None = None,
                         progress: bool = True,
                         options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The swap experiment with ground truth, over scorer seeds: detection, faithfulness, sanity check and cost.
