@@ -50,7 +50,7 @@ class PixelIG(PixelExplainer):
     """Integrated Gradients on the item images from black; pixel maps in ``extras['pixel_attributions']``."""
 
     traits = Traits("pixel_ig", aliases=("pixel_integrated_gradients",), level="item", gradients=False,
-                    needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 16}, max_cases=60)
+                    needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 8}, max_cases=60)
 
     def item_values(self, run: Run, pixel: GroupForward, images, extractor) -> torch.Tensor:
         # every step runs the CNN on every item with gradients: a few outfits and steps at a time keep
