@@ -21,12 +21,17 @@ from .evaluate import (
     oracle_blame_tensor,
     run_swap_evaluation,
 )
+from .evaluate.pairs import run_pair_evaluation
 from .pipeline import fitb, trained_scorer, workbench
 from .repair import repair_success
 from .training import evaluate_scorer
 from .utils import REPO_ROOT, peak_rss_mb, small_mode
 
 NAMES = (("ifiv", "IFIV"), ("feature_ablation", "feature ablation"), ("random", "random"))
+PAIR_NAMES = (("pair_removal", "interaction by removal"), ("shapley_interaction", "Shapley interaction"),
+              ("second_order_ifiv", "second-order IFIV"), ("feature_ablation (two lowest items)",
+                                                           "feature ablation's two lowest items"),
+              ("random_pairs", "random"))
 BEGIN, END = "<!-- results:begin (python -m xfashion readme writes this block) -->", "<!-- results:end -->"
 
 
@@ -46,6 +51,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
     # notebook 06's run: the default scorer over three scorer seeds; 07's: the design study on validation
     report = run_swap_evaluation(wb, seeds=(0, 1, 2), progress=progress)
     study = design_study(wb, progress=progress)
+    pairs = run_pair_evaluation(wb, seeds=(0, 1, 2), progress=progress).summary  # chapter 08's run
     sm = report.summary
 
     def swap(method):
@@ -70,6 +76,9 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                  "design_auc": round(float(study.loc[study.attrs["best"], "auc"]), 4),
                  "designs": len(study),
                  **{m: swap(m) for m in ("ifiv", "feature_ablation", "random")}},
+        "pairs": {"n_cases": int(pairs.loc["oracle", "cases"]),
+                  **{m: [round(float(pairs.loc[m, "clash_top1"]), 3), round(float(pairs.loc[m, "clash_top1_sd"]), 3)]
+                     for m in pairs.index}},
         "cost": {"n_outfits": int(bench.attrs["n_outfits"]),
                  "ifiv_ratio": round(float(bench.loc["ifiv", "ratio_to_forward"]), 1),
                  "ig_over_ifiv": round(float(bench.loc["integrated_gradients", "seconds"]
@@ -118,6 +127,9 @@ def table(r: dict) -> str:
              f"{name} {w[m]['faithfulness_correlation']:.2f} ± {w[m]['faithfulness_correlation_sd']:.2f} / "
              f"{w[m]['pixel_flipping']:.1f} ± {w[m]['pixel_flipping_sd']:.1f}" for m, name in NAMES)),
         (f"scorer design, chosen by validation AUC among {w['designs']}", f"{w['design']} (AUC {w['design_auc']:.4f})"),
+        (f"pair test: {r['pairs']['n_cases']} swaps that break exactly one pair rule, scorer seeds [0, 1, 2]",
+         "faulted pair found first (clash_top1 ↑): " + "; ".join(
+             f"{name} {r['pairs'][m][0]:.3f} ± {r['pairs'][m][1]:.3f}" for m, name in PAIR_NAMES)),
         (f"cost ({k['n_outfits']} outfits)",
          f"IFIV {k['ifiv_ratio']}x a forward pass; IG (50 steps) {k['ig_over_ifiv']}x IFIV"),
     ]
