@@ -26,6 +26,7 @@ from ..outfits import OutfitBatch, make_batch, sample_good_outfits
 from ..rules import DEFAULT_RULES, StylistRules, clash_tables, violations
 from ..scorer import score
 from ..utils import check_count, check_unique
+from .bench import best_time
 from .metrics import seed_summary
 from .report import seed_scorer, spread
 from .swap import check_margin
@@ -284,13 +285,8 @@ def pair_cost(wb, methods=None, n_outfits: int = 256, repeats: int = 3) -> pd.Da
     batch = wb.batch(rows)
 
     def best(run):
-        run()
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - t)
-        return min(times)
+        run()  # warm-up
+        return best_time(run, repeats)
     forward = best(lambda: score(wb.model, batch))
     out = {"ifiv": best(lambda: attribute(wb.model, batch, "ifiv"))}
     for m in methods or pair_methods():

@@ -285,24 +285,34 @@ REGISTRY: dict = {}
 ALIASES: dict = {}
 
 
+def add_to_registry(cls, registry: dict, aliases: dict, traits_type: type, kind: str = "Method",
+                    replace_hint: str = ""):
+    """Register ``cls`` by its declared traits in ``registry`` and its aliases (item and pair methods share this).
+
+    The same class defined again (a re-run notebook cell) replaces itself; another class under a taken
+    name or alias is a ValueError (``replace_hint``, formatted with ``name``, says how to replace on purpose).
+    """
+    traits = getattr(cls, "traits", None)
+    if not isinstance(traits, traits_type):
+        raise TypeError(f"{cls.__name__} must declare traits = {traits_type.__name__}(name=...).")
+    old = registry.get(traits.name)
+    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"{kind} name {traits.name!r} is already registered by {old.__qualname__}; choose another "
+                         f"name{replace_hint.format(name=traits.name)}.")
+    for name in (traits.name, *traits.aliases):
+        owner = aliases.get(name, traits.name)
+        if owner != traits.name:
+            raise ValueError(f"{kind} name {name!r} is taken by {owner!r}.")
+    registry[traits.name] = cls
+    for name in (traits.name, *traits.aliases):
+        aliases[name] = traits.name
+    return cls
+
+
 def register(cls):
     """Add an :class:`Explainer` subclass to the registry (usable as a class decorator)."""
-    traits = getattr(cls, "traits", None)
-    if not isinstance(traits, Traits):
-        raise TypeError(f"{cls.__name__} must declare traits = Traits(name=...).")
-    old = REGISTRY.get(traits.name)
-    # the same class defined again (a re-run notebook cell) replaces itself; another class never does
-    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise ValueError(f"Method name {traits.name!r} is already registered by {old.__qualname__}; choose another "
-                         f"name, or xf.explain.unregister({traits.name!r}) first to replace it on purpose.")
-    for name in (traits.name, *traits.aliases):
-        owner = ALIASES.get(name, traits.name)
-        if owner != traits.name:
-            raise ValueError(f"Method name {name!r} is taken by {owner!r}.")
-    REGISTRY[traits.name] = cls
-    for name in (traits.name, *traits.aliases):
-        ALIASES[name] = traits.name
-    return cls
+    return add_to_registry(cls, REGISTRY, ALIASES, Traits,
+                           replace_hint=", or xf.explain.unregister({name!r}) first to replace it on purpose")
 
 
 def unregister(name: str) -> None:

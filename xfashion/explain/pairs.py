@@ -35,7 +35,7 @@ import torch.nn as nn
 
 from ..outfits import OutfitBatch
 from ..utils import model_device, model_dtype, seeded
-from .base import GroupForward, PassCounter
+from .base import GroupForward, PassCounter, add_to_registry
 
 
 @dataclass
@@ -153,19 +153,7 @@ PAIR_ALIASES: dict = {}
 
 def register_pair(cls):
     """Add a :class:`PairExplainer` subclass to the pair registry (a class decorator)."""
-    t = getattr(cls, "traits", None)
-    if not isinstance(t, PairTraits):
-        raise TypeError(f"{cls.__name__} must declare traits = PairTraits(name=...).")
-    old = PAIR_REGISTRY.get(t.name)
-    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise ValueError(f"Pair method name {t.name!r} is already registered by {old.__qualname__}; choose another.")
-    for name in (t.name, *t.aliases):
-        if PAIR_ALIASES.get(name, t.name) != t.name:
-            raise ValueError(f"Pair method name {name!r} is taken by {PAIR_ALIASES[name]!r}.")
-    PAIR_REGISTRY[t.name] = cls
-    for name in (t.name, *t.aliases):
-        PAIR_ALIASES[name] = t.name
-    return cls
+    return add_to_registry(cls, PAIR_REGISTRY, PAIR_ALIASES, PairTraits, kind="Pair method")
 
 
 def pair_methods() -> list:
