@@ -194,3 +194,10 @@ def test_a_pair_method_registered_by_a_reader_runs_in_the_evaluation_and_the_cli
     finally:
         xp.PAIR_REGISTRY.pop("toy_colour_distance")
         xp.PAIR_ALIASES.pop("toy_colour_distance")
+
+
+def test_the_explorer_has_a_pair_view_of_the_edited_outfit(wb_small):
+    explorer = xf.viz.explanation_explorer(wb_small)
+    assert "pairs" in [getattr(c, "description", "") for c in explorer.children]
+    fig = xf.viz.explanations.pair_view(wb_small, index=0, position=1, color="red", method="pair_removal")
+    assert len(fig.axes) == 2 and "the stylist" in fig.axes[0].get_title()  # the matrix and its colour bar

@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, to_display
+from ..evaluate.pairs import faulted_pairs
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
+from ..explain.pairs import attribute_pairs
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import outfit_violations
 from ..scorer import outfit_features, score
@@ -240,6 +242,20 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     method : attribution method for the bars; Grad-CAM overlays are drawn too
     """
     catalog = wb.catalog
+    items, colors, batch = _edited_outfit(wb, index, position, color, replacement, split)
+    batch = with_images(batch, catalog, colors[None])
+    logit = float(score(wb.model, batch)[0])
+    attr = attribute(wb.model, batch, method, **wb.options())
+    fig, _ = plot_explanation(catalog, items, attr, 0, colors, score=logit,
+                              prefix=f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | ")
+    cam = attribute(wb.model, batch, "grad_cam", **wb.options())
+    fig2, _ = plot_gradcam(catalog, items, cam, 0, colors)
+    return fig, fig2
+
+
+def _edited_outfit(wb, index: int, position: int, color: str, replacement: int, split: str) -> tuple:
+    """Outfit ``index`` of ``split`` after the explorer's edit: (items, colours, feature batch)."""
+    catalog = wb.catalog
     items = wb.splits[split].outfit(index).copy()
     position = min(position, len(items) - 1)
     colors = catalog.color[items].copy()
@@ -250,14 +266,23 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
         colors[position] = catalog.color[items[position]]
     if color != "keep":
         colors[position] = COLOR_NAMES.index(color)
-    batch = with_images(outfit_features(catalog, wb.feats, items, colors), catalog, colors[None])
-    logit = float(score(wb.model, batch)[0])
-    attr = attribute(wb.model, batch, method, **wb.options())
-    fig, _ = plot_explanation(catalog, items, attr, 0, colors, score=logit,
-                              prefix=f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | ")
-    cam = attribute(wb.model, batch, "grad_cam", **wb.options())
-    fig2, _ = plot_gradcam(catalog, items, cam, 0, colors)
-    return fig, fig2
+    return items, colors, outfit_features(catalog, wb.feats, items, colors)
+
+
+def pair_view(wb, index: int = 0, position: int = 0, color: str = "keep", replacement: int = -1,
+              method: str = "second_order_ifiv", split: str = "test"):
+    """The pair matrix of the same edited outfit as :func:`explain_view` (chapter 08's view in the explorer).
+
+    The stylist's faulted pair, if exactly one, is framed; its pair rules are named in the title.
+    """
+    items, colors, batch = _edited_outfit(wb, index, position, color, replacement, split)
+    pairs = attribute_pairs(wb.model, batch, method, means=wb.means)
+    faulted = faulted_pairs(wb.catalog, items, colors)
+    fig, axes = plot_pair_matrix(wb.catalog, items, {method: pairs}, colors=colors,
+                                 truth=faulted[0][:2] if len(faulted) == 1 else None)
+    said = ", ".join(f"{r} {list(p)}" for *p, r in faulted) or "no pair rule broken"
+    axes[0, 0].set_title(f"{method.replace('_', ' ')} | the stylist: {said}", fontsize=8)
+    return fig
 
 
 def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)"):

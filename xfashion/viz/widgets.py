@@ -2,7 +2,7 @@
 
 Each callback calls a pure package function with sensible defaults, so a headless run (CI, the
 rendered book) still draws the figure. Chapters 01 (browser), 02 (re-colouring), 03 (outfit
-builder), 04 (explanation explorer) and 06 (margin explorer).
+builder), 04 and 08 (explanation explorer, with a pair view) and 06 (margin explorer).
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from IPython.display import display
 from ..data import COLOR_NAMES, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
 from ..explain.base import methods, traits
-from .explanations import explain_view
+from ..explain.pairs import pair_methods
+from .explanations import explain_view, pair_view
 from .outfits import recolor_view, score_outfit_view, show_outfit
 
 
@@ -62,11 +63,15 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
 
 
 def explanation_explorer(wb, split: str = "test"):
-    """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update."""
+    """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update.
 
+    ``pairs`` adds chapter 08's pair matrix of the same outfit (which two items clash) under a pair method.
+    """
 
-    def view(index=0, position=0, color="keep", replacement=-1, method="ifiv"):
+    def view(index=0, position=0, color="keep", replacement=-1, method="ifiv", pairs="off"):
         explain_view(wb, index, position, color, replacement, method, split)
+        if pairs != "off":
+            pair_view(wb, index, position, color, replacement, pairs, split)
         plt.show()
 
     # every registered method, the cheap ones first so that browsing stays quick
@@ -77,7 +82,8 @@ def explanation_explorer(wb, split: str = "test"):
         position=widgets.IntSlider(min=0, max=4, value=0, description="edit item"),
         color=widgets.Dropdown(options=["keep", *COLOR_NAMES], value="keep", description="colour"),
         replacement=widgets.IntSlider(min=-1, max=300, value=-1, description="swap for"),
-        method=widgets.Dropdown(options=usable, value="ifiv", description="method"))
+        method=widgets.Dropdown(options=usable, value="ifiv", description="method"),
+        pairs=widgets.Dropdown(options=["off", *pair_methods()], value="off", description="pairs"))
 
 
 def margin_explorer(report):
