@@ -96,13 +96,15 @@ RETRAIN_HINT = ("run `make retrain` (or `python -m xfashion retrain`) to regener
 _SHIPPING: list = []  # the open retrain session, if any: a list of (folder, entries)
 
 
-def pretrained_enabled() -> bool:
-    """True unless ``XFASHION_PRETRAINED=0`` asks for every model to be trained instead of loaded.
+def pretrained_enabled(pretrained: bool | None = None) -> bool:
+    """``pretrained`` when given, else True unless ``XFASHION_PRETRAINED=0`` asks for every model to be trained.
 
     With it on (the default), models whose configuration, code and data match an entry of
     ``data/weights/manifest.json`` load the book's weights, so a reader's numbers match the book's on
     any CPU up to inference rounding; others train (and are cached) as before.
     """
+    if pretrained is not None:
+        return bool(pretrained)
     return os.environ.get("XFASHION_PRETRAINED", "1") not in ("", "0", "false", "False")
 
 
@@ -225,7 +227,7 @@ class Cache:
         A shippable artifact comes from ``data/weights/`` when the manifest has its key and
         ``pretrained`` (default: :func:`pretrained_enabled`) is on; the local cache comes second.
         """
-        if self.shippable and (pretrained_enabled() if pretrained is None else pretrained):
+        if self.shippable and pretrained_enabled(pretrained):
             payload = load_shipped(self.path.name)
             if payload is not None:
                 self.source = "shipped"

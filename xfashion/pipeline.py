@@ -61,10 +61,6 @@ def prepare(seed: int = 0):
     return _memo(("prepare", seed), build)
 
 
-def _pretrained(pretrained) -> bool:
-    return pretrained_enabled() if pretrained is None else bool(pretrained)
-
-
 def item_features(seed: int = 0, progress: bool = True, pretrained: bool | None = None):
     """Load the book's shape-texture CNN (or train it) and extract every catalog item's features (cached).
 
@@ -75,7 +71,7 @@ def item_features(seed: int = 0, progress: bool = True, pretrained: bool | None 
     -------
     ItemFeatures
     """
-    seed, pretrained = check_seed(seed), _pretrained(pretrained)
+    seed, pretrained = check_seed(seed), pretrained_enabled(pretrained)
 
     def build():
         catalog, _ = prepare(seed)
@@ -91,7 +87,7 @@ def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True,
     -------
     TrainResult
     """
-    seed, pretrained = check_seed(seed), _pretrained(pretrained)
+    seed, pretrained = check_seed(seed), pretrained_enabled(pretrained)
 
     def build():
         catalog, splits = prepare(seed)
@@ -169,7 +165,7 @@ def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = No
 
     ``pretrained=False`` (or ``XFASHION_PRETRAINED=0``) trains the models instead of loading the book's.
     """
-    seed, pretrained = check_seed(seed), _pretrained(pretrained)
+    seed, pretrained = check_seed(seed), pretrained_enabled(pretrained)
 
     def build():
         catalog, splits = prepare(seed)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
-from ..cache import Cache
+from ..cache import Cache, pack_record, unpack_record
 from ..explain import Attribution, explain_code, get_method, with_images
 from ..explain import methods as registered_methods
 from ..features import catalog_key
@@ -25,7 +24,7 @@ from .agreement import attribute_in_chunks
 from .faithfulness import QUANTUS_VERSION, quantus_scores
 from .metrics import detection_scores, metrics_of, random_expected, seed_summary, summarise
 from .sanity import randomised_copy
-from .swap import PER_CASE_ARRAYS, PROTOCOLS, SwapCases, build_swap_cases, check_margin, oracle_attribution
+from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin, oracle_attribution
 
 # the shares of an outfit's (item, group) cells replaced at which every deletion curve is read
 DELETION_SHARES = np.linspace(0, 1, 11)
@@ -231,17 +230,11 @@ def evaluate_code() -> list:
 
 def _cases_to_plain(c: SwapCases) -> dict:
     """SwapCases as tensors and plain data, field by field (cache files never hold pickled objects)."""
-    plain = {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
-    plain["batch"] = dataclasses.asdict(c.batch)
-    for name in PER_CASE_ARRAYS:  # strings (the kinds) stay a list; numbers become tensors
-        a = np.asarray(plain[name])
-        plain[name] = [str(k) for k in a] if a.dtype.kind in "US" else torch.from_numpy(a)
-    return plain
+    return {**pack_record(c), "batch": dataclasses.asdict(c.batch)}
 
 
 def _cases_from_plain(c: dict) -> SwapCases:
-    arrays = {name: np.array(c[name]) if isinstance(c[name], list) else c[name].numpy() for name in PER_CASE_ARRAYS}
-    return SwapCases(**{**c, **arrays, "batch": OutfitBatch(**c["batch"])})
+    return unpack_record(SwapCases, {**c, "batch": OutfitBatch(**c["batch"])})
 
 
 def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
