@@ -62,7 +62,8 @@ retrain: install data
 readme: install data
 	$(BIN)/python -m xfashion readme
 
-# the executed notebooks of `make tour` as a static HTML book: build/book/index.html
+# the executed notebooks of `make tour` as a static HTML book: build/book/index.html; with the worked
+# solutions after their chapters when the tour ran them: make tour TOUR_FLAGS=--solutions (a few minutes more)
 book: install
 	$(BIN)/python -m xfashion book
 

@@ -8,13 +8,17 @@ The maths renders offline with a copy of MathJax in ``book/mathjax``.
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 
 from .utils import REPO_ROOT
+
+SOLUTIONS = "solutions"  # executed solutions: build/solutions/ in, book/solutions/ out
 
 # (notebook, title, what it teaches)
 CHAPTERS = [
@@ -39,13 +43,50 @@ CHAPTERS = [
 ]
 
 
-def _nav(k: int, names: list) -> str:
+def _nav(k: int, names: list, solutions: bool = False) -> str:
+    """Links to the previous and next chapter, the contents, and the chapter's solutions page."""
     parts = ["[Contents](index.html)"]
     if k > 0:
         parts.insert(0, f"← [{CHAPTERS[k - 1][1]}]({names[k - 1]}.html)")
+    if solutions:
+        parts.append(f"[Solutions to the exercises]({SOLUTIONS}/{names[k]}.html)")
     if k < len(names) - 1:
         parts.append(f"[{CHAPTERS[k + 1][1]}]({names[k + 1]}.html) →")
     return " · ".join(parts)
+
+
+def references(nb) -> list:
+    """The entries of a notebook's ``## References`` section (one per bullet, continuation lines joined)."""
+    entries = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or "## References" not in cell.source:
+            continue
+        for line in cell.source.split("## References", 1)[1].splitlines():
+            if re.match(r"\s*[*-] ", line):
+                entries.append(line.strip()[2:].strip())
+            elif line.startswith("  ") and entries:
+                entries[-1] += " " + line.strip()
+    return entries
+
+
+def bibliography(notebooks: dict) -> list:
+    """Every work the chapters cite, once, by first author: ``[(entry, [chapter numbers]), ...]``.
+
+    Raises
+    ------
+    ValueError
+        When two chapters spell the same work (first author and year) differently.
+    """
+    cited, spelled = {}, {}
+    for number, nb in notebooks.items():
+        for entry in references(nb):
+            key = entry.split("(", 1)[0].split(",")[0].strip(), re.search(r"\((\d{4})\)", entry)
+            key = (key[0], key[1].group(1) if key[1] else "")
+            if spelled.setdefault(key, entry) != entry:
+                raise ValueError(f"Chapter {number} cites {key[0]} ({key[1]}) as\n  {entry}\nbut another chapter as"
+                                 f"\n  {spelled[key]}\nspell it the same way everywhere.")
+            cited.setdefault(entry, []).append(number)
+    return sorted(cited.items(), key=lambda item: unicodedata.normalize("NFKD", item[0]).casefold())
 
 
 def _offline_mathjax(out: Path) -> str:
@@ -67,37 +108,67 @@ def _offline_mathjax(out: Path) -> str:
 def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = None) -> Path:
     """Render every executed notebook found in ``src`` into ``out`` (default ``src/book``); returns the index.
 
+    Chapters come from ``src/NN_*.ipynb``, their executed solutions from ``src/solutions/`` (``make
+    tour`` writes both); each solution page follows its chapter. A bibliography page gathers the works
+    the chapters cite.
+
     Raises
     ------
     FileNotFoundError
         When ``src`` holds none of the chapters (run ``make tour`` first).
     """
-
     src = Path(src)
     out = Path(out) if out is not None else src / "book"
     present = [c for c in CHAPTERS if (src / f"{c[0]}.ipynb").is_file()]
     if not present:
         raise FileNotFoundError(f"No executed chapter in {src}: run `make tour` first (it writes them there).")
-    out.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter(template_name="lab", mathjax_url=_offline_mathjax(out))
+    (out / SOLUTIONS).mkdir(parents=True, exist_ok=True)
+    mathjax = _offline_mathjax(out)
+    exporter = HTMLExporter(template_name="lab", mathjax_url=mathjax)
     names = [c[0] for c in CHAPTERS]
+    chapters, solved = {}, []
     for name, title, _ in present:
         k = names.index(name)
-        nb = nbformat.read(src / f"{name}.ipynb", as_version=4)
-        nav = _nav(k, names)
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(nav))
-        nb.cells.append(nbformat.v4.new_markdown_cell(nav))
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": f"{k + 1:02d} · {title}"}})
-        (out / f"{name}.html").write_text(body, encoding="utf-8")
+        nb = chapters[f"{k + 1:02d}"] = nbformat.read(src / f"{name}.ipynb", as_version=4)
+        solution = src / SOLUTIONS / f"{name}.ipynb"
+        if solution.is_file():
+            solved.append(name)
+            _write_solution(solution, out / SOLUTIONS / f"{name}.html", f"{k + 1:02d} · {title}", mathjax)
+        _write(exporter, nb, out / f"{name}.html", f"{k + 1:02d} · {title}", _nav(k, names, solution.is_file()))
+    entries = bibliography(chapters)
+    lines = ["# Bibliography", "", f"The {len(entries)} works the chapters cite, by first author; the numbers are the "
+             "chapters that cite each.", ""]
+    lines += [f"* {entry} (" + ", ".join(f"[{n}]({names[int(n) - 1]}.html)" for n in numbers) + ")"
+              for entry, numbers in entries]
+    _write(exporter, nbformat.v4.new_notebook(), out / "bibliography.html", "Bibliography",
+           "[Contents](index.html)", body="\n".join(lines))
     lines = ["# xfashion: explainable outfit scoring", "",
              f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
              "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of "
-             "`make tour`.", ""]
+             "`make tour`, the worked solutions to each chapter's exercises included.", ""]
+    executed = {c[0] for c in present}
     for k, (name, title, teaches) in enumerate(CHAPTERS):
-        link = f"[{k + 1:02d} · {title}]({name}.html)" if name in [c[0] for c in present] else \
+        link = f"[{k + 1:02d} · {title}]({name}.html)" if name in executed else \
             f"{k + 1:02d} · {title} (not executed)"
-        lines.append(f"{k + 1}. **{link}**: {teaches}")
+        extra = f" ([solutions]({SOLUTIONS}/{name}.html))" if name in solved else ""
+        lines.append(f"{k + 1}. **{link}**: {teaches}{extra}")
+    lines += ["", f"[Bibliography](bibliography.html): the {len(entries)} works the chapters cite."]
     index = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
     body, _ = exporter.from_notebook_node(index, resources={"metadata": {"name": "xfashion"}})
     (out / "index.html").write_text(body, encoding="utf-8")
     return out / "index.html"
+
+
+def _write(exporter, nb, path: Path, title: str, nav: str, body: str | None = None) -> None:
+    """One page: ``nb`` (or a single markdown ``body``) between two navigation lines."""
+    cells = [nbformat.v4.new_markdown_cell(body)] if body is not None else nb.cells
+    nb.cells = [nbformat.v4.new_markdown_cell(nav)] + cells + [nbformat.v4.new_markdown_cell(nav)]
+    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    path.write_text(html, encoding="utf-8")
+
+
+def _write_solution(src: Path, path: Path, title: str, mathjax: str) -> None:
+    """A chapter's executed solutions, one folder down (MathJax and the links one level up)."""
+    exporter = HTMLExporter(template_name="lab", mathjax_url=f"../{mathjax}")
+    nav = f"[Back to the chapter](../{src.stem}.html) · [Contents](../index.html)"
+    _write(exporter, nbformat.read(src, as_version=4), path, f"Solutions · {title}", nav)

@@ -328,7 +328,7 @@ def cmd_readme(args) -> tuple:
 
 def cmd_tour(args) -> tuple:
     print("Executing the notebooks in order (fresh kernel each) into build/ ...", flush=True)
-    done = run_tour(only=args.only, require_shipped=args.require_shipped)
+    done = run_tour(only=args.only, require_shipped=args.require_shipped, solutions=args.solutions)
     total = sum(seconds for _, seconds in done)
     return {"notebooks": dict(done)}, [f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/."]
 
@@ -412,8 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("readme", cmd_readme, "recompute the README's results table (run after the tour: uses its caches)")
     p = command("tour", cmd_tour, "execute every notebook in order into build/", parents=())
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
-    p.add_argument("--require-shipped", action="store_true",
-                   help="fail when a chapter had to train a model that data/weights/ should ship (CI)")
+    p.add_argument("--require-shipped", action="store_true", help="fail when a chapter trained an unshipped model")
+    p.add_argument("--solutions", action="store_true", help="also each chapter's solutions, into build/solutions/")
     return parser
 
 

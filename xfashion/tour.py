@@ -18,6 +18,7 @@ from .cache import RETRAIN_HINT, pretrained_enabled
 from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT, small_mode
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+SOLUTIONS = "solutions"  # notebooks/solutions/ -> build/solutions/, shown in the book after their chapter
 
 
 def notebooks() -> list:
@@ -83,12 +84,14 @@ def kernels_peak_rss_mb() -> float:
 
 
 def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None,
-             require_shipped: bool = False) -> list:
+             require_shipped: bool = False, solutions: bool = False) -> list:
     """Execute every notebook in order; returns ``[(name, seconds), ...]``.
 
     Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, the peak resident
     memory of any kernel so far after each notebook (measured by the OS), and ``trained_live``: the
     models a chapter had to train because no shipped weights matched (see :mod:`xfashion.weights`).
+    With ``solutions``, each chapter's worked solutions run after it, into ``out_dir/solutions/``
+    (the book shows them); ``seconds`` then counts them too, ``chapter_seconds`` the chapters alone.
 
     Raises
     ------
@@ -104,12 +107,21 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
     for path in notebooks():
         if only and not any(key in path.name for key in only):
             continue
-        seconds = execute_notebook(path, out_dir, env={"XFASHION_LIVE_LOG": str(live_log)})
-        peak = kernels_peak_rss_mb()
-        print(f"  {path.name:<36} {seconds:6.1f} s   peak kernel memory so far {peak:6.0f} MiB", flush=True)
-        done.append((path.name, seconds))
-        record["notebooks"][path.name] = {"seconds": round(seconds, 1), "peak_rss_mb_so_far": round(peak, 1)}
+        # with solutions: each chapter, then its worked solutions (reusing the chapter's cached artifacts)
+        solution = path.parent / SOLUTIONS / path.name
+        runs = [(path, Path(out_dir), path.name)]
+        if solutions and solution.is_file():
+            runs.append((solution, Path(out_dir) / SOLUTIONS, f"{SOLUTIONS}/{path.name}"))
+        for nb, folder, name in runs:
+            # a solution trains the models its exercise asks for: the book does not ship those
+            env = {} if folder.name == SOLUTIONS else {"XFASHION_LIVE_LOG": str(live_log)}
+            seconds = execute_notebook(nb, folder, env=env)
+            peak = kernels_peak_rss_mb()
+            print(f"  {name:<46} {seconds:6.1f} s   peak kernel memory so far {peak:6.0f} MiB", flush=True)
+            done.append((name, seconds))
+            record["notebooks"][name] = {"seconds": round(seconds, 1), "peak_rss_mb_so_far": round(peak, 1)}
     record["seconds"] = round(time.perf_counter() - start, 1)
+    record["chapter_seconds"] = round(sum(t for name, t in done if not name.startswith(SOLUTIONS)), 1)
     record["peak_rss_mb"] = round(kernels_peak_rss_mb(), 1)
     record["trained_live"] = sorted(set(live_log.read_text().split())) if live_log.exists() else []
     (Path(out_dir) / "tour.json").write_text(json.dumps(record, indent=1))
