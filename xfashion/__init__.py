@@ -18,6 +18,7 @@ from . import analysis as analysis
 from . import cnn as cnn
 from . import data as data
 from . import evaluate, explain, viz
+from . import exercises as exercises
 from . import features as features
 from . import groups as groups
 from . import outfits as outfits

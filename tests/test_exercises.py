@@ -1,0 +1,85 @@
+"""The exercises' check cells: a right answer is called correct, a wrong one is told what is wrong."""
+import numpy as np
+import pytest
+import torch
+
+import xfashion as xf
+from xfashion.exercises import CHECKS, check
+
+
+def grey(rgba):
+    lum = (rgba[:3] * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0)
+    return lum / (lum.sum() / rgba[3].sum())
+
+
+def white_gradient(rgba, tau):
+    rgba = rgba.clone().requires_grad_(True)
+    xf.ColorHistogram(tau)(rgba[None])[0, xf.COLOR_NAMES.index("white")].backward()
+    return rgba.grad
+
+
+def shuffle(batch, perm):
+    return xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()}, batch.slot[:, perm],
+                                  batch.mask[:, perm], batch.label, batch.items[:, perm])
+
+
+def top1(values, mask, swapped):
+    return float((values.sum(-1).masked_fill(~mask, float("inf")).argmin(1) == swapped).float().mean())
+
+
+def kendall(a, b):
+    i, j = np.triu_indices(len(a), 1)
+    return float(np.mean(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])))
+
+
+def pair(values, mask):
+    return values.masked_fill(~mask, float("inf")).argsort(1)[:, :2]
+
+
+def colour_only(outfits):
+    colour = {"hue_clash", "neutral_clash", "too_many_colours"}
+    return np.array([bool(rs) and set(rs) <= colour for rs in outfits.rules])
+
+
+@pytest.fixture
+def given(catalog, splits, wb_small):
+    batch = xf.feature_batch(catalog, splits["test"], wb_small.feats, index=range(16))
+    return {"01.2": {"catalog": catalog}, "02.2": {"catalog": catalog},
+            "03.1": {"model": wb_small.model, "batch": batch},
+            "04.1": {"model": wb_small.model, "batch": batch, "means": wb_small.means},
+            "05.3": {"outfits": splits["test"]}, "06.3": {}, "07.3": {}, "08.4": {}}
+
+
+RIGHT = {"01.2": grey, "02.2": white_gradient, "03.1": shuffle,
+         "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,
+         "07.3": kendall, "08.4": pair}
+WRONG = {"01.2": lambda rgba: rgba[:3].mean(0), "02.2": lambda rgba, tau: torch.zeros_like(rgba),
+         "03.1": lambda batch, perm: xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()},
+                                                            batch.slot, batch.mask, batch.label, batch.items),
+         "04.1": lambda x, grad, mean: (x * grad).sum(-1), "05.3": lambda o: np.array([bool(r) for r in o.rules]),
+         "06.3": lambda v, m, s: float((v.sum(-1).argmin(1) == s).float().mean()),
+         "07.3": lambda a, b: float(np.corrcoef(a, b)[0, 1]), "08.4": lambda v, m: v.argsort(1)[:, :2]}
+
+
+def test_the_rules_of_colour_in_the_test_are_the_stylists():
+    table = xf.DEFAULT_RULES.describe()
+    assert set(table.rule[table.group == "color"]) == {"hue_clash", "neutral_clash", "too_many_colours"}
+
+
+@pytest.mark.parametrize("exercise", sorted(CHECKS))
+def test_a_right_answer_is_correct_a_wrong_one_is_not_and_nothing_raises(exercise, given, capsys):
+    assert check(exercise, RIGHT[exercise], **given[exercise])
+    assert f"Exercise {exercise}, correct" in capsys.readouterr().out
+    assert not check(exercise, WRONG[exercise], **given[exercise])
+    assert f"Exercise {exercise}, not yet" in capsys.readouterr().out
+    assert not check(exercise, ..., **given[exercise])
+    assert "fill in the `...`" in capsys.readouterr().out
+    assert not check(exercise, lambda *args: ..., **given[exercise])  # the cell as the chapter ships it
+    assert "fill in the `...`" in capsys.readouterr().out
+
+
+def test_a_broken_answer_is_reported_and_an_unknown_exercise_is_refused(capsys):
+    assert not check("06.3", lambda v, m, s: 1 / 0)
+    assert "raised ZeroDivisionError" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="No exercise '99.9'"):
+        check("99.9", lambda: None)

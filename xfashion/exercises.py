@@ -1,0 +1,202 @@
+"""Check cells for the chapters' exercises (Neuromatch's pattern).
+
+An exercise cell leaves ``...`` for the reader to fill in; the check cell after it calls
+:func:`check`, which runs the reader's answer on inputs of its own, compares it with the package's
+answer and prints ``correct`` or what is wrong. It never raises, so a chapter with unfilled
+exercises still runs top to bottom; it returns whether the answer was right (the worked solutions
+assert it).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .cnn import color_normalised_grey
+from .data import COLOR_NAMES, render
+from .explain import attribute
+from .features import ColorHistogram
+from .outfits import OutfitBatch
+from .rules import DEFAULT_RULES
+from .scorer import score
+
+
+class NotYet(Exception):
+    """A check's verdict on a wrong answer: what is wrong, in a sentence."""
+
+
+class _Unfilled(Exception):
+    """The reader's function still returns ``...``."""
+
+
+def _watched(answer):
+    """The reader's function, raising :class:`_Unfilled` where it returns ``...`` (a blank not filled in yet)."""
+    def call(*args, **kwargs):
+        out = answer(*args, **kwargs)
+        if out is Ellipsis:
+            raise _Unfilled
+        return out
+    return call
+
+
+def _close(a, b, tol: float = 1e-5) -> bool:
+    a, b = torch.as_tensor(np.asarray(a, dtype=np.float64)), torch.as_tensor(np.asarray(b, dtype=np.float64))
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=tol, atol=tol))
+
+
+def _grey(answer, catalog, items=(0, 1, 2, 3, 4)):
+    """01.2: the reader's colour-normalised grey image, against the CNN's input, in red and in blue."""
+    for item in items:
+        red, blue = (render(catalog.images[item], COLOR_NAMES.index(c)) for c in ("red", "blue"))
+        mine = answer(red)
+        if not torch.is_tensor(mine) or mine.shape != (28, 28):
+            raise NotYet(f"normalised_grey should return a (28, 28) tensor; got {getattr(mine, 'shape', type(mine))}")
+        if not _close(mine, color_normalised_grey(red), 1e-4):
+            raise NotYet("the values differ from the CNN's input: luminance is 0.299 R + 0.587 G + 0.114 B, "
+                         "divided by its mean over the garment (its sum over the sum of alpha)")
+        if not _close(mine, answer(blue), 1e-4):
+            raise NotYet("red and blue give different results")
+    return "equal for red and blue, and equal to the CNN's input: the shape-texture group cannot see colour"
+
+
+def _white_gradient(answer, catalog, item=None):
+    """02.2: the gradient of the white share of one white item's histogram with respect to its pixels."""
+    item = int(np.flatnonzero(catalog.color == COLOR_NAMES.index("white"))[0]) if item is None else item
+    norms = {}
+    for tau in (5.0, 60.0, 600.0):
+        rgba = catalog.render([item])[0].requires_grad_(True)
+        ColorHistogram(tau)(rgba[None])[0, COLOR_NAMES.index("white")].backward()
+        mine = answer(catalog.render([item])[0], tau)
+        if not torch.is_tensor(mine) or mine.shape != rgba.shape:
+            raise NotYet(f"white_gradient should return a tensor shaped like the image {tuple(rgba.shape)}")
+        if not _close(mine, rgba.grad, 1e-4):
+            raise NotYet(f"at tau={tau:g} the gradient differs from autograd's through xf.ColorHistogram(tau)")
+        norms[tau] = float(rgba.grad.norm())
+    return "gradient norms " + ", ".join(f"tau {t:g}: {n:.2e}" for t, n in norms.items())
+
+
+def _shuffle(answer, model, batch: OutfitBatch, seed: int = 0):
+    """03.1: the reader's shuffle of a batch's items, and the scores before and after."""
+    perm = torch.randperm(batch.mask.shape[1], generator=torch.Generator().manual_seed(seed))
+    mine = answer(batch, perm)
+    if not isinstance(mine, OutfitBatch):
+        raise NotYet(f"shuffle should return an OutfitBatch; got {type(mine).__name__}")
+    for name, x in batch.features.items():
+        if not torch.equal(mine.features[name], x[:, perm]):
+            raise NotYet(f"the {name!r} features are not permuted along the item axis (dim 1)")
+    if not (torch.equal(mine.slot, batch.slot[:, perm]) and torch.equal(mine.mask, batch.mask[:, perm])):
+        raise NotYet("slot and mask must follow the same permutation as the features")
+    gap = float((score(model, mine) - score(model, batch)).abs().max())
+    return f"the scores move by at most {gap:.1e} when the items are shuffled"
+
+
+def _ifiv_mean(answer, model, batch: OutfitBatch, means: dict):
+    """04.1: (x - mean) . gradient per group, against the package's ifiv_mean."""
+    feats = {g: v.clone().requires_grad_(True) for g, v in batch.features.items()}
+    model.eval()
+    model(feats, batch.slot, batch.mask).sum().backward()
+    truth = attribute(model, batch, "ifiv_mean", means=means)
+    for k, g in enumerate(truth.groups):
+        mine = answer(batch.features[g], feats[g].grad, means[g])
+        if not torch.is_tensor(mine) or mine.shape != truth.values[..., k].shape:
+            raise NotYet(f"ifiv_mean should return one value per item, shape {tuple(truth.values[..., k].shape)}")
+        if not _close(mine * batch.mask, truth.values[..., k], 1e-4):
+            raise NotYet(f"the {g!r} values differ from xf.attribute(..., 'ifiv_mean'): "
+                         "sum (x - mean) * gradient over the group's dimensions")
+    return "equal to the package's ifiv_mean"
+
+
+def _colour_only(answer, outfits, rules=DEFAULT_RULES):
+    """05.3: which outfits break colour rules only."""
+    table = rules.describe()
+    colour = set(table.rule[table.group == "color"])
+    truth = np.array([bool(rs) and set(rs) <= colour for rs in outfits.rules])
+    mine = np.asarray(answer(outfits))
+    if mine.shape != truth.shape or mine.dtype != bool:
+        raise NotYet(f"colour_only should return a boolean array with one entry per outfit, shape {truth.shape}")
+    if not (mine == truth).all():
+        raise NotYet(f"{int((mine != truth).sum())} outfits differ: keep outfits with at least one violation, "
+                     f"all of them of colour rules ({', '.join(sorted(colour))})")
+    return f"{int(truth.sum())} outfits break colour rules only"
+
+
+def _top1(values, mask, swapped):
+    item = values.sum(-1).masked_fill(~mask, float("inf"))
+    return float((item.argmin(1) == swapped).float().mean())
+
+
+def _item_top1(answer, seed: int = 0):
+    """06.3: item top-1 from an attribution, where padding must never win."""
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.randn(200, 5, 2, generator=gen)
+    mask = torch.arange(5) < torch.randint(2, 6, (200, 1), generator=gen)
+    values[~mask] = -100.0  # padding holds the lowest values: an answer that ignores the mask picks it
+    swapped = (torch.rand(200, generator=gen) * mask.sum(1)).long()
+    mine = answer(values, mask, swapped)
+    if not isinstance(mine, (float, int)) and not (torch.is_tensor(mine) and mine.numel() == 1):
+        raise NotYet("item_top1 should return one number, the share of cases")
+    if abs(float(mine) - _top1(values, mask, swapped)) > 1e-6:
+        raise NotYet("wrong share: sum the groups per item, keep real items only (mask), "
+                     "and compare the lowest with swapped")
+    return f"item top-1 {float(mine):.3f} on random values (about 1 / outfit size, as random is)"
+
+
+def _kendall(answer, seed: int = 0):
+    """07.3: Kendall's tau between two metrics' scores of the same methods."""
+    from scipy.stats import kendalltau
+
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        a, b = rng.permutation(8).astype(float), rng.permutation(8).astype(float)
+        if abs(float(answer(a, b)) - kendalltau(a, b).statistic) > 1e-9:
+            raise NotYet("wrong tau: (concordant pairs - discordant pairs) / number of pairs")
+    return "equal to scipy's Kendall's tau"
+
+
+def _implied_pair(answer, seed: int = 0):
+    """08.4: the pair an item method implies, its two lowest real items."""
+    gen = torch.Generator().manual_seed(seed)
+    values = torch.randn(100, 5, generator=gen)
+    mask = torch.arange(5) < torch.randint(2, 6, (100, 1), generator=gen)
+    values[~mask] = -100.0
+    truth = values.masked_fill(~mask, float("inf")).argsort(1)[:, :2].sort(1).values
+    mine = torch.as_tensor(answer(values, mask))
+    if mine.shape != truth.shape:
+        raise NotYet(f"implied_pair should return one (i, j) per outfit, shape {tuple(truth.shape)}")
+    if not torch.equal(mine.sort(1).values, truth):
+        raise NotYet("wrong pairs: the two lowest values among the real items (padding never counts)")
+    return "the two lowest real items, for every outfit"
+
+
+CHECKS = {"01.2": _grey, "02.2": _white_gradient, "03.1": _shuffle, "04.1": _ifiv_mean, "05.3": _colour_only,
+          "06.3": _item_top1, "07.3": _kendall, "08.4": _implied_pair}
+
+
+def check(exercise: str, answer, **given) -> bool:
+    """Check a filled-in exercise and print ``correct`` or what is wrong; never raises.
+
+    Parameters
+    ----------
+    exercise : str
+        The exercise's number in its chapter, e.g. ``"03.1"``.
+    answer : callable or Ellipsis
+        The reader's function; ``...``, or a function that returns ``...`` (not filled in yet), prints a reminder.
+    **given
+        What the check needs from the chapter (a model, a batch, the catalog).
+    """
+    if exercise not in CHECKS:
+        raise ValueError(f"No exercise {exercise!r}; the checked ones are {sorted(CHECKS)}.")
+    try:
+        if answer is Ellipsis:
+            raise _Unfilled
+        message = CHECKS[exercise](_watched(answer), **given)
+    except _Unfilled:
+        print(f"Exercise {exercise}: fill in the `...` above, then run this cell again.")
+        return False
+    except NotYet as wrong:
+        print(f"Exercise {exercise}, not yet: {wrong}")
+        return False
+    except Exception as err:  # a reader's half-written function: say what broke, keep the chapter running
+        print(f"Exercise {exercise}, not yet: your code raised {type(err).__name__}: {err}")
+        return False
+    print(f"Exercise {exercise}, correct: {message}")
+    return True
