@@ -216,6 +216,12 @@ def test_repair_suggestions(wb_small):
     assert list(table.fix) == ["none", "re-colour", "replace"]
     assert table.score[1] >= table.score[0] - 1e-5 or table.score[2] >= table.score[0] - 1e-5
     assert table.oracle[0].startswith("bad")
+    other = next(k for k in range(len(outfits.outfit(bad))) if k != out["culprit"])
+    there = xf.suggest_repairs(wb_small.model, wb_small.catalog, wb_small.feats, outfits.outfit(bad), position=other)
+    assert there["culprit"] == other  # a fix of the item asked for: its slot's replacement, its re-colouring
+    assert wb_small.catalog.slot[there["replace"][0][other]] == wb_small.catalog.slot[outfits.outfit(bad)[other]]
+    with pytest.raises(ValueError, match="position must be an item position in 0-"):
+        xf.suggest_repairs(wb_small.model, wb_small.catalog, wb_small.feats, outfits.outfit(bad), position=9)
     rate = xf.repair_success(wb_small.model, wb_small.catalog, wb_small.feats, outfits, n=5, progress=False)
     assert set(rate.index) == {"ifiv", "random"} and rate.values.min() >= 0 and rate.values.max() <= 1
 

@@ -26,10 +26,12 @@ def _substitute_scores(model, base, pos: int, substitutes: dict) -> torch.Tensor
 
 
 def suggest_repairs(model, catalog: Catalog, feats, items, colors=None, *, method: str = "ifiv",
-                    split: str = "test", max_candidates: int = 400, seed: int = 0, **options) -> dict:
+                    split: str = "test", max_candidates: int = 400, seed: int = 0, position: int | None = None,
+                    **options) -> dict:
     """Propose fixes for an outfit from its explanation's culprit item.
 
-    The culprit is the item with the lowest summed attribution. Two fixes are tried: the
+    The culprit is the item with the lowest summed attribution, or the item at ``position`` when
+    given (e.g. the item of the lowest (item, group) pair). Two fixes are tried: the
     best re-colouring of the culprit (over the palette) and the best same-slot replacement
     among up to ``max_candidates`` catalog items of ``split``.
 
@@ -44,7 +46,9 @@ def suggest_repairs(model, catalog: Catalog, feats, items, colors=None, *, metho
     batch = outfit_features(catalog, feats, items, colors)
     before = float(score(model, batch)[0])
     attr = attribute(model, batch, method, **options)
-    pos = int(attr.culprit_item()[0])
+    if position is not None and not (isinstance(position, (int, np.integer)) and 0 <= position < len(items)):
+        raise ValueError(f"position must be an item position in 0-{len(items) - 1}; got {position!r}.")
+    pos = int(attr.culprit_item()[0]) if position is None else int(position)
     palette = np.arange(len(COLOR_NAMES))
     with torch.no_grad():
         recolored = feats.extractor(catalog.render(np.repeat(items[pos], len(palette)), palette))
