@@ -70,6 +70,12 @@ def test_photo_features_skip_unreadable_images_and_cache(fixture_root, tmp_path,
     red = [i for i in data.items.index if meta[i]["title"].startswith("red ")
            and i in feats.index]
     assert red and int(feats.tables["color"][feats.index[red[0]]].argmax()) == xf.data.color_index("red")
+    # the colour photo instead of the grey copy: its own cache entry, the same colour group, other embeddings
+    colour = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False,
+                                                grey=False)
+    assert not colour.cached and colour.index == feats.index
+    torch.testing.assert_close(colour.tables["color"], feats.tables["color"])
+    assert not torch.allclose(colour.tables["shape_texture"], feats.tables["shape_texture"], atol=1e-3)
 
 
 def test_pipeline_on_the_fixture(fixture_root, tmp_path, monkeypatch):

@@ -167,8 +167,22 @@ def _implied_pair(answer, seed: int = 0):
     return "the two lowest real items, for every outfit"
 
 
+def _shared(answer, data):
+    """09.1: how many test items of the non-disjoint Polyvore split also appear in training outfits."""
+    seen = {split: {i for _, ids in data.compatibility[split] for i in ids} for split in ("train", "test")}
+    truth = len(seen["train"] & seen["test"])
+    mine = answer(data)
+    if isinstance(mine, bool) or not isinstance(mine, (int, np.integer)):
+        raise NotYet(f"shared_items should return a whole number of items; got {mine!r}")
+    if mine != truth:
+        raise NotYet(f"{mine} is not it: count the distinct item ids in test outfits that also occur in training "
+                     "outfits (data.compatibility[split] holds (label, item ids) rows)")
+    return f"{truth} of {len(seen['test'])} test items also appear in training outfits"
+
+
 CHECKS = {"01.2": _grey, "02.2": _white_gradient, "03.1": _shuffle, "04.1": _ifiv_mean, "05.3": _colour_only,
-          "06.3": _item_top1, "07.3": _kendall, "08.4": _implied_pair}
+          "06.3": _item_top1, "07.3": _kendall, "08.4": _implied_pair,
+          "09.1": _shared}
 
 
 def check(exercise: str, answer, **given) -> bool:

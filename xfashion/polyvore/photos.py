@@ -52,8 +52,8 @@ def load_backbone(name: str = "efficientnet-lite0") -> nn.Module:
 
 
 class _ImageSet(torch.utils.data.Dataset):
-    def __init__(self, paths, image_size: int, color_size: int = 32):
-        self.paths, self.image_size, self.color_size = paths, image_size, color_size
+    def __init__(self, paths, image_size: int, color_size: int = 32, grey: bool = True):
+        self.paths, self.image_size, self.color_size, self.grey = paths, image_size, color_size, grey
 
     def __len__(self):
         return len(self.paths)
@@ -71,7 +71,8 @@ class _ImageSet(torch.utils.data.Dataset):
         alpha = (small.min(0).values < 0.94).float()
         rgba = torch.cat([small * alpha, alpha[None]])
         grey = resize(rgb, [self.image_size, self.image_size], antialias=True)
-        grey = (grey * grey.new_tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0, keepdim=True).expand(3, -1, -1)
+        if self.grey:
+            grey = (grey * grey.new_tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0, keepdim=True).expand(3, -1, -1)
         return i, rgba, grey
 
 
@@ -100,11 +101,12 @@ class PhotoFeatures:
 @torch.no_grad()
 def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-lite0", image_size: int = 224,
                            dim: int = 64, batch_size: int = 32, workers: int = 2, use_cache: bool = True,
-                           progress: bool = True) -> PhotoFeatures:
+                           progress: bool = True, grey: bool = True) -> PhotoFeatures:
     """``color`` (named palette histogram of the foreground) and ``shape_texture`` (pretrained backbone
     on a grey copy, reduced by PCA to ``dim`` and standardised on training items) for every slot item.
 
-    Unreadable images are skipped and counted; their items are dropped from outfits.
+    Unreadable images are skipped and counted; their items are dropped from outfits. ``grey=False``
+    feeds the backbone the colour photo instead (chapter 09's exercise on the colour leak).
     """
     used = sorted({i for rows in data.compatibility.values() for _, ids in rows for i in ids}
                   | {i for qs in data.fitb.values() for q, a, _ in qs for i in q + a})
@@ -121,6 +123,8 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
         except OSError:
             return (path.name, -1, -1)
     config = {"backbone": backbone, "image_size": image_size, "dim": dim}
+    if not grey:  # only a non-default input enters the key, so the default features' cache stays valid
+        config["input"] = "colour"
     cache = Cache("polyvore-features", config,
                   inputs=[hashlib.sha256((data.root / "polyvore_item_metadata.json").read_bytes()).hexdigest(), used,
                           [stat(data.image_path(i)) for i in used],
@@ -135,7 +139,7 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     hist = ColorHistogram().to(device)
     mean = torch.tensor([0.485, 0.456, 0.406], device=device)[:, None, None]
     std = torch.tensor([0.229, 0.224, 0.225], device=device)[:, None, None]
-    loader = torch.utils.data.DataLoader(_ImageSet([data.image_path(i) for i in used], image_size),
+    loader = torch.utils.data.DataLoader(_ImageSet([data.image_path(i) for i in used], image_size, grey=grey),
                                          batch_size=batch_size, num_workers=workers, collate_fn=_collate)
     color, shape, rows, unreadable = [], [], [], 0
     start = time.perf_counter()
