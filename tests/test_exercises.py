@@ -94,3 +94,26 @@ def test_a_broken_answer_is_reported_and_an_unknown_exercise_is_refused(capsys):
     assert "raised ZeroDivisionError" in capsys.readouterr().out
     with pytest.raises(ValueError, match="No exercise '99.9'"):
         check("99.9", lambda: None)
+
+
+def test_every_chapter_has_a_fill_in_exercise_whose_solution_the_check_calls_correct():
+    import re
+
+    import nbformat
+
+    from xfashion.tour import NOTEBOOK_DIR, notebooks
+
+    checked = set()
+    for path in notebooks():
+        code = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+        calls = [re.search(r'xf\.exercises\.check\("(\d\d\.\d)"', c) for c in code]
+        ids = [m.group(1) for m in calls if m]
+        assert ids and all(i.startswith(path.name[:2]) for i in ids), path.name
+        blank = code[[k for k, m in enumerate(calls) if m][0] - 1]
+        assert "..." in blank, f"{path.name}: the cell before the check leaves no ... to fill in"
+        solution = "\n".join(c.source for c in nbformat.read(NOTEBOOK_DIR / "solutions" / path.name,
+                                                             as_version=4).cells)
+        for i in ids:
+            assert f'assert xf.exercises.check("{i}"' in solution, (path.name, i)
+        checked.update(ids)
+    assert checked == set(CHECKS)
