@@ -96,11 +96,20 @@ def _record(path: Path):
 
 
 def timing_rows(tour: dict) -> list:
-    """Markdown rows of a tour record: seconds and peak memory per chapter, then the total."""
-    rows = ["| chapter | seconds | peak memory so far (MiB) |", "| --- | --- | --- |"]
-    rows += [f"| {name.removesuffix('.ipynb')} | {v['seconds']:.0f} | {v['peak_rss_mb_so_far']:.0f} |"
-             for name, v in tour["notebooks"].items()]
-    rows.append(f"| all {len(tour['notebooks'])} | {tour['seconds']:.0f} | {tour['peak_rss_mb']:.0f} |")
+    """Markdown rows of a tour record: seconds and peak memory per chapter (and its solutions), then the totals."""
+    runs = tour["notebooks"]
+    chapters = [name for name in runs if "/" not in name]
+    solved = any("/" in name for name in runs)
+    rows = ["| chapter | seconds |" + (" its solutions (s) |" if solved else "") + " peak memory so far (MiB) |",
+            "| --- | --- |" + (" --- |" if solved else "") + " --- |"]
+    for name in chapters:
+        solution = runs.get(f"solutions/{name}")
+        peak = (solution or runs[name])["peak_rss_mb_so_far"]
+        middle = (f" {solution['seconds']:.0f} |" if solution else " - |") if solved else ""
+        rows.append(f"| {name.removesuffix('.ipynb')} | {runs[name]['seconds']:.0f} |{middle} {peak:.0f} |")
+    total = sum(runs[name]["seconds"] for name in chapters)
+    middle = f" {sum(v['seconds'] for n, v in runs.items() if '/' in n):.0f} |" if solved else ""
+    rows.append(f"| all {len(chapters)} | {total:.0f} |{middle} {tour['peak_rss_mb']:.0f} |")
     return rows
 
 
@@ -137,8 +146,11 @@ def table(r: dict) -> str:
     tour = r.get("tour")
     if tour and not tour.get("small_mode"):
         shipped = "shipped weights" if tour.get("pretrained", False) else "every model trained"
-        lines += ["", f"`make tour` (cold caches, {shipped}) took {tour['seconds']:.0f} s of notebooks here; the "
-                      f"largest notebook kernel peaked at {tour['peak_rss_mb']:.0f} MiB resident:", ""]
+        chapters = sum(v["seconds"] for name, v in tour["notebooks"].items() if "/" not in name)
+        lines += ["", f"`make tour` (cold caches, {shipped}) took {chapters:.0f} s of notebooks here; the "
+                      f"largest notebook kernel peaked at {tour['peak_rss_mb']:.0f} MiB resident"
+                      + (" (with the solutions, which `--solutions` runs after their chapters):" if
+                         any("/" in name for name in tour["notebooks"]) else ":"), ""]
         lines += timing_rows(tour)
         extra = []
         if r.get("retrain"):
