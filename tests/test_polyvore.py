@@ -174,3 +174,21 @@ def test_pretrained_backbone_loads_offline():
 def test_cli_without_data_fails_clearly(tmp_path, capsys):
     assert cli_main(["polyvore", "--root", str(tmp_path / "absent")]) == 2
     assert "mvasil/fashion-compatibility" in capsys.readouterr().err
+
+
+def test_accessories_can_come_back_in_a_slot_of_their_own(fixture_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    plain = xf.polyvore.load_polyvore(fixture_root)
+    kept = xf.polyvore.load_polyvore(fixture_root, accessories=True)
+    jewellery = plain.items.index[plain.items.semantic_category == "jewellery"]
+    assert len(jewellery) and plain.items.slot[jewellery].isna().all()
+    assert (kept.items.slot[jewellery] == "accessory").all()
+    feats = xf.polyvore.extract_photo_features(kept, backbone="tiny", image_size=64, workers=0, progress=False)
+    assert feats.groups.context.dim_names == (*xf.SLOTS, "accessory")
+    outfits = [ids for _, ids in kept.compatibility["train"]]
+    batch, _ = xf.polyvore.outfit_batch(kept, feats, outfits)
+    assert (batch.slot[batch.mask] == 6).any() and batch.slot.max() == 6
+    without = xf.polyvore.extract_photo_features(plain, backbone="tiny", image_size=64, workers=0, progress=False)
+    assert without.groups.context.size == len(xf.SLOTS) and len(without.index) < len(feats.index)
+    model = xf.scorer.PairwiseSetScorer(feats.groups)
+    assert xf.score(model, batch).shape == (len(batch.mask),)  # the scorer's one-hot grows with the slots

@@ -17,6 +17,7 @@ from ..utils import REPO_ROOT
 SEMANTIC_SLOTS = {"tops": "top", "bottoms": "bottom", "all-body": "dress", "outerwear": "outer",
                   "shoes": "shoes", "bags": "bag"}
 DROPPED = ("jewellery", "accessories", "sunglasses", "hats", "scarves")
+ACCESSORY = "accessory"  # the slot the dropped categories share when they are kept (chapter 09's exercise 3)
 SPLITS = ("train", "valid", "test")
 ENV_VAR = "XFASHION_POLYVORE"
 MIN_IMAGE_SIZE = 32  # the backbones downsample 32x
@@ -68,8 +69,11 @@ def polyvore_root(root=None) -> Path:
     return Path(root or os.environ.get(ENV_VAR) or DEFAULT_ROOT)
 
 
-def load_polyvore(root=None, version: str = "nondisjoint") -> PolyvoreData:
+def load_polyvore(root=None, version: str = "nondisjoint", accessories: bool = False) -> PolyvoreData:
     """Read the metadata, outfits, compatibility and fill-in-the-blank files of one version.
+
+    Items of the categories in ``DROPPED`` (jewellery, hats, ...) have no slot and leave the outfits,
+    unless ``accessories``: then they share one more slot, ``"accessory"``.
 
     Raises
     ------
@@ -94,7 +98,8 @@ def load_polyvore(root=None, version: str = "nondisjoint") -> PolyvoreData:
                          f"got a JSON {type(meta).__name__}.")
     items = pd.DataFrame({"semantic_category": {k: v.get("semantic_category", "") for k, v in meta.items()}},
                          dtype=object)
-    items["slot"] = items.semantic_category.map(SEMANTIC_SLOTS)
+    items["slot"] = items.semantic_category.map({**SEMANTIC_SLOTS, **dict.fromkeys(DROPPED if accessories else (),
+                                                                                  ACCESSORY)})
     outfits, compatibility, fitb = {}, {}, {}
     for split in SPLITS:
         sets = _read_outfits(root, version, split, items)

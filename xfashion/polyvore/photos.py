@@ -12,11 +12,11 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from ..cache import Cache
-from ..data import COLOR_NAMES
+from ..data import COLOR_NAMES, SLOTS
 from ..features import ColorHistogram
 from ..groups import COLOR_GROUP, SHAPE_GROUP, FeatureGroup, FeatureGroups
 from ..utils import seeded
-from .data import MIN_IMAGE_SIZE, PolyvoreData
+from .data import ACCESSORY, MIN_IMAGE_SIZE, PolyvoreData
 
 
 # ----------------------------------------------------------------------------- photo features
@@ -130,9 +130,12 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
                           [stat(data.image_path(i)) for i in used],
                           sorted({i for _, items in data.compatibility["train"] for i in items})],
                   code=[sys.modules[__name__], sys.modules[ColorHistogram.__module__]])
+    # the slot one-hot: the garment slots, and the accessories' slot when the data keeps them
+    slots = tuple(SLOTS) + ((ACCESSORY,) if any(data.items.slot.get(i) == ACCESSORY for i in used) else ())
+    context = FeatureGroup("slot", len(slots), slots)
     saved = cache.load() if use_cache else None
     if saved is not None:
-        groups = FeatureGroups(tuple(FeatureGroup(n, k, tuple(d)) for n, k, d in saved.pop("groups")))
+        groups = FeatureGroups(tuple(FeatureGroup(n, k, tuple(d)) for n, k, d in saved.pop("groups")), context)
         return PhotoFeatures(**saved, groups=groups, cached=True)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     net = load_backbone(backbone).to(device)
@@ -166,7 +169,7 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     reduced = reduced / reduced[train_rows].std(0).clamp_min(1e-6)
     # the photo groups: the same named colour histogram, and the backbone's PCA components
     groups = FeatureGroups((FeatureGroup(COLOR_GROUP, color.shape[1], tuple(COLOR_NAMES)),
-                            FeatureGroup(SHAPE_GROUP, q, tuple(f"pc{k:02d}" for k in range(q)))))
+                            FeatureGroup(SHAPE_GROUP, q, tuple(f"pc{k:02d}" for k in range(q)))), context)
     result = {"tables": {COLOR_GROUP: color, SHAPE_GROUP: reduced}, "index": {i: k for k, i in enumerate(ids)},
               "groups": groups, "unreadable": unreadable, "seconds": seconds,
               "images_per_second": len(used) / max(seconds, 1e-9)}

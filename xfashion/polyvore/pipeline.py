@@ -9,7 +9,6 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
-from ..data import SLOTS
 from ..evaluate.metrics import detection_scores, metrics_of
 from ..evaluate.swap import check_margin, make_swap_cases
 from ..explain import attribute, dataset_means
@@ -43,7 +42,8 @@ def outfit_batch(data: PolyvoreData, feats: PhotoFeatures, outfits: list, labels
         items[k, : len(r)] = torch.tensor(r)
     mask = items >= 0
     safe = items.clamp_min(0)
-    slot_of = torch.tensor([SLOTS.index(data.items.slot[i]) for i in sorted(feats.index, key=feats.index.get)])
+    names = feats.groups.context.dim_names  # the garment slots, plus the accessories' when kept
+    slot_of = torch.tensor([names.index(data.items.slot[i]) for i in sorted(feats.index, key=feats.index.get)])
     features = {g: t[safe] * mask[..., None] for g, t in feats.tables.items()}
     label = torch.zeros(len(rows)) if labels is None else torch.tensor([float(labels[k]) for k in kept])
     return OutfitBatch(features, slot_of[safe] * mask, mask, label, items), np.array(kept)
@@ -114,8 +114,10 @@ class PolyvoreReport:
 def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "efficientnet-lite0",
                  image_size: int = 224, epochs: int = 30, margin: float = 0.5, seed: int = 0,
                  methods=("ifiv", "integrated_gradients", "feature_ablation", "random"), progress: bool = True,
-                 use_cache: bool = True) -> PolyvoreReport:
+                 use_cache: bool = True, accessories: bool = False) -> PolyvoreReport:
     """Load -> photo features -> train the pairwise scorer on compatibility -> AUC, FITB -> swap evaluation.
+
+    ``accessories`` keeps jewellery, hats and the like in the outfits, in a slot of their own.
 
     When the trained model scores no test outfit as good, or no swap lowers a score by ``margin``, the
     detection table is empty and ``summary["swap_note"]`` says why.
@@ -123,7 +125,7 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     check_margin(margin)  # before the features and the training, not after them
     check_count(epochs, "epochs")
     start = time.perf_counter()
-    data = load_polyvore(root, version)
+    data = load_polyvore(root, version, accessories=accessories)
     feats = extract_photo_features(data, backbone=backbone, image_size=image_size, use_cache=use_cache,
                                    progress=progress)
     batches = {}
@@ -161,6 +163,7 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     else:
         note = ""
     summary = {"swap_note": note, "version": version, "fixture": fixture, "backbone": backbone, "test_auc": auc,
+               "accessories": accessories,
                "fitb_accuracy": fitb,
                "n_fitb": n_fitb,
                "n_items": len(feats.index), "unreadable_images": feats.unreadable,
