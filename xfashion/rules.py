@@ -85,6 +85,14 @@ class StylistRules:
         ]
         return pd.DataFrame(rows, columns=["rule", "group", "violated when"])
 
+    def table(self):
+        """The rules for reading: :meth:`describe` with every wording in full and left-aligned (a pandas Styler).
+
+        A DataFrame's display cuts text at 50 characters ("60-15..."); a Styler does not.
+        """
+        return (self.describe().style.hide(axis="index")
+                .set_properties(subset=["violated when"], **{"text-align": "left", "white-space": "normal"}))
+
     @property
     def names(self) -> list:
         return list(self.describe()["rule"])

@@ -1,25 +1,28 @@
 """Figures and widgets for every chapter: ``xf.viz.plot_items(...)``, ``xf.viz.explanation_explorer(wb)``.
 
-``outfits`` holds the figures of chapters 01-03 and ``explanations`` those of 04-09: pure
+``outfits`` holds the figures of chapters 01-03, ``explanations`` the explanations of 04-09 and
+``evaluation`` the evaluation's (05-07): pure
 functions (data in, optional ``ax``, ``(fig, ax)`` or a figure out), with the plain view
 functions the widgets call; ``widgets`` wraps those views in ipywidgets, so a headless run still
 draws every figure.
 """
-from .explanations import (
-    explain_view,
+from .evaluation import (
     plot_accuracy_by,
     plot_accuracy_vs_cost,
     plot_agreement,
-    plot_color_drivers,
     plot_cost,
     plot_deletion_curves,
+    plot_sanity,
+)
+from .explanations import (
+    explain_view,
+    plot_color_drivers,
     plot_explanation,
     plot_gradcam,
     plot_methods_panel,
     plot_pair_matrix,
     plot_photo_explanation,
     plot_repair,
-    plot_sanity,
     plot_swap_case,
 )
 from .outfits import (

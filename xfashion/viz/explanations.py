@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import seaborn as sns
 import torch.nn.functional as F
 from PIL import Image
 
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, to_display
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, Catalog, to_display
 from ..evaluate.pairs import faulted_pairs
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
 from ..explain.pairs import attribute_pairs
-from ..groups import COLOR_GROUP, SHAPE_GROUP
+from ..groups import COLOR_GROUP
 from ..outfits import outfit_violations
 from ..scorer import outfit_features, score
 from ..utils import check_count
@@ -111,14 +110,27 @@ def plot_photo_explanation(data, feats, batch, attribution, b: int = 0, score: f
     return fig, axes
 
 
-def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None):
-    """Items x groups heat map of one outfit's attributions (diverging, centred on zero)."""
+def _heat_values(attribution, b: int) -> tuple:
+    """One outfit's values and column names: an item-level method gets one column, its item values."""
+    vals = attribution.values[b, : int(attribution.mask[b].sum())].numpy()
+    if attribution.item_level:  # its groups only split one item value: one column says what it knows
+        return vals.sum(-1, keepdims=True), ["item"]
+    return vals, list(attribution.groups)
+
+
+def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None, lim: float | None = None,
+                             cbar: bool = False):
+    """Items x groups heat map of one outfit's attributions (diverging, centred on zero).
+
+    ``lim`` sets a symmetric colour range (default: this outfit's largest magnitude); an item-level
+    method (Grad-CAM, pixel IG) shows one column of item values.
+    """
     fig, ax = _axes(ax, size=(3.6, 3))
-    n = int(attribution.mask[b].sum())
-    vals = attribution.values[b, :n].numpy()
-    lim = max(1e-9, np.abs(vals).max())
-    sns.heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, center=0, cbar=False,
-                xticklabels=attribution.groups, yticklabels=item_labels or [f"item {i}" for i in range(n)], ax=ax)
+    vals, columns = _heat_values(attribution, b)
+    lim = lim or max(1e-9, np.abs(vals).max())
+    sns.heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, center=0, cbar=cbar,
+                xticklabels=[c.replace("_", "-\n") for c in columns],
+                yticklabels=item_labels or [f"item {i}" for i in range(len(vals))], ax=ax, annot_kws={"fontsize": 8})
     ax.set_title(attribution.method)
     return fig, ax
 
@@ -160,26 +172,41 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
 
 
 def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 5):
-    """Heat maps of several methods for one outfit, ``ncols`` to a row (each scaled to its own range)."""
+    """Heat maps of several methods for one outfit, ``ncols`` to a row.
+
+    The methods of one row share one symmetric colour range, shown by the row's colour bar, so their
+    colours compare; item-level methods show one column of item values.
+    """
     check_count(ncols, "ncols")
     n = len(attributions)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols, 2.9 * nrows), squeeze=False)
-    for k, (ax, (name, attr)) in enumerate(zip(axes.flat, attributions.items())):
-        labels = item_labels if k % ncols == 0 else [""] * int(attr.mask[b].sum())
-        plot_attribution_heatmap(attr, b, labels, ax=ax)
-        ax.set_title(name.replace("_", " "), fontsize=9)
-        if k < n - ncols:
-            ax.set_xticklabels([])
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols + 0.8, 3.0 * nrows), squeeze=False,
+                             layout="constrained")
+    items = list(attributions.items())
+    for r in range(nrows):
+        row = items[r * ncols:(r + 1) * ncols]
+        lim = max(max(1e-9, float(np.abs(_heat_values(a, b)[0]).max())) for _, a in row)
+        for c, (name, attr) in enumerate(row):
+            ax = axes[r, c]
+            labels = item_labels if c == 0 else [""] * int(attr.mask[b].sum())
+            plot_attribution_heatmap(attr, b, labels, ax=ax, lim=lim)
+            ax.set_title(name.replace("_", " "), fontsize=9)
+            ax.tick_params(axis="x", labelsize=8)
+        mappable = plt.cm.ScalarMappable(plt.Normalize(-lim, lim), "RdYlGn")
+        fig.colorbar(mappable, ax=axes[r, :].tolist(), shrink=0.85, pad=0.01, label="value (row scale)")
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
-    fig.tight_layout()
     return fig, axes
 
 
 def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
-    """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item image."""
+    """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item, with a colour bar.
+
+    The top row shows the items in their colours; the bottom row draws the signed map over a grey
+    copy, in purple (lowers the score) and orange (raises it), so the map never mixes with the
+    garment's own hue.
+    """
     items = np.asarray(items)
     items = items[items >= 0]
     colors = catalog.color[items] if colors is None else np.asarray(colors)
@@ -187,14 +214,21 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     item_values = attribution.values[b, : len(items)].sum(-1)
     up = F.interpolate(maps[:, None], size=(28, 28), mode="bilinear", align_corners=False)[:, 0].numpy()
     lim = max(1e-9, np.abs(up).max())
-    fig, axes = plt.subplots(1, len(items), figsize=(1.9 * len(items), 2.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(items), figsize=(2.6 * len(items) + 1.0, 5.6), squeeze=False,
+                             layout="constrained")
     imgs = to_display(catalog.render(items, colors))
-    for k, ax in enumerate(axes[0]):
-        ax.imshow(imgs[k])
-        ax.imshow(up[k], cmap="RdYlGn", vmin=-lim, vmax=lim, alpha=0.55)
-        ax.set_axis_off()
-        ax.set_title(f"item value {float(item_values[k]):+.2f}", fontsize=8)
-    fig.suptitle("Grad-CAM (signed, no ReLU): red regions lower the score, green raise it", fontsize=9)
+    grey = imgs.mean(-1)
+    for k in range(len(items)):
+        axes[0, k].imshow(imgs[k])
+        axes[0, k].set_title(f"{COLOR_NAMES[colors[k]]} {CATEGORIES[catalog.category[items[k]]]}", fontsize=9)
+        axes[1, k].imshow(grey[k], cmap="gray", vmin=0, vmax=1)
+        shown = axes[1, k].imshow(up[k], cmap="PuOr_r", vmin=-lim, vmax=lim, alpha=0.6)
+        axes[1, k].set_title(f"item value {float(item_values[k]):+.2f}", fontsize=9)
+        for ax in axes[:, k]:
+            ax.set_axis_off()
+    fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.9, pad=0.01, label="Grad-CAM (signed)")
+    fig.suptitle("Grad-CAM (signed, no ReLU) over a grey copy: purple regions lower the score, orange raise it",
+                 fontsize=10)
     return fig, axes
 
 
@@ -285,25 +319,6 @@ def pair_view(wb, index: int = 0, position: int = 0, color: str = "keep", replac
     return fig
 
 
-def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)"):
-    """Seaborn heat map of a methods x methods agreement table."""
-    fig, ax = _axes(ax, size=(8, 6.5))
-    sns.heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
-                cbar_kws={"label": "mean Spearman correlation"})
-    ax.set(xlabel="", ylabel="", title=title)
-    return fig, ax
-
-
-def plot_cost(table: pd.DataFrame, ax=None):
-    """Milliseconds per outfit for each method (log scale)."""
-    fig, ax = _axes(ax, size=(6, 4))
-    t = table.sort_values("ms_per_outfit")
-    sns.barplot(x=t["ms_per_outfit"], y=t.index, ax=ax, color="steelblue")
-    ax.set_xscale("log")
-    ax.set(xlabel="milliseconds per outfit (log scale)", ylabel="", title="Cost per explanation on this CPU")
-    return fig, ax
-
-
 def plot_repair(catalog: Catalog, repair: dict):
     """Before, after re-colouring and after replacement of the culprit, with scores and verdicts."""
     items, colors = np.asarray(repair["replace"][0]), np.asarray(repair["recolour"][1])
@@ -337,92 +352,3 @@ def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = 
 
 
 # one colour per swap kind and per slot, the same in every figure
-KIND_COLORS = {COLOR_GROUP: "#d95f02", SHAPE_GROUP: "#1b9e77", "item": "#7570b3"}
-SLOT_COLORS = dict(zip(SLOTS, sns.color_palette("tab10", len(SLOTS)).as_hex()))
-
-
-def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
-                     unambiguous: bool = False, ax=None):
-    """Bar plot of a detection metric per method and ``by`` group, 95% bootstrap intervals and case counts.
-
-    Swap kinds and slots keep one colour across figures; each bar is labelled with its number of cases.
-    """
-    fig, ax = _axes(ax, size=(11, 4.2))
-    data = per_case[per_case.unambiguous] if unambiguous else per_case
-    if methods is not None:
-        data = data[data.method.isin(methods)]
-    fixed = {"kind": KIND_COLORS, "slot": SLOT_COLORS}.get(by, {})
-    order = [k for k in fixed if k in set(data[by])] or sorted(set(data[by]))
-    method_order = [m for m in (methods or data.method.unique()) if m in set(data.method)]
-    palette = {k: fixed[k] for k in order} if fixed else None
-    sns.barplot(data=data, x="method", y=metric, hue=by, order=method_order, hue_order=order, palette=palette,
-                errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
-    counts = data.groupby(["method", by]).size()
-    for container, level in zip(ax.containers, order):
-        ax.bar_label(container, labels=[f"{counts.get((m, level), 0)}" for m in method_order], fontsize=6,
-                     padding=2, label_type="edge", rotation=90)
-    ax.set_xticks(ax.get_xticks(), [m.replace("_", " ") for m in method_order], rotation=20, ha="right")
-    ax.set(ylim=(0, 1.25), xlabel="", ylabel=f"{metric} ↑")
-    ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI; "
-                 "number of cases on each bar)", fontsize=10)
-    ax.legend(fontsize=7, title=by, bbox_to_anchor=(1, 1))
-    return fig, ax
-
-
-def _label_groups(points: pd.DataFrame, dx: float = 0.8, dy: float = 0.03) -> list:
-    """Greedy groups of methods whose points lie within ``dx`` decades and ``dy`` of each other."""
-    groups = []
-    for m, row in points.sort_values("y", ascending=False).iterrows():
-        for g in groups:
-            if abs(g["x"] - row.x) < dx and abs(g["y"] - row.y) < dy:
-                g["names"].append(m)
-                break
-        else:
-            groups.append({"x": row.x, "y": row.y, "names": [m]})
-    return groups
-
-
-def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
-    """Detection accuracy against milliseconds per outfit (log scale), one point per method."""
-    fig, ax = _axes(ax, size=(6.5, 4.5))
-    acc = report.per_case.groupby("method")[metric].mean()
-    ms = report.cost["ms_per_outfit"]
-    for m in ms.index:
-        ax.scatter(ms[m], acc[m], s=30)
-    # methods that land on one spot share one label instead of printing over each other
-    points = pd.DataFrame({"x": np.log10(ms.clip(lower=1e-6)), "y": acc.reindex(ms.index)})
-    for g in _label_groups(points):
-        ax.annotate("\n".join(n.replace("_", " ") for n in g["names"]), (10 ** g["x"], g["y"]), fontsize=7,
-                    xytext=(5, 0), textcoords="offset points", va="center")
-    ax.axhline(acc.get("oracle", np.nan), color="k", ls=":", lw=1, label="oracle ceiling")
-    ax.axhline(report.random_expected[metric], color="grey", ls="--", lw=1, label="random (analytic)")
-    ax.set_xscale("log")
-    ax.set_xlabel("ms per outfit (log) ↓")
-    ax.set_ylabel(f"{metric} (all cases) ↑")
-    ax.legend(fontsize=7)
-    return fig, ax
-
-
-def plot_deletion_curves(report, methods=None, ax=None):
-    """Quantus's pixel-flipping curves: the 'bad' logit as the most-blamed (item, group) cells take the mean."""
-    fig, ax = _axes(ax, size=(6.5, 4.2))
-    curves = report.deletion if methods is None else report.deletion[methods]
-    for m in curves:
-        ax.plot(curves.index, curves[m], marker=".", label=m, lw=2 if m == "ifiv" else 1)
-    ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")
-    ax.set_ylabel("mean logit of 'bad' ↓")
-    ax.set_title("Deletion (pixel flipping): removing what a method blames should lower 'bad' fast")
-    ax.legend(fontsize=7, bbox_to_anchor=(1, 1))
-    return fig, ax
-
-
-def plot_sanity(report, ax=None):
-    """Item top-1 on the trained scorer and on a scorer with randomised weights."""
-    fig, ax = _axes(ax, size=(9, 3.8))
-    data = report.sanity.reset_index().melt(id_vars="index", var_name="model", value_name="item_top1")
-    sns.barplot(data=data, x="index", y="item_top1", hue="model", ax=ax)
-    ax.axhline(report.random_expected["item_top1"], color="grey", ls="--", lw=1)
-    ax.tick_params(axis="x", rotation=45)
-    ax.set_xlabel("")
-    ax.set_title("Sanity check: explanations of a randomised scorer should stop detecting swaps")
-    return fig, ax

@@ -189,23 +189,26 @@ def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str 
 
 # ----------------------------------------------------------------------------- features (chapter 02)
 def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
-    """Each item next to its colour histogram, bars drawn in the palette's own colours."""
+    """Each item over its colour histogram, bars in the palette's own colours with a dark edge (white shows)."""
     items = np.asarray(items)
     if axes is None:
-        fig, axes = plt.subplots(2, len(items), figsize=(2.2 * len(items), 3.6),
-                                 gridspec_kw={"height_ratios": [1, 1.2]}, squeeze=False)
+        fig, axes = plt.subplots(2, len(items), figsize=(2.6 * len(items), 4.2),
+                                 gridspec_kw={"height_ratios": [1, 1.3]}, squeeze=False)
     fig = axes[0, 0].figure
     imgs = to_display(catalog.render(items))
     colors = [c.rgb for c in PALETTE]
     for k, i in enumerate(items):
         axes[0, k].imshow(imgs[k])
         axes[0, k].set_axis_off()
-        axes[0, k].set_title(f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=8)
+        axes[0, k].set_title(f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=9)
         hist = np.asarray(color_features[i])
-        axes[1, k].bar(range(len(hist)), hist, color=colors, edgecolor="k", linewidth=0.3)
-        axes[1, k].set_xticks(range(len(hist)), COLOR_NAMES, rotation=90, fontsize=6)
+        axes[1, k].bar(range(len(hist)), hist, color=colors, edgecolor="0.2", linewidth=0.8)
+        axes[1, k].set_xticks(range(len(hist)), COLOR_NAMES, rotation=90, fontsize=8)
         axes[1, k].set_ylim(0, 1)
-    axes[1, 0].set_ylabel("share of garment pixels")
+        axes[1, k].tick_params(axis="y", labelsize=8)
+        if k:
+            axes[1, k].set_yticklabels([])
+    axes[1, 0].set_ylabel("share of garment pixels", fontsize=9)
     fig.tight_layout()
     return fig, axes
 
@@ -292,19 +295,33 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
 
 
 # ----------------------------------------------------------------------------- scorer (chapter 03)
-def plot_score_distributions(logits: dict, labels, ax=None):
-    """Histograms of the outfit logit for good and bad test outfits, one panel per model."""
+def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
+    """Histograms of the outfit logit for good and bad test outfits, one panel per model.
+
+    The x axis spans each model's ``clip``-th to ``(100 - clip)``-th percentile of the logits, so a
+    few extreme outfits do not squeeze the rest against one edge; the panel's title counts the
+    outfits beyond (``clip=0`` shows them all).
+    """
     names = list(logits)
     if ax is None:
-        fig, ax = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), squeeze=False)
+        fig, ax = plt.subplots(1, len(names), figsize=(4.4 * len(names), 3.4), squeeze=False)
         ax = ax[0]
     fig = ax[0].figure
     for a, name in zip(ax, names):
-        frame = pd.DataFrame({"logit": logits[name], "oracle": np.where(np.asarray(labels) > 0, "good", "bad")})
+        values = np.asarray(logits[name], dtype=float)
+        lo, hi = np.percentile(values, [clip, 100 - clip])
+        pad = 0.03 * (hi - lo or 1.0)
+        lo, hi = min(lo, 0.0) - pad, max(hi, 0.0) + pad  # the decision threshold always shows
+        inside = (values >= lo) & (values <= hi)
+        frame = pd.DataFrame({"logit": values[inside],
+                              "oracle": np.where(np.asarray(labels) > 0, "good", "bad")[inside]})
         sns.histplot(data=frame, x="logit", hue="oracle", bins=40, element="step", ax=a, hue_order=["good", "bad"],
-                     palette={"good": "seagreen", "bad": "crimson"})
+                     palette={"good": "seagreen", "bad": "crimson"}, binrange=(lo, hi))
         a.axvline(0, color="k", lw=0.8, ls="--")
-        a.set_title(name)
+        a.set_xlim(lo, hi)
+        beyond = int((~inside).sum())
+        a.set_title(name + (f"\n(x clipped to the {clip:g}-{100 - clip:g}th percentiles: {beyond} outfit"
+                            f"{'s' if beyond != 1 else ''} beyond)" if beyond else ""), fontsize=10)
     fig.tight_layout()
     return fig, ax
 

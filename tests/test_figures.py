@@ -1,0 +1,119 @@
+"""The figures say what they show: shared scales with colour bars, no overprinted labels, no clipped text."""
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import xfashion as xf  # noqa: E402
+from xfashion.explain.base import Attribution  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def attribution(name, values, item_level=False):
+    values = torch.as_tensor(values, dtype=torch.float32)[None]
+    return Attribution(values, torch.ones(values.shape[:2], dtype=torch.bool), name, ["color", "shape_texture"],
+                       item_level=item_level)
+
+
+def test_methods_panel_rows_share_one_symmetric_scale_with_a_colour_bar_and_item_methods_show_one_column():
+    attrs = {"ifiv": attribution("ifiv", [[3.0, -1.0], [0.5, 0.2]]),
+             "grad_cam": attribution("grad_cam", [[0.5, 0.5], [-0.1, -0.1]], item_level=True),
+             "random": attribution("random", [[0.1, 0.2], [-9.0, 0.0]])}
+    fig, axes = xf.viz.plot_methods_panel(attrs, ncols=2)
+    rows = [[axes[0, 0], axes[0, 1]], [axes[1, 0]]]
+    for row, lim in zip(rows, (3.0, 9.0)):
+        for ax in row:
+            assert ax.collections[0].get_clim() == pytest.approx((-lim, lim))
+    assert [t.get_text() for t in axes[0, 1].get_xticklabels()] == ["item"]  # no duplicated group columns
+    assert axes[0, 1].texts[0].get_text() == "1.00"  # the item value: the sum over its groups
+    colour_bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(colour_bars) == 2
+
+
+def test_gradcam_draws_its_map_over_a_grey_copy_with_a_colour_bar(wb_small):
+    outfit = wb_small.splits["test"].outfit(0)
+    cam = xf.attribute(wb_small.model, wb_small.batch([0], images=True), "grad_cam", **wb_small.options())
+    fig, axes = xf.viz.plot_gradcam(wb_small.catalog, outfit, cam)
+    assert axes.shape == (2, len(outfit))
+    grey, overlay = axes[1, 0].images
+    assert grey.get_cmap().name == "gray" and grey.get_array().ndim == 2
+    assert overlay.get_cmap().name == "PuOr_r" and overlay.get_clim()[0] == -overlay.get_clim()[1]
+    assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
+    assert fig.get_size_inches()[0] >= 2.6 * len(outfit)
+
+
+def test_the_rules_table_shows_every_wording_in_full():
+    html = xf.DEFAULT_RULES.table().to_html()
+    for wording in xf.DEFAULT_RULES.describe()["violated when"]:
+        assert wording in html
+    assert "..." not in html
+
+
+def fake_report():
+    methods = ["ifiv", "input_x_gradient", "deeplift", "random", "oracle"]
+    rng = np.random.default_rng(0)
+    per_case = pd.DataFrame([{"method": m, "kind": k, "slot": s, "item_top1": float(rng.random() < 0.7)}
+                             for m in methods for k, s in [("color", "shoes")] * 30 + [("item", "top")] * 5])
+    return SimpleNamespace(
+        per_case=per_case, random_expected={"item_top1": 0.3},
+        cost=pd.DataFrame({"ms_per_outfit": [0.02, 0.02, 0.021, 1e-4, 1e-4]}, index=methods),
+        sanity=pd.DataFrame({"trained model": [0.8, 0.3], "randomised model": [0.3, 0.3]},
+                            index=["integrated_gradients_mean", "random"]))
+
+
+def test_sanity_figure_labels_its_dashed_line_and_keeps_long_names_apart():
+    fig, ax = xf.viz.plot_sanity(fake_report())
+    assert "random ranking (analytic)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    ticks = ax.get_xticklabels()
+    assert ticks[0].get_text() == "integrated gradients mean" and ticks[0].get_ha() == "right"
+
+
+def test_accuracy_vs_cost_tells_every_method_apart_in_a_legend():
+    report = fake_report()
+    fig, ax = xf.viz.plot_accuracy_vs_cost(report)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert [m.replace("_", " ") for m in report.cost.index] == labels[:len(report.cost)]
+    styles = {(tuple(c.get_facecolor()[0]), str(c.get_paths()[0].vertices.round(2).tolist())) for c in ax.collections}
+    assert len(styles) == len(report.cost)  # coinciding points keep distinct colours and markers
+    assert not ax.texts  # no stacked labels next to the points
+
+
+def test_bars_by_group_put_case_counts_in_the_legend_not_over_the_whiskers():
+    fig, ax = xf.viz.plot_accuracy_by(fake_report().per_case, "slot")
+    assert not ax.texts
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["top (5 cases)", "shoes (30 cases)"]
+
+
+def test_score_distributions_clip_the_axis_to_the_bulk_and_say_how_many_lie_beyond():
+    logits = np.concatenate([np.linspace(-5, 5, 995), np.full(5, -180.0)])
+    labels = np.concatenate([np.linspace(-5, 5, 995) > 0, np.zeros(5, bool)])
+    fig, ax = xf.viz.plot_score_distributions({"model": logits}, labels)
+    lo, hi = ax[0].get_xlim()
+    assert -6 < lo < 0 < hi < 6
+    beyond = int(ax[0].get_title().split(": ")[1].split()[0])
+    assert 5 <= beyond <= 25 and "outfits beyond" in ax[0].get_title()
+    fig, ax = xf.viz.plot_score_distributions({"model": logits}, labels, clip=0)
+    assert ax[0].get_xlim()[0] < -170 and "beyond" not in ax[0].get_title()
+
+
+def test_colour_histograms_have_readable_ticks_and_a_visible_white_bar(catalog):
+    white = int(np.flatnonzero(catalog.color == xf.COLOR_NAMES.index("white"))[0])
+    table = torch.zeros(len(catalog.color), len(xf.COLOR_NAMES))
+    table[:, xf.COLOR_NAMES.index("white")] = 1.0
+    fig, axes = xf.viz.plot_color_histogram(catalog, table, items=[white])
+    ax = axes[1, 0]
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8
+    bar = ax.patches[xf.COLOR_NAMES.index("white")]
+    assert bar.get_height() == 1.0 and max(bar.get_edgecolor()[:3]) < 0.5 and bar.get_linewidth() >= 0.5
