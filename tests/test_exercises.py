@@ -89,6 +89,15 @@ def test_a_right_answer_is_correct_a_wrong_one_is_not_and_nothing_raises(exercis
     assert "fill in the `...`" in capsys.readouterr().out
 
 
+def test_a_result_that_still_holds_a_blank_gets_the_reminder(given, capsys):
+    import dataclasses
+
+    def half_done(batch, perm):  # the chapter's 03.1 cell as shipped: fields left as ...
+        return dataclasses.replace(batch, features=..., slot=..., mask=..., items=batch.items[:, perm])
+    assert not check("03.1", half_done, **given["03.1"])
+    assert "fill in the `...`" in capsys.readouterr().out
+
+
 def test_a_broken_answer_is_reported_and_an_unknown_exercise_is_refused(capsys):
     assert not check("06.3", lambda v, m, s: 1 / 0)
     assert "raised ZeroDivisionError" in capsys.readouterr().out

@@ -8,6 +8,8 @@ assert it).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -28,11 +30,24 @@ class _Unfilled(Exception):
     """The reader's function still returns ``...``."""
 
 
+def _blank(out) -> bool:
+    """Whether ``out`` is ``...`` or holds one (in a tuple, list, dict or dataclass field): a blank left."""
+    if out is Ellipsis:
+        return True
+    if isinstance(out, dict):
+        return any(_blank(v) for v in out.values())
+    if isinstance(out, (list, tuple)):
+        return any(_blank(v) for v in out)
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        return any(_blank(getattr(out, f.name)) for f in dataclasses.fields(out))
+    return False
+
+
 def _watched(answer):
-    """The reader's function, raising :class:`_Unfilled` where it returns ``...`` (a blank not filled in yet)."""
+    """The reader's function, raising :class:`_Unfilled` where its result still holds a ``...`` blank."""
     def call(*args, **kwargs):
         out = answer(*args, **kwargs)
-        if out is Ellipsis:
+        if _blank(out):
             raise _Unfilled
         return out
     return call

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from ..analysis import embedding_map, nearest_neighbours
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
@@ -219,8 +220,12 @@ def plot_history(history, columns, ax=None, title: str = ""):
     frame = pd.DataFrame(history)
     for col in columns:
         ax.plot(frame["epoch"], frame[col], marker="o", label=col)
+    if "val_auc" in frame:  # the weights kept: the epoch of the best validation AUC
+        best = int(frame.loc[frame["val_auc"].idxmax(), "epoch"])
+        ax.axvline(best, color="grey", ls=":", lw=1, label=f"kept (epoch {best})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.legend()
+    ax.legend(fontsize=8)
     ax.set_title(title)
     return fig, ax
 
