@@ -94,7 +94,8 @@ def lab(tmp_path_factory):
 
 
 def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -> None:
-    """Move the first explorer's first slider one step; its output must redraw, and no cell may show an error."""
+    """Move the first explorer's first slider one step (or its first menu one entry); its output must redraw,
+    and no cell may show an error."""
     box = page.locator(scope + ".widget-interact").first
     box.wait_for(timeout=timeout_ms)
     box.scroll_into_view_if_needed()
@@ -105,9 +106,13 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -
     SHOTS.mkdir(parents=True, exist_ok=True)
     box.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"{name}-before.png"), full_page=False)
-    handle = box.locator(".noUi-handle").first
-    handle.focus()
-    handle.press("ArrowRight")
+    sliders = box.locator(".noUi-handle")
+    if sliders.count():
+        sliders.first.focus()
+        sliders.first.press("ArrowRight")
+    else:  # an explorer of menus (the explanation explorer): take the first menu's second entry
+        menu = box.locator("select").first
+        menu.select_option(index=1)
     page.wait_for_function("([el, old]) => el.querySelector('img, table') !== null && el.innerHTML !== old",
                            arg=[output.element_handle(), before], timeout=timeout_ms)
     box.scroll_into_view_if_needed()
@@ -148,6 +153,31 @@ def test_the_voila_app_redraws(browser, tmp_path):
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
+        out = page.locator(".widget-interact .widget-output").first
+        out.wait_for(timeout=300_000)
+        page.wait_for_function("el => el.querySelectorAll('img').length >= 2", arg=out.element_handle(),
+                               timeout=300_000)
+        # it opens on an outfit the stylist calls bad, with the explanation and the Grad-CAM maps
+        menus = page.locator(".widget-interact select")
+        opening = menus.first.locator("option:checked").inner_text().replace("\xa0", " ")  # widgets render nbsp
+        assert "stylist bad" in opening
+        assert ("The model says bad" in out.inner_text()) == ("disagree" not in opening)
+        body = page.inner_text("body")
+        assert "/usr/" not in body and "/work/" not in body and str(REPO_ROOT) not in body  # no machine paths
+        for k in range(menus.count()):  # items are picked by name, never by a bare id
+            assert not any(o.strip() in ("-1", "0", "1") for o in menus.nth(k).locator("option").all_inner_texts())
+        disagreements = [o for o in menus.first.locator("option").all_inner_texts()
+                         if "they disagree" in o.replace("\xa0", " ")]
+        if disagreements:  # a state the model gets wrong: said in a sentence, every panel still there
+            before = out.inner_html()
+            menus.first.select_option(label=disagreements[0])
+            page.wait_for_function("([el, old]) => el.innerHTML !== old && el.querySelectorAll('img').length >= 2",
+                                   arg=[out.element_handle(), before], timeout=120_000)
+            page.wait_for_function("el => el.innerText.includes('They disagree')", arg=out.element_handle(),
+                                   timeout=60_000)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "voila-disagreement.png"), full_page=True)
+            assert out.locator("img").count() >= 2
         move_and_check(page, "voila-explanation-explorer", timeout_ms=300_000)
         assert "Traceback" not in page.content()
     finally:

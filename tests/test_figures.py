@@ -117,3 +117,42 @@ def test_colour_histograms_have_readable_ticks_and_a_visible_white_bar(catalog):
     assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8
     bar = ax.patches[xf.COLOR_NAMES.index("white")]
     assert bar.get_height() == 1.0 and max(bar.get_edgecolor()[:3]) < 0.5 and bar.get_linewidth() >= 0.5
+
+
+def test_the_verdict_says_when_model_stylist_or_explanation_disagree(wb_small):
+    from xfashion.viz.explanations import verdict
+
+    test = wb_small.splits["test"]
+    bad = int(np.flatnonzero(test.oracle_label == 0)[0])
+    items = test.outfit(bad)
+    colors = wb_small.catalog.color[items]
+    attr = xf.attribute(wb_small.model, wb_small.batch([bad]), "ifiv")
+    rule = test.rules[bad][0]
+    agree = verdict(wb_small.catalog, items, colors, -3.0, attr)
+    miss = verdict(wb_small.catalog, items, colors, 2.0, attr)
+    assert agree.startswith("The model says bad (p(good) 0.05)") and "They agree." in agree and rule in agree
+    assert "They disagree: the model misses the stylist's rule" in miss
+    good = int(np.flatnonzero(test.oracle_label == 1)[0])
+    said = verdict(wb_small.catalog, test.outfit(good), wb_small.catalog.color[test.outfit(good)], -1.0, attr)
+    assert "the stylist says good" in said and "the model calls a good outfit bad" in said
+    # the explanation blaming another group than the rule's is said too
+    flipped = Attribution(attr.values.clone(), attr.mask, "ifiv", attr.groups)
+    faulted = {v.group for v in xf.outfits.outfit_violations(wb_small.catalog, items)}
+    group = attr.groups.index(next(g for g in attr.groups if g not in faulted))
+    flipped.values[0, 0, group] = -1e6
+    noted = verdict(wb_small.catalog, items, colors, -3.0, flipped)
+    assert "Note: the explanation's lowest (item, group) is the " + attr.groups[group].replace("_", "-") in noted
+
+
+def test_the_explorer_names_outfits_and_items_and_its_menus_follow_the_outfit(wb_small):
+    w = xf.viz.explanation_explorer(wb_small, n_outfits=30)
+    menus = {c.description: c for c in w.children if hasattr(c, "description")}
+    outfit, item, swap = menus["outfit"], menus["edit item"], menus["swap for"]
+    assert len(outfit.options) == 30 and all(label.startswith(f"#{v}: stylist ") for label, v in outfit.options)
+    assert outfit.options[0][0].split("stylist ")[1].startswith("bad")  # it opens on an outfit the stylist calls bad
+    test = wb_small.splits["test"]
+    other = outfit.options[1][1]
+    outfit.value = other
+    assert [v for _, v in item.options] == list(range(len(test.outfit(other))))
+    assert all(": " in label and "(" in label for label, _ in item.options)  # slot: category (colour)
+    assert swap.options[0] == ("(keep the item)", -1) and swap.value == -1

@@ -11,7 +11,7 @@ import seaborn as sns
 import torch.nn.functional as F
 from PIL import Image
 
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE, Catalog, to_display
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, to_display
 from ..evaluate.pairs import faulted_pairs
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
@@ -274,6 +274,11 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     colour : a palette name, or 'keep'
     replacement : index into the same-slot items of ``split`` (-1 keeps the item)
     method : attribution method for the bars; Grad-CAM overlays are drawn too
+
+    Returns
+    -------
+    (explanation figure, Grad-CAM figure, verdict): the verdict is a sentence on what the model and
+    the stylist say of the edited outfit, and where they or the explanation disagree.
     """
     catalog = wb.catalog
     items, colors, batch = _edited_outfit(wb, index, position, color, replacement, split)
@@ -281,10 +286,45 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     logit = float(score(wb.model, batch)[0])
     attr = attribute(wb.model, batch, method, **wb.options())
     fig, _ = plot_explanation(catalog, items, attr, 0, colors, score=logit,
-                              prefix=f"logit {logit:+.2f} (p(good) {1 / (1 + np.exp(-logit)):.2f}) | ")
+                              prefix=f"logit {logit:+.2f} (p(good) {p_good(logit):.2f}) | ")
     cam = attribute(wb.model, batch, "grad_cam", **wb.options())
     fig2, _ = plot_gradcam(catalog, items, cam, 0, colors)
-    return fig, fig2
+    return fig, fig2, verdict(catalog, items, colors, logit, attr)
+
+
+def p_good(logit):
+    """The sigmoid of a logit, without overflow for very bad outfits (float32 exp overflows past 88)."""
+    return 0.5 * (1 + np.tanh(np.asarray(logit, dtype=np.float64) / 2))
+
+
+def item_name(catalog: Catalog, item: int, color: int | None = None) -> str:
+    """An item as a reader names it: 'shoes: Sneaker (red)'."""
+    color = catalog.color[item] if color is None else color
+    return f"{SLOTS[catalog.slot[item]]}: {CATEGORIES[catalog.category[item]]} ({COLOR_NAMES[color]})"
+
+
+def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
+    """What the model and the stylist say of an outfit, and where they, or the explanation, disagree."""
+    broken = outfit_violations(catalog, items, colors)
+    model = f"The model says {'good' if logit > 0 else 'bad'} (p(good) {p_good(logit):.2f})"
+    stylist = ("the stylist says good" if not broken else "the stylist says bad: " + ", ".join(
+        f"{v.rule} ({v.group.replace('_', '-')}, " + " + ".join(item_name(catalog, items[k], colors[k]).split(": ")[1]
+                                                           for k in v.items) + ")" for v in broken))
+    sentence = f"{model}; {stylist}."
+    if (logit > 0) == (not broken):
+        sentence += " They agree."
+    else:
+        sentence += (" They disagree: the model misses the stylist's rule, so the explanation explains the "
+                     "model's mistake, not the rule." if broken else
+                     " They disagree: the model calls a good outfit bad; the explanation shows what it objects to.")
+    if broken and logit <= 0 and not attr.item_level:
+        (pos,), (group,) = (t.tolist() for t in attr.culprit())
+        groups = {v.group for v in broken}
+        if attr.groups[group] not in groups:
+            sentence += (f" Note: the explanation's lowest (item, group) is the {attr.groups[group].replace('_', '-')}"
+                         f" of {item_name(catalog, items[pos], colors[pos])}, but the stylist's rule is about "
+                         f"{' and '.join(sorted(g.replace('_', '-') for g in groups))}.")
+    return sentence
 
 
 def _edited_outfit(wb, index: int, position: int, color: str, replacement: int, split: str) -> tuple:
