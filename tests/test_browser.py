@@ -6,6 +6,7 @@ download). Kernels run in small-data mode with the test cache. Screenshots go to
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -145,41 +146,62 @@ def test_explorers_redraw_in_jupyterlab(browser, lab, name):
     assert TCP_WARNING not in log.read_text()  # kernels talk over IPC sockets, as in `make lab`
 
 
+def plain(text: str) -> str:
+    return text.replace("\xa0", " ")  # widgets render menu labels with no-break spaces
+
+
+def redrawn(page, out, before: str, *texts: str) -> str:
+    """Wait until the output has changed and holds both figures (explanation, Grad-CAM) and ``texts``."""
+    page.wait_for_function("([el, old, texts]) => el.innerHTML !== old && el.querySelectorAll('img').length >= 2"
+                           " && texts.every(t => el.innerText.includes(t))",
+                           arg=[out.element_handle(), before, list(texts)], timeout=120_000)
+    return plain(out.inner_text())
+
+
 def test_the_voila_app_redraws(browser, tmp_path):
+    """Each state of the app: its opening outfit, the next one, one the model gets wrong (issue 20, item 9)."""
     port = free_port()
     log = open(tmp_path / "voila.log", "w")
     proc = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
                   str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
         page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
         out = page.locator(".widget-interact .widget-output").first
         out.wait_for(timeout=300_000)
-        page.wait_for_function("el => el.querySelectorAll('img').length >= 2", arg=out.element_handle(),
-                               timeout=300_000)
-        # it opens on an outfit the stylist calls bad, with the explanation and the Grad-CAM maps
+        said = redrawn(page, out, "", "Images: ")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "voila-open.png"), full_page=True)
+        # it opens on an outfit both the model and the stylist call bad, and says they agree
         menus = page.locator(".widget-interact select")
-        opening = menus.first.locator("option:checked").inner_text().replace("\xa0", " ")  # widgets render nbsp
-        assert "stylist bad" in opening
-        assert ("The model says bad" in out.inner_text()) == ("disagree" not in opening)
+        opening = plain(menus.first.locator("option:checked").inner_text())
+        assert "stylist bad" in opening and opening.endswith("| both say bad")
+        assert "The model says bad" in said and "the stylist says bad" in said and "They agree." in said
         body = page.inner_text("body")
         assert "/usr/" not in body and "/work/" not in body and str(REPO_ROOT) not in body  # no machine paths
-        for k in range(menus.count()):  # items are picked by name, never by a bare id
-            assert not any(o.strip() in ("-1", "0", "1") for o in menus.nth(k).locator("option").all_inner_texts())
-        disagreements = [o for o in menus.first.locator("option").all_inner_texts()
-                         if "they disagree" in o.replace("\xa0", " ")]
-        if disagreements:  # a state the model gets wrong: said in a sentence, every panel still there
-            before = out.inner_html()
-            menus.first.select_option(label=disagreements[0])
-            page.wait_for_function("([el, old]) => el.innerHTML !== old && el.querySelectorAll('img').length >= 2",
-                                   arg=[out.element_handle(), before], timeout=120_000)
-            page.wait_for_function("el => el.innerText.includes('They disagree')", arg=out.element_handle(),
-                                   timeout=60_000)
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / "voila-disagreement.png"), full_page=True)
-            assert out.locator("img").count() >= 2
-        move_and_check(page, "voila-explanation-explorer", timeout_ms=300_000)
-        assert "Traceback" not in page.content()
+        assert "Fashion-MNIST" in said
+        for k in range(menus.count()):  # items are picked by name, never by a bare id such as -1
+            options = [plain(o).strip() for o in menus.nth(k).locator("option").all_inner_texts()]
+            assert not [o for o in options if re.fullmatch(r"[-\u2212]?\d+", o)], options[:5]
+        assert "(keep the item)" in menus.nth(3).locator("option").all_inner_texts()[0].replace("\xa0", " ")
+        # the next outfit: a new explanation, the Grad-CAM maps still there, and the pair matrix's absence said
+        before = out.inner_html()
+        menus.first.select_option(index=1)
+        said = redrawn(page, out, before, "No pair matrix")
+        assert out.locator("img").count() == 2  # the explanation and the Grad-CAM maps (pairs are off)
+        page.screenshot(path=str(SHOTS / "voila-next.png"), full_page=True)
+        # an outfit the stylist calls bad and the model good: the disagreement is said, every panel stays
+        missed = [o for o in menus.first.locator("option").all_inner_texts()
+                  if "stylist bad" in plain(o) and plain(o).endswith("| they disagree")]
+        assert missed, "the menu offers no outfit the model gets wrong"
+        before = out.inner_html()
+        menus.first.select_option(label=missed[0])
+        said = redrawn(page, out, before, "They disagree")
+        assert "The model says good" in said and "the stylist says bad" in said
+        page.screenshot(path=str(SHOTS / "voila-disagreement.png"), full_page=True)
+        assert out.locator("img").count() >= 2
+        errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
+        assert "Traceback" not in page.content(), errors.all_inner_texts()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -317,13 +317,16 @@ def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
         sentence += (" They disagree: the model misses the stylist's rule, so the explanation explains the "
                      "model's mistake, not the rule." if broken else
                      " They disagree: the model calls a good outfit bad; the explanation shows what it objects to.")
-    if broken and logit <= 0 and not attr.item_level:
+    if broken:  # also when the model misses the rule: its explanation then points elsewhere, and we say where
         (pos,), (group,) = (t.tolist() for t in attr.culprit())
-        groups = {v.group for v in broken}
-        if attr.groups[group] not in groups:
+        groups, named = {v.group for v in broken}, {k for v in broken for k in v.items}
+        if not attr.item_level and attr.groups[group] not in groups:
             sentence += (f" Note: the explanation's lowest (item, group) is the {attr.groups[group].replace('_', '-')}"
                          f" of {item_name(catalog, items[pos], colors[pos])}, but the stylist's rule is about "
                          f"{' and '.join(sorted(g.replace('_', '-') for g in groups))}.")
+        elif attr.item_level and pos not in named:
+            sentence += (f" Note: the explanation's lowest item is {item_name(catalog, items[pos], colors[pos])}, "
+                         "which no broken rule involves.")
     return sentence
 
 

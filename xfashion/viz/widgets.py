@@ -6,17 +6,19 @@ builder), 04 and 08 (explanation explorer, with a pair view) and 06 (margin expl
 """
 from __future__ import annotations
 
+from html import escape
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+import pandas as pd
+from IPython.display import HTML, display
 
-from ..data import COLOR_NAMES, SLOTS, Catalog
+from ..data import COLOR_NAMES, DEBIAN_DIR, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
 from ..explain import attribute
 from ..explain.base import methods, traits
 from ..explain.pairs import pair_methods
-from ..features import DEFAULT_GROUPS
 from ..rules import DEFAULT_RULES
 from ..scorer import score
 from .explanations import explain_view, item_name, p_good, pair_view
@@ -66,38 +68,64 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
     return widgets.interactive(view, **sliders)
 
 
-def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
-    """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update.
+def source_phrase(source: str) -> str:
+    """Where the images came from, in words for a class screen (never a machine path)."""
+    if source.startswith("folder ") and source.endswith(str(DEBIAN_DIR)):
+        return "Fashion-MNIST from Debian's package"
+    for start, said in (("folder ", "Fashion-MNIST from the repository's data folder"),
+                        ("explicit path", "Fashion-MNIST from the folder named in $XFASHION_FASHION_MNIST"),
+                        ("torchvision", "Fashion-MNIST downloaded by torchvision"),
+                        ("mini subset", "a small Fashion-MNIST subset committed with the code, so results are weaker")):
+        if source.startswith(start):
+            return said
+    return "Fashion-MNIST"
 
-    The outfits menu names each outfit by what the stylist and the model say of it, and opens on one
-    both call bad (outfits the model gets wrong come next, then good ones); items and their
-    replacements are picked by name. Every state shows the explanation, the Grad-CAM maps and a
-    sentence saying where the model, the stylist or the explanation disagree. ``pairs`` adds
-    chapter 08's pair matrix of the same outfit (which two items clash) under a pair method.
+
+def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
+    """The explanation explorer's outfits in menu order, with what the stylist and the model say of each.
+
+    Outfits both call bad come first, those whose IFIV culprit lies in a feature group the stylist
+    faults at the very top (the explorer opens on the first: the app's question has an answer there);
+    then outfits the model gets wrong; then outfits both call good. About half the menu is the first
+    kind, three tenths the second, a fifth the third. Columns: outfit, state, label.
     """
-    catalog, outfits = wb.catalog, wb.splits[split]
+    outfits = wb.splits[split]
     index = np.arange(len(outfits))
     batch = wb.batch(index, split)
     logits = score(wb.model, batch).numpy()
     bad_model, bad_stylist = logits <= 0, outfits.oracle_label <= 0
-    # both say bad first (the app's question), those whose IFIV blames a group the stylist faults at
-    # the top; then the model's mistakes; then outfits both call good
-    rules = DEFAULT_RULES.describe().set_index("rule").group
-    group = np.asarray(attribute(wb.model, batch, "ifiv").culprit()[1])
-    blamed = np.array([DEFAULT_GROUPS.names[g] in {rules[r] for r in rs} for g, rs in zip(group, outfits.rules)])
-    rank = np.where(bad_model & bad_stylist, np.where(blamed, 0, 1), np.where(bad_model != bad_stylist, 2, 3))
+    attr = attribute(wb.model, batch, "ifiv")
+    rule_group = DEFAULT_RULES.describe().set_index("rule").group
+    in_rule = np.array([attr.groups[g] in {rule_group[r] for r in rs}
+                        for g, rs in zip(attr.culprit()[1].tolist(), outfits.rules)])
+    state = np.where(bad_model == bad_stylist, np.where(bad_model, 0, 2), 1)
+    rank = np.where(state == 0, np.where(in_rule, 0, 1), state + 1)  # 0, 1: both bad; 2: they disagree; 3: both good
     ordered = index[np.lexsort((index, rank))]
-    # a menu of n_outfits: mostly outfits both call bad, but the disagreements and good ones reachable too
-    quota = {0: n_outfits // 2, 1: n_outfits // 5, 2: n_outfits // 5, 3: n_outfits // 10}
-    kept = [int(i) for r, q in quota.items() for i in ordered[rank[ordered] == r][:q]]
+    quota = (n_outfits // 2, 3 * n_outfits // 10, n_outfits - n_outfits // 2 - 3 * n_outfits // 10)
+    kept = [int(i) for s, q in enumerate(quota) for i in ordered[state[ordered] == s][:q]]
     taken = set(kept)
     kept += [int(i) for i in ordered if int(i) not in taken][:max(0, n_outfits - len(kept))]  # fill up
-    shown = np.array(sorted(kept, key=lambda i: (rank[i], i)))
+    kept.sort(key=lambda i: (rank[i], i))
+    names = ("both say bad", "they disagree", "both say good")
 
-    def outfit_label(i):
+    def label(i):
         said = "good" if outfits.oracle_label[i] > 0 else "bad: " + ", ".join(outfits.rules[i])
-        agree = "" if bad_model[i] == bad_stylist[i] else " | they disagree"
-        return f"#{i}: stylist {said}; model p(good) {p_good(logits[i]):.2f}{agree}"
+        return f"#{i}: stylist {said}; model p(good) {p_good(logits[i]):.2f} | {names[state[i]]}"
+    return pd.DataFrame({"outfit": kept, "state": [names[state[i]] for i in kept], "label": [label(i) for i in kept]})
+
+
+def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
+    """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update.
+
+    The outfits menu (:func:`outfit_menu`) names each outfit by what the stylist and the model say of
+    it, and opens on one both call bad; items and their replacements are picked by name. Every
+    state shows a sentence on where the model, the stylist or the explanation disagree, the
+    explanation and the Grad-CAM maps; ``pairs`` adds chapter 08's pair matrix of the same outfit
+    (which two items clash) under a pair method, and a line says so while it is off.
+    """
+    catalog, outfits = wb.catalog, wb.splits[split]
+    menu = outfit_menu(wb, split, n_outfits)
+    source = f"<p style='color:#555'>Images: {escape(source_phrase(catalog.source))} (Zalando, MIT licence).</p>"
 
     def pool(i, position):
         items = outfits.outfit(i)
@@ -105,39 +133,59 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
         return same[catalog.slot[same] == catalog.slot[items[min(position, len(items) - 1)]]]
 
     def edit_options(i):
-        return [(f"{k}. {item_name(catalog, item)}", k) for k, item in enumerate(outfits.outfit(i))]
+        return [(item_name(catalog, item), k) for k, item in enumerate(outfits.outfit(i))]
 
-    def swap_options(i, position, n=40):
-        return [("(keep the item)", -1)] + [(item_name(catalog, item).split(": ")[1], k)
-                                            for k, item in enumerate(pool(i, position)[:n])]
+    def swap_options(i, position, n=40):  # one entry per category and colour: the first such item
+        options, seen = [("(keep the item)", -1)], set()
+        for k, item in enumerate(pool(i, position)):
+            name = item_name(catalog, item).split(": ")[1]
+            if name not in seen and len(options) <= n:
+                seen.add(name)
+                options.append((name, k))
+        return options
 
-    outfit = widgets.Dropdown(options=[(outfit_label(i), int(i)) for i in shown], value=int(shown[0]),
-                              description="outfit", layout=widgets.Layout(width="640px"))
+    outfit = widgets.Dropdown(options=list(zip(menu.label, menu.outfit.tolist())), value=int(menu.outfit[0]),
+                              description="outfit", layout=widgets.Layout(width="720px"))
     position = widgets.Dropdown(options=edit_options(outfit.value), value=0, description="edit item",
                                 layout=widgets.Layout(width="420px"))
     replacement = widgets.Dropdown(options=swap_options(outfit.value, 0), value=-1, description="swap for",
                                    layout=widgets.Layout(width="420px"))
+    following = []  # non-empty while the item menus follow a new outfit: one redraw at the end, not one per menu
 
     def follow_outfit(change):  # the item menus list the chosen outfit's items and their slot's items
-        position.options = edit_options(change["new"])
-        position.value = 0
-        replacement.options = swap_options(change["new"], 0)
-        replacement.value = -1
+        following.append(True)
+        try:
+            position.options = edit_options(change["new"])
+            position.value = 0
+            replacement.options = swap_options(change["new"], 0)
+            replacement.value = -1
+        finally:
+            following.clear()
 
     def follow_item(change):
-        if change["new"] is not None:
-            replacement.options = swap_options(outfit.value, change["new"])
-            replacement.value = -1
+        if change["new"] is not None and not following:
+            following.append(True)
+            try:
+                replacement.options = swap_options(outfit.value, change["new"])
+                replacement.value = -1
+            finally:
+                following.clear()
     outfit.observe(follow_outfit, "value")
     position.observe(follow_item, "value")
 
     def view(index=0, position=0, color="keep", replacement=-1, method="ifiv", pairs="off"):
-        fig, cam, said = explain_view(wb, index, position or 0, color, -1 if replacement is None else replacement,
-                                      method, split)
-        display(widgets.HTML(f"<p style='font-size:15px; max-width:900px'>{said}</p>"))
+        if following:
+            return
+        position, replacement = position or 0, -1 if replacement is None else replacement
+        fig, cam, said = explain_view(wb, index, position, color, replacement, method, split)
+        display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(said)}</p>"))
         display(fig, cam)  # both figures on every state, not only the first
-        if pairs != "off":
-            display(pair_view(wb, index, position or 0, color, replacement, pairs, split))
+        if pairs == "off":
+            display(HTML("<p style='color:#555'>No pair matrix: choose a pair method under 'pairs' to see which "
+                         "two items clash.</p>"))
+        else:
+            display(pair_view(wb, index, position, color, replacement, pairs, split))
+        display(HTML(source))
         plt.close("all")
 
     # every registered method, the cheap ones first so that browsing stays quick
