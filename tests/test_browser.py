@@ -55,6 +55,17 @@ def serve(args: list, port: int, log, timeout: float = 120) -> subprocess.Popen:
     raise RuntimeError(f"{args[2]} did not listen on port {port}; its log: {log.name}")
 
 
+def offline_page(browser, **options):
+    """A page that cannot reach past this machine, like a classroom without internet.
+
+    Voila's page asks a CDN for Font Awesome's CSS; a request no network answers can hold the page's
+    load event for minutes (CI timed out at 300 s once), so every outside request fails at once.
+    """
+    page = browser.new_page(**options)
+    page.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|file:|data:|blob:)"), lambda route: route.abort())
+    return page
+
+
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as p:
@@ -125,7 +136,7 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -
 @pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
 def test_explorers_redraw_in_jupyterlab(browser, lab, name):
     lab, log = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = offline_page(browser, viewport={"width": 1400, "height": 1000})
     page.goto(f"{lab}/lab/tree/{name}.ipynb?reset")  # a fresh workspace: only this notebook open
     idle = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
             " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
@@ -165,8 +176,9 @@ def test_the_voila_app_redraws(browser, tmp_path):
     proc = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
                   str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60)
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(f"http://127.0.0.1:{port}/", timeout=300_000)
+        page = offline_page(browser, viewport={"width": 1400, "height": 1600})
+        # the first bytes are enough: the widgets' output is awaited below, whatever else the page loads
+        page.goto(f"http://127.0.0.1:{port}/", timeout=300_000, wait_until="commit")
         out = page.locator(".widget-interact .widget-output").first
         out.wait_for(timeout=300_000)
         said = redrawn(page, out, "", "Images: ")
@@ -214,7 +226,7 @@ def test_the_book_shows_chapter_04_with_its_figures(browser, tmp_path):
     execute_notebook(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb", executed,
                      env={"XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
     index = build_book(executed, tmp_path / "book")
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = offline_page(browser, viewport={"width": 1200, "height": 900})
     page.goto(index.as_uri())
     with page.expect_navigation():
         page.get_by_role("link", name="04 · IFIV explanations").click()
