@@ -16,9 +16,8 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from .tour import SOLUTIONS  # the tour writes build/solutions/; the book mirrors it as book/solutions/
 from .utils import REPO_ROOT
-
-SOLUTIONS = "solutions"  # executed solutions: build/solutions/ in, book/solutions/ out
 
 # (notebook, title, what it teaches)
 CHAPTERS = [

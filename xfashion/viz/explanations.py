@@ -297,10 +297,17 @@ def p_good(logit):
     return 0.5 * (1 + np.tanh(np.asarray(logit, dtype=np.float64) / 2))
 
 
-def item_name(catalog: Catalog, item: int, color: int | None = None) -> str:
-    """An item as a reader names it: 'shoes: Sneaker (red)'."""
+def item_name(catalog: Catalog, item: int, color: int | None = None, slot: bool = True) -> str:
+    """An item as a reader names it: 'shoes: Sneaker (red)', or 'Sneaker (red)' without its ``slot``."""
     color = catalog.color[item] if color is None else color
-    return f"{SLOTS[catalog.slot[item]]}: {CATEGORIES[catalog.category[item]]} ({COLOR_NAMES[color]})"
+    name = f"{CATEGORIES[catalog.category[item]]} ({COLOR_NAMES[color]})"
+    return f"{SLOTS[catalog.slot[item]]}: {name}" if slot else name
+
+
+def swap_pool(catalog: Catalog, item: int, split: str = "test") -> np.ndarray:
+    """The items of ``split`` in ``item``'s slot: what the explorer's ``replacement`` indexes."""
+    pool = catalog.find(split=split)
+    return pool[catalog.slot[pool] == catalog.slot[item]]
 
 
 def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
@@ -308,7 +315,7 @@ def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
     broken = outfit_violations(catalog, items, colors)
     model = f"The model says {'good' if logit > 0 else 'bad'} (p(good) {p_good(logit):.2f})"
     stylist = ("the stylist says good" if not broken else "the stylist says bad: " + ", ".join(
-        f"{v.rule} ({v.group.replace('_', '-')}, " + " + ".join(item_name(catalog, items[k], colors[k]).split(": ")[1]
+        f"{v.rule} ({v.group.replace('_', '-')}, " + " + ".join(item_name(catalog, items[k], colors[k], slot=False)
                                                            for k in v.items) + ")" for v in broken))
     sentence = f"{model}; {stylist}."
     if (logit > 0) == (not broken):
@@ -337,8 +344,7 @@ def _edited_outfit(wb, index: int, position: int, color: str, replacement: int, 
     position = min(position, len(items) - 1)
     colors = catalog.color[items].copy()
     if replacement >= 0:
-        pool = catalog.find(split=split)
-        pool = pool[catalog.slot[pool] == catalog.slot[items[position]]]
+        pool = swap_pool(catalog, items[position], split)
         items[position] = pool[replacement % len(pool)]
         colors[position] = catalog.color[items[position]]
     if color != "keep":

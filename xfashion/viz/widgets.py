@@ -21,7 +21,7 @@ from ..explain.base import methods, traits
 from ..explain.pairs import pair_methods
 from ..rules import DEFAULT_RULES
 from ..scorer import score
-from .explanations import explain_view, item_name, p_good, pair_view
+from .explanations import explain_view, item_name, p_good, pair_view, swap_pool
 from .outfits import recolor_view, score_outfit_view, show_outfit
 
 
@@ -127,18 +127,14 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
     menu = outfit_menu(wb, split, n_outfits)
     source = f"<p style='color:#555'>Images: {escape(source_phrase(catalog.source))} (Zalando, MIT licence).</p>"
 
-    def pool(i, position):
-        items = outfits.outfit(i)
-        same = catalog.find(split=split)
-        return same[catalog.slot[same] == catalog.slot[items[min(position, len(items) - 1)]]]
-
     def edit_options(i):
         return [(item_name(catalog, item), k) for k, item in enumerate(outfits.outfit(i))]
 
     def swap_options(i, position, n=40):  # one entry per category and colour: the first such item
         options, seen = [("(keep the item)", -1)], set()
-        for k, item in enumerate(pool(i, position)):
-            name = item_name(catalog, item).split(": ")[1]
+        items = outfits.outfit(i)
+        for k, item in enumerate(swap_pool(catalog, items[min(position, len(items) - 1)], split)):
+            name = item_name(catalog, item, slot=False)
             if name not in seen and len(options) <= n:
                 seen.add(name)
                 options.append((name, k))
