@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 
+import psutil
 import pytest
 
 from xfashion.tour import execute_notebook
@@ -26,6 +27,69 @@ pytestmark = [pytest.mark.browser,
 SHOTS = REPO_ROOT / "build" / "screenshots"
 WIDGET_NOTEBOOKS = ["01_data_preparation", "02_feature_extraction", "03_model_training", "04_ifiv_explanations",
                     "06_swap_test"]
+
+
+# long-lived processes of this module's fixtures (Chromium and its helpers, Playwright's driver, the
+# JupyterLab server); every other process a test starts (Voila, any kernel) must be gone when it ends
+SHARED = re.compile(r"chrom|node|playwright|jupyter-lab|jupyter_lab")
+
+
+def started_here() -> dict:
+    """pid -> command line of every live process this test session started (its descendants)."""
+    out = {}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out[p.pid] = " ".join(p.cmdline())[:160]
+        except psutil.Error:  # it ended while we looked
+            pass
+    return out
+
+
+def still_running(pids, timeout: float = 15) -> dict:
+    """The processes of ``pids`` still alive after waiting up to ``timeout`` seconds for them to end."""
+    deadline = time.time() + timeout
+    while True:
+        alive = {pid: cmd for pid, cmd in started_here().items() if pid in pids}
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.5)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Stop a server and every process it started (its kernels): SIGTERM first, SIGKILL for what stays."""
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
+    _, alive = psutil.wait_procs(family, timeout=10)
+    for p in alive:  # a kernel its server did not take down
+        p.kill()
+    psutil.wait_procs(alive, timeout=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def nothing_left_at_the_end():
+    """After the module's last test and fixture, no server, kernel or browser process of ours is alive."""
+    yield
+    left = still_running(set(started_here()))
+    assert not left, f"processes left behind by the browser tests: {left}"
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_by_the_test():
+    """A test leaves only the module's shared processes (Chromium, the JupyterLab server) alive."""
+    before = set(started_here())
+    yield
+    new = {pid for pid, cmd in started_here().items() if pid not in before and not SHARED.search(cmd)}
+    left = still_running(new)
+    assert not left, f"processes left behind by this test: {left}"
 
 
 def free_port() -> int:
@@ -51,7 +115,7 @@ def serve(args: list, port: int, log, timeout: float = 120) -> subprocess.Popen:
             if proc.poll() is not None:
                 break
             time.sleep(0.5)
-    proc.terminate()
+    stop(proc)
     raise RuntimeError(f"{args[2]} did not listen on port {port}; its log: {log.name}")
 
 
@@ -100,8 +164,7 @@ def lab(tmp_path_factory):
                   f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={root / '.workspaces'}",
                   f"--ServerApp.root_dir={root}", "--allow-root", IPC], port, log)
     yield f"http://127.0.0.1:{port}", root / "jupyterlab.log"
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
     log.close()
 
 
@@ -215,8 +278,7 @@ def test_the_voila_app_redraws(browser, tmp_path):
         errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
         assert "Traceback" not in page.content(), errors.all_inner_texts()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
         log.close()
 
 

@@ -115,6 +115,7 @@ def test_every_quantus_metric_is_declared_with_quantus_direction():
     for name, q in fq.QUANTUS_METRICS.items():
         m = xf.evaluate.metrics.METRICS[name]
         assert m.per_case and m.granularity == "item_feature" and m.family == q.family
-        assert m.direction == ("higher" if q.cls.score_direction.name == "HIGHER" else "lower")
+        assert m.direction == q.direction == ("higher" if q.cls.score_direction.name == "HIGHER" else "lower")
+        assert fq.direction(name) == q.direction
     assert xf.evaluate.metrics.METRICS["pixel_flipping"].direction == "lower"
     assert xf.evaluate.metrics.METRICS["mprt"].direction == "lower"

@@ -110,10 +110,7 @@ def _quiet(args):
 
 def _emit(summary: dict, as_json: bool, lines: list) -> None:
     """One JSON object on stdout with --json, else the human lines."""
-    if as_json:
-        print(json.dumps(summary, indent=None, default=json_default))
-    else:
-        print("\n".join(lines))
+    print(json.dumps(summary, indent=None, default=json_default) if as_json else "\n".join(lines))
 
 
 def cmd_prepare(args) -> tuple:
@@ -327,10 +324,11 @@ def cmd_readme(args) -> tuple:
 
 
 def cmd_tour(args) -> tuple:
-    print("Executing the notebooks in order (fresh kernel each) into build/ ...", flush=True)
-    done = run_tour(only=args.only, require_shipped=args.require_shipped, solutions=args.solutions)
-    total = sum(seconds for _, seconds in done)
-    return {"notebooks": dict(done)}, [f"Tour done: {len(done)} notebooks in {total:.0f} s; executed copies in build/."]
+    out = REPO_ROOT / "build" / ("" if args.data_seed is None else f"data-seed-{args.data_seed}")
+    print(f"Executing the notebooks in order (fresh kernel each) into {out} ...", flush=True)
+    done = run_tour(out, args.only, args.require_shipped, args.solutions, args.data_seed)
+    return {"notebooks": dict(done)}, [f"Tour done: {len(done)} notebooks in {sum(t for _, t in done):.0f} s; "
+                                       f"executed copies in {out}."]
 
 
 def cmd_retrain(args) -> tuple:
@@ -405,8 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", default="nondisjoint", choices=["nondisjoint", "disjoint"])
     p.add_argument("--backbone", default="efficientnet-lite0", choices=["efficientnet-lite0", "tiny"])
     p.add_argument("--image-size", type=image_size_type, default=224, help="backbone input side, 32-1024 pixels")
-    p = command("retrain", cmd_retrain, "train every model the tour uses from scratch into data/weights/ "
-                "(make retrain)", parents=())
+    p = command("retrain", cmd_retrain, "train every model the tour uses into data/weights/ (make retrain)", parents=())
     p.add_argument("--check", action="store_true", help="only check that data/weights/ matches the code")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     command("readme", cmd_readme, "recompute the README's results table (run after the tour: uses its caches)")
@@ -414,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     p.add_argument("--require-shipped", action="store_true", help="fail when a chapter trained an unshipped model")
     p.add_argument("--solutions", action="store_true", help="also each chapter's solutions, into build/solutions/")
+    p.add_argument("--data-seed", type=seed_type, help="run every chapter on this data seed (into build/data-seed-S/)")
     return parser
 
 

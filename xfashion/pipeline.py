@@ -30,9 +30,31 @@ def _memo(key, build):
     return _MEMO[key]
 
 
+MINI_BANNER = "\n".join([
+    "!" * 100,
+    "!! FULL FASHION-MNIST NOT FOUND: this run uses the committed MINI SUBSET (a few thousand images) at full size.",
+    "!! Every number, figure and claim below differs from the book's, and no shipped model matches its data.",
+    "!! Fix: `make data` (Debian's package dataset-fashion-mnist) or XFASHION_FASHION_MNIST=<folder of the IDX files>.",
+    "!" * 100])
+
+
+def stands_in(source: str) -> bool:
+    """True when the mini subset stands in for the full data in a full-size run (not small-data mode)."""
+    return source.startswith("mini subset") and not small_mode()
+
+
 def fashion_mnist():
-    """Fashion-MNIST from the source chain, loaded once per process."""
-    return _memo(("fashion_mnist",), load_fashion_mnist)
+    """Fashion-MNIST from the source chain, loaded once per process.
+
+    When the mini subset stands in for the full data outside small-data mode, a banner on stderr
+    says so at the top of every process (each chapter's kernel, each command): one line is easy to miss.
+    """
+    def load():
+        data = load_fashion_mnist()
+        if stands_in(data.source):
+            print(MINI_BANNER, file=sys.stderr, flush=True)
+        return data
+    return _memo(("fashion_mnist",), load)
 
 
 def prepare(seed: int = 0):

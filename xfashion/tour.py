@@ -5,8 +5,10 @@ import json
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -15,7 +17,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from .cache import RETRAIN_HINT, pretrained_enabled
-from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT, small_mode
+from .pipeline import MINI_BANNER, stands_in
+from .utils import CLONE_HINT, MALLOC_ENV, REPO_ROOT, check_seed, small_mode
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 SOLUTIONS = "solutions"  # notebooks/solutions/ -> build/solutions/, shown in the book after their chapter
@@ -28,7 +31,24 @@ def notebooks() -> list:
     return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, env: dict | None = None) -> float:
+def inject_parameters(nb, parameters: dict) -> None:
+    """Set ``parameters`` (name -> value) in a notebook, papermill's way: a cell after its ``parameters`` cell.
+
+    Raises
+    ------
+    ValueError
+        When the notebook has no cell tagged ``parameters`` to follow.
+    """
+    at = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not at:
+        raise ValueError("The notebook has no cell tagged 'parameters' (e.g. SEED = 0) to override.")
+    cell = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(at[0] + 1, cell)
+
+
+def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, env: dict | None = None,
+                     parameters: dict | None = None) -> float:
     """Run one notebook top to bottom in a fresh kernel and save the executed copy.
 
     Parameters
@@ -37,6 +57,7 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     out_dir : folder for the executed copy
     timeout : seconds allowed per cell
     env : extra environment variables for the kernel (e.g. ``XFASHION_SMALL``)
+    parameters : values that replace the notebook's ``parameters`` cell (e.g. ``{"SEED": 3}``)
 
     Returns
     -------
@@ -48,11 +69,11 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     RuntimeError
         Naming the notebook and the failing cell's error when a cell fails.
     """
-
-
     path, out_dir = Path(path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(path, as_version=4)
+    if parameters:
+        inject_parameters(nb, parameters)
     old = dict(os.environ)
     os.environ.update(env or {})
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -78,13 +99,21 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     return time.perf_counter() - start
 
 
+def fashion_mnist_source() -> str:
+    """Where the chapters will find Fashion-MNIST (the source chain's choice), without keeping the images."""
+    from .data import load_fashion_mnist
+    with warnings.catch_warnings():  # the mini subset's warning: the tour says it louder (MINI_BANNER)
+        warnings.simplefilter("ignore")
+        return load_fashion_mnist(verbose=False).source
+
+
 def kernels_peak_rss_mb() -> float:
     """Largest resident memory of any finished child process (the notebook kernels), in MiB."""
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
 def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None,
-             require_shipped: bool = False, solutions: bool = False) -> list:
+             require_shipped: bool = False, solutions: bool = False, data_seed: int | None = None) -> list:
     """Execute every notebook in order; returns ``[(name, seconds), ...]``.
 
     Also writes ``tour.json`` into ``out_dir``: seconds per notebook, the total, the peak resident
@@ -92,6 +121,8 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
     models a chapter had to train because no shipped weights matched (see :mod:`xfashion.weights`).
     With ``solutions``, each chapter's worked solutions run after it, into ``out_dir/solutions/``
     (the book shows them); ``seconds`` then counts them too, ``chapter_seconds`` the chapters alone.
+    With ``data_seed``, every chapter runs with ``SEED = data_seed`` (its catalog, splits, CNN and
+    scorers; no shipped model matches, so they train): every ``xf.claim`` is checked on other data.
 
     Raises
     ------
@@ -99,7 +130,16 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
         With ``require_shipped``, when a model was trained live on full data: the book's numbers
         would then not be the shipped models' (CI runs the tour this way).
     """
-    done, record = [], {"notebooks": {}, "small_mode": small_mode(), "pretrained": pretrained_enabled()}
+    if data_seed is not None:
+        data_seed = check_seed(data_seed)
+        if require_shipped and data_seed != 0:
+            raise ValueError("--require-shipped holds for data seed 0 only: the book ships the models of seed 0.")
+    parameters = None if data_seed is None else {"SEED": data_seed}
+    source = fashion_mnist_source()
+    if stands_in(source):
+        print(MINI_BANNER, file=sys.stderr, flush=True)
+    done, record = [], {"notebooks": {}, "small_mode": small_mode(), "pretrained": pretrained_enabled(),
+                        "data_seed": 0 if data_seed is None else data_seed, "data_source": source}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     live_log = Path(out_dir) / "trained-live.txt"
     live_log.unlink(missing_ok=True)
@@ -115,7 +155,7 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
         for nb, folder, name in runs:
             # a solution trains the models its exercise asks for: the book does not ship those
             env = {} if folder.name == SOLUTIONS else {"XFASHION_LIVE_LOG": str(live_log)}
-            seconds = execute_notebook(nb, folder, env=env)
+            seconds = execute_notebook(nb, folder, env=env, parameters=parameters)
             peak = kernels_peak_rss_mb()
             print(f"  {name:<46} {seconds:6.1f} s   peak kernel memory so far {peak:6.0f} MiB", flush=True)
             done.append((name, seconds))

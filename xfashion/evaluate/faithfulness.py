@@ -17,25 +17,32 @@ Every metric runs on one group of outfits at once (``batch_size`` = the group), 
 which outfit each row is. Quantus rejects 2-D inputs (it expects images), so the players carry a
 channel axis of one. Quantus draws from NumPy's and torch's global generators: each call runs
 under :func:`global_rng`, seeded from the call and restoring the caller's state afterwards.
+
+Quantus is imported on first use, not with the package: it brings SciPy, scikit-learn and OpenCV
+(about 1.5 s a kernel), and only chapters 06 and 07 measure with it.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
+import importlib.metadata
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import quantus
-import quantus.helpers.asserts as quantus_asserts
-import quantus.helpers.utils as quantus_utils
 import torch
 import torch.nn as nn
 
 from ..explain import Attribution, attribute
 from ..outfits import OutfitBatch
 from ..utils import seeded
+
+
+def _quantus(module: str = ""):
+    """``quantus`` (or its submodule ``module``), imported on first use."""
+    return importlib.import_module("quantus" + (f".{module}" if module else ""))
 
 
 # ----------------------------------------------------------------------------- upstream workarounds
@@ -49,8 +56,13 @@ def _trapezoid_auc(values, dx: int = 1, batched: bool = False) -> np.ndarray:
 # PixelFlipping for its curves and take their area here, with Quantus's function where it works.
 # tests/test_quantus.py fails once Quantus's own works again, so the workaround can go.
 QUANTUS_TRAPZ_BROKEN = not hasattr(np, "trapz")
-QUANTUS_VERSION = quantus.__version__  # part of every cache key that holds Quantus's numbers
-calculate_auc = _trapezoid_auc if QUANTUS_TRAPZ_BROKEN else quantus_utils.calculate_auc
+QUANTUS_VERSION = importlib.metadata.version("quantus")  # part of every cache key that holds Quantus's numbers
+
+
+def calculate_auc(values, dx: int = 1, batched: bool = False) -> np.ndarray:
+    """Area under curves: Quantus's ``calculate_auc``, or its ``np.trapezoid`` twin where NumPy broke it."""
+    auc = _trapezoid_auc if QUANTUS_TRAPZ_BROKEN else _quantus("helpers.utils").calculate_auc
+    return auc(values, dx=dx, batched=batched)
 
 
 # Quantus 0.6.0's assert_attributions refuses a batch whose attributions are all negative, all zero or
@@ -64,6 +76,7 @@ QUANTUS_VALUE_CHECKS = ("all be less than zero", "all equal to zero", "all equal
 @contextlib.contextmanager
 def signed_attributions():
     """Within the block, Quantus accepts attributions whose values are all negative, zero or equal."""
+    quantus_asserts = _quantus("helpers.asserts")
     original = quantus_asserts.assert_attributions
 
     def lenient(x_batch, a_batch):
@@ -152,12 +165,19 @@ def real_items(batch: OutfitBatch, rows: np.ndarray, n: int) -> OutfitBatch:
 
 # ----------------------------------------------------------------------------- the metrics
 class QuantusMetric(NamedTuple):
-    """One Quantus metric as we use it: its class, our settings, its family and what it measures."""
+    """One Quantus metric as we use it: its class's name, our settings, its family, what it measures and
+    its direction (as Quantus's ``score_direction`` declares it: tests/test_quantus.py checks that)."""
 
-    cls: type
+    cls_name: str
     settings: dict
     family: str
     description: str
+    direction: str
+
+    @property
+    def cls(self) -> type:
+        """Quantus's class (imports Quantus)."""
+        return getattr(_quantus(), self.cls_name)
 
 
 # name -> QuantusMetric. Settings fit 10 players per
@@ -165,32 +185,33 @@ class QuantusMetric(NamedTuple):
 # scale, which Quantus would otherwise divide by the largest attribution.
 QUANTUS_METRICS = {
     "faithfulness_correlation": QuantusMetric(
-        quantus.FaithfulnessCorrelation,
+        "FaithfulnessCorrelation",
         {"nr_runs": 50, "subset_size": 2, "perturb_baseline": 0.0, "normalise": False, "return_aggregate": False},
         "faithfulness",
         "Pearson correlation, over random pairs of players set to the mean, between their summed attribution "
-        "and the drop of the 'bad' logit"),
+        "and the drop of the 'bad' logit", "higher"),
     "pixel_flipping": QuantusMetric(
-        quantus.PixelFlipping,
+        "PixelFlipping",
         {"features_in_step": 1, "perturb_baseline": 0.0, "normalise": False},
         "faithfulness",
-        "area under the 'bad' logit while players are set to the mean, most blamed first (the deletion curve)"),
+        "area under the 'bad' logit while players are set to the mean, most blamed first (the deletion curve)",
+        "lower"),
     "monotonicity_correlation": QuantusMetric(
-        quantus.MonotonicityCorrelation,
+        "MonotonicityCorrelation",
         {"nr_samples": 5, "features_in_step": 1, "perturb_baseline": 0.0, "normalise": False},
         "faithfulness",
-        "Spearman correlation between each player's attribution and the variance its removal causes"),
+        "Spearman correlation between each player's attribution and the variance its removal causes", "higher"),
     "mprt": QuantusMetric(
-        quantus.MPRT,
+        "MPRT",
         {"return_last_correlation": True, "layer_order": "top_down"},
         "randomisation",
         "model-parameter randomisation: Spearman correlation between the explanation of the trained scorer and "
-        "of the scorer with every layer re-initialised (an explanation of the model should change)"),
+        "of the scorer with every layer re-initialised (an explanation of the model should change)", "lower"),
     "sparseness": QuantusMetric(
-        quantus.Sparseness,
+        "Sparseness",
         {"normalise": False, "abs": True},
         "complexity",
-        "Gini index of the absolute attributions over the outfit's players (one complexity measure)"),
+        "Gini index of the absolute attributions over the outfit's players (one complexity measure)", "higher"),
 }
 # metrics that re-explain (MPRT) cost one explanation per layer of the scorer
 REEXPLAINS = ("mprt",)
@@ -199,7 +220,7 @@ REEXPLAINS = ("mprt",)
 def direction(name: str) -> str:
     """'higher' or 'lower' is better, as Quantus declares it for the metric."""
     cls = QUANTUS_METRICS[name].cls
-    return "higher" if cls.score_direction == quantus.helpers.enums.ScoreDirection.HIGHER else "lower"
+    return "higher" if cls.score_direction == _quantus("helpers.enums").ScoreDirection.HIGHER else "lower"
 
 
 def quantus_scores(scorer: nn.Module, batch: OutfitBatch, attr: Attribution, means: dict, *,

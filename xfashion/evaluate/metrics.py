@@ -19,7 +19,6 @@ import torch
 from ..explain import Attribution
 from ..utils import check_count
 from .faithfulness import QUANTUS_METRICS
-from .faithfulness import direction as quantus_direction
 
 if TYPE_CHECKING:
     from .swap import SwapCases
@@ -90,7 +89,7 @@ METRICS = MappingProxyType({m.name: m for m in [
     Metric("clash_rank", "lower", "rank of the faulted pair among the outfit's item pairs (1 is first)",
            "pair test", "pair", per_case=True),
     Metric("clash_mrr", "higher", "mean reciprocal rank of the faulted pair", "pair test", "pair", per_case=True),
-    *[Metric(name, quantus_direction(name), q.description, q.family, "item_feature", per_case=True)
+    *[Metric(name, q.direction, q.description, q.family, "item_feature", per_case=True)
       for name, q in QUANTUS_METRICS.items()],
     Metric("item_hit", "higher", "the method's culprit item carries oracle blame", "agreement", "item"),
     Metric("pair_hit", "higher", "the method's culprit (item, group) carries oracle blame", "agreement",
