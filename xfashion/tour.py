@@ -48,7 +48,7 @@ def inject_parameters(nb, parameters: dict) -> None:
 
 
 def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, env: dict | None = None,
-                     parameters: dict | None = None) -> float:
+                     parameters: dict | None = None, allow_errors: bool = False) -> float:
     """Run one notebook top to bottom in a fresh kernel and save the executed copy.
 
     Parameters
@@ -58,6 +58,7 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     timeout : seconds allowed per cell
     env : extra environment variables for the kernel (e.g. ``XFASHION_SMALL``)
     parameters : values that replace the notebook's ``parameters`` cell (e.g. ``{"SEED": 3}``)
+    allow_errors : run every cell even after one fails (read the failures with :func:`cell_errors`)
 
     Returns
     -------
@@ -84,7 +85,7 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     sockets = tempfile.mkdtemp(prefix="xfashion-kernel-")
     km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
     try:
-        NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as err:
         nbformat.write(nb, out_dir / path.name)
@@ -97,6 +98,13 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
         shutil.rmtree(sockets, ignore_errors=True)
     nbformat.write(nb, out_dir / path.name)
     return time.perf_counter() - start
+
+
+def cell_errors(executed: str | Path) -> list:
+    """``(cell index, error name, message)`` of every cell of an executed notebook that raised."""
+    nb = nbformat.read(executed, as_version=4)
+    return [(i, o.get("ename", ""), o.get("evalue", "")) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
 def fashion_mnist_source() -> str:
@@ -143,7 +151,7 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     live_log = Path(out_dir) / "trained-live.txt"
     live_log.unlink(missing_ok=True)
-    start = time.perf_counter()
+    start, failed = time.perf_counter(), []
     for path in notebooks():
         if only and not any(key in path.name for key in only):
             continue
@@ -155,7 +163,10 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
         for nb, folder, name in runs:
             # a solution trains the models its exercise asks for: the book does not ship those
             env = {} if folder.name == SOLUTIONS else {"XFASHION_LIVE_LOG": str(live_log)}
-            seconds = execute_notebook(nb, folder, env=env, parameters=parameters)
+            # on another data seed every cell runs, so that one false claim does not hide the next ones
+            seconds = execute_notebook(nb, folder, env=env, parameters=parameters, allow_errors=parameters is not None)
+            if parameters is not None:
+                failed += [(name, *err) for err in cell_errors(folder / nb.name)]
             peak = kernels_peak_rss_mb()
             print(f"  {name:<46} {seconds:6.1f} s   peak kernel memory so far {peak:6.0f} MiB", flush=True)
             done.append((name, seconds))
@@ -164,7 +175,11 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
     record["chapter_seconds"] = round(sum(t for name, t in done if not name.startswith(SOLUTIONS)), 1)
     record["peak_rss_mb"] = round(kernels_peak_rss_mb(), 1)
     record["trained_live"] = sorted(set(live_log.read_text().split())) if live_log.exists() else []
+    record["failed_cells"] = [{"notebook": n, "cell": i, "error": e, "message": m} for n, i, e, m in failed]
     (Path(out_dir) / "tour.json").write_text(json.dumps(record, indent=1))
+    if failed:
+        raise RuntimeError(f"{len(failed)} cell(s) failed on data seed {data_seed}:\n" + "\n".join(
+            f"  {n} cell {i}: {e}: {m.strip()[:300]}" for n, i, e, m in failed))
     if require_shipped and record["trained_live"]:
         raise RuntimeError(f"The tour trained {len(record['trained_live'])} model(s) without shipped weights: "
                            f"{', '.join(record['trained_live'])}. {RETRAIN_HINT[0].upper()}{RETRAIN_HINT[1:]}, "
