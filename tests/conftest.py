@@ -49,6 +49,29 @@ def wb_small(catalog, splits, tiny_feats, trained):
                         xf.explain.reference_outfits(tiny_feats.tables, rows=train))
 
 
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """``executed(path)``: the notebook run top to bottom in a fresh kernel (small-data mode, figures inline), once
+    per session: the notebook test and the book's browser test check the same executed copy of a chapter."""
+    from xfashion.tour import execute_notebook
+    done = {}
+
+    def run(path):
+        if path not in done:
+            out = tmp_path_factory.mktemp(path.stem)
+            execute_notebook(path, out, timeout=600,
+                             env={"XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+            done[path] = out / path.name
+        return done[path]
+    return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser tests run last, on the artifacts the notebook tests cached: their kernels load what the chapters
+    computed instead of computing it a second time, as a reader's JupyterLab does after the tour."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 _START = {}
 
 

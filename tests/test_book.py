@@ -59,15 +59,54 @@ def test_solutions_follow_their_chapter_and_the_index_links_the_bibliography(tmp
     assert "Sundararajan" not in biblio  # cited by chapters that were not executed
 
 
+def tiny_chapters(folder, monkeypatch):
+    """Two chapters of one cell each (and a solution for the first) in place of the book's: the tour's logic in
+    seconds. Each prints its SEED; the second fails on any data seed but 0."""
+    import xfashion.tour as tour
+
+    (folder / "solutions").mkdir(parents=True)
+
+    def chapter(*sources):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+        nb.cells[0].metadata["tags"] = ["parameters"]
+        return nb
+    nbformat.write(chapter("SEED = 0", "print('seed', SEED)"), folder / "01_first.ipynb")
+    nbformat.write(chapter("SEED = 0", "print('solution')"), folder / "solutions" / "01_first.ipynb")
+    nbformat.write(chapter("SEED = 0", "assert SEED == 0, 'true of seed 0 only'", "print('after', SEED)"),
+                   folder / "02_second.ipynb")
+    monkeypatch.setattr(tour, "NOTEBOOK_DIR", folder)
+    return tour
+
+
 @pytest.mark.notebook
-def test_the_tour_runs_each_solution_after_its_chapter_into_build_solutions(tmp_path):
+def test_the_tour_runs_each_solution_after_its_chapter_into_build_solutions(tmp_path, monkeypatch):
     import json
 
-    from xfashion.tour import run_tour
+    tour = tiny_chapters(tmp_path / "notebooks", monkeypatch)
+    done = tour.run_tour(tmp_path / "build", only=["01_"], solutions=True)
+    assert [name for name, _ in done] == ["01_first.ipynb", "solutions/01_first.ipynb"]
+    assert (tmp_path / "build" / "solutions" / "01_first.ipynb").is_file()
+    record = json.loads((tmp_path / "build" / "tour.json").read_text())
+    assert record["chapter_seconds"] == record["notebooks"]["01_first.ipynb"]["seconds"]
+    assert [name for name, _ in tour.run_tour(tmp_path / "plain", only=["01_"])] == ["01_first.ipynb"]
 
-    done = run_tour(tmp_path, only=["01_"], solutions=True)
-    assert [name for name, _ in done] == ["01_data_preparation.ipynb", "solutions/01_data_preparation.ipynb"]
-    assert (tmp_path / "solutions" / "01_data_preparation.ipynb").is_file()
-    record = json.loads((tmp_path / "tour.json").read_text())
-    assert record["chapter_seconds"] == record["notebooks"]["01_data_preparation.ipynb"]["seconds"]
-    assert [name for name, _ in run_tour(tmp_path / "plain", only=["01_"])] == ["01_data_preparation.ipynb"]
+
+@pytest.mark.notebook
+def test_a_data_seed_reaches_every_chapter_and_every_failing_cell_is_listed(tmp_path, monkeypatch):
+    import json
+
+    tour = tiny_chapters(tmp_path / "notebooks", monkeypatch)
+    with pytest.raises(RuntimeError, match=r"(?s)1 cell\(s\) failed on data seed 7.*02_second.ipynb cell 2: "
+                                           r"AssertionError: true of seed 0 only"):
+        tour.run_tour(tmp_path / "seed7", data_seed=7)
+    executed = [nbformat.read(tmp_path / "seed7" / f, as_version=4) for f in ("01_first.ipynb", "02_second.ipynb")]
+    assert executed[0].cells[1].source == "SEED = 7" and "injected-parameters" in executed[0].cells[1].metadata.tags
+    assert executed[0].cells[2].outputs[0]["text"] == "seed 7\n"
+    assert executed[1].cells[3].outputs[0]["text"] == "after 7\n"  # the cells after a failure still ran
+    record = json.loads((tmp_path / "seed7" / "tour.json").read_text())
+    assert record["data_seed"] == 7 and [f["cell"] for f in record["failed_cells"]] == [2]
+    assert [n for n, _ in tour.run_tour(tmp_path / "seed0", data_seed=0)] == ["01_first.ipynb", "02_second.ipynb"]
+    with pytest.raises(ValueError, match="data seed 0 only"):
+        tour.run_tour(tmp_path / "x", data_seed=3, require_shipped=True)
+    with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
+        tour.inject_parameters(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), {"SEED": 1})

@@ -4,6 +4,8 @@ Debian's ``chromium`` is driven by Playwright for Python through ``executable_pa
 download). Kernels run in small-data mode with the test cache. Screenshots go to
 ``build/screenshots/``.
 """
+import ast
+import contextlib
 import json
 import os
 import re
@@ -13,11 +15,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
 
-from xfashion.tour import execute_notebook
 from xfashion.utils import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -144,12 +147,54 @@ IPC = "--KernelManager.transport=ipc"
 TCP_WARNING = "running over TCP without encryption"
 
 
+EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
+                      r"|margin_explorer)\(")
+
+
+def names_in(source: str) -> tuple:
+    """(names a cell assigns, names it reads from earlier cells); a comprehension's variables are its own."""
+    stored, loaded = set(), set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Name):
+            (stored if isinstance(node.ctx, ast.Store) else loaded).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            stored |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            stored.add(node.name)
+    return stored, loaded - stored
+
+
+def explorer_slice(nb):
+    """A chapter cut to what its first explorer needs: that cell and, walking back, every earlier cell that
+    assigns a name a kept cell reads (the set-up cell, the computation the explorer shows). Running the whole
+    chapter is the notebook tests' job; this test's is the widget in a real JupyterLab."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    at = next(i for i, c in enumerate(code) if EXPLORER.search(c.source))
+    keep, needed = [code[at]], names_in(code[at].source)[1]
+    for cell in reversed(code[:at]):
+        stored, loaded = names_in(cell.source)
+        if stored & needed:
+            keep.insert(0, cell)
+            needed = (needed - stored) | loaded
+    nb.cells = keep
+    return nb
+
+
+def test_the_explorer_slice_keeps_what_the_explorer_needs():
+    nb = explorer_slice(nbformat.read(REPO_ROOT / "notebooks" / "06_swap_test.ipynb", as_version=4))
+    sources = [c.source for c in nb.cells]
+    assert sources[0].startswith("SEED = ") and "wb = xf.workbench(" in sources[1]
+    assert "report = xf.evaluate.run_swap_evaluation(" in sources[2] and EXPLORER.search(sources[-1])
+    assert len(sources) == 4  # the hand-built case, the figures and the paper's protocol are left out
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    # a copy: JupyterLab saves what it runs, and committed notebooks carry no outputs
+    # each chapter cut to its first explorer and what it needs (JupyterLab saves what it runs: a copy)
     root = tmp_path_factory.mktemp("lab")
     for name in WIDGET_NOTEBOOKS:
-        shutil.copy(REPO_ROOT / "notebooks" / f"{name}.ipynb", root)
+        nb = explorer_slice(nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+        nbformat.write(nb, root / f"{name}.ipynb")
     # settings of our own: every cell rendered (no windowing, so widgets far down exist), no news prompt
     settings = root / ".settings"
     for plugin, value in (("notebook-extension/tracker", '{"windowingMode": "none"}'),
@@ -232,6 +277,19 @@ def redrawn(page, out, before: str, *texts: str) -> str:
     return plain(out.inner_text())
 
 
+def where_it_stood(proc: subprocess.Popen, log, page) -> str:
+    """What a stalled server was doing: its processes (CPU seconds, state), its log's tail, the page's text."""
+    log.flush()
+    lines = []
+    for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            lines.append(f"  pid {p.pid} {p.status()} cpu {t.user + t.system:.1f} s: {' '.join(p.cmdline())[:120]}")
+    tail = Path(log.name).read_text()[-3000:]
+    return ("processes:\n" + "\n".join(lines) + f"\nlog tail:\n{tail}\npage text: "
+            + page.evaluate("() => document.body ? document.body.innerText.slice(0, 1500) : '(no body)'"))
+
+
 def test_the_voila_app_redraws(browser, tmp_path):
     """Each state of the app: its opening outfit, the next one, one the model gets wrong (issue 20, item 9)."""
     port = free_port()
@@ -243,8 +301,12 @@ def test_the_voila_app_redraws(browser, tmp_path):
         # the first bytes are enough: the widgets' output is awaited below, whatever else the page loads
         page.goto(f"http://127.0.0.1:{port}/", timeout=300_000, wait_until="commit")
         out = page.locator(".widget-interact .widget-output").first
-        out.wait_for(timeout=300_000)
-        said = redrawn(page, out, "", "Images: ")
+        try:
+            out.wait_for(timeout=300_000)
+            said = redrawn(page, out, "", "Images: ")
+        except playwright.Error as err:  # say where it stood: the server's log, its kernel, the page
+            stood = where_it_stood(proc, log, page)
+            raise AssertionError(f"the app never drew its first state: {err}\n{stood}") from None
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "voila-open.png"), full_page=True)
         # it opens on an outfit both the model and the stylist call bad, and says they agree
@@ -282,12 +344,10 @@ def test_the_voila_app_redraws(browser, tmp_path):
         log.close()
 
 
-def test_the_book_shows_chapter_04_with_its_figures(browser, tmp_path):
+def test_the_book_shows_chapter_04_with_its_figures(browser, executed, tmp_path):
     from xfashion.book import build_book
-    executed = tmp_path / "executed"
-    execute_notebook(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb", executed,
-                     env={"XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
-    index = build_book(executed, tmp_path / "book")
+    chapter = executed(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb")  # the notebook test's run
+    index = build_book(chapter.parent, tmp_path / "book")
     page = offline_page(browser, viewport={"width": 1200, "height": 900})
     page.goto(index.as_uri())
     with page.expect_navigation():
