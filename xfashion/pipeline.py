@@ -43,6 +43,12 @@ def stands_in(source: str) -> bool:
     return source.startswith("mini subset") and not small_mode()
 
 
+def forget(seed: int) -> None:
+    """Drop what this process built for data ``seed`` (catalog, features, scorers, workbench): its memory back."""
+    for key in [k for k in _MEMO if len(k) > 2 and k[1] == seed and k[0] != "fashion_mnist"]:
+        del _MEMO[key]
+
+
 def fashion_mnist():
     """Fashion-MNIST from the source chain, loaded once per process.
 

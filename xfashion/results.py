@@ -23,7 +23,7 @@ from .evaluate import (
     run_swap_evaluation,
 )
 from .evaluate.pairs import run_pair_evaluation
-from .pipeline import fitb, trained_scorer, workbench
+from .pipeline import fitb, forget, trained_scorer, workbench
 from .repair import repair_success
 from .training import evaluate_scorer
 from .utils import REPO_ROOT, peak_rss_mb, small_mode
@@ -60,6 +60,8 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
         keys = ("item_top1", "pair_top1", "faithfulness_correlation", "pixel_flipping")
         return {f"{k}{sd}": round(float(sm.loc[method, k + sd]), 3) for k in keys for sd in ("", "_sd")}
     bench = benchmark(wb)
+    others = [s for s in data_seed_tours() if s != seed]  # chapter 06 on other data seeds, where their tours ran
+    across = across_data_seeds([seed, *others], progress) if others else None
     build = REPO_ROOT / "build"
     tour = _record(Path(tour_json) if tour_json else build / "tour.json")
     return {
@@ -87,6 +89,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                                              / bench.loc["ifiv", "seconds"])),
                  "peak_rss_mb": round(peak_rss_mb())},
         "tour": tour,
+        "across_data_seeds": across,
         # the records `python -m xfashion retrain --json` and pytest (tests/conftest.py) leave in build/
         "retrain": _record(build / "retrain.json"),
         "tests": _record(build / "pytest.json"),
@@ -106,6 +109,32 @@ def cpu_name() -> str:
     except OSError:
         pass
     return f"{name}, {os.cpu_count()} cores"
+
+
+def data_seed_tours(build: Path = REPO_ROOT / "build") -> list:
+    """The data seeds whose whole tour ran on full data (``tour --data-seed S`` left build/data-seed-S/tour.json)."""
+    seeds = []
+    for record in sorted(build.glob("data-seed-*/tour.json")):
+        tour = json.loads(record.read_text())
+        if not tour.get("small_mode") and len([n for n in tour["notebooks"] if "/" not in n]) >= 9:
+            seeds.append(int(tour["data_seed"]))
+    return sorted(set(seeds))
+
+
+def across_data_seeds(seeds, progress: bool = False) -> dict:
+    """Item top-1 of chapter 06's run on each data seed (from the caches its tour left): per method, the mean
+    and sd over data seeds of each seed's mean over its three scorer seeds, and IFIV minus feature ablation."""
+    per = {}
+    for s in seeds:
+        wb = workbench(s, progress=progress)
+        summary = run_swap_evaluation(wb, seeds=(s, s + 1, s + 2), progress=progress).summary
+        per[s] = {m: float(summary.loc[m, "item_top1"]) for m, _ in NAMES}
+        forget(s)  # one data seed's catalog, features and models at a time
+    table = {m: [per[s][m] for s in seeds] for m, _ in NAMES}
+    gap = [per[s]["ifiv"] - per[s]["feature_ablation"] for s in seeds]
+    return {"seeds": list(seeds), **{m: [round(float(np.mean(v)), 3), round(float(np.std(v, ddof=1)), 3)]
+                                     for m, v in table.items()},
+            "ifiv_minus_ablation": [round(min(gap), 3), round(max(gap), 3)]}
 
 
 def _record(path: Path):
@@ -152,6 +181,11 @@ def table(r: dict) -> str:
          "faithfulness correlation ↑ / pixel-flipping area ↓: " + "; ".join(
              f"{name} {w[m]['faithfulness_correlation']:.2f} ± {w[m]['faithfulness_correlation_sd']:.2f} / "
              f"{w[m]['pixel_flipping']:.1f} ± {w[m]['pixel_flipping_sd']:.1f}" for m, name in NAMES)),
+        *([(f"swap test across data seeds {a['seeds']} (each the mean of its 3 scorer seeds)",
+            "item top-1 ↑, mean ± sd over data seeds: " + "; ".join(
+                f"{name} {a[m][0]:.3f} ± {a[m][1]:.3f}" for m, name in NAMES)
+            + f"; IFIV minus feature ablation from {a['ifiv_minus_ablation'][0]:+.3f} to "
+              f"{a['ifiv_minus_ablation'][1]:+.3f}")] if (a := r.get("across_data_seeds")) else []),
         (f"scorer design, chosen by validation AUC among {w['designs']}", f"{w['design']} (AUC {w['design_auc']:.4f})"),
         (f"pair test: {r['pairs']['n_cases']} swaps that break exactly one pair rule, scorer seeds [0, 1, 2]",
          "faulted pair found first (clash_top1 ↑): " + "; ".join(
