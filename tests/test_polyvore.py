@@ -192,3 +192,20 @@ def test_accessories_can_come_back_in_a_slot_of_their_own(fixture_root, tmp_path
     assert without.groups.context.size == len(xf.SLOTS) and len(without.index) < len(feats.index)
     model = xf.scorer.PairwiseSetScorer(feats.groups)
     assert xf.score(model, batch).shape == (len(batch.mask),)  # the scorer's one-hot grows with the slots
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="needs Linux CPU affinity")
+def test_photo_features_read_images_with_no_more_processes_than_usable_cpus(fixture_root, tmp_path, monkeypatch):
+    import os
+    import warnings
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    data = xf.polyvore.load_polyvore(fixture_root)
+    usable = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(usable)})  # a one-core machine, as `taskset -c 0` makes one
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # torch warns when a DataLoader starts more workers than CPUs
+            feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, progress=False)
+    finally:
+        os.sched_setaffinity(0, usable)
+    assert not feats.cached and len(feats.index) > 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -100,13 +101,14 @@ class PhotoFeatures:
 
 @torch.no_grad()
 def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-lite0", image_size: int = 224,
-                           dim: int = 64, batch_size: int = 32, workers: int = 2, use_cache: bool = True,
+                           dim: int = 64, batch_size: int = 32, workers: int | None = None, use_cache: bool = True,
                            progress: bool = True, grey: bool = True) -> PhotoFeatures:
     """``color`` (named palette histogram of the foreground) and ``shape_texture`` (pretrained backbone
     on a grey copy, reduced by PCA to ``dim`` and standardised on training items) for every slot item.
 
     Unreadable images are skipped and counted; their items are dropped from outfits. ``grey=False``
-    feeds the backbone the colour photo instead (chapter 09's exercise on the colour leak).
+    feeds the backbone the colour photo instead (chapter 09's exercise on the colour leak). Images are
+    read by ``workers`` processes (default: 2, or fewer when this process may use fewer CPUs).
     """
     used = sorted({i for rows in data.compatibility.values() for _, ids in rows for i in ids}
                   | {i for qs in data.fitb.values() for q, a, _ in qs for i in q + a})
@@ -142,6 +144,8 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     hist = ColorHistogram().to(device)
     mean = torch.tensor([0.485, 0.456, 0.406], device=device)[:, None, None]
     std = torch.tensor([0.229, 0.224, 0.225], device=device)[:, None, None]
+    if workers is None:  # more loader processes than usable CPUs only slows a small machine (torch warns)
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     loader = torch.utils.data.DataLoader(_ImageSet([data.image_path(i) for i in used], image_size, grey=grey),
                                          batch_size=batch_size, num_workers=workers, collate_fn=_collate)
     color, shape, rows, unreadable = [], [], [], 0
