@@ -59,19 +59,25 @@ def still_running(pids, timeout: float = 15) -> dict:
         time.sleep(0.5)
 
 
+def server_and_children(proc: subprocess.Popen) -> list:
+    """A server's process and every process it started (its kernels); empty once it has ended."""
+    try:
+        server = psutil.Process(proc.pid)
+        return [server, *server.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
 def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
     """Stop a server and every process it started (its kernels): SIGTERM first, SIGKILL for what stays."""
-    try:
-        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        family = []
+    procs = server_and_children(proc)  # taken before the server goes, which orphans its kernels
     proc.terminate()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
-    _, alive = psutil.wait_procs(family, timeout=10)
+    _, alive = psutil.wait_procs(procs, timeout=10)
     for p in alive:  # a kernel its server did not take down
         p.kill()
     psutil.wait_procs(alive, timeout=10)
@@ -281,7 +287,7 @@ def where_it_stood(proc: subprocess.Popen, log, page) -> str:
     """What a stalled server was doing: its processes (CPU seconds, state), its log's tail, the page's text."""
     log.flush()
     lines = []
-    for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]:
+    for p in server_and_children(proc):
         with contextlib.suppress(psutil.Error):
             t = p.cpu_times()
             lines.append(f"  pid {p.pid} {p.status()} cpu {t.user + t.system:.1f} s: {' '.join(p.cmdline())[:120]}")

@@ -143,8 +143,9 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
         if require_shipped and data_seed != 0:
             raise ValueError("--require-shipped holds for data seed 0 only: the book ships the models of seed 0.")
     parameters = None if data_seed is None else {"SEED": data_seed}
-    source = fashion_mnist_source()
-    if stands_in(source):
+    # small-data mode never stands in for the full data: no need to read the images just to name their source
+    source = None if small_mode() else fashion_mnist_source()
+    if source and stands_in(source):
         print(MINI_BANNER, file=sys.stderr, flush=True)
     done, record = [], {"notebooks": {}, "small_mode": small_mode(), "pretrained": pretrained_enabled(),
                         "data_seed": 0 if data_seed is None else data_seed, "data_source": source}
