@@ -119,3 +119,33 @@ def test_every_quantus_metric_is_declared_with_quantus_direction():
         assert fq.direction(name) == q.direction
     assert xf.evaluate.metrics.METRICS["pixel_flipping"].direction == "lower"
     assert xf.evaluate.metrics.METRICS["mprt"].direction == "lower"
+
+
+def test_mprt_is_the_absolute_correlation_of_quantus_signed_one():
+    # an explanation whose ranking flips under randomisation (signed correlation about -1) must not read as
+    # "changed completely": Adebayo et al. compare similarity, so the sign is dropped
+    a, b = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]]), np.array([[5.0, 4.0, 3.0, 2.0, 1.5]])
+    signed = quantus.functions.similarity_func.correlation_spearman(a, b, batched=True)
+    assert signed[0] == pytest.approx(-1.0)
+    np.testing.assert_allclose(fq.absolute_spearman(a, b, batched=True), np.abs(signed))
+    # and the metric uses it: on the additive model, IFIV's MPRT equals |Quantus's signed MPRT|
+    model = Additive()
+    batch, means = toy()
+    attr = xf.attribute(model, batch, "ifiv")
+    ours = fq.quantus_scores(model, batch, attr, means, metrics=["mprt"], seed=2)["mprt"].to_numpy()
+    assert ((ours >= 0) & (ours <= 1)).all()
+    settings = {k: v for k, v in fq.QUANTUS_METRICS["mprt"].settings.items() if k != "similarity_func"}
+    five = np.flatnonzero(batch.mask.sum(1).numpy() == 5)
+    part = fq.real_items(batch, five, 5)
+    player = fq.PlayerModel(model, part, means, ["color", "shape_texture"]).eval()
+
+    def explain(model, inputs, targets, **_):
+        return fq.players(xf.attribute(model.scorer, model.batch, "ifiv").values)
+
+    x = np.ones((len(five), 1, 10))
+    with fq.global_rng(2), fq.signed_attributions():
+        signed = quantus.MPRT(disable_warnings=True, seed=2, **settings)(
+            model=player, x_batch=x, y_batch=np.ones(len(five), dtype=int), a_batch=explain(player, x, None),
+            channel_first=True, softmax=False, batch_size=len(five), device="cpu", explain_func=explain)
+    assert (np.asarray(signed) < 0).any(), "the case should include a sign flip"
+    np.testing.assert_allclose(ours[five], np.abs(signed), rtol=1e-6)

@@ -203,10 +203,11 @@ QUANTUS_METRICS = {
         "Spearman correlation between each player's attribution and the variance its removal causes", "higher"),
     "mprt": QuantusMetric(
         "MPRT",
-        {"return_last_correlation": True, "layer_order": "top_down"},
+        {"return_last_correlation": True, "layer_order": "top_down", "similarity_func": "absolute_spearman"},
         "randomisation",
-        "model-parameter randomisation: Spearman correlation between the explanation of the trained scorer and "
-        "of the scorer with every layer re-initialised (an explanation of the model should change)", "lower"),
+        "model-parameter randomisation: absolute Spearman correlation between the explanation of the trained "
+        "scorer and that of the scorer with every layer re-initialised; 0: the explanation changed completely, "
+        "1: it ignores the weights (an explanation of the model should change)", "lower"),
     "sparseness": QuantusMetric(
         "Sparseness",
         {"normalise": False, "abs": True},
@@ -215,6 +216,20 @@ QUANTUS_METRICS = {
 }
 # metrics that re-explain (MPRT) cost one explanation per layer of the scorer
 REEXPLAINS = ("mprt",)
+
+
+def absolute_spearman(a: np.ndarray, b: np.ndarray, batched: bool = False, **kwargs):
+    """|Spearman correlation| of two explanations: MPRT's similarity as Adebayo et al. (2018) read it.
+
+    Quantus's default similarity is the signed correlation, and its MPRT declares "lower is better"; an
+    explanation that flips sign under randomisation (correlation -0.4) is then "better" than one that
+    changes completely (0). The absolute value measures how much of the explanation survives.
+    """
+    return np.abs(_quantus("functions.similarity_func").correlation_spearman(a, b, batched=batched, **kwargs))
+
+
+# settings that name a function of ours (kept as a name, so settings stay plain data for cache keys)
+_FUNCTIONS = {"absolute_spearman": absolute_spearman}
 
 
 def direction(name: str) -> str:
@@ -289,6 +304,7 @@ def _score_group(scorer, part: OutfitBatch, values, attr: Attribution, means, op
             # settings above are chosen, so its reminders are not news here
             warnings.simplefilter("ignore")
             seeds = {"seed": seed} if name in REEXPLAINS else {}  # MPRT seeds its layer re-initialisation itself
+            settings = {k: _FUNCTIONS.get(v, v) if isinstance(v, str) else v for k, v in settings.items()}
             metric = cls(disable_warnings=True, display_progressbar=False, **settings, **seeds)
             # MPRT compares the explanation of the trained scorer with its re-explanations: both from explain()
             a_name = explain(model, x, y) if name in REEXPLAINS else a
