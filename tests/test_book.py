@@ -110,3 +110,19 @@ def test_a_data_seed_reaches_every_chapter_and_every_failing_cell_is_listed(tmp_
         tour.run_tour(tmp_path / "x", data_seed=3, require_shipped=True)
     with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
         tour.inject_parameters(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), {"SEED": 1})
+
+
+@pytest.mark.notebook
+def test_an_executed_progress_bar_shows_its_final_state_as_one_line(tmp_path):
+    from xfashion.tour import WIDGET_VIEW, execute_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from tqdm.auto import tqdm\nimport ipywidgets\nfor _ in tqdm(range(3), desc='steps'):\n    pass\n"
+        "ipywidgets.IntSlider(value=4)")])
+    nbformat.write(nb, tmp_path / "bar.ipynb")
+    execute_notebook(tmp_path / "bar.ipynb", tmp_path / "out")
+    outputs = nbformat.read(tmp_path / "out" / "bar.ipynb", as_version=4).cells[0].outputs
+    texts = [o["data"]["text/plain"] for o in outputs if "data" in o]
+    # the kernel's own plain view of the bar is frozen at 0%; the executed copy says where it ended
+    assert texts[0].startswith("steps: 100%|██████████| 3/3 [") and WIDGET_VIEW not in outputs[0]["data"]
+    assert WIDGET_VIEW in outputs[-1]["data"]  # any other widget is left as it is

@@ -1,6 +1,7 @@
 """Execute the notebooks in order, each in a fresh kernel (the main job, ``make tour``)."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import resource
@@ -88,6 +89,7 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
         NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except CellExecutionError as err:
+        finish_progress_bars(nb)
         nbformat.write(nb, out_dir / path.name)
         raise RuntimeError(f"Notebook {path.name} failed; executed copy in {out_dir / path.name}.\n{err}") from None
     finally:
@@ -96,8 +98,45 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
         if km.has_kernel:  # a kernel manager we pass in is ours to shut down
             km.shutdown_kernel()
         shutil.rmtree(sockets, ignore_errors=True)
+    finish_progress_bars(nb)
     nbformat.write(nb, out_dir / path.name)
     return time.perf_counter() - start
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def finish_progress_bars(nb) -> int:
+    """Replace each tqdm progress-bar widget in an executed notebook by one line of text: its final state.
+
+    A bar drawn in a kernel is a widget whose plain-text view is frozen at its start ("0%| | 0/3"); the
+    rendered book, text views and exporters that cannot run widgets show that. The final state is in the
+    notebook's stored widget state. Returns the number of bars replaced.
+    """
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    replaced = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            line = _bar_line(state, out.get("data", {}).get(WIDGET_VIEW, {}).get("model_id"))
+            if line is not None:
+                out["data"] = {"text/plain": line}
+                replaced += 1
+    return replaced
+
+
+def _bar_line(state: dict, model_id) -> str | None:
+    """``desc: 100%|██████████| 3/3 [00:12<00:00, 4.1s/it]`` for tqdm's widget (an HBox of HTML, FloatProgress,
+    HTML), None for any other widget."""
+    box = state.get(model_id) or {}
+    children = [state.get(str(c).removeprefix("IPY_MODEL_"), {}) for c in box.get("state", {}).get("children", [])]
+    if box.get("model_name") != "HBoxModel" or [c.get("model_name") for c in children] != [
+            "HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        return None
+    left, bar, right = (c.get("state", {}) for c in children)
+    plain = [html.unescape(str(part.get("value", ""))).replace("\u2007", " ") for part in (left, right)]
+    done = bar.get("value") or 0
+    share = done / bar["max"] if bar.get("max") else 1.0
+    return f"{plain[0]}|{'█' * round(10 * share):<10}|{plain[1]}"
 
 
 def cell_errors(executed: str | Path) -> list:
