@@ -123,18 +123,22 @@ def data_seed_tours(build: Path = REPO_ROOT / "build") -> list:
 
 def across_data_seeds(seeds, progress: bool = False) -> dict:
     """Item top-1 of chapter 06's run on each data seed (from the caches its tour left): per method, the mean
-    and sd over data seeds of each seed's mean over its three scorer seeds, and IFIV minus feature ablation."""
-    per = {}
+    and sd over data seeds of each seed's mean over its three scorer seeds, and IFIV minus feature ablation;
+    and chapter 07's design study on each data seed: the design validation AUC picks and the AUCs' span."""
+    per, designs = {}, {}
     for s in seeds:
         wb = workbench(s, progress=progress)
         summary = run_swap_evaluation(wb, seeds=(s, s + 1, s + 2), progress=progress).summary
         per[s] = {m: float(summary.loc[m, "item_top1"]) for m, _ in NAMES}
+        study = design_study(wb, seed=s, progress=progress)  # chapter 07's: the design the criterion picks
+        designs[s] = [study.attrs["best"], round(float(study["auc"].max() - study["auc"].min()), 4)]
         forget(s)  # one data seed's catalog, features and models at a time
     table = {m: [per[s][m] for s in seeds] for m, _ in NAMES}
     gap = [per[s]["ifiv"] - per[s]["feature_ablation"] for s in seeds]
     return {"seeds": list(seeds), **{m: [round(float(np.mean(v)), 3), round(float(np.std(v, ddof=1)), 3)]
                                      for m, v in table.items()},
-            "ifiv_minus_ablation": [round(min(gap), 3), round(max(gap), 3)]}
+            "ifiv_minus_ablation": [round(min(gap), 3), round(max(gap), 3)],
+            "designs": {str(s): designs[s] for s in seeds}}
 
 
 def _record(path: Path):
@@ -186,7 +190,10 @@ def table(r: dict) -> str:
                 f"{name} {a[m][0]:.3f} ± {a[m][1]:.3f}" for m, name in NAMES)
             + f"; IFIV minus feature ablation from {a['ifiv_minus_ablation'][0]:+.3f} to "
               f"{a['ifiv_minus_ablation'][1]:+.3f}")] if (a := r.get("across_data_seeds")) else []),
-        (f"scorer design, chosen by validation AUC among {w['designs']}", f"{w['design']} (AUC {w['design_auc']:.4f})"),
+        (f"scorer design, chosen by validation AUC among {w['designs']}", f"{w['design']} (AUC {w['design_auc']:.4f})"
+         + (f"; on data seeds {a['seeds']}: "
+            + "; ".join(f"{d[0]} (AUCs span {d[1]:.4f})" for d in a["designs"].values())
+            if (a := r.get("across_data_seeds")) and "designs" in a else "")),
         (f"pair test: {r['pairs']['n_cases']} swaps that break exactly one pair rule, scorer seeds [0, 1, 2]",
          "faulted pair found first (clash_top1 ↑): " + "; ".join(
              f"{name} {r['pairs'][m][0]:.3f} ± {r['pairs'][m][1]:.3f}" for m, name in PAIR_NAMES)),

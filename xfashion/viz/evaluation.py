@@ -15,11 +15,12 @@ from ..groups import COLOR_GROUP, SHAPE_GROUP
 from .outfits import _axes
 
 
-def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)"):
-    """Seaborn heat map of a methods x methods agreement table."""
+def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)",
+                   label: str = "mean Spearman correlation"):
+    """Seaborn heat map of a square agreement table (methods x methods, or metrics x metrics)."""
     fig, ax = _axes(ax, size=(8, 6.5))
     sns.heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
-                cbar_kws={"label": "mean Spearman correlation"})
+                cbar_kws={"label": label})
     ax.set(xlabel="", ylabel="", title=title)
     return fig, ax
 
@@ -78,9 +79,14 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     ms = report.cost["ms_per_outfit"]
     colours = sns.color_palette("tab20", len(ms))
     markers = "osD^vP*Xhp<>8d"
+    # a point drawn over others nearly at its place (within 0.06 decades and 0.015 in accuracy) would hide
+    # them: each point grows with the number of later points on it and later points draw on top, so
+    # coinciding methods show as nested markers
+    x, y = np.log10(ms.to_numpy(dtype=float)), acc.reindex(ms.index).to_numpy(dtype=float)
     for k, m in enumerate(ms.index):
-        ax.scatter(ms[m], acc[m], s=55, color=colours[k], marker=markers[k % len(markers)],
-                   edgecolor="k", linewidth=0.5, label=m.replace("_", " "), zorder=3)
+        covered_by = int(((np.abs(x[k + 1:] - x[k]) < 0.06) & (np.abs(y[k + 1:] - y[k]) < 0.015)).sum())
+        ax.scatter(ms[m], acc[m], s=55 * 1.9 ** covered_by, color=colours[k], marker=markers[k % len(markers)],
+                   edgecolor="k", linewidth=0.5, label=m.replace("_", " "), zorder=3 + k)
     ax.axhline(acc.get("oracle", np.nan), color="k", ls=":", lw=1, label="oracle ceiling")
     ax.axhline(report.random_expected[metric], color="grey", ls="--", lw=1, label="random ranking (analytic)")
     ax.set_xscale("log")
@@ -116,3 +122,61 @@ def plot_sanity(report, ax=None):
     ax.legend(fontsize=8, loc="upper right")
     ax.set_title("Sanity check: explanations of a randomised scorer should stop detecting swaps")
     return fig, ax
+
+
+def plot_ranks(ranks: pd.DataFrame, ax=None, title: str = "Rank of each method under each metric (1 = best)"):
+    """Annotated heat map of a methods x metrics table of ranks; equal scores share a rank (shown as ties)."""
+    fig, ax = _axes(ax, size=(8, 5.5))
+    sns.heatmap(ranks.astype(float), annot=True, fmt=".0f", cmap="Greens_r", cbar=False, ax=ax,
+                annot_kws={"fontsize": 8}, linewidths=0.5)
+    ax.set(xlabel="", ylabel="", title=title)
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
+    return fig, ax
+
+
+def plot_metric_spread(summary: pd.DataFrame, metrics, directions: dict, methods=None):
+    """One panel per metric: each method's mean over scorer seeds, the seed standard deviation as a bar.
+
+    ``summary`` is a report's summary (``metric`` and ``metric_sd`` columns); ``directions`` maps each metric
+    to ``higher`` or ``lower`` (is better), shown by the panel's arrow.
+    """
+    methods = list(summary.index if methods is None else methods)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics) + 1.6, 0.32 * len(methods) + 1.2),
+                             sharey=True, squeeze=False)
+    y = np.arange(len(methods))
+    for ax, metric in zip(axes[0], metrics):
+        mean = summary.loc[methods, metric].astype(float)
+        sd = summary.loc[methods, f"{metric}_sd"].astype(float)
+        ax.errorbar(mean, y, xerr=sd, fmt="o", color="k", ms=4, capsize=2, lw=1)
+        ax.set_title(f"{metric} {'↑' if directions[metric] == 'higher' else '↓'}", fontsize=9)
+        ax.grid(axis="x", lw=0.3)
+    axes[0, 0].set_yticks(y, [m.replace("_", " ") for m in methods], fontsize=8)
+    axes[0, 0].invert_yaxis()
+    fig.suptitle("mean over scorer seeds ± their standard deviation", fontsize=10)
+    fig.tight_layout()
+    return fig, axes[0]
+
+
+def plot_design_grid(tables: dict, directions: dict):
+    """One annotated heat map per metric of ``{metric: designs x methods table}``, the best cell per row framed."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.4), squeeze=False)
+    for k, (ax, (metric, table)) in enumerate(zip(axes[0], tables.items())):
+        t = table.astype(float)
+        better = directions[metric]
+        sns.heatmap(t, annot=True, fmt=".2f" if t.abs().max().max() < 10 else ".1f", cbar=False, ax=ax,
+                    cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": 8},
+                    linewidths=0.5)
+        best = t.drop(columns=[c for c in ("random",) if c in t]).agg("idxmax" if better == "higher" else "idxmin",
+                                                                        axis=1)
+        for row, column in enumerate(best):
+            ax.add_patch(plt.Rectangle((list(t.columns).index(column), row), 1, 1, fill=False, ec="red", lw=2))
+        ax.set_title(f"{metric} {'↑' if better == 'higher' else '↓'}", fontsize=10)
+        ax.set(xlabel="", ylabel="" if k else "design")
+        ax.set_xticks(ax.get_xticks(), [c.replace("_", " ") for c in t.columns], rotation=30, ha="right",
+                      fontsize=8)
+        if k:
+            ax.set_yticks([])
+    fig.suptitle("every design under every metric (validation swaps); red frame: the best method of each design "
+                 "(random aside)", fontsize=10)
+    fig.tight_layout()
+    return fig, axes[0]
