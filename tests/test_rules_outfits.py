@@ -126,3 +126,15 @@ def test_batch_masks_and_padding(catalog, splits):
 def test_unknown_split_raises(catalog):
     with pytest.raises(ValueError, match="Unknown split"):
         xf.sample_outfits(catalog, "holdout", 10)
+
+
+def test_the_rules_table_reads_in_full_as_text_and_as_html():
+    table = xf.DEFAULT_RULES.table()
+    text = repr(table)
+    assert "Styler" not in text and "..." not in text
+    lines = text.splitlines()
+    assert lines[0].split() == ["rule", "group", "violated", "when"]
+    for row, wording in zip(lines[1:], xf.DEFAULT_RULES.describe()["violated when"]):
+        assert row.endswith(wording)
+    html = table._repr_html_()
+    assert "<table" in html and all(w in html for w in xf.DEFAULT_RULES.describe()["violated when"])

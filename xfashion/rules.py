@@ -85,17 +85,55 @@ class StylistRules:
         ]
         return pd.DataFrame(rows, columns=["rule", "group", "violated when"])
 
-    def table(self):
-        """The rules for reading: :meth:`describe` with every wording in full and left-aligned (a pandas Styler).
+    def table(self) -> "RulesTable":
+        """The rules for reading: :meth:`describe` with every wording in full, in any front end.
 
-        A DataFrame's display cuts text at 50 characters ("60-15..."); a Styler does not.
+        A DataFrame's display cuts text at 50 characters ("60-15..."). The returned
+        :class:`RulesTable` shows as a styled HTML table where HTML renders and as the full
+        plain-text table elsewhere (a bare Styler shows there as ``<...Styler at 0x...>``).
         """
-        return (self.describe().style.hide(axis="index")
-                .set_properties(subset=["violated when"], **{"text-align": "left", "white-space": "normal"}))
+        return RulesTable(self.describe())
 
     @property
     def names(self) -> list:
         return list(self.describe()["rule"])
+
+
+class RulesTable:
+    """A rules table that reads in full wherever it is shown.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        :meth:`StylistRules.describe`'s table.
+
+    Notes
+    -----
+    Front ends that render HTML call ``_repr_html_`` (the styled table, wordings left-aligned);
+    text views and exporters without HTML call ``__repr__`` (the same rows as plain text).
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    @property
+    def style(self):
+        """The pandas Styler: no index, the wordings left-aligned and wrapped."""
+        return (self.frame.style.hide(axis="index")
+                .set_properties(subset=["violated when"], **{"text-align": "left", "white-space": "normal"}))
+
+    def to_html(self) -> str:
+        return self.style.to_html()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        frame = self.frame.astype(str)
+        widths = {c: max(len(c), int(frame[c].str.len().max())) for c in frame}  # every cell left-aligned
+        text = frame.to_string(index=False, max_colwidth=None, justify="left",
+                               formatters={c: f"{{:<{w}}}".format for c, w in widths.items()})
+        return "\n".join(line.rstrip() for line in text.splitlines())
 
 
 DEFAULT_RULES = StylistRules()
