@@ -19,6 +19,7 @@ import json
 import math
 import os
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,37 @@ def cache_dir() -> Path:
 
 
 # ----------------------------------------------------------------------------- digests
+def _source_or_bytecode(obj) -> bytes:
+    """The source text of a module, function or class; for code with no source file Python can read
+    back (a class typed in a notebook cell or at a prompt: ``inspect.getsource`` raises), its qualified
+    name and compiled code instead, which change exactly when what it does changes."""
+    try:
+        return inspect.getsource(obj).encode()
+    except (OSError, TypeError):
+        return repr(_compiled(obj)).encode()
+
+
+def _compiled(obj):
+    """A process-independent description of a function's or class's compiled code (no addresses)."""
+    if isinstance(obj, (staticmethod, classmethod)):
+        return _compiled(obj.__func__)
+    if isinstance(obj, property):
+        return ("property", *(_compiled(f) for f in (obj.fget, obj.fset, obj.fdel) if f is not None))
+    if isinstance(obj, types.FunctionType):
+        return ("function", obj.__qualname__, _code(obj.__code__), repr(obj.__defaults__))
+    if isinstance(obj, type):
+        own = sorted((name, _compiled(value)) for name, value in vars(obj).items()
+                     if not (name.startswith("__") and name.endswith("__")))
+        return ("class", obj.__qualname__, [b.__qualname__ for b in obj.__bases__], own)
+    text = repr(obj)
+    return "<object>" if " at 0x" in text else text  # an attribute's value, unless its repr is an address
+
+
+def _code(code: types.CodeType):
+    return (code.co_code, code.co_names, code.co_varnames,
+            tuple(_code(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts))
+
+
 def _update(h, obj) -> None:
     """Feed ``obj`` into hash ``h`` by content (arrays by bytes, code by source)."""
     if isinstance(obj, torch.Tensor):
@@ -56,7 +88,7 @@ def _update(h, obj) -> None:
         h.update(a.tobytes())
     elif isinstance(obj, (types.ModuleType, types.FunctionType, type)):
         h.update(b"code")
-        h.update(inspect.getsource(obj).encode())
+        h.update(_source_or_bytecode(obj))
     elif isinstance(obj, torch.nn.Module):
         h.update(f"module{type(obj).__name__}".encode())
         _update(h, obj.state_dict())
@@ -239,8 +271,10 @@ class Cache:
             payload = torch.load(self.path, weights_only=True)
             self.source = "cache"
             return payload
-        except Exception as err:  # a truncated or foreign file: recompute rather than trust it
-            print(f"Ignoring unreadable cache file {self.path.name} ({type(err).__name__}); recomputing.")
+        except Exception as err:  # a truncated or foreign file: recompute rather than trust it, and say so
+            # as a warning (stderr), which survives --json and a notebook's captured output
+            warnings.warn(f"Ignoring unreadable cache file {self.path} ({type(err).__name__}: {err}); recomputing. "
+                          "Delete it to silence this.", RuntimeWarning, stacklevel=2)
             return None
 
     def save(self, payload: dict) -> None:

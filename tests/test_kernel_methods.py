@@ -1,0 +1,42 @@
+"""A method defined in a notebook cell (no source file Python can read back) runs through the swap test and
+the pair test, its results cached under a key that follows its compiled code."""
+import nbformat
+import pytest
+
+from xfashion.tour import cell_errors, execute_notebook
+
+CELLS = [
+    "import numpy as np\nimport xfashion as xf\nfrom xfashion import cache\nfrom xfashion.evaluate import pairs\n"
+    "wb = xf.workbench(seed=0, progress=False)",
+    # the README's recipe, typed into a cell
+    "@xf.explain.register\nclass HalfIFIV(xf.explain.Explainer):\n"
+    "    traits = xf.explain.Traits('half_ifiv', gradients=True)\n\n"
+    "    def compute(self, run):\n"
+    "        return 0.5 * xf.explain.gradient.ifiv(run.model, run.batch, run.groups, run.target)",
+    "import inspect\ntry:\n    inspect.getsource(HalfIFIV)\n    readable = True\nexcept (OSError, TypeError):\n"
+    "    readable = False\nprint('source readable:', readable)\nkey = cache.digest([HalfIFIV])",
+    # scaling an explanation by 1/2 keeps every ranking: the same top-1 as IFIV's, case by case
+    "report = xf.evaluate.run_swap_evaluation(wb, ['half_ifiv', 'ifiv'], seeds=(0,), quantus_cases=0,\n"
+    "                                        sanity_cases=5, progress=False)\n"
+    "per = report.per_case.pivot_table(index='case', columns='method', values='item_top1')\n"
+    "assert len(per) > 5 and (per['half_ifiv'] == per['ifiv']).all()",
+    "pair = pairs.run_pair_evaluation(wb, ['random_pairs'], seeds=(0,), implied=('half_ifiv', 'ifiv'),\n"
+    "                                 progress=False)\n"
+    "top = pair.summary.clash_top1\n"
+    "assert top['half_ifiv (two lowest items)'] == top['ifiv (two lowest items)']",
+    # the key follows the compiled code: another body, another key
+    "class HalfIFIV(xf.explain.Explainer):\n    traits = xf.explain.Traits('half_ifiv', gradients=True)\n\n"
+    "    def compute(self, run):\n"
+    "        return 0.25 * xf.explain.gradient.ifiv(run.model, run.batch, run.groups, run.target)\n"
+    "assert cache.digest([HalfIFIV]) != key\nprint('ok')",
+]
+
+
+@pytest.mark.notebook
+def test_a_method_defined_in_a_kernel_cell_runs_the_swap_and_pair_tests(tmp_path):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS]),
+                   tmp_path / "method.ipynb")
+    execute_notebook(tmp_path / "method.ipynb", tmp_path / "out", env={"XFASHION_SMALL": "1"}, allow_errors=True)
+    assert cell_errors(tmp_path / "out" / "method.ipynb") == []
+    nb = nbformat.read(tmp_path / "out" / "method.ipynb", as_version=4)
+    assert nb.cells[-1].outputs[0]["text"] == "ok\n"
