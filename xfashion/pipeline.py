@@ -192,6 +192,11 @@ def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = No
     """The catalog, splits, features, trained scorer and baselines of the embedded default.
 
     ``pretrained=False`` (or ``XFASHION_PRETRAINED=0``) trains the models instead of loading the book's.
+
+    The result is shared, not copied: every call with the same arguments in one process returns the same
+    object (loading it again would cost seconds per chapter). Changing it in place, say
+    ``wb.model.to("cuda")`` or ``wb.model.train()``, changes it for every later call; work on a copy
+    (``copy.deepcopy(wb.model)``) to experiment, or call :func:`forget` to rebuild it.
     """
     seed, pretrained = check_seed(seed), pretrained_enabled(pretrained)
 
