@@ -209,3 +209,41 @@ def test_photo_features_read_images_with_no_more_processes_than_usable_cpus(fixt
     finally:
         os.sched_setaffinity(0, usable)
     assert not feats.cached and len(feats.index) > 0
+
+
+def test_the_stages_called_one_by_one_give_run_polyvores_numbers(fixture_root, tmp_path, monkeypatch):
+    # chapter 09 calls the stages one cell at a time and says its numbers are run_polyvore's
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    options = dict(backbone="tiny", image_size=64)
+    xf.set_seed(0)
+    report = xf.polyvore.run_polyvore(fixture_root, margin=0.0, progress=False, **options)
+    xf.set_seed(0)
+    data = xf.polyvore.load_polyvore(fixture_root)
+    feats = xf.polyvore.extract_photo_features(data, progress=False, **options)
+    batches = xf.polyvore.split_batches(data, feats)
+    model, history, best_epoch = xf.polyvore.train_scorer(feats, batches, progress=False)
+    metrics, values = xf.polyvore.compatibility_metrics(model, data, feats, batches["test"], "tiny")
+    cases = xf.polyvore.feature_swap_cases(model, batches["test"], feats.tables, 0.0)
+    detection = xf.polyvore.swap_detection(model, cases, feats)
+    assert history == report.history and best_epoch == report.summary["best_epoch"]
+    assert values["test_auc"] == report.summary["test_auc"] and metrics.equals(report.metrics)
+    assert len(cases) == report.summary["n_swap_cases"]
+    timing = ["ms_per_outfit"]
+    assert detection.drop(columns=timing).equals(report.detection.drop(columns=timing))
+    # training stops PATIENCE epochs after the first epoch of highest validation AUC (or at 30)
+    aucs = [h["val_auc"] for h in history]
+    assert best_epoch == 1 + aucs.index(max(aucs)) and len(history) == min(30, best_epoch + xf.polyvore.PATIENCE)
+    if len(cases):
+        named = xf.polyvore.named_items(model, cases, feats, ["ifiv"])
+        assert (named.swapped == cases.position).all() and named.ifiv.between(0, 7).all()
+        swaps = xf.polyvore.fixture_swaps(data, feats, cases)
+        assert len(swaps) == len(cases) and set(swaps.was) | set(swaps.donor) <= set(xf.COLOR_NAMES)
+
+
+def test_fixture_swaps_refuse_real_data(fixture_root, tmp_path):
+    import shutil
+    real = tmp_path / "real"
+    shutil.copytree(fixture_root, real)
+    (real / "GENERATED_BY_XFASHION").unlink()
+    with pytest.raises(ValueError, match="not a generated fixture"):
+        xf.polyvore.fixture_swaps(xf.polyvore.load_polyvore(real), None, None)

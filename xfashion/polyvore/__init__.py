@@ -29,7 +29,15 @@ from .data import polyvore_source as polyvore_source
 from .photos import PhotoFeatures as PhotoFeatures
 from .photos import extract_photo_features as extract_photo_features
 from .photos import load_backbone as load_backbone
+from .pipeline import PATIENCE as PATIENCE
 from .pipeline import PolyvoreReport as PolyvoreReport
+from .pipeline import compatibility_metrics as compatibility_metrics
 from .pipeline import feature_swap_cases as feature_swap_cases
+from .pipeline import fixture_swaps as fixture_swaps
+from .pipeline import named_items as named_items
 from .pipeline import outfit_batch as outfit_batch
 from .pipeline import run_polyvore as run_polyvore
+from .pipeline import split_batches as split_batches
+from .pipeline import swap_detection as swap_detection
+from .pipeline import swap_note as swap_note
+from .pipeline import train_scorer as train_scorer

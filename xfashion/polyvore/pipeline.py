@@ -1,6 +1,7 @@
 """Polyvore batches, the scorer's metrics and the swap test in feature space, wired into one run."""
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 
+from ..data import PALETTE
 from ..evaluate.metrics import detection_scores, metrics_of
 from ..evaluate.swap import check_margin, make_swap_cases
 from ..explain import attribute, dataset_means
@@ -98,6 +100,132 @@ def feature_swap_cases(model, batch: OutfitBatch, tables: dict, margin: float = 
                            good=batch.label.numpy() > 0, margin=margin, seed=seed)
 
 
+# ----------------------------------------------------------------------------- the stages of run_polyvore
+PATIENCE = 6  # epochs without a higher validation AUC before training stops (fit's default, named here)
+
+
+def split_batches(data: PolyvoreData, feats: PhotoFeatures, max_items: int = 8) -> dict:
+    """Split name -> :class:`OutfitBatch` of its labelled compatibility outfits (see :func:`outfit_batch`)."""
+    batches = {}
+    for split in SPLITS:
+        rows = data.compatibility[split]
+        batches[split], _ = outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows],
+                                         max_items=max_items)
+    return batches
+
+
+def train_scorer(feats: PhotoFeatures, batches: dict, *, epochs: int = 30, seed: int = 0, patience: int = PATIENCE,
+                 progress: bool = True) -> tuple:
+    """A pairwise scorer over the photo groups, trained on ``batches["train"]`` (see :func:`~xfashion.training.fit`).
+
+    Training keeps the weights of the epoch with the highest validation AUC (the first, on a tie) and
+    stops ``patience`` epochs after it, or after ``epochs``.
+
+    Returns
+    -------
+    (model, history, best_epoch): ``history`` has one dict per epoch run (train_loss, val_loss,
+    val_auc, val_accuracy); the model holds the weights of epoch ``best_epoch`` (counted from 1).
+    """
+    check_count(epochs, "epochs")
+    with seeded(seed):
+        model = PairwiseSetScorer(feats.groups)
+    history, best_epoch, _ = fit(model, batches["train"], batches["valid"], epochs=epochs, seed=seed,
+                                 patience=patience, progress=progress, desc="polyvore scorer")
+    return model, history, best_epoch
+
+
+def compatibility_metrics(model, data: PolyvoreData, feats: PhotoFeatures, test: OutfitBatch,
+                          backbone: str) -> tuple:
+    """Test AUC and FITB accuracy as a table (with the published figures next to real data only).
+
+    Returns
+    -------
+    (metrics, values): ``metrics`` is the table; ``values`` holds test_auc, fitb_accuracy, n_fitb and
+    fixture (whether ``data`` is a generated fixture).
+    """
+    auc = roc_auc(score(model, test), test.label)
+    fitb, n_fitb = fitb_accuracy_polyvore(model, data, feats)
+    # published numbers are on the real data: next to a fixture's scores they would read as a comparison
+    fixture = (data.root / FIXTURE_MARKER).exists()
+    version = data.version
+    ours = pd.DataFrame({"auc": [auc], "fitb_accuracy": [fitb],
+                         "data": ["generated fixture" if fixture else f"Polyvore Outfits ({version})"]},
+                        index=[f"xfashion pairwise scorer ({version}, {backbone})"])
+    metrics = ours if fixture else pd.concat([ours, PUBLISHED.assign(data="Polyvore Outfits (published)")])
+    return metrics, {"test_auc": auc, "fitb_accuracy": fitb, "n_fitb": n_fitb, "fixture": fixture}
+
+
+def swap_detection(model, cases, feats: PhotoFeatures,
+                   methods=("ifiv", "integrated_gradients", "feature_ablation", "random")) -> pd.DataFrame:
+    """Methods x swap-test metrics (item_top1, pair_top1, mrr, ms_per_outfit) on ``cases``, rounded to 3 places.
+
+    Empty when there is no case (see :func:`swap_note`).
+    """
+    means = dataset_means(feats.tables)
+    rows = {}
+    if len(cases):
+        for m in methods:
+            attr = attribute(model, cases.batch, m, means=means)
+            d = detection_scores(attr, cases.position, cases.kind)
+            # the swap test's metrics, read from their declarations (as the Fashion-MNIST report does)
+            rows[m] = {**{metric.name: metric.compute(d) for metric in metrics_of("swap test", per_case=True)},
+                       "ms_per_outfit": attr.ms_per_outfit}
+    return pd.DataFrame(rows).T.round(3)
+
+
+def named_items(model, cases, feats: PhotoFeatures,
+                methods=("ifiv", "integrated_gradients", "feature_ablation")) -> pd.DataFrame:
+    """The item each method blames most in each swap case: the lowest attribution summed over groups.
+
+    Returns
+    -------
+    DataFrame, one row per case: ``swapped`` (the swapped item's position), ``kind``, and per method the
+    position of the item it names (the first one on a tie; item top-1 splits the credit of a tie instead).
+    """
+    means = dataset_means(feats.tables)
+    named = {"swapped": np.asarray(cases.position), "kind": np.asarray(cases.kind)}
+    for m in methods:
+        attr = attribute(model, cases.batch, m, means=means)
+        named[m] = attr.values.sum(-1).masked_fill(~attr.mask, float("inf")).argmin(1).numpy()
+    return pd.DataFrame(named)
+
+
+def fixture_swaps(data: PolyvoreData, feats: PhotoFeatures, cases) -> pd.DataFrame:
+    """On a generated fixture, the colours behind each swap case (the fixture's titles name them).
+
+    Returns
+    -------
+    DataFrame, one row per case: ``kind``, ``swapped`` (position), ``was`` and ``donor`` (the colour
+    names of the swapped item and of the item the swap took its features from) and ``adds_chromatic``
+    (a neutral item took a chromatic donor's features: the outfit gains a second chromatic item).
+
+    Raises
+    ------
+    ValueError
+        When ``data`` is not a generated fixture (real titles name no palette colour).
+    """
+    if not (data.root / FIXTURE_MARKER).exists():
+        raise ValueError(f"{data.root} is not a generated fixture: its titles name no palette colour.")
+    meta = json.loads((data.root / "polyvore_item_metadata.json").read_text())
+    item_of = {row: item for item, row in feats.index.items()}
+    chromatic = {c.name: bool(c.chromatic) for c in PALETTE}
+    rows = np.arange(len(cases))
+    colour = {key: [meta[item_of[int(r)]]["title"].split()[0] for r in ids[rows, cases.position]]
+              for key, ids in (("was", cases.original), ("donor", cases.items))}
+    return pd.DataFrame({"kind": np.asarray(cases.kind), "swapped": np.asarray(cases.position), **colour,
+                         "adds_chromatic": [not chromatic[w] and chromatic[d]
+                                            for w, d in zip(colour["was"], colour["donor"])]})
+
+
+def swap_note(cases, margin: float) -> str:
+    """Why the swap test has no case ("" when it has some)."""
+    if cases.n_good == 0:
+        return "the trained model scores no test outfit as good, so there is no good outfit to swap in"
+    if not len(cases):
+        return f"no swap lowered a good outfit's score by the margin {margin}; lower --margin"
+    return ""
+
+
 @dataclass
 class PolyvoreReport:
     """What ``run_polyvore`` measured."""
@@ -117,7 +245,10 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
                  use_cache: bool = True, accessories: bool = False) -> PolyvoreReport:
     """Load -> photo features -> train the pairwise scorer on compatibility -> AUC, FITB -> swap evaluation.
 
-    ``accessories`` keeps jewellery, hats and the like in the outfits, in a slot of their own.
+    The stages, in order: :func:`load_polyvore`, :func:`extract_photo_features`, :func:`split_batches`,
+    :func:`train_scorer`, :func:`compatibility_metrics`, :func:`feature_swap_cases` on the test batch,
+    :func:`swap_detection` (chapter 09 calls them one by one). ``accessories`` keeps jewellery, hats
+    and the like in the outfits, in a slot of their own.
 
     When the trained model scores no test outfit as good, or no swap lowers a score by ``margin``, the
     detection table is empty and ``summary["swap_note"]`` says why.
@@ -128,44 +259,16 @@ def run_polyvore(root=None, version: str = "nondisjoint", *, backbone: str = "ef
     data = load_polyvore(root, version, accessories=accessories)
     feats = extract_photo_features(data, backbone=backbone, image_size=image_size, use_cache=use_cache,
                                    progress=progress)
-    batches = {}
-    for split in SPLITS:
-        rows = data.compatibility[split]
-        batches[split], _ = outfit_batch(data, feats, [ids for _, ids in rows], [lab for lab, _ in rows])
-    with seeded(seed):
-        model = PairwiseSetScorer(feats.groups)
-    history, best_epoch, seconds = fit(model, batches["train"], batches["valid"], epochs=epochs, seed=seed,
-                                       progress=progress, desc="polyvore scorer")
-    test = batches["test"]
-    auc = roc_auc(score(model, test), test.label)
-    fitb, n_fitb = fitb_accuracy_polyvore(model, data, feats)
-    # published numbers are on the real data: next to a fixture's scores they would read as a comparison
-    fixture = (data.root / FIXTURE_MARKER).exists()
-    ours = pd.DataFrame({"auc": [auc], "fitb_accuracy": [fitb],
-                         "data": ["generated fixture" if fixture else f"Polyvore Outfits ({version})"]},
-                        index=[f"xfashion pairwise scorer ({version}, {backbone})"])
-    metrics = ours if fixture else pd.concat([ours, PUBLISHED.assign(data="Polyvore Outfits (published)")])
-    cases = feature_swap_cases(model, test, feats.tables, margin, seed)
-    means = dataset_means(feats.tables)
-    rows = {}
-    if len(cases):
-        for m in methods:
-            attr = attribute(model, cases.batch, m, means=means)
-            d = detection_scores(attr, cases.position, cases.kind)
-            # the swap test's metrics, read from their declarations (as the Fashion-MNIST report does)
-            rows[m] = {**{metric.name: metric.compute(d) for metric in metrics_of("swap test", per_case=True)},
-                       "ms_per_outfit": attr.ms_per_outfit}
-    detection = pd.DataFrame(rows).T.round(3)
-    if cases.n_good == 0:
-        note = "the trained model scores no test outfit as good, so there is no good outfit to swap in"
-    elif not len(cases):
-        note = f"no swap lowered a good outfit's score by the margin {margin}; lower --margin"
-    else:
-        note = ""
-    summary = {"swap_note": note, "version": version, "fixture": fixture, "backbone": backbone, "test_auc": auc,
+    batches = split_batches(data, feats)
+    model, history, best_epoch = train_scorer(feats, batches, epochs=epochs, seed=seed, progress=progress)
+    metrics, values = compatibility_metrics(model, data, feats, batches["test"], backbone)
+    cases = feature_swap_cases(model, batches["test"], feats.tables, margin, seed)
+    detection = swap_detection(model, cases, feats, methods)
+    summary = {"swap_note": swap_note(cases, margin), "version": version, "fixture": values["fixture"],
+               "backbone": backbone, "test_auc": values["test_auc"],
                "accessories": accessories,
-               "fitb_accuracy": fitb,
-               "n_fitb": n_fitb,
+               "fitb_accuracy": values["fitb_accuracy"],
+               "n_fitb": values["n_fitb"],
                "n_items": len(feats.index), "unreadable_images": feats.unreadable,
                "images_per_second": feats.images_per_second, "features_cached": feats.cached,
                "epochs": len(history), "best_epoch": best_epoch, "n_swap_cases": len(cases),
