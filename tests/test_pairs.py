@@ -107,6 +107,33 @@ def test_the_curvature_matches_finite_differences_of_the_gradient(wb_small):
                     assert abs(float(fd[i]) - float(got[b, i, j])) < 1e-5 * (1 + abs(float(fd[i]))), (b, i, j)
 
 
+def test_pair_removal_is_the_four_logits_with_mean_items_on_a_network_scorer(wb_small):
+    """s(x) - s(x_-i) - s(x_-j) + s(x_-ij), "without" = the dataset's mean item in every group (chapter 08 by hand)."""
+    batch = wb_small.batch([0, 1, 2])
+    got = xf.explain.attribute_pairs(wb_small.model, batch, "pair_removal", **wb_small.options()).values
+
+    def without(b, *items):
+        feats = {g: v[b:b + 1].clone() for g, v in batch.features.items()}
+        for g in wb_small.model.groups.names:
+            feats[g][0, list(items)] = wb_small.means[g].to(feats[g].dtype)
+        return float(xf.score(wb_small.model, batch.take(torch.tensor([b])).with_features(feats))[0])
+
+    for b in range(3):
+        n = int(batch.mask[b].sum())
+        for i in range(n):
+            for j in range(i + 1, n):
+                four = without(b) - without(b, i) - without(b, j) + without(b, i, j)
+                assert abs(four - float(got[b, i, j])) < 1e-4 * (1 + abs(four)), (b, i, j)
+
+
+def test_the_row_sum_identity_needs_bilinear_pair_terms(wb_small):
+    """On a network scorer (biases, item terms, a max, a head) the row sums of second-order IFIV are not IFIV."""
+    batch = wb_small.batch(np.arange(8))
+    pairs = xf.explain.attribute_pairs(wb_small.model, batch, "second_order_ifiv").values
+    ifiv = xf.attribute(wb_small.model, batch, "ifiv").values.sum(-1)
+    assert not torch.allclose(pairs.sum(-1), ifiv.detach(), atol=1e-3)
+
+
 @pytest.mark.parametrize("method", xp.pair_methods())
 def test_every_pair_method_keeps_the_contract(wb_small, method):
     batch = wb_small.batch(np.arange(8))
