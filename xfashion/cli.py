@@ -5,13 +5,19 @@ import argparse
 import contextlib
 import io
 import json
-import math
-import os
 import sys
 import time
-from pathlib import Path
 
 from .analysis import color_invariance
+from .arguments import (
+    existing_folder,
+    image_size_type,
+    margin_type,
+    method_type,
+    out_folder,
+    positive_int,
+    seed_type,
+)
 from .book import build_book
 from .data import CATEGORIES, COLOR_NAMES
 from .evaluate import benchmark, headline, run_swap_evaluation
@@ -19,7 +25,7 @@ from .evaluate.pairs import faulted_pairs, run_pair_evaluation
 from .evaluate.report import write_report
 from .explain import attribute, get_method, methods
 from .explain.base import ALIASES
-from .explain.pairs import attribute_pairs, get_pair_method, pair_methods
+from .explain.pairs import attribute_pairs, pair_methods
 from .outfits import outfit_violations
 from .pipeline import fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
 from .polyvore import run_polyvore
@@ -31,76 +37,6 @@ from .utils import REPO_ROOT, json_default, peak_rss_mb, release_freed_memory
 from .weights import check_manifest, retrain
 
 INVARIANCE_TOL = 1e-4
-
-
-# ----------------------------------------------------------------------------- argument types
-def _bounded_int(text: str, lo: int, hi: int | None, what: str) -> int:
-    """``text`` as an integer in [lo, hi] (hi None: no upper bound), or an argparse error naming ``what``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        raise argparse.ArgumentTypeError(f"{what} must lie in {lo} .. {hi if hi is not None else 'any'}, got {value}")
-    return value
-
-
-def seed_type(text: str) -> int:
-    """A seed: an integer in 0 .. 2**32 - 1."""
-    return _bounded_int(text, 0, 2 ** 32 - 1, "an integer seed")
-
-
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    return _bounded_int(text, 1, None, "a positive integer")
-
-
-def margin_type(text: str) -> float:
-    """A finite logit margin >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"the margin is a logit drop and must be a finite number >= 0, got {text}")
-    return value
-
-
-def image_size_type(text: str) -> int:
-    """Image side in pixels, 32-1024."""
-    return _bounded_int(text, 32, 1024, "an image size in pixels")
-
-
-def method_type(text: str) -> str:
-    """A registered attribution method (or pair method, for --pairs) or alias, resolved to its name."""
-    try:
-        return get_method(text).traits.name
-    except ValueError as err:
-        try:
-            return get_pair_method(text).traits.name
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{err} Pair methods (with --pairs): {', '.join(pair_methods())}.") \
-                from None
-
-
-def out_folder(text: str) -> Path:
-    """A folder for report files: existing or creatable, never an existing file."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a file; --out names a folder for the report files")
-    parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK):
-        raise argparse.ArgumentTypeError(f"cannot write into {parent}; choose a writable folder")
-    return path
-
-
-def existing_folder(text: str) -> Path:
-    """A dataset folder given on the command line: never a file (a missing folder is left to the loader,
-    whose message says where to get the data)."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a file; --root names the dataset folder")
-    return path
 
 
 def _quiet(args):
