@@ -247,3 +247,19 @@ def test_fixture_swaps_refuse_real_data(fixture_root, tmp_path):
     (real / "GENERATED_BY_XFASHION").unlink()
     with pytest.raises(ValueError, match="not a generated fixture"):
         xf.polyvore.fixture_swaps(xf.polyvore.load_polyvore(real), None, None)
+
+
+def test_the_generated_fixture_is_written_once_so_its_photo_features_stay_cached(tmp_path, monkeypatch):
+    from xfashion.polyvore.data import polyvore_source
+
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    monkeypatch.setenv("XFASHION_POLYVORE", str(tmp_path / "absent"))
+    root, real = polyvore_source()
+    assert not real
+    images = sorted((root / "images").iterdir())
+    first = [p.stat().st_mtime_ns for p in images]
+    assert polyvore_source()[0] == root  # a second run reuses it: the images keep their modification times,
+    assert [p.stat().st_mtime_ns for p in images] == first  # which key the photo-feature cache
+    (root / ".generator").write_text("other generator code")  # written by another version: written again
+    polyvore_source()
+    assert [p.stat().st_mtime_ns for p in images] != first

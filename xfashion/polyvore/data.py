@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from ..cache import cache_dir
+from ..cache import cache_dir, digest
 from ..data import PALETTE
 from ..utils import REPO_ROOT
 
@@ -276,9 +276,23 @@ def polyvore_source(root=None) -> tuple:
     if (real / "polyvore_item_metadata.json").exists():
         print(f"Polyvore Outfits found in {real}")
         return real, True
-    fixture = make_fixture(cache_dir() / "polyvore-fixture")
+    fixture = _current_fixture(cache_dir() / "polyvore-fixture")
     print(f"Polyvore Outfits not found in {real}; running on the generated fixture in {fixture}.\n{WHERE_TO_GET}")
     return fixture, False
+
+
+def _current_fixture(root: Path) -> Path:
+    """The fixture in ``root``, written only when absent or made by other generator code.
+
+    Rewriting it on every run would give its images new modification times, which key the photo-feature
+    cache (``photos.extract_photo_features``): every run would re-extract them and leave another cache file.
+    """
+    stamp = root / ".generator"
+    code = digest([make_fixture, _draw])
+    if not (stamp.exists() and stamp.read_text() == code and (root / "polyvore_item_metadata.json").exists()):
+        make_fixture(root)
+        stamp.write_text(code)
+    return root
 
 
 def default_backbone() -> str:
