@@ -118,6 +118,7 @@ def test_an_executed_progress_bar_shows_its_final_state_as_one_line(tmp_path):
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "from tqdm.auto import tqdm\nimport ipywidgets\nfor _ in tqdm(range(3), desc='steps'):\n    pass\n"
+        "bar = tqdm(total=10, desc='epochs')\nbar.update(4)\nbar.total = 4\nbar.refresh()\nbar.close()\n"
         "ipywidgets.IntSlider(value=4)")])
     nbformat.write(nb, tmp_path / "bar.ipynb")
     execute_notebook(tmp_path / "bar.ipynb", tmp_path / "out")
@@ -125,4 +126,5 @@ def test_an_executed_progress_bar_shows_its_final_state_as_one_line(tmp_path):
     texts = [o["data"]["text/plain"] for o in outputs if "data" in o]
     # the kernel's own plain view of the bar is frozen at 0%; the executed copy says where it ended
     assert texts[0].startswith("steps: 100%|██████████| 3/3 [") and WIDGET_VIEW not in outputs[0]["data"]
+    assert texts[1].startswith("epochs: 100%|██████████| 4/4 [")  # stopped early: full, as its count says
     assert WIDGET_VIEW in outputs[-1]["data"]  # any other widget is left as it is

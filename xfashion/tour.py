@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -134,8 +135,13 @@ def _bar_line(state: dict, model_id) -> str | None:
         return None
     left, bar, right = (c.get("state", {}) for c in children)
     plain = [html.unescape(str(part.get("value", ""))).replace("\u2007", " ") for part in (left, right)]
-    done = bar.get("value") or 0
-    share = done / bar["max"] if bar.get("max") else 1.0
+    # the count text ("13/13") is tqdm's last word: a bar whose total was cut short (early stopping) keeps
+    # the widget's old maximum, so the share comes from the text where it has one
+    count = re.search(r"(\d+)/(\d+)", plain[1])
+    if count and int(count.group(2)):
+        share = int(count.group(1)) / int(count.group(2))
+    else:
+        share = (bar.get("value") or 0) / bar["max"] if bar.get("max") else 1.0
     return f"{plain[0]}|{'█' * round(10 * share):<10}|{plain[1]}"
 
 
