@@ -166,17 +166,19 @@ def plot_design_grid(tables: dict, directions: dict):
         sns.heatmap(t, annot=True, fmt=".2f" if t.abs().max().max() < 10 else ".1f", cbar=False, ax=ax,
                     cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": 8},
                     linewidths=0.5)
-        best = t.drop(columns=[c for c in ("random",) if c in t]).agg("idxmax" if better == "higher" else "idxmin",
-                                                                        axis=1)
-        for row, column in enumerate(best):
-            ax.add_patch(plt.Rectangle((list(t.columns).index(column), row), 1, 1, fill=False, ec="red", lw=2))
+        real = t.drop(columns=[c for c in ("random",) if c in t])
+        top = real.max(axis=1) if better == "higher" else real.min(axis=1)
+        for row, column in zip(*np.nonzero(real.round(3).eq(top.round(3), axis=0).to_numpy())):  # ties: all framed
+            # inset, so that frames of neighbouring cells stay apart
+            ax.add_patch(plt.Rectangle((list(t.columns).index(real.columns[column]) + 0.06, row + 0.06), 0.88, 0.88,
+                                       fill=False, ec="red", lw=2))
         ax.set_title(f"{metric} {'↑' if better == 'higher' else '↓'}", fontsize=10)
         ax.set(xlabel="", ylabel="" if k else "design")
         ax.set_xticks(ax.get_xticks(), [c.replace("_", " ") for c in t.columns], rotation=30, ha="right",
                       fontsize=8)
         if k:
             ax.set_yticks([])
-    fig.suptitle("every design under every metric (validation swaps); red frame: the best method of each design "
-                 "(random aside)", fontsize=10)
+    fig.suptitle("each design under four metrics (validation swaps); red frame: the best method of each design "
+                 "(random aside; ties all framed)", fontsize=10)
     fig.tight_layout()
     return fig, axes[0]
