@@ -54,6 +54,11 @@ class PolyvoreData:
     def image_path(self, item_id: str) -> Path:
         return self.root / "images" / f"{item_id}.jpg"
 
+    @property
+    def is_real(self) -> bool:
+        """False for the stand-in :func:`make_fixture` writes (it leaves a marker file), True otherwise."""
+        return not (self.root / FIXTURE_MARKER).exists()
+
 
 def _read_json(path: Path):
     if not path.exists():

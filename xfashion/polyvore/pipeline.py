@@ -18,7 +18,7 @@ from ..outfits import OutfitBatch
 from ..scorer import PairwiseSetScorer, score
 from ..training import fit, roc_auc
 from ..utils import check_count, seeded
-from .data import FIXTURE_MARKER, PUBLISHED, SPLITS, PolyvoreData, load_polyvore
+from .data import PUBLISHED, SPLITS, PolyvoreData, load_polyvore
 from .photos import PhotoFeatures, extract_photo_features
 
 
@@ -146,7 +146,7 @@ def compatibility_metrics(model, data: PolyvoreData, feats: PhotoFeatures, test:
     auc = roc_auc(score(model, test), test.label)
     fitb, n_fitb = fitb_accuracy_polyvore(model, data, feats)
     # published numbers are on the real data: next to a fixture's scores they would read as a comparison
-    fixture = (data.root / FIXTURE_MARKER).exists()
+    fixture = not data.is_real
     version = data.version
     ours = pd.DataFrame({"auc": [auc], "fitb_accuracy": [fitb],
                          "data": ["generated fixture" if fixture else f"Polyvore Outfits ({version})"]},
@@ -204,7 +204,7 @@ def fixture_swaps(data: PolyvoreData, feats: PhotoFeatures, cases) -> pd.DataFra
     ValueError
         When ``data`` is not a generated fixture (real titles name no palette colour).
     """
-    if not (data.root / FIXTURE_MARKER).exists():
+    if data.is_real:
         raise ValueError(f"{data.root} is not a generated fixture: its titles name no palette colour.")
     meta = json.loads((data.root / "polyvore_item_metadata.json").read_text())
     item_of = {row: item for item, row in feats.index.items()}

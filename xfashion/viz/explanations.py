@@ -105,7 +105,9 @@ def plot_photo_explanation(data, feats, batch, attribution, b: int = 0, score: f
                                    culprit if score is not None and score < 0 else None,
                                    f"{attribution.method} (logit units)")
     verdict = "" if score is None else f" | logit {score:+.2f}: {'bad, culprit framed' if score < 0 else 'good'}"
-    fig.suptitle(f"{attribution.method} on a Polyvore outfit{verdict}", fontsize=9)
+    # the generated stand-in is labelled as such: its drawings are not Polyvore's photos
+    where = "a Polyvore outfit" if data.is_real else "a fixture outfit (generated, not Polyvore)"
+    fig.suptitle(f"{attribution.method} on {where}{verdict}", fontsize=9)
     fig.tight_layout()
     return fig, axes
 
