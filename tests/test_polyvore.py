@@ -263,3 +263,15 @@ def test_the_generated_fixture_is_written_once_so_its_photo_features_stay_cached
     (root / ".generator").write_text("other generator code")  # written by another version: written again
     polyvore_source()
     assert [p.stat().st_mtime_ns for p in images] != first
+
+
+def test_photo_features_do_not_depend_on_what_the_process_drew_before(fixture_root, tmp_path, monkeypatch):
+    data = xf.polyvore.load_polyvore(fixture_root)
+    tables = []
+    for k, draw in enumerate((1, 12345)):  # two caches, two states of torch's global generator
+        monkeypatch.setenv("XFASHION_CACHE", str(tmp_path / str(k)))
+        torch.manual_seed(draw)
+        feats = xf.polyvore.extract_photo_features(data, backbone="tiny", image_size=64, workers=0, progress=False)
+        assert not feats.cached
+        tables.append(feats.tables["shape_texture"])
+    torch.testing.assert_close(tables[0], tables[1])  # the PCA is randomised: seeded inside, not by the caller

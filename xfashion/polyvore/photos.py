@@ -168,7 +168,10 @@ def extract_photo_features(data: PolyvoreData, *, backbone: str = "efficientnet-
     train_rows = torch.tensor([k for k, i in enumerate(ids) if i in train_ids] or list(range(len(ids))))
     centred = shape - shape[train_rows].mean(0)
     q = min(dim, len(train_rows) - 1, shape.shape[1])
-    _, _, v = torch.pca_lowrank(centred[train_rows], q=q, center=False)
+    # pca_lowrank is randomised and draws from torch's global generator: seeded here, the cached features
+    # do not depend on what the process drew before (the cache key has no seed)
+    with seeded(0):
+        _, _, v = torch.pca_lowrank(centred[train_rows], q=q, center=False)
     reduced = centred @ v[:, :q]
     reduced = reduced / reduced[train_rows].std(0).clamp_min(1e-6)
     # the photo groups: the same named colour histogram, and the backbone's PCA components
