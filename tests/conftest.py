@@ -8,6 +8,12 @@ os.environ.setdefault("XFASHION_SMALL", "1")
 os.environ.setdefault("XFASHION_CACHE", tempfile.mkdtemp(prefix="xfashion-test-cache-"))
 os.environ.setdefault("XFASHION_NO_DOWNLOAD", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# `make test` runs two pytest workers (pytest-xdist): each worker, and every kernel or command it starts,
+# computes on one thread, so two processes share two cores instead of four OpenMP pools fighting over
+# them (a chapter ran 10x slower so); set before torch loads, inherited by every child process
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy  # noqa: E402
 import pytest  # noqa: E402
@@ -82,6 +88,8 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     """Leave build/pytest.json for `make readme`'s timing line, when the whole suite ran (no selection)."""
     config = session.config
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the controller times the whole run
+        return
     if config.getoption("markexpr") or config.getoption("keyword") or config.args not in ([], ["tests"]):
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")

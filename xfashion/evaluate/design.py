@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..scorer import feature_batch, score
 from ..training import roc_auc
-from ..utils import check_unique
+from ..utils import check_unique, size
 from .metrics import metrics_of
 from .report import run_swap_evaluation, seed_scorer
 
@@ -33,7 +33,7 @@ CRITERION = "auc"  # the choice reads the scorer's validation AUC, never an expl
 
 
 def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, split: str = "val", seed: int = 0,
-                 per_kind: int | None = 60, quantus_cases: int = 30, progress: bool = True) -> pd.DataFrame:
+                 per_kind: int | None = None, quantus_cases: int | None = None, progress: bool = True) -> pd.DataFrame:
     """Train each scorer design (cached), choose by validation AUC, and measure every method under every metric.
 
     Parameters
@@ -44,9 +44,9 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     methods : sequence of str
         Methods measured on each design (controlled swap test on ``split`` and Quantus's metrics).
     per_kind : int, optional
-        Controlled swap cases per kind (None: the protocol's default).
-    quantus_cases : int
-        Cases per method and design that Quantus's metrics judge.
+        Controlled swap cases per kind on each design (default: the size ``design_per_kind``, 60 on full data).
+    quantus_cases : int, optional
+        Cases per method and design that Quantus's metrics judge (default: as the swap test's).
 
     Returns
     -------
@@ -57,6 +57,7 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     maps names to options.
     """
     designs = dict(designs or DESIGNS)
+    per_kind = size("design_per_kind") if per_kind is None else per_kind
     if not designs:
         raise ValueError("designs must name at least one scorer design, e.g. xf.evaluate.DESIGNS.")
     methods = check_unique(methods, "methods")

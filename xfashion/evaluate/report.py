@@ -19,7 +19,7 @@ from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score
 from ..training import train_scorer
-from ..utils import check_count, check_seed, check_unique, from_plain, to_plain
+from ..utils import check_count, check_seed, check_unique, from_plain, size, to_plain
 from .agreement import attribute_in_chunks
 from .faithfulness import QUANTUS_VERSION, quantus_scores
 from .metrics import detection_scores, metrics_of, random_expected, seed_summary, summarise
@@ -70,7 +70,8 @@ def seed_scorer(wb, seed: int, design: dict | None = None):
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
                         n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
                         margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
-                        sanity_cases: int = 100, quantus_cases: int = 30, max_cases: dict | None = None,
+                        sanity_cases: int | None = None, quantus_cases: int | None = None,
+                        max_cases: dict | None = None,
                         progress: bool = True,
                         options: dict | None = None, use_cache: bool = True) -> SwapReport:
     """The swap experiment with ground truth, over scorer seeds: detection, faithfulness, sanity check and cost.
@@ -94,16 +95,20 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         Keep a swap only if the logit drops by at least this much.
     rules : StylistRules
         The stylist whose oracle judges the swapped outfits.
-    sanity_cases : int
-        Cases re-explained on a scorer with randomised weights.
-    quantus_cases : int
-        Cases per method and seed that Quantus's metrics judge (:mod:`~xfashion.evaluate.faithfulness`),
+    sanity_cases : int, optional
+        Cases re-explained on a scorer with randomised weights (default: the size ``swap_sanity_cases``, 100 on
+        full data).
+    quantus_cases : int, optional
+        Cases per method and seed that Quantus's metrics judge (default: the size ``swap_quantus_cases``, 30 on
+        full data) (:mod:`~xfashion.evaluate.faithfulness`),
         spread over the swap kinds; methods with a case cap judge a sixth of their cap, at least 10.
     max_cases : dict, optional
         Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
         Reuse each seed's results cached under the same configuration and model.
     """
+    sanity_cases = size("swap_sanity_cases") if sanity_cases is None else sanity_cases
+    quantus_cases = size("swap_quantus_cases") if quantus_cases is None else quantus_cases
     check_count(sanity_cases, "sanity_cases")
     if quantus_cases != 0:  # 0 skips Quantus (e.g. a second protocol whose faithfulness is not the question)
         check_count(quantus_cases, "quantus_cases")
