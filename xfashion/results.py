@@ -93,6 +93,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
         # the records `python -m xfashion retrain --json` and pytest (tests/conftest.py) leave in build/
         "retrain": _record(build / "retrain.json"),
         "tests": _record(build / "pytest.json"),
+        "tests_one_cpu": _record(build / "pytest-1cpu.json"),
     }
 
 
@@ -217,8 +218,14 @@ def table(r: dict) -> str:
         if r.get("retrain"):
             extra.append(f"`make retrain` (every shipped model from scratch) {r['retrain']['seconds']:.0f} s")
         if r.get("tests"):
-            extra.append(f"`make test`'s pytest {r['tests']['seconds']:.0f} s ({r['tests']['passed']} passed, "
-                         f"{r['tests']['skipped']} skipped)")
+            t = r["tests"]
+            workers = f", {t['workers']} workers" if t.get("workers") else ""
+            extra.append(f"`make test`'s pytest {t['seconds']:.0f} s ({t['passed']} passed, "
+                         f"{t['skipped']} skipped{workers})")
+        if r.get("tests_one_cpu"):
+            t = r["tests_one_cpu"]
+            extra.append(f"pinned to one core (`taskset -c 0 make test`) {t['seconds']:.0f} s ({t['passed']} passed, "
+                         f"{t['failed']} failed)")
         if extra:
             lines += ["", "; ".join(extra) + "."]
     lines += ["", f"Measured on {r['machine']['processor']}, Python {r['machine']['python']}; regenerate with "
