@@ -32,6 +32,14 @@ def test_the_block_names_the_machine_and_what_a_slower_one_should_expect():
     assert f"pytest about {SLOWER * 300:.0f} s" in text
     assert "across data seeds" not in text
     assert cpu_name().endswith(" cores")
+    assert "one core" not in text
+
+
+def test_the_block_gives_the_workers_and_a_one_core_run_when_recorded():
+    text = table(record(tests={"seconds": 280.0, "passed": 300, "skipped": 0, "workers": 2},
+                        tests_one_cpu={"seconds": 512.0, "passed": 299, "failed": 1, "cpus": 1, "workers": 2}))
+    assert "`make test`'s pytest 280 s (300 passed, 0 skipped, 2 workers)" in text
+    assert "pinned to one core (`taskset -c 0 make test`) 512 s (299 passed, 1 failed)" in text
 
 
 def test_the_block_gathers_chapter_06_over_data_seeds_when_their_tours_ran(tmp_path):
