@@ -12,14 +12,14 @@ import seaborn as sns
 
 from ..data import SLOTS
 from ..groups import COLOR_GROUP, SHAPE_GROUP
-from .outfits import _axes
+from .outfits import _axes, heatmap
 
 
 def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)",
                    label: str = "mean Spearman correlation"):
     """Seaborn heat map of a square agreement table (methods x methods, or metrics x metrics)."""
     fig, ax = _axes(ax, size=(8, 6.5))
-    sns.heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
+    heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
                 cbar_kws={"label": label})
     ax.set(xlabel="", ylabel="", title=title)
     return fig, ax
@@ -127,7 +127,7 @@ def plot_sanity(report, ax=None):
 def plot_ranks(ranks: pd.DataFrame, ax=None, title: str = "Rank of each method under each metric (1 = best)"):
     """Annotated heat map of a methods x metrics table of ranks; equal scores share a rank (shown as ties)."""
     fig, ax = _axes(ax, size=(8, 5.5))
-    sns.heatmap(ranks.astype(float), annot=True, fmt=".0f", cmap="Greens_r", cbar=False, ax=ax,
+    heatmap(ranks.astype(float), annot=True, fmt=".0f", cmap="Greens_r", cbar=False, ax=ax,
                 annot_kws={"fontsize": 8}, linewidths=0.5)
     ax.set(xlabel="", ylabel="", title=title)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
@@ -163,7 +163,7 @@ def plot_design_grid(tables: dict, directions: dict):
     for k, (ax, (metric, table)) in enumerate(zip(axes[0], tables.items())):
         t = table.astype(float)
         better = directions[metric]
-        sns.heatmap(t, annot=True, fmt=".2f" if t.abs().max().max() < 10 else ".1f", cbar=False, ax=ax,
+        heatmap(t, annot=True, fmt=".2f" if t.abs().max().max() < 10 else ".1f", cbar=False, ax=ax,
                     cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": 8},
                     linewidths=0.5)
         real = t.drop(columns=[c for c in ("random",) if c in t])

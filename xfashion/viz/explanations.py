@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 import torch.nn.functional as F
 from PIL import Image
 
@@ -20,7 +19,7 @@ from ..groups import COLOR_GROUP
 from ..outfits import outfit_violations
 from ..scorer import outfit_features, score
 from ..utils import check_count
-from .outfits import _axes, plot_outfit
+from .outfits import _axes, heatmap, plot_outfit
 
 
 # ----------------------------------------------------------------------------- explanations (04, 05)
@@ -130,7 +129,7 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None,
     fig, ax = _axes(ax, size=(3.6, 3))
     vals, columns = _heat_values(attribution, b)
     lim = lim or max(1e-9, np.abs(vals).max())
-    sns.heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, cbar=cbar,
+    heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, cbar=cbar,
                 xticklabels=[c.replace("_", "-\n") for c in columns],
                 yticklabels=item_labels or [f"item {i}" for i in range(len(vals))], ax=ax, annot_kws={"fontsize": 8})
     ax.set_title(attribution.method)

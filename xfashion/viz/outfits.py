@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 import torch
 from matplotlib.ticker import MaxNLocator
+from seaborn import matrix as sns_matrix
 
 from ..analysis import embedding_map, nearest_neighbours
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
@@ -29,6 +30,22 @@ def _axes(ax, n=1, size=(2.0, 2.2)):
         return ax.figure if not isinstance(ax, np.ndarray) else ax.flat[0].figure, ax
     fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), squeeze=False)
     return fig, ax[0] if n > 1 else ax[0, 0]
+
+
+def heatmap(data, **kwargs):
+    """``seaborn.heatmap(data, **kwargs)`` without its full-figure draw: every heat map of the book goes through here.
+
+    seaborn's heatmap draws the whole figure on every call, to see whether its tick labels overlap
+    (``seaborn.matrix._HeatMapper.plot`` calls ``seaborn.utils._draw_figure`` unconditionally, seaborn
+    0.13), so a figure of n heat maps is drawn n times before it is shown, layout included: chapter
+    05's panel of 14 heat maps took 9.6 of its 9.9 s there. The overlap test still runs, on the label
+    extents as they stand; only the draw before it is skipped.
+    """
+    draw, sns_matrix._draw_figure = sns_matrix._draw_figure, lambda fig: None
+    try:
+        return sns.heatmap(data, **kwargs)
+    finally:
+        sns_matrix._draw_figure = draw
 
 
 def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):
@@ -234,7 +251,7 @@ def plot_confusion(confusion, ax=None):
     """Row-normalised confusion matrix of the ten Fashion-MNIST categories."""
     fig, ax = _axes(ax, size=(6, 5))
     norm = confusion / confusion.sum(1, keepdims=True)
-    sns.heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
+    heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
                 cbar=False, ax=ax, annot_kws={"fontsize": 7})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
