@@ -104,17 +104,25 @@ def set_seed(seed: int = 0) -> None:
 
 
 @contextlib.contextmanager
-def seeded(seed: int):
+def seeded(seed: int, numpy: bool = False):
     """Run a block with torch's global generator seeded to ``seed``, then restore the caller's state.
 
     Model initialisation and Captum's samplers draw from torch's global generator; this keeps
-    those draws a function of the stage's config alone.
+    those draws a function of the stage's config alone. ``numpy=True`` seeds and restores NumPy's
+    global generator too, for libraries that draw from it (Captum's GradientShap, Quantus).
     """
-    with torch.random.fork_rng(devices=[]):
-        # the CPU generator only (everything here runs on the CPU): torch.manual_seed would also
-        # seed every accelerator backend, capturing a stack trace each, 0.7 ms per explained batch
-        torch.random.default_generator.manual_seed(int(seed))
-        yield
+    state = np.random.get_state() if numpy else None
+    if numpy:
+        np.random.seed(int(seed))
+    try:
+        with torch.random.fork_rng(devices=[]):
+            # the CPU generator only (everything here runs on the CPU): torch.manual_seed would also
+            # seed every accelerator backend, capturing a stack trace each, 0.7 ms per explained batch
+            torch.random.default_generator.manual_seed(int(seed))
+            yield
+    finally:
+        if numpy:
+            np.random.set_state(state)
 
 
 # the same thresholds as release_freed_memory, as environment variables glibc reads when a process

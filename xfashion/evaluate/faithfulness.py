@@ -93,7 +93,6 @@ def signed_attributions():
         quantus_asserts.assert_attributions = original
 
 
-@contextlib.contextmanager
 def global_rng(seed: int):
     """Seed NumPy's and torch's global generators for a block, then restore the caller's state.
 
@@ -101,13 +100,7 @@ def global_rng(seed: int):
     when it randomises layers (MPRT): without this, a metric would depend on what ran before it
     and would change what runs after it.
     """
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        with seeded(seed):
-            yield
-    finally:
-        np.random.set_state(state)
+    return seeded(seed, numpy=True)
 
 
 # ----------------------------------------------------------------------------- the model Quantus sees

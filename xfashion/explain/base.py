@@ -268,8 +268,10 @@ class Explainer:
         run = Run(model, batch, groups, inputs, GroupForward(model, groups, target), target, seed, opts)
         counter = PassCounter()
         start = time.perf_counter()
-        # samplers draw from a generator seeded by the call, never the caller's state
-        with counter.watch(model), seeded(seed):
+        # samplers draw from generators seeded by the call, never the caller's state; NumPy's too, since
+        # Captum's GradientShap draws its interpolation points with np.random.uniform (captum 0.9,
+        # attr/_core/gradient_shap.py): without it the values depended on what ran before in the process
+        with counter.watch(model), seeded(seed, numpy=True):
             values = self.compute(run)
         seconds = time.perf_counter() - start
         B = len(batch)

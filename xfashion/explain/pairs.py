@@ -134,7 +134,7 @@ class PairExplainer:
         fwd = GroupForward(model, groups, target)
         model.eval()
         counter, start = PassCounter(), time.perf_counter()
-        with counter.watch(model), seeded(seed):
+        with counter.watch(model), seeded(seed, numpy=True):  # NumPy's generator too, as the item methods
             values = self.compute(fwd, x, ref, batch.slot, batch.mask, **{**t.defaults, **options})
         m = batch.mask
         values = values.detach()
