@@ -141,11 +141,18 @@ def test_an_unshipped_model_on_full_data_is_said_and_logged_for_the_tour(tmp_pat
     monkeypatch.setenv("XFASHION_LIVE_LOG", str(tmp_path / "live.txt"))
     monkeypatch.setattr(cache, "small_mode", lambda: False)
     monkeypatch.setattr(cache, "WEIGHTS_DIR", tmp_path / "no-weights")
+    monkeypatch.setattr(cache, "_UNSHIPPED_SAID", set())
     store = cache.Cache("scorer-pairwise", {"seed": 99}, shippable=True)
     assert store.load() is None
-    assert "No shipped weights" in capsys.readouterr().out and "make retrain" in cache.RETRAIN_HINT
-    assert (tmp_path / "live.txt").read_text().split() == [store.path.name]
+    out = capsys.readouterr().out
+    assert "No shipped weights" in out and cache.RETRAIN_HINT in out and "make retrain" in cache.RETRAIN_HINT
+    # the explanation once per process; a further model gets one short line, a model already named none
+    other = cache.Cache("scorer-pairwise", {"seed": 98}, shippable=True)
+    assert other.load() is None and store.load() is None
+    assert capsys.readouterr().out == f"No shipped weights for {other.path.name} either: training it here.\n"
+    # the tour's log lists every load, said or not
+    assert (tmp_path / "live.txt").read_text().split() == [store.path.name, other.path.name, store.path.name]
     assert cache.Cache("features", {"seed": 99}).load() is None  # not a shippable stage: nothing said
-    assert capsys.readouterr().out == "" and len((tmp_path / "live.txt").read_text().split()) == 1
+    assert capsys.readouterr().out == "" and len((tmp_path / "live.txt").read_text().split()) == 3
     monkeypatch.setenv("XFASHION_PRETRAINED", "0")  # training on purpose: nothing said either
     assert store.load() is None and capsys.readouterr().out == ""

@@ -206,16 +206,25 @@ def shipping(folder: Path):
         _SHIPPING.pop()
 
 
+_UNSHIPPED_SAID: set = set()  # the unshipped models this process has named
+
+
 def _note_unshipped(name: str, cached: bool) -> None:
     """Say that a model the book does not ship is trained (or was, on this machine), and log it for the tour.
 
-    Full data only: the shipped weights are the full data's, small-data mode always trains.
+    Full data only: the shipped weights are the full data's, small-data mode always trains. The
+    explanation is given once per process, then one line per further model, and nothing for a model
+    already named (a chapter on another data seed loads a dozen such models, several twice).
     """
     if small_mode():
         return
     how = "loading this machine's own training of it from the cache" if cached else "training it here"
-    print(f"No shipped weights for {name} (a configuration the book does not train, or changed code or data): "
-          f"{how}. If the book's own models changed on purpose, {RETRAIN_HINT}.")
+    if not _UNSHIPPED_SAID:
+        print(f"No shipped weights for {name} (a configuration the book does not train, or changed code or "
+              f"data): {how}. If the book's own models changed on purpose, {RETRAIN_HINT}.")
+    elif name not in _UNSHIPPED_SAID:
+        print(f"No shipped weights for {name} either: {how}.")
+    _UNSHIPPED_SAID.add(name)
     log = os.environ.get("XFASHION_LIVE_LOG")
     if log:
         with open(log, "a") as f:
