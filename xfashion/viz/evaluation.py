@@ -20,7 +20,7 @@ def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement be
     """Seaborn heat map of a square agreement table (methods x methods, or metrics x metrics)."""
     fig, ax = _axes(ax, size=(8, 6.5))
     heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
-                cbar_kws={"label": label})
+            cbar_kws={"label": label})
     ax.set(xlabel="", ylabel="", title=title)
     return fig, ax
 
@@ -128,7 +128,7 @@ def plot_ranks(ranks: pd.DataFrame, ax=None, title: str = "Rank of each method u
     """Annotated heat map of a methods x metrics table of ranks; equal scores share a rank (shown as ties)."""
     fig, ax = _axes(ax, size=(8, 5.5))
     heatmap(ranks.astype(float), annot=True, fmt=".0f", cmap="Greens_r", cbar=False, ax=ax,
-                annot_kws={"fontsize": 8}, linewidths=0.5)
+            annot_kws={"fontsize": 8}, linewidths=0.5)
     ax.set(xlabel="", ylabel="", title=title)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     return fig, ax
@@ -164,8 +164,8 @@ def plot_design_grid(tables: dict, directions: dict):
         t = table.astype(float)
         better = directions[metric]
         heatmap(t, annot=True, fmt=".2f" if t.abs().max().max() < 10 else ".1f", cbar=False, ax=ax,
-                    cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": 8},
-                    linewidths=0.5)
+                cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": 8},
+                linewidths=0.5)
         real = t.drop(columns=[c for c in ("random",) if c in t])
         top = real.max(axis=1) if better == "higher" else real.min(axis=1)
         for row, column in zip(*np.nonzero(real.round(3).eq(top.round(3), axis=0).to_numpy())):  # ties: all framed

@@ -130,8 +130,8 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None,
     vals, columns = _heat_values(attribution, b)
     lim = lim or max(1e-9, np.abs(vals).max())
     heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, cbar=cbar,
-                xticklabels=[c.replace("_", "-\n") for c in columns],
-                yticklabels=item_labels or [f"item {i}" for i in range(len(vals))], ax=ax, annot_kws={"fontsize": 8})
+            xticklabels=[c.replace("_", "-\n") for c in columns],
+            yticklabels=item_labels or [f"item {i}" for i in range(len(vals))], ax=ax, annot_kws={"fontsize": 8})
     ax.set_title(attribution.method)
     return fig, ax
 

@@ -252,7 +252,7 @@ def plot_confusion(confusion, ax=None):
     fig, ax = _axes(ax, size=(6, 5))
     norm = confusion / confusion.sum(1, keepdims=True)
     heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
-                cbar=False, ax=ax, annot_kws={"fontsize": 7})
+            cbar=False, ax=ax, annot_kws={"fontsize": 7})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     acc = np.trace(confusion) / confusion.sum()
