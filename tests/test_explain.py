@@ -165,13 +165,17 @@ def test_deeplift_delta_is_small_on_a_relu_network():
 def test_every_method_keeps_the_contract(wb_small, method):
     index = np.arange(6)
     batch = wb_small.batch(index, images=True)
-    attr = xf.attribute(wb_small.model, batch, method, n_steps=8, n_samples=4, **wb_small.options())
+    own = xf.explain.get_method(method).traits.options  # fewer steps and samples where a method takes them
+    quick = {k: v for k, v in {"n_steps": 8, "n_samples": 4}.items() if k in own}
+    attr = xf.attribute(wb_small.model, batch, method, **quick, **wb_small.options())
     assert attr.values.shape == (6, 5, 2) and attr.mask.shape == (6, 5)
     assert torch.isfinite(attr.values).all()
     assert torch.all(attr.values[~batch.mask] == 0)
     sizes = batch.mask.sum(1)
     assert torch.all(attr.culprit_item() < sizes) and torch.all(attr.culprit()[0] < sizes)
     assert attr.seconds >= 0 and (method == "random" or attr.forward_passes >= 1)
+    with pytest.raises(ValueError, match=f"Unknown option.*'n_stepz'.*for {method}; options are"):
+        xf.attribute(wb_small.model, batch, method, n_stepz=3)
 
 
 def test_padding_never_wins_even_when_real_items_are_positive():

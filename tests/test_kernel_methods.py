@@ -1,5 +1,6 @@
-"""A method defined in a notebook cell (no source file Python can read back) runs through the swap test and
-the pair test, its results cached under a key that follows its compiled code."""
+"""Methods defined in a notebook cell (no source file Python can read back), an item method and a pair
+method, each one class and a registration, run through the swap test and the pair test, the swap test's
+results cached under a key that follows the compiled code."""
 import nbformat
 import pytest
 
@@ -20,10 +21,18 @@ CELLS = [
     "                                        sanity_cases=5, progress=False)\n"
     "per = report.per_case.pivot_table(index='case', columns='method', values='item_top1')\n"
     "assert len(per) > 5 and (per['half_ifiv'] == per['ifiv']).all()",
-    "pair = pairs.run_pair_evaluation(wb, ['random_pairs'], seeds=(0,), implied=('half_ifiv', 'ifiv'),\n"
+    # a pair method is the same template with level='pair': half of second-order IFIV names the same pairs
+    "@xf.explain.register\nclass HalfCurvature(xf.explain.Explainer):\n"
+    "    traits = xf.explain.Traits('half_curvature', level='pair', max_cases=40)\n\n"
+    "    def compute(self, run):\n"
+    "        return 0.5 * xf.explain.pairs.pair_curvature(run.forward, run.inputs, run.inputs, run.batch.slot,\n"
+    "                                                     run.mask)",
+    "pair = pairs.run_pair_evaluation(wb, ['half_curvature', 'second_order_ifiv', 'random_pairs'], seeds=(0,),\n"
+    "                                 implied=('half_ifiv', 'ifiv'), max_cases={'second_order_ifiv': 40},\n"
     "                                 progress=False)\n"
     "top = pair.summary.clash_top1\n"
-    "assert top['half_ifiv (two lowest items)'] == top['ifiv (two lowest items)']",
+    "assert top['half_ifiv (two lowest items)'] == top['ifiv (two lowest items)']\n"
+    "assert top['half_curvature'] == top['second_order_ifiv'] and pair.summary.cases['half_curvature'] == 40",
     # the key follows the compiled code: another body, another key
     "class HalfIFIV(xf.explain.Explainer):\n    traits = xf.explain.Traits('half_ifiv', gradients=True)\n\n"
     "    def compute(self, run):\n"

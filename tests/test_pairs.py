@@ -134,7 +134,7 @@ def test_the_row_sum_identity_needs_bilinear_pair_terms(wb_small):
     assert not torch.allclose(pairs.sum(-1), ifiv.detach(), atol=1e-3)
 
 
-@pytest.mark.parametrize("method", xp.pair_methods())
+@pytest.mark.parametrize("method", xf.explain.methods("pairs"))
 def test_every_pair_method_keeps_the_contract(wb_small, method):
     batch = wb_small.batch(np.arange(8))
     a = xf.explain.attribute_pairs(wb_small.model, batch, method, **wb_small.options())
@@ -153,6 +153,13 @@ def test_pair_methods_name_what_is_wrong(wb_small):
     batch = wb_small.batch([0])
     with pytest.raises(ValueError, match="Unknown pair method 'nope'.*second_order_ifiv"):
         xf.explain.attribute_pairs(wb_small.model, batch, "nope")
+    with pytest.raises(ValueError, match=r"Unknown pair method 'ifiv'. \('ifiv' is an item method.\)"):
+        xf.explain.attribute_pairs(wb_small.model, batch, "ifiv")
+    with pytest.raises(ValueError, match="Did you mean 'pair_removal'"):
+        xf.explain.attribute_pairs(wb_small.model, batch, "pair_remova", **wb_small.options())
+    with pytest.raises(ValueError, match=r"float64, but the model computes in torch.float32"):
+        xf.explain.attribute_pairs(wb_small.model, batch.with_features(
+            {g: v.double() for g, v in batch.features.items()}), "second_order_ifiv")
     with pytest.raises(ValueError, match="pass means="):
         xf.explain.attribute_pairs(wb_small.model, batch, "pair_removal")
     with pytest.raises(ValueError, match="Unknown option"):
@@ -160,9 +167,11 @@ def test_pair_methods_name_what_is_wrong(wb_small):
     with pytest.raises(ValueError, match="no outfit"):
         xf.explain.attribute_pairs(wb_small.model, batch.take(torch.zeros(0, dtype=torch.long)), "random_pairs")
     with pytest.raises(ValueError, match="already registered"):
-        @xp.register_pair
-        class Again(xp.PairExplainer):
-            traits = xp.PairTraits("second_order_ifiv")
+        @xf.explain.register
+        class Again(xf.explain.Explainer):
+            traits = xf.explain.Traits("second_order_ifiv", level="pair")
+    with pytest.raises(ValueError, match="Unknown level 'pairs'"):
+        xf.explain.Traits("toy", level="pairs")
 
 
 def test_clash_scores_rank_and_share_ties():
@@ -195,13 +204,13 @@ def test_pair_cases_break_exactly_one_pair_rule_with_the_swapped_item(wb_small):
 
 
 def test_a_pair_method_registered_by_a_reader_runs_in_the_evaluation_and_the_cli(wb_small, monkeypatch, capsys):
-    @xp.register_pair
-    class Nearest(xp.PairExplainer):
+    @xf.explain.register
+    class Nearest(xf.explain.Explainer):
         """Toy: pairs of items whose colour histograms are close clash (a reader's idea)."""
-        traits = xp.PairTraits("toy_colour_distance", cost="baseline")
+        traits = xf.explain.Traits("toy_colour_distance", level="pair", cost="none")
 
-        def compute(self, fwd, x, ref, slot, mask, **options):
-            return -torch.cdist(x[0], x[0])
+        def compute(self, run):
+            return -torch.cdist(run.inputs[0], run.inputs[0])
 
     try:
         report = ep.run_pair_evaluation(wb_small, ["toy_colour_distance", "random_pairs"], seeds=(0,), n_outfits=400,
@@ -219,8 +228,7 @@ def test_a_pair_method_registered_by_a_reader_runs_in_the_evaluation_and_the_cli
         assert out["methods"]["oracle"]["clash_top1"] == 1.0 and "toy_colour_distance" in out["methods"]
         assert set(out["cases_per_rule"]) <= set(ep.PAIR_RULES) and out["n_cases"] > 0
     finally:
-        xp.PAIR_REGISTRY.pop("toy_colour_distance")
-        xp.PAIR_ALIASES.pop("toy_colour_distance")
+        xf.explain.unregister("toy_colour_distance")
 
 
 def test_the_explorer_has_a_pair_view_of_the_edited_outfit(wb_small):

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 from .explain import get_method
-from .explain.pairs import get_pair_method, pair_methods
 
 
 def _bounded_int(text: str, lo: int, hi: int | None, what: str) -> int:
@@ -49,15 +48,11 @@ def image_size_type(text: str) -> int:
 
 
 def method_type(text: str) -> str:
-    """A registered attribution method (or pair method, for --pairs) or alias, resolved to its name."""
+    """A registered attribution method, item or pair (for --pairs), or alias, resolved to its name."""
     try:
         return get_method(text).traits.name
     except ValueError as err:
-        try:
-            return get_pair_method(text).traits.name
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{err} Pair methods (with --pairs): {', '.join(pair_methods())}.") \
-                from None
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def out_folder(text: str) -> Path:

@@ -25,7 +25,7 @@ from .evaluate.pairs import faulted_pairs, run_pair_evaluation
 from .evaluate.report import write_report
 from .explain import attribute, get_method, methods
 from .explain.base import ALIASES
-from .explain.pairs import attribute_pairs, pair_methods
+from .explain.pairs import attribute_pairs
 from .outfits import outfit_violations
 from .pipeline import fitb, item_features, prepare, prepare_summary, trained_scorer, workbench
 from .polyvore import run_polyvore
@@ -108,7 +108,7 @@ def cmd_explain(args) -> tuple:
     if args.pairs:
         return _explain_pairs(args, wb, outfits.outfit(args.outfit))
     args.method = args.method or "ifiv"
-    if args.method in pair_methods():
+    if args.method in methods("pairs"):
         raise ValueError(f"{args.method} is a pair method: add --pairs (item methods: {', '.join(methods())}).")
     items = outfits.outfit(args.outfit)
     batch = wb.batch(args.outfit, args.split, images=get_method(args.method).traits.needs_images)
@@ -142,11 +142,11 @@ def cmd_explain(args) -> tuple:
 def _explain_pairs(args, wb, items) -> tuple:
     """``explain --pairs``: the pair matrix of one outfit and the stylist's faulted pairs."""
     method = args.method or "second_order_ifiv"
-    if method not in pair_methods():
-        raise ValueError(f"--pairs needs a pair method ({', '.join(pair_methods())}); got {method}.")
+    if method not in methods("pairs"):
+        raise ValueError(f"--pairs needs a pair method ({', '.join(methods('pairs'))}); got {method}.")
     batch = wb.batch(args.outfit, args.split)
     logit = float(score(wb.model, batch)[0])
-    pairs = attribute_pairs(wb.model, batch, method, means=wb.means, target=args.target)
+    pairs = attribute_pairs(wb.model, batch, method, target=args.target, **wb.options())
     i, j = (int(v) for v in pairs.lowest()[0])
     labels = [f"{k} {COLOR_NAMES[wb.catalog.color[t]]} {CATEGORIES[wb.catalog.category[t]]}"
               for k, t in enumerate(items)]
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("train", cmd_train, "train or load the outfit scorer and its baselines, print test metrics")
     p = command("explain", cmd_explain, "explain one test outfit's score",
                 description="Explain one outfit. Methods: " + ", ".join(methods()) + "; pair methods (--pairs): "
-                + ", ".join(pair_methods()) + "; aliases: "
+                + ", ".join(methods("pairs")) + "; aliases: "
                 + ", ".join(f"{a}={n}" for a, n in sorted(ALIASES.items()) if a != n))
     p.add_argument("--outfit", type=int, default=0, help="outfit index in the split (0 .. size - 1)")
     p.add_argument("--method", default=None, type=method_type,

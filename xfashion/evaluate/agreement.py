@@ -27,7 +27,7 @@ def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, p
     out = {}
     for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
         opts = {**wb.options(), **(options or {}).get(m, {})}
-        out[get_method(m).traits.name] = attribute_in_chunks(
+        out[get_method(m, "items").traits.name] = attribute_in_chunks(
             wb.model, lambda rows, images: wb.batch(index[rows], split, images=images), len(index), m, opts, chunk)
     return out
 

@@ -20,8 +20,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import COLOR_NAMES, SLOTS
-from ..explain import attribute
-from ..explain.pairs import PairAttribution, attribute_pairs, get_pair_method, pair_methods
+from ..explain import attribute, get_method
+from ..explain import methods as registered
+from ..explain.pairs import PairAttribution, attribute_pairs
 from ..outfits import OutfitBatch, make_batch, sample_good_outfits
 from ..rules import DEFAULT_RULES, StylistRules, clash_tables, violations
 from ..scorer import score
@@ -33,8 +34,6 @@ from .swap import check_margin
 
 PAIR_RULES = ("hue_clash", "neutral_clash", "season_clash")  # the rules whose fault is two items
 IMPLIED = ("ifiv", "feature_ablation")  # item methods whose two lowest items are compared too
-# per seed, cases the costly methods explain (spread over the rules); the others explain all
-MAX_CASES = {"shapley_interaction": 120, "integrated_hessians": 120}
 
 
 def faulted_pairs(catalog, items, colors, rules: StylistRules = DEFAULT_RULES) -> list:
@@ -230,8 +229,8 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
     ----------
     wb : Workbench
     methods : sequence of str, optional
-        Pair methods (default: every registered one, :func:`~xfashion.explain.pairs.pair_methods`); the
-        oracle is always added.
+        Pair methods (default: every registered one, ``xf.explain.methods("pairs")``); the oracle is
+        always added.
     seeds : sequence of int
         Scorer seeds; the first evaluates ``wb.model`` (without ``design``), the others load or
         train the scorer of their seed, and each draws its own cases.
@@ -240,11 +239,14 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
     n_outfits, per_rule : int
         Good outfits drawn per seed, and at most this many cases per pair rule and seed.
     max_cases : dict, optional
-        Cases per seed for costly methods (default :data:`MAX_CASES`), spread over the cases.
+        Per-method cap on cases per seed, spread over the cases, overriding each method's declared
+        ``traits.max_cases``.
     """
     seeds = check_unique([int(s) for s in seeds], "seeds")
-    methods = check_unique([get_pair_method(m).traits.name for m in (methods or pair_methods())], "pair methods")
-    caps = {**MAX_CASES, **(max_cases or {})}
+    methods = check_unique([get_method(m, "pairs").traits.name for m in (methods or registered("pairs"))],
+                           "pair methods")
+    caps = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
+            **(max_cases or {})}
     start = time.perf_counter()
     frames, cost = [], {}
     for k, s in enumerate(seeds):
@@ -256,8 +258,8 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
         results = {"oracle": (np.arange(len(cases)), oracle_pairs(wb.catalog, cases, rules))}
         for m in tqdm(methods, desc=f"pair test (scorer seed {s})", disable=not progress):
             rows = spread(len(cases), caps.get(m, len(cases)))
-            results[m] = (rows, attribute_pairs(model, cases.batch.take(torch.as_tensor(rows)), m, means=wb.means,
-                                                seed=s))
+            results[m] = (rows, attribute_pairs(model, cases.batch.take(torch.as_tensor(rows)), m, seed=s,
+                                                **wb.options()))
             cost.setdefault(m, []).append((results[m][1].ms_per_outfit, results[m][1].forward_passes))
         for m in implied:
             attr = attribute(model, cases.batch, m, **wb.options())
@@ -289,8 +291,8 @@ def pair_cost(wb, methods=None, n_outfits: int = 256, repeats: int = 3) -> pd.Da
         return best_time(run, repeats)
     forward = best(lambda: score(wb.model, batch))
     out = {"ifiv": best(lambda: attribute(wb.model, batch, "ifiv"))}
-    for m in methods or pair_methods():
-        out[m] = best(lambda m=m: attribute_pairs(wb.model, batch, m, means=wb.means))
+    for m in methods or registered("pairs"):
+        out[m] = best(lambda m=m: attribute_pairs(wb.model, batch, m, **wb.options()))
     table = pd.DataFrame({"seconds": out}).assign(ratio_to_forward=lambda d: d.seconds / forward)
     table["ratio_to_ifiv"] = table.seconds / out["ifiv"]
     table.attrs["n_outfits"] = len(rows)

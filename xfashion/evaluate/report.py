@@ -123,7 +123,7 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         check_seed(s)
     check_unique([int(s) for s in seeds], "seeds")
     # aliases resolved first, so "ig" and "integrated_gradients" count as a repeat
-    methods = check_unique([get_method(m).traits.name for m in (methods or registered_methods())], "methods")
+    methods = check_unique([get_method(m, "items").traits.name for m in (methods or registered_methods())], "methods")
     max_cases = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
                  **(max_cases or {})}
     config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),

@@ -7,9 +7,11 @@ item's value is the sum over its groups. Padded items never win.
 
 One module per family: ``base`` (contract, counted passes and registry), ``gradient`` (IFIV,
 InputXGradient, Saliency, IG, DeepLift, GradientShap), ``perturbation`` (ablation, Shapley),
-``pixel`` (Grad-CAM, pixel IG), ``baseline`` (random). Adding a method is one small
-:class:`Explainer` subclass with ``@register``; :func:`get_method` gives any method's class
-(``get_method("ig")(model).attribute(batch)``). :func:`xfashion.attribute` is the one call.
+``pixel`` (Grad-CAM, pixel IG), ``baseline`` (random), ``pairs`` (which two items clash, chapter
+08). Adding a method, item or pair, is one small :class:`Explainer` subclass with ``@register``;
+:func:`get_method` gives any method's class (``get_method("ig")(model).attribute(batch)``);
+:func:`methods` lists item methods, ``methods("pairs")`` pair methods. :func:`xfashion.attribute`
+is the one call.
 """
 import sys as _sys
 
@@ -17,7 +19,7 @@ import sys as _sys
 # isort: off
 from . import gradient, perturbation, pixel  # noqa: F401
 from . import baseline  # noqa: F401
-from . import pairs  # noqa: F401 - the pair methods' own registry
+from . import pairs  # noqa: F401 - pair methods: the same registry, level="pair"
 # isort: on
 from .base import (
     Attribution,
@@ -38,7 +40,8 @@ from .pairs import attribute_pairs as attribute_pairs  # reachable as xf.explain
 
 def explain_code() -> list:
     """The modules of this package, for cache keys of results that depend on any method."""
-    return [_sys.modules[f"{__name__}.{m}"] for m in ("base", "gradient", "perturbation", "pixel", "baseline", "pairs")]
+    return [_sys.modules[f"{__name__}.{m}"] for m in ("outputs", "base", "gradient", "perturbation", "pixel", "baseline",
+                                                         "pairs")]
 
 
 # xfashion.attribute is the one call; it is listed at the top level, not again here

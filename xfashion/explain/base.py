@@ -1,109 +1,45 @@
-"""The explainer contract: :class:`Attribution`, the counted forward, and the method registry.
+"""The explainer contract: the outputs, the counted forward, and the method registry.
 
-Every method is one small :class:`Explainer` subclass that declares its :class:`Traits` (name,
-aliases, level, what it needs, default options, cost class) and implements ``compute``;
-:func:`register` adds it to one registry. :func:`attribute` is a lookup in that registry and
-nothing else in the package branches on a method's name: the CLI's choices, the evaluation's
-case caps, the explorer's menu and the tables read the traits. Used from chapter 04 on.
+Every method, item or pair, is one small :class:`Explainer` subclass that declares its
+:class:`Traits` (name, aliases, level, what it needs, its options with their defaults, cost class,
+case cap) and implements ``compute``; :func:`register` adds it to one registry. The level is the
+output kind: ``item_feature`` and ``item`` methods return an :class:`Attribution` (outfits x items x
+groups), ``pair`` methods a :class:`PairAttribution` (outfits x items x items). One template,
+:meth:`Explainer.attribute`, holds every rule (validation, dtype, device, seeding, pass counting).
+:func:`attribute` is a lookup in that registry and nothing else in the package branches on a
+method's name: the CLI's choices, the evaluation's case caps, the explorer's menu and the tables
+read the traits. Used from chapter 04 on.
 """
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
-import math
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
 
 from ..outfits import MAX_ITEMS, OutfitBatch
 from ..utils import check_count, model_device, model_dtype, seeded
+from .outputs import Attribution, PairAttribution
 
+# What a method may need (Traits.needs), the option that supplies it (None: the batch does) and how.
+# Every method accepts these options (``**wb.options()`` passes them all) and reads what it needs;
+# its own options are the keys of its Traits.defaults.
 NEEDS = {
-    "means": "dataset means per group: pass means=xf.dataset_means(feats.tables) (or **wb.options())",
-    "references": "reference outfits per group: pass baselines_sample=xf.reference_outfits(feats.tables)",
-    "images": "item images in the batch: use wb.batch(..., images=True) or xf.explain.with_images(batch, catalog)",
-    "extractor": "the feature extractor: pass extractor=feats.extractor (or **wb.options())",
+    "means": ("means", "dataset means per group: pass means=xf.dataset_means(feats.tables) (or **wb.options())"),
+    "references": ("baselines_sample",
+                   "reference outfits per group: pass baselines_sample=xf.reference_outfits(feats.tables)"),
+    "images": (None, "item images in the batch: use wb.batch(..., images=True) or xf.explain.with_images(batch, "
+                     "catalog)"),
+    "extractor": ("extractor", "the feature extractor: pass extractor=feats.extractor (or **wb.options())"),
 }
-OPTIONS = ("means", "extractor", "baselines_sample", "n_steps", "n_samples", "internal_batch_size")
-
-
-@dataclass
-class Attribution:
-    """Attributions for a batch of outfits.
-
-    Attributes
-    ----------
-    values : Tensor (B, N, G)
-        Signed influence of each (item, group); zero for padding.
-    mask : BoolTensor (B, N)
-        True for real items.
-    method : str
-    groups : list of str
-    forward_passes, backward_passes : float
-        Model evaluations per outfit (a forward of one outfit counts one).
-    seconds : float
-        Wall time for the whole batch.
-    item_level : bool
-        True for methods that only score items (their value is split evenly over groups).
-    extras : dict
-        Method-specific outputs (e.g. DeepLift's convergence delta, Grad-CAM maps).
-    """
-
-    values: torch.Tensor
-    mask: torch.Tensor
-    method: str
-    groups: list
-    forward_passes: float = 0.0
-    backward_passes: float = 0.0
-    seconds: float = 0.0
-    item_level: bool = False
-    extras: dict = field(default_factory=dict)
-
-    def item_values(self) -> torch.Tensor:
-        """Influence of each item (sum over groups), +inf for padding so it never ranks lowest."""
-        return self.values.sum(-1).masked_fill(~self.mask, math.inf)
-
-    def pair_values(self) -> torch.Tensor:
-        """(item, group) values with +inf for padding, shape (B, N, G)."""
-        return self.values.masked_fill(~self.mask[..., None], math.inf)
-
-    def culprit(self) -> tuple:
-        """The lowest (item, group) of each outfit: (item index, group index) LongTensors."""
-        flat = self.pair_values().flatten(1).argmin(1)
-        return flat // self.values.shape[-1], flat % self.values.shape[-1]
-
-    def culprit_item(self) -> torch.Tensor:
-        """The item with the lowest summed influence in each outfit."""
-        return self.item_values().argmin(1)
-
-    @property
-    def ms_per_outfit(self) -> float:
-        return 1000 * self.seconds / max(1, self.values.shape[0])
-
-    def take(self, index) -> "Attribution":
-        """The same attribution for a subset of outfits (``index``: positions or a boolean mask).
-
-        Per-outfit extras (tensors whose first dimension is the batch, e.g. a convergence delta or
-        Grad-CAM maps) are indexed too; any other extra is kept as it is. Time is shared out by outfits.
-        """
-        index = torch.as_tensor(np.asarray(index))
-        index = index.nonzero().flatten() if index.dtype == torch.bool else index.long().reshape(-1)
-        B = len(self.values)
-        extras = {k: v[index] if torch.is_tensor(v) and v.dim() and len(v) == B else v for k, v in self.extras.items()}
-        return dataclasses.replace(self, values=self.values[index], mask=self.mask[index], groups=list(self.groups),
-                                   seconds=self.seconds * len(index) / max(1, B), extras=extras)
-
-    def table(self, b: int = 0):
-        """Outfit ``b``'s values as a pandas DataFrame (items x groups)."""
-        n = int(self.mask[b].sum())
-        return pd.DataFrame(self.values[b, :n].detach().numpy(), columns=self.groups,
-                            index=[f"item {i}" for i in range(n)])
+SHARED_OPTIONS = tuple(option for option, _ in NEEDS.values() if option)
+LEVELS = ("item_feature", "item", "pair")
+KINDS = {"items": ("item_feature", "item"), "pairs": ("pair",)}
 
 
 class PassCounter:
@@ -162,18 +98,23 @@ class Traits:
         Registry name (snake_case).
     aliases : tuple of str
         Friendly names that resolve to it (``ig``, ``gradcam``, ...).
-    level : {'item_feature', 'item'}
-        ``item`` methods score items only (their value is split evenly over groups).
+    level : {'item_feature', 'item', 'pair'}
+        The output: values per (item, group), per item only (split evenly over groups), or per
+        pair of items (a :class:`PairAttribution`).
     needs : tuple of str
-        Any of ``means``, ``references``, ``images``, ``extractor``.
+        Any of ``means``, ``references``, ``images``, ``extractor`` (:data:`NEEDS`).
     defaults : dict
-        Options used unless the caller gives them (e.g. integration steps).
-    cost : {'gradient', 'perturbation', 'pixel', 'none'}
+        The method's own options, with the values used unless the caller gives them (e.g.
+        integration steps); every method also accepts the options that supply needs.
+    cost : {'gradient', 'perturbation', 'pixel', 'exact', 'none'}
         Cost class, for tables and plots.
     max_cases : int, optional
-        Cases of the swap evaluation it sees (the slowest methods see the first ones only).
+        Cases per scorer seed of the swap or pair test it sees (the slowest methods see cases spread
+        over the kinds).
     gradients : bool
         Whether its inputs need ``requires_grad``.
+    reference : {'none', 'mean'}
+        What "without the item" means: nothing (read at the outfit) or the dataset's mean item.
     """
 
     name: str
@@ -184,6 +125,24 @@ class Traits:
     cost: str = "gradient"
     max_cases: int | None = None
     gradients: bool = False
+    reference: str = "none"
+
+    def __post_init__(self):
+        if self.level not in LEVELS:
+            raise ValueError(f"Unknown level {self.level!r} for {self.name}; use one of {list(LEVELS)}.")
+        unknown = sorted(set(self.needs) - set(NEEDS))
+        if unknown:
+            raise ValueError(f"Unknown need(s) {unknown} for {self.name}; a method may need {list(NEEDS)}.")
+
+    @property
+    def kind(self) -> str:
+        """``items`` or ``pairs``: which output the method returns."""
+        return "pairs" if self.level == "pair" else "items"
+
+    @property
+    def options(self) -> tuple:
+        """Every option the method accepts: those that supply needs, then its own."""
+        return (*SHARED_OPTIONS, *(k for k in self.defaults if k not in SHARED_OPTIONS))
 
     @property
     def item_level(self) -> bool:
@@ -218,9 +177,10 @@ class Run:
 
 
 class Explainer:
-    """Base class: Captum's call shape, ``Method(model).attribute(batch, **options)``.
+    """Base class of item and pair methods: Captum's call shape, ``Method(model).attribute(batch, **options)``.
 
-    Subclasses set ``traits`` and implement ``compute(run) -> values (B, N, G)``.
+    Subclasses set ``traits`` and implement ``compute(run)``, returning values (B, N, G) for item
+    methods or (B, N, N) for pair methods; everything else is this class's.
     """
 
     traits: ClassVar[Traits]
@@ -232,9 +192,9 @@ class Explainer:
                   **options) -> Attribution:
         """Explain a batch; see :func:`attribute` for the options."""
         traits = self.traits
-        unknown = sorted(set(options) - set(OPTIONS))
+        unknown = sorted(set(options) - set(traits.options))
         if unknown:
-            raise ValueError(f"Unknown option(s) {unknown} for {traits.name}; options are {list(OPTIONS)}.")
+            raise ValueError(f"Unknown option(s) {unknown} for {traits.name}; options are {list(traits.options)}.")
         opts = {**traits.defaults, **self.defaults, **{k: v for k, v in options.items() if v is not None}}
         model = self.model
         if not isinstance(batch, OutfitBatch):
@@ -251,11 +211,10 @@ class Explainer:
             if batch.features[g].dtype != dtype:
                 raise ValueError(f"Feature group {g!r} has dtype {batch.features[g].dtype}, but the model computes in "
                                  f"{dtype}; convert the features (.to({dtype})) or the model (.to(dtype)).")
-        given = {"means": opts.get("means") is not None, "references": opts.get("baselines_sample") is not None,
-                 "images": "image" in batch.features, "extractor": opts.get("extractor") is not None}
-        lacking = [n for n in traits.needs if not given[n]]
+        lacking = [n for n in traits.needs if not (opts.get(NEEDS[n][0]) is not None if NEEDS[n][0]
+                                                   else "image" in batch.features)]
         if lacking:
-            raise ValueError(f"{traits.name} needs " + "; and ".join(NEEDS[n] for n in lacking) + ".")
+            raise ValueError(f"{traits.name} needs " + "; and ".join(NEEDS[n][1] for n in lacking) + ".")
         model.eval()
         # everything runs on the model's device (XFASHION_DEVICE when it was trained there); values return
         # on the CPU, the book's reference. Tensor-dict options (means, references) follow the batch.
@@ -275,8 +234,15 @@ class Explainer:
             values = self.compute(run)
         seconds = time.perf_counter() - start
         B = len(batch)
-        values = (values.detach() * batch.mask[..., None]).cpu()
-        return Attribution(values, batch.mask.cpu(), traits.name, groups, counter.rows / B, counter.backward_rows / B,
+        mask = batch.mask
+        if traits.level == "pair":
+            values = values.detach()
+            values = (values + values.transpose(1, 2)) / 2  # exact maths is symmetric; rounding need not be
+            keep = mask[:, :, None] & mask[:, None, :] & ~torch.eye(mask.shape[1], dtype=torch.bool, device=mask.device)
+            return PairAttribution((values * keep + 0.0).cpu(), mask.cpu(), traits.name, counter.rows / B, seconds,
+                                   run.extras, counter.backward_rows / B)
+        values = (values.detach() * mask[..., None]).cpu()
+        return Attribution(values, mask.cpu(), traits.name, groups, counter.rows / B, counter.backward_rows / B,
                            seconds, traits.item_level, run.extras)
 
     def compute(self, run: Run) -> torch.Tensor:  # pragma: no cover - every subclass overrides it
@@ -285,36 +251,30 @@ class Explainer:
 
 REGISTRY: dict = {}
 ALIASES: dict = {}
-
-
-def add_to_registry(cls, registry: dict, aliases: dict, traits_type: type, kind: str = "Method",
-                    replace_hint: str = ""):
-    """Register ``cls`` by its declared traits in ``registry`` and its aliases (item and pair methods share this).
-
-    The same class defined again (a re-run notebook cell) replaces itself; another class under a taken
-    name or alias is a ValueError (``replace_hint``, formatted with ``name``, says how to replace on purpose).
-    """
-    traits = getattr(cls, "traits", None)
-    if not isinstance(traits, traits_type):
-        raise TypeError(f"{cls.__name__} must declare traits = {traits_type.__name__}(name=...).")
-    old = registry.get(traits.name)
-    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
-        raise ValueError(f"{kind} name {traits.name!r} is already registered by {old.__qualname__}; choose another "
-                         f"name{replace_hint.format(name=traits.name)}.")
-    for name in (traits.name, *traits.aliases):
-        owner = aliases.get(name, traits.name)
-        if owner != traits.name:
-            raise ValueError(f"{kind} name {name!r} is taken by {owner!r}.")
-    registry[traits.name] = cls
-    for name in (traits.name, *traits.aliases):
-        aliases[name] = traits.name
-    return cls
+_LABEL = {None: "method", "items": "method", "pairs": "pair method"}
 
 
 def register(cls):
-    """Add an :class:`Explainer` subclass to the registry (usable as a class decorator)."""
-    return add_to_registry(cls, REGISTRY, ALIASES, Traits,
-                           replace_hint=", or xf.explain.unregister({name!r}) first to replace it on purpose")
+    """Add an :class:`Explainer` subclass, item or pair method, to the registry (usable as a class decorator).
+
+    The same class defined again (a re-run notebook cell) replaces itself; another class under a taken
+    name or alias is a ValueError.
+    """
+    traits = getattr(cls, "traits", None)
+    if not isinstance(traits, Traits):
+        raise TypeError(f"{cls.__name__} must declare traits = Traits(name=...).")
+    old = REGISTRY.get(traits.name)
+    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ValueError(f"Method name {traits.name!r} is already registered by {old.__qualname__}; choose another "
+                         f"name, or xf.explain.unregister({traits.name!r}) first to replace it on purpose.")
+    for name in (traits.name, *traits.aliases):
+        owner = ALIASES.get(name, traits.name)
+        if owner != traits.name:
+            raise ValueError(f"Method name {name!r} is taken by {owner!r}.")
+    REGISTRY[traits.name] = cls
+    for name in (traits.name, *traits.aliases):
+        ALIASES[name] = traits.name
+    return cls
 
 
 def unregister(name: str) -> None:
@@ -325,19 +285,24 @@ def unregister(name: str) -> None:
         del ALIASES[alias]
 
 
-def methods() -> tuple:
-    """Names of the registered methods, in registration order."""
-    return tuple(REGISTRY)
+def methods(kind: str = "items") -> tuple:
+    """Names of the registered ``items`` methods (default) or ``pairs`` methods, in registration order."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown kind {kind!r}; use one of {list(KINDS)}.")
+    return tuple(n for n, cls in REGISTRY.items() if cls.traits.level in KINDS[kind])
 
 
-def get_method(name: str) -> type:
-    """The Explainer class of a method name or alias, with a suggestion for near misses."""
+def get_method(name: str, kind: str | None = None) -> type:
+    """The Explainer class of a method name or alias (of ``kind``, when given), with a suggestion for near misses."""
     canonical = ALIASES.get(str(name).lower().replace("-", "_"))
-    if canonical is None:
-        close = difflib.get_close_matches(str(name), list(ALIASES), n=1)
+    if canonical is None or (kind is not None and REGISTRY[canonical].traits.kind != kind):
+        names = methods(kind) if kind else tuple(REGISTRY)
+        pool = [a for a, n in ALIASES.items() if n in names]
+        close = difflib.get_close_matches(str(name), pool, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"Unknown method {name!r}.{hint} Choose from {list(REGISTRY)} "
-                         f"(aliases: {sorted(a for a in ALIASES if a not in REGISTRY)}).")
+        other = f" ({canonical!r} is {'a pair' if kind == 'items' else 'an item'} method.)" if canonical else ""
+        raise ValueError(f"Unknown {_LABEL[kind]} {name!r}.{other}{hint} Choose from {list(names)} "
+                         f"(aliases: {sorted(a for a in pool if a not in REGISTRY)}).")
     return REGISTRY[canonical]
 
 
@@ -348,6 +313,9 @@ def traits(name: str) -> Traits:
 
 def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", **options) -> Attribution:
     """Explain a batch of outfit scores with one method; same contract for every method.
+
+    Pair methods go through here too and return a :class:`PairAttribution`
+    (:func:`xfashion.explain.pairs.attribute_pairs` takes pair methods only).
 
     Parameters
     ----------
@@ -362,8 +330,10 @@ def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", **opti
     target : {'logit', 'probability'}
     seed : int
         Seeds the sampling methods (``gradient_shap``, ``shapley_sampling``, ``random``).
-    means, extractor, baselines_sample, n_steps, n_samples, internal_batch_size
-        Method options; ``**wb.options()`` gives the first three. Each method reads what it needs.
+    means, extractor, baselines_sample
+        What methods need (``**wb.options()`` gives all three); each method reads what it needs.
+    **options
+        The method's own options, the keys of its ``traits.defaults`` (e.g. ``n_steps``).
 
     Returns
     -------

@@ -108,7 +108,7 @@ class IntegratedGradients(Explainer):
     """Integrated Gradients from the all-zero outfit, with Captum's convergence delta in ``extras``."""
 
     traits = Traits("integrated_gradients", aliases=("ig", "integratedgradients"), gradients=True,
-                    defaults={"n_steps": 50})
+                    defaults={"n_steps": 50, "internal_batch_size": None})
 
     def baselines(self, run: Run):
         return None
@@ -116,7 +116,7 @@ class IntegratedGradients(Explainer):
     def compute(self, run: Run) -> torch.Tensor:
         attrs, delta = _IntegratedGradients(run.forward).attribute(
             run.inputs, baselines=self.baselines(run), additional_forward_args=run.extra_args,
-            n_steps=run.options["n_steps"], internal_batch_size=run.options.get("internal_batch_size"),
+            n_steps=run.options["n_steps"], internal_batch_size=run.options["internal_batch_size"],
             return_convergence_delta=True)
         run.extras["convergence_delta"] = delta.detach()
         return group_sum(attrs, run.mask)
@@ -127,7 +127,7 @@ class IntegratedGradientsMean(IntegratedGradients):
     """Integrated Gradients from the dataset-mean outfit."""
 
     traits = Traits("integrated_gradients_mean", aliases=("ig_mean",), gradients=True, needs=("means",),
-                    defaults={"n_steps": 50})
+                    defaults={"n_steps": 50, "internal_batch_size": None})
 
     def baselines(self, run: Run):
         return mean_baselines(run)

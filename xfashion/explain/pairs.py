@@ -4,8 +4,10 @@ The stylist's rules are about pairs (a hue clash, navy with black, sandals with 
 scorer is built from pair terms, yet an item-level explanation splits a two-item clash between both
 items. A pair method returns :class:`PairAttribution` values ``[outfits, items, items]``:
 symmetric, zero on the diagonal and on padding; negative means the two items together lower the
-score more than each does alone. Methods live in their own registry with declared traits, like the
-item methods, and :func:`attribute_pairs` is the one call.
+score more than each does alone. Pair methods are :class:`~xfashion.explain.base.Explainer`
+subclasses like the item methods, in the same registry, with ``Traits(level="pair")``: the same
+template validates, seeds, counts passes and makes the output symmetric and masked.
+:func:`attribute_pairs` is the call for pair methods only (``xf.explain.methods("pairs")`` lists them).
 
 * ``second_order_ifiv``: the grouped curvature term ``x_i^T (d^2 s / dx_i dx_j) x_j`` at the outfit,
   one Hessian-vector product per item (batched over outfits). For a score that is a sum of bilinear
@@ -24,149 +26,13 @@ item methods, and :func:`attribute_pairs` is the one call.
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.nn as nn
 
 from ..outfits import OutfitBatch
-from ..utils import model_device, model_dtype, seeded
-from .base import GroupForward, PassCounter, add_to_registry
-
-
-@dataclass
-class PairAttribution:
-    """Pair values of a batch of outfits.
-
-    Attributes
-    ----------
-    values : Tensor (B, N, N)
-        Symmetric, zero on the diagonal and wherever an item is padding; negative lowers the score.
-    mask : BoolTensor (B, N)
-    method : str
-    forward_passes : float
-        Outfit rows the model evaluated per outfit (counted by hooks).
-    seconds : float
-    """
-
-    values: torch.Tensor
-    mask: torch.Tensor
-    method: str
-    forward_passes: float = 0.0
-    seconds: float = 0.0
-    extras: dict = field(default_factory=dict)
-
-    @property
-    def ms_per_outfit(self) -> float:
-        return 1000.0 * self.seconds / max(1, len(self.mask))
-
-    def lowest(self) -> torch.Tensor:
-        """The pair ``(i, j)``, ``i < j``, with the lowest value among real items of each outfit: (B, 2)."""
-        n = self.mask.shape[1]
-        upper = torch.triu(torch.ones(n, n, dtype=torch.bool), 1)
-        allowed = upper & self.mask[:, :, None] & self.mask[:, None, :]
-        flat = self.values.masked_fill(~allowed, math.inf).flatten(1).argmin(1)
-        return torch.stack([flat // n, flat % n], 1)
-
-    def matrix(self, b: int = 0, labels=None) -> pd.DataFrame:
-        """Outfit ``b``'s pair values as a DataFrame (real items on both axes)."""
-        n = int(self.mask[b].sum())
-        names = list(labels) if labels is not None else [f"item {i}" for i in range(n)]
-        return pd.DataFrame(self.values[b, :n, :n].numpy(), index=names, columns=names)
-
-
-@dataclass(frozen=True)
-class PairTraits:
-    """What a pair method is, declared once.
-
-    Attributes
-    ----------
-    name : str
-    aliases : tuple of str
-    cost : {'gradient', 'perturbation', 'exact', 'baseline'}
-        Hessian-vector products, one forward pass per removal pattern, every coalition, or free.
-    reference : {'none', 'mean'}
-        What "without the item" means: nothing (read at the outfit) or the dataset's mean item.
-    needs : tuple of str
-        ``means`` when the method needs the dataset means (``**wb.options()`` gives them).
-    defaults : dict
-    """
-
-    name: str
-    aliases: tuple = ()
-    cost: str = "gradient"
-    reference: str = "none"
-    needs: tuple = ()
-    defaults: dict = field(default_factory=dict)
-
-
-class PairExplainer:
-    """Base class of pair methods: validation, device, pass counting and the output contract live here."""
-
-    traits: ClassVar[PairTraits]
-
-    def __init__(self, model: nn.Module):
-        self.model = model
-
-    def attribute(self, batch: OutfitBatch, *, means: dict | None = None, seed: int = 0, target: str = "logit",
-                  **options) -> PairAttribution:
-        """Pair values of ``batch``; ``means`` (dataset mean per group) for methods with a reference."""
-        t, model = self.traits, self.model
-        unknown = sorted(set(options) - set(t.defaults) - {"extractor", "baselines_sample"})
-        if unknown:
-            raise ValueError(f"Unknown option(s) {unknown} for {t.name}; options are {sorted(t.defaults)}.")
-        if not isinstance(batch, OutfitBatch):
-            raise TypeError(f"attribute_pairs explains an OutfitBatch (e.g. wb.batch([0])); "
-                            f"got {type(batch).__name__}.")
-        if len(batch) == 0:
-            raise ValueError("The batch holds no outfit; pass at least one outfit to explain.")
-        if "means" in t.needs and means is None:
-            raise ValueError(f"{t.name} replaces absent items by the dataset mean: pass means=... (**wb.options()).")
-        groups = list(model.groups.names)
-        device, dtype = model_device(model), model_dtype(model)
-        batch = batch.to(device)
-        x = tuple(batch.features[g].detach().to(dtype) for g in groups)
-        ref = tuple(means[g].to(device, dtype).expand_as(v) for g, v in zip(groups, x)) if means is not None else None
-        fwd = GroupForward(model, groups, target)
-        model.eval()
-        counter, start = PassCounter(), time.perf_counter()
-        with counter.watch(model), seeded(seed, numpy=True):  # NumPy's generator too, as the item methods
-            values = self.compute(fwd, x, ref, batch.slot, batch.mask, **{**t.defaults, **options})
-        m = batch.mask
-        values = values.detach()
-        values = (values + values.transpose(1, 2)) / 2  # exact maths is symmetric; rounding need not be
-        keep = m[:, :, None] & m[:, None, :] & ~torch.eye(m.shape[1], dtype=torch.bool, device=m.device)
-        return PairAttribution((values * keep + 0.0).cpu(), m.cpu(), t.name, counter.rows / len(batch),
-                               time.perf_counter() - start)
-
-    def compute(self, fwd, x, ref, slot, mask, **options) -> torch.Tensor:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-PAIR_REGISTRY: dict = {}
-PAIR_ALIASES: dict = {}
-
-
-def register_pair(cls):
-    """Add a :class:`PairExplainer` subclass to the pair registry (a class decorator)."""
-    return add_to_registry(cls, PAIR_REGISTRY, PAIR_ALIASES, PairTraits, kind="Pair method")
-
-
-def pair_methods() -> list:
-    """Registered pair method names, in registration order."""
-    return list(PAIR_REGISTRY)
-
-
-def get_pair_method(name: str) -> type:
-    """The class of a pair method name or alias; an unknown name is a ValueError listing the known ones."""
-    if name not in PAIR_ALIASES:
-        raise ValueError(f"Unknown pair method {name!r}; choose from {pair_methods()} "
-                         f"(aliases: {sorted(a for a in PAIR_ALIASES if a not in PAIR_REGISTRY)}).")
-    return PAIR_REGISTRY[PAIR_ALIASES[name]]
+from .base import Explainer, PairAttribution, Run, Traits, get_method, register
 
 
 def attribute_pairs(model: nn.Module, batch: OutfitBatch, method: str = "second_order_ifiv",
@@ -177,7 +43,7 @@ def attribute_pairs(model: nn.Module, batch: OutfitBatch, method: str = "second_
     ----------
     model, batch : the scorer and the outfits (as for :func:`xfashion.attribute`)
     method : str
-        A pair method name or alias (:func:`pair_methods`).
+        A pair method name or alias (``xf.explain.methods("pairs")``).
     means : dict, optional
         Dataset mean per group, for methods that remove items (``**wb.options()`` gives it).
     seed : int
@@ -188,7 +54,12 @@ def attribute_pairs(model: nn.Module, batch: OutfitBatch, method: str = "second_
     -------
     PairAttribution
     """
-    return get_pair_method(method)(model).attribute(batch, **options)
+    return get_method(method, "pairs")(model).attribute(batch, **options)
+
+
+def mean_reference(run: Run) -> tuple:
+    """Every item at the dataset mean, one tensor per group shaped as the inputs (padding included)."""
+    return tuple(run.options["means"][g].to(x.dtype).expand_as(x) for g, x in zip(run.groups, run.inputs))
 
 
 # ----------------------------------------------------------------------------- curvature
@@ -211,24 +82,26 @@ def pair_curvature(fwd, point: tuple, delta: tuple, slot, mask) -> torch.Tensor:
     return torch.stack(columns, -1)
 
 
-@register_pair
-class SecondOrderIFIV(PairExplainer):
+@register
+class SecondOrderIFIV(Explainer):
     """``x_i^T H_ij x_j`` at the outfit: IFIV's second-order companion."""
 
-    traits = PairTraits("second_order_ifiv", aliases=("ifiv2", "hessian_ifiv"), cost="gradient")
+    traits = Traits("second_order_ifiv", aliases=("ifiv2", "hessian_ifiv"), level="pair", cost="gradient")
 
-    def compute(self, fwd, x, ref, slot, mask, **options):
-        return pair_curvature(fwd, x, x, slot, mask)
+    def compute(self, run: Run) -> torch.Tensor:
+        return pair_curvature(run.forward, run.inputs, run.inputs, run.batch.slot, run.mask)
 
 
-@register_pair
-class IntegratedHessians(PairExplainer):
+@register
+class IntegratedHessians(Explainer):
     """Janizek et al.'s Integrated Hessians from the mean outfit, midpoint rule in ``t = a b``."""
 
-    traits = PairTraits("integrated_hessians", aliases=("ih",), cost="gradient", reference="mean",
-                        needs=("means",), defaults={"n_steps": 16})
+    traits = Traits("integrated_hessians", aliases=("ih",), level="pair", cost="gradient", reference="mean",
+                    needs=("means",), defaults={"n_steps": 16}, max_cases=120)
 
-    def compute(self, fwd, x, ref, slot, mask, n_steps: int = 16, **options):
+    def compute(self, run: Run) -> torch.Tensor:
+        fwd, x, ref, slot, mask = run.forward, run.inputs, mean_reference(run), run.batch.slot, run.mask
+        n_steps = run.options["n_steps"]
         delta = tuple(v - r for v, r in zip(x, ref))
         total = 0.0
         for k in range(n_steps):
@@ -243,15 +116,16 @@ def _removal_patterns(n: int) -> list:
     return [(), *[(i,) for i in range(n)], *[(i, j) for i in range(n) for j in range(i + 1, n)]]
 
 
-@register_pair
-class PairRemoval(PairExplainer):
+@register
+class PairRemoval(Explainer):
     """Interaction by removal: ``s - s(-i) - s(-j) + s(-i -j)``, removed items at the dataset mean."""
 
-    traits = PairTraits("pair_removal", aliases=("pair_occlusion",), cost="perturbation", reference="mean",
-                        needs=("means",))
+    traits = Traits("pair_removal", aliases=("pair_occlusion",), level="pair", cost="perturbation",
+                    reference="mean", needs=("means",))
 
     @torch.no_grad()
-    def compute(self, fwd, x, ref, slot, mask, **options):
+    def compute(self, run: Run) -> torch.Tensor:
+        fwd, x, ref, slot, mask = run.forward, run.inputs, mean_reference(run), run.batch.slot, run.mask
         B, N = mask.shape
         patterns = _removal_patterns(N)
         out = {}
@@ -266,15 +140,16 @@ class PairRemoval(PairExplainer):
         return values
 
 
-@register_pair
-class ShapleyInteraction(PairExplainer):
+@register
+class ShapleyInteraction(Explainer):
     """The Shapley interaction index (SII) of item pairs by shapiq, every coalition evaluated in one batch."""
 
-    traits = PairTraits("shapley_interaction", aliases=("shapiq", "sii"), cost="exact", reference="mean",
-                        needs=("means",))
+    traits = Traits("shapley_interaction", aliases=("shapiq", "sii"), level="pair", cost="exact", reference="mean",
+                    needs=("means",), max_cases=120)
 
     @torch.no_grad()
-    def compute(self, fwd, x, ref, slot, mask, **options):
+    def compute(self, run: Run) -> torch.Tensor:
+        fwd, x, ref, slot, mask = run.forward, run.inputs, mean_reference(run), run.batch.slot, run.mask
         import shapiq  # 3 s to import (numba): only when this method runs
         B, N = mask.shape
         values = torch.zeros(B, N, N, dtype=x[0].dtype, device=mask.device)
@@ -297,15 +172,15 @@ class ShapleyInteraction(PairExplainer):
         return values
 
 
-@register_pair
-class RandomPairs(PairExplainer):
+@register
+class RandomPairs(Explainer):
     """Random symmetric pair values: the chance level of every pair metric."""
 
-    traits = PairTraits("random_pairs", aliases=("random",), cost="baseline")
+    traits = Traits("random_pairs", level="pair", cost="none")
 
-    def compute(self, fwd, x, ref, slot, mask, **options):
-        return torch.randn(mask.shape[0], mask.shape[1], mask.shape[1], dtype=x[0].dtype).to(mask.device)
+    def compute(self, run: Run) -> torch.Tensor:
+        B, N = run.mask.shape
+        return torch.randn(B, N, N, dtype=run.inputs[0].dtype).to(run.mask.device)
 
 
-__all__ = ["PairAttribution", "PairTraits", "PairExplainer", "register_pair", "pair_methods", "get_pair_method",
-           "attribute_pairs"]
+__all__ = ["PairAttribution", "attribute_pairs"]

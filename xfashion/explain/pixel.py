@@ -50,13 +50,14 @@ class PixelIG(PixelExplainer):
     """Integrated Gradients on the item images from black; pixel maps in ``extras['pixel_attributions']``."""
 
     traits = Traits("pixel_ig", aliases=("pixel_integrated_gradients",), level="item", gradients=False,
-                    needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 8}, max_cases=60)
+                    needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 8, "internal_batch_size": None},
+                    max_cases=60)
 
     def item_values(self, run: Run, pixel: GroupForward, images, extractor) -> torch.Tensor:
         # every step runs the CNN on every item with gradients: a few outfits and steps at a time keep
         # memory flat (Captum splits steps, never examples, so outfits are split here)
         per, slot, mask = 8, run.batch.slot, run.mask
-        n_steps, internal = run.options["n_steps"], run.options.get("internal_batch_size")
+        n_steps, internal = run.options["n_steps"], run.options["internal_batch_size"]
         attrs = torch.cat([_IntegratedGradients(pixel).attribute(
             images[i:i + per], additional_forward_args=(slot[i:i + per], mask[i:i + per]), n_steps=n_steps,
             internal_batch_size=internal or 4 * len(images[i:i + per])) for i in range(0, len(images), per)])

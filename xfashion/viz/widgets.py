@@ -18,7 +18,6 @@ from ..data import COLOR_NAMES, DEBIAN_DIR, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
 from ..explain import attribute
 from ..explain.base import methods, traits
-from ..explain.pairs import pair_methods
 from ..rules import DEFAULT_RULES
 from ..scorer import score
 from .explanations import explain_view, item_name, p_good, pair_view, swap_pool
@@ -192,7 +191,7 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
         color=widgets.Dropdown(options=["keep", *COLOR_NAMES], value="keep", description="colour"),
         replacement=replacement,
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"),
-        pairs=widgets.Dropdown(options=["off", *pair_methods()], value="off", description="pairs"))
+        pairs=widgets.Dropdown(options=["off", *methods("pairs")], value="off", description="pairs"))
 
 
 def margin_explorer(report):
