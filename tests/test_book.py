@@ -128,3 +128,33 @@ def test_an_executed_progress_bar_shows_its_final_state_as_one_line(tmp_path):
     assert texts[0].startswith("steps: 100%|██████████| 3/3 [") and WIDGET_VIEW not in outputs[0]["data"]
     assert texts[1].startswith("epochs: 100%|██████████| 4/4 [")  # stopped early: full, as its count says
     assert WIDGET_VIEW in outputs[-1]["data"]  # any other widget is left as it is
+
+
+# ----------------------------------------------------------------------------- chapter metadata, declared once
+def test_the_chapter_table_names_every_notebook_and_solution_and_only_those():
+    from xfashion.chapters import CHAPTERS
+    names = [c.name for c in CHAPTERS]
+    assert names == [p.stem for p in notebooks()]
+    assert {p.stem for p in (NOTEBOOK_DIR / "solutions").glob("*.ipynb")} <= set(names)
+    assert [c.number for c in CHAPTERS] == [f"{k:02d}" for k in range(1, len(CHAPTERS) + 1)]
+
+
+def test_the_readme_and_the_course_guide_show_the_chapter_table_as_declared():
+    from xfashion.chapters import markdown_table, table_block
+    from xfashion.utils import REPO_ROOT
+    assert table_block((REPO_ROOT / "README.md").read_text(), "notebooks") == markdown_table("notebooks")
+    assert table_block((REPO_ROOT / "docs" / "course_guide.md").read_text(), "objectives") == \
+        markdown_table("objectives")
+
+
+def test_every_checked_exercise_belongs_to_a_chapter(tmp_path):
+    from xfashion.chapters import chapter, write_table
+    from xfashion.exercises import CHECKS
+    for key in CHECKS:
+        assert chapter(key[:2]).number == key[:2]
+    with pytest.raises(ValueError, match="Unknown chapter '10'"):
+        chapter("10")
+    md = tmp_path / "x.md"
+    md.write_text("# x\n")
+    with pytest.raises(ValueError, match="has no notebooks table"):
+        write_table(md, "notebooks")

@@ -16,41 +16,20 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
+from .chapters import CHAPTERS
 from .tour import SOLUTIONS  # the tour writes build/solutions/; the book mirrors it as book/solutions/
 from .utils import REPO_ROOT
-
-# (notebook, title, what it teaches)
-CHAPTERS = [
-    ("01_data_preparation", "Data preparation",
-     "Real product images, a palette, a stylist with known rules, and outfits labelled by it."),
-    ("02_feature_extraction", "Feature extraction",
-     "Human-interpretable feature groups: a colour histogram and a colour-blind shape-texture CNN."),
-    ("03_model_training", "Training the outfit scorer",
-     "A permutation-invariant pairwise scorer, its AUC and fill-in-the-blank accuracy, and what it misses."),
-    ("04_ifiv_explanations", "IFIV explanations",
-     "IFIV by hand and by the package: which item, and which feature of it, pulls an outfit down; repairs."),
-    ("05_captum_baselines", "Captum baselines",
-     "Integrated Gradients, DeepLift, Grad-CAM, ablation and Shapley values next to IFIV, and their cost."),
-    ("06_swap_test", "The swap test",
-     "A label-free benchmark with ground truth, built by hand and then at scale over scorer seeds and protocols."),
-    ("07_which_explainer", "Which explainer? When metrics disagree",
-     "Quantus's faithfulness, randomisation and complexity metrics beside the swap test; a design chosen by AUC."),
-    ("08_which_two_items_clash", "Which two items clash?",
-     "Pair explanations (second-order IFIV, removal, Shapley interactions, Integrated Hessians) against the stylist."),
-    ("09_real_polyvore", "Real outfits: Polyvore",
-     "The same pipeline on photos of real outfits (or a tiny offline fixture)."),
-]
 
 
 def _nav(k: int, names: list, solutions: bool = False) -> str:
     """Links to the previous and next chapter, the contents, and the chapter's solutions page."""
     parts = ["[Contents](index.html)"]
     if k > 0:
-        parts.insert(0, f"← [{CHAPTERS[k - 1][1]}]({names[k - 1]}.html)")
+        parts.insert(0, f"← [{CHAPTERS[k - 1].title}]({names[k - 1]}.html)")
     if solutions:
         parts.append(f"[Solutions to the exercises]({SOLUTIONS}/{names[k]}.html)")
     if k < len(names) - 1:
-        parts.append(f"[{CHAPTERS[k + 1][1]}]({names[k + 1]}.html) →")
+        parts.append(f"[{CHAPTERS[k + 1].title}]({names[k + 1]}.html) →")
     return " · ".join(parts)
 
 
@@ -118,15 +97,15 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
     """
     src = Path(src)
     out = Path(out) if out is not None else src / "book"
-    present = [c for c in CHAPTERS if (src / f"{c[0]}.ipynb").is_file()]
+    present = [c for c in CHAPTERS if (src / f"{c.name}.ipynb").is_file()]
     if not present:
         raise FileNotFoundError(f"No executed chapter in {src}: run `make tour` first (it writes them there).")
     (out / SOLUTIONS).mkdir(parents=True, exist_ok=True)
     mathjax = _offline_mathjax(out)
     exporter = HTMLExporter(template_name="lab", mathjax_url=mathjax)
-    names = [c[0] for c in CHAPTERS]
+    names = [c.name for c in CHAPTERS]
     chapters, solved = {}, []
-    for name, title, _ in present:
+    for name, title in ((c.name, c.title) for c in present):
         k = names.index(name)
         nb = chapters[f"{k + 1:02d}"] = nbformat.read(src / f"{name}.ipynb", as_version=4)
         solution = src / SOLUTIONS / f"{name}.ipynb"
@@ -145,8 +124,8 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
              f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
              "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of "
              "`make tour`, the worked solutions to each chapter's exercises included.", ""]
-    executed = {c[0] for c in present}
-    for k, (name, title, teaches) in enumerate(CHAPTERS):
+    executed = {c.name for c in present}
+    for k, (name, title, teaches) in enumerate((c.name, c.title, c.teaches) for c in CHAPTERS):
         link = f"[{k + 1:02d} · {title}]({name}.html)" if name in executed else \
             f"{k + 1:02d} · {title} (not executed)"
         extra = f" ([solutions]({SOLUTIONS}/{name}.html))" if name in solved else ""

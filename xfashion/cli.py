@@ -19,6 +19,7 @@ from .arguments import (
     seed_type,
 )
 from .book import build_book
+from .chapters import write_table
 from .data import CATEGORIES, COLOR_NAMES
 from .evaluate import benchmark, headline, run_swap_evaluation
 from .evaluate.pairs import faulted_pairs, run_pair_evaluation
@@ -255,6 +256,9 @@ def cmd_readme(args) -> tuple:
     out.write_text(json.dumps(result, indent=1))
     path = write_readme(result)
     guide = write_timings(result)
+    write_table(path, "notebooks")  # the chapters' tables, from the one table in xfashion/chapters.py
+    if guide:
+        write_table(guide, "objectives")
     return result, [f"results written to {out}; table in {path} updated"
                     + (f"; timings in {guide}" if guide else "")]
 

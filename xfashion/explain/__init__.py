@@ -40,8 +40,8 @@ from .pairs import attribute_pairs as attribute_pairs  # reachable as xf.explain
 
 def explain_code() -> list:
     """The modules of this package, for cache keys of results that depend on any method."""
-    return [_sys.modules[f"{__name__}.{m}"] for m in ("outputs", "base", "gradient", "perturbation", "pixel", "baseline",
-                                                         "pairs")]
+    names = ("outputs", "base", "gradient", "perturbation", "pixel", "baseline", "pairs")
+    return [_sys.modules[f"{__name__}.{m}"] for m in names]
 
 
 # xfashion.attribute is the one call; it is listed at the top level, not again here
