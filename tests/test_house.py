@@ -2,6 +2,8 @@
 and careless arguments get messages that name them."""
 import ast
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -241,3 +243,13 @@ def test_zero_epochs_or_batch_for_the_scorer_are_refused(catalog, splits, tiny_f
         xf.train_scorer(catalog, splits, tiny_feats, batch_size=0, use_cache=False, progress=False)
     with pytest.raises(ValueError, match="chunk must be a positive integer"):
         xf.score(wb_small.model, wb_small.batch([0]), chunk=0)
+
+
+def test_importing_xfashion_leaves_the_heavy_libraries_for_first_use():
+    code = ("import sys, xfashion as xf\n"
+            "heavy = ('captum', 'quantus', 'matplotlib.pyplot', 'seaborn', 'ipywidgets', 'PIL', 'scipy', 'shapiq')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n"
+            "xf.viz.show_outfit, xf.evaluate.run_swap_evaluation\n"
+            "print(sorted(m for m in ('matplotlib.pyplot', 'seaborn') if m in sys.modules), 'viz' in dir(xf))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out == ["[]", "['matplotlib.pyplot', 'seaborn'] True"]

@@ -11,19 +11,20 @@ once, in one place. Everything else stays importable from its module (``xf.data.
 
 Importing the package changes nothing outside it: no seed is set and no allocator setting is
 touched (the tour and the CLI call :func:`xfashion.utils.release_freed_memory` themselves).
+The namespaces ``viz``, ``evaluate``, ``analysis``, ``polyvore`` and ``exercises`` load at first use,
+and Captum with the first explanation.
 """
 
+import importlib as _importlib
+
 # the modules a reader reaches through xf.<module>.<name> (redundant aliases mark them as re-exported)
-from . import analysis as analysis
 from . import cnn as cnn
 from . import data as data
-from . import evaluate, explain, viz
-from . import exercises as exercises
+from . import explain
 from . import features as features
 from . import groups as groups
 from . import outfits as outfits
 from . import pipeline as pipeline
-from . import polyvore as polyvore
 from . import scorer as scorer
 from . import training as training
 from .data import CATEGORIES, COLOR_NAMES, SLOTS, build_catalog, load_fashion_mnist
@@ -39,6 +40,22 @@ from .training import RandomScorer, evaluate_scorer, metrics_table, per_rule_tab
 from .utils import claim, set_seed, small_mode
 
 __version__ = "0.1.0"
+
+# loaded at first use (xf.viz.<name>, xf.evaluate.<name>, ...): seaborn, scipy, Quantus, ipywidgets and PIL
+# cost about a second that a script which only scores outfits should not pay (`python -X importtime`)
+_LAZY = ("analysis", "evaluate", "exercises", "polyvore", "viz")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = _importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'xfashion' has no attribute {name!r}")
+
+
+def __dir__() -> list:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     # data, stylist and outfits (chapter 01)

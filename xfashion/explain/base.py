@@ -342,6 +342,13 @@ def attribute(model: nn.Module, batch: OutfitBatch, method: str = "ifiv", **opti
     return get_method(method)(model).attribute(batch, **options)
 
 
+def captum_method(name: str) -> type:
+    """Captum's attribution class ``name`` (``"IntegratedGradients"``), imported at first use: Captum loads
+    matplotlib's pyplot with it, half a second that ``import xfashion`` should not cost a reader."""
+    import captum.attr
+    return getattr(captum.attr, name)
+
+
 def dataset_means(tables: dict, rows=None) -> dict:
     """Mean feature vector of each group over ``rows`` of the item tables (the 'average item')."""
     return {g: (t if rows is None else t[torch.as_tensor(rows)]).mean(0) for g, t in tables.items()}

@@ -7,14 +7,9 @@ import warnings
 
 import torch
 import torch.nn as nn
-from captum.attr import DeepLift as _DeepLift
-from captum.attr import GradientShap as _GradientShap
-from captum.attr import InputXGradient as _InputXGradient
-from captum.attr import IntegratedGradients as _IntegratedGradients
-from captum.attr import Saliency as _Saliency
 
 from ..outfits import OutfitBatch
-from .base import Explainer, Run, Traits, group_sum, mean_baselines, register
+from .base import Explainer, Run, Traits, captum_method, group_sum, mean_baselines, register
 
 
 def input_gradients(model: nn.Module, batch: OutfitBatch, groups: list, target: str = "logit",
@@ -88,7 +83,8 @@ class InputXGradient(Explainer):
     traits = Traits("input_x_gradient", aliases=("ixg", "inputxgradient", "gradient_x_input"), gradients=True)
 
     def compute(self, run: Run) -> torch.Tensor:
-        attrs = _InputXGradient(run.forward).attribute(run.inputs, additional_forward_args=run.extra_args)
+        attrs = captum_method("InputXGradient")(run.forward).attribute(run.inputs,
+                                                                       additional_forward_args=run.extra_args)
         return group_sum(attrs, run.mask)
 
 
@@ -99,7 +95,8 @@ class Saliency(Explainer):
     traits = Traits("saliency", aliases=("gradient",), gradients=True)
 
     def compute(self, run: Run) -> torch.Tensor:
-        attrs = _Saliency(run.forward).attribute(run.inputs, additional_forward_args=run.extra_args, abs=False)
+        attrs = captum_method("Saliency")(run.forward).attribute(run.inputs, additional_forward_args=run.extra_args,
+                                                                 abs=False)
         return group_sum(attrs, run.mask)
 
 
@@ -114,7 +111,7 @@ class IntegratedGradients(Explainer):
         return None
 
     def compute(self, run: Run) -> torch.Tensor:
-        attrs, delta = _IntegratedGradients(run.forward).attribute(
+        attrs, delta = captum_method("IntegratedGradients")(run.forward).attribute(
             run.inputs, baselines=self.baselines(run), additional_forward_args=run.extra_args,
             n_steps=run.options["n_steps"], internal_batch_size=run.options["internal_batch_size"],
             return_convergence_delta=True)
@@ -144,8 +141,8 @@ class DeepLift(Explainer):
             # Captum announces on every call that it hooks the activations and removes the hooks after;
             # that is its documented behaviour, not a problem with this call
             warnings.filterwarnings("ignore", message="Setting forward, backward hooks", category=UserWarning)
-            attrs, delta = _DeepLift(run.forward).attribute(run.inputs, additional_forward_args=run.extra_args,
-                                                            return_convergence_delta=True)
+            attrs, delta = captum_method("DeepLift")(run.forward).attribute(
+                run.inputs, additional_forward_args=run.extra_args, return_convergence_delta=True)
         run.extras["convergence_delta"] = delta.detach()
         return group_sum(attrs, run.mask)
 
@@ -159,6 +156,6 @@ class GradientShap(Explainer):
 
     def compute(self, run: Run) -> torch.Tensor:
         base = tuple(run.options["baselines_sample"][g] for g in run.groups)
-        attrs = _GradientShap(run.forward).attribute(run.inputs, baselines=base, additional_forward_args=run.extra_args,
-                                                     n_samples=run.options["n_samples"])
+        attrs = captum_method("GradientShap")(run.forward).attribute(
+            run.inputs, baselines=base, additional_forward_args=run.extra_args, n_samples=run.options["n_samples"])
         return group_sum(attrs, run.mask)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import math
 
 import torch
-from captum.attr import FeatureAblation as _FeatureAblation
-from captum.attr import ShapleyValueSampling as _ShapleyValueSampling
 
-from .base import Explainer, GroupForward, Run, Traits, mean_baselines, register
+from .base import Explainer, GroupForward, Run, Traits, captum_method, mean_baselines, register
 
 
 def group_feature_mask(run: Run) -> tuple:
@@ -32,7 +30,7 @@ class FeatureAblation(Explainer):
 
     def compute(self, run: Run) -> torch.Tensor:
         N, G = run.mask.shape[1], len(run.groups)
-        attrs = _FeatureAblation(run.forward).attribute(run.inputs, baselines=mean_baselines(run),
+        attrs = captum_method("FeatureAblation")(run.forward).attribute(run.inputs, baselines=mean_baselines(run),
                                                         additional_forward_args=run.extra_args,
                                                         feature_mask=group_feature_mask(run),
                                                         perturbations_per_eval=N * G)
@@ -48,7 +46,7 @@ class ShapleyValueSampling(Explainer):
 
     def compute(self, run: Run) -> torch.Tensor:
         N, G = run.mask.shape[1], len(run.groups)
-        attrs = _ShapleyValueSampling(run.forward).attribute(run.inputs, baselines=mean_baselines(run),
+        attrs = captum_method("ShapleyValueSampling")(run.forward).attribute(run.inputs, baselines=mean_baselines(run),
                                                              additional_forward_args=run.extra_args,
                                                              feature_mask=group_feature_mask(run),
                                                              n_samples=run.options["n_samples"],

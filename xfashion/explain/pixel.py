@@ -5,11 +5,9 @@ They score items, not groups (an item's value is split evenly over its groups). 
 from __future__ import annotations
 
 import torch
-from captum.attr import IntegratedGradients as _IntegratedGradients
-from captum.attr import LayerGradCam as _LayerGradCam
 
 from ..scorer import PixelScorer
-from .base import Explainer, GroupForward, Run, Traits, register
+from .base import Explainer, GroupForward, Run, Traits, captum_method, register
 
 
 class PixelExplainer(Explainer):
@@ -38,7 +36,7 @@ class GradCAM(PixelExplainer):
 
     def item_values(self, run: Run, pixel: GroupForward, images, extractor) -> torch.Tensor:
         B, N = run.mask.shape
-        cam = _LayerGradCam(pixel, extractor.cnn.last_conv).attribute(images,
+        cam = captum_method("LayerGradCam")(pixel, extractor.cnn.last_conv).attribute(images,
                                                                           additional_forward_args=run.extra_args)
         cam = cam.reshape(B, N, *cam.shape[-2:]).detach()
         run.extras["maps"] = cam * run.mask[..., None, None]
@@ -58,7 +56,7 @@ class PixelIG(PixelExplainer):
         # memory flat (Captum splits steps, never examples, so outfits are split here)
         per, slot, mask = 8, run.batch.slot, run.mask
         n_steps, internal = run.options["n_steps"], run.options["internal_batch_size"]
-        attrs = torch.cat([_IntegratedGradients(pixel).attribute(
+        attrs = torch.cat([captum_method("IntegratedGradients")(pixel).attribute(
             images[i:i + per], additional_forward_args=(slot[i:i + per], mask[i:i + per]), n_steps=n_steps,
             internal_batch_size=internal or 4 * len(images[i:i + per])) for i in range(0, len(images), per)])
         run.extras["pixel_attributions"] = attrs.detach()
