@@ -171,6 +171,19 @@ def test_pretrained_backbone_loads_offline():
         xf.polyvore.load_backbone("resnet")
 
 
+def test_the_tiny_backbone_stands_in_for_the_pretrained_one_with_a_warning(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_efficientnet(name, *args, **kwargs):
+        if name.startswith("efficientnet_lite"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(builtins, "__import__", no_efficientnet)
+    with pytest.warns(RuntimeWarning, match="EfficientNet-Lite0 is not installed.*pip install"):
+        assert xf.polyvore.default_backbone() == "tiny"
+
+
 def test_cli_without_data_fails_clearly(tmp_path, capsys):
     assert cli_main(["polyvore", "--root", str(tmp_path / "absent")]) == 2
     assert "mvasil/fashion-compatibility" in capsys.readouterr().err

