@@ -274,3 +274,24 @@ def test_chunked_attribution_equals_one_call_and_counts_cost_per_outfit(wb_eval)
     torch.testing.assert_close(parts.values, whole.values, atol=1e-5, rtol=1e-5)
     assert parts.forward_passes == whole.forward_passes == 1.0
     assert torch.equal(parts.mask, whole.mask)
+
+
+def test_metrics_compute_themselves_and_register_once():
+    from types import SimpleNamespace
+
+    from xfashion.evaluate import metrics as xm
+    values = torch.tensor([[[-1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]])  # item 0 lowest, its colour cell lowest
+    attr = xf.explain.Attribution(values, torch.ones(1, 3, dtype=torch.bool), "toy", ["color", "shape_texture"])
+    cases = SimpleNamespace(position=np.array([0]), kind=np.array(["color"]))
+    assert [m.name for m in xm.metrics_of("swap test", per_case=True)][:3] == ["item_top1", "pair_top1", "mrr"]
+    assert xm.METRICS["item_top1"](attr, cases).tolist() == [1.0] and xm.METRICS["mrr"](attr, cases).tolist() == [1.0]
+    assert xm.family_scores("swap test", attr, cases).equals(xm.detection_scores(attr, [0], ["color"]))
+    with pytest.raises(ValueError, match="'item_top1' is already registered"):
+        xm.register_metric(xm.Metric("item_top1", "lower", "another", "swap test", "item"))
+    xm.register_metric(xm.METRICS["item_top1"])  # the same declaration again replaces itself
+    with pytest.raises(TypeError, match="takes a Metric object"):
+        xm.register_metric("item_top2")
+    with pytest.raises(ValueError, match="Unknown metric 'nope'"):
+        xm.unregister_metric("nope")
+    with pytest.raises(ValueError, match="is not computed from per-case data"):
+        xm.METRICS["auc"].compute(None)

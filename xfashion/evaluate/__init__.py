@@ -2,7 +2,7 @@
 
 ``agreement`` runs many methods and compares them with the oracle and each other; ``swap``
 builds swap-test cases for any dataset; ``metrics`` scores detections (each metric declares
-its direction); ``sanity`` holds deletion curves and the randomised-model check; ``report``
+its direction); ``sanity`` holds the randomised-model check; ``report``
 runs the whole evaluation with a cache over scorer seeds; ``design`` compares scorer designs on the
 validation split; ``bench`` measures cost against a forward pass. ``__all__`` lists what the
 chapters call; the building blocks stay importable from their modules

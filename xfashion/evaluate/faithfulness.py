@@ -28,7 +28,7 @@ import dataclasses
 import importlib
 import importlib.metadata
 import warnings
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ import torch.nn as nn
 from ..explain import Attribution, attribute
 from ..outfits import OutfitBatch
 from ..utils import seeded
+from .metrics import METRICS, CaseMetric, register_metric
 
 
 def _quantus(module: str = ""):
@@ -157,60 +158,6 @@ def real_items(batch: OutfitBatch, rows: np.ndarray, n: int) -> OutfitBatch:
 
 
 # ----------------------------------------------------------------------------- the metrics
-class QuantusMetric(NamedTuple):
-    """One Quantus metric as we use it: its class's name, our settings, its family, what it measures and
-    its direction (as Quantus's ``score_direction`` declares it: tests/test_quantus.py checks that)."""
-
-    cls_name: str
-    settings: dict
-    family: str
-    description: str
-    direction: str
-
-    @property
-    def cls(self) -> type:
-        """Quantus's class (imports Quantus)."""
-        return getattr(_quantus(), self.cls_name)
-
-
-# name -> QuantusMetric. Settings fit 10 players per
-# outfit: subsets of 2 players, one player per deletion step. normalise=False keeps the values'
-# scale, which Quantus would otherwise divide by the largest attribution.
-QUANTUS_METRICS = {
-    "faithfulness_correlation": QuantusMetric(
-        "FaithfulnessCorrelation",
-        {"nr_runs": 50, "subset_size": 2, "perturb_baseline": 0.0, "normalise": False, "return_aggregate": False},
-        "faithfulness",
-        "Pearson correlation, over random pairs of players set to the mean, between their summed attribution "
-        "and the drop of the 'bad' logit", "higher"),
-    "pixel_flipping": QuantusMetric(
-        "PixelFlipping",
-        {"features_in_step": 1, "perturb_baseline": 0.0, "normalise": False},
-        "faithfulness",
-        "area under the 'bad' logit while players are set to the mean, most blamed first (the deletion curve)",
-        "lower"),
-    "monotonicity_correlation": QuantusMetric(
-        "MonotonicityCorrelation",
-        {"nr_samples": 5, "features_in_step": 1, "perturb_baseline": 0.0, "normalise": False},
-        "faithfulness",
-        "Spearman correlation between each player's attribution and the variance its removal causes", "higher"),
-    "mprt": QuantusMetric(
-        "MPRT",
-        {"return_last_correlation": True, "layer_order": "top_down", "similarity_func": "absolute_spearman"},
-        "randomisation",
-        "model-parameter randomisation: absolute Spearman correlation between the explanation of the trained "
-        "scorer and that of the scorer with every layer re-initialised; 0: the explanation changed completely, "
-        "1: it ignores the weights (an explanation of the model should change)", "lower"),
-    "sparseness": QuantusMetric(
-        "Sparseness",
-        {"normalise": False, "abs": True},
-        "complexity",
-        "Gini index of the absolute attributions over the outfit's players (one complexity measure)", "higher"),
-}
-# metrics that re-explain (MPRT) cost one explanation per layer of the scorer
-REEXPLAINS = ("mprt",)
-
-
 def absolute_spearman(a: np.ndarray, b: np.ndarray, batched: bool = False, **kwargs):
     """|Spearman correlation| of two explanations: MPRT's similarity as Adebayo et al. (2018) read it.
 
@@ -221,8 +168,109 @@ def absolute_spearman(a: np.ndarray, b: np.ndarray, batched: bool = False, **kwa
     return np.abs(_quantus("functions.similarity_func").correlation_spearman(a, b, batched=batched, **kwargs))
 
 
+@dataclass(frozen=True)
+class QuantusMetric(CaseMetric):
+    """One Quantus metric as we use it: its class's name and our settings, its family, what it measures
+    and its direction (as Quantus's ``score_direction`` declares it: tests/test_quantus.py checks that).
+
+    Called like every :class:`~xfashion.evaluate.metrics.CaseMetric`, ``metric(attr, cases, model=...,
+    means=..., options=..., seed=...)``; :func:`quantus_scores` runs several at once on the same outfits.
+
+    Attributes
+    ----------
+    cls_name : str
+        The Quantus class (``"PixelFlipping"``).
+    settings : dict
+        Its keyword arguments; a string value that names one of :data:`FUNCTIONS` is that function
+        (settings stay plain data, so they can key caches).
+    reexplains : bool
+        Whether it explains the model again (MPRT: once per randomised layer) through the method.
+    """
+
+    granularity: str = "item_feature"
+    cls_name: str = ""
+    settings: dict = field(default_factory=dict)
+    reexplains: bool = False
+
+    @property
+    def cls(self) -> type:
+        """Quantus's class (imports Quantus)."""
+        return getattr(_quantus(), self.cls_name)
+
+    def __call__(self, attr, cases, *, model, means, options=None, seed: int = 0, **context) -> np.ndarray:
+        return quantus_scores(model, cases.batch, attr, means, options=options, metrics=[self.name],
+                              seed=seed)[self.name].to_numpy()
+
+    def score_group(self, model, x, y, a, explain, seed: int) -> tuple:
+        """Per-outfit scores of one group of equal-size outfits (and a curve, for metrics that have one)."""
+        settings = {k: FUNCTIONS.get(v, v) if isinstance(v, str) else v for k, v in self.settings.items()}
+        with global_rng(seed), signed_attributions(), warnings.catch_warnings():
+            # Quantus warns about its own defaults on every call (e.g. how MPRT's layer order is read); the
+            # settings above are chosen, so its reminders are not news here
+            warnings.simplefilter("ignore")
+            seeds = {"seed": seed} if self.reexplains else {}  # MPRT seeds its layer re-initialisation itself
+            metric = self.cls(disable_warnings=True, display_progressbar=False, **settings, **seeds)
+            # MPRT compares the explanation of the trained scorer with its re-explanations: both from explain()
+            result = metric(model=model, x_batch=x, y_batch=y, a_batch=explain(model, x, y) if self.reexplains else a,
+                            channel_first=True, softmax=False, batch_size=len(x), device="cpu",
+                            explain_func=explain if self.reexplains else None)
+        return self.finish(np.asarray(result, dtype=float), model)
+
+    def finish(self, result: np.ndarray, model) -> tuple:
+        """``(per-outfit scores, curve or None)`` from what Quantus returned."""
+        return result.reshape(len(result)), None
+
+
+@dataclass(frozen=True)
+class QuantusDeletion(QuantusMetric):
+    """Pixel flipping: Quantus returns each outfit's curve; the score is its area, and the mean curve
+    (with the unperturbed start) is kept for the deletion plot."""
+
+    def finish(self, result: np.ndarray, model) -> tuple:
+        with torch.no_grad():
+            start = model(torch.ones(len(result), 1, model.n_players))[:, 1].double().numpy()  # nothing replaced yet
+        return calculate_auc(result, batched=True), np.concatenate([[start.mean()], result.mean(0)])
+
+
 # settings that name a function of ours (kept as a name, so settings stay plain data for cache keys)
-_FUNCTIONS = {"absolute_spearman": absolute_spearman}
+FUNCTIONS = {"absolute_spearman": absolute_spearman}
+
+# Settings fit 10 players per outfit: subsets of 2 players, one player per deletion step.
+# normalise=False keeps the values' scale, which Quantus would otherwise divide by the largest attribution.
+QUANTUS_METRICS = {m.name: register_metric(m) for m in [
+    QuantusMetric(
+        "faithfulness_correlation", "higher",
+        "Pearson correlation, over random pairs of players set to the mean, between their summed attribution "
+        "and the drop of the 'bad' logit", "faithfulness", cls_name="FaithfulnessCorrelation",
+        settings={"nr_runs": 50, "subset_size": 2, "perturb_baseline": 0.0, "normalise": False,
+                  "return_aggregate": False}),
+    QuantusDeletion(
+        "pixel_flipping", "lower",
+        "area under the 'bad' logit while players are set to the mean, most blamed first (the deletion curve)",
+        "faithfulness", cls_name="PixelFlipping",
+        settings={"features_in_step": 1, "perturb_baseline": 0.0, "normalise": False}),
+    QuantusMetric(
+        "monotonicity_correlation", "higher",
+        "Spearman correlation between each player's attribution and the variance its removal causes",
+        "faithfulness", cls_name="MonotonicityCorrelation",
+        settings={"nr_samples": 5, "features_in_step": 1, "perturb_baseline": 0.0, "normalise": False}),
+    QuantusMetric(
+        "mprt", "lower",
+        "model-parameter randomisation: absolute Spearman correlation between the explanation of the trained "
+        "scorer and that of the scorer with every layer re-initialised; 0: the explanation changed completely, "
+        "1: it ignores the weights (an explanation of the model should change)", "randomisation",
+        cls_name="MPRT", reexplains=True,
+        settings={"return_last_correlation": True, "layer_order": "top_down", "similarity_func": "absolute_spearman"}),
+    QuantusMetric(
+        "sparseness", "higher",
+        "Gini index of the absolute attributions over the outfit's players (one complexity measure)", "complexity",
+        cls_name="Sparseness", settings={"normalise": False, "abs": True}),
+]}
+
+
+def quantus_metrics() -> dict:
+    """The registered Quantus metrics, name -> :class:`QuantusMetric` (the built-ins and any added since)."""
+    return {name: m for name, m in METRICS.items() if isinstance(m, QuantusMetric)}
 
 
 def direction(name: str) -> str:
@@ -248,14 +296,15 @@ def quantus_scores(scorer: nn.Module, batch: OutfitBatch, attr: Attribution, mea
     options : dict, optional
         The method's options (``**wb.options()``), used when MPRT re-explains.
     metrics : sequence of str, optional
-        Names in :data:`QUANTUS_METRICS` (default: all).
+        Names of registered Quantus metrics (default: all, :func:`quantus_metrics`).
     seed : int
         Seeds Quantus's random draws (and the method's, when it samples).
     """
-    metrics = list(QUANTUS_METRICS) if metrics is None else list(metrics)
-    unknown = [m for m in metrics if m not in QUANTUS_METRICS]
+    known = quantus_metrics()
+    metrics = list(known) if metrics is None else list(metrics)
+    unknown = [m for m in metrics if m not in known]
     if unknown:
-        raise ValueError(f"Unknown Quantus metric(s) {unknown}; choose from {list(QUANTUS_METRICS)}.")
+        raise ValueError(f"Unknown Quantus metric(s) {unknown}; choose from {list(known)}.")
     sizes = batch.mask.sum(1).numpy()
     scores = pd.DataFrame(index=range(len(batch)), columns=metrics, dtype=float)
     curves = {}
@@ -289,25 +338,5 @@ def _score_group(scorer, part: OutfitBatch, values, attr: Attribution, means, op
         again = attribute(model.scorer, model.batch, attr.method, groups=groups, seed=seed, **opts)
         return players(again.values)
 
-    out = {}
-    for name in metrics:
-        cls, settings = QUANTUS_METRICS[name].cls, QUANTUS_METRICS[name].settings
-        with global_rng(seed), signed_attributions(), warnings.catch_warnings():
-            # Quantus warns about its own defaults on every call (e.g. how MPRT's layer order is read); the
-            # settings above are chosen, so its reminders are not news here
-            warnings.simplefilter("ignore")
-            seeds = {"seed": seed} if name in REEXPLAINS else {}  # MPRT seeds its layer re-initialisation itself
-            settings = {k: _FUNCTIONS.get(v, v) if isinstance(v, str) else v for k, v in settings.items()}
-            metric = cls(disable_warnings=True, display_progressbar=False, **settings, **seeds)
-            # MPRT compares the explanation of the trained scorer with its re-explanations: both from explain()
-            a_name = explain(model, x, y) if name in REEXPLAINS else a
-            result = metric(model=model, x_batch=x, y_batch=y, a_batch=a_name, channel_first=True, softmax=False,
-                            batch_size=B, device="cpu", explain_func=explain if name in REEXPLAINS else None)
-        result = np.asarray(result, dtype=float)
-        if name == "pixel_flipping":  # the curves, one per outfit; the area through Quantus's own function
-            with torch.no_grad():
-                start = model(torch.ones(B, 1, model.n_players))[:, 1].double().numpy()  # nothing replaced yet
-            out[name] = (calculate_auc(result, batched=True), np.concatenate([[start.mean()], result.mean(0)]))
-        else:
-            out[name] = (result.reshape(B), None)
-    return out
+    known = quantus_metrics()
+    return {name: known[name].score_group(model, x, y, a, explain, seed) for name in metrics}

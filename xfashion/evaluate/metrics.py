@@ -1,4 +1,11 @@
-"""Detection metrics of the swap test, and every other metric, each declared once as an object (chapters 06-07).
+"""Every metric, declared once as an object; the metrics computed from explanations compute themselves
+(chapters 06-08).
+
+A :class:`Metric` declares its direction, family and granularity; a :class:`CaseMetric` is also
+called, Quantus's pattern, on explanations and the cases they explain, ``metric(attr, cases)``,
+and returns one value per case. The swap test's and the pair test's metrics live here, Quantus's
+in :mod:`~xfashion.evaluate.faithfulness`; the runners score every registered metric of a family
+(:func:`family_scores`), so adding a metric is one class and :func:`register_metric`.
 
 Tables carry plain metric names (``item_top1``, ``ms_per_outfit``); :func:`format_table` adds
 the arrows (↑ higher is better, ↓ lower is better) for display, as Quantus declares a
@@ -9,8 +16,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from types import MappingProxyType
-from typing import TYPE_CHECKING
+from types import MappingProxyType, SimpleNamespace
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -18,7 +25,6 @@ import torch
 
 from ..explain import Attribution
 from ..utils import check_count
-from .faithfulness import QUANTUS_METRICS
 
 if TYPE_CHECKING:
     from .swap import SwapCases
@@ -45,15 +51,16 @@ class Metric:
     granularity : str
         What it judges: the ranking of items, of (item, group) cells, a whole outfit, or a method.
     per_case : bool
-        Computed from one value per swap case (a column of ``report.per_case``): :meth:`compute`.
+        Computed per case from explanations (a :class:`CaseMetric`, a column of ``report.per_case``).
     """
+
+    per_case: ClassVar[bool] = False
 
     name: str
     direction: str
     description: str
     family: str = "scorer"
     granularity: str = "method"
-    per_case: bool = False
 
     def __post_init__(self):
         if self.direction not in ("higher", "lower"):
@@ -78,19 +85,139 @@ class Metric:
         return float(per_case[self.name].mean()) if self.name in per_case else math.nan
 
 
-METRICS = MappingProxyType({m.name: m for m in [
-    Metric("item_top1", "higher", "the swapped item has the lowest item value (ties share the credit)",
-           "swap test", "item", per_case=True),
-    Metric("pair_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test", "item_feature",
-           per_case=True),
-    Metric("mrr", "higher", "mean reciprocal rank of the swapped item", "swap test", "item", per_case=True),
-    Metric("clash_top1", "higher", "the faulted pair of items has the lowest pair value", "pair test", "pair",
-           per_case=True),
-    Metric("clash_rank", "lower", "rank of the faulted pair among the outfit's item pairs (1 is first)",
-           "pair test", "pair", per_case=True),
-    Metric("clash_mrr", "higher", "mean reciprocal rank of the faulted pair", "pair test", "pair", per_case=True),
-    *[Metric(name, q.direction, q.description, q.family, "item_feature", per_case=True)
-      for name, q in QUANTUS_METRICS.items()],
+@dataclass(frozen=True)
+class CaseMetric(Metric):
+    """A metric computed per case from explanations: ``metric(attr, cases, **context) -> values (C,)``.
+
+    ``cases`` is anything with the fields the metric reads (the swap test's ``position`` and ``kind``,
+    the pair test's ``position`` and ``partner``); ``context`` carries what a metric may need besides
+    (the scorer, the dataset means, the method's options, a seed). :meth:`Metric.compute` is the mean.
+    """
+
+    per_case: ClassVar[bool] = True
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+
+_REGISTRY: dict = {}
+METRICS = MappingProxyType(_REGISTRY)  # name -> Metric, read-only; register_metric adds to it
+
+
+def register_metric(metric: Metric) -> Metric:
+    """Add ``metric`` to :data:`METRICS` (its family's runner then scores it); returns it.
+
+    The same metric declared again (a re-run notebook cell: same class name and fields) replaces
+    itself; another metric under a taken name is a ValueError.
+    """
+    if not isinstance(metric, Metric):
+        raise TypeError(f"register_metric takes a Metric object (e.g. MyMetric('name', 'higher', ...)); "
+                        f"got {type(metric).__name__}.")
+    old = _REGISTRY.get(metric.name)
+    if old is not None and (type(old).__qualname__, repr(old)) != (type(metric).__qualname__, repr(metric)):
+        raise ValueError(f"Metric name {metric.name!r} is already registered ({old!r}); choose another name, or "
+                         f"xf.evaluate.metrics.unregister_metric({metric.name!r}) first to replace it on purpose.")
+    _REGISTRY[metric.name] = metric
+    return metric
+
+
+def unregister_metric(name: str) -> None:
+    """Remove a registered metric; an unknown name is a ValueError."""
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown metric {name!r}; registered: {list(_REGISTRY)}.")
+    del _REGISTRY[name]
+
+
+# ----------------------------------------------------------------------------- the swap test's metrics
+def _positions(cases) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(cases.position), dtype=torch.long)
+
+
+@dataclass(frozen=True)
+class ItemTop1(CaseMetric):
+    """1 when the swapped item has the lowest item value (1/k when k items tie there)."""
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:
+        return _tie_aware(attr.values.sum(-1), attr.mask, _positions(cases))[0].numpy()
+
+
+@dataclass(frozen=True)
+class ItemMRR(CaseMetric):
+    """The reciprocal rank of the swapped item among the outfit's items (ties averaged)."""
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:
+        return _tie_aware(attr.values.sum(-1), attr.mask, _positions(cases))[1].numpy()
+
+
+@dataclass(frozen=True)
+class PairTop1(CaseMetric):
+    """1 when the swapped (item, group) cell is the lowest; NaN where the swap names no group (``item``
+    swaps, a group the method does not score) and for methods that score items only."""
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:
+        kind = np.asarray(cases.kind)
+        G = attr.values.shape[-1]
+        # a swap kind names the group it changes; "item" (or a group the method does not score) has no pair answer
+        group = torch.tensor([attr.groups.index(k) if k in attr.groups else 0 for k in kind])
+        pair_vals = attr.values.flatten(1)
+        pair_mask = attr.mask[..., None].expand_as(attr.values).flatten(1)
+        top1 = _tie_aware(pair_vals, pair_mask, _positions(cases) * G + group)[0].numpy().astype(float)
+        top1[~np.isin(kind, list(attr.groups))] = np.nan
+        if attr.item_level:
+            top1[:] = np.nan
+        return top1
+
+
+# ----------------------------------------------------------------------------- the pair test's metrics
+def _clash_ranks(attr, cases) -> tuple:
+    """Per case: pairs strictly below the faulted pair, pairs tied with it (itself included), and the outfit's pairs."""
+    v, m = attr.values, attr.mask
+    n = m.shape[1]
+    true = v[torch.arange(len(v)), _positions(cases), torch.as_tensor(np.asarray(cases.partner))]
+    upper = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) & m[:, :, None] & m[:, None, :]
+    lower = ((v < true[:, None, None]) & upper).flatten(1).sum(1)
+    ties = ((v == true[:, None, None]) & upper).flatten(1).sum(1)
+    return lower, ties, upper.flatten(1).sum(1)
+
+
+@dataclass(frozen=True)
+class ClashTop1(CaseMetric):
+    """1 when the faulted pair has the lowest pair value (1/k when k pairs tie there)."""
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:
+        lower, ties, _ = _clash_ranks(attr, cases)
+        return np.where(lower.numpy() == 0, 1.0 / ties.numpy(), 0.0)
+
+
+@dataclass(frozen=True)
+class ClashRank(CaseMetric):
+    """The faulted pair's rank among the outfit's pairs, the mean rank over ties (1 is first)."""
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:
+        lower, ties, _ = _clash_ranks(attr, cases)
+        return (lower + (ties + 1) / 2.0).numpy()
+
+
+@dataclass(frozen=True)
+class ClashMRR(CaseMetric):
+    """The reciprocal of :class:`ClashRank`."""
+
+    def __call__(self, attr, cases, **context) -> np.ndarray:
+        lower, ties, _ = _clash_ranks(attr, cases)
+        return (1.0 / (lower + (ties + 1) / 2.0)).numpy()
+
+
+for _metric in [
+    ItemTop1("item_top1", "higher", "the swapped item has the lowest item value (ties share the credit)",
+             "swap test", "item"),
+    PairTop1("pair_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test",
+             "item_feature"),
+    ItemMRR("mrr", "higher", "mean reciprocal rank of the swapped item", "swap test", "item"),
+    ClashTop1("clash_top1", "higher", "the faulted pair of items has the lowest pair value", "pair test", "pair"),
+    ClashRank("clash_rank", "lower", "rank of the faulted pair among the outfit's item pairs (1 is first)",
+              "pair test", "pair"),
+    ClashMRR("clash_mrr", "higher", "mean reciprocal rank of the faulted pair", "pair test", "pair"),
+    # declared only: computed by the code that measures them (agreement, cost, the scorer's metrics)
     Metric("item_hit", "higher", "the method's culprit item carries oracle blame", "agreement", "item"),
     Metric("pair_hit", "higher", "the method's culprit (item, group) carries oracle blame", "agreement",
            "item_feature"),
@@ -102,15 +229,23 @@ METRICS = MappingProxyType({m.name: m for m in [
     Metric("accuracy", "higher", "accuracy at logit 0", "scorer", "outfit"),
     Metric("fitb_accuracy", "higher", "fill-in-the-blank accuracy", "scorer", "outfit"),
     Metric("fixes", "higher", "share of bad outfits that the suggestion repairs", "agreement", "outfit"),
-]})
+]:
+    register_metric(_metric)
 
 
 def metrics_of(family: str | None = None, per_case: bool | None = None) -> list:
-    """The declared :class:`Metric` objects of a family (and/or computed per case), in declaration order."""
+    """The registered :class:`Metric` objects of a family (and/or computed per case), family by family in
+    the order of :data:`FAMILIES`, each family in registration order."""
     if family is not None and family not in FAMILIES:
         raise ValueError(f"Unknown metric family {family!r}; choose from {FAMILIES}.")
-    return [m for m in METRICS.values()
-            if (family is None or m.family == family) and (per_case is None or m.per_case == per_case)]
+    found = [m for m in METRICS.values()
+             if (family is None or m.family == family) and (per_case is None or m.per_case == per_case)]
+    return sorted(found, key=lambda m: FAMILIES.index(m.family))
+
+
+def family_scores(family: str, attr, cases, **context) -> pd.DataFrame:
+    """Every registered per-case metric of ``family`` on explanations ``attr`` of ``cases``: one column each."""
+    return pd.DataFrame({m.name: m(attr, cases, **context) for m in metrics_of(family, per_case=True)})
 
 
 def format_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -131,7 +266,7 @@ def _tie_aware(values: torch.Tensor, mask: torch.Tensor, target_flat: torch.Tens
 
 
 def detection_scores(attr: Attribution, position, kind) -> pd.DataFrame:
-    """Per-case detection: item top-1, (item, group) top-1 and reciprocal rank of the swapped item.
+    """Per-case detection: every swap-test metric (item top-1, (item, group) top-1, reciprocal rank, ...).
 
     Parameters
     ----------
@@ -142,21 +277,7 @@ def detection_scores(attr: Attribution, position, kind) -> pd.DataFrame:
     kind : str array (C,)
         What the swap changed: a feature group's name, or ``item`` (no pair answer).
     """
-    kind = np.asarray(kind)
-    pos = torch.as_tensor(np.asarray(position), dtype=torch.long)
-    item_top1, rr = _tie_aware(attr.values.sum(-1), attr.mask, pos)
-    G = attr.values.shape[-1]
-    # a swap kind names the group it changes; "item" (or a group the method does not score) has no pair answer
-    group = torch.tensor([attr.groups.index(k) if k in attr.groups else 0 for k in kind])
-    pair_vals = attr.values.flatten(1)
-    pair_mask = attr.mask[..., None].expand_as(attr.values).flatten(1)
-    pair_top1, _ = _tie_aware(pair_vals, pair_mask, pos * G + group)
-    pair_top1 = pair_top1.numpy().astype(float)
-    pair_top1[~np.isin(kind, list(attr.groups))] = np.nan
-    if attr.item_level:
-        pair_top1[:] = np.nan
-    # each case's reciprocal rank, under the metric's name: the metric is its mean
-    return pd.DataFrame({"item_top1": item_top1.numpy(), "pair_top1": pair_top1, "mrr": rr.numpy()})
+    return family_scores("swap test", attr, SimpleNamespace(position=position, kind=kind))
 
 
 def random_expected(cases: SwapCases) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from ..rules import DEFAULT_RULES, StylistRules, clash_tables, violations
 from ..scorer import score
 from ..utils import check_count, check_unique
 from .bench import best_time
-from .metrics import seed_summary
+from .metrics import family_scores, seed_summary
 from .report import seed_scorer, spread
 from .swap import check_margin
 
@@ -189,18 +190,11 @@ def implied_pairs(attr) -> PairAttribution:
 
 
 def clash_scores(attr: PairAttribution, position, partner) -> pd.DataFrame:
-    """Per case: ``clash_top1`` (the true pair is lowest; ties share the credit), ``clash_rank``, ``clash_mrr``."""
-    v, m = attr.values, attr.mask
-    n = m.shape[1]
-    rows = torch.arange(len(v))
-    true = v[rows, torch.as_tensor(position), torch.as_tensor(partner)]
-    upper = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) & m[:, :, None] & m[:, None, :]
-    lower = ((v < true[:, None, None]) & upper).flatten(1).sum(1)
-    ties = ((v == true[:, None, None]) & upper).flatten(1).sum(1)  # includes the true pair itself
-    rank = lower + (ties + 1) / 2.0  # the mean rank over ties
-    return pd.DataFrame({"clash_top1": np.where(lower.numpy() == 0, 1.0 / ties.numpy(), 0.0),
-                         "clash_rank": rank.numpy(), "clash_mrr": (1.0 / rank).numpy(),
-                         "n_pairs": upper.flatten(1).sum(1).numpy()})
+    """Per case, every pair-test metric (``clash_top1``: the true pair is lowest, ties share the credit;
+    ``clash_rank``, ``clash_mrr``, ...) and ``n_pairs``, the outfit's pairs of real items."""
+    cases = SimpleNamespace(position=position, partner=partner)
+    n = attr.mask.sum(1).numpy()
+    return family_scores("pair test", attr, cases).assign(n_pairs=n * (n - 1) // 2)
 
 
 @dataclass

@@ -99,9 +99,9 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         Cases re-explained on a scorer with randomised weights (default: the size ``swap_sanity_cases``, 100 on
         full data).
     quantus_cases : int, optional
-        Cases per method and seed that Quantus's metrics judge (default: the size ``swap_quantus_cases``, 30 on
-        full data) (:mod:`~xfashion.evaluate.faithfulness`),
-        spread over the swap kinds; methods with a case cap judge a sixth of their cap, at least 10.
+        Cases per method and seed that Quantus's metrics (:mod:`~xfashion.evaluate.faithfulness`) judge
+        (default: the size ``swap_quantus_cases``, 30 on full data), spread over the swap kinds; methods
+        with a case cap judge a sixth of their cap, at least 10.
     max_cases : dict, optional
         Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
@@ -131,6 +131,9 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
               "methods": list(methods), "rules": dataclasses.asdict(rules), "sanity_cases": sanity_cases,
               "quantus_cases": quantus_cases, "quantus": QUANTUS_VERSION,
               "max_cases": max_cases, "options": dict(options or {})}
+    # every registered per-case metric is computed, so each (settings and code, also one typed in a cell) keys it
+    measured = metrics_of(per_case=True)
+    metric_code = list(dict.fromkeys(type(m) for m in measured))
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
     one = {key: v for key, v in config.items() if key != "seeds"}
@@ -139,8 +142,8 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         # keyed by the model's weights and the data it is evaluated on, not by a name
         cache = Cache("swap", {**one, "seed": int(s)},
                       inputs=[model, catalog_key(wb.catalog), wb.feats.tables, wb.feats.extractor, wb.means,
-                              wb.references],
-                      code=[*evaluate_code(), *explain_code(), *[get_method(m) for m in methods],
+                              wb.references, measured],
+                      code=[*evaluate_code(), *explain_code(), *[get_method(m) for m in methods], *metric_code,
                             sys.modules[score.__module__], sys.modules[outfit_blame.__module__],
                             sys.modules[violations.__module__]])
         saved = cache.load() if use_cache else None
