@@ -239,10 +239,12 @@ def test_the_design_study_chooses_by_validation_auc_and_tables_every_method_and_
 
 
 def test_cli_evaluate_and_bench_json(capsys, tmp_path):
+    # two methods: every method's evaluation runs in chapter 06's test; this one checks the command
     assert cli_main(["evaluate", "--json", "--seeds", "0", "--n-outfits", "300", "--per-kind", "10",
-                     "--out", str(tmp_path)]) == 0
+                     "--methods", "ifiv", "ablation", "--out", str(tmp_path)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_cases"] > 0 and out["protocol"] == "controlled" and out["seeds"] == [0]
+    assert set(out["methods"]) == {"ifiv", "feature_ablation", "oracle"}
     assert out["methods"]["oracle"]["item_top1"] == 1.0
     ifiv = out["methods"]["ifiv"]
     for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "pair_top1_unambiguous",
@@ -295,3 +297,12 @@ def test_metrics_compute_themselves_and_register_once():
         xm.unregister_metric("nope")
     with pytest.raises(ValueError, match="is not computed from per-case data"):
         xm.METRICS["auc"].compute(None)
+
+
+def test_capped_methods_see_fewer_cases_in_small_data_mode_only(monkeypatch):
+    from xfashion.evaluate.report import declared_caps
+    monkeypatch.setenv("XFASHION_SMALL", "1")
+    assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 20, "exact_shapley": 20}
+    monkeypatch.setenv("XFASHION_SMALL", "0")
+    assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 60, "exact_shapley": 600}
+    assert declared_caps(["shapley_interaction"]) == {"shapley_interaction": 120}

@@ -173,7 +173,7 @@ def cmd_evaluate(args) -> tuple:
     wb = workbench(args.seed, progress=not args.json)
     if args.pairs:
         return _evaluate_pairs(args, wb)
-    report = run_swap_evaluation(wb, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
+    report = run_swap_evaluation(wb, args.methods, protocol=args.protocol, seeds=args.seeds, n_outfits=args.n_outfits,
                                  per_kind=args.per_kind, margin=args.margin, progress=not args.json)
     paths = write_report(report, args.out or REPO_ROOT / "reports")
     s = report.summary
@@ -202,7 +202,8 @@ def cmd_evaluate(args) -> tuple:
 def _evaluate_pairs(args, wb) -> tuple:
     """``evaluate --pairs``: the pair test over scorer seeds (see :mod:`xfashion.evaluate.pairs`)."""
     sizes = {k: v for k, v in (("n_outfits", args.n_outfits), ("per_rule", args.per_kind)) if v is not None}
-    report = run_pair_evaluation(wb, seeds=args.seeds, margin=args.margin, progress=not args.json, **sizes)
+    report = run_pair_evaluation(wb, args.methods, seeds=args.seeds, margin=args.margin, progress=not args.json,
+                                 **sizes)
     s = report.summary
     keys = [c for c in s.columns if c.startswith("clash_") and "unambiguous" not in c]
     methods = {m: {**{k: round(float(s.loc[m, k]), 4) for k in keys if s.loc[m, k] == s.loc[m, k]},
@@ -326,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-outfits", type=positive_int, help="good outfits drawn per seed (default: per protocol)")
     p.add_argument("--per-kind", type=positive_int, help="cases kept per swap kind (default: per protocol)")
     p.add_argument("--out", type=out_folder, help="folder for the report files (default reports/)")
+    p.add_argument("--methods", type=method_type, nargs="+",
+                   help="the methods to evaluate (default: every registered one of the test's kind)")
     p.add_argument("--pairs", action="store_true",
                    help="the pair test instead: swaps that break exactly one pair rule, and which pair methods find "
                         "it (--per-kind: cases per pair rule)")

@@ -179,6 +179,9 @@ SIZES = {
     "swap_quantus_cases": (30, 10),  # cases per method and scorer seed that Quantus's metrics judge
     "swap_sanity_cases": (100, 30),  # cases per method re-explained on the randomised scorer
     "design_per_kind": (60, 15),  # controlled swap cases per kind on each design of chapter 07's study
+    # cases per scorer seed that a method with a declared case cap (the costly ones: pixel IG, Shapley values,
+    # the pair test's interaction index) explains; None: its own cap
+    "capped_cases": (None, 20),
 }
 
 

@@ -30,7 +30,7 @@ from ..scorer import score
 from ..utils import check_count, check_unique
 from .bench import best_time
 from .metrics import family_scores, seed_summary
-from .report import seed_scorer, spread
+from .report import declared_caps, seed_scorer, spread
 from .swap import check_margin
 
 PAIR_RULES = ("hue_clash", "neutral_clash", "season_clash")  # the rules whose fault is two items
@@ -239,8 +239,7 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
     seeds = check_unique([int(s) for s in seeds], "seeds")
     methods = check_unique([get_method(m, "pairs").traits.name for m in (methods or registered("pairs"))],
                            "pair methods")
-    caps = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
-            **(max_cases or {})}
+    caps = {**declared_caps(methods), **(max_cases or {})}
     start = time.perf_counter()
     frames, cost = [], {}
     for k, s in enumerate(seeds):

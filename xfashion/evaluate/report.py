@@ -124,8 +124,7 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     check_unique([int(s) for s in seeds], "seeds")
     # aliases resolved first, so "ig" and "integrated_gradients" count as a repeat
     methods = check_unique([get_method(m, "items").traits.name for m in (methods or registered_methods())], "methods")
-    max_cases = {**{m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases},
-                 **(max_cases or {})}
+    max_cases = {**declared_caps(methods), **(max_cases or {})}
     config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),
               "n_outfits": n_outfits, "per_kind": per_kind, "draws": draws, "margin": margin, "split": split,
               "methods": list(methods), "rules": dataclasses.asdict(rules), "sanity_cases": sanity_cases,
@@ -211,6 +210,13 @@ def _quantus_cases(wb, model, sub: SwapCases, attr: Attribution, method: str, op
         if get_method(method).traits.needs_images else cases.batch
     quantus = quantus_scores(model, batch, attr.take(q), wb.means, options={**wb.options(), **opts}, seed=seed)
     return scores.join(quantus.set_index(pd.Index(q))), deletion_curve(quantus.attrs["curves"])
+
+
+def declared_caps(methods) -> dict:
+    """Each capped method's case cap (its ``traits.max_cases``; in small-data mode at most ``capped_cases``)."""
+    small = size("capped_cases")
+    caps = {m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases}
+    return {m: cap if small is None else min(cap, small) for m, cap in caps.items()}
 
 
 def spread(n: int, k: int) -> np.ndarray:

@@ -110,7 +110,7 @@ class Traits:
         Cost class, for tables and plots.
     max_cases : int, optional
         Cases per scorer seed of the swap or pair test it sees (the slowest methods see cases spread
-        over the kinds).
+        over the kinds); in small-data mode at most the size ``capped_cases``.
     gradients : bool
         Whether its inputs need ``requires_grad``.
     reference : {'none', 'mean'}
