@@ -188,7 +188,7 @@ def test_pair_cases_break_exactly_one_pair_rule_with_the_swapped_item(wb_small):
     assert len(cases) > 0 and set(cases.rule) <= set(ep.PAIR_RULES)
     for c in range(len(cases)):
         n = int(cases.batch.mask[c].sum())
-        found = ep.faulted_pairs(wb_small.catalog, cases.items[c, :n], cases.colors[c, :n])
+        found = xf.evaluate.oracle.faulted_pairs(wb_small.catalog, cases.items[c, :n], cases.colors[c, :n])
         assert [tuple(sorted(p[:2])) for p in found] == [tuple(sorted((cases.position[c], cases.partner[c])))]
         assert found[0][2] == cases.rule[c]
         assert xf.rules.violations(wb_small.catalog.category[cases.items[c, :n]], cases.colors[c, :n],

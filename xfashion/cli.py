@@ -22,7 +22,8 @@ from .book import build_book
 from .chapters import write_table
 from .data import CATEGORIES, COLOR_NAMES
 from .evaluate import benchmark, headline, run_swap_evaluation
-from .evaluate.pairs import faulted_pairs, run_pair_evaluation
+from .evaluate.oracle import faulted_pairs
+from .evaluate.pairs import run_pair_evaluation
 from .evaluate.report import write_report
 from .explain import attribute, get_method, methods
 from .explain.base import ALIASES

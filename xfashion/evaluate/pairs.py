@@ -18,40 +18,23 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..data import COLOR_NAMES, SLOTS
 from ..explain import attribute, get_method
 from ..explain import methods as registered
 from ..explain.pairs import PairAttribution, attribute_pairs
 from ..outfits import OutfitBatch, make_batch, sample_good_outfits
-from ..rules import DEFAULT_RULES, StylistRules, clash_tables, violations
+from ..rules import DEFAULT_RULES, StylistRules
 from ..scorer import score
 from ..utils import check_count, check_unique
 from .bench import best_time
 from .metrics import family_scores, seed_summary
-from .report import declared_caps, seed_scorer, spread
+from .oracle import PAIR_RULES, faulted_pairs, one_pair_clash, oracle_pairs
+from .report import declared_caps, seed_scorer
+from .runner import score_methods
 from .swap import check_margin
 
-PAIR_RULES = ("hue_clash", "neutral_clash", "season_clash")  # the rules whose fault is two items
 IMPLIED = ("ifiv", "feature_ablation")  # item methods whose two lowest items are compared too
-
-
-def faulted_pairs(catalog, items, colors, rules: StylistRules = DEFAULT_RULES) -> list:
-    """The stylist's faulted pairs of one outfit: ``[(i, j, rule), ...]`` over its real items (pair rules only)."""
-    items, colors = np.asarray(items), np.asarray(colors)
-    found = violations(catalog.category[items], colors, catalog.busy[items], rules)
-    return [(*v.items, v.rule) for v in found if v.rule in PAIR_RULES]
-
-
-def oracle_pairs(catalog, cases, rules: StylistRules = DEFAULT_RULES) -> PairAttribution:
-    """The stylist as a pair explanation (the ceiling): -1 on each faulted pair."""
-    values = torch.zeros(cases.batch.mask.shape + (cases.batch.mask.shape[1],))
-    for c in range(len(cases)):
-        n = int(cases.batch.mask[c].sum())
-        for i, j, _ in faulted_pairs(catalog, cases.items[c, :n], cases.colors[c, :n], rules):
-            values[c, i, j] = values[c, j, i] = -1.0
-    return PairAttribution(values, cases.batch.mask.clone(), "oracle")
 
 
 @dataclass
@@ -76,28 +59,9 @@ class PairCases:
     def __len__(self) -> int:
         return len(self.position)
 
-
-def _one_pair_clash(catalog, items, colors, rules):
-    """For candidate outfits (M, N): the single faulted pair ``(i, j)`` and its rule, or -1 (any other verdict)."""
-    t = clash_tables(rules)
-    mask = items >= 0
-    it = np.where(mask, items, 0)
-    cat, col = catalog.category[it], np.where(mask, colors, 0)
-    n = items.shape[1]
-    upper = (mask[:, :, None] & mask[:, None, :]) & np.triu(np.ones((n, n), bool), 1)
-    colour = t["color"][col[:, :, None], col[:, None, :]] & upper
-    season = t["season"][cat[:, :, None], cat[:, None, :]] & upper
-    clash = colour | season
-    counts_ok = ((t["chromatic"][col] & mask).sum(1) <= rules.max_chromatic) & \
-        ((catalog.busy[it] & mask).sum(1) <= rules.max_busy)
-    one = (colour.sum((1, 2)) + season.sum((1, 2)) == 1) & counts_ok
-    flat = clash.reshape(len(items), -1).argmax(1)
-    i, j = np.where(one, flat // n, -1), np.where(one, flat % n, -1)
-    rows = np.arange(len(items))
-    chromatic = t["chromatic"][col[rows, np.maximum(i, 0)]] & t["chromatic"][col[rows, np.maximum(j, 0)]]
-    rule = np.where(season.reshape(len(items), -1)[rows, flat], "season_clash",
-                    np.where(chromatic, "hue_clash", "neutral_clash"))
-    return i, j, np.where(one, rule, "")
+    def subset(self, idx) -> "PairCases":
+        """The cases at positions ``idx``."""
+        return _take(self, idx)
 
 
 def build_pair_cases(wb, *, model=None, seed: int = 0, n_outfits: int = 3000, per_rule: int | None = 150,
@@ -133,7 +97,7 @@ def build_pair_cases(wb, *, model=None, seed: int = 0, n_outfits: int = 3000, pe
                 col = catalog.color[new]
             items, colors = base[pending].copy(), base_colors[pending].copy()
             items[np.arange(len(pending)), pos], colors[np.arange(len(pending)), pos] = new, col
-            i, j, rule = _one_pair_clash(catalog, items, colors, rules)
+            i, j, rule = one_pair_clash(catalog, items, colors, rules)
             ok = (i == pos) | (j == pos)
             found.append((pending[ok], items[ok], colors[ok], pos[ok], np.where(i == pos, j, i)[ok], rule[ok], kind))
             pending = pending[~ok]
@@ -193,8 +157,13 @@ def clash_scores(attr: PairAttribution, position, partner) -> pd.DataFrame:
     """Per case, every pair-test metric (``clash_top1``: the true pair is lowest, ties share the credit;
     ``clash_rank``, ``clash_mrr``, ...) and ``n_pairs``, the outfit's pairs of real items."""
     cases = SimpleNamespace(position=position, partner=partner)
-    n = attr.mask.sum(1).numpy()
-    return family_scores("pair test", attr, cases).assign(n_pairs=n * (n - 1) // 2)
+    return family_scores("pair test", attr, cases).assign(n_pairs=n_pairs(attr.mask))
+
+
+def n_pairs(mask) -> np.ndarray:
+    """Pairs of real items in each outfit."""
+    n = mask.sum(1).numpy()
+    return n * (n - 1) // 2
 
 
 @dataclass
@@ -240,6 +209,8 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
     methods = check_unique([get_method(m, "pairs").traits.name for m in (methods or registered("pairs"))],
                            "pair methods")
     caps = {**declared_caps(methods), **(max_cases or {})}
+    # the stylist's pairs (the ceiling), the pair methods, and item methods read by their two lowest items
+    through = {f"{get_method(m, 'items').traits.name} (two lowest items)": m for m in implied}
     start = time.perf_counter()
     frames, cost = [], {}
     for k, s in enumerate(seeds):
@@ -248,21 +219,22 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
                                  rules=rules)
         meta = pd.DataFrame({"seed": s, "case": np.arange(len(cases)), "rule": cases.rule, "kind": cases.kind,
                              "unambiguous": True})
-        results = {"oracle": (np.arange(len(cases)), oracle_pairs(wb.catalog, cases, rules))}
-        for m in tqdm(methods, desc=f"pair test (scorer seed {s})", disable=not progress):
-            rows = spread(len(cases), caps.get(m, len(cases)))
-            results[m] = (rows, attribute_pairs(model, cases.batch.take(torch.as_tensor(rows)), m, seed=s,
-                                                **wb.options()))
-            cost.setdefault(m, []).append((results[m][1].ms_per_outfit, results[m][1].forward_passes))
-        for m in implied:
-            attr = attribute(model, cases.batch, m, **wb.options())
-            results[f"{attr.method} (two lowest items)"] = (np.arange(len(cases)), implied_pairs(attr))
-        for name, (rows, attr) in results.items():
-            scores = clash_scores(attr, cases.position[rows], cases.partner[rows])
-            frames.append(pd.concat([meta.iloc[rows].reset_index(drop=True), scores.assign(method=name)], axis=1))
+
+        def explain(scorer, sub, m, s=s):
+            if m == "oracle":
+                return oracle_pairs(wb.catalog, sub, rules)
+            if m in through:
+                return implied_pairs(attribute(scorer, sub.batch, through[m], **wb.options()))
+            return attribute_pairs(scorer, sub.batch, m, seed=s, **wb.options())
+
+        for run in score_methods(model, cases, ["oracle", *methods, *through], "pair test", explain, caps=caps,
+                                 progress=progress, desc=f"pair test (scorer seed {s})"):
+            run.scores["n_pairs"] = n_pairs(run.attr.mask)
+            if run.method in methods:
+                cost.setdefault(run.method, []).append(run.cost())
+            frames.append(run.frame(meta))
     per_case = pd.concat(frames, ignore_index=True)
-    cost_df = pd.DataFrame({m: {"ms_per_outfit": float(np.mean([c[0] for c in v])),
-                                "forward_passes": float(np.mean([c[1] for c in v]))} for m, v in cost.items()}).T
+    cost_df = pd.DataFrame({m: pd.DataFrame(v).mean() for m, v in cost.items()}).T
     config = {"methods": methods, "seeds": seeds, "implied": list(implied), "max_cases": caps, "per_rule": per_rule,
               "n_outfits": n_outfits, "margin": margin, "design": dict(design or {})}
     return PairReport(per_case, seed_summary(per_case), cost_df, config, time.perf_counter() - start)

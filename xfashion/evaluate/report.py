@@ -22,9 +22,11 @@ from ..training import train_scorer
 from ..utils import check_count, check_seed, check_unique, from_plain, size, to_plain
 from .agreement import attribute_in_chunks
 from .faithfulness import QUANTUS_VERSION, quantus_scores
-from .metrics import detection_scores, metrics_of, random_expected, seed_summary, summarise
+from .metrics import family_scores, metrics_of, random_expected, seed_summary, summarise
+from .oracle import oracle_attribution
+from .runner import score_methods, spread
 from .sanity import randomised_copy
-from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin, oracle_attribution
+from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin
 
 # the shares of an outfit's (item, group) cells replaced at which every deletion curve is read
 DELETION_SHARES = np.linspace(0, 1, 11)
@@ -170,26 +172,26 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
     rand_model = randomised_copy(model, seed)
     n_quantus = config["quantus_cases"]
     options = config["options"]
-    for m in tqdm([*methods, "oracle"], desc=f"swap evaluation (scorer seed {seed})", disable=not progress):
-        rows = np.arange(len(cases)) if m == "oracle" else spread(len(cases), max_cases.get(m, len(cases)))
-        sub = cases.subset(rows)
-        opts = options.get(m, {})
-        attr = oracle_attribution(cases) if m == "oracle" else _attribute_cases(wb, model, sub, m, opts)
-        scores = detection_scores(attr, sub.position, sub.kind)
+
+    def explain(scorer, sub, m):
+        return oracle_attribution(sub) if m == "oracle" else _attribute_cases(wb, scorer, sub, m, options.get(m, {}))
+
+    for run in score_methods(model, cases, [*methods, "oracle"], "swap test", explain, caps=max_cases,
+                             progress=progress, desc=f"swap evaluation (scorer seed {seed})"):
+        m, sub, attr = run.method, run.cases, run.attr
         if m != "oracle":
-            cost[m] = {"ms_per_outfit": attr.ms_per_outfit, "forward_passes": attr.forward_passes,
-                       "backward_passes": attr.backward_passes}
+            cost[m] = run.cost()
             if n_quantus:
-                scores, deletion[m] = _quantus_cases(wb, model, sub, attr, m, opts, scores, n_quantus, max_cases, seed)
+                run.scores, deletion[m] = _quantus_cases(wb, model, sub, attr, m, options.get(m, {}), run.scores,
+                                                         n_quantus, max_cases, seed)
             # the same cases, spread over the kinds, on the trained and the randomised scorer (capped
             # methods re-explain half their cases)
             pick = spread(len(sub), min(config["sanity_cases"], max(20, len(sub) // 2)))
             both = sub.subset(pick)
-            r_scores = detection_scores(_attribute_cases(wb, rand_model, both, m, opts), both.position, both.kind)
-            sanity[m] = {"trained model": float(scores["item_top1"].iloc[pick].mean()),
+            r_scores = family_scores("swap test", explain(rand_model, both, m), both)
+            sanity[m] = {"trained model": float(run.scores["item_top1"].iloc[pick].mean()),
                          "randomised model": float(r_scores["item_top1"].mean())}
-        frames.append(pd.concat([meta.iloc[rows].reset_index(drop=True),
-                                 scores.assign(method=m)], axis=1))
+        frames.append(run.frame(meta))
     deletion_df = pd.DataFrame(deletion, index=DELETION_SHARES.round(2))
     deletion_df.index.name = "share of (item, group) cells replaced"
     return {"cases": _cases_to_plain(cases), "per_case": to_plain(pd.concat(frames, ignore_index=True)),
@@ -219,12 +221,6 @@ def declared_caps(methods) -> dict:
     return {m: cap if small is None else min(cap, small) for m, cap in caps.items()}
 
 
-def spread(n: int, k: int) -> np.ndarray:
-    """``min(n, k)`` indices spread evenly over ``range(n)``: capped methods see every swap kind, not the first."""
-    k = min(n, k)
-    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64)) if k else np.zeros(0, np.int64)
-
-
 def _combine(parts: list, cases: dict, config: dict, seconds: float, cached: bool) -> SwapReport:
     per_case = pd.concat([from_plain(p["per_case"]) for p in parts], ignore_index=True)
 
@@ -238,7 +234,7 @@ def _combine(parts: list, cases: dict, config: dict, seconds: float, cached: boo
 
 def evaluate_code() -> list:
     """The evaluation modules whose source keys the swap cache."""
-    names = ("swap", "metrics", "sanity", "report", "agreement", "faithfulness")
+    names = ("oracle", "swap", "metrics", "runner", "sanity", "report", "agreement", "faithfulness")
     return [sys.modules[f"{__package__}.{m}"] for m in names]
 
 

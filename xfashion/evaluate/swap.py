@@ -17,30 +17,18 @@ import numpy as np
 import torch
 
 from ..data import COLOR_NAMES, SLOTS
-from ..explain import Attribution
 from ..groups import COLOR_GROUP, SHAPE_GROUP
-from ..outfits import OutfitBatch, make_batch, outfit_blame, sample_good_outfits
-from ..rules import DEFAULT_RULES, GROUPS, StylistRules, good_mask, repairers
+from ..outfits import OutfitBatch, make_batch, sample_good_outfits
+from ..rules import DEFAULT_RULES, GROUPS, StylistRules
 from ..scorer import score
 from ..utils import check_count, size
+from .oracle import Oracle, fashion_oracle
 
 # Fashion-MNIST swaps: one per feature group the stylist's rules fault (re-colour; another item of the
 # slot in the same colour) plus the whole item. A swap kind names the group it changes; "item" changes
 # every group.
 SWAP_KINDS = (*GROUPS, "item")
 PROTOCOLS = ("controlled", "paper")
-
-
-@dataclass
-class Oracle:
-    """The ground truth of a dataset, vectorised over outfits.
-
-    ``judge(items, colors) -> (bad (C,), culprits (C, N))`` takes padded item ids (-1) and
-    colours; ``blame(items, colors) -> (n, G)`` takes one outfit's real items.
-    """
-
-    judge: object
-    blame: object
 
 
 @dataclass
@@ -281,37 +269,6 @@ def default_sizes(protocol: str) -> dict:
     return dict(size(f"swap_{protocol}"))
 
 
-def fashion_oracle(catalog, split: str, rules: StylistRules = DEFAULT_RULES, groups=GROUPS) -> Oracle:
-    """The stylist as an :class:`Oracle`: a swap may re-colour an item or replace it by any item of its slot."""
-    pool = catalog.split == split
-    triples = []
-    for s in range(len(SLOTS)):
-        sel = pool & (catalog.slot == s)
-        triples.append(np.unique(np.stack([catalog.category[sel], catalog.color[sel], catalog.busy[sel]], 1), axis=0)
-                       if sel.any() else np.zeros((0, 3), np.int64))
-    width = max(len(t) for t in triples)
-    by_slot = np.full((len(SLOTS), width, 3), -1, dtype=np.int64)
-    for s, t in enumerate(triples):
-        by_slot[s, : len(t)] = t
-    palette = np.arange(len(COLOR_NAMES))
-
-    def judge(items, colors):
-        mask = items >= 0
-        it = np.where(mask, items, 0)
-        cat, busy, slot = catalog.category[it], catalog.busy[it].astype(np.int64), catalog.slot[it]
-        bad = ~good_mask(cat, colors, busy, mask, rules)
-        options = []
-        for i in range(items.shape[1]):
-            recolor = np.stack(np.broadcast_arrays(cat[:, i, None], palette[None], busy[:, i, None]), -1)
-            options.append(np.concatenate([recolor, by_slot[slot[:, i]]], 1))
-        return bad, repairers(cat, colors, busy, mask, options, rules) & bad[:, None]
-
-    def blame(items, colors):
-        return outfit_blame(catalog, items, colors, rules, list(groups))
-
-    return Oracle(judge, blame)
-
-
 def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None = None, per_kind: int | None = None,
                      draws: int = 30, margin: float = 0.5, seed: int = 0, split: str = "test",
                      rules: StylistRules = DEFAULT_RULES, model=None) -> SwapCases:
@@ -370,9 +327,3 @@ def check_margin(margin) -> None:
             or margin < 0:
         raise ValueError(f"margin is the least logit drop for a kept swap and must be a finite number >= 0; "
                          f"got {margin!r}.")
-
-
-def oracle_attribution(cases: SwapCases) -> Attribution:
-    """The oracle as an explanation (the ceiling): culprit items lowest, then more blame lower."""
-    values = -cases.blame - 10.0 * torch.from_numpy(cases.culprits)[..., None].to(cases.blame.dtype)
-    return Attribution(values, cases.batch.mask.clone(), "oracle", list(cases.groups))

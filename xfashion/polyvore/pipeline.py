@@ -11,7 +11,8 @@ import torch
 import torch.nn as nn
 
 from ..data import PALETTE
-from ..evaluate.metrics import detection_scores, metrics_of
+from ..evaluate.metrics import metrics_of
+from ..evaluate.runner import score_methods
 from ..evaluate.swap import check_margin, make_swap_cases
 from ..explain import attribute, dataset_means
 from ..outfits import OutfitBatch
@@ -164,12 +165,12 @@ def swap_detection(model, cases, feats: PhotoFeatures,
     means = dataset_means(feats.tables)
     rows = {}
     if len(cases):
-        for m in methods:
-            attr = attribute(model, cases.batch, m, means=means)
-            d = detection_scores(attr, cases.position, cases.kind)
-            # the swap test's metrics, read from their declarations (as the Fashion-MNIST report does)
-            rows[m] = {**{metric.name: metric.compute(d) for metric in metrics_of("swap test", per_case=True)},
-                       "ms_per_outfit": attr.ms_per_outfit}
+        # the loop of the Fashion-MNIST swap test, every case for every method; each swap-test metric its mean
+        for run in score_methods(model, cases, methods, "swap test",
+                                 lambda scorer, sub, m: attribute(scorer, sub.batch, m, means=means)):
+            rows[run.method] = {**{metric.name: metric.compute(run.scores)
+                                   for metric in metrics_of("swap test", per_case=True)},
+                                "ms_per_outfit": run.attr.ms_per_outfit}
     return pd.DataFrame(rows).T.round(3)
 
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, to_display
-from ..evaluate.pairs import faulted_pairs
+from ..evaluate.oracle import faulted_pairs
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
 from ..explain.pairs import attribute_pairs
