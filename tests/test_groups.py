@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import xfashion as xf
+from xfashion.evaluate import pairs as ep
 from xfashion.evaluate import run_swap_evaluation
 from xfashion.evaluate.swap import SWAP_KINDS
 from xfashion.pipeline import Workbench
@@ -53,3 +54,32 @@ def test_a_group_without_an_encoder_is_refused(mini):
     groups = xf.DEFAULT_GROUPS.add(xf.FeatureGroup("pattern", 1, ("texture_score",)))
     with pytest.raises(ValueError, match="'pattern'.* no encoder"):
         xf.features.FeatureExtractor(cnn.model, groups)
+
+
+def test_a_third_group_that_declares_its_swap_is_a_kind_of_the_swap_test_through_the_workbench():
+    brightness = xf.FeatureGroup("brightness", 2, ("mean", "spread"), encoder=lambda cnn: xf.features.LuminanceStats(),
+                                 swap="recolour")  # re-colouring an item changes its brightness
+    groups = xf.DEFAULT_GROUPS.add(brightness)
+    assert groups.swap_kinds == ("color", "shape_texture", "brightness", "item") and SWAP_KINDS[-1] == "item"
+    wb = xf.workbench(seed=0, progress=False, groups=groups)
+    assert wb.model.groups.names == groups.names and list(wb.feats.tables) == groups.names
+    assert xf.workbench(seed=0, progress=False) is not wb  # the book's workbench stays the book's
+    report = run_swap_evaluation(wb, methods=["ifiv", "random"], margin=0.0, sanity_cases=5, quantus_cases=0,
+                                 progress=False)
+    per = report.per_case[report.per_case.method == "ifiv"]
+    assert set(per.kind) == set(groups.swap_kinds)
+    # a brightness swap is answered by the item's brightness cell, one of three per item
+    assert per[per.kind == "brightness"].pair_top1.notna().all() and report.first.groups == groups.names
+    pair = ep.run_pair_evaluation(wb, ["second_order_ifiv"], seeds=(0,), progress=False)
+    assert pair.n_cases > 0 and set(pair.per_case.kind) <= {"color", "item"}
+    with pytest.raises(ValueError, match="swap must be one of"):
+        xf.FeatureGroup("odd", 1, ("x",), swap="rotate")
+
+
+def test_the_pair_test_needs_a_group_that_is_re_coloured(wb_small):
+    import copy
+    model = copy.deepcopy(wb_small.model)
+    model.groups = xf.groups.FeatureGroups(tuple(xf.FeatureGroup(g.name, g.size, g.dim_names)
+                                                 for g in model.groups.groups), model.groups.context)
+    with pytest.raises(ValueError, match="no feature group of the scorer declares swap='recolour'"):
+        ep.build_pair_cases(wb_small, model=model, n_outfits=50)

@@ -18,6 +18,7 @@ COLOR_GROUP = "color"  # a named colour histogram over the palette (chapter 02)
 SHAPE_GROUP = "shape_texture"  # the colour-blind CNN embedding (chapter 02)
 DEFAULT_GROUP_NAMES = (COLOR_GROUP, SHAPE_GROUP)  # everything else refers to the default groups by these
 EMBED_DIM = 32  # dimensions of the shape-texture embedding
+SWAPS = (None, "recolour", "reshape")  # how the swap test may change one group of an item (FeatureGroup.swap)
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,17 @@ class FeatureGroup:
         ``encoder(cnn) -> nn.Module`` mapping RGBA items (n, 4, 28, 28) to (n, size); how the
         feature extractor computes this group from pixels. Groups computed elsewhere
         (e.g. Polyvore's photo features) leave it out.
+    swap : {'recolour', 'reshape'}, optional
+        How the swap test changes this group of one item (a swap kind of its own): ``recolour``
+        renders the same item in another palette colour, ``reshape`` puts another item of the slot
+        in the item's colour. None: the swap test has no swap for it (its item swaps still change it).
     """
 
     name: str
     size: int
     dim_names: tuple
     encoder: object = field(default=None, compare=False, repr=False)
+    swap: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
@@ -55,6 +61,8 @@ class FeatureGroup:
                              "give one name per dimension.")
         if len(set(self.dim_names)) != self.size:
             raise ValueError(f"FeatureGroup {self.name!r}: dim_names repeat a name; give each dimension its own.")
+        if self.swap not in SWAPS:
+            raise ValueError(f"FeatureGroup {self.name!r}: swap must be one of {list(SWAPS)}; got {self.swap!r}.")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,11 @@ class FeatureGroups:
     @property
     def names(self) -> list:
         return [g.name for g in self.groups]
+
+    @property
+    def swap_kinds(self) -> tuple:
+        """The swap test's kinds: every group that declares a swap, then ``item`` (the whole item)."""
+        return (*(g.name for g in self.groups if g.swap), "item")
 
     @property
     def sizes(self) -> list:
@@ -109,8 +122,9 @@ class FeatureGroups:
 
 
 def default_group(name: str, encoder=None) -> FeatureGroup:
-    """The default group ``name`` (``color`` or ``shape_texture``) with its dimension names."""
+    """The default group ``name`` (``color`` or ``shape_texture``) with its dimension names and swap."""
     dims = {COLOR_GROUP: tuple(COLOR_NAMES), SHAPE_GROUP: tuple(f"st{i:02d}" for i in range(EMBED_DIM))}
     if name not in dims:
         raise KeyError(f"Unknown default group {name!r}; the defaults are {list(DEFAULT_GROUP_NAMES)}.")
-    return FeatureGroup(name, len(dims[name]), dims[name], encoder=encoder)
+    swap = {COLOR_GROUP: "recolour", SHAPE_GROUP: "reshape"}[name]  # the colour is re-rendered; the shape, replaced
+    return FeatureGroup(name, len(dims[name]), dims[name], encoder=encoder, swap=swap)

@@ -13,6 +13,7 @@ from .cnn import train_shape_cnn
 from .data import SLOTS, Catalog, build_catalog, load_fashion_mnist
 from .explain import dataset_means, reference_outfits, with_images
 from .features import ItemFeatures, extract_features
+from .groups import FeatureGroups
 from .outfits import OutfitBatch, OutfitSet, make_splits, rule_counts
 from .rules import DEFAULT_RULES
 from .scorer import feature_batch
@@ -89,11 +90,18 @@ def prepare(seed: int = 0):
     return _memo(("prepare", seed), build)
 
 
-def item_features(seed: int = 0, progress: bool = True, pretrained: bool | None = None):
+def _groups_key(groups: FeatureGroups | None) -> tuple:
+    """What tells feature-group specs apart within a process: each group and its encoder (None: the defaults)."""
+    return () if groups is None else tuple((g, id(g.encoder)) for g in groups.groups)
+
+
+def item_features(seed: int = 0, progress: bool = True, pretrained: bool | None = None,
+                  groups: FeatureGroups | None = None):
     """Load the book's shape-texture CNN (or train it) and extract every catalog item's features (cached).
 
     ``pretrained=False`` (or ``XFASHION_PRETRAINED=0``) trains the CNN instead of loading the
-    weights shipped in ``data/weights/``.
+    weights shipped in ``data/weights/``. ``groups`` (default :data:`~xfashion.features.DEFAULT_GROUPS`)
+    are the feature groups to extract, e.g. ``xf.DEFAULT_GROUPS.add(xf.FeatureGroup(...))``.
 
     Returns
     -------
@@ -104,12 +112,14 @@ def item_features(seed: int = 0, progress: bool = True, pretrained: bool | None 
     def build():
         catalog, _ = prepare(seed)
         cnn = train_shape_cnn(fashion_mnist(), seed=seed, pretrained=pretrained, progress=progress)
-        return extract_features(catalog, cnn, progress=progress)
-    return _memo(("features", seed, pretrained), build)
+        return extract_features(catalog, cnn, progress=progress, **({"groups": groups} if groups else {}))
+    return _memo(("features", seed, pretrained, *_groups_key(groups)), build)
 
 
-def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True, pretrained: bool | None = None):
-    """The book's outfit scorer of the embedded default (shipped; trained when ``pretrained=False``).
+def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True, pretrained: bool | None = None,
+                   groups: FeatureGroups | None = None):
+    """The book's outfit scorer of the embedded default (shipped; trained when ``pretrained=False`` or for
+    other feature ``groups`` than the default ones).
 
     Returns
     -------
@@ -119,9 +129,9 @@ def trained_scorer(seed: int = 0, kind: str = "pairwise", progress: bool = True,
 
     def build():
         catalog, splits = prepare(seed)
-        return train_scorer(catalog, splits, item_features(seed, progress, pretrained), kind=kind, seed=seed,
+        return train_scorer(catalog, splits, item_features(seed, progress, pretrained, groups), kind=kind, seed=seed,
                             pretrained=pretrained, progress=progress)
-    return _memo(("scorer", seed, kind, pretrained), build)
+    return _memo(("scorer", seed, kind, pretrained, *_groups_key(groups)), build)
 
 
 def fitb(seed: int = 0) -> list:
@@ -188,10 +198,15 @@ class Workbench:
         return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}
 
 
-def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = None) -> Workbench:
+def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = None,
+              groups: FeatureGroups | None = None) -> Workbench:
     """The catalog, splits, features, trained scorer and baselines of the embedded default.
 
     ``pretrained=False`` (or ``XFASHION_PRETRAINED=0``) trains the models instead of loading the book's.
+    ``groups`` explains other feature groups than the default colour and shape-texture ones, e.g.
+    ``xf.workbench(groups=xf.DEFAULT_GROUPS.add(xf.FeatureGroup("brightness", 2, ("mean", "spread"),
+    encoder=..., swap="recolour")))``: the features are extracted and the scorer trained for them (cached
+    like the book's), and a group that declares a ``swap`` is a kind of the swap test.
 
     The result is shared, not copied: every call with the same arguments in one process returns the same
     object (loading it again would cost seconds per chapter). Changing it in place, say
@@ -202,9 +217,9 @@ def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = No
 
     def build():
         catalog, splits = prepare(seed)
-        feats = item_features(seed, progress, pretrained)
-        result = trained_scorer(seed, "pairwise", progress, pretrained)
+        feats = item_features(seed, progress, pretrained, groups)
+        result = trained_scorer(seed, "pairwise", progress, pretrained, groups)
         train = np.flatnonzero(catalog.split == "train")
         return Workbench(catalog, splits, feats, result.model, dataset_means(feats.tables, train),
                          reference_outfits(feats.tables, rows=train, seed=seed), pretrained)
-    return _memo(("workbench", seed, pretrained), build)
+    return _memo(("workbench", seed, pretrained, *_groups_key(groups)), build)

@@ -43,7 +43,7 @@ class PairCases:
 
     Parallel over cases: ``items`` and ``colors`` after the swap, their feature ``batch``, the
     swapped ``position``, its ``partner`` in the faulted pair, the ``rule``, the swap ``kind``
-    ('color' or 'item') and the scores ``before`` and ``after``.
+    (the re-coloured group's name, 'color', or 'item') and the scores ``before`` and ``after``.
     """
 
     items: np.ndarray
@@ -81,13 +81,19 @@ def build_pair_cases(wb, *, model=None, seed: int = 0, n_outfits: int = 3000, pe
     base_colors = np.where(base >= 0, catalog.color[np.maximum(base, 0)], -1)
     rng = np.random.default_rng(seed)
     pools = {s: np.flatnonzero((catalog.split == split) & (catalog.slot == s)) for s in range(len(SLOTS))}
+    # the colour rules are broken by re-colouring an item (the swap of the group that declares it), the season
+    # rule by another item of the slot
+    recolour = [g.name for g in model.groups.groups if g.swap == "recolour"]
+    if not recolour:
+        raise ValueError("The pair test re-colours items for the colour rules, and no feature group of the scorer "
+                         f"declares swap='recolour' (groups: {model.groups.names}).")
     found = []
-    for kind in ("color", "item"):
+    for kind in (recolour[0], "item"):
         pending = np.arange(len(base))
         for _ in range(draws):
             pos = (rng.random(len(pending)) * (base[pending] >= 0).sum(1)).astype(np.int64)
             old = base[pending, pos]
-            if kind == "color":
+            if kind != "item":
                 new, col = old, (catalog.color[old] + rng.integers(1, len(COLOR_NAMES), len(old))) % len(COLOR_NAMES)
             else:
                 new = np.empty_like(old)
@@ -126,7 +132,7 @@ def _featurise(wb, model, batch, rows, before, items, colors, pos, partner, rule
     catalog, feats = wb.catalog, wb.feats
     src = torch.as_tensor(rows)
     fresh = {g: t[torch.as_tensor(items[np.arange(len(items)), pos])].clone() for g, t in feats.tables.items()}
-    recolour = np.flatnonzero(kind == "color")
+    recolour = np.flatnonzero(kind != "item")
     if len(recolour):
         with torch.no_grad():
             out = feats.extractor(catalog.render(items[recolour, pos[recolour]], colors[recolour, pos[recolour]]))

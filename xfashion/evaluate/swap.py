@@ -17,17 +17,17 @@ import numpy as np
 import torch
 
 from ..data import COLOR_NAMES, SLOTS
-from ..groups import COLOR_GROUP, SHAPE_GROUP
+from ..groups import DEFAULT_GROUP_NAMES, FeatureGroups, default_group
 from ..outfits import OutfitBatch, make_batch, sample_good_outfits
 from ..rules import DEFAULT_RULES, GROUPS, StylistRules
 from ..scorer import score
 from ..utils import check_count, size
 from .oracle import Oracle, fashion_oracle
 
-# Fashion-MNIST swaps: one per feature group the stylist's rules fault (re-colour; another item of the
-# slot in the same colour) plus the whole item. A swap kind names the group it changes; "item" changes
-# every group.
-SWAP_KINDS = (*GROUPS, "item")
+# Fashion-MNIST swaps: one per feature group that declares how it is swapped (FeatureGroup.swap: the
+# colour re-rendered, the shape replaced by another item of the slot in the same colour) plus the whole
+# item. A swap kind names the group it changes; "item" changes every group. These are the default groups'.
+SWAP_KINDS = FeatureGroups(tuple(default_group(name) for name in DEFAULT_GROUP_NAMES)).swap_kinds
 PROTOCOLS = ("controlled", "paper")
 
 
@@ -274,10 +274,12 @@ def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None 
                      rules: StylistRules = DEFAULT_RULES, model=None) -> SwapCases:
     """Fashion-MNIST's swap cases (see :func:`make_swap_cases`) in good outfits drawn from ``split``'s items.
 
-    Colour swap: the same item re-rendered in another palette colour. Shape-texture swap:
-    another item of the same slot rendered in the original colour. Item swap: another item
-    of the same slot in its own colour. Swapped items' features are recomputed from pixels,
-    for every feature group of the model; the oracle (``rules``) judges the swapped outfit.
+    One swap kind per feature group of the model that declares a swap (``FeatureGroup.swap``), plus
+    ``item``: a ``recolour`` group's swap renders the same item in another palette colour (the colour
+    group's), a ``reshape`` group's puts another item of the same slot in the original colour (the
+    shape-texture group's); the item swap, another item of the same slot in its own colour. Swapped
+    items' features are recomputed from pixels, for every feature group of the model; the oracle
+    (``rules``) judges the swapped outfit.
     Good outfits of 3+ items are drawn from the split's items (``n_outfits`` of them, by the
     oracle; seeded by ``seed``); ``model`` defaults to ``wb.model``.
     """
@@ -291,11 +293,14 @@ def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None 
     pools = {s: np.flatnonzero((catalog.split == split) & (catalog.slot == s)) for s in range(len(SLOTS))}
     base = outfits.items
 
+    groups = model.groups
+    edits = {g.name: g.swap for g in groups.groups if g.swap}  # what each swap kind does to the item
+
     def propose(rng, rows, kind):
         ids = base[rows]
         pos = (rng.random(len(rows)) * (ids >= 0).sum(1)).astype(np.int64)
         old = ids[np.arange(len(rows)), pos]
-        if kind == COLOR_GROUP:
+        if edits.get(kind) == "recolour":
             shift = rng.integers(1, len(COLOR_NAMES), len(rows))
             return pos, old, (catalog.color[old] + shift) % len(COLOR_NAMES)
         new = np.empty_like(old)
@@ -303,16 +308,16 @@ def build_swap_cases(wb, *, protocol: str = "controlled", n_outfits: int | None 
             sel, pool = catalog.slot[old] == s, pools[s]
             cand = pool[rng.integers(len(pool) - 1, size=int(sel.sum()))]
             new[sel] = np.where(cand == old[sel], pool[-1], cand)  # uniform over the slot without the old item
-        return pos, new, catalog.color[old] if kind == SHAPE_GROUP else catalog.color[new]
+        return pos, new, catalog.color[old] if edits.get(kind) == "reshape" else catalog.color[new]
 
     def refeaturise(rows):
         with torch.no_grad():
             return wb.feats.extractor(catalog.render(np.array([r[3] for r in rows]), np.array([r[4] for r in rows])))
 
     batch = make_batch(catalog, outfits, features=wb.feats.tables)
-    groups = list(model.groups.names)
-    cases = make_swap_cases(model, batch, propose, refeaturise, kinds=SWAP_KINDS, good=np.ones(len(outfits), bool),
-                            margin=margin, seed=seed, oracle=fashion_oracle(catalog, split, rules, groups),
+    cases = make_swap_cases(model, batch, propose, refeaturise, kinds=groups.swap_kinds,
+                            good=np.ones(len(outfits), bool), margin=margin, seed=seed,
+                            oracle=fashion_oracle(catalog, split, rules, groups.names),
                             colors=np.where(base >= 0, catalog.color[np.maximum(base, 0)], -1), protocol=protocol,
                             draws=draws, per_kind=per_kind, min_items=3)
     if cases.n_good == 0:
