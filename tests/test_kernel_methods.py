@@ -1,6 +1,7 @@
-"""Methods and metrics defined in a notebook cell (no source file Python can read back), an item method, a
-pair method and two metrics, each one class and a registration, run through the swap test and the pair
-test, the swap test's results cached under a key that follows the compiled code."""
+"""Methods, metrics and a feature group defined in a notebook cell (no source file Python can read back): an
+item method, a pair method, two metrics and a group, each one class and a registration or declaration, run
+through the swap test and the pair test, the swap test's results cached under a key that follows the
+compiled code."""
 import nbformat
 import pytest
 
@@ -53,6 +54,24 @@ CELLS = [
     "pair = pairs.run_pair_evaluation(wb, ['second_order_ifiv', 'random_pairs'], seeds=(0,), progress=False)\n"
     "assert (pair.per_case.clash_top3 >= pair.per_case.clash_top1).all() and 'clash_top3' in pair.summary\n"
     "xm.unregister_metric('item_top2'); xm.unregister_metric('clash_top3')",
+    # a feature group is one class (its encoder) and a declaration; the workbench extracts and trains for it, and
+    # the swap test gets a kind of its name (a re-colouring changes an item's lightness)
+    "import torch.nn as nn\n\n"
+    "class Lightness(nn.Module):\n"
+    "    def forward(self, rgba):\n"
+    "        grey = rgba[..., :3, :, :].mean(-3)\n"
+    "        alpha = rgba[..., 3, :, :]\n"
+    "        return ((grey * alpha).sum((-2, -1)) / alpha.sum((-2, -1)).clamp_min(1e-6))[..., None]\n\n"
+    "groups = xf.DEFAULT_GROUPS.add(xf.FeatureGroup('lightness', 1, ('mean',), encoder=lambda cnn: Lightness(),\n"
+    "                                               swap='recolour'))\n"
+    "wb3 = xf.workbench(seed=0, progress=False, groups=groups)\n"
+    "report = xf.evaluate.run_swap_evaluation(wb3, ['ifiv', 'random'], margin=0.0, sanity_cases=5, quantus_cases=0,\n"
+    "                                        progress=False)\n"
+    "per = report.per_case[report.per_case.method == 'ifiv']\n"
+    "assert set(per.kind) == {'color', 'shape_texture', 'lightness', 'item'}, set(per.kind)\n"
+    "assert per[per.kind == 'lightness'].pair_top1.notna().all()\n"
+    "pair = pairs.run_pair_evaluation(wb3, ['second_order_ifiv'], seeds=(0,), progress=False)\n"
+    "assert pair.n_cases > 0 and wb3.model.groups.names == ['color', 'shape_texture', 'lightness']",
     # the key follows the compiled code: another body, another key
     "class HalfIFIV(xf.explain.Explainer):\n    traits = xf.explain.Traits('half_ifiv', gradients=True)\n\n"
     "    def compute(self, run):\n"
