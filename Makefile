@@ -49,12 +49,13 @@ tour: install data
 
 # lint first (ruff: pyflakes, bugbear, import order, complexity, line length; see pyproject.toml);
 # two pytest workers (pytest-xdist), one thread each (tests/conftest.py): most of the suite is kernels and
-# small tensors that keep one core busy, so two at once use both cores; TEST_WORKERS=0 runs in one process.
+# small tensors that keep one core busy, so two at once use both cores; a worker that runs out of tests takes
+# queued ones from the other (--dist worksteal); TEST_WORKERS=0 runs in one process.
 # pytest's exit code 5 means no test ran: a failure here, said out loud
 TEST_WORKERS ?= 2
 test: install data browser
 	$(BIN)/ruff check xfashion tests
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS); rc=$$?; \
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) $(if $(filter 0,$(TEST_WORKERS)),,--dist worksteal); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # every model the tour uses, trained from scratch into data/weights/ with its manifest (commit the result)

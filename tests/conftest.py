@@ -73,9 +73,14 @@ def executed(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The browser tests run last, on the artifacts the notebook tests cached: their kernels load what the chapters
-    computed instead of computing it a second time, as a reader's JupyterLab does after the tour."""
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    """The long tests first, the browser tests last. Notebooks and fresh-process builds (a minute each) start
+    while the short tests can still fill the other worker's time; the browser tests run on the artifacts the
+    notebook tests cached: their kernels load what the chapters computed instead of computing it a second
+    time, as a reader's JupyterLab does after the tour."""
+    def order(item):
+        long = item.get_closest_marker("notebook") is not None or item.get_closest_marker("slow") is not None
+        return item.get_closest_marker("browser") is not None, not long
+    items.sort(key=order)
 
 
 _START = {}

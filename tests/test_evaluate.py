@@ -255,8 +255,9 @@ def test_cli_evaluate_and_bench_json(capsys, tmp_path):
         assert ifiv[name] is not None and f"{name}_sd" in ifiv and f"{name}_lo" in ifiv
     assert (tmp_path / "swap_evaluation.csv").exists()
     assert (tmp_path / "swap_evaluation.md").read_text().startswith("# Swap")
-    assert cli_main(["bench", "--json", "--n-outfits", "16"]) == 0
+    assert cli_main(["bench", "--json", "--n-outfits", "16", "--methods", "ablation"]) == 0
     bench = json.loads(capsys.readouterr().out)
+    assert set(bench["ratio_to_forward"]) == {"feature_ablation", "ifiv", "input_x_gradient", "integrated_gradients"}
     assert bench["ratio_to_forward"]["integrated_gradients"] > bench["ratio_to_forward"]["ifiv"]
     # measured by the OS for this process: at least what torch itself occupies
     assert 100 < bench["peak_rss_mb"] < 64 * 1024 and out["peak_rss_mb"] > 100

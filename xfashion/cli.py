@@ -222,7 +222,10 @@ def _evaluate_pairs(args, wb) -> tuple:
 
 def cmd_bench(args) -> tuple:
     wb = workbench(args.seed, progress=not args.json)
-    table = benchmark(wb, n_outfits=args.n_outfits)
+    # the three the comparison lines need, whichever methods are asked for
+    methods = list(dict.fromkeys([*(args.methods or []), "ifiv", "input_x_gradient", "integrated_gradients"])) \
+        if args.methods else None
+    table = benchmark(wb, methods, n_outfits=args.n_outfits)
     ifiv, ixg = table.loc["ifiv", "seconds"], table.loc["input_x_gradient", "seconds"]
     summary = {"n_outfits": args.n_outfits, "forward_seconds": table.attrs["forward_seconds"],
                "ratio_to_forward": table["ratio_to_forward"].round(3).to_dict(),
@@ -340,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = command("bench", cmd_bench, "time every method as a ratio to one forward pass")
     p.add_argument("--n-outfits", type=positive_int, default=512, help="outfits per batch (pixel methods: 32)")
+    p.add_argument("--methods", type=method_type, nargs="+",
+                   help="the methods to time (default: every item method; ifiv, input_x_gradient and "
+                        "integrated_gradients always, for the comparison lines)")
     p = command("polyvore", cmd_polyvore, "the same pipeline on a local copy of Polyvore Outfits",
                 parents=(common, margin))
     p.add_argument("--root", type=existing_folder,
