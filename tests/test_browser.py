@@ -152,7 +152,8 @@ def browser():
 
 
 # JupyterLab's kernels over IPC sockets, as `make lab` starts them: over TCP every kernel prints that
-# its traffic is unencrypted. (Voila stays on TCP: with IPC its page hung on a started kernel twice.)
+# its traffic is unencrypted. (Voila's kernels too, test_the_voila_app_redraws; an older note here said IPC
+# hung Voila's page on a started kernel: the stall seen since shows the kernel idle, see issue 27's notes.)
 IPC = "--KernelManager.transport=ipc"
 TCP_WARNING = "running over TCP without encryption"
 
