@@ -170,14 +170,15 @@ class PairTop1(CaseMetric):
 
 # ----------------------------------------------------------------------------- the pair test's metrics
 def _clash_ranks(attr, cases) -> tuple:
-    """Per case: pairs strictly below the faulted pair, pairs tied with it (itself included), and the outfit's pairs."""
+    """Per case: pairs strictly below the faulted pair, pairs tied with it (itself included), and its rank among
+    the outfit's pairs (the mean rank over ties, 1 is first)."""
     v, m = attr.values, attr.mask
     n = m.shape[1]
     true = v[torch.arange(len(v)), _positions(cases), torch.as_tensor(np.asarray(cases.partner))]
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool), 1) & m[:, :, None] & m[:, None, :]
     lower = ((v < true[:, None, None]) & upper).flatten(1).sum(1)
     ties = ((v == true[:, None, None]) & upper).flatten(1).sum(1)
-    return lower, ties, upper.flatten(1).sum(1)
+    return lower, ties, lower + (ties + 1) / 2.0
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,7 @@ class ClashRank(CaseMetric):
     """The faulted pair's rank among the outfit's pairs, the mean rank over ties (1 is first)."""
 
     def __call__(self, attr, cases, **context) -> np.ndarray:
-        lower, ties, _ = _clash_ranks(attr, cases)
-        return (lower + (ties + 1) / 2.0).numpy()
+        return _clash_ranks(attr, cases)[2].numpy()
 
 
 @dataclass(frozen=True)
@@ -203,8 +203,7 @@ class ClashMRR(CaseMetric):
     """The reciprocal of :class:`ClashRank`."""
 
     def __call__(self, attr, cases, **context) -> np.ndarray:
-        lower, ties, _ = _clash_ranks(attr, cases)
-        return (1.0 / (lower + (ties + 1) / 2.0)).numpy()
+        return (1.0 / _clash_ranks(attr, cases)[2]).numpy()
 
 
 for _metric in [

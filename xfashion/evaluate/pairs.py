@@ -61,7 +61,9 @@ class PairCases:
 
     def subset(self, idx) -> "PairCases":
         """The cases at positions ``idx``."""
-        return _take(self, idx)
+        idx = np.asarray(idx, np.int64)
+        return PairCases(self.items[idx], self.colors[idx], self.batch.take(torch.as_tensor(idx)), self.position[idx],
+                         self.partner[idx], self.rule[idx], self.kind[idx], self.before[idx], self.after[idx])
 
 
 def build_pair_cases(wb, *, model=None, seed: int = 0, n_outfits: int = 3000, per_rule: int | None = 150,
@@ -123,7 +125,7 @@ def build_pair_cases(wb, *, model=None, seed: int = 0, n_outfits: int = 3000, pe
                 chosen.append(c)
         keep = np.zeros(len(keep), bool)
         keep[chosen] = True
-    return _take(cases, np.flatnonzero(keep))
+    return cases.subset(np.flatnonzero(keep))
 
 
 def _featurise(wb, model, batch, rows, before, items, colors, pos, partner, rule, kind) -> PairCases:
@@ -144,12 +146,6 @@ def _featurise(wb, model, batch, rows, before, items, colors, pos, partner, rule
     swapped = OutfitBatch(new_feats, batch.slot[src], batch.mask[src], batch.label[src], torch.as_tensor(items))
     after = score(model, swapped).numpy() if len(items) else np.zeros(0, np.float32)
     return PairCases(items, colors, swapped, pos, partner, rule, kind, before, after)
-
-
-def _take(cases: PairCases, idx) -> PairCases:
-    idx = np.asarray(idx, np.int64)
-    return PairCases(cases.items[idx], cases.colors[idx], cases.batch.take(torch.as_tensor(idx)), cases.position[idx],
-                     cases.partner[idx], cases.rule[idx], cases.kind[idx], cases.before[idx], cases.after[idx])
 
 
 def implied_pairs(attr) -> PairAttribution:

@@ -132,8 +132,9 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
               "methods": list(methods), "rules": dataclasses.asdict(rules), "sanity_cases": sanity_cases,
               "quantus_cases": quantus_cases, "quantus": QUANTUS_VERSION,
               "max_cases": max_cases, "options": dict(options or {})}
-    # every registered per-case metric is computed, so each (settings and code, also one typed in a cell) keys it
-    measured = metrics_of(per_case=True)
+    # every per-case metric the swap test computes (all but the pair test's) keys it, settings and code, also one
+    # typed in a cell
+    measured = [m for m in metrics_of(per_case=True) if m.family != "pair test"]
     metric_code = list(dict.fromkeys(type(m) for m in measured))
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
