@@ -76,7 +76,8 @@ book: install
 MALLOC_ENV := MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=33554432
 
 app: install data
-	$(MALLOC_ENV) $(BIN)/voila app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
+	@# Voila through xfashion.voila_app: its command line, with an nbclient bug that stalls the app worked around
+	$(MALLOC_ENV) $(BIN)/python -m xfashion.voila_app app/explanation_explorer.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
 
 lab: install data
 	$(MALLOC_ENV) $(BIN)/jupyter lab --LabApp.news_url=None --KernelManager.transport=ipc notebooks/

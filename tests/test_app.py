@@ -108,3 +108,59 @@ def test_items_are_picked_by_name_and_the_data_source_is_said_without_a_path(wb_
     for source in (f"folder {DEBIAN_DIR}", "folder /home/someone/xfashion/data/fashion-mnist",
                    "explicit path /tmp/fm", "torchvision download", "mini subset fashion-mnist-mini.npz", "other"):
         assert "/" not in widgets.source_phrase(source)
+
+
+def test_voila_app_mirrors_output_widgets_on_a_shell_socket_of_its_own(monkeypatch):
+    """nbclient's stand-in for the Output widget sends its mirror messages on a socket the executor's poll for the
+    execute_reply does not use (xfashion.voila_app; the Voila test shows the stall it prevents), one socket per
+    executor, in order."""
+    from nbclient.output_widget import OutputWidget
+
+    from xfashion import voila_app
+
+    sent, opened = [], []
+
+    class Session:
+        def msg(self, msg_type, content, parent, metadata):
+            return {"msg_type": msg_type, "content": content, "parent_header": parent}
+
+        def send(self, socket, msg):
+            sent.append((socket, msg["msg_type"], msg["content"]["data"]["state"]["outputs"]))
+
+    class Client:
+        session = Session()
+
+        class shell_channel:  # noqa: N801 (the executor's channel; the mirror must not use it)
+            @staticmethod
+            def send(msg):
+                raise AssertionError("mirror message sent on the executor's shell socket")
+
+    class Socket:
+        closed = False
+
+        def close(self, linger=None):
+            self.closed = True
+
+    class Manager:
+        def connect_shell(self):
+            opened.append(Socket())
+            return opened[-1]
+
+    class Executor:
+        km = Manager()
+
+    monkeypatch.setattr(OutputWidget, "_publish_msg", OutputWidget._publish_msg)  # restored after the test
+    voila_app.patch_output_widget()
+    executor = Executor()
+    widget = OutputWidget("comm-1", {"outputs": []}, Client(), executor)
+    widget.parent_header = {"msg_id": "cell"}
+    widget.sync_state()
+    widget.outputs = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
+    widget.sync_state()
+    assert len(opened) == 1 and [s for s, *_ in sent] == opened * 2
+    assert [kind for _, kind, _ in sent] == ["comm_msg", "comm_msg"]
+    assert [outputs for *_, outputs in sent] == [[], widget.outputs]  # in order: the last state wins
+    del widget, executor
+    import gc
+    gc.collect()
+    assert opened[0].closed  # the socket goes with its executor
