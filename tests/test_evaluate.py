@@ -303,7 +303,7 @@ def test_metrics_compute_themselves_and_register_once():
 def test_capped_methods_see_fewer_cases_in_small_data_mode_only(monkeypatch):
     from xfashion.evaluate.report import declared_caps
     monkeypatch.setenv("XFASHION_SMALL", "1")
-    assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 20, "exact_shapley": 20}
+    assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 10, "exact_shapley": 10}
     monkeypatch.setenv("XFASHION_SMALL", "0")
     assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 60, "exact_shapley": 600}
     assert declared_caps(["shapley_interaction"]) == {"shapley_interaction": 120}

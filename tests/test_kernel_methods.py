@@ -24,16 +24,16 @@ CELLS = [
     "assert len(per) > 5 and (per['half_ifiv'] == per['ifiv']).all()",
     # a pair method is the same template with level='pair': half of second-order IFIV names the same pairs
     "@xf.explain.register\nclass HalfCurvature(xf.explain.Explainer):\n"
-    "    traits = xf.explain.Traits('half_curvature', level='pair', max_cases=15)\n\n"
+    "    traits = xf.explain.Traits('half_curvature', level='pair', max_cases=8)\n\n"
     "    def compute(self, run):\n"
     "        return 0.5 * xf.explain.pairs.pair_curvature(run.forward, run.inputs, run.inputs, run.batch.slot,\n"
     "                                                     run.mask)",
     "pair = pairs.run_pair_evaluation(wb, ['half_curvature', 'second_order_ifiv', 'random_pairs'], seeds=(0,),\n"
-    "                                 implied=('half_ifiv', 'ifiv'), max_cases={'second_order_ifiv': 15},\n"
+    "                                 implied=('half_ifiv', 'ifiv'), max_cases={'second_order_ifiv': 8},\n"
     "                                 progress=False)\n"
     "top = pair.summary.clash_top1\n"
     "assert top['half_ifiv (two lowest items)'] == top['ifiv (two lowest items)']\n"
-    "assert top['half_curvature'] == top['second_order_ifiv'] and pair.summary.cases['half_curvature'] == 15",
+    "assert top['half_curvature'] == top['second_order_ifiv'] and pair.summary.cases['half_curvature'] == 8",
     # a metric is one class and a registration: the swap test's and the pair test's runners score it
     "import torch\nfrom xfashion.evaluate import metrics as xm\n\n"
     "class Top2(xm.CaseMetric):\n"

@@ -176,12 +176,12 @@ SIZES = {
     # not checked there): a few cases per kind are enough, and they are the test suite's largest cost
     "swap_controlled": ({"n_outfits": 6000, "per_kind": 250}, {"n_outfits": 800, "per_kind": 25}),
     "swap_paper": ({"n_outfits": 500, "per_kind": None}, {"n_outfits": 400, "per_kind": 25}),
-    "swap_quantus_cases": (30, 10),  # cases per method and scorer seed that Quantus's metrics judge
+    "swap_quantus_cases": (30, 5),  # cases per method and scorer seed that Quantus's metrics judge
     "swap_sanity_cases": (100, 30),  # cases per method re-explained on the randomised scorer
     "design_per_kind": (60, 15),  # controlled swap cases per kind on each design of chapter 07's study
     # cases per scorer seed that a method with a declared case cap (the costly ones: pixel IG, Shapley values,
     # the pair test's interaction index) explains; None: its own cap
-    "capped_cases": (None, 20),
+    "capped_cases": (None, 10),
 }
 
 
