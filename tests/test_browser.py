@@ -376,6 +376,8 @@ def test_the_voila_app_redraws(browser, tmp_path):
         errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
         assert "Traceback" not in page.content(), errors.all_inner_texts()
     finally:
+        busy.kill()  # already gone once the app drew; here for a page that never loaded
+        busy.wait()
         stop(proc)
         log.close()
 
