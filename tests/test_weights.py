@@ -84,6 +84,36 @@ def test_shipping_then_loading_then_opting_out(tmp_path, monkeypatch, catalog, s
     assert not xf.train_scorer(catalog, splits, tiny_feats, **options).shipped
 
 
+def test_rekeying_ships_the_very_same_file_under_the_new_key_and_never_trains(tmp_path, monkeypatch, catalog,
+                                                                               splits, tiny_feats):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path / "cache"))
+    options = dict(epochs=2, patience=2, progress=False, seed=7)
+    with cache.shipping(tmp_path / "old") as entries:
+        first = xf.train_scorer(catalog, splits, tiny_feats, **options)
+    (old_name, old_entry), = entries.items()
+    (tmp_path / "old" / cache.MANIFEST).write_text(json.dumps({"files": entries}))
+
+    def moved():  # a stand-in for code moved between modules: the key moves, the computation does not
+        return 1
+    monkeypatch.setattr(training, "TRAINING_CODE", (*training.TRAINING_CODE, moved))
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path / "empty"))
+    with cache.shipping(tmp_path / "new") as new_entries, cache.rekeying(tmp_path / "old"):
+        again = xf.train_scorer(catalog, splits, tiny_feats, **options)
+    (new_name, new_entry), = new_entries.items()
+    assert again.shipped and again.config["key"] in new_name and new_name != old_name
+    assert new_entry["rekeyed_from"] == old_name and new_entry["code"] != old_entry["code"]
+    assert new_entry["sha256"] == old_entry["sha256"]
+    assert (tmp_path / "new" / new_name).read_bytes() == (tmp_path / "old" / old_name).read_bytes()
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)
+    # a configuration with no shipped file, or a stage that skips its cache, would train: refused
+    with cache.rekeying(tmp_path / "old"), pytest.raises(ValueError, match="0 shipped files.*make retrain"):
+        xf.train_scorer(catalog, splits, tiny_feats, **{**options, "seed": 8})
+    with cache.rekeying(tmp_path / "old"), pytest.raises(RuntimeError, match="would have trained.*make retrain"):
+        xf.train_scorer(catalog, splits, tiny_feats, use_cache=False, **options)
+    assert not list((tmp_path / "empty").glob("scorer-*.pt"))
+
+
 def test_scorer_key_ignores_last_bit_differences_in_features(tmp_path, monkeypatch, catalog, splits, tiny_feats):
     """Another CPU computes the features with other rounding: the key (by provenance) must not move."""
     monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))

@@ -18,6 +18,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import types
 import warnings
 from pathlib import Path
@@ -206,6 +207,28 @@ def shipping(folder: Path):
         _SHIPPING.pop()
 
 
+@contextlib.contextmanager
+def rekeying(folder: Path):
+    """Within this block a shippable :class:`Cache` finds the file of ``folder``'s manifest with its stage and
+    configuration, whatever key it was shipped under, and (inside :func:`shipping`) ships it under today's key.
+
+    For :func:`xfashion.weights.rekey` only: a stage that would train raises instead, because re-keying is
+    honest only when no computation changed.
+    """
+    _REKEYING.append(Path(folder))
+    try:
+        yield
+    finally:
+        _REKEYING.pop()
+
+
+_REKEYING: list = []  # the open re-key session's weights folder, if any
+
+
+def _json(value):
+    return json.loads(json.dumps(value))  # as the manifest stores it (tuples become lists)
+
+
 _UNSHIPPED_SAID: set = set()  # the unshipped models this process has named
 
 
@@ -268,6 +291,8 @@ class Cache:
         A shippable artifact comes from ``data/weights/`` when the manifest has its key and
         ``pretrained`` (default: :func:`pretrained_enabled`) is on; the local cache comes second.
         """
+        if self.shippable and _REKEYING:
+            return self._load_rekeyed(_REKEYING[-1])
         if self.shippable and pretrained_enabled(pretrained):
             payload = load_shipped(self.path.name)
             if payload is not None:
@@ -286,10 +311,27 @@ class Cache:
                           "Delete it to silence this.", RuntimeWarning, stacklevel=2)
             return None
 
+    def _load_rekeyed(self, folder: Path):
+        files = weights_manifest(folder)["files"]
+        found = [n for n, e in files.items() if e["stage"] == self.stage and e["config"] == _json(self.config)]
+        if len(found) != 1:
+            raise ValueError(f"Cannot re-key {self.stage} {self.config}: {len(found)} shipped files have this stage "
+                             f"and configuration ({found}), one was expected. Its computation changed or it was "
+                             f"never shipped: {RETRAIN_HINT}.")
+        payload = load_shipped(found[0], folder)
+        self.source = "shipped"
+        if _SHIPPING:
+            target, entries = _SHIPPING[-1]
+            shutil.copyfile(Path(folder) / found[0], Path(target) / self.path.name)  # the very bytes shipped
+            entries[self.path.name] = {**files[found[0]], "code": self.code, "rekeyed_from": found[0]}
+        return payload
+
     def save(self, payload: dict) -> None:
         """Store tensors and plain data (atomically, so a killed run leaves no half file)."""
         # one temporary file per process: two processes that build the same artifact at once (the test
         # suite's workers) each write their own and the last rename wins, with identical content
+        if self.shippable and _REKEYING:
+            raise RuntimeError(f"Re-keying would have trained {self.stage}: {RETRAIN_HINT}.")
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         torch.save(payload, tmp)
         tmp.replace(self.path)
@@ -327,4 +369,5 @@ def unpack_record(cls, d: dict):
     return cls(**{k: value(v) for k, v in d.items()})
 
 
-__all__ = ["cache_dir", "digest", "Cache", "pretrained_enabled", "load_shipped", "weights_manifest", "shipping"]
+__all__ = ["cache_dir", "digest", "Cache", "pretrained_enabled", "load_shipped", "weights_manifest", "shipping",
+           "rekeying"]

@@ -36,7 +36,7 @@ from .scorer import score
 from .tour import run_tour
 from .training import RandomScorer, evaluate_scorer
 from .utils import REPO_ROOT, json_default, peak_rss_mb, release_freed_memory
-from .weights import check_manifest, retrain
+from .weights import check_manifest, rekey, retrain
 
 INVARIANCE_TOL = 1e-4
 
@@ -282,6 +282,11 @@ def cmd_retrain(args) -> tuple:
         if problems:
             raise ValueError("the shipped weights no longer match the code:\n  " + "\n  ".join(problems))
         return {"problems": []}, ["data/weights/ matches the training code, sizes and designs"]
+    if args.rekey:
+        result = rekey(progress=not args.json)
+        lines = [f"{old} -> {new}" for old, new in result["renamed"].items()]
+        return result, [*lines, f"{len(lines)} shipped models re-keyed, none trained; manifest in "
+                                "data/weights/manifest.json"]
     result = retrain(progress=not args.json)
     record = REPO_ROOT / "build" / "retrain.json"  # read by `make readme`
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -355,6 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=image_size_type, default=224, help="backbone input side, 32-1024 pixels")
     p = command("retrain", cmd_retrain, "train every model the tour uses into data/weights/ (make retrain)", parents=())
     p.add_argument("--check", action="store_true", help="only check that data/weights/ matches the code")
+    p.add_argument("--rekey", action="store_true",
+                   help="ship the same weights under today's keys, training nothing (after code moved, not changed)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     command("readme", cmd_readme, "recompute the README's results table (run after the tour: uses its caches)")
     p = command("tour", cmd_tour, "execute every notebook in order into build/", parents=())

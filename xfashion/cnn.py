@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .cache import Cache
-from .data import COLOR_NAMES, FashionMNIST, render, texture_score
+from .data import FashionMNIST
 from .groups import EMBED_DIM
+from .rendering import COLOR_NAMES, render, texture_score
 from .utils import check_count, resolve_device, seeded, size
 
 
@@ -71,7 +72,8 @@ class CNNResult:
     shipped: bool = False  # the book's weights from data/weights/
 
 
-# the code a trained CNN depends on (digested into its cache key and the shipped manifest)
+# the code a trained CNN depends on (digested into its cache key and the shipped manifest): its own and the
+# rendering's; not data.py's loading code, whose output the key holds by content
 TRAINING_CODE = (sys.modules[__name__], sys.modules[render.__module__])
 
 

@@ -22,8 +22,9 @@ from tqdm.auto import tqdm
 
 from .cache import Cache, digest
 from .cnn import CNNResult, ShapeTextureCNN, color_normalised_grey
-from .data import PALETTE_RGB, SHADE_MIN, Catalog, render
+from .data import Catalog
 from .groups import COLOR_GROUP, EMBED_DIM, SHAPE_GROUP, FeatureGroups, default_group
+from .rendering import PALETTE_RGB, SHADE_MIN, render
 from .utils import check_count, resolve_device
 
 
@@ -220,7 +221,7 @@ def extract_features(catalog: Catalog, cnn: CNNResult, *, groups: FeatureGroups 
     cnn_id = cnn.config.get("key") or cnn.model
     cache = Cache("features", {"groups": spec}, inputs=[catalog_key(catalog), cnn_id],
                   code=[sys.modules[__name__], sys.modules[render.__module__], sys.modules[CNNResult.__module__],
-                        *encoders])
+                        Catalog, *encoders])
     saved = cache.load() if use_cache else None
     if saved is not None:
         return ItemFeatures(saved["tables"], groups, extractor.cpu(), cnn, saved["seconds"], cached=True,

@@ -15,6 +15,7 @@ from .explain import dataset_means, reference_outfits, with_images
 from .features import ItemFeatures, extract_features
 from .groups import FeatureGroups
 from .outfits import OutfitBatch, OutfitSet, make_splits, rule_counts
+from .rendering import texture_score
 from .rules import DEFAULT_RULES
 from .scorer import feature_batch
 from .training import fitb_questions, train_scorer
@@ -78,7 +79,8 @@ def prepare(seed: int = 0):
         # every notebook starts here: cached, a kernel loads in 0.2 s what takes 3 s to build
         cache = Cache("prepare", {"seed": seed, "items": size("catalog_items"), "outfits": size("outfits")},
                       inputs=[data.train_images, data.train_labels, data.test_images, data.test_labels, data.source],
-                      code=[sys.modules[m.__module__] for m in (build_catalog, make_splits, DEFAULT_RULES.__class__)])
+                      code=[sys.modules[m.__module__] for m in (build_catalog, texture_score, make_splits,
+                                                                 DEFAULT_RULES.__class__)])
         saved = cache.load()
         if saved is not None:
             return (unpack_record(Catalog, saved["catalog"]),

@@ -9,6 +9,7 @@ everything instead.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 from . import cnn, pipeline, training
-from .cache import MANIFEST, WEIGHTS_DIR, digest, shipping, weights_manifest
+from .cache import MANIFEST, WEIGHTS_DIR, digest, rekeying, shipping, weights_manifest
 from .evaluate.design import DESIGNS
 from .evaluate.report import seed_scorer
 from .scorer import DEFAULT_ACTIVATION
@@ -89,21 +90,42 @@ def retrain(folder: Path = WEIGHTS_DIR, progress: bool = True) -> dict:
     Returns
     -------
     dict
-        ``files`` (name -> manifest entry), ``seconds``.
+        ``files`` (name -> manifest entry), ``seconds``, ``bytes``.
     """
+    return _ship(folder, progress, rekey=False)
+
+
+def rekey(folder: Path = WEIGHTS_DIR, progress: bool = True) -> dict:
+    """Ship the very same weights under the keys today's code gives them, training nothing.
+
+    For a change that moved the shipped models' cache keys but none of their computations (code moved
+    between modules, a module split); ``make retrain`` for anything else. Each stage is matched to the
+    shipped file of its stage and configuration; a stage with none, or a shipped file no stage claims,
+    is an error. The files' bytes, checksums and recorded seconds stay; names and code digests change.
+
+    Returns
+    -------
+    dict
+        As :func:`retrain`, plus ``renamed`` (old name -> new name).
+    """
+    return _ship(folder, progress, rekey=True)
+
+
+def _ship(folder: Path, progress: bool, rekey: bool) -> dict:
     if small_mode():
         raise ValueError("make retrain ships the full data's models; unset XFASHION_SMALL and run it again.")
     start, folder = time.perf_counter(), Path(folder)
     staging = Path(tempfile.mkdtemp(prefix="xfashion-weights-"))
     saved_env = {k: os.environ.get(k) for k in ("XFASHION_PRETRAINED", "XFASHION_CACHE")}
-    os.environ.update(XFASHION_PRETRAINED="0", XFASHION_CACHE=str(staging / "cache"))
+    os.environ.update(XFASHION_PRETRAINED="1" if rekey else "0", XFASHION_CACHE=str(staging / "cache"))
     pipeline._MEMO.clear()
+    renamed = {}
     try:
         source = pipeline.fashion_mnist().source
         if source.startswith("mini subset"):
             raise ValueError(f"make retrain needs the full Fashion-MNIST (found: {source}); install Debian's "
                              "dataset-fashion-mnist (make data).")
-        with shipping(staging / "weights") as entries:
+        with shipping(staging / "weights") as entries, rekeying(folder) if rekey else contextlib.nullcontext():
             wb = pipeline.workbench(0, progress=progress)
             for kind in BASELINE_KINDS:
                 pipeline.trained_scorer(0, kind, progress=progress)
@@ -112,6 +134,12 @@ def retrain(folder: Path = WEIGHTS_DIR, progress: bool = True) -> dict:
             for design in DESIGNS.values():
                 seed_scorer(wb, 0, design)
         old = weights_manifest(folder)["files"]
+        if rekey:
+            renamed = {entry.pop("rekeyed_from"): name for name, entry in entries.items()}
+            unclaimed = sorted(set(old) - set(renamed))
+            if unclaimed:
+                raise ValueError(f"Re-keying left shipped files no stage of today's code loads: {unclaimed}; "
+                                 "run `make retrain`.")
         for name, entry in entries.items():
             if old.get(name, {}).get("content") == entry["content"] and (folder / name).is_file():
                 # the same weights as committed (training is deterministic on one machine): keep the
@@ -122,6 +150,8 @@ def retrain(folder: Path = WEIGHTS_DIR, progress: bool = True) -> dict:
                     "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
                     "machine": platform.machine(), "sizes": {k: SIZES[k][0] for k in SHIPPED_SIZES},
                     "files": dict(sorted(entries.items()))}
+        if rekey:  # the weights were trained where the old manifest says, not here
+            manifest.update({k: weights_manifest(folder)[k] for k in ("torch", "numpy", "python", "machine")})
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.pt"):
             old.unlink()
@@ -137,7 +167,4 @@ def retrain(folder: Path = WEIGHTS_DIR, progress: bool = True) -> dict:
         pipeline._MEMO.clear()
         shutil.rmtree(staging, ignore_errors=True)
     return {"files": manifest["files"], "seconds": round(time.perf_counter() - start, 1),
-            "bytes": sum((folder / n).stat().st_size for n in manifest["files"])}
-
-
-__all__ = ["retrain", "check_manifest", "training_code"]
+            "bytes": sum((folder / n).stat().st_size for n in manifest["files"]), "renamed": renamed}
