@@ -56,7 +56,7 @@ class TrainResult:
 # and the code that made its features (which the key already holds through feats.key), so that the
 # manifest check sees any upstream change
 TRAINING_CODE = (sys.modules[__name__], sys.modules[score.__module__], sys.modules[make_batch.__module__],
-                 sys.modules[ItemFeatures.__module__], *CNN_CODE)
+                 sys.modules[ItemFeatures.__module__], Catalog, *CNN_CODE)
 
 
 def train_scorer(catalog: Catalog, splits: dict, feats: ItemFeatures, *, kind: str = "pairwise",
