@@ -78,6 +78,19 @@ def test_mini_fallback_warns(tmp_path, monkeypatch):
     assert np.bincount(got.train_labels).tolist() == [240] * 10
 
 
+def test_a_failed_download_is_named_when_the_mini_subset_stands_in(tmp_path, monkeypatch):
+    monkeypatch.delenv(xd.ENV_VAR, raising=False)
+
+    def offline(root):
+        raise OSError("[Errno -3] Temporary failure in name resolution\nmore lines")
+    monkeypatch.setattr(xd, "_torchvision_download", offline)
+    named = r"torchvision download \(failed: OSError: \[Errno -3\] Temporary failure in name resolution\)"
+    with pytest.warns(UserWarning, match=r"using the committed mini subset .*Looked in: .*nowhere; " + named + r"\. "):
+        xd.load_fashion_mnist(candidates=[tmp_path / "nowhere"], download=True, verbose=False)
+    with pytest.raises(FileNotFoundError, match=r"torchvision download \(failed: OSError: \[Errno -3\]"):
+        xd.load_fashion_mnist(candidates=[tmp_path / "nowhere"], download=True, allow_mini=False)
+
+
 @pytest.mark.skipif(not (xd.DEBIAN_DIR / xd.FILES["train_images"]).exists(),
                     reason="Debian package dataset-fashion-mnist not installed")
 def test_full_debian_data_has_known_shapes():

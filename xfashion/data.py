@@ -193,11 +193,12 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
             if verbose:
                 print(f"Fashion-MNIST source: {data.source}")
             return data
-        except Exception as err:  # any network failure falls through to the next source
-            looked[-1] += f" (failed: {type(err).__name__})"
+        except Exception as err:  # any network failure falls through to the next source, and is named
+            reason = (str(err).strip().splitlines() or [""])[0][:200]
+            looked[-1] += f" (failed: {type(err).__name__}{': ' + reason if reason else ''})"
     if allow_mini and MINI_PATH.exists():
-        warnings.warn("Full Fashion-MNIST not found; using the committed mini subset "
-                      f"({MINI_PATH.name}). Results will be weaker. {HOW_TO_FIX}", stacklevel=2)
+        warnings.warn(f"Full Fashion-MNIST not found; using the committed mini subset ({MINI_PATH.name}). Looked in: "
+                      + "; ".join(looked) + f". Results will be weaker. {HOW_TO_FIX}", stacklevel=2)
         data = load_mini()
         if verbose:
             print(f"Fashion-MNIST source: {data.source}")
