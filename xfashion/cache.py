@@ -328,10 +328,10 @@ class Cache:
 
     def save(self, payload: dict) -> None:
         """Store tensors and plain data (atomically, so a killed run leaves no half file)."""
-        # one temporary file per process: two processes that build the same artifact at once (the test
-        # suite's workers) each write their own and the last rename wins, with identical content
         if self.shippable and _REKEYING:
             raise RuntimeError(f"Re-keying would have trained {self.stage}: {RETRAIN_HINT}.")
+        # one temporary file per process: two processes that build the same artifact at once (the test
+        # suite's workers) each write their own and the last rename wins, with identical content
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         torch.save(payload, tmp)
         tmp.replace(self.path)
