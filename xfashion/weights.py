@@ -133,7 +133,8 @@ def _ship(folder: Path, progress: bool, rekey: bool) -> dict:
                 seed_scorer(wb, seed)
             for design in DESIGNS.values():
                 seed_scorer(wb, 0, design)
-        old = weights_manifest(folder)["files"]
+        shipped = weights_manifest(folder)
+        old = shipped["files"]
         if rekey:
             renamed = {entry.pop("rekeyed_from"): name for name, entry in entries.items()}
             unclaimed = sorted(set(old) - set(renamed))
@@ -151,7 +152,7 @@ def _ship(folder: Path, progress: bool, rekey: bool) -> dict:
                     "machine": platform.machine(), "sizes": {k: SIZES[k][0] for k in SHIPPED_SIZES},
                     "files": dict(sorted(entries.items()))}
         if rekey:  # the weights were trained where the old manifest says, not here
-            manifest.update({k: weights_manifest(folder)[k] for k in ("torch", "numpy", "python", "machine")})
+            manifest.update({k: shipped[k] for k in ("torch", "numpy", "python", "machine")})
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.glob("*.pt"):
             old.unlink()
@@ -168,3 +169,6 @@ def _ship(folder: Path, progress: bool, rekey: bool) -> dict:
         shutil.rmtree(staging, ignore_errors=True)
     return {"files": manifest["files"], "seconds": round(time.perf_counter() - start, 1),
             "bytes": sum((folder / n).stat().st_size for n in manifest["files"]), "renamed": renamed}
+
+
+__all__ = ["retrain", "rekey", "check_manifest", "training_code"]
