@@ -315,22 +315,17 @@ def test_the_voila_app_redraws(browser, tmp_path):
     widget on the same socket; with it, none of 9 did. One server, no retry: a stall fails the test, with the
     server's processes, the kernel's Python stacks and the page in the report."""
     cpu = min(os.sched_getaffinity(0))
-    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
     port = free_port()
     log = open(tmp_path / "voila.log", "w")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                            preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+    proc = None
     try:
         # kernels over IPC, as every other kernel of the suite: no TCP ports to race for
         proc = serve([sys.executable, "-m", "xfashion.voila_app", "--no-browser", f"--port={port}",
                       "--Voila.ip=127.0.0.1", "--KernelManager.transport=ipc",
                       str(REPO_ROOT / "app" / "explanation_explorer.ipynb")], port, log, 60, cpu=cpu)
-    except BaseException:
-        busy.kill()
-        busy.wait()
-        log.close()
-        raise
-    page = offline_page(browser, viewport={"width": 1400, "height": 1600})
-    try:
+        page = offline_page(browser, viewport={"width": 1400, "height": 1600})
         # the first bytes are enough: the widgets' output is awaited below, whatever else the page loads
         page.goto(f"http://127.0.0.1:{port}/", timeout=300_000, wait_until="commit")
         out = page.locator(".widget-interact .widget-output").first
@@ -340,7 +335,7 @@ def test_the_voila_app_redraws(browser, tmp_path):
         except playwright.Error as err:  # say where it stood: the server's log, its kernel, the page
             raise AssertionError(f"the app never drew its first state: {err}\n{where_it_stood(proc, log, page)}") \
                 from None
-        finally:
+        finally:  # the rest runs at full speed once the app drew
             busy.kill()
             busy.wait()
         SHOTS.mkdir(parents=True, exist_ok=True)
@@ -376,9 +371,10 @@ def test_the_voila_app_redraws(browser, tmp_path):
         errors = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
         assert "Traceback" not in page.content(), errors.all_inner_texts()
     finally:
-        busy.kill()  # already gone once the app drew; here for a page that never loaded
+        busy.kill()  # already gone once the app drew; here for a server or page that never came up
         busy.wait()
-        stop(proc)
+        if proc is not None:
+            stop(proc)
         log.close()
 
 
