@@ -37,7 +37,7 @@ from .repair import repair_success, suggest_repairs
 from .rules import DEFAULT_RULES, StylistRules
 from .scorer import PixelScorer, feature_batch, score
 from .training import RandomScorer, evaluate_scorer, metrics_table, per_rule_table, train_scorer
-from .utils import claim, set_seed, small_mode
+from .utils import claim, say, set_seed, small_mode
 
 __version__ = "0.1.0"
 
@@ -71,7 +71,7 @@ __all__ = [
     # explanations (04-05): the one call here, the methods and their registry in xf.explain
     "attribute", "repair_success", "suggest_repairs",
     # helpers
-    "claim", "set_seed", "small_mode",
+    "claim", "say", "set_seed", "small_mode",
     # namespaces, each with its own __all__
     "evaluate", "explain", "viz",
 ]

@@ -207,6 +207,33 @@ def claim(ok, text: str) -> None:
     raise AssertionError(f"The notebook says: {text!r}, but the outputs above say otherwise.")
 
 
+def say(*sentences: str) -> None:
+    """Render this run's result as prose: the sentences, joined by spaces, as one Markdown paragraph.
+
+    A chapter states what happened on the run the reader is looking at in sentences computed from
+    its outputs; in a notebook (JupyterLab, the executed file, the book) they render as Markdown,
+    elsewhere (a script, a test) they are printed as plain text.
+
+    Parameters
+    ----------
+    *sentences
+        Markdown text; empty strings are skipped, so a sentence can be left out with ``"" if ... else``.
+    """
+    text = " ".join(s.strip() for s in sentences if s and s.strip())
+    if not text:
+        raise ValueError("xf.say needs at least one non-empty sentence.")
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # IPython is optional outside notebooks
+        print(text)
+        return
+    if get_ipython() is None:
+        print(text)
+        return
+    display(Markdown(text))
+
+
 def to_plain(frame) -> dict:
     """A pandas DataFrame as plain lists (for weights-only cache files)."""
     return {"columns": [str(c) for c in frame.columns], "index": [_plain(i) for i in frame.index],
@@ -243,4 +270,4 @@ def json_default(v):
     return float(v)
 
 
-__all__ = ["set_seed", "seeded", "small_mode", "claim", "peak_rss_mb"]
+__all__ = ["set_seed", "seeded", "small_mode", "claim", "say", "peak_rss_mb"]
