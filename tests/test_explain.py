@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from matplotlib.colors import to_rgba
 
 import xfashion as xf
 from xfashion.cli import main as cli_main
@@ -302,7 +301,7 @@ def test_culprit_frames_only_on_bad_outfits(wb_small):
     test = wb_small.splits["test"]
 
     def framed(fig):
-        return [ax for ax in fig.axes if ax.spines["top"].get_edgecolor() == to_rgba("crimson")]
+        return [ax for ax in fig.axes if ax.spines["top"].get_linewidth() == xf.viz.style.CULPRIT["linewidth"]]
 
     for label in (0, 1):
         i = int(np.flatnonzero(test.oracle_label == label)[0])

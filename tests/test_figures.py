@@ -26,31 +26,91 @@ def attribution(name, values, item_level=False):
                        item_level=item_level)
 
 
-def test_methods_panel_rows_share_one_symmetric_scale_with_a_colour_bar_and_item_methods_show_one_column():
+def test_methods_panel_shares_one_symmetric_scale_and_one_colour_bar_and_item_methods_show_one_column():
     attrs = {"ifiv": attribution("ifiv", [[3.0, -1.0], [0.5, 0.2]]),
              "grad_cam": attribution("grad_cam", [[0.5, 0.5], [-0.1, -0.1]], item_level=True),
              "random": attribution("random", [[0.1, 0.2], [-9.0, 0.0]])}
     fig, axes = xf.viz.plot_methods_panel(attrs, ncols=2)
-    rows = [[axes[0, 0], axes[0, 1]], [axes[1, 0]]]
-    for row, lim in zip(rows, (3.0, 9.0)):
-        for ax in row:
-            assert ax.collections[0].get_clim() == pytest.approx((-lim, lim))
+    for ax in (axes[0, 0], axes[0, 1], axes[1, 0]):
+        assert ax.collections[0].get_clim() == pytest.approx((-9.0, 9.0))
+        assert ax.collections[0].get_cmap().name == xf.viz.style.CMAP
     assert [t.get_text() for t in axes[0, 1].get_xticklabels()] == ["item"]  # no duplicated group columns
     assert axes[0, 1].texts[0].get_text() == "1.00"  # the item value: the sum over its groups
     colour_bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
-    assert len(colour_bars) == 2
+    assert len(colour_bars) == 1
 
 
-def test_gradcam_draws_its_map_over_a_grey_copy_with_a_colour_bar(wb_small):
+def test_gradcam_draws_its_map_over_a_grey_copy_in_the_series_colours(wb_small):
     outfit = wb_small.splits["test"].outfit(0)
     cam = xf.attribute(wb_small.model, wb_small.batch([0], images=True), "grad_cam", **wb_small.options())
     fig, axes = xf.viz.plot_gradcam(wb_small.catalog, outfit, cam)
     assert axes.shape == (2, len(outfit))
     grey, overlay = axes[1, 0].images
     assert grey.get_cmap().name == "gray" and grey.get_array().ndim == 2
-    assert overlay.get_cmap().name == "PuOr_r" and overlay.get_clim()[0] == -overlay.get_clim()[1]
+    assert overlay.get_cmap().name == xf.viz.style.CMAP and overlay.get_clim()[0] == -overlay.get_clim()[1]
+    assert {ax.images[1].get_clim() for ax in axes[1]} == {overlay.get_clim()}  # one scale for every item
     assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
-    assert fig.get_size_inches()[0] >= 2.6 * len(outfit)
+    assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+
+
+def _text_colour_on(value, lim):
+    return xf.viz.style.text_color(value, lim)
+
+
+def test_the_visual_language_reds_lower_blues_raise_and_cell_text_contrasts():
+    style = xf.viz.style
+    lowers, raises = style.bar_colors([-2.0, 3.0])
+    assert lowers[0] > lowers[2] and raises[2] > raises[0]  # red below zero, blue above
+    # the map's dark ends take white text, its pale middle black text
+    assert _text_colour_on(-10, 10) == "white" and _text_colour_on(10, 10) == "white"
+    assert _text_colour_on(0.1, 10) == "black"
+    assert style.signed_limit([-3.0, 1.0], [2.0]) == 3.0 and style.signed_limit([]) > 0
+    with pytest.raises(ValueError, match="'culprit'"):
+        fig, ax = plt.subplots()
+        style.mark(ax, "favourite")
+
+
+def test_every_signed_attribution_figure_uses_the_series_map_a_symmetric_scale_and_the_markers(wb_small):
+    style = xf.viz.style
+    test = wb_small.splits["test"]
+    bad = int(np.flatnonzero(test.oracle_label == 0)[0])
+    items = test.outfit(bad)
+    n = len(items)
+    attr = xf.attribute(wb_small.model, wb_small.batch([bad]), "ifiv")
+    values = attr.values[0, :n].numpy()
+
+    fig, axes = xf.viz.plot_explanation(wb_small.catalog, items, attr, score=-1.0)
+    bars = [p for ax in axes[1] for p in ax.patches]
+    expected = style.bar_colors(values.ravel())
+    assert [tuple(p.get_facecolor()) for p in bars] == [tuple(c) for c in expected]
+    lows = {ax.get_ylim() for ax in axes[1]}
+    assert len(lows) == 1 and next(iter(lows))[0] == -next(iter(lows))[1]  # one symmetric scale
+    culprit = int(attr.culprit_item()[0])
+    framed = [k for k, ax in enumerate(axes[0]) if ax.spines["top"].get_linewidth() == style.CULPRIT["linewidth"]]
+    assert framed == [culprit]
+    blamed = np.flatnonzero(xf.outfits.outfit_blame(wb_small.catalog, items).sum(1) > 0).tolist()
+    tagged = [k for k, ax in enumerate(axes[0]) if any(t.get_gid() == "tag:blamed" for t in ax.texts)]
+    assert tagged == blamed and blamed  # a bad outfit has someone to blame
+
+    fig, ax = plt.subplots()
+    xf.viz.explanations.plot_attribution_heatmap(attr, ax=ax)
+    mesh = ax.collections[0]
+    assert mesh.get_cmap().name == style.CMAP and mesh.get_clim()[0] == -mesh.get_clim()[1]
+    (frame,) = [p for p in ax.patches if p.get_gid() == "culprit"]
+    i, j = np.unravel_index(values.argmin(), values.shape)
+    assert frame.get_xy() == (j, i)  # the lowest cell: the culprit (item, group)
+
+    pairs = {m: xf.explain.attribute_pairs(wb_small.model, wb_small.batch([bad]), m, means=wb_small.means)
+             for m in ["second_order_ifiv", "pair_removal"]}
+    fig, axes = xf.viz.plot_pair_matrix(wb_small.catalog, items, pairs, truth=(0, 1))
+    clims = {ax.images[0].get_clim() for ax in axes[0]}
+    assert len(clims) == 1 and next(iter(clims))[0] == -next(iter(clims))[1]  # one symmetric scale for all panels
+    assert all(ax.images[0].get_cmap().name == style.CMAP for ax in axes[0])
+    for ax in axes[0]:
+        assert sum(p.get_gid() == "culprit" for p in ax.patches) == 2  # the lowest pair, both halves
+        assert sum(p.get_gid() == "blamed" for p in ax.patches) == 2
+    for f in map(plt.figure, plt.get_fignums()):
+        assert f.get_size_inches()[0] <= style.MAX_WIDTH + 1e-6
 
 
 def test_the_rules_table_shows_every_wording_in_full():

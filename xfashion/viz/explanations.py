@@ -16,50 +16,62 @@ from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
 from ..explain.pairs import attribute_pairs
 from ..groups import COLOR_GROUP
-from ..outfits import outfit_violations
+from ..outfits import outfit_blame, outfit_violations
 from ..scorer import outfit_features, score
 from ..utils import check_count
+from . import style
 from .outfits import _axes, heatmap, plot_outfit
 
 
 # ----------------------------------------------------------------------------- explanations (04, 05)
-def _bar_colors(values):
-    return ["seagreen" if v >= 0 else "crimson" for v in values]
+def _group_label(group: str) -> str:
+    return group.replace("_", "-\n")
 
 
 def _attribution_strip(images: list, names: list, vals: np.ndarray, groups: list, framed: int | None,
-                       ylabel: str):
-    """Item pictures over per-group signed bars on one shared scale; item ``framed`` gets a red frame."""
+                       ylabel: str, blamed=(), swapped: int | None = None):
+    """Item pictures over per-group signed bars on one shared scale, with the series' markers.
+
+    ``framed`` is the method's culprit item (a black frame), ``blamed`` the items the stylist blames
+    and ``swapped`` the swapped item (tags); see :mod:`xfashion.viz.style`.
+    """
     n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(max(3.8, 1.9 * n), 4.2), squeeze=False,
+    fig, axes = plt.subplots(2, n, figsize=(style.fit_width(max(4.6, 1.9 * n)), 4.9), squeeze=False,
                              gridspec_kw={"height_ratios": [1.1, 1]})
-    lim = max(1e-9, np.abs(vals).max()) * 1.15
+    lim = style.signed_limit(vals) * 1.15
     for k in range(n):
         axes[0, k].imshow(images[k])
         axes[0, k].set_xticks([])
         axes[0, k].set_yticks([])
-        axes[0, k].set_title(names[k], fontsize=8)
+        axes[0, k].set_title(names[k], fontsize=style.MIN_FONT)
         if k == framed:
-            for side in axes[0, k].spines.values():
-                side.set_edgecolor("crimson")
-                side.set_linewidth(2.5)
-        axes[1, k].bar(range(len(groups)), vals[k], color=_bar_colors(vals[k]))
+            style.mark(axes[0, k], "culprit")
+        if k in blamed:
+            style.mark(axes[0, k], "blamed")
+        if k == swapped:
+            style.mark(axes[0, k], "swapped")
+        axes[1, k].bar(range(len(groups)), vals[k], color=style.bar_colors(vals[k]))
         axes[1, k].axhline(0, color="k", lw=0.6)
         axes[1, k].set_ylim(-lim, lim)
-        axes[1, k].set_xticks(range(len(groups)), [g.replace("_", "-\n") for g in groups], fontsize=7)
+        axes[1, k].set_xticks(range(len(groups)), [_group_label(g) for g in groups], fontsize=style.MIN_FONT)
+        axes[1, k].tick_params(axis="y", labelsize=style.MIN_FONT)
         if k:
             axes[1, k].set_yticklabels([])
-    axes[1, 0].set_ylabel(ylabel)
-    return fig, axes
+    axes[1, 0].set_ylabel(ylabel, fontsize=style.MIN_FONT)
+    kinds = [kind for kind, used in (("culprit", framed is not None), ("blamed", len(blamed) > 0),
+                                      ("swapped", swapped is not None)) if used]
+    return fig, axes, kinds
 
 
 def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=None, title: str | None = None,
-                     prefix: str = "", score: float | None = None):
-    """An outfit strip with each item's attribution per group as signed bars (red lowers, green raises).
+                     prefix: str = "", score: float | None = None, swapped: int | None = None):
+    """An outfit strip with each item's attribution per group as signed bars (red lowers, blue raises).
 
-    The culprit gets a red frame only when the outfit is bad: its logit ``score`` is below zero or,
-    without a score, the oracle finds a violation; a good outfit has a lowest item, not a culprit.
-    ``title`` replaces the default title (method, culprit, oracle verdict); ``prefix`` goes before it.
+    The method's culprit item (the lowest sum over its groups) gets a black frame only when the
+    outfit is bad: its logit ``score`` is below zero or, without a score, the oracle finds a
+    violation; a good outfit has a lowest item, not a culprit. Items the stylist blames carry a
+    "blamed" tag, and item ``swapped`` (the swap test's) a "swapped" tag. ``title`` replaces the
+    default title (method, culprit, oracle verdict); ``prefix`` goes before it.
     """
     items = np.asarray(items)
     items = items[items >= 0]
@@ -69,16 +81,20 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     culprit_item = int(attribution.culprit_item()[b])
     verdict = outfit_violations(catalog, items, colors)
     framed = (score < 0) if score is not None else bool(verdict)
+    blamed = set(np.flatnonzero(outfit_blame(catalog, items, colors).sum(1) > 0).tolist())
     images = list(to_display(catalog.render(items, colors)))
-    names = [f"{COLOR_NAMES[c]}\n{CATEGORIES[catalog.category[i]]}" for i, c in zip(items, colors)]
-    fig, axes = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
-                                   culprit_item if framed else None, attribution.method)
+    names = [f"{k}: {COLOR_NAMES[c]}\n{CATEGORIES[catalog.category[i]]}" for k, (i, c) in enumerate(zip(items, colors))]
+    fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
+                                          culprit_item if framed else None, attribution.method, blamed, swapped)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
-    pair = "" if attribution.item_level else f", lowest pair: item {pair_item} {groups[pair_group]}"
-    lead = "culprit" if framed else "lowest"
-    fig.suptitle(prefix + (title or f"{attribution.method}: {lead} item {culprit_item}{pair} | oracle: {oracle}"),
-                 fontsize=9)
+    group = groups[pair_group].replace("_", "-")
+    pair = "" if attribution.item_level else f"; culprit (item, group): {pair_item}, {group}"
+    lead = "culprit item" if framed else "lowest item"
+    fig.suptitle(prefix + (title or f"{attribution.method}: {lead} {culprit_item}{pair}\nstylist: {oracle}"),
+                 fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
+    if kinds:
+        style.marker_legend(fig, kinds, y=0.0)
     return fig, axes
 
 
@@ -100,14 +116,16 @@ def plot_photo_explanation(data, feats, batch, attribution, b: int = 0, score: f
             images.append(np.full((96, 96, 3), 200, np.uint8))
     names = [f"{data.items.slot[item_of[r]]}\n{item_of[r]}" for r in rows]
     culprit = int(attribution.culprit_item()[b])
-    fig, axes = _attribution_strip(images, names, attribution.values[b, : len(rows)].numpy(), attribution.groups,
-                                   culprit if score is not None and score < 0 else None,
-                                   f"{attribution.method} (logit units)")
+    fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(rows)].numpy(),
+                                          attribution.groups, culprit if score is not None and score < 0 else None,
+                                          f"{attribution.method} (logit units)")
     verdict = "" if score is None else f" | logit {score:+.2f}: {'bad, culprit framed' if score < 0 else 'good'}"
     # the generated stand-in is labelled as such: its drawings are not Polyvore's photos
     where = "a Polyvore outfit" if data.is_real else "a fixture outfit (generated, not Polyvore)"
-    fig.suptitle(f"{attribution.method} on {where}{verdict}", fontsize=9)
+    fig.suptitle(f"{attribution.method} on {where}{verdict}", fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
+    if kinds:
+        style.marker_legend(fig, kinds, y=0.0)
     return fig, axes
 
 
@@ -121,44 +139,56 @@ def _heat_values(attribution, b: int) -> tuple:
 
 def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None, lim: float | None = None,
                              cbar: bool = False):
-    """Items x groups heat map of one outfit's attributions (diverging, centred on zero).
+    """Items x groups heat map of one outfit's attributions (red lowers, blue raises, centred on zero).
 
-    ``lim`` sets a symmetric colour range (default: this outfit's largest magnitude); an item-level
-    method (Grad-CAM, pixel IG) shows one column of item values.
+    ``lim`` sets the symmetric colour range (default: this outfit's largest magnitude); pass one
+    shared ``lim`` to panels that invite comparison. The method's culprit cell (its lowest value)
+    gets the culprit's black frame. An item-level method (Grad-CAM, pixel IG) shows one column of
+    item values, and its frame marks the culprit item.
     """
-    fig, ax = _axes(ax, size=(3.6, 3))
+    fig, ax = _axes(ax, size=(3.8, 3.2))
     vals, columns = _heat_values(attribution, b)
-    lim = lim or max(1e-9, np.abs(vals).max())
-    heatmap(vals, annot=True, fmt=".2f", cmap="RdYlGn", vmin=-lim, vmax=lim, cbar=cbar,
-            xticklabels=[c.replace("_", "-\n") for c in columns],
-            yticklabels=item_labels or [f"item {i}" for i in range(len(vals))], ax=ax, annot_kws={"fontsize": 8})
-    ax.set_title(attribution.method)
+    lim = lim or style.signed_limit(vals)
+    heatmap(vals, annot=False, cmap=style.CMAP, vmin=-lim, vmax=lim, cbar=cbar,
+            xticklabels=[_group_label(c) for c in columns],
+            yticklabels=item_labels or [f"item {i}" for i in range(len(vals))], ax=ax)
+    style.annotate_cells(ax, vals, lim)
+    i, j = np.unravel_index(int(np.argmin(vals)), vals.shape)
+    ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, lw=style.CULPRIT["linewidth"],
+                               ec=style.CULPRIT["color"], gid="culprit"))
+    ax.tick_params(labelsize=style.MIN_FONT)
+    ax.set_title(attribution.method, fontsize=style.MIN_FONT + 1)
     return fig, ax
 
 
 def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=None, truth=None):
-    """Pair values of one outfit, one heat map per method, the items' pictures on both axes.
+    """Pair values of one outfit, one matrix per method, the items' pictures on both axes.
 
-    Each panel has its own symmetric colour scale centred on zero, with a colour bar (methods differ
-    in units); red lowers the score. ``truth`` (i, j) frames the stylist's faulted pair.
+    Every panel shares one symmetric colour scale centred on zero (all pair methods give logit
+    units), red lowers the score and blue raises it; the method's lowest pair gets the culprit's
+    black frame and ``truth`` (i, j), the stylist's faulted pair, a purple one (the "blamed" colour).
     """
     items = np.asarray(items)
     n = len(items)
     cols = catalog.color[items] if colors is None else np.asarray(colors)
     thumbs = list(to_display(catalog.render(items, cols)))
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.3 * len(pairs) + 0.6, 3.4), squeeze=False)
-    for ax, (name, attr) in zip(axes[0], pairs.items()):
-        vals = attr.values[b, :n, :n].numpy()
-        lim = max(1e-9, float(np.abs(vals).max()))
-        image = ax.imshow(vals, cmap="RdBu", vmin=-lim, vmax=lim)
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-        for i in range(n):
-            for j in range(n):
-                if i != j:
-                    ax.text(j, i, f"{vals[i, j]:.2f}", ha="center", va="center", fontsize=7)
+    values = {name: attr.values[b, :n, :n].numpy() for name, attr in pairs.items()}
+    lim = style.signed_limit(*[v[~np.eye(n, dtype=bool)] for v in values.values()])
+    width = style.fit_width(3.4 * len(pairs) + 0.9)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(width, width / len(pairs) + 0.5), squeeze=False,
+                             layout="constrained")
+    for ax, (name, vals) in zip(axes[0], values.items()):
+        image = ax.imshow(vals, cmap=style.CMAP, vmin=-lim, vmax=lim)
+        style.annotate_cells(ax, vals, lim, skip=lambda i, j: i == j)
+        off = np.where(np.eye(n, dtype=bool), np.inf, vals)
+        low = np.unravel_index(int(np.argmin(off)), off.shape)
+        for i, j in (low, low[::-1]):
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=style.CULPRIT["linewidth"],
+                                       ec=style.CULPRIT["color"], gid="culprit"))
         if truth is not None:
             for i, j in (truth, truth[::-1]):
-                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2.2, ec="black"))
+                ax.add_patch(plt.Rectangle((j - 0.36, i - 0.36), 0.72, 0.72, fill=False, lw=3,
+                                           ec=style.TAGS["blamed"]["face"], gid="blamed"))
         ax.set_xticks(range(n), [""] * n)
         ax.set_yticks(range(n), [""] * n)
         for k, thumb in enumerate(thumbs):  # the items themselves, on both margins
@@ -167,35 +197,35 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
         ax.set_xlim(-1.5, n - 0.5)
         ax.set_ylim(n + 0.5, -0.5)
         ax.set_frame_on(False)
-        ax.set_title(name.replace("_", " "), fontsize=9)
-    fig.tight_layout()
+        ax.set_title(name.replace("_", " "), fontsize=style.MIN_FONT + 1)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, pad=0.01,
+                 label="pair value (red lowers the score)").ax.tick_params(labelsize=style.MIN_FONT)
     return fig, axes
 
 
-def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 5):
-    """Heat maps of several methods for one outfit, ``ncols`` to a row.
+def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 4):
+    """Heat maps of several methods for one outfit on one shared scale, ``ncols`` to a row.
 
-    The methods of one row share one symmetric colour range, shown by the row's colour bar, so their
-    colours compare; item-level methods show one column of item values.
+    Every panel shares one symmetric colour range with one colour bar, so a colour means the same
+    value in every panel; each panel frames its method's culprit cell; item-level methods show one
+    column of item values.
     """
     check_count(ncols, "ncols")
     n = len(attributions)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.5 * ncols + 0.8, 3.0 * nrows), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(style.fit_width(2.3 * ncols + 1.2), 3.1 * nrows), squeeze=False,
                              layout="constrained")
-    items = list(attributions.items())
-    for r in range(nrows):
-        row = items[r * ncols:(r + 1) * ncols]
-        lim = max(max(1e-9, float(np.abs(_heat_values(a, b)[0]).max())) for _, a in row)
-        for c, (name, attr) in enumerate(row):
-            ax = axes[r, c]
-            labels = item_labels if c == 0 else [""] * int(attr.mask[b].sum())
-            plot_attribution_heatmap(attr, b, labels, ax=ax, lim=lim)
-            ax.set_title(name.replace("_", " "), fontsize=9)
-            ax.tick_params(axis="x", labelsize=8)
-        mappable = plt.cm.ScalarMappable(plt.Normalize(-lim, lim), "RdYlGn")
-        fig.colorbar(mappable, ax=axes[r, :].tolist(), shrink=0.85, pad=0.01, label="value (row scale)")
+    lim = style.signed_limit(*[_heat_values(a, b)[0] for a in attributions.values()])
+    for k, (name, attr) in enumerate(attributions.items()):
+        ax = axes.flat[k]
+        labels = item_labels if k % ncols == 0 else [""] * int(attr.mask[b].sum())
+        plot_attribution_heatmap(attr, b, labels, ax=ax, lim=lim)
+        ax.set_title(name.replace("_", " "), fontsize=style.MIN_FONT + 1)
+    mappable = plt.cm.ScalarMappable(plt.Normalize(-lim, lim), style.CMAP)
+    bar = fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.85, pad=0.01,
+                       label="value (one scale; red lowers the score)")
+    bar.ax.tick_params(labelsize=style.MIN_FONT)
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
     return fig, axes
@@ -205,8 +235,8 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item, with a colour bar.
 
     The top row shows the items in their colours; the bottom row draws the signed map over a grey
-    copy, in purple (lowers the score) and orange (raises it), so the map never mixes with the
-    garment's own hue.
+    copy in the series' colours (red lowers the score, blue raises it), on one scale for all items;
+    the method's culprit item (lowest map sum) is framed.
     """
     items = np.asarray(items)
     items = items[items >= 0]
@@ -214,22 +244,29 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     maps = attribution.extras["maps"][b, : len(items)]
     item_values = attribution.values[b, : len(items)].sum(-1)
     up = F.interpolate(maps[:, None], size=(28, 28), mode="bilinear", align_corners=False)[:, 0].numpy()
-    lim = max(1e-9, np.abs(up).max())
-    fig, axes = plt.subplots(2, len(items), figsize=(2.6 * len(items) + 1.0, 5.6), squeeze=False,
+    lim = style.signed_limit(up)
+    fig, axes = plt.subplots(2, len(items), figsize=(style.fit_width(2.1 * len(items) + 1.2), 5.2), squeeze=False,
                              layout="constrained")
     imgs = to_display(catalog.render(items, colors))
     grey = imgs.mean(-1)
+    culprit = int(np.argmin(item_values.numpy()))
     for k in range(len(items)):
         axes[0, k].imshow(imgs[k])
-        axes[0, k].set_title(f"{COLOR_NAMES[colors[k]]} {CATEGORIES[catalog.category[items[k]]]}", fontsize=9)
+        axes[0, k].set_title(f"{k}: {COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}",
+                             fontsize=style.MIN_FONT)
         axes[1, k].imshow(grey[k], cmap="gray", vmin=0, vmax=1)
-        shown = axes[1, k].imshow(up[k], cmap="PuOr_r", vmin=-lim, vmax=lim, alpha=0.6)
-        axes[1, k].set_title(f"item value {float(item_values[k]):+.2f}", fontsize=9)
+        shown = axes[1, k].imshow(up[k], cmap=style.CMAP, vmin=-lim, vmax=lim, alpha=0.7)
+        axes[1, k].set_title(f"item value {float(item_values[k]):+.2f}", fontsize=style.MIN_FONT)
         for ax in axes[:, k]:
-            ax.set_axis_off()
-    fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.9, pad=0.01, label="Grad-CAM (signed)")
-    fig.suptitle("Grad-CAM (signed, no ReLU) over a grey copy: purple regions lower the score, orange raise it",
-                 fontsize=10)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+        if k == culprit:
+            style.mark(axes[1, k], "culprit")
+    fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.9, pad=0.01,
+                 label="Grad-CAM").ax.tick_params(labelsize=style.MIN_FONT)
+    fig.suptitle("Grad-CAM over a grey copy: red regions lower the score, blue raise it", fontsize=style.MIN_FONT + 1)
     return fig, axes
 
 
@@ -244,21 +281,24 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
     x = batch.features[COLOR_GROUP][b, item].numpy()
     contrib, own = x * grad, int(np.argmax(x))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 2.9), gridspec_kw={"width_ratios": [1, 2.2]})
+    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.6), gridspec_kw={"width_ratios": [1, 2.2]})
     order = np.argsort(np.abs(contrib))[::-1][:top]
     axes[0].barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
                  color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
     axes[0].axvline(0, color="k", lw=0.6)
-    axes[0].set_xlabel("x * d score / dx")
-    axes[0].set_title(f"contribution: top {top} colours\n(sum = item {item}'s colour IFIV)", fontsize=9)
+    axes[0].set_xlabel("x * d score / dx", fontsize=style.MIN_FONT)
+    axes[0].tick_params(labelsize=style.MIN_FONT)
+    axes[0].set_title(f"contribution: top {top} colours\n(sum = item {item}'s colour IFIV)", fontsize=style.MIN_FONT)
     axes[1].bar(range(len(PALETTE)), grad, color=[c.rgb for c in PALETTE],
-                edgecolor=["crimson" if i == own else "k" for i in range(len(PALETTE))],
+                edgecolor="k",
                 linewidth=[2.5 if i == own else 0.6 for i in range(len(PALETTE))])
     axes[1].axhline(0, color="k", lw=0.6)
-    axes[1].set_xticks(range(len(PALETTE)), COLOR_NAMES, rotation=60, ha="right", fontsize=7)
-    axes[1].set_ylabel("d score / dx")
-    axes[1].set_title(f"sensitivity: adding which colour would raise the score? (own colour {COLOR_NAMES[own]} "
-                      "outlined)", fontsize=9)
+    axes[1].set_xticks(range(len(PALETTE)), COLOR_NAMES, rotation=60, ha="right", fontsize=style.MIN_FONT)
+    axes[1].get_xticklabels()[own].set_fontweight("bold")
+    axes[1].tick_params(axis="y", labelsize=style.MIN_FONT)
+    axes[1].set_ylabel("d score / dx", fontsize=style.MIN_FONT)
+    axes[1].set_title(f"sensitivity: adding which colour would raise the score?\n(own colour "
+                      f"{COLOR_NAMES[own]}: thick outline, bold name)", fontsize=style.MIN_FONT)
     fig.tight_layout()
     return fig, axes
 
@@ -386,18 +426,27 @@ def plot_repair(catalog: Catalog, repair: dict):
 
 # ----------------------------------------------------------------------------- swap evaluation (06)
 def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = None):
-    """One swap case: the outfit after the swap (swapped item framed) and each method's culprit."""
+    """One swap case: the outfit after the swap, in the series' markers.
+
+    The swapped item carries the "swapped" tag and the items the stylist blames the "blamed" tag;
+    the first method of ``attributions`` frames its culprit item, and every method's culprit item is
+    listed under the strip.
+    """
     items, colors = cases.items[c], cases.colors[c]
     n = int((items >= 0).sum())
     fig, axes = plot_outfit(catalog, items[:n], colors[:n], show_blame=True,
                             title=f"{cases.kind[c]} swap of item {cases.position[c]} "
                                   f"(logit {cases.before[c]:+.1f} -> {cases.after[c]:+.1f})")
-    for side in np.ravel(axes)[cases.position[c]].spines.values():
-        side.set_edgecolor("royalblue")
-        side.set_linewidth(3)
+    style.mark(np.ravel(axes)[cases.position[c]], "swapped")
+    kinds = ["blamed", "swapped"]
     if attributions:
+        first, attr = next(iter(attributions.items()))
+        style.mark(np.ravel(axes)[int(attr.culprit_item()[c])], "culprit")
+        kinds = ["culprit", *kinds]
         verdicts = [f"{m}: item {int(a.culprit_item()[c])}" for m, a in attributions.items()]
-        fig.text(0.5, -0.02, " | ".join(verdicts), ha="center", va="top", fontsize=7, wrap=True)
+        fig.text(0.5, -0.02, f"culprit item (framed: {first}) | " + " | ".join(verdicts), ha="center", va="top",
+                 fontsize=style.MIN_FONT, wrap=True)
+    style.marker_legend(fig, kinds, y=-0.1 if attributions else 0.0)
     return fig, axes
 
 

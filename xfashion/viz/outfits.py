@@ -23,6 +23,7 @@ from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from ..rules import GROUPS
 from ..scorer import score_outfit
 from ..utils import check_count
+from . import style
 
 
 def _axes(ax, n=1, size=(2.0, 2.2)):
@@ -135,9 +136,7 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
             lines += [f"{g[:5]}: {v:+.2f}" for g, v in zip(GROUPS, shown)]
         ax.set_xlabel("\n".join(lines), fontsize=7)
         if values is None and show_blame and bl[k].sum() > 0:
-            for side in ax.spines.values():
-                side.set_edgecolor("crimson")
-                side.set_linewidth(2)
+            style.mark(ax, "blamed")
     verdict = "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
     text = f"{title + ' | ' if title else ''}oracle: {verdict}"
     if own:

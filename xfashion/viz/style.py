@@ -1,0 +1,126 @@
+"""The series' one visual language: every figure of signed attributions draws through here.
+
+The conventions, shown on the book's page "Notation and visual conventions":
+
+* **Sign**: what lowers the score is red, what raises it is blue, everywhere (bars, heat maps,
+  pair matrices, Grad-CAM overlays); white is zero. :data:`CMAP` is that diverging map.
+* **Scale**: centred at zero and symmetric (:func:`signed_limit`); the panels of a figure that
+  invites comparison share one scale and one colour bar.
+* **Markers** (:func:`mark`), one each, never re-used for anything else: the *method's culprit*
+  is a thick black frame; the item the *stylist blames* carries a purple "blamed" tag; the
+  *swapped* item carries an orange "swapped" tag.
+* **Text**: at least :data:`MIN_FONT` points, in black or white, whichever reads better on the
+  colour beneath it (:func:`text_color`); no figure is wider than :data:`MAX_WIDTH` inches.
+"""
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.colors import to_rgb
+
+CMAP = "RdBu"  # red for negative values (lowers the score), blue for positive (raises it)
+LOWERS = mpl.colormaps[CMAP](0.12)  # the bars' colours: the map's two ends, a little inside
+RAISES = mpl.colormaps[CMAP](0.88)
+MIN_FONT = 10  # points; legible when a figure of the book's width is projected
+MAX_WIDTH = 9.0  # inches: the book's column at 100 dpi is 900 px
+CULPRIT = {"color": "black", "linewidth": 4.5}  # the method's culprit: a frame
+TAGS = {  # a word on a coloured box, drawn inside the item's picture
+    "blamed": {"text": "blamed", "face": "#7b3294", "ink": "white"},  # the stylist blames this item
+    "swapped": {"text": "swapped", "face": "#e69f00", "ink": "black"},  # the swap test changed this item
+}
+TERMS = {
+    "culprit item": "the item whose values, summed over its feature groups, are the lowest of the outfit",
+    "culprit (item, group)": "the (item, feature group) cell with the lowest value of the outfit",
+    "blamed": "an item the stylist's oracle holds responsible for a broken rule (its blame is above zero)",
+    "unique culprit": "the only item whose change alone repairs the outfit (the swap test's ground truth)",
+}
+
+
+def signed_limit(*values, floor: float = 1e-9) -> float:
+    """The symmetric colour limit shared by ``values``: the largest magnitude among them.
+
+    Parameters
+    ----------
+    *values : array-like
+        Every array drawn on the one scale (e.g. all panels of a figure).
+    floor : float
+        The smallest limit returned, so an all-zero explanation still gets a valid scale.
+    """
+    return max([floor] + [float(np.nanmax(np.abs(np.asarray(v, dtype=float)))) for v in values if np.size(v)])
+
+
+def bar_colors(values) -> list:
+    """One colour per value: :data:`LOWERS` below zero, :data:`RAISES` at or above it."""
+    return [LOWERS if v < 0 else RAISES for v in np.ravel(values)]
+
+
+def text_color(value: float, lim: float) -> str:
+    """Black or white text, whichever contrasts more with the colour map's colour for ``value``."""
+    r, g, b = to_rgb(mpl.colormaps[CMAP](0.5 + 0.5 * float(np.clip(value / lim, -1, 1))))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "black" if luminance > 0.45 else "white"
+
+
+def annotate_cells(ax, values, lim: float, fmt: str = "{:.2f}", skip=None) -> None:
+    """Write each value on its cell of a heat map drawn with :data:`CMAP` on ``[-lim, lim]``.
+
+    ``skip(i, j)`` returns True for cells left blank (e.g. a pair matrix's diagonal).
+    """
+    values = np.asarray(values)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if skip is None or not skip(i, j):
+                ax.text(j + 0.5 if _seaborn_cells(ax) else j, i + 0.5 if _seaborn_cells(ax) else i,
+                        fmt.format(values[i, j]), ha="center", va="center", fontsize=MIN_FONT,
+                        color=text_color(values[i, j], lim))
+
+
+def _seaborn_cells(ax) -> bool:
+    # seaborn's heatmap puts cell (i, j) at [j, j+1] x [i, i+1]; imshow centres it on (j, i)
+    return not ax.images
+
+
+def mark(ax, kind: str) -> None:
+    """Mark the item drawn in ``ax``: ``'culprit'`` (frame), ``'blamed'`` or ``'swapped'`` (tags).
+
+    Tags stack from the picture's lower edge, so an item both blamed and swapped shows both.
+    """
+    if kind == "culprit":
+        for side in ax.spines.values():
+            side.set_visible(True)
+            side.set_edgecolor(CULPRIT["color"])
+            side.set_linewidth(CULPRIT["linewidth"])
+        return
+    if kind not in TAGS:
+        raise ValueError(f"Unknown marker {kind!r}; the markers are 'culprit', {', '.join(map(repr, TAGS))}.")
+    tag = TAGS[kind]
+    level = getattr(ax, "_xfashion_tags", 0)
+    ax._xfashion_tags = level + 1
+    ax.text(0.5, 0.03 + 0.2 * level, tag["text"], transform=ax.transAxes, ha="center", va="bottom",
+            fontsize=MIN_FONT - 1, color=tag["ink"], fontweight="bold",
+            bbox={"boxstyle": "round,pad=0.2", "facecolor": tag["face"], "edgecolor": "none"}, gid=f"tag:{kind}")
+
+
+def marker_legend(fig, kinds=("culprit", "blamed", "swapped"), y: float = 0.0) -> None:
+    """A one-line key under ``fig`` for the markers it uses."""
+    from matplotlib.patches import Patch
+
+    handles = []
+    for kind in kinds:
+        if kind == "culprit":
+            handles.append(Patch(facecolor="none", edgecolor=CULPRIT["color"], linewidth=3,
+                                 label="the method's culprit"))
+        else:
+            who = "the stylist blames it" if kind == "blamed" else "the swapped item"
+            handles.append(Patch(facecolor=TAGS[kind]["face"], label=f"'{TAGS[kind]['text']}': {who}"))
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, y), ncol=len(handles), frameon=False,
+               fontsize=MIN_FONT)
+
+
+def fit_width(width: float) -> float:
+    """``width`` in inches, capped at the book's column (:data:`MAX_WIDTH`)."""
+    return min(float(width), MAX_WIDTH)
+
+
+__all__ = ["CMAP", "LOWERS", "RAISES", "MIN_FONT", "MAX_WIDTH", "TERMS", "signed_limit", "bar_colors",
+           "text_color", "annotate_cells", "mark", "marker_legend", "fit_width"]
