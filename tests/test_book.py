@@ -57,6 +57,10 @@ def test_solutions_follow_their_chapter_and_the_index_links_the_bibliography(tmp
     biblio = (book / "bibliography.html").read_text()
     assert "Zaheer" in biblio and "Deep sets" in biblio and "03_model_training.html" in biblio
     assert "Sundararajan" not in biblio  # cited by chapters that were not executed
+    assert "conventions.html" in home
+    conventions = (book / "conventions.html").read_text()
+    assert "culprit (item, group)" in conventions and "red lowers the score" in conventions
+    assert 'src="conventions_key.png"' in conventions and (book / "conventions_key.png").stat().st_size > 1000
 
 
 def tiny_chapters(folder, monkeypatch):

@@ -117,10 +117,33 @@ def marker_legend(fig, kinds=("culprit", "blamed", "swapped"), y: float = 0.0) -
                fontsize=MIN_FONT)
 
 
+def plot_key():
+    """The series' visual language on one figure: the sign colours, the shared scale and the three markers."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(MAX_WIDTH, 2.6))
+    bar = fig.add_axes((0.12, 0.62, 0.76, 0.12))
+    bar.imshow(np.linspace(-1, 1, 256)[None], cmap=CMAP, aspect="auto", extent=(-1, 1, 0, 1))
+    bar.set_yticks([])
+    bar.set_xticks([-1, 0, 1], ["lowers the score", "0", "raises the score"], fontsize=MIN_FONT)
+    for label, align in zip(bar.get_xticklabels(), ("left", "center", "right")):
+        label.set_horizontalalignment(align)
+    bar.set_title("signed attributions: one map, centred at zero, one scale per figure", fontsize=MIN_FONT + 1)
+    for k, (kind, words) in enumerate((("culprit", "the method's culprit"), ("blamed", "the stylist blames it"),
+                                       ("swapped", "the swap test changed it"))):
+        ax = fig.add_axes((0.03 + 0.32 * k, 0.04, 0.09, 0.36))
+        ax.set_facecolor("#eeeeee")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        mark(ax, kind)
+        fig.text(0.13 + 0.32 * k, 0.22, words, fontsize=MIN_FONT, va="center")
+    return fig
+
+
 def fit_width(width: float) -> float:
     """``width`` in inches, capped at the book's column (:data:`MAX_WIDTH`)."""
     return min(float(width), MAX_WIDTH)
 
 
 __all__ = ["CMAP", "LOWERS", "RAISES", "MIN_FONT", "MAX_WIDTH", "TERMS", "signed_limit", "bar_colors",
-           "text_color", "annotate_cells", "mark", "marker_legend", "fit_width"]
+           "text_color", "annotate_cells", "mark", "marker_legend", "plot_key", "fit_width"]
