@@ -195,6 +195,15 @@ def test_repeated_values_where_a_set_is_meant_are_refused(wb_small, capsys):
     assert "--seeds repeats a seed" in capsys.readouterr().err
 
 
+def test_explaining_in_chunks_refuses_a_zero_chunk_and_empty_lists_before_any_work(wb_small):
+    with pytest.raises(ValueError, match="chunk must be a positive integer; got 0"):
+        xf.evaluate.agreement.explain_all(wb_small, [0, 1, 2], ["ifiv"], chunk=0)
+    with pytest.raises(ValueError, match="at least one method"):
+        xf.evaluate.agreement.explain_all(wb_small, [0, 1, 2], [])
+    with pytest.raises(ValueError, match="at least one outfit index"):
+        xf.evaluate.agreement.explain_all(wb_small, [], ["ifiv"])
+
+
 def test_group_names_and_sizes_are_checked():
     with pytest.raises(ValueError, match="already taken"):
         xf.DEFAULT_GROUPS.add(xf.FeatureGroup("color", 1, ("x",)))

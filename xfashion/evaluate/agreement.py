@@ -12,7 +12,7 @@ from ..explain import Attribution, attribute, get_method
 from ..explain import methods as registered_methods
 from ..outfits import MAX_ITEMS, outfit_blame, outfit_violations
 from ..rules import DEFAULT_RULES, GROUPS, StylistRules
-from ..utils import claim
+from ..utils import check_count, claim
 
 PIXEL_CHUNK = 32  # outfits per call for pixel methods, which hold every item's CNN activations
 
@@ -23,7 +23,12 @@ def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, p
 
     Outfits go through in chunks; ``options`` maps a method to extra keyword options.
     """
+    check_count(chunk, "chunk")  # checked here, before any method runs, not deep inside the loop
     index = np.atleast_1d(index)
+    if index.size == 0:
+        raise ValueError("explain_all needs at least one outfit index; got none.")
+    if methods is not None and len(list(methods)) == 0:
+        raise ValueError("explain_all needs at least one method; pass None for every registered method.")
     out = {}
     for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
         opts = {**wb.options(), **(options or {}).get(m, {})}
