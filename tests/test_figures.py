@@ -216,3 +216,9 @@ def test_the_explorer_names_outfits_and_items_and_its_menus_follow_the_outfit(wb
     assert [v for _, v in item.options] == list(range(len(test.outfit(other))))
     assert all(": " in label and "(" in label for label, _ in item.options)  # slot: category (colour)
     assert swap.options[0] == ("(keep the item)", -1) and swap.value == -1
+    colour = menus["colour"]
+    for move in (lambda: setattr(outfit, "value", outfit.options[2][1]), lambda: setattr(item, "value", 1),
+                 lambda: setattr(swap, "value", swap.options[1][1])):
+        colour.value = "red"
+        move()  # a new outfit, item or swap: the re-colouring of the old one is dropped, never carried over
+        assert colour.value == "keep"

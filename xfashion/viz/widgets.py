@@ -145,8 +145,11 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
                                 layout=widgets.Layout(width="420px"))
     replacement = widgets.Dropdown(options=swap_options(outfit.value, 0), value=-1, description="swap for",
                                    layout=widgets.Layout(width="420px"))
+    color = widgets.Dropdown(options=["keep", *COLOR_NAMES], value="keep", description="colour")
     following = []  # non-empty while the item menus follow a new outfit: one redraw at the end, not one per menu
 
+    # a re-colouring belongs to one item of one outfit: a new outfit, item or swap starts from "keep", so the
+    # drawn items always match what the menus name
     def follow_outfit(change):  # the item menus list the chosen outfit's items and their slot's items
         following.append(True)
         try:
@@ -154,6 +157,7 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
             position.value = 0
             replacement.options = swap_options(change["new"], 0)
             replacement.value = -1
+            color.value = "keep"
         finally:
             following.clear()
 
@@ -163,10 +167,20 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
             try:
                 replacement.options = swap_options(outfit.value, change["new"])
                 replacement.value = -1
+                color.value = "keep"
+            finally:
+                following.clear()
+
+    def follow_swap(change):
+        if not following:
+            following.append(True)
+            try:
+                color.value = "keep"
             finally:
                 following.clear()
     outfit.observe(follow_outfit, "value")
     position.observe(follow_item, "value")
+    replacement.observe(follow_swap, "value")
 
     def view(index=0, position=0, color="keep", replacement=-1, method="ifiv", pairs="off"):
         if following:
@@ -188,7 +202,7 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
     usable = sorted(methods(), key=lambda m: order.get(traits(m).cost, 4))
     return widgets.interactive(
         view, index=outfit, position=position,
-        color=widgets.Dropdown(options=["keep", *COLOR_NAMES], value="keep", description="colour"),
+        color=color,
         replacement=replacement,
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"),
         pairs=widgets.Dropdown(options=["off", *methods("pairs")], value="off", description="pairs"))
