@@ -222,3 +222,22 @@ def test_the_explorer_names_outfits_and_items_and_its_menus_follow_the_outfit(wb
         colour.value = "red"
         move()  # a new outfit, item or swap: the re-colouring of the old one is dropped, never carried over
         assert colour.value == "keep"
+
+
+def test_the_outfit_builder_picks_items_by_name_and_says_in_one_line_what_is_not_an_outfit(wb_small):
+    catalog = wb_small.catalog
+    menus = xf.viz.widgets.builder_options(catalog)
+    assert all(options[0] == ("(none)", -1) for options in menus.values())
+    first = {slot: options[1][1] for slot, options in menus.items()}
+    assert all(catalog.slot[item] == xf.SLOTS.index(slot) for slot, item in first.items())
+    assert all("(" in name for options in menus.values() for name, _ in options[1:])  # 'Sandal (red)', by name
+    view = xf.viz.widgets.builder_view
+    dress_and_top = {"dress": first["dress"], "top": first["top"], "shoes": first["shoes"]}
+    for chosen in (first, {**first, "outer": -1}, dress_and_top, {"top": first["top"], "bottom": first["bottom"]}, {}):
+        fig, said = view(catalog, wb_small.feats, wb_small.model, chosen)  # six items, a dress with a top, no shoes
+        assert fig is None and said.startswith("Not an outfit yet") and "2 to 5 items" in said
+    fig, said = view(catalog, wb_small.feats, wb_small.model,
+                     {"top": first["top"], "bottom": first["bottom"], "shoes": first["shoes"], "dress": -1})
+    assert fig is not None and "model logit" in fig._suptitle.get_text()
+    w = xf.viz.outfit_builder(catalog, wb_small.feats, wb_small.model)
+    assert {c.description for c in w.children if hasattr(c, "options")} == set(xf.SLOTS)

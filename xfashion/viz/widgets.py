@@ -18,22 +18,31 @@ from ..data import COLOR_NAMES, DEBIAN_DIR, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
 from ..explain import attribute
 from ..explain.base import methods, traits
+from ..outfits import TEMPLATES
 from ..rules import DEFAULT_RULES
 from ..scorer import score
 from .explanations import explain_view, item_name, p_good, pair_view, swap_pool
-from .outfits import recolor_view, score_outfit_view, show_outfit
+from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
 
 
 def browse_outfits(catalog: Catalog, splits: dict):
-    """An ipywidgets browser: a slider over outfits and dropdowns for split and label."""
+    """An ipywidgets browser: dropdowns for split and label, and a slider over every outfit they leave."""
+    split = widgets.Dropdown(options=list(splits), value="test", description="split")
+    label = widgets.Dropdown(options=["any", "good", "bad"], value="any", description="label")
+    index = widgets.IntSlider(min=0, max=len(outfit_ids(splits, split.value, label.value)) - 1, value=0,
+                              description="index")
+
+    def follow(change):  # observed before interactive's own observer: the slider's range is set before the redraw
+        index.max = len(outfit_ids(splits, split.value, label.value)) - 1
+
+    split.observe(follow, "value")
+    label.observe(follow, "value")
 
     def view(split="test", label="any", index=0):
-        fig, _ = show_outfit(catalog, splits, split, label, index)
+        show_outfit(catalog, splits, split, label, index)
         plt.show()
 
-    return widgets.interactive(view, split=widgets.Dropdown(options=list(splits), value="test"),
-                               label=widgets.Dropdown(options=["any", "good", "bad"], value="any"),
-                               index=widgets.IntSlider(min=0, max=199, value=0))
+    return widgets.interactive(view, split=split, label=label, index=index)
 
 
 def recolor_explorer(catalog: Catalog, extractor, items=None):
@@ -48,23 +57,64 @@ def recolor_explorer(catalog: Catalog, extractor, items=None):
                                color=widgets.Dropdown(options=COLOR_NAMES, value="red"))
 
 
-def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot: int = 200):
-    """ipywidgets: a slider per slot (-1 = leave the slot empty); the score updates live."""
-    pools = {s: catalog.find(split=split)[catalog.slot[catalog.find(split=split)] == k][:per_slot]
-             for k, s in enumerate(SLOTS)}
-    defaults = {"top": 0, "bottom": 0, "dress": -1, "outer": -1, "shoes": 0, "bag": -1}
+def builder_options(catalog: Catalog, split: str = "test", per_slot: int = 40) -> dict:
+    """The outfit builder's menus: per slot, ``[("(none)", -1), (name, item id), ...]``.
+
+    One entry per category and colour (the first such item of ``split``), at most ``per_slot`` of
+    them, so a student picks "Sandal (red)" by name, not a catalogue index.
+    """
+    pool = catalog.find(split=split)
+    menus = {}
+    for k, slot in enumerate(SLOTS):
+        options, seen = [("(none)", -1)], set()
+        for item in pool[catalog.slot[pool] == k]:
+            name = item_name(catalog, int(item), slot=False)
+            if name not in seen and len(options) <= per_slot:
+                seen.add(name)
+                options.append((name, int(item)))
+        menus[slot] = options
+    return menus
+
+
+def builder_view(catalog: Catalog, feats, model, chosen: dict):
+    """Score a hand-built outfit, or say in one line why it is not an outfit (pure function behind the builder).
+
+    Parameters
+    ----------
+    chosen : dict
+        Slot name -> catalog item id, -1 for an empty slot.
+
+    Returns
+    -------
+    (figure or None, sentence): the figure of the scored outfit, or None with the reason it was not scored.
+    """
+    picked = {slot: int(item) for slot, item in chosen.items() if item is not None and item >= 0}
+    if set(picked) not in [set(t) for t in TEMPLATES]:
+        have = ", ".join(picked) or "nothing"
+        return None, (f"Not an outfit yet (you picked: {have}). An outfit is a top and a bottom, or a dress, "
+                      "plus shoes; a bag and outerwear are optional, so it holds 2 to 5 items.")
+    fig, _ = score_outfit_view(catalog, feats, model, list(picked.values()))
+    return fig, "Change any menu: the model's score and the stylist's verdict follow."
+
+
+def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot: int = 40):
+    """ipywidgets: a menu per slot, items picked by name; the model's score and the stylist's verdict update live.
+
+    A combination that is not an outfit (a dress with a top, no shoes) is said in one line instead of scored.
+    """
+    menus = builder_options(catalog, split, per_slot)
+    defaults = {"top": 1, "bottom": 1, "dress": 0, "outer": 0, "shoes": 1, "bag": 0}
 
     def view(**chosen):
-        items = [pools[s][v] for s, v in chosen.items() if v >= 0]
-        if not items:
-            print("Pick at least one item.")
-            return
-        score_outfit_view(catalog, feats, model, items)
-        plt.show()
+        fig, said = builder_view(catalog, feats, model, chosen)
+        display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(said)}</p>"))
+        if fig is not None:
+            plt.show()
 
-    sliders = {s: widgets.IntSlider(min=-1, max=len(pools[s]) - 1, value=defaults[s], description=s)
-               for s in SLOTS}
-    return widgets.interactive(view, **sliders)
+    controls = {s: widgets.Dropdown(options=menus[s], value=menus[s][min(defaults[s], len(menus[s]) - 1)][1],
+                                    description=s, layout=widgets.Layout(width="320px"))
+                for s in SLOTS}
+    return widgets.interactive(view, **controls)
 
 
 def source_phrase(source: str) -> str:
