@@ -56,6 +56,18 @@ def test_source_chain_order(tmp_path, capsys):
     assert explicit.train_images[0, 0, 0] == 2 and explicit.source.startswith("explicit")
 
 
+def test_the_loader_prints_a_source_name_never_a_path(tmp_path, capsys):
+    folder = fake_folder(tmp_path / "images")
+    got = xd.load_fashion_mnist(candidates=[folder], download=False)
+    said = capsys.readouterr().out
+    assert str(folder) in got.source  # the source keeps the path (it keys the prepare cache) ...
+    assert "the folder images" in said and str(tmp_path) not in said  # ... the printed line names it
+    xd.load_fashion_mnist(folder, download=False)
+    said = capsys.readouterr().out
+    assert "the folder you named (images)" in said and str(tmp_path) not in said
+    assert xd._folder_name(xd.DEBIAN_DIR) == "Debian's package dataset-fashion-mnist"
+
+
 def test_env_var_path(tmp_path, monkeypatch):
     monkeypatch.setenv(xd.ENV_VAR, str(fake_folder(tmp_path / "env", fill=3)))
     assert xd.load_fashion_mnist(verbose=False).train_images[0, 0, 0] == 3

@@ -241,3 +241,31 @@ def test_the_outfit_builder_picks_items_by_name_and_says_in_one_line_what_is_not
     assert fig is not None and "model logit" in fig._suptitle.get_text()
     w = xf.viz.outfit_builder(catalog, wb_small.feats, wb_small.model)
     assert {c.description for c in w.children if hasattr(c, "options")} == set(xf.SLOTS)
+
+
+def test_item_pictures_sit_on_light_grey_so_a_white_garment_shows(catalog):
+    item = catalog.find(category="Dress", color="white")[0]
+    alpha = catalog.render([item])[0, 3].numpy()
+    for ax in (xf.viz.plot_items(catalog, [item])[1][0, 0], xf.viz.plot_outfits(catalog, [[item]])[1][0, 0],
+               xf.viz.plot_recolor(catalog, item, colors=["white"])[1][0, 0]):
+        pixels = np.asarray(ax.images[0].get_array())
+        background, garment = pixels[alpha == 0], pixels[alpha == 1]
+        assert np.allclose(background, xf.viz.outfits.ITEM_BACKGROUND)  # light grey, not white
+        # the white garment's brightest pixels (its lit body) stand out from it; on white they differed by 0.04
+        assert garment.max() - xf.viz.outfits.ITEM_BACKGROUND > 0.15 and 1 - garment.max() < 0.05
+    title = xf.viz.plot_items(catalog, [item])[1][0, 0].get_title()
+    assert f"texture {catalog.texture[item]:.3f}" in title
+
+
+def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outfit_id(catalog, splits):
+    browser = xf.viz.browse_outfits(catalog, splits)
+    split, label, index = browser.children[:3]
+    assert index.max == len(splits["test"]) - 1
+    label.value = "good"
+    assert index.max == int((splits["test"].label > 0).sum()) - 1
+    split.value = "train"
+    assert index.max == int((splits["train"].label > 0).sum()) - 1
+    fig, axes = xf.viz.show_outfit(catalog, splits, split="test", label="bad", index=2)
+    shown = int(np.flatnonzero(splits["test"].label <= 0)[2])
+    verdict = ", ".join(splits["test"].rules[shown])
+    assert fig._suptitle.get_text() == f"test outfit {shown} | oracle: bad: {verdict}"

@@ -106,6 +106,38 @@ def test_sampling_is_deterministic(catalog):
     assert not np.array_equal(a.items, c.items)
 
 
+def test_negative_swaps_recover_how_the_sampler_made_each_negative(catalog):
+    outfits = xf.sample_outfits(catalog, "test", 200, seed=5)
+    swaps = xf.analysis.negative_swaps(catalog, outfits)
+    assert len(swaps) == 100 and (swaps.negative == swaps.good + 1).all()
+    assert set(swaps.replaced) == {1, 2}  # max_replaced=2: both kinds occur in 100 negatives
+    assert swaps.same_slot.all() and swaps.as_stored.all() and swaps.new_blamed.all()
+    assert 0 < swaps.old_blamed.mean() < 1  # a clash may or may not blame an item that stayed
+    one = xf.analysis.negative_swaps(catalog, xf.sample_outfits(catalog, "test", 200, seed=5, max_replaced=1))
+    assert (one.replaced == 1).all()
+    # a negative whose new item comes from another slot is caught
+    tampered = outfits.subset(np.arange(len(outfits)))
+    first = swaps.negative[0]
+    k = int(np.flatnonzero(tampered.items[first] >= 0)[0])
+    other = catalog.find(split="test")
+    tampered.items[first, k] = other[catalog.slot[other] != catalog.slot[tampered.items[first, k]]][0]
+    assert not xf.analysis.negative_swaps(catalog, tampered).same_slot[0]
+    with pytest.raises(ValueError, match="each good outfit followed by its"):
+        xf.analysis.negative_swaps(catalog, outfits.subset(np.arange(1, 11)))
+
+
+def test_blame_table_puts_outfits_side_by_side_with_the_oracles_blame(catalog, splits):
+    test = splits["test"]
+    table = xf.analysis.blame_table(catalog, {"good": test.outfit(0), "negative": test.outfit(1)})
+    blame = xf.outfits.outfit_blame(catalog, test.outfit(1))
+    assert list(table.columns.get_level_values(0).unique()) == ["good", "negative"]
+    assert (table["good"][list(xf.outfits.GROUPS)].to_numpy() == 0).all()
+    np.testing.assert_allclose(table["negative"][list(xf.outfits.GROUPS)].to_numpy(), blame.round(2))
+    first = test.outfit(1)[0]
+    named = f"{xf.COLOR_NAMES[catalog.color[first]]} {xf.CATEGORIES[catalog.category[first]]}"
+    assert table["negative"]["item"][0] == named
+
+
 def test_label_noise_flips_about_the_asked_share(catalog):
     noisy = xf.sample_outfits(catalog, "train", 1000, seed=1, label_noise=0.2)
     flipped = (noisy.label != noisy.oracle_label).mean()

@@ -120,6 +120,15 @@ def _has_files(folder: Path) -> bool:
     return all((folder / name).exists() for name in FILES.values())
 
 
+def _folder_name(folder: Path) -> str:
+    # what the loader prints lands in executed notebooks and the book: a name, never this machine's path
+    if folder == DEBIAN_DIR:
+        return "Debian's package dataset-fashion-mnist"
+    if folder == REPO_ROOT / "data" / "fashion-mnist":
+        return "the repository's folder data/fashion-mnist"
+    return f"the folder {folder.name}"
+
+
 def _torchvision_download(root: Path) -> Path:
     # torchvision costs 1.2 s at import (measured with python -X importtime): only on this last-resort path
     from torchvision.datasets import FashionMNIST as TVFashionMNIST
@@ -152,7 +161,7 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
     allow_mini : bool
         Fall back to ``data/fashion-mnist-mini.npz`` (with a warning) when all else fails.
     verbose : bool
-        Print the source used.
+        Print the source used, by name (never a path of this machine: the line lands in the book).
     candidates : sequence of Path, optional
         Override the folder search list (tests use it).
 
@@ -172,7 +181,7 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
             raise FileNotFoundError(f"Fashion-MNIST folder {folder} lacks {missing}. {HOW_TO_FIX}")
         data = _read_folder(folder, f"explicit path {folder}")
         if verbose:
-            print(f"Fashion-MNIST source: {data.source}")
+            print(f"Fashion-MNIST source: the folder you named ({folder.name})")
         return data
     looked = []
     folders = list(candidates) if candidates is not None else [REPO_ROOT / "data" / "fashion-mnist", DEBIAN_DIR]
@@ -181,7 +190,7 @@ def load_fashion_mnist(path: str | Path | None = None, *, download: bool | None 
         if _has_files(folder):
             data = _read_folder(folder, f"folder {folder}")
             if verbose:
-                print(f"Fashion-MNIST source: {data.source}")
+                print(f"Fashion-MNIST source: {_folder_name(folder)}")
             return data
     if download is None:
         download = os.environ.get("XFASHION_NO_DOWNLOAD", "0") in ("", "0")

@@ -43,6 +43,7 @@ from .outfits import (
     score_outfit_view,
     show_outfit,
 )
+from .outfits import plot_outfits as plot_outfits  # chapter 01's before-and-after figure; not in __all__ (kept small)
 from .widgets import browse_outfits, explanation_explorer, margin_explorer, outfit_builder, recolor_explorer
 
 __all__ = [

@@ -17,13 +17,23 @@ from matplotlib.ticker import MaxNLocator
 from seaborn import matrix as sns_matrix
 
 from ..analysis import embedding_map, nearest_neighbours
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render, to_display
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from ..rules import GROUPS
 from ..scorer import score_outfit
 from ..utils import check_count
 from . import style
+
+# every item picture sits on this light grey, so a white garment (0.96) shows against it; the
+# mask's holes (near-black pixels of the grey original) show the same grey
+ITEM_BACKGROUND = 0.76
+
+
+def item_pixels(rgba: torch.Tensor) -> np.ndarray:
+    """Rendered items (..., 4, 28, 28) composited on :data:`ITEM_BACKGROUND`, as (..., 28, 28, 3) for imshow."""
+    rgb, alpha = rgba[..., :3, :, :], rgba[..., 3:, :, :]
+    return (rgb + ITEM_BACKGROUND * (1 - alpha)).clamp(0, 1).movedim(-3, -1).detach().cpu().numpy()
 
 
 def _axes(ax, n=1, size=(2.0, 2.2)):
@@ -59,18 +69,18 @@ def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):
         for k, i in enumerate(pick):
             axes[c, k].imshow(images[i], cmap="gray_r")
             axes[c, k].set_axis_off()
-        axes[c, 0].text(-4, 14, name, ha="right", va="center", fontsize=9)
+        axes[c, 0].text(-4, 14, name, ha="right", va="center", fontsize=style.MIN_FONT)
     fig.suptitle("Real Fashion-MNIST product images (grey, 28 x 28)")
     return fig, axes
 
 
 def plot_palette(ax=None):
     """The named palette: neutrals first, then chromatic colours with their hue angles."""
-    fig, ax = _axes(ax, size=(9, 1.4))
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 1.6))
     for k, c in enumerate(PALETTE):
         ax.add_patch(plt.Rectangle((k, 0), 0.9, 1, color=c.rgb, ec="k", lw=0.5))
         label = c.name if c.hue is None else f"{c.name}\n{c.hue:.0f}°"
-        ax.text(k + 0.45, -0.15, label, ha="center", va="top", fontsize=8)
+        ax.text(k + 0.45, -0.15, label, ha="center", va="top", fontsize=style.MIN_FONT)
     ax.set_xlim(-0.1, len(PALETTE))
     ax.set_ylim(-0.8, 1.05)
     ax.set_axis_off()
@@ -78,23 +88,27 @@ def plot_palette(ax=None):
     return fig, ax
 
 
-def plot_recolor(catalog: Catalog, item: int, colors=None, axes=None):
-    """One item rendered in several palette colours: only the colour changes."""
+def plot_recolor(catalog: Catalog, item: int, colors=None, axes=None, per_row: int = 7):
+    """One item rendered in several palette colours (``per_row`` to a row): only the colour changes."""
     colors = (list(range(len(PALETTE))) if colors is None
                else [COLOR_NAMES.index(c) if isinstance(c, str) else c for c in colors])
     if axes is None:
-        fig, axes = plt.subplots(1, len(colors), figsize=(1.1 * len(colors), 1.5))
+        cols = min(per_row, len(colors))
+        rows = -(-len(colors) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(style.fit_width(1.2 * cols), 1.55 * rows), squeeze=False)
     fig = np.ravel(axes)[0].figure
-    imgs = to_display(render(np.repeat(catalog.images[item][None], len(colors), 0), np.array(colors)))
+    imgs = item_pixels(render(np.repeat(catalog.images[item][None], len(colors), 0), np.array(colors)))
+    for ax in np.ravel(axes)[len(colors):]:
+        ax.set_axis_off()
     for ax, img, c in zip(np.ravel(axes), imgs, colors):
         ax.imshow(img)
-        ax.set_title(COLOR_NAMES[c], fontsize=8)
+        ax.set_title(COLOR_NAMES[c], fontsize=style.MIN_FONT)
         ax.set_axis_off()
     return fig, axes
 
 
 def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = None, show_blame: bool = True,
-                values=None, axes=None):
+                values=None, axes=None, swapped=()):
     """An outfit as a strip of item images with the oracle's verdict and blame.
 
     Parameters
@@ -109,18 +123,20 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
         Write the oracle's per-group blame under each item.
     values : array (n_items, n_groups), optional
         Attributions to print under each item instead of the blame.
+    swapped : sequence of int
+        Positions to tag as swapped (:func:`style.mark`).
     """
     items = np.asarray(items)
     items = items[items >= 0]
     colors = catalog.color[items] if colors is None else np.asarray(colors)
     own = axes is None
     if own:
-        fig, axes = plt.subplots(1, len(items), figsize=(1.6 * len(items), 2.7), squeeze=False)
+        fig, axes = plt.subplots(1, len(items), figsize=(style.fit_width(1.8 * len(items)), 3.2), squeeze=False)
         axes = axes[0]
     fig = np.ravel(axes)[0].figure
     for ax in np.ravel(axes)[len(items):]:
         ax.set_axis_off()
-    imgs = to_display(catalog.render(items, colors))
+    imgs = item_pixels(catalog.render(items, colors))
     bl = outfit_blame(catalog, items, colors)
     found = outfit_violations(catalog, items, colors)
     for k, ax in enumerate(np.ravel(axes)[: len(items)]):
@@ -134,46 +150,84 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
         shown = values[k] if values is not None else (bl[k] if show_blame else None)
         if shown is not None:
             lines += [f"{g[:5]}: {v:+.2f}" for g, v in zip(GROUPS, shown)]
-        ax.set_xlabel("\n".join(lines), fontsize=7)
+        ax.set_xlabel("\n".join(lines), fontsize=style.MIN_FONT)
         if values is None and show_blame and bl[k].sum() > 0:
             style.mark(ax, "blamed")
+        if k in swapped:
+            style.mark(ax, "swapped")
     verdict = "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
     text = f"{title + ' | ' if title else ''}oracle: {verdict}"
     if own:
-        fig.suptitle(text, fontsize=9)
+        fig.suptitle(text, fontsize=style.MIN_FONT)
+        for ax in axes:  # a square picture in a taller slot sits at its top, its labels below it inside the slot
+            ax.set_anchor("N")
+        fig.tight_layout()
     else:
-        np.ravel(axes)[0].set_title(text, fontsize=9, loc="left")
+        np.ravel(axes)[0].set_title(text, fontsize=style.MIN_FONT, loc="left")
     return fig, axes
 
 
 def plot_items(catalog: Catalog, items, title: str = "", colors=None):
-    """A row of catalog items with colour, category and texture score."""
+    """A row of catalog items, each titled with its category and texture score (busy ones say so)."""
     items = np.asarray(items)
     colors = catalog.color[items] if colors is None else np.asarray(colors)
-    fig, axes = plt.subplots(1, len(items), figsize=(1.3 * len(items), 1.9), squeeze=False)
-    for ax, img, i in zip(axes[0], to_display(catalog.render(items, colors)), items):
+    fig, axes = plt.subplots(1, len(items), figsize=(style.fit_width(1.45 * len(items)), 2.2), squeeze=False)
+    busy = catalog.busy[items]
+    for ax, img, i, b in zip(axes[0], item_pixels(catalog.render(items, colors)), items, busy):
         ax.imshow(img)
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_xlabel(f"{CATEGORIES[catalog.category[i]]}\ntexture {catalog.texture[i]:.3f}", fontsize=7)
-    fig.suptitle(title, fontsize=9)
+        ax.set_title(f"{CATEGORIES[catalog.category[i]]}\ntexture {catalog.texture[i]:.3f}", fontsize=style.MIN_FONT,
+                     fontweight="bold" if b else "normal")
+    fig.suptitle(title, fontsize=style.MIN_FONT + 1)
+    fig.tight_layout()
+    return fig, axes
+
+
+def plot_outfits(catalog: Catalog, outfits, titles=None, swapped=None):
+    """Outfits one to a row, each with the oracle's verdict and blame (e.g. a good outfit and its negative).
+
+    Parameters
+    ----------
+    catalog : Catalog
+    outfits : sequence of item-id sequences
+    titles : sequence of str, optional
+    swapped : sequence of sequences of int, optional
+        Per outfit, the positions to tag as swapped.
+    """
+    outfits = [np.asarray(o)[np.asarray(o) >= 0] for o in outfits]
+    titles = titles or [None] * len(outfits)
+    swapped = swapped or [()] * len(outfits)
+    cols = max(len(o) for o in outfits)
+    height = 2.9 * len(outfits)
+    fig, axes = plt.subplots(len(outfits), cols, figsize=(style.fit_width(1.9 * cols), height), squeeze=False)
+    row_titles = []
+    for row, items, title, new in zip(axes, outfits, titles, swapped):
+        plot_outfit(catalog, items, title=title, axes=row, swapped=new)
+        # a row's title runs past its first item, and the layout would widen that column to half the title's
+        # width (an axes title counts to its middle): as a text kept out of the layout it shrinks no picture
+        text = row[0].get_title(loc="left")
+        row[0].set_title("", loc="left")
+        row_titles.append(row[0].text(0, 1.05, text, transform=row[0].transAxes, ha="left", va="bottom",
+                                      fontsize=style.MIN_FONT, in_layout=False))
+        for ax in row:  # as in plot_outfit's own figure
+            ax.set_anchor("N")
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / height), h_pad=4)
+    for text in row_titles:  # laid out: back in, so that a figure saved with bbox_inches="tight" keeps them
+        text.set_in_layout(True)
     return fig, axes
 
 
 def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
     """A good outfit and one example of each violated rule, with the oracle's blame."""
     examples = rule_examples(outfits)
-    cols = max(len(outfits.outfit(i)) for i in examples.values())
-    fig, axes = plt.subplots(len(examples), cols, figsize=(2.1 * cols, 2.6 * len(examples)), squeeze=False)
-    for row, (name, i) in zip(axes, examples.items()):
-        plot_outfit(catalog, outfits.outfit(i), title=f"example of '{name}'", axes=row)
-    fig.tight_layout()
-    return fig, axes
+    return plot_outfits(catalog, [outfits.outfit(i) for i in examples.values()],
+                        titles=[f"example of '{name}'" for name in examples])
 
 
 def plot_dataset_stats(catalog: Catalog, splits: dict):
     """Items per slot and colour, outfit sizes per label, and violations per rule (seaborn)."""
-    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    fig, axes = plt.subplots(2, 2, figsize=(style.MAX_WIDTH, 7.5))
     axes = axes.ravel()
     table = catalog.table()
     sns.countplot(data=table, x="slot", hue="split", order=SLOTS, ax=axes[0])
@@ -194,14 +248,18 @@ def plot_dataset_stats(catalog: Catalog, splits: dict):
     return fig, axes
 
 
-def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str = "any", index: int = 0):
-    """Draw outfit ``index`` among the outfits of ``split`` with the given label (pure function)."""
+def outfit_ids(splits: dict, split: str = "test", label: str = "any") -> np.ndarray:
+    """The ids of the outfits of ``split`` with ``label`` ('good', 'bad' or 'any'), in order."""
     outfits: OutfitSet = splits[split]
     keep = np.arange(len(outfits))
-    if label != "any":
-        keep = keep[(outfits.label > 0) == (label == "good")]
+    return keep if label == "any" else keep[(outfits.label > 0) == (label == "good")]
+
+
+def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str = "any", index: int = 0):
+    """Draw outfit ``index`` among the outfits of ``split`` with the given label, titled with its id (pure function)."""
+    keep = outfit_ids(splits, split, label)
     i = int(keep[index % len(keep)])
-    return plot_outfit(catalog, outfits.outfit(i), title=None)
+    return plot_outfit(catalog, splits[split].outfit(i), title=f"{split} outfit {i}")
 
 
 # ----------------------------------------------------------------------------- features (chapter 02)
@@ -212,7 +270,7 @@ def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
         fig, axes = plt.subplots(2, len(items), figsize=(2.6 * len(items), 4.2),
                                  gridspec_kw={"height_ratios": [1, 1.3]}, squeeze=False)
     fig = axes[0, 0].figure
-    imgs = to_display(catalog.render(items))
+    imgs = item_pixels(catalog.render(items))
     colors = [c.rgb for c in PALETTE]
     for k, i in enumerate(items):
         axes[0, k].imshow(imgs[k])
@@ -278,7 +336,7 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
     fig, axes = plt.subplots(len(groups), k + 1, figsize=(1.3 * (k + 1), 1.6 * len(groups)), squeeze=False)
     for row, g in zip(axes, groups):
         ids = np.concatenate([[item], nearest_neighbours(features[g], item, k, cand)])
-        for ax, img in zip(row, to_display(catalog.render(ids))):
+        for ax, img in zip(row, item_pixels(catalog.render(ids))):
             ax.imshow(img)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -295,7 +353,7 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
         rgba = catalog.render([item, item], [catalog.color[item], k])
         out = extractor(rgba)
     fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), gridspec_kw={"width_ratios": [1, 1, 3, 3]})
-    for ax, img, name in zip(axes[:2], to_display(rgba), ["original", f"re-coloured: {color}"]):
+    for ax, img, name in zip(axes[:2], item_pixels(rgba), ["original", f"re-coloured: {color}"]):
         ax.imshow(img)
         ax.set_title(name, fontsize=9)
         ax.set_axis_off()
