@@ -183,3 +183,71 @@ def test_label_smoothing_trains_on_smoothed_targets(catalog, splits, tiny_feats,
     train_targets = torch.cat(seen[:-1])  # the last call is the validation loss, on the true labels
     assert train_targets.unique().tolist() == pytest.approx([0.1, 0.9])
     assert set(seen[-1].unique().tolist()) == {0.0, 1.0}
+
+
+def test_error_analysis_sorts_each_outfit_into_its_outcome_and_counts_mistakes_by_rule(catalog, splits):
+    test = splits["test"]
+    good = test.oracle_label > 0
+    busy = np.flatnonzero([("busy_clash" in r) for r in test.rules])
+    assert len(busy) > 0  # the small split holds busy clashes to miss
+    logits = np.where(good, 2.0, -2.0) + np.linspace(0, 0.5, len(test))  # every verdict right ...
+    missed, alarm = busy[0], int(np.flatnonzero(good)[0])
+    logits[missed], logits[alarm] = 9.0, -7.0  # ... but one busy clash called good and one good outfit bad
+    errors = xf.training.scorer_errors(catalog, test, logits)
+    assert errors["outcome"].value_counts().to_dict() == {"true positive": good.sum() - 1,
+                                                          "true negative": (~good).sum() - 1,
+                                                          "false positive": 1, "false negative": 1}
+    assert errors.loc[missed, "outcome"] == "false positive" and errors.loc[alarm, "outcome"] == "false negative"
+    # the decisive garment's texture crosses the threshold exactly where the busy rule is broken
+    broken = errors["rules"].str.contains("busy_clash")
+    assert ((errors["second_busiest"] >= 1) == broken).all() and (errors.loc[broken, "busy"] >= 2).all()
+    assert (errors["busy"] == [catalog.busy[test.outfit(i)].sum() for i in range(len(test))]).all()
+    table = xf.training.errors_by_rule(errors)
+    assert table.loc["(good outfits)", ["outfits", "misjudged"]].tolist() == [good.sum(), 1]
+    assert table.loc["busy_clash", ["outfits", "misjudged", "mistake"]].tolist() == [len(busy), 1, "false positive"]
+    assert table.loc["busy_clash", "error rate"] == round(1 / len(busy), 3)
+    assert table.drop("(good outfits)")["misjudged"].sum() == len(test.rules[missed])  # counted under each rule
+    shown = xf.training.most_confident(errors)
+    assert list(shown.index) == list(xf.training.OUTCOMES)
+    assert shown["false positive"] == missed and shown["false negative"] == alarm
+    # the surest right verdicts: logits grow along the split, so the last good outfit and the first bad one
+    assert shown["true positive"] == np.flatnonzero(good)[-1]
+    assert shown["true negative"] == [i for i in np.flatnonzero(~good) if i != missed][0]
+    with pytest.raises(ValueError, match="one logit per outfit"):
+        xf.training.scorer_errors(catalog, test, logits[:-1])
+
+
+def test_busy_threshold_distance_compares_mistakes_with_right_verdicts():
+    import pandas as pd
+
+    errors = pd.DataFrame({"truth": ["good"] * 4 + ["bad"] * 3,
+                           "verdict": ["good", "good", "bad", "bad", "bad", "bad", "good"],
+                           "rules": [""] * 4 + ["busy_clash", "busy_clash", "busy_clash,hue_clash"],
+                           "second_busiest": [0.5, 0.7, 0.9, 0.8, 1.4, 1.6, 1.05]})
+    table = xf.training.busy_threshold_distance(errors)
+    good, busy = table.loc["good outfits"], table.loc["busy clashes"]
+    assert good[["judged right", "misjudged"]].tolist() == [2, 2]
+    assert good["distance, judged right"] == pytest.approx(0.4) and good["distance, misjudged"] == pytest.approx(0.15)
+    assert good["difference"] == pytest.approx(0.25)
+    assert good["standard error"] == pytest.approx((0.02 / 2 + 0.005 / 2) ** 0.5)  # sample variances 0.02, 0.005
+    assert busy[["judged right", "misjudged"]].tolist() == [2, 1] and np.isnan(busy["standard error"])
+    assert busy["difference"] == pytest.approx(0.5 - 0.05)
+
+
+def test_a_bar_stopped_early_ends_full_and_says_where_and_why():
+    import io
+
+    from tqdm import tqdm
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    out = io.StringIO()
+    for bar in (tqdm(total=40, file=out), notebook_tqdm(total=40)):
+        for epoch in range(40):
+            bar.update()
+            if epoch == 25:
+                xf.utils.stop_early(bar, epoch + 1, "validation AUC no better for 6 epochs")
+                break
+    last = out.getvalue().split("\r")[-1]  # the text bar as it was left
+    assert "100%" in last and "26/26" in last and "stopped early at epoch 26 of 40: validation AUC no better" in last
+    widget = bar.container.children[1]
+    assert (widget.value, widget.max, widget.bar_style) == (26, 26, "success")  # not a red bar stuck at 65%

@@ -17,12 +17,12 @@ from tqdm.auto import tqdm
 
 from .cache import Cache
 from .cnn import TRAINING_CODE as CNN_CODE
-from .data import Catalog
+from .data import GARMENT_SLOTS, SLOTS, Catalog
 from .features import ItemFeatures, catalog_key
 from .outfits import MAX_ITEMS, OutfitBatch, OutfitSet, make_batch
 from .rules import DEFAULT_RULES, violations
 from .scorer import DEFAULT_ACTIVATION, MODELS, check_activation, feature_batch, score
-from .utils import check_count, resolve_device, seeded, size
+from .utils import check_count, resolve_device, seeded, size, stop_early
 
 
 def roc_auc(scores, labels) -> float:
@@ -173,10 +173,8 @@ def fit(model: nn.Module, train: OutfitBatch, val: OutfitBatch, *, epochs: int =
         else:
             waited += 1
             if waited >= patience:
-                # early stopping is success: a bar closed short of its total is drawn red in Jupyter
-                bar.total = epoch + 1
-                bar.refresh()
-                bar.set_postfix(val_auc=f"{val_auc:.3f}", stopped="early")
+                stop_early(bar, epoch + 1, f"validation AUC no better for {patience} epochs "
+                                           f"(best {best_auc:.3f} at epoch {best_epoch})")
                 break
     bar.close()
     model.load_state_dict(best)
@@ -282,3 +280,101 @@ def metrics_table(results: dict) -> pd.DataFrame:
 def per_rule_table(results: dict) -> pd.DataFrame:
     """Accuracy on good outfits and on bad outfits by the rule that made them bad."""
     return pd.DataFrame({name: r["per_rule_accuracy"] for name, r in results.items()}).round(3)
+
+
+# ----------------------------------------------------------------------------- error analysis
+OUTCOMES = ("true positive", "true negative", "false positive", "false negative")  # "good" is the positive class
+
+
+def scorer_errors(catalog: Catalog, outfits: OutfitSet, logits, rules=DEFAULT_RULES) -> pd.DataFrame:
+    """Each outfit's truth beside the scorer's verdict, with what the busy rule reads.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    outfits : OutfitSet
+    logits : array-like
+        The scorer's logit per outfit (above zero: it calls the outfit good).
+    rules : StylistRules
+        The stylist that labelled ``outfits``.
+
+    Returns
+    -------
+    DataFrame, one row per outfit (index: its position in ``outfits``)
+        ``truth`` and ``verdict`` ("good" or "bad": the oracle's and the scorer's), ``outcome`` (one
+        of :data:`OUTCOMES`; a false positive is a bad outfit called good), ``logit``, ``rules`` (the
+        rules it breaks, comma-joined; empty for a good outfit), ``garments``, ``busy`` (its busy
+        garments) and ``second_busiest``: the texture score of its second-busiest garment (the
+        ``max_busy + 1``-th) divided by the busy threshold, so the outfit breaks busy_clash exactly
+        when this is 1 or more (NaN with too few garments).
+    """
+    logits = np.asarray(logits, dtype=float).ravel()
+    if len(logits) != len(outfits):
+        raise ValueError(f"scorer_errors needs one logit per outfit: {len(logits)} logits for {len(outfits)} outfits.")
+    items, mask = np.where(outfits.mask, outfits.items, 0), outfits.mask
+    garment = mask & np.isin(catalog.slot[items], [SLOTS.index(s) for s in GARMENT_SLOTS])
+    texture = np.sort(np.where(garment, catalog.texture[items], -np.inf), axis=1)[:, ::-1]
+    k = rules.max_busy  # the garment whose being busy breaks the rule
+    decisive = texture[:, k] / catalog.busy_threshold if k < texture.shape[1] else np.full(len(outfits), -np.inf)
+    truth, verdict = outfits.oracle_label > 0, logits > 0
+    outcome = np.where(truth, np.where(verdict, OUTCOMES[0], OUTCOMES[3]), np.where(verdict, OUTCOMES[2], OUTCOMES[1]))
+    return pd.DataFrame({"truth": np.where(truth, "good", "bad"), "verdict": np.where(verdict, "good", "bad"),
+                         "outcome": outcome, "logit": logits, "rules": [",".join(r) for r in outfits.rules],
+                         "garments": garment.sum(1), "busy": (catalog.busy[items] & mask).sum(1),
+                         "second_busiest": np.where(np.isfinite(decisive), decisive, np.nan)})
+
+
+def errors_by_rule(errors: pd.DataFrame, rules=DEFAULT_RULES) -> pd.DataFrame:
+    """Misjudged outfits counted by the rule they break (from :func:`scorer_errors`).
+
+    A misjudged good outfit is a false negative; a misjudged bad one a false positive, counted
+    under every rule it breaks.
+
+    Returns
+    -------
+    DataFrame indexed by "(good outfits)" and each broken rule
+        ``outfits``, ``misjudged``, ``error rate`` and ``mistake`` (false negative or false positive).
+    """
+    wrong = errors["truth"] != errors["verdict"]
+    broken = errors["rules"].str.split(",")
+    rows = {"(good outfits)": (errors["truth"] == "good", OUTCOMES[3])}
+    rows.update({rule: (broken.apply(lambda r, rule=rule: rule in r), OUTCOMES[2]) for rule in rules.names})
+    table = pd.DataFrame({name: {"outfits": int(hit.sum()), "misjudged": int((hit & wrong).sum()), "mistake": kind}
+                          for name, (hit, kind) in rows.items() if hit.any()}).T
+    table.insert(2, "error rate", (table["misjudged"] / table["outfits"]).astype(float).round(3))
+    return table.astype({"outfits": int, "misjudged": int})
+
+
+def most_confident(errors: pd.DataFrame) -> pd.Series:
+    """The outfit the scorer is surest of (largest ``|logit|``) in each outcome present, in :data:`OUTCOMES` order."""
+    sure = errors["logit"].abs().groupby(errors["outcome"]).idxmax()
+    return sure.reindex([o for o in OUTCOMES if o in sure.index]).rename("outfit")
+
+
+def busy_threshold_distance(errors: pd.DataFrame) -> pd.DataFrame:
+    """How near the busy threshold the decisive garment lies, in misjudged outfits and in those judged right.
+
+    The distance is ``|second_busiest - 1|`` (see :func:`scorer_errors`): 0.1 means a texture score
+    10% under or over the threshold. Two groups of outfits where the busy rule decides the verdict:
+    good outfits with two garments or more, and outfits that break busy_clash.
+
+    Returns
+    -------
+    DataFrame indexed by "good outfits" and "busy clashes"
+        For "judged right" and "misjudged": the number of outfits and their mean distance;
+        ``difference`` (judged right minus misjudged: positive when the mistakes lie nearer the
+        threshold) and its ``standard error``.
+    """
+    distance = (errors["second_busiest"] - 1).abs()
+    wrong = errors["truth"] != errors["verdict"]
+    groups = {"good outfits": (errors["truth"] == "good") & distance.notna(),
+              "busy clashes": errors["rules"].str.split(",").apply(lambda r: "busy_clash" in r)}
+    rows = {}
+    for name, keep in groups.items():
+        right, missed = distance[keep & ~wrong], distance[keep & wrong]
+        spread = (right.var() / len(right) + missed.var() / len(missed)) ** 0.5 if min(len(right), len(missed)) > 1 \
+            else np.nan
+        rows[name] = {"judged right": len(right), "misjudged": len(missed), "distance, judged right": right.mean(),
+                      "distance, misjudged": missed.mean(), "difference": right.mean() - missed.mean(),
+                      "standard error": spread}
+    return pd.DataFrame(rows).T.astype({"judged right": int, "misjudged": int})

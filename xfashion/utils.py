@@ -234,6 +234,32 @@ def say(*sentences: str) -> None:
     display(Markdown(text))
 
 
+def stop_early(bar, epochs_run: int, reason: str) -> None:
+    """Close an epoch progress bar that stopped before its total, saying where and why.
+
+    A bar closed short of its total reads as a failure (it stays at, say, 26/40, and the notebook's
+    bar turns red); early stopping is the plan working, so the total becomes the epochs run and the
+    bar's note says "stopped early at epoch 26 of 40: <reason>".
+
+    Parameters
+    ----------
+    bar : tqdm.tqdm or tqdm.notebook.tqdm
+        A bar advanced by hand, ``bar.update()`` once per epoch (tqdm's notebook bar marks a
+        ``for epoch in bar`` loop left by ``break`` as failed, whatever happens here).
+    epochs_run : int
+        Epochs completed, the last one included.
+    reason : str
+        Why training stopped, e.g. "validation AUC no better for 6 epochs".
+    """
+    planned = bar.total
+    bar.total = epochs_run
+    container = getattr(bar, "container", None)
+    if container is not None:  # the notebook's widget keeps its own maximum (tqdm's reset sets it the same way)
+        container.children[1].max = epochs_run
+    bar.set_postfix_str(f"stopped early at epoch {epochs_run} of {planned}: {reason}")
+    bar.close()
+
+
 def to_plain(frame) -> dict:
     """A pandas DataFrame as plain lists (for weights-only cache files)."""
     return {"columns": [str(c) for c in frame.columns], "index": [_plain(i) for i in frame.index],
