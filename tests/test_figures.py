@@ -269,3 +269,21 @@ def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outf
     shown = int(np.flatnonzero(splits["test"].label <= 0)[2])
     verdict = ", ".join(splits["test"].rules[shown])
     assert fig._suptitle.get_text() == f"test outfit {shown} | oracle: bad: {verdict}"
+
+
+def test_scored_outfits_title_each_row_with_its_outcome_the_verdict_and_the_oracles(catalog, splits):
+    test = splits["test"]
+    good, bad = int(np.flatnonzero(test.oracle_label > 0)[0]), int(np.flatnonzero(test.oracle_label == 0)[0])
+    logits = np.zeros(len(test))
+    logits[good], logits[bad] = -2.5, 3.25  # a false alarm and a missed clash
+    fig, axes = xf.viz.plot_scored_outfits(catalog, test, logits, [good, bad],
+                                           labels=["false negative", "false positive"])
+    titles = [[t.get_text() for t in row[0].texts if "model says" in t.get_text()] for row in axes]
+    assert [len(t) for t in titles] == [1, 1]  # one title per row, over its first item
+    titles = [t[0] for t in titles]
+    assert titles[0] == "false negative: model says bad (logit -2.50) | oracle: good"
+    assert titles[1].startswith("false positive: model says good (logit +3.25) | oracle: bad: ")
+    assert titles[1].endswith(", ".join(sorted(test.rules[bad])))
+    assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+    plain = xf.viz.plot_scored_outfits(catalog, test, logits, [bad])[1]
+    assert any(t.get_text().startswith("model says good (logit +3.25) | oracle: bad") for t in plain[0, 0].texts)

@@ -405,16 +405,25 @@ def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
     return fig, ax
 
 
-def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index):
-    """A few outfits, each titled with the model's probability and the oracle's verdict."""
-    index = list(index)
-    cols = max(len(outfits.outfit(i)) for i in index)
-    fig, axes = plt.subplots(len(index), cols, figsize=(2.1 * cols, 2.15 * len(index)), squeeze=False)
-    for row, i in zip(axes, index):
-        p = 1 / (1 + np.exp(-float(logits[i])))
-        plot_outfit(catalog, outfits.outfit(i), title=f"model p(good) = {p:.2f}", axes=row, show_blame=False)
-    fig.tight_layout()
-    return fig, axes
+def plot_scored_outfits(catalog: Catalog, outfits: OutfitSet, logits, index, labels=None):
+    """Outfits one to a row, each titled with the model's verdict and logit beside the oracle's verdict.
+
+    Parameters
+    ----------
+    catalog : Catalog
+    outfits : OutfitSet
+    logits : array-like
+        The model's logit for each outfit of ``outfits`` (above zero: it calls the outfit good).
+    index : sequence of int
+        The outfits to draw.
+    labels : sequence of str, optional
+        One per outfit, leading its title (e.g. "false positive").
+    """
+    index = [int(i) for i in index]
+    labels = [""] * len(index) if labels is None else [f"{label}: " for label in labels]
+    titles = [f"{label}model says {'good' if logits[i] > 0 else 'bad'} (logit {float(logits[i]):+.2f})"
+              for label, i in zip(labels, index)]
+    return plot_outfits(catalog, [outfits.outfit(i) for i in index], titles=titles)
 
 
 def score_outfit_view(catalog: Catalog, feats, model, items):
