@@ -104,6 +104,16 @@ def test_feature_groups_check_rejects_bad_features():
     assert xf.DEFAULT_GROUPS.add(xf.FeatureGroup("pattern", 1, ("t",))).names == ["color", "shape_texture", "pattern"]
 
 
+def test_feature_groups_table_names_each_group_its_dimensions_and_role():
+    table = xf.DEFAULT_GROUPS.add(xf.FeatureGroup("brightness", 2, ("mean", "spread"))).table()
+    assert list(table.index) == ["color", "shape_texture", "brightness", "slot"]
+    assert table["size"].tolist() == [13, 32, 2, 6]
+    assert table.loc["shape_texture", "dimensions"] == "st00, st01, st02, ..., st31"
+    assert table.loc["brightness", "dimensions"] == "mean, spread"
+    assert table.loc["slot", "dimensions"] == "top, bottom, dress, outer, shoes, bag"
+    assert table["role"].tolist() == ["explained"] * 3 + ["context (not explained)"]
+
+
 def test_top_confusions_rank_rates_and_say_whether_the_stylist_cares():
     confusion = np.diag(np.full(10, 100))
     names = list(xf.CATEGORIES)

@@ -107,6 +107,20 @@ class FeatureGroups:
                              f"context: {self.context.name!r}); give the new group another name.")
         return FeatureGroups(self.groups + (group,), self.context)
 
+    def table(self):
+        """The spec as a pandas DataFrame, one row per group: its size, its dimensions' names and its role.
+
+        A long list of names is shortened to its first three and its last.
+        """
+        import pandas as pd  # only this view needs it
+
+        def names(g):
+            return ", ".join(g.dim_names) if g.size <= 6 else f"{', '.join(g.dim_names[:3])}, ..., {g.dim_names[-1]}"
+
+        rows = [(g.name, g.size, names(g), "explained") for g in self.groups]
+        rows.append((self.context.name, self.context.size, names(self.context), "context (not explained)"))
+        return pd.DataFrame(rows, columns=["group", "size", "dimensions", "role"]).set_index("group")
+
     def check(self, features: dict) -> None:
         """Raise a ValueError naming the problem if ``features`` does not fit the spec."""
         if not isinstance(features, dict):
