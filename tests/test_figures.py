@@ -174,9 +174,32 @@ def test_colour_histograms_have_readable_ticks_and_a_visible_white_bar(catalog):
     table[:, xf.COLOR_NAMES.index("white")] = 1.0
     fig, axes = xf.viz.plot_color_histogram(catalog, table, items=[white])
     ax = axes[1, 0]
-    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 8
+    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= xf.viz.style.MIN_FONT
     bar = ax.patches[xf.COLOR_NAMES.index("white")]
     assert bar.get_height() == 1.0 and max(bar.get_edgecolor()[:3]) < 0.5 and bar.get_linewidth() >= 0.5
+    # five items fit the book's width, and the palette's names under each histogram do not overlap (they did at 2.6
+    # in per item squeezed to 9 in: 13 names at 10 pt need more than a 1.6 in wide panel)
+    fig, axes = xf.viz.plot_color_histogram(catalog, table, items=[white] * 5)
+    assert axes.shape == (2, 5) and fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in axes[1, 4].get_xticklabels()]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:]))
+
+
+def test_the_recolour_view_labels_its_axes_and_keys_the_grey_bars(catalog, tiny_feats):
+    item = int(catalog.find(category="Trouser")[0])
+    before = xf.COLOR_NAMES[catalog.color[item]]
+    after = "pink" if before != "pink" else "teal"
+    fig, axes = xf.viz.recolor_view(catalog, tiny_feats.extractor, item=item, color=after)
+    assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+    bars, embedding = axes[0, 1], axes[1, 1]
+    assert embedding.get_xlabel().startswith("embedding dimension") and embedding.get_ylabel()
+    key = [t.get_text() for t in bars.get_legend().get_texts()]
+    assert key == [f"original ({before})", f"re-coloured ({after})"]
+    grey = bars.get_legend().legend_handles[0].get_facecolor()
+    assert np.allclose(grey, bars.patches[0].get_facecolor())  # the key's grey is the original bars' grey
+    texts = [t for ax in axes.flat for t in ax.texts + ax.get_xticklabels() + [ax.title, ax.xaxis.label]]
+    assert min(t.get_fontsize() for t in texts if t.get_text()) >= xf.viz.style.MIN_FONT
 
 
 def test_the_verdict_says_when_model_stylist_or_explanation_disagree(wb_small):

@@ -264,26 +264,34 @@ def show_outfit(catalog: Catalog, splits: dict, split: str = "test", label: str 
 
 # ----------------------------------------------------------------------------- features (chapter 02)
 def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
-    """Each item over its colour histogram, bars in the palette's own colours with a dark edge (white shows)."""
+    """Each item beside its colour histogram, bars in the palette's own colours with a dark edge (white shows).
+
+    Two items to a row, so the palette's names stay legible; ``axes``, given or returned, is a (2, n)
+    array: ``axes[0, k]`` the picture of item k, ``axes[1, k]`` its histogram.
+    """
     items = np.asarray(items)
     if axes is None:
-        fig, axes = plt.subplots(2, len(items), figsize=(2.6 * len(items), 4.2),
-                                 gridspec_kw={"height_ratios": [1, 1.3]}, squeeze=False)
+        per_row = min(len(items), 2)
+        rows = -(-len(items) // per_row)
+        fig, grid = plt.subplots(rows, 2 * per_row, figsize=(style.fit_width(4.5 * per_row), 2.5 * rows),
+                                 gridspec_kw={"width_ratios": [1, 2.3] * per_row}, squeeze=False)
+        axes = np.array([[grid[k // per_row, 2 * (k % per_row) + j] for k in range(len(items))] for j in (0, 1)])
+        for ax in grid.flat[2 * len(items):]:  # an odd count leaves the last row's right half empty
+            ax.set_axis_off()
     fig = axes[0, 0].figure
     imgs = item_pixels(catalog.render(items))
     colors = [c.rgb for c in PALETTE]
     for k, i in enumerate(items):
         axes[0, k].imshow(imgs[k])
         axes[0, k].set_axis_off()
-        axes[0, k].set_title(f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=9)
         hist = np.asarray(color_features[i])
-        axes[1, k].bar(range(len(hist)), hist, color=colors, edgecolor="0.2", linewidth=0.8)
-        axes[1, k].set_xticks(range(len(hist)), COLOR_NAMES, rotation=90, fontsize=8)
-        axes[1, k].set_ylim(0, 1)
-        axes[1, k].tick_params(axis="y", labelsize=8)
-        if k:
-            axes[1, k].set_yticklabels([])
-    axes[1, 0].set_ylabel("share of garment pixels", fontsize=9)
+        ax = axes[1, k]
+        ax.bar(range(len(hist)), hist, color=colors, edgecolor="0.2", linewidth=0.8)
+        ax.set_xticks(range(len(hist)), COLOR_NAMES, rotation=90, fontsize=style.MIN_FONT)
+        ax.set_ylim(0, 1)
+        ax.tick_params(axis="y", labelsize=style.MIN_FONT)
+        ax.set_ylabel("share of garment", fontsize=style.MIN_FONT)
+        ax.set_title(f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}", fontsize=style.MIN_FONT)
     fig.tight_layout()
     return fig, axes
 
@@ -299,17 +307,17 @@ def plot_history(history, columns, ax=None, title: str = ""):
         ax.axvline(best, color="grey", ls=":", lw=1, label=f"kept (epoch {best})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=style.MIN_FONT)
     ax.set_title(title)
     return fig, ax
 
 
 def plot_confusion(confusion, ax=None):
     """Row-normalised confusion matrix of the ten Fashion-MNIST categories."""
-    fig, ax = _axes(ax, size=(6, 5))
+    fig, ax = _axes(ax, size=(7, 6))
     norm = confusion / confusion.sum(1, keepdims=True)
     heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
-            cbar=False, ax=ax, annot_kws={"fontsize": 7})
+            cbar=False, ax=ax, annot_kws={"fontsize": style.MIN_FONT})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     acc = np.trace(confusion) / confusion.sum()
@@ -319,11 +327,11 @@ def plot_confusion(confusion, ax=None):
 
 def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
     """The shape-texture embedding in two PCA dimensions, coloured by category."""
-    fig, ax = _axes(ax, size=(6.5, 5))
+    fig, ax = _axes(ax, size=(7.5, 5))
     coords, rows = embedding_map(table, n)
     sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=np.array(CATEGORIES)[catalog.category[rows]],
                     hue_order=CATEGORIES, s=8, linewidth=0, palette="tab10", ax=ax)
-    ax.legend(fontsize=7, markerscale=2, bbox_to_anchor=(1, 1))
+    ax.legend(fontsize=style.MIN_FONT, markerscale=2, bbox_to_anchor=(1, 1))
     ax.set(xlabel="first principal component", ylabel="second principal component",
            title="shape-texture embedding (PCA), coloured by category")
     return fig, ax
@@ -333,42 +341,61 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
     """The query item and its nearest neighbours by each feature group."""
     groups = list(features)
     cand = np.flatnonzero(catalog.split == split)
-    fig, axes = plt.subplots(len(groups), k + 1, figsize=(1.3 * (k + 1), 1.6 * len(groups)), squeeze=False)
+    fig, axes = plt.subplots(len(groups), k + 1, figsize=(style.fit_width(1.3 * (k + 1)), 1.7 * len(groups)),
+                             squeeze=False)
     for row, g in zip(axes, groups):
         ids = np.concatenate([[item], nearest_neighbours(features[g], item, k, cand)])
         for ax, img in zip(row, item_pixels(catalog.render(ids))):
             ax.imshow(img)
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(f"by {g}", fontsize=9)
-        row[0].set_title("query", fontsize=8)
-    fig.suptitle("Nearest neighbours: colour neighbours share colour, shape neighbours share silhouette", fontsize=9)
+        row[0].set_ylabel(f"by {g}", fontsize=style.MIN_FONT)
+        row[0].set_title("query", fontsize=style.MIN_FONT)
+    fig.suptitle("Nearest neighbours: colour neighbours share colour, shape neighbours share silhouette",
+                 fontsize=style.MIN_FONT)
     return fig, axes
 
 
 def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red"):
     """Re-colour one item and show both feature groups before and after (pure function)."""
+    from matplotlib.patches import Patch
+
     k = COLOR_NAMES.index(color)
+    before = COLOR_NAMES[catalog.color[item]]
     with torch.no_grad():
         rgba = catalog.render([item, item], [catalog.color[item], k])
-        out = extractor(rgba)
-    fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), gridspec_kw={"width_ratios": [1, 1, 3, 3]})
-    for ax, img, name in zip(axes[:2], item_pixels(rgba), ["original", f"re-coloured: {color}"]):
+        out = {name: v.numpy() for name, v in extractor(rgba).items()}
+    fig, axes = plt.subplots(2, 2, figsize=(style.MAX_WIDTH, 5.6), gridspec_kw={"width_ratios": [1, 4.5]})
+    for ax, img, name in zip(axes[:, 0], item_pixels(rgba), [f"original: {before}", f"re-coloured: {color}"]):
         ax.imshow(img)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=style.MIN_FONT)
         ax.set_axis_off()
     width = 0.4
     x = np.arange(len(COLOR_NAMES))
-    axes[2].bar(x - width / 2, out[COLOR_GROUP][0], width, label="original", color="lightgrey", edgecolor="k")
-    axes[2].bar(x + width / 2, out[COLOR_GROUP][1], width, label="re-coloured", color=[c.rgb for c in PALETTE])
-    axes[2].set_xticks(x, COLOR_NAMES, rotation=90, fontsize=7)
-    axes[2].set_title("color group: the mass moves", fontsize=9)
+    ax = axes[0, 1]
+    ax.bar(x - width / 2, out[COLOR_GROUP][0], width, color="lightgrey", edgecolor="k")
+    ax.bar(x + width / 2, out[COLOR_GROUP][1], width, color=[c.rgb for c in PALETTE], edgecolor="k", linewidth=0.5)
+    ax.set_xticks(x, COLOR_NAMES, rotation=90, fontsize=style.MIN_FONT)
+    ax.set_ylabel("share of garment", fontsize=style.MIN_FONT)
+    ax.set_title("color group: the mass moves to the new colour", fontsize=style.MIN_FONT)
+    # the re-coloured bars wear their palette colours; the key shows the one that carries the mass
+    ax.legend(handles=[Patch(facecolor="lightgrey", edgecolor="k", label=f"original ({before})"),
+                       Patch(facecolor=PALETTE[k].rgb, edgecolor="k", label=f"re-coloured ({color})")],
+              fontsize=style.MIN_FONT, loc="upper left")
+    ax.set_ylim(0, 1.3)  # room for the key above the bars
+    ax.set_yticks(np.linspace(0, 1, 5))
     st = out[SHAPE_GROUP]
-    axes[3].plot(st[0], "o-", label="original")
-    axes[3].plot(st[1], "x--", label="re-coloured")
-    change = float((st[1] - st[0]).norm() / st[0].norm())
-    axes[3].set_title(f"shape_texture group: stays put (relative change {change:.1e})", fontsize=9)
-    axes[3].legend(fontsize=7)
+    ax = axes[1, 1]
+    ax.plot(st[0], "o-", label="original")
+    ax.plot(st[1], "x--", label="re-coloured")
+    change = float(np.linalg.norm(st[1] - st[0]) / np.linalg.norm(st[0]))
+    ax.set_title(f"shape_texture group: stays put (relative change {change:.1e})", fontsize=style.MIN_FONT)
+    ax.set_xlabel(f"embedding dimension (st00 to st{st.shape[1] - 1:02d})", fontsize=style.MIN_FONT)
+    ax.set_ylabel("value (standardised)", fontsize=style.MIN_FONT)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=style.MIN_FONT)
+    for a in axes[:, 1]:
+        a.tick_params(labelsize=style.MIN_FONT)
     fig.tight_layout()
     return fig, axes
 
