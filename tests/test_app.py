@@ -72,6 +72,17 @@ def test_every_state_shows_the_verdict_both_figures_and_a_word_on_the_pair_matri
     assert kinds(shown).count("Figure") == 3
 
 
+def test_without_gradcam_the_explorer_draws_the_explanation_alone(wb_small, shown):
+    # chapter 04 explores before chapter 05 defines Grad-CAM: its explorer leaves the maps out, in every state
+    fig, cam, said = xf.viz.explain_view(wb_small, gradcam=False)
+    assert cam is None and fig.axes and said.startswith("The model says")
+    controls = menus(xf.viz.explanation_explorer(wb_small, n_outfits=30, gradcam=False))
+    assert kinds(shown) == ["HTML", "Figure", "HTML", "HTML"], kinds(shown)
+    shown.clear()
+    controls["colour"].value = "red"
+    assert kinds(shown).count("Figure") == 1
+
+
 def test_a_disagreement_and_blame_in_another_group_are_said(wb_small):
     test, catalog = wb_small.splits["test"], wb_small.catalog
     bad = int(np.flatnonzero(test.oracle_label == 0)[0])

@@ -304,7 +304,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
 
 
 def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", replacement: int = -1,
-                 method: str = "ifiv", split: str = "test"):
+                 method: str = "ifiv", split: str = "test", gradcam: bool = True):
     """Explain a test outfit after an optional edit of one item (pure function behind the explorer).
 
     Parameters
@@ -314,12 +314,13 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     position : which item to edit
     colour : a palette name, or 'keep'
     replacement : index into the same-slot items of ``split`` (-1 keeps the item)
-    method : attribution method for the bars; Grad-CAM overlays are drawn too
+    method : attribution method for the bars
+    gradcam : draw Grad-CAM's overlays too (chapter 04 leaves them out: chapter 05 defines Grad-CAM)
 
     Returns
     -------
-    (explanation figure, Grad-CAM figure, verdict): the verdict is a sentence on what the model and
-    the stylist say of the edited outfit, and where they or the explanation disagree.
+    (explanation figure, Grad-CAM figure or None, verdict): the verdict is a sentence on what the model
+    and the stylist say of the edited outfit, and where they or the explanation disagree.
     """
     catalog = wb.catalog
     items, colors, batch = _edited_outfit(wb, index, position, color, replacement, split)
@@ -328,8 +329,8 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     attr = attribute(wb.model, batch, method, **wb.options())
     fig, _ = plot_explanation(catalog, items, attr, 0, colors, score=logit,
                               prefix=f"logit {logit:+.2f} (p(good) {p_good(logit):.2f}) | ")
-    cam = attribute(wb.model, batch, "grad_cam", **wb.options())
-    fig2, _ = plot_gradcam(catalog, items, cam, 0, colors)
+    cam = attribute(wb.model, batch, "grad_cam", **wb.options()) if gradcam else None
+    fig2 = plot_gradcam(catalog, items, cam, 0, colors)[0] if gradcam else None
     return fig, fig2, verdict(catalog, items, colors, logit, attr)
 
 

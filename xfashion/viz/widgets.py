@@ -163,14 +163,15 @@ def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
     return pd.DataFrame({"outfit": kept, "state": [names[state[i]] for i in kept], "label": [label(i) for i in kept]})
 
 
-def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
+def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam: bool = True):
     """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update.
 
     The outfits menu (:func:`outfit_menu`) names each outfit by what the stylist and the model say of
     it, and opens on one both call bad; items and their replacements are picked by name. Every
     state shows a sentence on where the model, the stylist or the explanation disagree, the
-    explanation and the Grad-CAM maps; ``pairs`` adds chapter 08's pair matrix of the same outfit
-    (which two items clash) under a pair method, and a line says so while it is off.
+    explanation and the Grad-CAM maps (``gradcam=False`` leaves them out, for chapter 04, before chapter 05
+    defines Grad-CAM); ``pairs`` adds chapter 08's pair matrix of the same outfit (which two items clash)
+    under a pair method, and a line says so while it is off.
     """
     catalog, outfits = wb.catalog, wb.splits[split]
     menu = outfit_menu(wb, split, n_outfits)
@@ -236,9 +237,9 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200):
         if following:
             return
         position, replacement = position or 0, -1 if replacement is None else replacement
-        fig, cam, said = explain_view(wb, index, position, color, replacement, method, split)
+        fig, cam, said = explain_view(wb, index, position, color, replacement, method, split, gradcam)
         display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(said)}</p>"))
-        display(fig, cam)  # both figures on every state, not only the first
+        display(*[f for f in (fig, cam) if f is not None])  # every figure on every state, not only the first
         if pairs == "off":
             display(HTML("<p style='color:#555'>No pair matrix: choose a pair method under 'pairs' to see which "
                          "two items clash.</p>"))
