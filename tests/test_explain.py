@@ -229,6 +229,62 @@ def test_repair_suggestions(wb_small):
     assert set(rate.index) == {"ifiv", "random"} and rate.values.min() >= 0 and rate.values.max() <= 1
 
 
+def test_culprit_sentence_names_both_culprits_and_what_the_stylist_blames(wb_small):
+    from xfashion.outfits import outfit_blame
+
+    catalog, outfits = wb_small.catalog, wb_small.splits["test"]
+    for i in np.flatnonzero(outfits.oracle_label == 0):  # a bad outfit with a free item and one blamed in one group
+        items = outfits.outfit(i)
+        blame = outfit_blame(catalog, items, groups=GROUPS)
+        once = np.flatnonzero((blame > 0).sum(1) == 1)
+        if (blame.sum(1) == 0).any() and len(once):
+            break
+    free, hit = int(np.flatnonzero(blame.sum(1) == 0)[0]), int(once[0])
+    group, other = int(np.argmax(blame[hit] > 0)), int(np.argmin(blame[hit] > 0))
+    said = {"color": "colour", "shape_texture": "shape-texture"}
+
+    def called(k):
+        return f"item {k}, the {xf.COLOR_NAMES[catalog.color[items[k]]]} {xf.CATEGORIES[catalog.category[items[k]]]}"
+
+    values = torch.zeros(1, len(items), 2)
+    values[0, free] = -1.0  # the culprit item (sum -2), which the stylist does not blame
+    values[0, hit, other] = -1.5  # the culprit (item, group): a blamed item, in a group it is not blamed for
+    attr = xf.explain.Attribution(values, torch.ones(1, len(items), dtype=torch.bool), "hand", GROUPS,
+                                  forward_passes=1, backward_passes=1, seconds=0.0)
+    assert xf.evaluate.culprit_sentence(catalog, items, attr, name="IFIV") == (
+        f"IFIV's culprit item is {called(free)}, which the stylist does not blame; its culprit (item, group) is the "
+        f"{said[GROUPS[other]]} of {called(hit)}, an item the stylist blames for its {said[GROUPS[group]]}, "
+        f"not its {said[GROUPS[other]]}.")
+    values[0, hit, group] = -3.0  # now the blamed cell is lowest, and its item the lowest sum
+    assert xf.evaluate.culprit_sentence(catalog, items, attr) == (
+        f"hand's culprit item is {called(hit)}, which the stylist blames; its culprit (item, group) is that same "
+        f"item's {said[GROUPS[group]]}, which the stylist blames too.")
+
+
+def test_each_broken_rule_is_said_with_the_numbers_that_break_it():
+    C, K = xf.data.category_index, xf.data.color_index
+    said = {}
+    for cats, cols, busy in (
+            ([C("Sneaker"), C("Bag")], [K("teal"), K("purple")], [False, False]),  # hues 180 and 280
+            ([C("Shirt"), C("Trouser"), C("Sandal")], [K("red"), K("orange"), K("yellow")], [False] * 3),
+            ([C("Dress"), C("Ankle boot")], [K("navy"), K("black")], [False, False]),
+            ([C("Shirt"), C("Trouser")], [K("white"), K("grey")], [True, True])):
+        for v in xf.rules.violations(cats, cols, busy):
+            said[v.rule] = xf.evaluate.describe_violation(v, cats, cols)
+    assert said == {
+        "hue_clash": "a hue clash: the teal Sneaker (hue 180) and the purple Bag (hue 280) are 100 degrees apart, "
+                     "inside the stylist's clash window of 60-150 degrees",
+        "too_many_colours": "too many colours: 3 chromatic items (red Shirt, orange Trouser, yellow Sandal), "
+                            "more than 2",
+        "neutral_clash": "a neutral clash: the navy Dress with the black Ankle boot",
+        "season_clash": "a season clash: the navy Dress with the black Ankle boot",
+        "busy_clash": "a busy clash: 2 busy-patterned garments (white Shirt, grey Trouser), more than 1"}
+    narrow = xf.StylistRules(hue_clash=(60.0, 90.0))  # the window is the rules' own, not a constant
+    v = xf.rules.Violation("hue_clash", "color", (0, 1))
+    assert xf.evaluate.describe_violation(v, [C("Sneaker"), C("Bag")], [K("teal"), K("purple")], narrow).endswith(
+        "window of 60-90 degrees")
+
+
 def test_cli_explain_every_method(capsys):
     import json
     for method in xf.explain.methods():

@@ -1,0 +1,89 @@
+"""Sentences computed from outputs: what a chapter says with ``xf.say`` about the run it shows.
+
+Kept apart from the modules that key cached results (``rules``, ``evaluate.agreement``): rewording a
+sentence re-keys nothing.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE
+from ..explain import Attribution
+from ..outfits import outfit_blame
+from ..rules import DEFAULT_RULES, StylistRules, Violation, hue_distance
+
+
+def culprit_sentence(catalog, items, attribution: Attribution, b: int = 0, colors=None, name: str | None = None,
+                     rules: StylistRules = DEFAULT_RULES) -> str:
+    """One sentence on outfit ``b``'s culprit item and culprit (item, group), and whether the stylist blames each.
+
+    Parameters
+    ----------
+    items, colors : the outfit's catalog ids and colours as drawn (``colors`` defaults to the catalog's)
+    attribution : Attribution
+        A group-level method's values for a batch holding the outfit at position ``b``.
+    name : how the sentence names the method (default: its registry name)
+
+    Examples
+    --------
+    "IFIV's culprit item is item 1, the beige Sneaker, which the stylist does not blame; its culprit
+    (item, group) is the shape-texture of item 2, the red Bag, an item the stylist blames for its
+    colour, not its shape-texture."
+    """
+    items = np.asarray(items)
+    items = items[items >= 0]
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
+    groups = list(attribution.groups)
+    blame = outfit_blame(catalog, items, colors, rules, groups)
+    k = int(attribution.culprit_item()[b])
+    j, g = (int(t[b]) for t in attribution.culprit())
+
+    def called(p):
+        return f"item {p}, the {COLOR_NAMES[colors[p]]} {CATEGORIES[catalog.category[items[p]]]}"
+
+    def said(name):  # the prose's spelling of a group: "colour", "shape-texture"
+        return name.replace("color", "colour").replace("_", "-")
+
+    def group_names(mask):
+        return " and ".join(said(groups[h]) for h in np.flatnonzero(mask))
+    group = said(groups[g])
+    blamed_for = group_names(blame[j] > 0)
+    if j == k:
+        cell = f"that same item's {group}" + (", which the stylist blames too" if blame[j, g] > 0 else
+                                              f", although the stylist blames it for its {blamed_for}"
+                                              if blamed_for else "")
+    else:
+        cell = f"the {group} of {called(j)}, " + (
+            "which the stylist blames" if blame[j, g] > 0 else
+            f"an item the stylist blames for its {blamed_for}, not its {group}" if blamed_for else
+            "an item the stylist does not blame")
+    item = "which the stylist blames" if blame[k].sum() > 0 else "which the stylist does not blame"
+    return f"{name or attribution.method}'s culprit item is {called(k)}, {item}; its culprit (item, group) is {cell}."
+
+
+def describe_violation(v: Violation, categories: Sequence[int], colors: Sequence[int],
+                       rules: StylistRules = DEFAULT_RULES) -> str:
+    """One broken rule in words, with the numbers that break it (for sentences computed from outputs).
+
+    ``categories`` and ``colors`` are the whole outfit's, indexed by ``v.items``. For example: "a hue clash:
+    the teal Sneaker (hue 180) and the purple Bag (hue 280) are 100 degrees apart, inside the stylist's
+    clash window of 60-150 degrees".
+    """
+    colors = [PALETTE[c] for c in np.asarray(colors).ravel()]
+    names = [f"{colors[k].name} {CATEGORIES[np.asarray(categories).ravel()[k]]}" for k in v.items]
+    if v.rule == "hue_clash":
+        (a, b), (lo, hi) = (colors[k] for k in v.items), rules.hue_clash
+        return (f"a hue clash: the {names[0]} (hue {a.hue:.0f}) and the {names[1]} (hue {b.hue:.0f}) are "
+                f"{hue_distance(a.hue, b.hue):.0f} degrees apart, inside the stylist's clash window of "
+                f"{lo:.0f}-{hi:.0f} degrees")
+    if v.rule == "too_many_colours":
+        return f"too many colours: {len(v.items)} chromatic items ({', '.join(names)}), more than {rules.max_chromatic}"
+    if v.rule == "neutral_clash":
+        return f"a neutral clash: the {names[0]} with the {names[1]}"
+    if v.rule == "season_clash":
+        return f"a season clash: the {names[0]} with the {names[1]}"
+    if v.rule == "busy_clash":
+        return f"a busy clash: {len(v.items)} busy-patterned garments ({', '.join(names)}), more than {rules.max_busy}"
+    return f"{v.rule.replace('_', ' ')}: {' + '.join(names)}"
