@@ -192,6 +192,20 @@ def test_grad_cam_releases_its_hooks(wb_small):
     assert attr.extras["maps"].shape[:2] == (2, 5) and attr.item_level
 
 
+def test_pixel_ig_reports_its_convergence_delta(wb_small):
+    # the delta is what the summed attributions miss of the score gap between the images and blank ones;
+    # ten outfits span two of pixel IG's chunks of eight, so the chunks' deltas must be joined in order
+    batch = wb_small.batch(np.arange(10), images=True)
+    attr = xf.attribute(wb_small.model, batch, "pixel_ig", n_steps=4, **wb_small.options())
+    pixel = xf.PixelScorer(wb_small.feats.extractor, wb_small.model).eval()
+    images = batch.features["image"]
+    with torch.no_grad():
+        gap = pixel(images, batch.slot, batch.mask) - pixel(torch.zeros_like(images), batch.slot, batch.mask)
+    delta = attr.extras["convergence_delta"]
+    assert delta.shape == (10,)
+    torch.testing.assert_close(delta, attr.values.sum((1, 2)) - gap, atol=1e-3, rtol=1e-4)
+
+
 def test_bad_requests_raise_clear_errors(wb_small):
     batch = wb_small.batch([0, 1])
     with pytest.raises(ValueError, match="Unknown method"):

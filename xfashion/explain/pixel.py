@@ -45,7 +45,8 @@ class GradCAM(PixelExplainer):
 
 @register
 class PixelIG(PixelExplainer):
-    """Integrated Gradients on the item images from black; pixel maps in ``extras['pixel_attributions']``."""
+    """Integrated Gradients on the item images from blank (all-zero RGBA) images; pixel maps in
+    ``extras['pixel_attributions']``, Captum's convergence delta per outfit in ``extras['convergence_delta']``."""
 
     traits = Traits("pixel_ig", aliases=("pixel_integrated_gradients",), level="item", gradients=False,
                     needs=("images", "extractor"), cost="pixel", defaults={"n_steps": 8, "internal_batch_size": None},
@@ -56,8 +57,12 @@ class PixelIG(PixelExplainer):
         # memory flat (Captum splits steps, never examples, so outfits are split here)
         per, slot, mask = 8, run.batch.slot, run.mask
         n_steps, internal = run.options["n_steps"], run.options["internal_batch_size"]
-        attrs = torch.cat([captum_method("IntegratedGradients")(pixel).attribute(
+        parts = [captum_method("IntegratedGradients")(pixel).attribute(
             images[i:i + per], additional_forward_args=(slot[i:i + per], mask[i:i + per]), n_steps=n_steps,
-            internal_batch_size=internal or 4 * len(images[i:i + per])) for i in range(0, len(images), per)])
+            internal_batch_size=internal or 4 * len(images[i:i + per]), return_convergence_delta=True)
+            for i in range(0, len(images), per)]
+        attrs = torch.cat([a for a, _ in parts])
         run.extras["pixel_attributions"] = attrs.detach()
+        # few steps (each runs the CNN on every item): the delta says how far they miss completeness
+        run.extras["convergence_delta"] = torch.cat([d for _, d in parts]).detach()
         return attrs.sum((-1, -2, -3)).detach()
