@@ -12,15 +12,21 @@ import seaborn as sns
 
 from ..data import SLOTS
 from ..groups import COLOR_GROUP, SHAPE_GROUP
+from . import style
 from .outfits import _axes, heatmap
 
 
 def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement between methods (Spearman)",
                    label: str = "mean Spearman correlation"):
-    """Seaborn heat map of a square agreement table (methods x methods, or metrics x metrics)."""
-    fig, ax = _axes(ax, size=(8, 6.5))
-    heatmap(table, annot=True, fmt=".2f", cmap="vlag", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": 7},
+    """Seaborn heat map of a square agreement table (methods x methods, or metrics x metrics).
+
+    Correlations are not attributions: brown-to-teal (``BrBG``), so red and blue keep their one meaning
+    (lowers / raises the score) in the series.
+    """
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 7.2))
+    heatmap(table, annot=True, fmt=".2f", cmap="BrBG", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": style.MIN_FONT},
             cbar_kws={"label": label})
+    ax.tick_params(labelsize=style.MIN_FONT)
     ax.set(xlabel="", ylabel="", title=title)
     return fig, ax
 
@@ -59,8 +65,8 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
     # the same cases), not onto the bars, where it would overprint the whiskers
     per_method = data.groupby([by, "method"]).size().groupby(by).max()
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, [f"{label} ({per_method.get(label, 0):,} cases)" for label in labels], fontsize=8, title=by,
-              bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(handles, [f"{label} ({per_method.get(label, 0):,} cases)" for label in labels], fontsize=style.MIN_FONT,
+              title=by, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_xticks(ax.get_xticks(), [m.replace("_", " ") for m in method_order], rotation=20, ha="right")
     ax.set(ylim=(0, 1.05), xlabel="", ylabel=f"{metric} ↑")
     ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI)",
@@ -92,7 +98,7 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     ax.set_xscale("log")
     ax.set_xlabel("ms per outfit (log) ↓")
     ax.set_ylabel(f"{metric} (all cases) ↑")
-    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig, ax
 
 
@@ -105,7 +111,7 @@ def plot_deletion_curves(report, methods=None, ax=None):
     ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")
     ax.set_ylabel("mean logit of 'bad' ↓")
     ax.set_title("Deletion (pixel flipping): removing what a method blames should lower 'bad' fast")
-    ax.legend(fontsize=7, bbox_to_anchor=(1, 1))
+    ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1, 1))
     return fig, ax
 
 
@@ -117,9 +123,9 @@ def plot_sanity(report, ax=None):
     sns.barplot(data=data, x="index", y="item_top1", hue="model", ax=ax)
     ax.axhline(report.random_expected["item_top1"], color="k", ls="--", lw=1,
                label="random ranking (analytic)")
-    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor", fontsize=9)
+    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor", fontsize=style.MIN_FONT)
     ax.set(xlabel="", ylabel="item_top1 ↑", ylim=(0, 1))
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=style.MIN_FONT, loc="upper right")
     ax.set_title("Sanity check: explanations of a randomised scorer should stop detecting swaps")
     return fig, ax
 
@@ -128,7 +134,7 @@ def plot_ranks(ranks: pd.DataFrame, ax=None, title: str = "Rank of each method u
     """Annotated heat map of a methods x metrics table of ranks; equal scores share a rank (shown as ties)."""
     fig, ax = _axes(ax, size=(8, 5.5))
     heatmap(ranks.astype(float), annot=True, fmt=".0f", cmap="Greens_r", cbar=False, ax=ax,
-            annot_kws={"fontsize": 8}, linewidths=0.5)
+            annot_kws={"fontsize": style.MIN_FONT}, linewidths=0.5)
     ax.set(xlabel="", ylabel="", title=title)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     return fig, ax
@@ -141,16 +147,16 @@ def plot_metric_spread(summary: pd.DataFrame, metrics, directions: dict, methods
     to ``higher`` or ``lower`` (is better), shown by the panel's arrow.
     """
     methods = list(summary.index if methods is None else methods)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics) + 1.6, 0.32 * len(methods) + 1.2),
-                             sharey=True, squeeze=False)
+    size = (style.fit_width(2.6 * len(metrics) + 1.6), 0.32 * len(methods) + 1.2)
+    fig, axes = plt.subplots(1, len(metrics), figsize=size, sharey=True, squeeze=False)
     y = np.arange(len(methods))
     for ax, metric in zip(axes[0], metrics):
         mean = summary.loc[methods, metric].astype(float)
         sd = summary.loc[methods, f"{metric}_sd"].astype(float)
         ax.errorbar(mean, y, xerr=sd, fmt="o", color="k", ms=4, capsize=2, lw=1)
-        ax.set_title(f"{metric} {'↑' if directions[metric] == 'higher' else '↓'}", fontsize=9)
+        ax.set_title(f"{metric} {'↑' if directions[metric] == 'higher' else '↓'}", fontsize=style.MIN_FONT)
         ax.grid(axis="x", lw=0.3)
-    axes[0, 0].set_yticks(y, [m.replace("_", " ") for m in methods], fontsize=8)
+    axes[0, 0].set_yticks(y, [m.replace("_", " ") for m in methods], fontsize=style.MIN_FONT)
     axes[0, 0].invert_yaxis()
     fig.suptitle("mean over scorer seeds ± their standard deviation", fontsize=10)
     fig.tight_layout()
@@ -159,12 +165,12 @@ def plot_metric_spread(summary: pd.DataFrame, metrics, directions: dict, methods
 
 def plot_design_grid(tables: dict, directions: dict):
     """One annotated heat map per metric of ``{metric: designs x methods table}``, the best cell per row framed."""
-    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tables), figsize=(style.fit_width(3.6 * len(tables)), 3.4), squeeze=False)
     for k, (ax, (metric, table)) in enumerate(zip(axes[0], tables.items())):
         t = table.astype(float)
         better = directions[metric]
         heatmap(t, annot=True, fmt=".2f" if t.abs().max().max() < 10 else ".1f", cbar=False, ax=ax,
-                cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": 8},
+                cmap="viridis" if better == "higher" else "viridis_r", annot_kws={"fontsize": style.MIN_FONT},
                 linewidths=0.5)
         real = t.drop(columns=[c for c in ("random",) if c in t])
         top = real.max(axis=1) if better == "higher" else real.min(axis=1)
@@ -175,7 +181,7 @@ def plot_design_grid(tables: dict, directions: dict):
         ax.set_title(f"{metric} {'↑' if better == 'higher' else '↓'}", fontsize=10)
         ax.set(xlabel="", ylabel="" if k else "design")
         ax.set_xticks(ax.get_xticks(), [c.replace("_", " ") for c in t.columns], rotation=30, ha="right",
-                      fontsize=8)
+                      fontsize=style.MIN_FONT)
         if k:
             ax.set_yticks([])
     fig.suptitle("each design under four metrics (validation swaps); red frame: the best method of each design "
