@@ -241,6 +241,11 @@ def test_repair_suggestions(wb_small):
         xf.suggest_repairs(wb_small.model, wb_small.catalog, wb_small.feats, outfits.outfit(bad), position=9)
     rate = xf.repair_success(wb_small.model, wb_small.catalog, wb_small.feats, outfits, n=5, progress=False)
     assert set(rate.index) == {"ifiv", "random"} and rate.values.min() >= 0 and rate.values.max() <= 1
+    # one column per fix, none repeating another ("either" repeated "replace"), each the share the oracle calls good
+    assert list(rate.columns) == ["re-colour fixes", "replace fixes"] and rate.attrs["n_outfits"] == 5
+    verdicts = np.array([list(xf.suggest_repairs(wb_small.model, wb_small.catalog, wb_small.feats, outfits.outfit(i))
+                              ["table"].oracle[1:] == "good") for i in np.flatnonzero(outfits.oracle_label == 0)[:5]])
+    assert np.allclose(rate.loc["ifiv"].values, verdicts.mean(0).round(3))
 
 
 def test_culprit_sentence_names_both_culprits_and_what_the_stylist_blames(wb_small):

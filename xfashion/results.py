@@ -74,7 +74,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
                    **{f"{k}_{m}": round(float(scores[k][m]), 3) for k in scores for m in ("auc", "fitb_accuracy")}},
         "oracle_agreement": {"n_bad": len(bad), **{f"{m}_{c.split('_')[0]}": round(float(agree.loc[m, c]), 3)
                                                    for m in agree.index for c in agree.columns}},
-        "repair": {m: round(float(repair.loc[m].iloc[-1]), 3) for m in repair.index},
+        "repair": {m: round(float(repair.loc[m, "replace fixes"]), 3) for m in repair.index},
         "swap": {"n_cases": report.n_cases, "seeds": list(report.config["seeds"]), "design": study.attrs["best"],
                  "quantus_cases": report.config["quantus_cases"],
                  "design_auc": round(float(study.loc[study.attrs["best"], "auc"]), 4),
