@@ -12,10 +12,10 @@ import torch
 
 import xfashion as xf
 from xfashion.data import DEBIAN_DIR
+from xfashion.evaluate.sentences import verdict
 from xfashion.explain.base import Attribution
 from xfashion.scorer import score
 from xfashion.viz import widgets
-from xfashion.viz.explanations import verdict
 
 BARE_ID = re.compile(r"^\s*[-\u2212]?\d+\s*$")
 
@@ -97,7 +97,7 @@ def test_a_disagreement_and_blame_in_another_group_are_said(wb_small):
     said = verdict(catalog, items, colors, 1.2, elsewhere)
     assert said.startswith("The model says good (p(good) 0.77); the stylist says bad: " + test.rules[bad][0])
     assert "They disagree" in said
-    assert f"Note: the explanation's lowest (item, group) is the {other.replace('_', '-')} of " in said
+    assert f"Note: the explanation's culprit (item, group) is the {other.replace('_', '-')} of " in said
     # an item-level method blaming an item no broken rule involves
     involved = {k for v in xf.outfits.outfit_violations(catalog, items) for k in v.items}
     free = [k for k in range(len(items)) if k not in involved]

@@ -203,7 +203,7 @@ def test_the_recolour_view_labels_its_axes_and_keys_the_grey_bars(catalog, tiny_
 
 
 def test_the_verdict_says_when_model_stylist_or_explanation_disagree(wb_small):
-    from xfashion.viz.explanations import verdict
+    from xfashion.evaluate.sentences import verdict
 
     test = wb_small.splits["test"]
     bad = int(np.flatnonzero(test.oracle_label == 0)[0])
@@ -224,7 +224,7 @@ def test_the_verdict_says_when_model_stylist_or_explanation_disagree(wb_small):
     group = attr.groups.index(next(g for g in attr.groups if g not in faulted))
     flipped.values[0, 0, group] = -1e6
     noted = verdict(wb_small.catalog, items, colors, -3.0, flipped)
-    assert "Note: the explanation's lowest (item, group) is the " + attr.groups[group].replace("_", "-") in noted
+    assert "Note: the explanation's culprit (item, group) is the " + attr.groups[group].replace("_", "-") in noted
 
 
 def test_the_explorer_names_outfits_and_items_and_its_menus_follow_the_outfit(wb_small):

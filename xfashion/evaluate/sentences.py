@@ -9,9 +9,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog
 from ..explain import Attribution
-from ..outfits import outfit_blame
+from ..outfits import outfit_blame, outfit_violations
 from ..rules import DEFAULT_RULES, StylistRules, Violation, hue_distance
 
 
@@ -87,3 +87,42 @@ def describe_violation(v: Violation, categories: Sequence[int], colors: Sequence
     if v.rule == "busy_clash":
         return f"a busy clash: {len(v.items)} busy-patterned garments ({', '.join(names)}), more than {rules.max_busy}"
     return f"{v.rule.replace('_', ' ')}: {' + '.join(names)}"
+
+
+def p_good(logit):
+    """The sigmoid of a logit, without overflow for very bad outfits (float32 exp overflows past 88)."""
+    return 0.5 * (1 + np.tanh(np.asarray(logit, dtype=np.float64) / 2))
+
+
+def item_name(catalog: Catalog, item: int, color: int | None = None, slot: bool = True) -> str:
+    """An item as a reader names it: 'shoes: Sneaker (red)', or 'Sneaker (red)' without its ``slot``."""
+    color = catalog.color[item] if color is None else color
+    name = f"{CATEGORIES[catalog.category[item]]} ({COLOR_NAMES[color]})"
+    return f"{SLOTS[catalog.slot[item]]}: {name}" if slot else name
+
+
+def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
+    """What the model and the stylist say of an outfit, and where they, or the explanation, disagree."""
+    broken = outfit_violations(catalog, items, colors)
+    model = f"The model says {'good' if logit > 0 else 'bad'} (p(good) {p_good(logit):.2f})"
+    stylist = ("the stylist says good" if not broken else "the stylist says bad: " + ", ".join(
+        f"{v.rule} ({v.group.replace('_', '-')}, " + " + ".join(item_name(catalog, items[k], colors[k], slot=False)
+                                                           for k in v.items) + ")" for v in broken))
+    sentence = f"{model}; {stylist}."
+    if (logit > 0) == (not broken):
+        sentence += " They agree."
+    else:
+        sentence += (" They disagree: the model misses the stylist's rule, so the explanation explains the "
+                     "model's mistake, not the rule." if broken else
+                     " They disagree: the model calls a good outfit bad; the explanation shows what it objects to.")
+    if broken:  # also when the model misses the rule: its explanation then points elsewhere, and we say where
+        (pos,), (group,) = (t.tolist() for t in attr.culprit())
+        groups, named = {v.group for v in broken}, {k for v in broken for k in v.items}
+        if not attr.item_level and attr.groups[group] not in groups:
+            sentence += (f" Note: the explanation's culprit (item, group) is the {attr.groups[group].replace('_', '-')}"
+                         f" of {item_name(catalog, items[pos], colors[pos])}, but the stylist's rule is about "
+                         f"{' and '.join(sorted(g.replace('_', '-') for g in groups))}.")
+        elif attr.item_level and pos not in named:
+            sentence += (f" Note: the explanation's culprit item is {item_name(catalog, items[pos], colors[pos])}, "
+                         "which no broken rule involves.")
+    return sentence

@@ -10,8 +10,9 @@ import numpy as np
 import torch.nn.functional as F
 from PIL import Image
 
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, to_display
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, Catalog
 from ..evaluate.oracle import faulted_pairs
+from ..evaluate.sentences import p_good, verdict
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
 from ..explain.pairs import attribute_pairs
@@ -20,7 +21,7 @@ from ..outfits import outfit_blame, outfit_violations
 from ..scorer import outfit_features, score
 from ..utils import check_count
 from . import style
-from .outfits import _axes, heatmap, plot_outfit
+from .outfits import _axes, heatmap, item_pixels, plot_outfit
 
 
 # ----------------------------------------------------------------------------- explanations (04, 05)
@@ -82,7 +83,7 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     verdict = outfit_violations(catalog, items, colors)
     framed = (score < 0) if score is not None else bool(verdict)
     blamed = set(np.flatnonzero(outfit_blame(catalog, items, colors).sum(1) > 0).tolist())
-    images = list(to_display(catalog.render(items, colors)))
+    images = list(item_pixels(catalog.render(items, colors)))
     names = [f"{k}: {COLOR_NAMES[c]}\n{CATEGORIES[catalog.category[i]]}" for k, (i, c) in enumerate(zip(items, colors))]
     fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
                                           culprit_item if framed else None, attribution.method, blamed, swapped)
@@ -171,7 +172,7 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
     items = np.asarray(items)
     n = len(items)
     cols = catalog.color[items] if colors is None else np.asarray(colors)
-    thumbs = list(to_display(catalog.render(items, cols)))
+    thumbs = list(item_pixels(catalog.render(items, cols)))
     values = {name: attr.values[b, :n, :n].numpy() for name, attr in pairs.items()}
     lim = style.signed_limit(*[v[~np.eye(n, dtype=bool)] for v in values.values()])
     width = style.fit_width(3.4 * len(pairs) + 0.9)
@@ -247,7 +248,7 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     lim = style.signed_limit(up)
     fig, axes = plt.subplots(2, len(items), figsize=(style.fit_width(2.1 * len(items) + 1.2), 5.2), squeeze=False,
                              layout="constrained")
-    imgs = to_display(catalog.render(items, colors))
+    imgs = item_pixels(catalog.render(items, colors))
     grey = imgs.mean(-1)
     culprit = int(np.argmin(item_values.numpy()))
     for k in range(len(items)):
@@ -281,17 +282,24 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
     x = batch.features[COLOR_GROUP][b, item].numpy()
     contrib, own = x * grad, int(np.argmax(x))
-    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.6), gridspec_kw={"width_ratios": [1, 2.2]})
-    order = np.argsort(np.abs(contrib))[::-1][:top]
-    axes[0].barh([COLOR_NAMES[i] for i in order][::-1], contrib[order][::-1],
-                 color=[PALETTE[i].rgb for i in order][::-1], edgecolor="k")
+    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.6),
+                             gridspec_kw={"width_ratios": [1, 2.2], "wspace": 0.35})
+    order = np.argsort(np.abs(contrib))[::-1][:top][::-1]
+    # bars take the sign colours like every attribution; a swatch beside each name shows the palette colour
+    axes[0].barh(range(len(order)), contrib[order], color=style.bar_colors(contrib[order]))
+    axes[0].set_yticks(range(len(order)), [COLOR_NAMES[i] for i in order])
+    axes[0].scatter(np.full(len(order), -0.03), range(len(order)), s=110, marker="s", clip_on=False,
+                    color=[PALETTE[i].rgb for i in order], edgecolor="k", transform=axes[0].get_yaxis_transform())
     axes[0].axvline(0, color="k", lw=0.6)
     axes[0].set_xlabel("x * d score / dx", fontsize=style.MIN_FONT)
     axes[0].tick_params(labelsize=style.MIN_FONT)
+    axes[0].tick_params(axis="y", pad=14)
     axes[0].set_title(f"contribution: top {top} colours\n(sum = item {item}'s colour IFIV)", fontsize=style.MIN_FONT)
-    axes[1].bar(range(len(PALETTE)), grad, color=[c.rgb for c in PALETTE],
-                edgecolor="k",
-                linewidth=[2.5 if i == own else 0.6 for i in range(len(PALETTE))])
+    axes[1].bar(range(len(PALETTE)), grad, color=style.bar_colors(grad), edgecolor="k",
+                linewidth=[2.5 if i == own else 0 for i in range(len(PALETTE))])
+    axes[1].scatter(range(len(PALETTE)), np.full(len(PALETTE), -0.05), s=110, marker="s", clip_on=False,
+                    color=[c.rgb for c in PALETTE], edgecolor="k", transform=axes[1].get_xaxis_transform())
+    axes[1].tick_params(axis="x", pad=14)
     axes[1].axhline(0, color="k", lw=0.6)
     axes[1].set_xticks(range(len(PALETTE)), COLOR_NAMES, rotation=60, ha="right", fontsize=style.MIN_FONT)
     axes[1].get_xticklabels()[own].set_fontweight("bold")
@@ -334,49 +342,10 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     return fig, fig2, verdict(catalog, items, colors, logit, attr)
 
 
-def p_good(logit):
-    """The sigmoid of a logit, without overflow for very bad outfits (float32 exp overflows past 88)."""
-    return 0.5 * (1 + np.tanh(np.asarray(logit, dtype=np.float64) / 2))
-
-
-def item_name(catalog: Catalog, item: int, color: int | None = None, slot: bool = True) -> str:
-    """An item as a reader names it: 'shoes: Sneaker (red)', or 'Sneaker (red)' without its ``slot``."""
-    color = catalog.color[item] if color is None else color
-    name = f"{CATEGORIES[catalog.category[item]]} ({COLOR_NAMES[color]})"
-    return f"{SLOTS[catalog.slot[item]]}: {name}" if slot else name
-
-
 def swap_pool(catalog: Catalog, item: int, split: str = "test") -> np.ndarray:
     """The items of ``split`` in ``item``'s slot: what the explorer's ``replacement`` indexes."""
     pool = catalog.find(split=split)
     return pool[catalog.slot[pool] == catalog.slot[item]]
-
-
-def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
-    """What the model and the stylist say of an outfit, and where they, or the explanation, disagree."""
-    broken = outfit_violations(catalog, items, colors)
-    model = f"The model says {'good' if logit > 0 else 'bad'} (p(good) {p_good(logit):.2f})"
-    stylist = ("the stylist says good" if not broken else "the stylist says bad: " + ", ".join(
-        f"{v.rule} ({v.group.replace('_', '-')}, " + " + ".join(item_name(catalog, items[k], colors[k], slot=False)
-                                                           for k in v.items) + ")" for v in broken))
-    sentence = f"{model}; {stylist}."
-    if (logit > 0) == (not broken):
-        sentence += " They agree."
-    else:
-        sentence += (" They disagree: the model misses the stylist's rule, so the explanation explains the "
-                     "model's mistake, not the rule." if broken else
-                     " They disagree: the model calls a good outfit bad; the explanation shows what it objects to.")
-    if broken:  # also when the model misses the rule: its explanation then points elsewhere, and we say where
-        (pos,), (group,) = (t.tolist() for t in attr.culprit())
-        groups, named = {v.group for v in broken}, {k for v in broken for k in v.items}
-        if not attr.item_level and attr.groups[group] not in groups:
-            sentence += (f" Note: the explanation's lowest (item, group) is the {attr.groups[group].replace('_', '-')}"
-                         f" of {item_name(catalog, items[pos], colors[pos])}, but the stylist's rule is about "
-                         f"{' and '.join(sorted(g.replace('_', '-') for g in groups))}.")
-        elif attr.item_level and pos not in named:
-            sentence += (f" Note: the explanation's lowest item is {item_name(catalog, items[pos], colors[pos])}, "
-                         "which no broken rule involves.")
-    return sentence
 
 
 def _edited_outfit(wb, index: int, position: int, color: str, replacement: int, split: str) -> tuple:
@@ -420,7 +389,7 @@ def plot_repair(catalog: Catalog, repair: dict):
     fig, axes = plt.subplots(3, n, figsize=(max(4.5, 1.75 * n), 6.6), squeeze=False)
     for row, (name, its, cols), (_, r) in zip(axes, rows, repair["table"].iterrows()):
         plot_outfit(catalog, its, cols, title=f"{name}: score {r.score:+.2f}", axes=row, show_blame=False)
-    fig.suptitle(f"repair from the {original.method} culprit (item {repair['culprit']})", fontsize=10)
+    fig.suptitle(f"repair of {original.method}'s culprit item ({repair['culprit']})", fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
     return fig, axes
 

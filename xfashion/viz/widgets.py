@@ -16,12 +16,13 @@ from IPython.display import HTML, display
 
 from ..data import COLOR_NAMES, DEBIAN_DIR, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
+from ..evaluate.sentences import item_name, p_good
 from ..explain import attribute
 from ..explain.base import methods, traits
 from ..outfits import TEMPLATES
 from ..rules import DEFAULT_RULES
 from ..scorer import score
-from .explanations import explain_view, item_name, p_good, pair_view, swap_pool
+from .explanations import explain_view, pair_view, swap_pool
 from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
 
 
