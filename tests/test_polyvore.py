@@ -278,6 +278,20 @@ def test_the_generated_fixture_is_written_once_so_its_photo_features_stay_cached
     assert [p.stat().st_mtime_ns for p in images] != first
 
 
+def test_the_source_line_shows_no_machine_path(tmp_path, monkeypatch, capsys):
+    from xfashion.polyvore.data import polyvore_source
+
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XFASHION_POLYVORE", str(tmp_path / "absent"))
+    polyvore_source()
+    said = capsys.readouterr().out.splitlines()[0]  # the line chapter 09 shows
+    assert str(tmp_path) not in said and "/" not in said.split(";")[1], said
+    assert said.startswith("Polyvore Outfits not found in $XFASHION_POLYVORE; running on the generated fixture")
+    monkeypatch.delenv("XFASHION_POLYVORE")
+    polyvore_source()  # the default folder, inside the clone (with or without the real data): relative to it
+    assert "found in data/polyvore_outfits" in capsys.readouterr().out.splitlines()[0]
+
+
 def test_photo_features_do_not_depend_on_what_the_process_drew_before(fixture_root, tmp_path, monkeypatch):
     data = xf.polyvore.load_polyvore(fixture_root)
     tables = []

