@@ -12,6 +12,20 @@ def chapters() -> dict:
     return {p.name[:2]: nbformat.read(p, as_version=4) for p in notebooks()}
 
 
+HEDGES = ("printed above", "whether it did here", "which happened here", "the lines say which", "see above")
+
+
+def test_every_chapter_closes_with_what_we_learned_before_its_exercises_and_never_points_at_an_output():
+    for number, nb in chapters().items():
+        headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                    if line.startswith("## ")]
+        assert "## What we learned" in headings, f"chapter {number} has no 'What we learned'"
+        assert headings.index("## What we learned") < headings.index("## Exercises"), number
+        prose = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
+        found = [h for h in HEDGES if h in " ".join(prose.split())]
+        assert not found, f"chapter {number} points the reader at an output instead of saying it: {found}"
+
+
 def test_every_chapter_ends_with_its_references():
     for number, nb in chapters().items():
         assert nb.cells[-1].source.startswith("## References"), number
