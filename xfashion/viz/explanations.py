@@ -282,8 +282,8 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
     x = batch.features[COLOR_GROUP][b, item].numpy()
     contrib, own = x * grad, int(np.argmax(x))
-    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.6),
-                             gridspec_kw={"width_ratios": [1, 2.2], "wspace": 0.35})
+    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.8), gridspec_kw={"width_ratios": [1, 2.2]},
+                             layout="constrained")
     order = np.argsort(np.abs(contrib))[::-1][:top][::-1]
     # bars take the sign colours like every attribution; a swatch beside each name shows the palette colour
     axes[0].barh(range(len(order)), contrib[order], color=style.bar_colors(contrib[order]))
@@ -307,7 +307,6 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     axes[1].set_ylabel("d score / dx", fontsize=style.MIN_FONT)
     axes[1].set_title(f"sensitivity: adding which colour would raise the score?\n(own colour "
                       f"{COLOR_NAMES[own]}: thick outline, bold name)", fontsize=style.MIN_FONT)
-    fig.tight_layout()
     return fig, axes
 
 

@@ -14,7 +14,6 @@ import pandas as pd
 import seaborn as sns
 import torch
 from matplotlib.ticker import MaxNLocator
-from seaborn import matrix as sns_matrix
 
 from ..analysis import embedding_map, nearest_neighbours
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render
@@ -24,39 +23,8 @@ from ..rules import GROUPS
 from ..scorer import score_outfit
 from ..utils import check_count
 from . import style
-
-# every item picture sits on this light grey, so a white garment (0.96) shows against it; the
-# mask's holes (near-black pixels of the grey original) show the same grey
-ITEM_BACKGROUND = 0.76
-
-
-def item_pixels(rgba: torch.Tensor) -> np.ndarray:
-    """Rendered items (..., 4, 28, 28) composited on :data:`ITEM_BACKGROUND`, as (..., 28, 28, 3) for imshow."""
-    rgb, alpha = rgba[..., :3, :, :], rgba[..., 3:, :, :]
-    return (rgb + ITEM_BACKGROUND * (1 - alpha)).clamp(0, 1).movedim(-3, -1).detach().cpu().numpy()
-
-
-def _axes(ax, n=1, size=(2.0, 2.2)):
-    if ax is not None:
-        return ax.figure if not isinstance(ax, np.ndarray) else ax.flat[0].figure, ax
-    fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), squeeze=False)
-    return fig, ax[0] if n > 1 else ax[0, 0]
-
-
-def heatmap(data, **kwargs):
-    """``seaborn.heatmap(data, **kwargs)`` without its full-figure draw: every heat map of the book goes through here.
-
-    seaborn's heatmap draws the whole figure on every call, to see whether its tick labels overlap
-    (``seaborn.matrix._HeatMapper.plot`` calls ``seaborn.utils._draw_figure`` unconditionally, seaborn
-    0.13), so a figure of n heat maps is drawn n times before it is shown, layout included: chapter
-    05's panel of 14 heat maps took 9.6 of its 9.9 s there. The overlap test still runs, on the label
-    extents as they stand; only the draw before it is skipped.
-    """
-    draw, sns_matrix._draw_figure = sns_matrix._draw_figure, lambda fig: None
-    try:
-        return sns.heatmap(data, **kwargs)
-    finally:
-        sns_matrix._draw_figure = draw
+from .style import ITEM_BACKGROUND as ITEM_BACKGROUND  # chapter 01's tests and figures name it here
+from .style import _axes, heatmap, item_pixels
 
 
 def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):

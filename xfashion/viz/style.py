@@ -11,12 +11,19 @@ The conventions, shown on the book's page "Notation and visual conventions":
   *swapped* item carries an orange "swapped" tag.
 * **Text**: at least :data:`MIN_FONT` points, in black or white, whichever reads better on the
   colour beneath it (:func:`text_color`); no figure is wider than :data:`MAX_WIDTH` inches.
+* **Items** sit on a light grey (:data:`ITEM_BACKGROUND`, :func:`item_pixels`), so a white garment shows.
+
+With the plumbing every figure module shares (``_axes``, :func:`heatmap`).
 """
 from __future__ import annotations
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
+import torch
 from matplotlib.colors import to_rgb
+from seaborn import matrix as sns_matrix
 
 CMAP = "RdBu"  # red for negative values (lowers the score), blue for positive (raises it)
 LOWERS = mpl.colormaps[CMAP](0.12)  # the bars' colours: the map's two ends, a little inside
@@ -34,6 +41,40 @@ TERMS = {
     "blamed": "an item the stylist's oracle holds responsible for a broken rule (its blame is above zero)",
     "unique culprit": "the only item whose change alone repairs the outfit (the swap test's ground truth)",
 }
+
+
+# every item picture sits on this light grey, so a white garment (0.96) shows against it; the
+# mask's holes (near-black pixels of the grey original) show the same grey
+ITEM_BACKGROUND = 0.76
+
+
+def item_pixels(rgba: torch.Tensor) -> np.ndarray:
+    """Rendered items (..., 4, 28, 28) composited on :data:`ITEM_BACKGROUND`, as (..., 28, 28, 3) for imshow."""
+    rgb, alpha = rgba[..., :3, :, :], rgba[..., 3:, :, :]
+    return (rgb + ITEM_BACKGROUND * (1 - alpha)).clamp(0, 1).movedim(-3, -1).detach().cpu().numpy()
+
+
+def _axes(ax, n=1, size=(2.0, 2.2)):
+    if ax is not None:
+        return ax.figure if not isinstance(ax, np.ndarray) else ax.flat[0].figure, ax
+    fig, ax = plt.subplots(1, n, figsize=(size[0] * n, size[1]), squeeze=False)
+    return fig, ax[0] if n > 1 else ax[0, 0]
+
+
+def heatmap(data, **kwargs):
+    """``seaborn.heatmap(data, **kwargs)`` without its full-figure draw: every heat map of the book goes through here.
+
+    seaborn's heatmap draws the whole figure on every call, to see whether its tick labels overlap
+    (``seaborn.matrix._HeatMapper.plot`` calls ``seaborn.utils._draw_figure`` unconditionally, seaborn
+    0.13), so a figure of n heat maps is drawn n times before it is shown, layout included: chapter
+    05's panel of 14 heat maps took 9.6 of its 9.9 s there. The overlap test still runs, on the label
+    extents as they stand; only the draw before it is skipped.
+    """
+    draw, sns_matrix._draw_figure = sns_matrix._draw_figure, lambda fig: None
+    try:
+        return sns.heatmap(data, **kwargs)
+    finally:
+        sns_matrix._draw_figure = draw
 
 
 def signed_limit(*values, floor: float = 1e-9) -> float:
