@@ -242,9 +242,9 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -
     if sliders.count():
         sliders.first.focus()
         sliders.first.press("ArrowRight")
-    else:  # an explorer of menus (the explanation explorer): take the first menu's second entry
+    else:  # an explorer of menus (the explanation explorer, the outfit builder): another entry of the first menu
         menu = box.locator("select").first
-        menu.select_option(index=1)
+        menu.select_option(index=2 if menu.evaluate("el => el.selectedIndex") == 1 else 1)
     page.wait_for_function("([el, old]) => el.querySelector('img, table') !== null && el.innerHTML !== old",
                            arg=[output.element_handle(), before], timeout=timeout_ms)
     box.scroll_into_view_if_needed()
