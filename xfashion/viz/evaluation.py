@@ -147,20 +147,26 @@ def plot_metric_spread(summary: pd.DataFrame, metrics, directions: dict, methods
     to ``higher`` or ``lower`` (is better), shown by the panel's arrow.
     """
     methods = list(summary.index if methods is None else methods)
-    size = (style.fit_width(2.6 * len(metrics) + 1.6), 0.32 * len(methods) + 1.2)
-    fig, axes = plt.subplots(1, len(metrics), figsize=size, sharey=True, squeeze=False)
+    # two panels to a row: four metrics side by side do not fit the book's column at a legible size
+    ncols = min(2, len(metrics))
+    nrows = -(-len(metrics) // ncols)
+    size = (style.MAX_WIDTH, nrows * (0.3 * len(methods) + 1.0) + 0.6)
+    fig, axes = plt.subplots(nrows, ncols, figsize=size, squeeze=False)
     y = np.arange(len(methods))
-    for ax, metric in zip(axes[0], metrics):
+    for ax in axes.flat[len(metrics):]:
+        ax.set_axis_off()
+    for k, (ax, metric) in enumerate(zip(axes.flat, metrics)):
         mean = summary.loc[methods, metric].astype(float)
         sd = summary.loc[methods, f"{metric}_sd"].astype(float)
         ax.errorbar(mean, y, xerr=sd, fmt="o", color="k", ms=4, capsize=2, lw=1)
         ax.set_title(f"{metric} {'↑' if directions[metric] == 'higher' else '↓'}", fontsize=style.MIN_FONT)
         ax.grid(axis="x", lw=0.3)
-    axes[0, 0].set_yticks(y, [m.replace("_", " ") for m in methods], fontsize=style.MIN_FONT)
-    axes[0, 0].invert_yaxis()
-    fig.suptitle("mean over scorer seeds ± their standard deviation", fontsize=10)
+        ax.tick_params(labelsize=style.MIN_FONT)
+        ax.set_yticks(y, [m.replace("_", " ") for m in methods] if k % ncols == 0 else [""] * len(methods))
+        ax.invert_yaxis()
+    fig.suptitle("mean over scorer seeds ± their standard deviation", fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
-    return fig, axes[0]
+    return fig, axes.ravel()[: len(metrics)]
 
 
 def plot_design_grid(tables: dict, directions: dict):

@@ -276,7 +276,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
 
     The colour histogram of an item is nearly one-hot, so the contribution sits on the item's own
     colour; the gradient over the whole palette says which colour would raise the score, to first
-    order (the item's own colour is outlined).
+    order (the item's own colour's name is bold).
     """
     groups = list(model.groups.names)
     grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
@@ -295,8 +295,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     axes[0].tick_params(labelsize=style.MIN_FONT)
     axes[0].tick_params(axis="y", pad=14)
     axes[0].set_title(f"contribution: top {top} colours\n(sum = item {item}'s colour IFIV)", fontsize=style.MIN_FONT)
-    axes[1].bar(range(len(PALETTE)), grad, color=style.bar_colors(grad), edgecolor="k",
-                linewidth=[2.5 if i == own else 0 for i in range(len(PALETTE))])
+    axes[1].bar(range(len(PALETTE)), grad, color=style.bar_colors(grad))  # no frame: a frame marks a culprit
     axes[1].scatter(range(len(PALETTE)), np.full(len(PALETTE), -0.05), s=110, marker="s", clip_on=False,
                     color=[c.rgb for c in PALETTE], edgecolor="k", transform=axes[1].get_xaxis_transform())
     axes[1].tick_params(axis="x", pad=14)
@@ -306,7 +305,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     axes[1].tick_params(axis="y", labelsize=style.MIN_FONT)
     axes[1].set_ylabel("d score / dx", fontsize=style.MIN_FONT)
     axes[1].set_title(f"sensitivity: adding which colour would raise the score?\n(own colour "
-                      f"{COLOR_NAMES[own]}: thick outline, bold name)", fontsize=style.MIN_FONT)
+                      f"{COLOR_NAMES[own]}: bold name)", fontsize=style.MIN_FONT)
     return fig, axes
 
 

@@ -115,9 +115,11 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
         if catalog.busy[items[k]]:
             name += " (busy)"
         lines = [name]
-        shown = values[k] if values is not None else (bl[k] if show_blame else None)
-        if shown is not None:
-            lines += [f"{g[:5]}: {v:+.2f}" for g, v in zip(GROUPS, shown)]
+        if values is not None:  # attributions: signed
+            lines += [f"{g.replace('_', '-')}: {v:+.2f}" for g, v in zip(GROUPS, values[k])]
+        elif show_blame and bl[k].sum() > 0:  # blame is a share, never negative: unsigned, blamed groups only
+            lines += ["blame: " + ", ".join(f"{g.replace('color', 'colour').replace('_', '-')} {v:.2g}"
+                                            for g, v in zip(GROUPS, bl[k]) if v > 0)]
         ax.set_xlabel("\n".join(lines), fontsize=style.MIN_FONT)
         if values is None and show_blame and bl[k].sum() > 0:
             style.mark(ax, "blamed")
