@@ -6,6 +6,7 @@ builder), 04 and 08 (explanation explorer, with a pair view) and 06 (margin expl
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from html import escape
 
 import ipywidgets as widgets
@@ -67,14 +68,22 @@ def builder_options(catalog: Catalog, split: str = "test", per_slot: int = 40) -
     pool = catalog.find(split=split)
     menus = {}
     for k, slot in enumerate(SLOTS):
-        options, seen = [("(none)", -1)], set()
-        for item in pool[catalog.slot[pool] == k]:
-            name = item_name(catalog, int(item), slot=False)
-            if name not in seen and len(options) <= per_slot:
-                seen.add(name)
-                options.append((name, int(item)))
-        menus[slot] = options
+        items = pool[catalog.slot[pool] == k]
+        menus[slot] = [("(none)", -1)] + [(name, int(items[p])) for name, p in named_choices(catalog, items, per_slot)]
     return menus
+
+
+def named_choices(catalog: Catalog, items, n: int) -> list:
+    """``[(name, position), ...]``: the first of ``items`` with each name ('Sandal (red)'), at most ``n`` of them."""
+    choices, seen = [], set()
+    for p, item in enumerate(items):
+        if len(choices) >= n:
+            break
+        name = item_name(catalog, int(item), slot=False)
+        if name not in seen:
+            seen.add(name)
+            choices.append((name, p))
+    return choices
 
 
 def builder_view(catalog: Catalog, feats, model, chosen: dict):
@@ -182,14 +191,9 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
         return [(item_name(catalog, item), k) for k, item in enumerate(outfits.outfit(i))]
 
     def swap_options(i, position, n=40):  # one entry per category and colour: the first such item
-        options, seen = [("(keep the item)", -1)], set()
         items = outfits.outfit(i)
-        for k, item in enumerate(swap_pool(catalog, items[min(position, len(items) - 1)], split)):
-            name = item_name(catalog, item, slot=False)
-            if name not in seen and len(options) <= n:
-                seen.add(name)
-                options.append((name, k))
-        return options
+        pool = swap_pool(catalog, items[min(position, len(items) - 1)], split)
+        return [("(keep the item)", -1)] + named_choices(catalog, pool, n)
 
     outfit = widgets.Dropdown(options=list(zip(menu.label, menu.outfit.tolist())), value=int(menu.outfit[0]),
                               description="outfit", layout=widgets.Layout(width="720px"))
@@ -200,36 +204,35 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
     color = widgets.Dropdown(options=["keep", *COLOR_NAMES], value="keep", description="colour")
     following = []  # non-empty while the item menus follow a new outfit: one redraw at the end, not one per menu
 
+    @contextmanager
+    def follow():
+        following.append(True)
+        try:
+            yield
+        finally:
+            following.clear()
+
     # a re-colouring belongs to one item of one outfit: a new outfit, item or swap starts from "keep", so the
     # drawn items always match what the menus name
     def follow_outfit(change):  # the item menus list the chosen outfit's items and their slot's items
-        following.append(True)
-        try:
+        with follow():
             position.options = edit_options(change["new"])
             position.value = 0
             replacement.options = swap_options(change["new"], 0)
             replacement.value = -1
             color.value = "keep"
-        finally:
-            following.clear()
 
     def follow_item(change):
         if change["new"] is not None and not following:
-            following.append(True)
-            try:
+            with follow():
                 replacement.options = swap_options(outfit.value, change["new"])
                 replacement.value = -1
                 color.value = "keep"
-            finally:
-                following.clear()
 
     def follow_swap(change):
         if not following:
-            following.append(True)
-            try:
+            with follow():
                 color.value = "keep"
-            finally:
-                following.clear()
     outfit.observe(follow_outfit, "value")
     position.observe(follow_item, "value")
     replacement.observe(follow_swap, "value")
