@@ -24,6 +24,10 @@ def test_every_chapter_closes_with_what_we_learned_before_its_exercises_and_neve
         prose = " ".join(c.source for c in nb.cells if c.cell_type == "markdown").lower()
         found = [h for h in HEDGES if h in " ".join(prose.split())]
         assert not found, f"chapter {number} points the reader at an output instead of saying it: {found}"
+    for path in sorted((NOTEBOOK_DIR / "solutions").glob("*.ipynb")):
+        prose = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        found = [h for h in HEDGES if h in " ".join(prose.lower().split())]
+        assert not found, f"solution {path.name} points the reader at an output instead of saying it: {found}"
 
 
 def test_every_chapter_ends_with_its_references():
