@@ -46,14 +46,14 @@ def test_public_api_is_curated_small_and_free_of_aliases_and_mutable_registries(
 
 
 def documented_paths() -> dict:
-    """Every dotted ``xf.`` path used in the notebooks, solutions, app, README and course guide."""
+    """Every dotted ``xf.`` path used in the notebooks, solutions, app, README and docs pages."""
     files = glob.glob(str(REPO_ROOT / "notebooks" / "*.ipynb")) + \
         glob.glob(str(REPO_ROOT / "notebooks" / "solutions" / "*.ipynb")) + \
         glob.glob(str(REPO_ROOT / "app" / "*.ipynb"))
     assert len(files) >= 15
     texts = {f: "\n".join("".join(c["source"]) for c in json.load(open(f))["cells"]) for f in files}
-    for doc in ("README.md", "docs/course_guide.md"):
-        texts[doc] = (REPO_ROOT / doc).read_text()
+    for doc in [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]:
+        texts[doc.name] = doc.read_text()
     paths = {}
     for f, text in texts.items():
         for path in re.findall(r"\bxf((?:\.[A-Za-z_]\w*)+)", text):

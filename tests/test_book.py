@@ -79,6 +79,11 @@ def test_solutions_follow_their_chapter_and_the_index_links_the_bibliography(tmp
     conventions = (book / "conventions.html").read_text()
     assert "culprit (item, group)" in conventions and "red lowers the score" in conventions
     assert 'src="conventions_key.png"' in conventions and (book / "conventions_key.png").stat().st_size > 1000
+    # the docs pages the README links to are book pages too, their links to each other turned into pages
+    assert "course_guide.html" in home and "architecture.html" in home
+    assert "run_swap_evaluation" in (book / "api.html").read_text()
+    commands = (book / "command_line.html").read_text()
+    assert 'href="models_and_seeds.html"' in commands and "models_and_seeds.md" not in commands
 
 
 def tiny_chapters(folder, monkeypatch):

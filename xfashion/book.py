@@ -120,7 +120,7 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
               for entry, numbers in entries]
     _write(exporter, nbformat.v4.new_notebook(), out / "bibliography.html", "Bibliography",
            "[Contents](index.html)", body="\n".join(lines))
-    _write_conventions(exporter, out)
+    docs = _write_docs(exporter, out)
     lines = ["# xfashion: explainable outfit scoring", "",
              f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
              "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of "
@@ -131,16 +131,26 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
             f"{k + 1:02d} · {title} (not executed)"
         extra = f" ([solutions]({SOLUTIONS}/{name}.html))" if name in solved else ""
         lines.append(f"{k + 1}. **{link}**: {teaches}{extra}")
-    lines += ["", "[Notation and visual conventions](conventions.html): the terms, signs and markers of every chapter, "
-              "on one page.", "", f"[Bibliography](bibliography.html): the {len(entries)} works the chapters cite."]
+    lines += ["", "Beside the chapters: " + " · ".join(f"[{title}]({stem}.html)" for stem, title in docs) + ".", "",
+              f"[Bibliography](bibliography.html): the {len(entries)} works the chapters cite."]
     index = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
     body, _ = exporter.from_notebook_node(index, resources={"metadata": {"name": "xfashion"}})
     (out / "index.html").write_text(body, encoding="utf-8")
     return out / "index.html"
 
 
-def _write_conventions(exporter, out: Path) -> None:
-    """The notation and visual conventions page (docs/conventions.md), with its key drawn by today's code."""
+# the docs pages the book includes after the chapters, in this order (file stem, title)
+DOCS = [("conventions", "Notation and visual conventions"), ("course_guide", "Course guide"),
+        ("models_and_seeds", "The book's models, and every claim on every data seed"),
+        ("command_line", "Command line"), ("api", "API at a glance"),
+        ("architecture", "Layout and architecture"), ("data", "Data and licences")]
+
+
+def _write_docs(exporter, out: Path) -> list:
+    """The docs pages as book pages (links between them kept), the conventions' key drawn by today's code.
+
+    Returns the ``(stem, title)`` of each page written.
+    """
     import matplotlib.pyplot as plt
 
     from .viz.style import plot_key
@@ -148,9 +158,15 @@ def _write_conventions(exporter, out: Path) -> None:
     fig = plot_key()
     fig.savefig(out / "conventions_key.png", dpi=100)
     plt.close(fig)
-    body = (REPO_ROOT / "docs" / "conventions.md").read_text(encoding="utf-8")
-    _write(exporter, nbformat.v4.new_notebook(), out / "conventions.html", "Notation and visual conventions",
-           "[Contents](index.html)", body=body)
+    written = []
+    for stem, title in DOCS:
+        page = REPO_ROOT / "docs" / f"{stem}.md"
+        if page.is_file():
+            body = re.sub(r"\]\((?:docs/)?(\w+)\.md(#[\w-]*)?\)", r"](\1.html\2)", page.read_text(encoding="utf-8"))
+            _write(exporter, nbformat.v4.new_notebook(), out / f"{stem}.html", title, "[Contents](index.html)",
+                   body=body)
+            written.append((stem, title))
+    return written
 
 
 def _write(exporter, nb, path: Path, title: str, nav: str, body: str | None = None) -> None:
