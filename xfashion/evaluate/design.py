@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from ..scorer import feature_batch, score
@@ -89,3 +90,29 @@ def design_table(study: pd.DataFrame, metric: str = "item_top1") -> pd.DataFrame
     if metric not in long:
         raise ValueError(f"The study has no metric {metric!r}; it has {list(long.columns)}.")
     return long[metric].unstack("method").reindex(list(study.index)).round(3)
+
+
+def gradient_sizes(wb, designs: dict | None = None, *, split: str = "val", seed: int = 0) -> pd.DataFrame:
+    """Each design's logit and the size of its gradient on every outfit of ``split`` (the design explorer's data).
+
+    The size is the Euclidean norm of the logit's gradient with respect to every item's features, the
+    quantity IFIV multiplies by the input: a score that is flat around an outfit leaves a first-order
+    reading little to read.
+
+    Returns
+    -------
+    DataFrame, one row per (design, outfit): ``design``, ``logit``, ``gradient`` and ``good`` (the stylist's label).
+    """
+    designs = dict(designs or DESIGNS)
+    outfits = wb.outfits(split)
+    batch = feature_batch(wb.catalog, outfits, wb.feats)
+    rows = []
+    for name, design in designs.items():
+        model = seed_scorer(wb, seed, design)
+        x = {g: v.clone().requires_grad_(True) for g, v in batch.features.items() if g in model.groups.names}
+        logit = model({**batch.features, **x}, batch.slot, batch.mask)
+        grads = torch.autograd.grad(logit.sum(), list(x.values()))
+        size_ = torch.sqrt(sum((g * batch.mask[..., None]).pow(2).sum((1, 2)) for g in grads))
+        rows.append(pd.DataFrame({"design": name, "logit": logit.detach().numpy(), "gradient": size_.numpy(),
+                                  "good": outfits.oracle_label == 1}))
+    return pd.concat(rows, ignore_index=True)

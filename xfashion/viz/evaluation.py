@@ -194,3 +194,74 @@ def plot_design_grid(tables: dict, directions: dict):
                  "(random aside; ties all framed)", fontsize=10)
     fig.tight_layout()
     return fig, axes[0]
+
+
+def design_view(study: pd.DataFrame, gradients: pd.DataFrame, design: str, reference: str = "SiLU"):
+    """One design of the study beside the book's: how large its gradient is, and what IFIV's top-1 makes of it.
+
+    Left, the size of the logit's gradient on every bad outfit of the study's split (log scale), the
+    design filled and ``reference`` (the book's scorer) as an outline; right, item top-1 of each method of
+    the study on the design, random's bar (chance) grey. Returns the figure.
+    """
+    if design not in study.index:
+        raise ValueError(f"No design {design!r} in the study; pick one of {list(study.index)}.")
+    bad = gradients[~gradients.good]
+    bins = np.geomspace(max(bad.gradient.min(), 1e-3), bad.gradient.max(), 40)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.4), width_ratios=(1.3, 1), layout="constrained")
+    left.hist(bad.gradient[bad.design == reference], bins=bins, histtype="step", color="0.3", lw=1.5,
+              label=f"{reference} (the book's)")
+    if design != reference:
+        left.hist(bad.gradient[bad.design == design], bins=bins, color="#7570b3", alpha=0.7, label=design)
+    left.set_xscale("log")
+    left.set_xlabel("size of the logit's gradient (norm over every feature)", fontsize=style.MIN_FONT)
+    left.set_ylabel("bad outfits", fontsize=style.MIN_FONT)
+    left.legend(fontsize=style.MIN_FONT, frameon=False, loc="upper left")
+    top = study.attrs["scores"].loc[design, "item_top1"]
+    colors = ["0.6" if m == "random" else "#7570b3" for m in top.index]
+    right.barh(range(len(top)), top.to_numpy(), color=colors)
+    for k, v in enumerate(top.to_numpy()):
+        right.text(v + 0.02, k, f"{v:.2f}", va="center", fontsize=style.MIN_FONT)
+    if design != reference:  # the book's scorer's values, for comparison
+        right.plot(study.attrs["scores"].loc[reference, "item_top1"][top.index].to_numpy(), range(len(top)), "|",
+                   color="k", ms=22, mew=2.5, label=f"{reference} (the book's)")
+        right.legend(fontsize=style.MIN_FONT, frameon=False, loc="lower right")
+    right.set_yticks(range(len(top)), ["random (chance)" if m == "random" else m.replace("_", " ") for m in top.index])
+    right.set_xlim(0, 1.15)
+    right.invert_yaxis()
+    right.set_xlabel("item top-1 ↑ (validation swaps)", fontsize=style.MIN_FONT)
+    for ax in (left, right):
+        ax.tick_params(labelsize=style.MIN_FONT)
+    fig.suptitle(f"{design}: validation AUC {study.loc[design, 'auc']:.4f}, median logit of a bad outfit "
+                 f"{study.loc[design, 'median_bad_logit']:+.1f}", fontsize=style.MIN_FONT + 1)
+    return fig
+
+
+def design_sentence(study: pd.DataFrame, gradients: pd.DataFrame, design: str, reference: str = "SiLU") -> str:
+    """What :func:`design_view` shows of ``design``, in one sentence with its numbers."""
+    bad = gradients[~gradients.good].groupby("design").gradient.median()
+    top = study.attrs["scores"]["item_top1"]
+    ratio = bad[design] / bad[reference]
+    size = "the same as" if design == reference else f"{ratio:.2f} times" if ratio < 1 else f"{ratio:.1f} times"
+    return (f"On {design} the median gradient of a bad outfit is {bad[design]:.3g}, {size} the book's {reference} "
+            f"scorer's ({bad[reference]:.3g}); IFIV's item top-1 is {top[design, 'ifiv']:.3f} ({reference}: "
+            f"{top[reference, 'ifiv']:.3f}), feature ablation's {top[design, 'feature_ablation']:.3f} "
+            f"({reference}: {top[reference, 'feature_ablation']:.3f}); chance (random) {top[design, 'random']:.3f}.")
+
+
+def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str = "SiLU"):
+    """ipywidgets: pick a scorer design of the study and see its gradient's size and each method's item top-1.
+
+    Everything is computed before (``study`` from :func:`xfashion.evaluate.design_study`, ``gradients``
+    from :func:`xfashion.evaluate.design.gradient_sizes`), so a redraw only draws.
+    """
+    import ipywidgets as widgets
+    from IPython.display import Markdown, display
+
+    def view(design=reference):
+        display(Markdown(design_sentence(study, gradients, design, reference)))
+        fig = design_view(study, gradients, design, reference)
+        plt.show(fig)
+
+    menu = widgets.Dropdown(options=list(study.index), value=reference, description="design",
+                            layout=widgets.Layout(width="420px"))
+    return widgets.interactive(view, design=menu)
