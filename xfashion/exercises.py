@@ -196,8 +196,53 @@ def _shared(answer, data):
     return f"{truth} of {len(seen['test'])} test items also appear in training outfits"
 
 
+def _gini(values: np.ndarray) -> np.ndarray:
+    """Gini index of each row's absolute values (Quantus's Sparseness, per outfit)."""
+    a = np.sort(np.abs(values), axis=1)
+    d = a.shape[1]
+    return ((2 * np.arange(1, d + 1) - d - 1) * a).sum(1) / (d * a.sum(1))
+
+
+def _sparseness_blind(answer, seed: int = 0):
+    """07.4: explanations with the same sparseness as the given ones and another culprit in every outfit."""
+    values = np.random.default_rng(seed).normal(size=(200, 10))
+    mine = np.asarray(answer(values.copy()), dtype=float)
+    if mine.shape != values.shape:
+        raise NotYet(f"return one row of player values per outfit, shape {values.shape}; got {mine.shape}")
+    if not np.allclose(_gini(mine), _gini(values), atol=1e-9):
+        raise NotYet("the sparseness changed: keep what the Gini index reads of the values")
+    moved = np.argmin(mine, 1) != np.argmin(values, 1)
+    if not moved.all():
+        raise NotYet(f"in {int((~moved).sum())} of {len(values)} outfits the culprit is the same player")
+    return ("same sparseness, another culprit in every one of 200 outfits: sparseness cannot tell a right "
+            "explanation from a wrong one")
+
+
+def _pair_game(answer):
+    """08.5: a 3-item game whose lowest interaction is items 0 and 1 while the two lowest items are not."""
+    full = (True, True, True)
+
+    def s(*absent):
+        return float(answer(tuple(k not in absent for k in range(3))))
+
+    item = np.array([s() - s(i) for i in range(3)])  # feature ablation's item values
+    pairs = {(i, j): s() - s(i) - s(j) + s(i, j) for i, j in ((0, 1), (0, 2), (1, 2))}
+    if not np.isfinite([s(), *item, *pairs.values()]).all():
+        raise NotYet(f"score(present) must return a number for every present pattern, e.g. {full}")
+    low = min(pairs, key=pairs.get)
+    if low != (0, 1) or sorted(pairs.values())[0] == sorted(pairs.values())[1]:
+        raise NotYet("pair removal's lowest pair must be items 0 and 1, strictly: interactions "
+                     + ", ".join(f"{p} {v:+.2f}" for p, v in pairs.items()))
+    if item[2] >= max(item[0], item[1]):  # then items 0 and 1 are (or tie for) the two lowest
+        raise NotYet("item 2's value must be below item 0's or item 1's, so that the two lowest items are not "
+                     "0 and 1: item values " + ", ".join(f"{k} {v:+.2f}" for k, v in enumerate(item)))
+    return (f"pair removal finds (0, 1) ({pairs[0, 1]:+.2f}) while item 2 ({item[2]:+.2f}) is among the two "
+            "lowest items")
+
+
 CHECKS = {"01.2": _grey, "02.2": _white_gradient, "03.1": _shuffle, "04.1": _ifiv_mean, "05.3": _colour_only,
-          "06.3": _item_top1, "07.3": _kendall, "08.4": _implied_pair,
+          "06.3": _item_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
+          "08.5": _pair_game,
           "09.1": _shared}
 
 
