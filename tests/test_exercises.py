@@ -57,18 +57,22 @@ def given(catalog, splits, wb_small, polyvore):
     return {"01.2": {"catalog": catalog}, "02.2": {"catalog": catalog},
             "03.1": {"model": wb_small.model, "batch": batch},
             "04.1": {"model": wb_small.model, "batch": batch, "means": wb_small.means},
-            "05.3": {"outfits": splits["test"]}, "06.3": {}, "07.3": {}, "08.4": {}, "09.1": {"data": polyvore}}
+            "05.3": {"outfits": splits["test"]}, "06.3": {}, "07.3": {}, "07.4": {}, "08.4": {}, "08.5": {},
+            "09.1": {"data": polyvore}}
 
 
 RIGHT = {"01.2": grey, "02.2": white_gradient, "03.1": shuffle,
          "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,
-         "07.3": kendall, "08.4": pair, "09.1": shared}
+         "07.3": kendall, "07.4": lambda v: -v, "08.4": pair,
+         "08.5": lambda present: -5.0 * present[2] - 3.0 * (present[0] and present[1]), "09.1": shared}
 WRONG = {"01.2": lambda rgba: rgba[:3].mean(0), "02.2": lambda rgba, tau: torch.zeros_like(rgba),
          "03.1": lambda batch, perm: xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()},
                                                             batch.slot, batch.mask, batch.label, batch.items),
          "04.1": lambda x, grad, mean: (x * grad).sum(-1), "05.3": lambda o: np.array([bool(r) for r in o.rules]),
          "06.3": lambda v, m, s: float((v.sum(-1).argmin(1) == s).float().mean()),
-         "07.3": lambda a, b: float(np.corrcoef(a, b)[0, 1]), "08.4": lambda v, m: v.argsort(1)[:, :2],
+         "07.3": lambda a, b: float(np.corrcoef(a, b)[0, 1]), "07.4": lambda v: v * 2,
+         "08.4": lambda v, m: v.argsort(1)[:, :2],
+         "08.5": lambda present: -3.0 * (present[0] and present[1]),  # the clash alone: the two lowest items find it
          "09.1": lambda data: len({i for _, ids in data.compatibility["test"] for i in ids})}
 
 
