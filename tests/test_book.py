@@ -127,7 +127,8 @@ def test_a_data_seed_reaches_every_chapter_and_every_failing_cell_is_listed(tmp_
                                            r"AssertionError: true of seed 0 only"):
         tour.run_tour(tmp_path / "seed7", data_seed=7)
     executed = [nbformat.read(tmp_path / "seed7" / f, as_version=4) for f in ("01_first.ipynb", "02_second.ipynb")]
-    assert executed[0].cells[1].source == "SEED = 7" and "injected-parameters" in executed[0].cells[1].metadata.tags
+    assert "SEED = 7" in executed[0].cells[1].source and "injected-parameters" in executed[0].cells[1].metadata.tags
+    assert executed[0].cells[2].metadata.papermill["duration"] >= 0  # papermill times every cell
     assert executed[0].cells[2].outputs[0]["text"] == "seed 7\n"
     assert executed[1].cells[3].outputs[0]["text"] == "after 7\n"  # the cells after a failure still ran
     record = json.loads((tmp_path / "seed7" / "tour.json").read_text())
@@ -136,7 +137,9 @@ def test_a_data_seed_reaches_every_chapter_and_every_failing_cell_is_listed(tmp_
     with pytest.raises(ValueError, match="data seed 0 only"):
         tour.run_tour(tmp_path / "x", data_seed=3, require_shipped=True)
     with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
-        tour.inject_parameters(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), {"SEED": 1})
+        untagged = tmp_path / "untagged.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), untagged)
+        tour.execute_notebook(untagged, tmp_path / "out", parameters={"SEED": 1})
 
 
 @pytest.mark.notebook

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client import KernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 from .cache import RETRAIN_HINT, pretrained_enabled
 from .pipeline import MINI_BANNER, stands_in
@@ -33,25 +31,12 @@ def notebooks() -> list:
     return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 
 
-def inject_parameters(nb, parameters: dict) -> None:
-    """Set ``parameters`` (name -> value) in a notebook, papermill's way: a cell after its ``parameters`` cell.
-
-    Raises
-    ------
-    ValueError
-        When the notebook has no cell tagged ``parameters`` to follow.
-    """
-    at = [i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if not at:
-        raise ValueError("The notebook has no cell tagged 'parameters' (e.g. SEED = 0) to override.")
-    cell = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
-    cell.metadata["tags"] = ["injected-parameters"]
-    nb.cells.insert(at[0] + 1, cell)
-
-
 def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, env: dict | None = None,
                      parameters: dict | None = None, allow_errors: bool = False) -> float:
-    """Run one notebook top to bottom in a fresh kernel and save the executed copy.
+    """Run one notebook top to bottom in a fresh kernel with papermill and save the executed copy.
+
+    Papermill injects ``parameters`` in a cell after the one tagged ``parameters`` and records each
+    cell's start, end and duration in the copy's metadata.
 
     Parameters
     ----------
@@ -69,14 +54,19 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
 
     Raises
     ------
+    ValueError
+        When ``parameters`` are given and the notebook has no cell tagged ``parameters``.
     RuntimeError
-        Naming the notebook and the failing cell's error when a cell fails.
+        Naming the notebook and the failing cell's error when a cell fails (unless ``allow_errors``).
     """
+    import papermill
+
     path, out_dir = Path(path), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    nb = nbformat.read(path, as_version=4)
-    if parameters:
-        inject_parameters(nb, parameters)
+    # papermill would put the values at the top of a notebook without the tag, silently
+    if parameters and not any("parameters" in c.get("metadata", {}).get("tags", [])
+                              for c in nbformat.read(path, as_version=4).cells):
+        raise ValueError(f"{path.name} has no cell tagged 'parameters' (e.g. SEED = 0) to override.")
     old = dict(os.environ)
     os.environ.update(env or {})
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
@@ -86,21 +76,28 @@ def execute_notebook(path: str | Path, out_dir: str | Path, timeout: int = 900, 
     # a local kernel over IPC sockets: over TCP every kernel start warns that traffic is unencrypted
     sockets = tempfile.mkdtemp(prefix="xfashion-kernel-")
     km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+    failure = None
     try:
-        NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    except CellExecutionError as err:
-        finish_progress_bars(nb)
-        nbformat.write(nb, out_dir / path.name)
-        raise RuntimeError(f"Notebook {path.name} failed; executed copy in {out_dir / path.name}.\n{err}") from None
+        papermill.execute_notebook(path, out_dir / path.name, parameters=parameters or None, kernel_name="python3",
+                                   language="python", progress_bar=False, cwd=str(path.parent),
+                                   execution_timeout=timeout, km=km, allow_errors=allow_errors)
+    except papermill.PapermillExecutionError as err:
+        failure = err
     finally:
         os.environ.clear()
         os.environ.update(old)
         if km.has_kernel:  # a kernel manager we pass in is ours to shut down
             km.shutdown_kernel()
         shutil.rmtree(sockets, ignore_errors=True)
+    nb = nbformat.read(out_dir / path.name, as_version=4)
+    # papermill marks a failure with banner cells (top of the notebook, before the cell): the error output
+    # says it already, and the banners would shift every cell index that cell_errors reports
+    nb.cells = [c for c in nb.cells if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
     finish_progress_bars(nb)
     nbformat.write(nb, out_dir / path.name)
+    if failure is not None and not allow_errors:
+        raise RuntimeError(f"Notebook {path.name} failed in cell {failure.exec_count}; executed copy in "
+                           f"{out_dir / path.name}.\n{failure.ename}: {failure.evalue}") from None
     return time.perf_counter() - start
 
 
