@@ -410,3 +410,15 @@ def test_take_selects_outfits_by_position_or_mask(wb_small):
     keep = np.array([True, False, True, False, False, True])
     assert torch.equal(attr.take(keep).values, attr.values[[0, 2, 5]])
     assert part.method == "ifiv" and part.groups == attr.groups
+
+
+def test_chance_hits_are_the_shares_a_uniformly_random_culprit_is_blamed_on():
+    from xfashion.evaluate.sentences import chance_hits
+    blame = np.zeros((2, 4, 2))
+    blame[0, 0, 0] = blame[0, 1, 0] = 0.5  # outfit 0: 3 items, two blamed in colour
+    blame[1, 2, 1] = 1.0  # outfit 1: 4 items, one blamed in shape-texture
+    got = chance_hits(blame, [3, 4])
+    assert got["item_hit"] == pytest.approx((2 / 3 + 1 / 4) / 2)
+    assert got["pair_hit"] == pytest.approx((2 / 6 + 1 / 8) / 2)
+    with pytest.raises(ValueError, match="one size per outfit"):
+        chance_hits(blame, [3])

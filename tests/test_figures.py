@@ -310,3 +310,72 @@ def test_scored_outfits_title_each_row_with_its_outcome_the_verdict_and_the_orac
     assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
     plain = xf.viz.plot_scored_outfits(catalog, test, logits, [bad])[1]
     assert any(t.get_text().startswith("model says good (logit +3.25) | oracle: bad") for t in plain[0, 0].texts)
+
+
+def test_panels_not_in_logits_get_their_own_symmetric_scale_and_colour_bar():
+    attrs = {"ifiv": attribution("ifiv", [[3.0, -1.0], [0.5, 0.2]]),
+             "grad_cam": attribution("grad_cam", [[0.25, 0.25], [-0.1, -0.1]], item_level=True),
+             "random": attribution("random", [[0.1, 0.2], [-9.0, 0.0]])}
+    fig, axes = xf.viz.plot_methods_panel(attrs, ncols=3, own_scale=["grad_cam"])
+    assert axes[0, 0].collections[0].get_clim() == pytest.approx((-9.0, 9.0))  # ifiv and random share one scale
+    assert axes[0, 2].collections[0].get_clim() == pytest.approx((-9.0, 9.0))
+    assert axes[0, 1].collections[0].get_clim() == pytest.approx((-0.5, 0.5))  # Grad-CAM's item values alone
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert sorted(b.get_ylabel() for b in bars) == ["its own units and scale",
+                                                     "logits (one scale; red lowers the score)"]
+    with pytest.raises(ValueError, match="own_scale names panels that are not drawn"):
+        xf.viz.plot_methods_panel(attrs, own_scale=["Grad-CAM"])
+
+
+def test_explorers_show_as_widgets_never_as_their_text_form(wb_small, monkeypatch):
+    shown = []
+    monkeypatch.setattr(xf.viz.widgets, "display", lambda *objs, **kw: shown.append((objs, kw)))
+    explorers = [xf.viz.explanation_explorer(wb_small, n_outfits=10, gradcam=False),
+                 xf.viz.colour_path_explorer(wb_small, 0),
+                 xf.viz.ig_steps_explorer(wb_small, [0, 1])]
+    for w in explorers:
+        assert isinstance(w, xf.viz.widgets.Explorer) and "children=" in repr(w)  # its text form, never shown
+        shown.clear()
+        w._ipython_display_()  # what a notebook cell ending with the explorer does
+        (bundle,), options = shown[0]
+        assert options == {"raw": True} and "text/plain" not in bundle
+        assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+
+
+def test_the_colour_path_starts_at_the_outfits_score_and_its_guess_is_the_gradients_line(wb_small):
+    test = wb_small.splits["test"]
+    index = int((test.oracle_label == 0).nonzero()[0][0])
+    items = test.outfit(index)
+    own = xf.COLOR_NAMES[wb_small.catalog.color[items[0]]]
+    other = next(c for c in xf.COLOR_NAMES if c != own)
+    fig, said = xf.viz.widgets.colour_path_view(wb_small, index, 0, other)
+    true, guess = (line.get_ydata() for line in fig.axes[-1].lines[:2])
+    logit = xf.scorer.score_outfit(wb_small.model, wb_small.catalog, wb_small.feats, items)
+    assert true[0] == pytest.approx(logit, abs=1e-4) and guess[0] == pytest.approx(logit, abs=1e-4)
+    colors = wb_small.catalog.color[items].copy()
+    colors[0] = xf.COLOR_NAMES.index(other)
+    redyed = xf.scorer.score_outfit(wb_small.model, wb_small.catalog, wb_small.feats, items, colors)
+    assert true[-1] == pytest.approx(redyed, abs=1e-4)  # the path's end is the item re-dyed for real
+    assert np.allclose(np.diff(guess), np.diff(guess)[0], atol=1e-4)  # a straight line
+    assert said.startswith(f"Dyed {other}, the outfit scores {redyed:+.2f} (dyed {own}: {logit:+.2f})")
+    assert "The stylist finds" in said
+    with pytest.raises(ValueError, match="not a palette colour"):
+        xf.viz.widgets.colour_path_view(wb_small, index, 0, "mauve")
+    with pytest.raises(ValueError, match="has items 0 to"):
+        xf.viz.widgets.colour_path_view(wb_small, index, len(items), other)
+
+
+def test_ig_steps_view_reports_captums_delta_and_samples_the_path_at_its_steps(wb_small):
+    for baseline in ("zero", "mean"):
+        fig, said = xf.viz.widgets.ig_steps_view(wb_small, 0, 4, baseline)
+        method = "integrated_gradients" if baseline == "zero" else "integrated_gradients_mean"
+        ig = xf.attribute(wb_small.model, wb_small.batch([0]), method, n_steps=4, **wb_small.options())
+        delta = float(ig.extras["convergence_delta"][0])
+        assert f"the convergence delta is {delta:+.3f}" in said
+        left, right = fig.axes
+        assert len(right.lines[1].get_xdata()) == 4  # one dot per step
+        path = right.lines[0].get_ydata()
+        # Captum's delta: the values' sum minus the score gap along the drawn path
+        assert float(ig.values.sum()) - (path[-1] - path[0]) == pytest.approx(delta, abs=1e-3)
+    with pytest.raises(ValueError, match="baseline is 'zero' or 'mean'"):
+        xf.viz.widgets.ig_steps_view(wb_small, 0, 4, "blank")

@@ -126,3 +126,29 @@ def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
             sentence += (f" Note: the explanation's culprit item is {item_name(catalog, items[pos], colors[pos])}, "
                          "which no broken rule involves.")
     return sentence
+
+
+def chance_hits(blame, sizes) -> dict:
+    """The hit rates of a culprit drawn uniformly at random: the chance level beside any hit rate.
+
+    Parameters
+    ----------
+    blame : tensor or ndarray, shape (outfits, items, groups)
+        The stylist's blame (:func:`xfashion.evaluate.oracle_blame_tensor`); padding rows are zero.
+    sizes : sequence of int
+        The real items of each outfit.
+
+    Returns
+    -------
+    dict
+        ``item_hit``: the mean over outfits of (blamed items / items); ``pair_hit``: the mean of
+        (blamed (item, group) cells / cells). A random culprit hits at these rates in expectation.
+    """
+    blame = np.asarray(blame) > 0
+    sizes = np.asarray(sizes, dtype=float)
+    if blame.ndim != 3 or len(sizes) != len(blame):
+        raise ValueError(f"blame must be (outfits, items, groups) with one size per outfit; got blame of shape "
+                         f"{blame.shape} and {len(sizes)} sizes")
+    items = blame.any(-1).sum(-1) / sizes
+    cells = blame.sum((1, 2)) / (sizes * blame.shape[-1])
+    return {"item_hit": float(items.mean()), "pair_hit": float(cells.mean())}

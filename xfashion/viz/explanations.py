@@ -10,7 +10,7 @@ import numpy as np
 import torch.nn.functional as F
 from PIL import Image
 
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE, Catalog
+from ..data import CATEGORIES, COLOR_NAMES, DEBIAN_DIR, PALETTE, Catalog
 from ..evaluate.oracle import faulted_pairs
 from ..evaluate.sentences import p_good, verdict
 from ..explain import attribute, with_images
@@ -204,28 +204,37 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
     return fig, axes
 
 
-def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 4):
+def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: int = 4, own_scale=()):
     """Heat maps of several methods for one outfit on one shared scale, ``ncols`` to a row.
 
     Every panel shares one symmetric colour range with one colour bar, so a colour means the same
     value in every panel; each panel frames its method's culprit cell; item-level methods show one
-    column of item values.
+    column of item values. The panels named in ``own_scale`` (a method whose values are not in
+    logit units, such as Grad-CAM's) get a symmetric scale and a colour bar of their own.
     """
     check_count(ncols, "ncols")
+    unknown = set(own_scale) - set(attributions)
+    if unknown:
+        raise ValueError(f"own_scale names panels that are not drawn: {sorted(unknown)}; panels: {list(attributions)}")
     n = len(attributions)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(style.fit_width(2.3 * ncols + 1.2), 3.1 * nrows), squeeze=False,
                              layout="constrained")
-    lim = style.signed_limit(*[_heat_values(a, b)[0] for a in attributions.values()])
+    lim = style.signed_limit(*[_heat_values(a, b)[0] for m, a in attributions.items() if m not in own_scale])
     for k, (name, attr) in enumerate(attributions.items()):
         ax = axes.flat[k]
         labels = item_labels if k % ncols == 0 else [""] * int(attr.mask[b].sum())
-        plot_attribution_heatmap(attr, b, labels, ax=ax, lim=lim)
+        own = style.signed_limit(_heat_values(attr, b)[0]) if name in own_scale else lim
+        plot_attribution_heatmap(attr, b, labels, ax=ax, lim=own)
         ax.set_title(name.replace("_", " "), fontsize=style.MIN_FONT + 1)
+        if name in own_scale:
+            bar = fig.colorbar(plt.cm.ScalarMappable(plt.Normalize(-own, own), style.CMAP), ax=ax, shrink=0.85,
+                               pad=0.01, label="its own units and scale")
+            bar.ax.tick_params(labelsize=style.MIN_FONT)
     mappable = plt.cm.ScalarMappable(plt.Normalize(-lim, lim), style.CMAP)
-    bar = fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.85, pad=0.01,
-                       label="value (one scale; red lowers the score)")
+    bar = fig.colorbar(mappable, ax=[a for a, m in zip(axes.flat, attributions) if m not in own_scale], shrink=0.85,
+                       pad=0.01, label="logits (one scale; red lowers the score)")
     bar.ax.tick_params(labelsize=style.MIN_FONT)
     for ax in list(axes.flat)[n:]:
         ax.set_axis_off()
@@ -265,8 +274,11 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
                 side.set_visible(False)
         if k == culprit:
             style.mark(axes[1, k], "culprit")
-    fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.9, pad=0.01,
-                 label="Grad-CAM").ax.tick_params(labelsize=style.MIN_FONT)
+    # a map's cells are summed into its item value (a 7x7 map upsampled: 49 cells), so the item values under the
+    # maps run far past the colour bar's range
+    bar = fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.9, pad=0.01,
+                       label="Grad-CAM, per map cell\n(item value = sum of its cells)")
+    bar.ax.tick_params(labelsize=style.MIN_FONT)
     fig.suptitle("Grad-CAM over a grey copy: red regions lower the score, blue raise it", fontsize=style.MIN_FONT + 1)
     return fig, axes
 
@@ -338,6 +350,19 @@ def explain_view(wb, index: int = 0, position: int = 0, color: str = "keep", rep
     cam = attribute(wb.model, batch, "grad_cam", **wb.options()) if gradcam else None
     fig2 = plot_gradcam(catalog, items, cam, 0, colors)[0] if gradcam else None
     return fig, fig2, verdict(catalog, items, colors, logit, attr)
+
+
+def source_phrase(source: str) -> str:
+    """Where the images came from, in words for a class screen (never a machine path)."""
+    if source.startswith("folder ") and source.endswith(str(DEBIAN_DIR)):
+        return "Fashion-MNIST from Debian's package"
+    for start, said in (("folder ", "Fashion-MNIST from the repository's data folder"),
+                        ("explicit path", "Fashion-MNIST from the folder named in $XFASHION_FASHION_MNIST"),
+                        ("torchvision", "Fashion-MNIST downloaded by torchvision"),
+                        ("mini subset", "a small Fashion-MNIST subset committed with the code, so results are weaker")):
+        if source.startswith(start):
+            return said
+    return "Fashion-MNIST"
 
 
 def swap_pool(catalog: Catalog, item: int, split: str = "test") -> np.ndarray:

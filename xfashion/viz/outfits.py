@@ -372,7 +372,7 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
 
 # ----------------------------------------------------------------------------- scorer (chapter 03)
 def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
-    """Histograms of the outfit logit for good and bad test outfits, one panel per model.
+    """Histograms of the outfit logit for good (blue) and bad (red) test outfits, one panel per model.
 
     The x axis spans each model's ``clip``-th to ``(100 - clip)``-th percentile of the logits, so a
     few extreme outfits do not squeeze the rest against one edge; the panel's title counts the
@@ -392,7 +392,7 @@ def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
         frame = pd.DataFrame({"logit": values[inside],
                               "oracle": np.where(np.asarray(labels) > 0, "good", "bad")[inside]})
         sns.histplot(data=frame, x="logit", hue="oracle", bins=40, element="step", ax=a, hue_order=["good", "bad"],
-                     palette={"good": "seagreen", "bad": "crimson"}, binrange=(lo, hi))
+                     palette={"good": style.RAISES, "bad": style.LOWERS}, binrange=(lo, hi))
         a.axvline(0, color="k", lw=0.8, ls="--")
         a.set_xlim(lo, hi)
         beyond = int((~inside).sum())

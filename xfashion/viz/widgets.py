@@ -2,7 +2,9 @@
 
 Each callback calls a pure package function with sensible defaults, so a headless run (CI, the
 rendered book) still draws the figure. Chapters 01 (browser), 02 (re-colouring), 03 (outfit
-builder), 04 and 08 (explanation explorer, with a pair view) and 06 (margin explorer).
+builder), 04 and 08 (explanation explorer, with a pair view; the colour path), 05 (IG's steps) and
+06 (margin explorer). Every explorer is an :class:`Explorer`: a notebook cell that ends with one shows
+its controls and figure, never the widget's text form.
 """
 from __future__ import annotations
 
@@ -13,18 +15,35 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import HTML, display
 
-from ..data import COLOR_NAMES, DEBIAN_DIR, SLOTS, Catalog
+from ..data import CATEGORIES, COLOR_NAMES, SLOTS, Catalog
 from ..evaluate import at_margin, format_table
-from ..evaluate.sentences import item_name, p_good
+from ..evaluate.sentences import describe_violation, item_name, p_good
 from ..explain import attribute
 from ..explain.base import methods, traits
-from ..outfits import TEMPLATES
+from ..outfits import TEMPLATES, outfit_violations
 from ..rules import DEFAULT_RULES
 from ..scorer import score
-from .explanations import explain_view, pair_view, swap_pool
+from . import style
+from .explanations import _edited_outfit, explain_view, pair_view, source_phrase, swap_pool
 from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
+
+
+class Explorer(widgets.interactive):
+    """An explorer's controls and output. Shown by a notebook cell, it renders as the widget alone: its text
+    form (``interactive(children=...)``) would be a repr in the executed notebook and the book."""
+
+    def _ipython_display_(self):
+        bundle = self._repr_mimebundle_()
+        bundle.pop("text/plain", None)
+        display(bundle, raw=True)
+
+
+def say(text: str) -> None:
+    """One sentence above an explorer's figure, large enough for a class screen."""
+    display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(text)}</p>"))
 
 
 def browse_outfits(catalog: Catalog, splits: dict):
@@ -44,7 +63,7 @@ def browse_outfits(catalog: Catalog, splits: dict):
         show_outfit(catalog, splits, split, label, index)
         plt.show()
 
-    return widgets.interactive(view, split=split, label=label, index=index)
+    return Explorer(view, split=split, label=label, index=index)
 
 
 def recolor_explorer(catalog: Catalog, extractor, items=None):
@@ -55,8 +74,8 @@ def recolor_explorer(catalog: Catalog, extractor, items=None):
         recolor_view(catalog, extractor, int(items[index]), color)
         plt.show()
 
-    return widgets.interactive(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
-                               color=widgets.Dropdown(options=COLOR_NAMES, value="red"))
+    return Explorer(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
+                    color=widgets.Dropdown(options=COLOR_NAMES, value="red"))
 
 
 def builder_options(catalog: Catalog, split: str = "test", per_slot: int = 40) -> dict:
@@ -117,27 +136,14 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
 
     def view(**chosen):
         fig, said = builder_view(catalog, feats, model, chosen)
-        display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(said)}</p>"))
+        say(said)
         if fig is not None:
             plt.show()
 
     controls = {s: widgets.Dropdown(options=menus[s], value=menus[s][min(defaults[s], len(menus[s]) - 1)][1],
                                     description=s, layout=widgets.Layout(width="320px"))
                 for s in SLOTS}
-    return widgets.interactive(view, **controls)
-
-
-def source_phrase(source: str) -> str:
-    """Where the images came from, in words for a class screen (never a machine path)."""
-    if source.startswith("folder ") and source.endswith(str(DEBIAN_DIR)):
-        return "Fashion-MNIST from Debian's package"
-    for start, said in (("folder ", "Fashion-MNIST from the repository's data folder"),
-                        ("explicit path", "Fashion-MNIST from the folder named in $XFASHION_FASHION_MNIST"),
-                        ("torchvision", "Fashion-MNIST downloaded by torchvision"),
-                        ("mini subset", "a small Fashion-MNIST subset committed with the code, so results are weaker")):
-        if source.startswith(start):
-            return said
-    return "Fashion-MNIST"
+    return Explorer(view, **controls)
 
 
 def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
@@ -242,7 +248,7 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
             return
         position, replacement = position or 0, -1 if replacement is None else replacement
         fig, cam, said = explain_view(wb, index, position, color, replacement, method, split, gradcam)
-        display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(said)}</p>"))
+        say(said)
         display(*[f for f in (fig, cam) if f is not None])  # every figure on every state, not only the first
         if pairs == "off":
             display(HTML("<p style='color:#555'>No pair matrix: choose a pair method under 'pairs' to see which "
@@ -255,7 +261,7 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
     # every registered method, the cheap ones first so that browsing stays quick
     order = {"none": 0, "gradient": 1, "pixel": 2, "perturbation": 3}
     usable = sorted(methods(), key=lambda m: order.get(traits(m).cost, 4))
-    return widgets.interactive(
+    return Explorer(
         view, index=outfit, position=position,
         color=color,
         replacement=replacement,
@@ -273,3 +279,171 @@ def margin_explorer(report):
     top = float(np.quantile(report.per_case["drop"], 0.9))
     return widgets.interactive(view, margin=widgets.FloatSlider(min=report.config["margin"], max=round(top, 1),
                                                                 step=0.5, value=report.config["margin"]))
+
+
+# ----------------------------------------------------------------------------- chapter 04: the colour path
+def colour_path_view(wb, index: int, position: int, to_color: str, from_color: str | None = None,
+                     split: str = "test", steps: int = 41):
+    """Re-dye one item of an outfit step by step: the model's score against IFIV's linear guess.
+
+    The item's colour histogram moves on a straight line from its histogram dyed ``from_color``
+    (default: its own colour) to its histogram dyed ``to_color``; the linear guess extends the
+    gradient read at the start, the first-order reading behind IFIV and the colour-drivers figure.
+
+    Returns (figure, sentence): both scores at the end of the path and the stylist's verdict there.
+    """
+    catalog, items = wb.catalog, wb.splits[split].outfit(index)
+    if not 0 <= position < len(items):
+        raise ValueError(f"outfit {index} has items 0 to {len(items) - 1}; got position {position}")
+    start = COLOR_NAMES[catalog.color[items[position]]] if from_color is None else from_color
+    for name in (start, to_color):
+        if name not in COLOR_NAMES:
+            raise ValueError(f"{name!r} is not a palette colour; choose one of {', '.join(COLOR_NAMES)}")
+    _, colors_a, batch = _edited_outfit(wb, index, position, start, -1, split)
+    _, colors_b, end = _edited_outfit(wb, index, position, to_color, -1, split)
+    h_a, h_b = batch.features["color"][0, position], end.features["color"][0, position]
+    t = torch.linspace(0, 1, steps)
+    features = {g: v.repeat(steps, 1, 1).clone() for g, v in batch.features.items()}
+    features["color"][:, position] = h_a + t[:, None] * (h_b - h_a)
+    x = {g: v.clone().requires_grad_(g == "color") for g, v in batch.features.items()}
+    s0 = wb.model(x, batch.slot, batch.mask)[0]
+    (grad,) = torch.autograd.grad(s0, x["color"])
+    with torch.no_grad():
+        true = wb.model(features, batch.slot.repeat(steps, 1), batch.mask.repeat(steps, 1)).numpy()
+    guess = float(s0.detach()) + t.numpy() * float(grad[0, position] @ (h_b - h_a))
+    fig = plt.figure(figsize=(style.MAX_WIDTH, 3.6), layout="constrained")
+    grid = fig.add_gridspec(2, 3)
+    for row, colors, name in ((0, colors_a, start), (1, colors_b, to_color)):
+        ax = fig.add_subplot(grid[row, 0])
+        ax.imshow(style.item_pixels(catalog.render(items[position:position + 1], colors[position:position + 1]))[0])
+        ax.set_title(f"dyed {name}", fontsize=style.MIN_FONT)
+        ax.set_axis_off()
+    ax = fig.add_subplot(grid[:, 1:])
+    ax.plot(t, true, color="k", lw=2, label="the model's score")
+    ax.plot(t, guess, color="0.45", lw=2, ls="--", label="linear guess (gradient at the start)")
+    ax.axhline(0, color="k", lw=0.6, ls=":")
+    ax.set_xlabel(f"share of {to_color} in item {position}'s colour ({start} -> {to_color})", fontsize=style.MIN_FONT)
+    ax.set_ylabel("logit", fontsize=style.MIN_FONT)
+    ax.tick_params(labelsize=style.MIN_FONT)
+    ax.legend(fontsize=style.MIN_FONT, loc="best")
+    ax.set_title(f"item {position}, the {CATEGORIES[catalog.category[items[position]]]}: {start} -> {to_color}",
+                 fontsize=style.MIN_FONT + 1)
+    broken = [describe_violation(v, catalog.category[items], colors_b)
+              for v in outfit_violations(catalog, items, colors_b) if position in v.items]
+    said = (f"Dyed {to_color}, the outfit scores {true[-1]:+.2f} (dyed {start}: {true[0]:+.2f}); the linear guess "
+            f"says {guess[-1]:+.2f}, {abs(true[-1] - guess[-1]):.2f} logits off. The stylist finds "
+            + ("; and ".join(broken) if broken else f"no rule broken by the {to_color} item") + ".")
+    return fig, said
+
+
+def colour_path_explorer(wb, index: int, position: int = 0, to_color: str | None = None, split: str = "test"):
+    """ipywidgets: re-dye one item of outfit ``index`` (first ``position``) from one palette colour to another
+    (``to_color`` first), step by step: :func:`colour_path_view`."""
+    items = wb.splits[split].outfit(index)
+    item = widgets.Dropdown(options=[(item_name(wb.catalog, int(it)), k) for k, it in enumerate(items)],
+                            value=position, description="item", layout=widgets.Layout(width="360px"))
+    own = COLOR_NAMES[wb.catalog.color[items[position]]]
+    start = widgets.Dropdown(options=COLOR_NAMES, value=own, description="from")
+    end = widgets.Dropdown(options=COLOR_NAMES, value=to_color or next(c for c in COLOR_NAMES if c != own),
+                           description="to")
+    following = []
+
+    def follow_item(change):  # a new item starts from its own colour: one redraw, not two
+        following.append(True)
+        start.value = COLOR_NAMES[wb.catalog.color[items[change["new"]]]]
+        following.clear()
+
+    item.observe(follow_item, "value")
+    hint = ("Try: keep 'from' at the item's own colour and step 'to' through the palette. You should see the solid "
+            "curve (the model) leave the dashed line (the linear guess) as the new colour takes over: the farther "
+            "the curve ends from the line, the less a gradient read at the outfit says about the jump; a colour that "
+            "breaks one of the stylist's rules shows as a fall the line does not predict.")
+
+    def view(position=position, start=own, end=end.value):
+        if following:
+            return
+        say(hint)
+        fig, said = colour_path_view(wb, index, position, end, start, split)
+        say(said)
+        display(fig)
+        plt.close(fig)
+
+    return Explorer(view, position=item, start=start, end=end)
+
+
+# ----------------------------------------------------------------------------- chapter 05: IG's steps
+STEP_GRID = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+def ig_steps_view(wb, index: int, n_steps: int, baseline: str = "zero", split: str = "test"):
+    """Integrated gradients on one outfit: the convergence delta against ``n_steps``, and the path it integrates.
+
+    Left, the mean |convergence delta| for the steps of :data:`STEP_GRID` and for ``n_steps``; right,
+    the score along the straight path from the baseline (``"zero"`` or ``"mean"``, the dataset-mean
+    item) to the outfit, with the points where Captum's Gauss-Legendre rule reads the gradient.
+
+    Returns (figure, sentence).
+    """
+    if baseline not in ("zero", "mean"):
+        raise ValueError(f"baseline is 'zero' or 'mean'; got {baseline!r}")
+    if not 1 <= int(n_steps) <= 1000:
+        raise ValueError(f"n_steps runs from 1 to 1000; got {n_steps}")
+    method = "integrated_gradients" if baseline == "zero" else "integrated_gradients_mean"
+    batch = wb.batch([index], split)
+    run = lambda k: attribute(wb.model, batch, method, n_steps=int(k), **wb.options())  # noqa: E731
+    deltas = [abs(float(run(k).extras["convergence_delta"][0])) for k in STEP_GRID]
+    ig = run(n_steps)
+    delta = float(ig.extras["convergence_delta"][0])
+    base = {g: (torch.zeros_like(v) if baseline == "zero" else wb.means[g].expand_as(v) * batch.mask[..., None])
+            for g, v in batch.features.items()}
+    alpha = torch.linspace(0, 1, 101)
+    at = torch.tensor((1 + np.polynomial.legendre.leggauss(int(n_steps))[0]) / 2, dtype=torch.float32)
+
+    def along(a):
+        with torch.no_grad():
+            x = {g: base[g] + a[:, None, None] * (v - base[g]) for g, v in batch.features.items()}
+            return wb.model(x, batch.slot.repeat(len(a), 1), batch.mask.repeat(len(a), 1)).numpy()
+
+    path, dots = along(alpha), along(at)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.6), layout="constrained")
+    left.loglog(STEP_GRID, np.maximum(deltas, 1e-7), "o-", color="0.35")  # floor: an exact zero on a log axis
+    left.loglog([n_steps], [max(abs(delta), 1e-7)], "o", color="k", ms=11, mfc="none", mew=2.5)
+    left.set_xlabel("n_steps", fontsize=style.MIN_FONT)
+    left.set_ylabel("|convergence delta| (logits)", fontsize=style.MIN_FONT)
+    left.set_title(f"the integral's error; circled: {n_steps} steps", fontsize=style.MIN_FONT + 1)
+    right.plot(alpha, path, color="k", lw=2)
+    right.plot(at, dots, "o", color="0.35", ms=6, label=f"where IG reads the gradient ({n_steps})")
+    right.set_xlabel(f"alpha: from the {baseline} baseline (0) to the outfit (1)", fontsize=style.MIN_FONT)
+    right.set_ylabel("logit", fontsize=style.MIN_FONT)
+    right.set_title("the score along IG's path", fontsize=style.MIN_FONT + 1)
+    right.legend(fontsize=style.MIN_FONT, loc="best")
+    [ax.tick_params(labelsize=style.MIN_FONT) for ax in (left, right)]
+    gap = float(path[-1] - path[0])
+    said = (f"In {n_steps} step{'s' * (n_steps != 1)} from the {baseline} baseline, IG's values sum to "
+            f"{float(ig.values.sum()):+.2f} "
+            f"where the score gap s(x) - s(baseline) is {gap:+.2f}: the convergence delta is {delta:+.3f}, "
+            f"{abs(delta) / max(abs(gap), 1e-9):.1%} of the gap.")
+    return fig, said
+
+
+def ig_steps_explorer(wb, index, split: str = "test"):
+    """ipywidgets: one of outfits ``index``, IG's ``n_steps`` and baseline; the delta and the path redraw."""
+    outfits = wb.splits[split]
+    options = [(f"#{int(i)}: {', '.join(outfits.rules[int(i)]) or 'good'}", int(i)) for i in index]
+    hint = ("Try: one step, then 2, 4, 8 and up to 64, for both baselines. You should see the convergence delta "
+            "shrink overall as the dots (where IG reads the gradient) come to cover the curve on the right: quickly "
+            "where the curve is smooth, slowly where it bends between two dots; a few dots can also cancel their "
+            "errors by luck, so the fall is not step by step.")
+
+    def view(index=options[0][1], n_steps=8, baseline="zero"):
+        say(hint)
+        fig, said = ig_steps_view(wb, index, n_steps, baseline, split)
+        say(said)
+        display(fig)
+        plt.close(fig)
+
+    return Explorer(view, index=widgets.Dropdown(options=options, value=options[0][1], description="outfit",
+                                                 layout=widgets.Layout(width="520px")),
+                    n_steps=widgets.IntSlider(min=1, max=64, value=8, description="n_steps",
+                                              layout=widgets.Layout(width="520px")),
+                    baseline=widgets.Dropdown(options=["zero", "mean"], value="zero", description="baseline"))
