@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
 SHOTS = REPO_ROOT / "build" / "screenshots"
 WIDGET_NOTEBOOKS = ["01_data_preparation", "02_feature_extraction", "03_model_training", "04_ifiv_explanations",
-                    "06_swap_test"]
+                    "06_swap_test", "07_which_explainer"]
 
 
 # long-lived processes of this module's fixtures (Chromium and its helpers, Playwright's driver, the
@@ -160,7 +160,7 @@ TCP_WARNING = "running over TCP without encryption"
 
 
 EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
-                      r"|margin_explorer)\(")
+                      r"|margin_explorer|evaluation\.design_explorer)\(")
 
 
 def names_in(source: str) -> tuple:
