@@ -72,8 +72,9 @@ book: install
 	$(BIN)/python -m xfashion book
 
 # the explanation explorer as a web app for class demos: http://127.0.0.1:8866
-# glibc's thresholds for a laptop-sized memory budget, read by each kernel at start (xfashion.utils.MALLOC_ENV)
-MALLOC_ENV := MALLOC_MMAP_THRESHOLD_=8388608 MALLOC_TRIM_THRESHOLD_=33554432
+# glibc's thresholds for a laptop-sized memory budget, read by each kernel at start: the tour's own settings,
+# read from xfashion.utils.MALLOC_ENV when used (after install), so the two can never differ
+MALLOC_ENV = $(shell $(BIN)/python -c "from xfashion.utils import MALLOC_ENV as e; print(*(f'{k}={v}' for k, v in e.items()))")
 
 app: install data
 	@# Voila through xfashion.voila_app: its command line, with an nbclient bug that stalls the app worked around

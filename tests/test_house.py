@@ -74,11 +74,6 @@ def test_no_module_over_450_lines():
     assert not long, f"modules over 450 lines: {long}"
 
 
-def test_swap_kinds_are_the_groups_the_rules_fault_plus_item():
-    assert xf.evaluate.swap.SWAP_KINDS == (*xf.rules.GROUPS, "item")
-    assert xf.DEFAULT_GROUPS.names == list(xf.groups.DEFAULT_GROUP_NAMES) == list(xf.rules.GROUPS)
-
-
 # ----------------------------------------------------------------------------- measured passes
 def test_passes_are_counted_by_hooks_whatever_calls_the_model(wb_small):
     @xf.explain.register
@@ -102,10 +97,9 @@ def test_passes_are_counted_by_hooks_whatever_calls_the_model(wb_small):
     ig = xf.attribute(wb_small.model, batch, "ig", n_steps=7)
     # 7 steps with gradients, plus the input and the baseline that Captum's convergence delta scores
     assert (ig.forward_passes, ig.backward_passes) == (7 + 2, 7)
-    n, groups = int(batch.mask.sum(1).max()), 2
     ablation = xf.attribute(wb_small.model, batch, "feature_ablation", **wb_small.options())
-    assert ablation.forward_passes == 1 + batch.mask.shape[1] * groups and ablation.backward_passes == 0
-    assert n <= batch.mask.shape[1]
+    # one pass for the outfit, then one per (slot, group): padding slots too, Captum ablates whole columns
+    assert ablation.forward_passes == 1 + batch.mask.shape[1] * 2 and ablation.backward_passes == 0
     # the hooks are always released
     assert not wb_small.model._forward_hooks
 
@@ -152,9 +146,7 @@ def test_swap_case_subsets_keep_every_field(wb_small):
 
 # ----------------------------------------------------------------------------- float64 for gradient checks
 def test_a_double_model_takes_double_features_and_passes_gradcheck(wb_small):
-    model = xf.scorer.PairwiseSetScorer(hidden=8, pair_hidden=8)
-    model.load_state_dict({k: v for k, v in model.state_dict().items()})
-    model = model.double().eval()
+    model = xf.scorer.PairwiseSetScorer(hidden=8, pair_hidden=8).double().eval()
     batch = wb_small.batch(np.arange(3))
     double = batch.with_features({g: v.double() for g, v in batch.features.items()})
 
@@ -215,11 +207,6 @@ def test_group_names_and_sizes_are_checked():
         xf.FeatureGroup("short", 3, ("a", "b"))
     with pytest.raises(ValueError, match="repeat a name"):
         xf.FeatureGroup("twice", 2, ("a", "a"))
-
-
-def test_make_lab_and_app_start_kernels_with_the_tour_allocator_settings():
-    line = next(a for a in (REPO_ROOT / "Makefile").read_text().splitlines() if a.startswith("MALLOC_ENV :="))
-    assert dict(kv.split("=") for kv in line.split(":=")[1].split()) == xf.utils.MALLOC_ENV
 
 
 @pytest.mark.parametrize("call, message", [
