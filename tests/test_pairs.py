@@ -236,3 +236,31 @@ def test_the_explorer_has_a_pair_view_of_the_edited_outfit(wb_small):
     assert "pairs" in [getattr(c, "description", "") for c in explorer.children]
     fig = xf.viz.explanations.pair_view(wb_small, index=0, position=1, color="red", method="pair_removal")
     assert len(fig.axes) == 2 and "the stylist" in fig.axes[0].get_title()  # the matrix and its colour bar
+
+
+def test_the_pair_matrix_frames_the_lowest_pair_only_where_it_lowers_the_score(wb_small):
+    import matplotlib.pyplot as plt
+
+    items = wb_small.outfits("test").outfit(0)[:3]
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    raises = torch.tensor([[[0.0, 2.0, 1.0], [2.0, 0.0, 3.0], [1.0, 3.0, 0.0]]])  # every pair raises the score
+    shown = {"raises": xf.explain.pairs.PairAttribution(raises, mask, "raises"),
+             "lowers": xf.explain.pairs.PairAttribution(raises - 2.5, mask, "lowers")}  # now (0, 2) lowers it, -1.5
+    fig, axes = xf.viz.plot_pair_matrix(wb_small.catalog, items, shown)
+    frames = [[p for p in ax.patches if p.get_gid() == "culprit"] for ax in axes[0]]
+    assert frames[0] == []
+    assert sorted(p.get_xy() for p in frames[1]) == [(-0.5, 1.5), (1.5, -0.5)]  # cells (0, 2) and (2, 0)
+    plt.close(fig)
+
+
+def test_the_hit_rate_figure_sorts_best_first_and_draws_chance(wb_small):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    summary = pd.DataFrame({"clash_top1": [0.3, 0.8, 0.6], "clash_top1_lo": [0.25, 0.75, 0.5],
+                            "clash_top1_hi": [0.35, 0.85, 0.7]}, index=["random_pairs", "a", "b (two lowest items)"])
+    fig, ax = xf.viz.evaluation.plot_hit_rates(summary, "clash_top1", 0.27, highlight=["b (two lowest items)"])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b (two lowest items)", "random pairs"]
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"] == [0.27]
+    assert ax.patches[1].get_facecolor()[:3] == (0.25, 0.25, 0.25)  # the baseline asked about, dark
+    plt.close(fig)

@@ -265,3 +265,28 @@ def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str
     menu = widgets.Dropdown(options=list(study.index), value=reference, description="design",
                             layout=widgets.Layout(width="420px"))
     return widgets.interactive(view, design=menu)
+
+
+def plot_hit_rates(summary: pd.DataFrame, metric: str, chance: float, highlight=(), methods=None):
+    """Each method's hit rate (``metric``, e.g. ``clash_top1``) with its 95% interval, best first, chance dashed.
+
+    ``summary`` is a report's summary (``metric``, ``metric_lo``, ``metric_hi``); ``highlight`` names rows
+    drawn dark (the baseline a chapter asks about). Returns ``(fig, ax)``.
+    """
+    rows = summary.loc[list(summary.index if methods is None else methods)]
+    rows = rows.assign(**{metric: rows[metric].astype(float)}).sort_values(metric, ascending=False)
+    fig, ax = plt.subplots(figsize=(style.fit_width(7.5), 0.42 * len(rows) + 1.1), layout="constrained")
+    y = np.arange(len(rows))
+    mean, lo, hi = (rows[c].astype(float).to_numpy() for c in (metric, f"{metric}_lo", f"{metric}_hi"))
+    ax.barh(y, mean, color=["0.25" if m in highlight else "#7570b3" for m in rows.index], height=0.65)
+    ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="none", ecolor="k", capsize=3, lw=1)
+    for k, v in enumerate(mean):
+        ax.text(min(hi[k], 1.0) + 0.015, k, f"{v:.3f}", va="center", fontsize=style.MIN_FONT)
+    ax.axvline(chance, color="0.4", ls="--", lw=1.2)
+    ax.text(chance, len(rows) - 0.35, f" chance {chance:.2f}", color="0.3", fontsize=style.MIN_FONT, va="bottom")
+    ax.set_yticks(y, [m.replace("_", " ") for m in rows.index], fontsize=style.MIN_FONT)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel(f"{metric} ↑ (share of cases; bar: 95% interval)", fontsize=style.MIN_FONT)
+    ax.tick_params(labelsize=style.MIN_FONT)
+    return fig, ax

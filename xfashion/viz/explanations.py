@@ -165,9 +165,9 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None,
 def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=None, truth=None):
     """Pair values of one outfit, one matrix per method, the items' pictures on both axes.
 
-    Every panel shares one symmetric colour scale centred on zero (all pair methods give logit
-    units), red lowers the score and blue raises it; the method's lowest pair gets the culprit's
-    black frame and ``truth`` (i, j), the stylist's faulted pair, a purple one (the "blamed" colour).
+    One symmetric colour scale centred on zero (pair methods give logits), red lowers the score and blue
+    raises it; the method's lowest pair gets the culprit's black frame where it is negative (a pair that
+    raises the score is no culprit); ``truth`` (i, j), the stylist's faulted pair, a purple one ("blamed").
     """
     items = np.asarray(items)
     n = len(items)
@@ -183,7 +183,7 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
         style.annotate_cells(ax, vals, lim, skip=lambda i, j: i == j)
         off = np.where(np.eye(n, dtype=bool), np.inf, vals)
         low = np.unravel_index(int(np.argmin(off)), off.shape)
-        for i, j in (low, low[::-1]):
+        for i, j in (low, low[::-1]) if vals[low] < 0 else ():  # a culprit pair lowers the score
             ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=style.CULPRIT["linewidth"],
                                        ec=style.CULPRIT["color"], gid="culprit"))
         if truth is not None:
@@ -398,7 +398,7 @@ def pair_view(wb, index: int = 0, position: int = 0, color: str = "keep", replac
     fig, axes = plot_pair_matrix(wb.catalog, items, {method: pairs}, colors=colors,
                                  truth=faulted[0][:2] if len(faulted) == 1 else None)
     said = ", ".join(f"{r} {list(p)}" for *p, r in faulted) or "no pair rule broken"
-    axes[0, 0].set_title(f"{method.replace('_', ' ')} | the stylist: {said}", fontsize=8)
+    axes[0, 0].set_title(f"{method.replace('_', ' ')}\nthe stylist: {said}", fontsize=style.MIN_FONT)
     return fig
 
 
