@@ -260,7 +260,8 @@ def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str
     def view(design=reference):
         display(Markdown(design_sentence(study, gradients, design, reference)))
         fig = design_view(study, gradients, design, reference)
-        plt.show(fig)
+        display(fig)
+        plt.close(fig)  # drawn once, by display: a figure left open would be drawn again at the cell's end
 
     menu = widgets.Dropdown(options=list(study.index), value=reference, description="design",
                             layout=widgets.Layout(width="420px"))
