@@ -22,6 +22,7 @@ import nbformat
 import psutil
 import pytest
 
+from xfashion.data import COLOR_NAMES
 from xfashion.utils import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -30,7 +31,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
 SHOTS = REPO_ROOT / "build" / "screenshots"
 WIDGET_NOTEBOOKS = ["01_data_preparation", "02_feature_extraction", "03_model_training", "04_ifiv_explanations",
-                    "06_swap_test", "07_which_explainer"]
+                    "05_captum_baselines", "06_swap_test", "07_which_explainer"]
 
 
 # long-lived processes of this module's fixtures (Chromium and its helpers, Playwright's driver, the
@@ -160,7 +161,9 @@ TCP_WARNING = "running over TCP without encryption"
 
 
 EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
-                      r"|margin_explorer|evaluation\.design_explorer)\(")
+                      r"|margin_explorer|evaluation\.design_explorer|colour_path_explorer|ig_steps_explorer)\(")
+# the explorers whose output tells the student what to try and what to see: that sentence must be there
+SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see"}
 
 
 def names_in(source: str) -> tuple:
@@ -177,19 +180,24 @@ def names_in(source: str) -> tuple:
 
 
 def explorer_slice(nb):
-    """A chapter cut to what its first explorer needs: that cell and, walking back, every earlier cell that
-    assigns a name a kept cell reads (the set-up cell, the computation the explorer shows). Running the whole
-    chapter is the notebook tests' job; this test's is the widget in a real JupyterLab."""
+    """A chapter cut to what its explorers need: every explorer cell and, walking back, every earlier cell that
+    assigns a name a kept cell reads (the set-up cell, the computation an explorer shows). Running the whole
+    chapter is the notebook tests' job; this test's is the widgets in a real JupyterLab."""
     code = [c for c in nb.cells if c.cell_type == "code"]
-    at = next(i for i, c in enumerate(code) if EXPLORER.search(c.source))
-    keep, needed = [code[at]], names_in(code[at].source)[1]
-    for cell in reversed(code[:at]):
+    last = max(i for i, c in enumerate(code) if EXPLORER.search(c.source))
+    keep, needed = [code[last]], names_in(code[last].source)[1]
+    for cell in reversed(code[:last]):
         stored, loaded = names_in(cell.source)
-        if stored & needed:
+        if stored & needed or EXPLORER.search(cell.source):
             keep.insert(0, cell)
             needed = (needed - stored) | loaded
     nb.cells = keep
     return nb
+
+
+def explorers_in(nb) -> list:
+    """The explorer functions a chapter calls, in order."""
+    return [m.group(1) for c in nb.cells if c.cell_type == "code" for m in EXPLORER.finditer(c.source)]
 
 
 def test_the_explorer_slice_keeps_what_the_explorer_needs():
@@ -225,10 +233,11 @@ def lab(tmp_path_factory):
     log.close()
 
 
-def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -> None:
-    """Move the first explorer's first slider one step (or its first menu one entry); its output must redraw,
-    and no cell may show an error."""
-    box = page.locator(scope + ".widget-interact").first
+def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "", nth: int = 0,
+                   says: str | None = None) -> None:
+    """Move explorer ``nth``'s first slider one step (or its first menu one entry); its output must redraw, hold
+    ``says`` (the sentence on what to look for) when given, and no cell may show an error."""
+    box = page.locator(scope + ".widget-interact").nth(nth)
     box.wait_for(timeout=timeout_ms)
     box.scroll_into_view_if_needed()
     output = box.locator(".widget-output").first
@@ -249,14 +258,16 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "") -
                            arg=[output.element_handle(), before], timeout=timeout_ms)
     box.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"{name}-after.png"), full_page=False)
+    if says:
+        page.wait_for_function("([el, text]) => el.innerText.includes(text)", arg=[output.element_handle(), says],
+                               timeout=timeout_ms)
     errors = page.locator('[data-mime-type="application/vnd.jupyter.error"]')
     assert errors.count() == 0, errors.first.inner_text()
+    assert "interactive(children" not in page.inner_text(scope + ".jp-Notebook" if scope else "body")
 
 
-@pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
-def test_explorers_redraw_in_jupyterlab(browser, lab, name):
-    lab, log = lab
-    page = offline_page(browser, viewport={"width": 1400, "height": 1000})
+def run_all(page, lab: str, name: str) -> None:
+    """Open a notebook in a fresh workspace and run every cell; return when the kernel is idle again."""
     page.goto(f"{lab}/lab/tree/{name}.ipynb?reset")  # a fresh workspace: only this notebook open
     idle = ("() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
             " const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;"
@@ -269,12 +280,29 @@ def test_explorers_redraw_in_jupyterlab(browser, lab, name):
     page.wait_for_timeout(1000)
     page.wait_for_function(done, timeout=420_000, polling=1000)
     page.wait_for_function(idle, timeout=60_000)
-    move_and_check(page, f"lab-{name}", scope=".jp-NotebookPanel:not(.lm-mod-hidden) ")
+
+
+def close_kernels(page, lab: str, log) -> None:
     # one kernel at a time: a finished notebook's kernel would otherwise hold its memory until the end
     page.evaluate("window.jupyterapp.serviceManager.sessions.shutdownAll()")
     page.close()
     assert json.load(urllib.request.urlopen(f"{lab}/api/kernels")) == []
     assert TCP_WARNING not in log.read_text()  # kernels talk over IPC sockets, as in `make lab`
+
+
+@pytest.mark.parametrize("name", WIDGET_NOTEBOOKS)
+def test_explorers_redraw_in_jupyterlab(browser, lab, name):
+    """Every explorer of the chapter: a control moved, the figure redrawn, the what-to-see sentence there."""
+    lab, log = lab
+    page = offline_page(browser, viewport={"width": 1400, "height": 1000})
+    run_all(page, lab, name)
+    scope = ".jp-NotebookPanel:not(.lm-mod-hidden) "
+    found = explorers_in(nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+    assert page.locator(scope + ".widget-interact").count() == len(found), found
+    for k, explorer in enumerate(found):
+        move_and_check(page, f"lab-{name}" + (f"-{k}" if k else ""), scope=scope, nth=k,
+                       says=SAYS_WHAT_TO_SEE.get(explorer))
+    close_kernels(page, lab, log)
 
 
 def plain(text: str) -> str:
@@ -287,6 +315,75 @@ def redrawn(page, out, before: str, *texts: str) -> str:
                            " && texts.every(t => el.innerText.includes(t))",
                            arg=[out.element_handle(), before, list(texts)], timeout=120_000)
     return plain(out.inner_text())
+
+
+NAMED = re.compile(r"[A-Z][A-Za-z/ -]*? \((?:%s)\)" % "|".join(COLOR_NAMES))  # 'Ankle boot (navy)'
+
+
+def menus_of(box) -> dict:
+    """The explorer's dropdowns by their description: 'outfit', 'edit item', 'colour', 'swap for', ..."""
+    boxes = box.locator(".widget-dropdown")
+    return {plain(boxes.nth(k).locator("label").inner_text()).strip(): boxes.nth(k).locator("select")
+            for k in range(boxes.count())}
+
+
+def chosen(menu) -> str:
+    return plain(menu.locator("option:checked").inner_text()).strip()
+
+
+def expected_items(menus: dict) -> list:
+    """What the menus say is drawn: the outfit's items, the edited one swapped and then re-dyed as chosen."""
+    items = [plain(o).strip() for o in menus["edit item"].locator("option").all_inner_texts()]
+    k = menus["edit item"].evaluate("el => el.selectedIndex")
+    slot, name = items[k].split(": ", 1)
+    if chosen(menus["swap for"]) != "(keep the item)":
+        name = chosen(menus["swap for"])
+    if chosen(menus["colour"]) != "keep":
+        name = re.sub(r"\([a-z]+\)$", f"({chosen(menus['colour'])})", name)
+    items[k] = f"{slot}: {name}"
+    return items
+
+
+def test_the_explanation_explorer_draws_and_judges_what_its_menus_name(browser, lab):
+    """Chapter 04's explorer through outfit, item, colour and swap changes (issue 38): after each, the items drawn
+    are those the menus name, and the verdict judges those items and no others."""
+    lab, log = lab
+    page = offline_page(browser, viewport={"width": 1400, "height": 1000})
+    run_all(page, lab, "04_ifiv_explanations")
+    box = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-interact").first
+    box.scroll_into_view_if_needed()
+    out = box.locator(".widget-output").first
+    menus = menus_of(box)
+    assert {"outfit", "edit item", "colour", "swap for"} <= set(menus), list(menus)
+
+    def other_colour():  # a colour the edited item does not wear now
+        now = re.search(r"\(([a-z]+)\)$", expected_items(menus)[menus["edit item"].evaluate("el => el.selectedIndex")])
+        return next(c for c in ("red", "teal", "purple") if c != now.group(1))
+
+    outfits = [plain(o) for o in menus["outfit"].locator("option").all_inner_texts()]
+    disagree = next((k for k, o in enumerate(outfits) if o.endswith("| they disagree")), 2)  # the issue's case
+    moves = [("outfit", {"index": 1}), ("edit item", {"index": 1}), ("colour", None), ("swap for", {"index": 2}),
+             ("colour", None), ("edit item", {"index": 0}), ("outfit", {"index": disagree})]
+    for step, (name, option) in enumerate(moves):
+        before = out.inner_html()
+        menus[name].select_option(**(option or {"label": other_colour()}))
+        page.wait_for_function("([el, old]) => el.innerHTML !== old && el.querySelector('img') !== null && "
+                               "el.innerText.includes('Drawn, left to right: ') && el.innerText.includes('Images: ')",
+                               arg=[out.element_handle(), before], timeout=120_000)
+        text = plain(out.inner_text())
+        drawn = text.split("Drawn, left to right: ", 1)[1].split("\n", 1)[0].split("Images:")[0].strip().split(" · ")
+        assert drawn == expected_items(menus), (step, name, drawn, expected_items(menus))
+        if name != "colour":  # a new outfit, item or swap starts from the item's own colour
+            assert chosen(menus["colour"]) == "keep", (step, name)
+        if name in ("outfit", "edit item"):
+            assert chosen(menus["swap for"]) == "(keep the item)", (step, name)
+        said = text.split("\n", 1)[0]
+        p_good = float(re.search(r"p\(good\) ([0-9.]+)", said).group(1))
+        assert said.startswith(f"The model says {'good' if p_good > 0.5 else 'bad'}"), said
+        names = {d.split(": ", 1)[1] for d in drawn}
+        assert set(NAMED.findall(said)) <= names, (step, said, names)  # the verdict judges the drawn items
+        page.screenshot(path=str(SHOTS / f"lab-04-sequence-{step}.png"), full_page=False)
+    close_kernels(page, lab, log)
 
 
 def where_it_stood(proc: subprocess.Popen, log, page) -> str:

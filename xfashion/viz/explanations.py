@@ -229,8 +229,8 @@ def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: 
         plot_attribution_heatmap(attr, b, labels, ax=ax, lim=own)
         ax.set_title(name.replace("_", " "), fontsize=style.MIN_FONT + 1)
         if name in own_scale:
-            bar = fig.colorbar(plt.cm.ScalarMappable(plt.Normalize(-own, own), style.CMAP), ax=ax, shrink=0.85,
-                               pad=0.01, label="its own units and scale")
+            bar = fig.colorbar(plt.cm.ScalarMappable(plt.Normalize(-own, own), style.CMAP), ax=ax, shrink=0.9,
+                               location="bottom", pad=0.02, label="its own scale")
             bar.ax.tick_params(labelsize=style.MIN_FONT)
     mappable = plt.cm.ScalarMappable(plt.Normalize(-lim, lim), style.CMAP)
     bar = fig.colorbar(mappable, ax=[a for a, m in zip(axes.flat, attributions) if m not in own_scale], shrink=0.85,

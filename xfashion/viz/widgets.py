@@ -255,7 +255,9 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
                          "two items clash.</p>"))
         else:
             display(pair_view(wb, index, position, color, replacement, pairs, split))
-        display(HTML(source))
+        items, colors, _ = _edited_outfit(wb, index, position, color, replacement, split)  # what the figure shows
+        drawn = " · ".join(escape(item_name(catalog, it, c)) for it, c in zip(items, colors))
+        display(HTML(f"<p class='xf-drawn'>Drawn, left to right: {drawn}</p>{source}"))
         plt.close("all")
 
     # every registered method, the cheap ones first so that browsing stays quick
@@ -281,7 +283,6 @@ def margin_explorer(report):
                                                                 step=0.5, value=report.config["margin"]))
 
 
-# ----------------------------------------------------------------------------- chapter 04: the colour path
 def colour_path_view(wb, index: int, position: int, to_color: str, from_color: str | None = None,
                      split: str = "test", steps: int = 41):
     """Re-dye one item of an outfit step by step: the model's score against IFIV's linear guess.
@@ -357,7 +358,7 @@ def colour_path_explorer(wb, index: int, position: int = 0, to_color: str | None
     hint = ("Try: keep 'from' at the item's own colour and step 'to' through the palette. You should see the solid "
             "curve (the model) leave the dashed line (the linear guess) as the new colour takes over: the farther "
             "the curve ends from the line, the less a gradient read at the outfit says about the jump; a colour that "
-            "breaks one of the stylist's rules shows as a fall the line does not predict.")
+            "breaks one of the stylist's rules can end far below the line, a fall the slope at the outfit cannot see.")
 
     def view(position=position, start=own, end=end.value):
         if following:
@@ -371,7 +372,6 @@ def colour_path_explorer(wb, index: int, position: int = 0, to_color: str | None
     return Explorer(view, position=item, start=start, end=end)
 
 
-# ----------------------------------------------------------------------------- chapter 05: IG's steps
 STEP_GRID = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
