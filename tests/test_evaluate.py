@@ -307,3 +307,38 @@ def test_capped_methods_see_fewer_cases_in_small_data_mode_only(monkeypatch):
     monkeypatch.setenv("XFASHION_SMALL", "0")
     assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 60, "exact_shapley": 600}
     assert declared_caps(["shapley_interaction"]) == {"shapley_interaction": 120}
+
+
+def test_the_design_explorer_shows_each_designs_gradient_and_top1_beside_the_books(wb_eval):
+    import matplotlib.pyplot as plt
+
+    from xfashion.evaluate.design import gradient_sizes
+    from xfashion.viz import evaluation as ev
+
+    designs = {"ReLU": {"activation": "relu"}, "additive": {"kind": "additive"}}
+    study = xf.evaluate.design_study(wb_eval, designs, methods=("ifiv", "random"), quantus_cases=15, progress=False)
+    grads = gradient_sizes(wb_eval, designs)
+    outfits = wb_eval.outfits("val")
+    assert len(grads) == 2 * len(outfits) and list(grads.design.unique()) == ["ReLU", "additive"]
+    # the size is the gradient's norm over every real item's features, as autograd gives it for one outfit
+    model = xf.evaluate.report.seed_scorer(wb_eval, 0, designs["additive"])
+    one = xf.feature_batch(wb_eval.catalog, outfits, wb_eval.feats, index=[0])
+    x = {g: one.features[g].clone().requires_grad_(True) for g in model.groups.names}
+    grad = torch.autograd.grad(model(x, one.slot, one.mask).sum(), list(x.values()))
+    norm = torch.sqrt(sum(g.pow(2).sum() for g in grad))
+    assert grads[grads.design == "additive"].gradient.iloc[0] == pytest.approx(float(norm), rel=1e-4)
+    fig = ev.design_view(study, grads, "additive", reference="ReLU")
+    right = fig.axes[1]
+    assert [t.get_text() for t in right.get_yticklabels()] == ["ifiv", "random (chance)"]
+    top1 = study.attrs["scores"].loc["additive", "item_top1"]
+    assert [p.get_width() for p in right.patches] == pytest.approx(list(top1))
+    plt.close(fig)
+    said = ev.design_sentence(study, grads, "additive", reference="ReLU")
+    assert f"{study.attrs['scores'].loc[('additive', 'ifiv'), 'item_top1']:.3f}" in said and "chance (random)" in said
+    with pytest.raises(ValueError, match="No design 'GELU'"):
+        ev.design_view(study, grads, "GELU")
+    explorer = ev.design_explorer(study, grads, reference="ReLU")
+    menu = explorer.children[0]
+    assert list(menu.options) == ["ReLU", "additive"] and menu.value == "ReLU"
+    menu.value = "additive"  # the redraw only draws: no error, the figure closed after display
+    plt.close("all")

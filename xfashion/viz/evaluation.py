@@ -242,10 +242,11 @@ def design_sentence(study: pd.DataFrame, gradients: pd.DataFrame, design: str, r
     top = study.attrs["scores"]["item_top1"]
     ratio = bad[design] / bad[reference]
     size = "the same as" if design == reference else f"{ratio:.2f} times" if ratio < 1 else f"{ratio:.1f} times"
+    ablation = (f", feature ablation's {top[design, 'feature_ablation']:.3f} ({reference}: "
+                f"{top[reference, 'feature_ablation']:.3f})" if (design, "feature_ablation") in top.index else "")
     return (f"On {design} the median gradient of a bad outfit is {bad[design]:.3g}, {size} the book's {reference} "
             f"scorer's ({bad[reference]:.3g}); IFIV's item top-1 is {top[design, 'ifiv']:.3f} ({reference}: "
-            f"{top[reference, 'ifiv']:.3f}), feature ablation's {top[design, 'feature_ablation']:.3f} "
-            f"({reference}: {top[reference, 'feature_ablation']:.3f}); chance (random) {top[design, 'random']:.3f}.")
+            f"{top[reference, 'ifiv']:.3f}){ablation}; chance (random) {top[design, 'random']:.3f}.")
 
 
 def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str = "SiLU"):
