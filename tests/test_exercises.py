@@ -18,6 +18,18 @@ def white_gradient(rgba, tau):
     return rgba.grad
 
 
+def clashes(a, b):
+    d = abs(a - b) % 360
+    return 60 <= min(d, 360 - d) <= 150
+
+
+def colour_blind_of(catalog):
+    def colour_blind(encode):
+        out = torch.stack([encode(xf.data.render(catalog.images[:4], c)) for c in range(len(xf.COLOR_NAMES))])
+        return bool(torch.allclose(out, out[:1].expand_as(out), rtol=1e-4, atol=1e-5))
+    return colour_blind
+
+
 def shuffle(batch, perm):
     return xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()}, batch.slot[:, perm],
                                   batch.mask[:, perm], batch.label, batch.items[:, perm])
@@ -54,18 +66,21 @@ def polyvore():
 @pytest.fixture
 def given(catalog, splits, wb_small, polyvore):
     batch = xf.feature_batch(catalog, splits["test"], wb_small.feats, index=range(16))
-    return {"01.2": {"catalog": catalog}, "02.2": {"catalog": catalog},
+    return {"01.2": {"catalog": catalog}, "01.4": {}, "02.2": {"catalog": catalog}, "02.5": {},
             "03.1": {"model": wb_small.model, "batch": batch},
             "04.1": {"model": wb_small.model, "batch": batch, "means": wb_small.means},
             "05.3": {"outfits": splits["test"]}, "06.3": {}, "07.3": {}, "07.4": {}, "08.4": {}, "08.5": {},
-            "09.1": {"data": polyvore}}
+            "09.1": {"data": polyvore}, "09.2": {}}
 
 
-RIGHT = {"01.2": grey, "02.2": white_gradient, "03.1": shuffle,
+RIGHT = {"01.2": grey, "01.4": clashes, "02.2": white_gradient, "03.1": shuffle,
          "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,
          "07.3": kendall, "07.4": lambda v: -v, "08.4": pair,
-         "08.5": lambda present: -5.0 * present[2] - 3.0 * (present[0] and present[1]), "09.1": shared}
+         "08.5": lambda present: -5.0 * present[2] - 3.0 * (present[0] and present[1]), "09.1": shared,
+         "09.2": lambda x, grad: np.roll(np.eye(6), 3, axis=0)}
 WRONG = {"01.2": lambda rgba: rgba[:3].mean(0), "02.2": lambda rgba, tau: torch.zeros_like(rgba),
+         "01.4": lambda a, b: 60 <= abs(a - b) <= 150,  # forgets that hue wraps around
+         "02.5": lambda encode: True,
          "03.1": lambda batch, perm: xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()},
                                                             batch.slot, batch.mask, batch.label, batch.items),
          "04.1": lambda x, grad, mean: (x * grad).sum(-1), "05.3": lambda o: np.array([bool(r) for r in o.rules]),
@@ -73,7 +88,8 @@ WRONG = {"01.2": lambda rgba: rgba[:3].mean(0), "02.2": lambda rgba, tau: torch.
          "07.3": lambda a, b: float(np.corrcoef(a, b)[0, 1]), "07.4": lambda v: v * 2,
          "08.4": lambda v, m: v.argsort(1)[:, :2],
          "08.5": lambda present: -3.0 * (present[0] and present[1]),  # the clash alone: the two lowest items find it
-         "09.1": lambda data: len({i for _, ids in data.compatibility["test"] for i in ids})}
+         "09.1": lambda data: len({i for _, ids in data.compatibility["test"] for i in ids}),
+         "09.2": lambda x, grad: -np.eye(6)}  # a sign flip of every axis leaves each product x[i] * grad[i]
 
 
 def test_the_rules_of_colour_in_the_test_are_the_stylists():
@@ -82,8 +98,9 @@ def test_the_rules_of_colour_in_the_test_are_the_stylists():
 
 
 @pytest.mark.parametrize("exercise", sorted(CHECKS))
-def test_a_right_answer_is_correct_a_wrong_one_is_not_and_nothing_raises(exercise, given, capsys):
-    assert check(exercise, RIGHT[exercise], **given[exercise])
+def test_a_right_answer_is_correct_a_wrong_one_is_not_and_nothing_raises(exercise, given, catalog, capsys):
+    right = colour_blind_of(catalog) if exercise == "02.5" else RIGHT[exercise]
+    assert check(exercise, right, **given[exercise])
     assert f"Exercise {exercise}, correct" in capsys.readouterr().out
     assert not check(exercise, WRONG[exercise], **given[exercise])
     assert f"Exercise {exercise}, not yet" in capsys.readouterr().out

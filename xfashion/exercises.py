@@ -21,7 +21,7 @@ from .explain import attribute
 from .explain.base import Attribution
 from .features import ColorHistogram
 from .outfits import OutfitBatch
-from .rules import DEFAULT_RULES
+from .rules import DEFAULT_RULES, hue_distance
 from .scorer import score
 
 
@@ -74,6 +74,51 @@ def _grey(answer, catalog, items=(0, 1, 2, 3, 4)):
         if not _close(mine, answer(blue), 1e-4):
             raise NotYet("red and blue give different results")
     return "equal for red and blue, and equal to the CNN's input: the shape-texture group cannot see colour"
+
+
+def _hue_clash(answer, rules=DEFAULT_RULES):
+    """01.4: whether two chromatic hues (degrees, 0-360) clash under the stylist's hue rule."""
+    lo, hi = rules.hue_clash
+    pairs = [(0, 100), (350, 20), (10, 200), (300, 40), (90, 90), (0, 60), (30, 270), (359, 181), (200, 20.5),
+             (150, 0)]
+    for a, b in pairs:
+        mine = answer(a, b)
+        if not isinstance(mine, (bool, np.bool_)):
+            raise NotYet(f"clashes should return True or False; got {type(mine).__name__}")
+        if bool(mine) != (lo <= hue_distance(a, b) <= hi):
+            raise NotYet(f"for hues {a} and {b} degrees your function says {bool(mine)}, the stylist says "
+                         f"{not bool(mine)}: place both on the colour wheel")
+    return (f"right on all {len(pairs)} pairs: a hue is an angle, so 350 and 20 degrees lie 30 apart, and "
+            f"10 and 200 are near-opposites (complementary), not a clash")
+
+
+def _colour_blind(answer):
+    """02.5: which of six encoders of a rendered item cannot see its colour."""
+    weights = torch.tensor([0.299, 0.587, 0.114])[:, None, None]
+
+    def lum(x):
+        return (x[:, :3] * weights).sum(1)
+
+    encoders = {  # name -> (encoder of (n, 4, 28, 28) items, colour-blind?)
+        "the CNN's input (luminance over its garment mean)": (lambda x: color_normalised_grey(x).flatten(1), True),
+        "plain luminance": (lambda x: lum(x).flatten(1), False),
+        "luminance over its brightest pixel": (
+            lambda x: (lum(x) / lum(x).flatten(1).amax(1).clamp_min(1e-6)[:, None, None]).flatten(1), True),
+        "the garment's outline (alpha)": (lambda x: x[:, 3].flatten(1), True),
+        "the colour histogram": (lambda x: ColorHistogram()(x), False),
+        "the CNN's input beside 5% of the mean red": (
+            lambda x: torch.cat([color_normalised_grey(x).flatten(1), 0.05 * x[:, 0].mean((1, 2))[:, None]], 1),
+            False),
+    }
+    for name, (encode, blind) in encoders.items():
+        mine = answer(encode)
+        if not isinstance(mine, (bool, np.bool_)):
+            raise NotYet(f"colour_blind should return True or False; got {type(mine).__name__}")
+        if bool(mine) != blind:
+            raise NotYet(f"{name}: your function says {'blind' if mine else 'it sees colour'}; it "
+                         f"{'cannot' if blind else 'can'} see colour")
+    return ("right on all six: blind are " + ", ".join(n for n, (_, b) in encoders.items() if b)
+            + "; a tint multiplies every pixel's luminance by one number, which any ratio of luminances cancels")
 
 
 def _white_gradient(answer, catalog, item=None):
@@ -196,6 +241,25 @@ def _shared(answer, data):
     return f"{truth} of {len(seen['test'])} test items also appear in training outfits"
 
 
+def _basis(answer, seed: int = 0):
+    """09.2: an orthogonal change of basis that keeps an item's gradient x input and flips a group's sign."""
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        x, grad = rng.normal(size=6), rng.normal(size=6)
+        grad[:3] = np.abs(grad[:3]) * np.sign(x[:3])  # dimensions 0-2 raise the score, 3-5 lower it
+        grad[3:] = -np.abs(grad[3:]) * np.sign(x[3:])
+        R = np.asarray(answer(x.copy(), grad.copy()), dtype=float)
+        if R.shape != (6, 6):
+            raise NotYet(f"rotation should return a 6x6 matrix; got shape {R.shape}")
+        if not np.allclose(R @ R.T, np.eye(6), atol=1e-6):
+            raise NotYet("R is not orthogonal (R @ R.T is not the identity): a change of basis must keep lengths")
+        before, after = x[:3] @ grad[:3], (R @ x)[:3] @ (R @ grad)[:3]
+        if np.sign(after) == np.sign(before):
+            raise NotYet(f"the group of dimensions 0-2 still has the sign it had ({before:+.2f} -> {after:+.2f})")
+    return ("the item's value (x @ grad) is the same in every basis, a group of dimensions is not: without names, "
+            "a group of an embedding's dimensions is a choice of basis, not a reason")
+
+
 def _gini(values: np.ndarray) -> np.ndarray:
     """Gini index of each row's absolute values (Quantus's Sparseness, per outfit)."""
     a = np.sort(np.abs(values), axis=1)
@@ -240,10 +304,11 @@ def _pair_game(answer):
             "lowest items")
 
 
-CHECKS = {"01.2": _grey, "02.2": _white_gradient, "03.1": _shuffle, "04.1": _ifiv_mean, "05.3": _colour_only,
+CHECKS = {"01.2": _grey, "01.4": _hue_clash, "02.2": _white_gradient, "02.5": _colour_blind, "03.1": _shuffle,
+          "04.1": _ifiv_mean, "05.3": _colour_only,
           "06.3": _item_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
           "08.5": _pair_game,
-          "09.1": _shared}
+          "09.1": _shared, "09.2": _basis}
 
 
 def check(exercise: str, answer, **given) -> bool:
