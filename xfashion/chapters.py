@@ -96,11 +96,15 @@ CHAPTERS = (
             "design decides",
             "explain which two items clash (second-order IFIV, removal, Shapley interactions, Integrated "
             "Hessians) and check pair explanations against the stylist's faulted pairs"),
-    Chapter("09_real_polyvore", "Real outfits: Polyvore",
-            "The same pipeline on photos of real outfits (or a tiny offline fixture).",
-            "the same pipeline on real Polyvore Outfits with a pretrained EfficientNet-Lite0 (runs on a generated "
-            "fixture when the data is absent)",
-            "carry the pipeline to photos of real outfits and say what changes without an oracle"),
+    Chapter("09_what_features_buy", "What human-interpretable features buy",
+            "The same scorer on an opaque pretrained embedding: the swap test still finds the item, the "
+            "explanation can no longer say why.",
+            "the finale: the book's scorer on EfficientNet-Lite0's embedding of the same items next to the "
+            "interpretable one, on the same outfits and swap cases: item top-1 against chance, the stylist's "
+            "group named or not, dimensions named after the fact, what the book showed; Polyvore Outfits for "
+            "readers with the data",
+            "explain what named feature groups buy over an opaque pretrained embedding (which item vs why), "
+            "measure it against the stylist, and say why naming an embedding's dimensions afterwards falls short"),
 )
 
 _BLOCK = "<!-- chapters:{kind} (python -m xfashion readme writes this table from xfashion/chapters.py) -->"

@@ -1,0 +1,391 @@
+"""What human-interpretable features buy: the book's scorer on an opaque pretrained embedding (chapter 09).
+
+The same Fashion-MNIST items, recoloured as in chapter 01, are embedded by a pretrained ImageNet
+network (EfficientNet-Lite0, the backbone of :mod:`xfashion.polyvore.photos`); its 1,280-dimensional
+embedding is one feature group with no named dimension. The book's pairwise scorer is
+trained on it with the book's training function, next to the same scorer trained on the same outfits
+with the book's interpretable groups (colour, shape-texture). Both then meet the same swap-test cases
+(chapter 06's controlled protocol, the stylist as ground truth).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .cache import Cache
+from .data import Catalog
+from .explain import attribute
+from .features import ItemFeatures, catalog_key
+from .groups import FeatureGroup, FeatureGroups
+from .outfits import OutfitBatch, OutfitSet
+from .scorer import feature_batch, score
+from .training import train_scorer
+from .utils import check_seed, small_mode
+
+GROUP = "embedding"  # the opaque group's name: it says where the numbers come from, not what they mean
+IMAGE_SIZE = 32  # pixels fed to the backbone: 28x28 items upsampled a little (224 costs 50x more on a CPU)
+DIMS = 1280  # EfficientNet-Lite0's pooled embedding: the whole of it is the scorer's one group
+# outfits per split that both scorers of the chapter train, validate and test on (full data, small-data mode):
+# every item of them is embedded, and the embedding is the chapter's largest cost
+OUTFITS = ({"train": 3000, "val": 500, "test": 1000}, {"train": 400, "val": 100, "test": 100})
+_MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # ImageNet's normalisation, as the backbone was trained
+_STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
+
+
+def _check_items(catalog: Catalog, items, colors) -> tuple:
+    items = np.asarray(items)
+    if items.ndim != 1 or items.size == 0 or not np.issubdtype(items.dtype, np.integer):
+        raise ValueError(f"items must be a non-empty 1-D array of catalog ids; got shape {items.shape}, "
+                         f"dtype {items.dtype}.")
+    if items.min() < 0 or items.max() >= len(catalog):
+        raise ValueError(f"items must be catalog ids in 0-{len(catalog) - 1}; got {items.min()}..{items.max()}.")
+    colors = catalog.color[items] if colors is None else np.asarray(colors)
+    if colors.shape != items.shape:
+        raise ValueError(f"colors has shape {colors.shape} but items has {items.shape}: give one colour per item.")
+    return items, colors
+
+
+def pixels(catalog: Catalog, items, colors=None, image_size: int = IMAGE_SIZE) -> torch.Tensor:
+    """What the backbone sees: items rendered in ``colors`` on white, upsampled, ImageNet-normalised (n, 3, S, S)."""
+    items, colors = _check_items(catalog, items, colors)
+    rgba = catalog.render(items, colors)
+    # a product photo's white background, so the garment's colour is the only colour in the picture
+    rgb = rgba[:, :3] * rgba[:, 3:] + (1 - rgba[:, 3:])
+    return (F.interpolate(rgb, size=(image_size, image_size), mode="bilinear", align_corners=False) - _MEAN) / _STD
+
+
+@torch.no_grad()
+def embed_items(catalog: Catalog, items, colors=None, *, image_size: int = IMAGE_SIZE, batch_size: int = 256,
+                use_cache: bool = True) -> torch.Tensor:
+    """EfficientNet-Lite0's pooled embedding (n, 1280) of catalog ``items`` rendered in ``colors`` (cached).
+
+    Parameters
+    ----------
+    items : 1-D int array
+        Catalog ids.
+    colors : 1-D int array, optional
+        Palette index per item (default: the catalog's colours).
+    image_size : int
+        Side in pixels of the upsampled picture, 32-224.
+
+    Returns
+    -------
+    Tensor (n, 1280)
+        The backbone's last feature map averaged over positions, as its classifier reads it.
+    """
+    from .polyvore.photos import load_backbone  # the chapter's backbone, loaded like Polyvore's
+
+    items, colors = _check_items(catalog, items, colors)
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or not 32 <= image_size <= 224:
+        raise ValueError(f"image_size must be an integer number of pixels in 32-224; got {image_size!r}.")
+    cache = Cache("opaque-embedding", {"backbone": "efficientnet-lite0", "image_size": image_size},
+                  inputs=[catalog_key(catalog), items, colors], code=[pixels, embed_items, load_backbone])
+    saved = cache.load() if use_cache else None
+    if saved is not None:
+        return saved["embedding"]
+    net = load_backbone("efficientnet-lite0")
+    out = [net.extract_features(pixels(catalog, items[i:i + batch_size], colors[i:i + batch_size], image_size))
+           .mean((-2, -1)) for i in range(0, len(items), batch_size)]
+    embedding = torch.cat(out)
+    cache.save({"embedding": embedding})
+    return embedding
+
+
+def subset(outfits: OutfitSet, n: int) -> OutfitSet:
+    """The first ``n`` outfits of a split (its order is already random)."""
+    return dataclasses.replace(outfits, items=outfits.items[:n], label=outfits.label[:n],
+                               oracle_label=outfits.oracle_label[:n], template=outfits.template[:n],
+                               rules=outfits.rules[:n])
+
+
+@dataclass
+class Projection:
+    """The map from a raw embedding (n, 1280) to the opaque group: centred on the training items and divided
+    by one number, their overall spread, so that no dimension is stretched (a per-dimension scale would blow
+    up the many near-constant ones; measured, it trains a worse scorer)."""
+
+    mean: torch.Tensor
+    scale: float
+
+    def __call__(self, embedding: torch.Tensor) -> torch.Tensor:
+        return (embedding - self.mean) / self.scale
+
+
+@dataclass
+class OpaqueBench:
+    """Two scorers of one architecture, trained on the same outfits, that differ only in their features.
+
+    Attributes
+    ----------
+    catalog : Catalog
+    splits : dict of str -> OutfitSet
+        The outfits both scorers train, validate and test on (:data:`OUTFITS`).
+    interpretable, opaque : ItemFeatures
+        The book's colour and shape-texture groups; the whole embedding as one group
+        (rows of items outside ``splits`` are zero: they are never read).
+    models : dict of str -> TrainResult
+        ``"interpretable"`` and ``"opaque"``.
+    projection : Projection
+    image_size : int
+    """
+
+    catalog: Catalog
+    splits: dict
+    interpretable: ItemFeatures
+    opaque: ItemFeatures
+    models: dict
+    projection: Projection
+    image_size: int
+
+    def featurise(self, items, colors=None) -> torch.Tensor:
+        """The opaque group's features of ``items`` in ``colors`` (their pixels through the backbone)."""
+        return self.projection(embed_items(self.catalog, items, colors, image_size=self.image_size))
+
+    def opaque_batch(self, items, colors) -> OutfitBatch:
+        """Outfits ``items`` (B, N; -1 pads) in ``colors`` as a batch of the opaque scorer."""
+        items, colors = np.asarray(items), np.asarray(colors)
+        real = items >= 0
+        table = torch.zeros(*items.shape, DIMS)
+        table[torch.from_numpy(real)] = self.featurise(items[real], colors[real])
+        slot = torch.from_numpy(np.where(real, self.catalog.slot[np.maximum(items, 0)], 0))
+        return OutfitBatch({GROUP: table}, slot, torch.from_numpy(real), torch.zeros(len(items)),
+                           torch.from_numpy(items))
+
+
+def opaque_bench(interpretable: ItemFeatures, catalog: Catalog, splits: dict, *, seed: int = 0,
+                 image_size: int = IMAGE_SIZE, progress: bool = False) -> OpaqueBench:
+    """Embed the items of the chapter's outfits and train both scorers on them (each step cached).
+
+    Parameters
+    ----------
+    interpretable : ItemFeatures
+        The book's features (``xf.workbench(seed).feats``).
+    catalog, splits
+        The data seed's catalog and full splits (``xf.prepare(seed)``); the first :data:`OUTFITS` of each
+        split are used.
+    seed : int
+        Seeds both scorers' initial weights and batches (the same seed for both).
+    """
+    seed = check_seed(seed)
+    sizes = OUTFITS[1] if small_mode() else OUTFITS[0]
+    missing = sorted(set(sizes) - set(splits))
+    if missing:
+        raise ValueError(f"splits lacks {missing}; pass the splits of xf.prepare(seed).")
+    chosen = {k: subset(splits[k], n) for k, n in sizes.items()}
+    ids = np.unique(np.concatenate([s.items[s.items >= 0] for s in chosen.values()]))
+    raw = embed_items(catalog, ids, image_size=image_size)
+    train = np.searchsorted(ids, np.unique(chosen["train"].items[chosen["train"].items >= 0]))
+    mean = raw[train].mean(0)
+    projection = Projection(mean, float((raw[train] - mean).std()))
+    table = torch.zeros(len(catalog), DIMS)
+    table[torch.from_numpy(ids)] = projection(raw)
+    names = tuple(f"d{k:04d}" for k in range(DIMS))  # numbered, not named: no dimension has a meaning we know
+    opaque = ItemFeatures({GROUP: table}, FeatureGroups((FeatureGroup(GROUP, DIMS, names),)), None,
+                          interpretable.cnn, 0.0,
+                          key=Cache("opaque-features", {"image_size": image_size, "dims": DIMS},
+                                    inputs=[catalog_key(catalog), ids, table]).key)
+    # pretrained=False: no shipped weights are looked for (the book ships none for these outfits)
+    models = {name: train_scorer(catalog, chosen, feats, seed=seed, pretrained=False, progress=progress)
+              for name, feats in (("interpretable", interpretable), ("opaque", opaque))}
+    return OpaqueBench(catalog, chosen, interpretable, opaque, models, projection, image_size)
+
+
+def input_x_gradient(model, batch: OutfitBatch) -> dict:
+    """Gradient x input of the logit for every dimension of every group, (B, N, D_g) per group, by autograd.
+
+    Summed over a group's dimensions it is IFIV; summed over them all, an item's value.
+    """
+    model.eval()
+    inputs = {g: v.clone().requires_grad_(True) for g, v in batch.features.items() if g in model.groups.names}
+    logits = model(inputs, batch.slot, batch.mask)
+    grads = torch.autograd.grad(logits.sum(), list(inputs.values()))
+    mask = batch.mask[..., None].float()
+    return {g: (x * d * mask).detach() for (g, x), d in zip(inputs.items(), grads)}
+
+
+def variance_sources(table: torch.Tensor, catalog: Catalog, items) -> pd.DataFrame:
+    """For every dimension of ``table`` (n_catalog, D), the share of its variance over ``items`` that the items'
+    colour explains and the share that their category explains (each an eta squared, 0 to 1).
+
+    Colours are drawn independently of categories in the catalog, so the two shares measure two separate
+    sources: a dimension a reader can name by one of them has a high share of it and none of the other.
+    """
+    items = np.asarray(items)
+    x = table[torch.from_numpy(items)].double()
+    total = ((x - x.mean(0)) ** 2).sum(0).clamp_min(1e-12)
+
+    def explained(labels):
+        out = torch.zeros(x.shape[1], dtype=torch.float64)
+        for k in np.unique(labels):
+            part = x[torch.from_numpy(labels == k)]
+            out += len(part) * (part.mean(0) - x.mean(0)) ** 2
+        return (out / total).numpy()
+    return pd.DataFrame({"colour": explained(catalog.color[items]), "category": explained(catalog.category[items])})
+
+
+@dataclass
+class Comparison:
+    """The swap-test cases both scorers take (the stylist's unique culprit; both scores drop by the margin).
+
+    Attributes
+    ----------
+    cases : SwapCases
+        The cases, with the interpretable scorer's features of the swapped outfits.
+    opaque_batch : OutfitBatch
+        The same swapped outfits as the opaque scorer sees them.
+    attributions : dict of str -> Attribution
+        IFIV per (item, group) of each scorer (the opaque one has one group).
+    table : DataFrame
+        One row per case: its ``kind``, swapped ``position`` and ``items``; the stylist's ``truth`` group
+        (``color``, ``shape_texture``, or ``both``); each scorer's culprit item, whether it is the swapped
+        one (``*_hit``), the interpretable scorer's lower group of the swapped item (``named``), its
+        ``group_hit``; and ``chance`` (one over the outfit's items).
+    """
+
+    cases: object
+    opaque_batch: OutfitBatch
+    attributions: dict
+    table: pd.DataFrame
+
+
+def compare_on_swaps(bench: OpaqueBench, wb, *, per_kind: int | None = None, margin: float = 0.5,
+                     seed: int = 0) -> Comparison:
+    """Chapter 06's controlled swap cases, kept where both scorers call the outfit good and drop by ``margin``.
+
+    ``wb`` is the data seed's workbench (its features re-render swapped items for the interpretable scorer);
+    ``per_kind`` caps the candidate cases per swap kind (default: 150, 25 in small-data mode).
+    """
+    from .evaluate.swap import build_swap_cases
+
+    per_kind = (25 if small_mode() else 150) if per_kind is None else per_kind
+    interp, opaque = bench.models["interpretable"].model, bench.models["opaque"].model
+    # margin 0 here: the opaque scorer's drop is checked next, and both must pass the same margin
+    cases = build_swap_cases(wb, protocol="controlled", per_kind=per_kind, margin=0.0, seed=seed, model=interp)
+    original = np.where(cases.original >= 0, bench.catalog.color[np.maximum(cases.original, 0)], -1)
+    before = score(opaque, bench.opaque_batch(cases.original, original)).numpy()
+    after_batch = bench.opaque_batch(cases.items, cases.colors)
+    after = score(opaque, after_batch).numpy()
+    keep = np.flatnonzero((cases.drop >= margin) & (before > 0) & (before - after >= margin))
+    cases = cases.subset(keep)
+    after_batch = after_batch.take(torch.from_numpy(keep))
+    attributions = {"interpretable": attribute(interp, cases.batch, "ifiv"),
+                    "opaque": attribute(opaque, after_batch, "ifiv")}
+    values = {name: a.values for name, a in attributions.items()}
+    rows = np.arange(len(cases))
+    table = pd.DataFrame({"kind": cases.kind, "position": cases.position, "items": cases.size,
+                          "chance": 1 / cases.size, "interp_drop": cases.drop, "opaque_drop": (before - after)[keep]})
+    blame = cases.blame[rows, cases.position].numpy() > 0
+    table["blamed"] = (cases.blame.sum(-1) > 0).sum(1).numpy()
+    table["truth"] = np.where(blame.all(1), "both", np.array(cases.groups)[blame.argmax(1)])
+    for name, v in values.items():
+        item = v.sum(-1).masked_fill(~cases.batch.mask, float("inf"))
+        table[f"{name}_culprit"] = item.argmin(1).numpy()
+        table[f"{name}_hit"] = table[f"{name}_culprit"] == table.position
+        table[f"{name}_blamed"] = (cases.blame[rows, table[f"{name}_culprit"].to_numpy().copy()].sum(-1) > 0).numpy()
+    table["named"] = np.array(cases.groups)[values["interpretable"][rows, cases.position].argmin(1).numpy()]
+    table["group_hit"] = table.named == table.truth
+    return Comparison(cases, after_batch, attributions, table)
+
+
+def named_after_the_fact(bench: OpaqueBench, comparison: Comparison, sources: pd.DataFrame) -> np.ndarray:
+    """The best the opaque scorer can say about *why*: each embedding dimension named after the source that
+    explains more of its variance (``sources``, from :func:`variance_sources`), the swapped item's gradient x
+    input summed over the dimensions of each name, and the lower sum's name given, per case."""
+    if len(sources) != DIMS:
+        raise ValueError(f"sources must have one row per embedding dimension ({DIMS}); got {len(sources)}.")
+    dims = input_x_gradient(bench.models["opaque"].model, comparison.opaque_batch)[GROUP]
+    cases = comparison.cases
+    own = dims[np.arange(len(cases)), cases.position]
+    colourish = torch.tensor((sources.colour > sources.category).to_numpy())
+    sums = torch.stack([own[:, colourish].sum(1), own[:, ~colourish].sum(1)], 1)
+    return np.array(cases.groups)[sums.argmin(1).numpy()]
+
+
+def share(hits) -> tuple:
+    """A hit rate and its standard error (binomial), from a boolean array."""
+    hits = np.asarray(hits, float)
+    return float(hits.mean()), float(hits.std(ddof=1) / np.sqrt(len(hits))) if len(hits) > 1 else float("nan")
+
+
+def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact: np.ndarray):
+    """The chapter's figure: where each dimension's variation comes from (left), and what each scorer's
+    explanation can answer on the same swap cases (right), with two standard errors and chance marked.
+
+    ``sources`` maps a label (``"colour histogram"``, ``"shape-texture CNN"``, ``"EfficientNet embedding"``)
+    to :func:`variance_sources` of its dimensions.
+    """
+    import matplotlib.pyplot as plt
+
+    from .viz import style
+
+    t = comparison.table
+    one = (t.truth != "both").to_numpy()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.fit_width(9.0), 4.2),
+                                      gridspec_kw={"width_ratios": [1, 1.25]})
+    marks = {"colour histogram": ("o", "#b8860b"), "shape-texture CNN": ("s", "#2e8b57"),
+             "EfficientNet embedding": (".", "#555555")}
+    for label, frame in sources.items():
+        shape, color = marks.get(label, ("x", "black"))
+        left.scatter(frame.colour, frame.category, marker=shape, color=color, s=28 if shape != "." else 10,
+                     alpha=0.8 if shape != "." else 0.45, label=f"{label} ({len(frame):,} dims)")
+    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    left.set_xlabel("share of its variance the colour explains", fontsize=style.MIN_FONT)
+    left.set_ylabel("share the category explains", fontsize=style.MIN_FONT)
+    left.set_title("each dimension: what does it vary with?", fontsize=style.MIN_FONT + 1)
+    left.legend(fontsize=style.MIN_FONT, loc="upper right", framealpha=0.9)
+    left.annotate("all 13 colour\ndimensions", (1.0, 0.0), (0.62, 0.22), fontsize=style.MIN_FONT,
+                  arrowprops={"arrowstyle": "->", "color": "#b8860b"})
+    left.tick_params(labelsize=style.MIN_FONT)
+    chance = float(t.chance.mean())
+    bars = [("interpretable", t.interpretable_hit, chance), ("opaque", t.opaque_hit, chance),
+            ("interpretable", t.group_hit[one], 0.5),
+            ("opaque", after_the_fact[one] == t.truth.to_numpy()[one], 0.5)]
+    x = np.array([0, 0.9, 2.4, 3.3])
+    fills = {"interpretable": "#333333", "opaque": "#bbbbbb"}
+    for k, (who, hits, level) in enumerate(bars):
+        mean, se = share(hits)
+        right.bar(x[k], mean, width=0.8, yerr=2 * se, capsize=4, color=fills[who], edgecolor="black",
+                  label={0: "interpretable scorer (colour, shape-texture)", 1: "opaque scorer (EfficientNet)"}.get(k))
+        right.text(x[k], mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT)
+        right.hlines(level, x[k] - 0.45, x[k] + 0.45, colors="black", linestyles="dotted")
+    right.text(x[3], 0.08, "its dims\nnamed\nafter the\nfact", ha="center", fontsize=style.MIN_FONT)
+    right.text(x[1] + 0.48, chance, "chance", va="center", fontsize=style.MIN_FONT)
+    right.text(x[3] + 0.48, 0.5, "chance", va="center", fontsize=style.MIN_FONT)
+    right.set_xticks([x[:2].mean(), x[2:].mean()], ["which item?", "why? colour or\nshape-texture"],
+                     fontsize=style.MIN_FONT)
+    right.set(ylim=(0, 1.3), xlim=(-0.6, 4.4))
+    right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
+    right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
+    right.set_yticks(np.linspace(0, 1, 6))
+    right.tick_params(axis="y", labelsize=style.MIN_FONT)
+    right.set_title(f"IFIV on {len(t)} swap cases (bars: 2 standard errors)", fontsize=style.MIN_FONT + 1)
+    fig.tight_layout()
+    return fig
+
+
+def _auc(scores: np.ndarray, good: np.ndarray) -> float:
+    ranks = pd.Series(scores).rank().to_numpy()  # ties share their mean rank
+    n_good = good.sum()
+    return float((ranks[good].sum() - n_good * (n_good + 1) / 2) / (n_good * (len(good) - n_good)))
+
+
+def held_out_aucs(bench: OpaqueBench, n_boot: int = 200, seed: int = 0) -> dict:
+    """Both scorers' test AUC (against the stylist's labels), their difference (interpretable minus opaque)
+    and its standard error over ``n_boot`` paired bootstrap resamples of the test outfits."""
+    test = bench.splits["test"]
+    good = test.oracle_label > 0
+    logits = {name: score(r.model, feature_batch(bench.catalog, test, feats)).numpy()
+              for (name, r), feats in zip(bench.models.items(), (bench.interpretable, bench.opaque))}
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(n_boot):
+        k = rng.integers(len(test), size=len(test))
+        gaps.append(_auc(logits["interpretable"][k], good[k]) - _auc(logits["opaque"][k], good[k]))
+    aucs = {name: _auc(v, good) for name, v in logits.items()}
+    return {**aucs, "gap": aucs["interpretable"] - aucs["opaque"], "gap_se": float(np.std(gaps, ddof=1)),
+            "n": len(test)}
