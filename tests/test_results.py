@@ -1,7 +1,7 @@
-"""The README's results block: every number from a record, the machine named, data seeds gathered."""
+"""The README's results block: data seeds gathered where their tours ran, their row kept and dated where not."""
 import json
 
-from xfashion.results import SLOWER, cpu_name, data_seed_tours, table
+from xfashion.results import data_seed_tours, table
 
 
 def record(**extra) -> dict:
@@ -25,21 +25,18 @@ def record(**extra) -> dict:
             "tour": tour, "tests": {"seconds": 300.0, "passed": 300, "skipped": 0}, **extra}
 
 
-def test_the_block_names_the_machine_and_what_a_slower_one_should_expect():
-    text = table(record())
-    assert "Measured on Some CPU, x86_64, 2 cores" in text
-    assert f"ran everything {SLOWER}x slower" in text and f"about {SLOWER * 10:.0f} s of notebooks" in text
-    assert f"pytest about {SLOWER * 300:.0f} s" in text
-    assert "across data seeds" not in text
-    assert cpu_name().endswith(" cores")
-    assert "one core" not in text
+def test_a_row_across_data_seeds_that_cannot_be_recomputed_is_kept_with_its_date(tmp_path):
+    from xfashion.results import BEGIN, END, write_readme
 
-
-def test_the_block_gives_the_workers_and_a_one_core_run_when_recorded():
-    text = table(record(tests={"seconds": 280.0, "passed": 300, "skipped": 0, "workers": 2},
-                        tests_one_cpu={"seconds": 512.0, "passed": 299, "failed": 1, "cpus": 1, "workers": 2}))
-    assert "`make test`'s pytest 280 s (300 passed, 0 skipped, 2 workers)" in text
-    assert "pinned to one core (`taskset -c 0 make test`) 512 s (299 passed, 1 failed)" in text
+    across = {"seeds": [0, 1, 2, 3], "measured": "2026-12-01", "ifiv": [0.8, 0.01], "feature_ablation": [0.83, 0.03],
+              "random": [0.29, 0.01], "ifiv_minus_ablation": [-0.082, 0.005]}
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n{BEGIN}\nold\n{END}\nafter\n")
+    write_readme(record(across_data_seeds=across), readme)
+    first = readme.read_text()
+    assert "across data seeds [0, 1, 2, 3] (each the mean of its 3 scorer seeds; measured 2026-12-01)" in first
+    write_readme(record(), readme)  # no data-seed tours this time: the row stays, with its date
+    assert readme.read_text() == first and readme.read_text().endswith(f"{END}\nafter\n")
 
 
 def test_the_block_gathers_chapter_06_over_data_seeds_when_their_tours_ran(tmp_path):

@@ -6,6 +6,7 @@ tour every stage loads from the cache, so this takes about a minute (the benchma
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -139,8 +140,8 @@ def across_data_seeds(seeds, progress: bool = False) -> dict:
         forget(s)  # one data seed's catalog, features and models at a time
     table = {m: [per[s][m] for s in seeds] for m, _ in NAMES}
     gap = [per[s]["ifiv"] - per[s]["feature_ablation"] for s in seeds]
-    return {"seeds": list(seeds), **{m: [round(float(np.mean(v)), 3), round(float(np.std(v, ddof=1)), 3)]
-                                     for m, v in table.items()},
+    return {"seeds": list(seeds), "measured": datetime.date.today().isoformat(),
+            **{m: [round(float(np.mean(v)), 3), round(float(np.std(v, ddof=1)), 3)] for m, v in table.items()},
             "ifiv_minus_ablation": [round(min(gap), 3), round(max(gap), 3)],
             "designs": {str(s): designs[s] for s in seeds}}
 
@@ -189,7 +190,8 @@ def table(r: dict) -> str:
          "faithfulness correlation ↑ / pixel-flipping area ↓: " + "; ".join(
              f"{name} {w[m]['faithfulness_correlation']:.2f} ± {w[m]['faithfulness_correlation_sd']:.2f} / "
              f"{w[m]['pixel_flipping']:.1f} ± {w[m]['pixel_flipping_sd']:.1f}" for m, name in NAMES)),
-        *([(f"swap test across data seeds {a['seeds']} (each the mean of its 3 scorer seeds)",
+        *([(f"swap test across data seeds {a['seeds']} (each the mean of its 3 scorer seeds; "
+             f"measured {a.get('measured', 'on an earlier date')})",
             "item top-1 ↑, mean ± sd over data seeds: " + "; ".join(
                 f"{name} {a[m][0]:.3f} ± {a[m][1]:.3f}" for m, name in NAMES)
             + f"; IFIV minus feature ablation from {a['ifiv_minus_ablation'][0]:+.3f} to "
@@ -240,15 +242,30 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
+ACROSS = "| swap test across data seeds"  # the rows only other data seeds' tours can recompute
+
+
 def write_readme(r: dict, readme: str | Path = REPO_ROOT / "README.md") -> Path:
-    """Replace the results block of ``readme`` with ``table(r)``."""
+    """Replace the results block of ``readme`` with ``table(r)``.
+
+    Without the other data seeds' tours (``r["across_data_seeds"]`` None) the block keeps its row
+    across data seeds as it was, with the date it was measured, rather than dropping it.
+    """
     readme = Path(readme)
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise ValueError(f"{readme} has no results block; add the lines {BEGIN!r} and {END!r} where it goes.")
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(head + table(r) + tail)
+    old, tail = rest.split(END, 1)
+    block = table(r)
+    kept = [line for line in old.splitlines() if line.startswith(ACROSS)]
+    if not r.get("across_data_seeds") and kept:
+        if "measured" not in kept[0]:
+            kept[0] = kept[0].replace(" scorer seeds)", f" scorer seeds; measured before {datetime.date.today()})", 1)
+        lines = block.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("| scorer design"))
+        block = "\n".join(lines[:at] + kept + lines[at:])
+    readme.write_text(head + block + tail)
     return readme
 
 
