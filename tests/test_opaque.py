@@ -1,0 +1,115 @@
+"""Chapter 09's opaque embedding: the backbone's input and output, the scorer on it, the swap comparison."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import xfashion as xf
+from xfashion import opaque
+
+
+def test_the_backbone_sees_the_item_on_white_upsampled_and_normalised(catalog):
+    item = int(np.flatnonzero(catalog.slot == xf.SLOTS.index("dress"))[0])
+    x = opaque.pixels(catalog, [item], image_size=40)
+    assert x.shape == (1, 3, 40, 40)
+    white = (1 - opaque._MEAN[:, 0, 0]) / opaque._STD[:, 0, 0]
+    assert torch.allclose(x[0, :, 0, 0], white, atol=1e-5)  # a corner is background: white, normalised
+    assert not torch.allclose(x[0, :, 20, 20], white, atol=0.1)  # the middle is garment
+
+
+def test_the_embedding_is_1280_numbers_per_item_deterministic_and_changes_with_the_colour(catalog):
+    items = np.flatnonzero(catalog.split == "test")[:5]
+    first = opaque.embed_items(catalog, items, use_cache=False)
+    assert first.shape == (5, 1280)
+    assert torch.equal(first, opaque.embed_items(catalog, items, use_cache=False))
+    assert torch.equal(first, opaque.embed_items(catalog, items))  # written to the cache, read back the same
+    other = (catalog.color[items] + 3) % len(xf.COLOR_NAMES)
+    recoloured = opaque.embed_items(catalog, items, other, use_cache=False)
+    assert (recoloured - first).abs().max(1).values.min() > 1e-2  # every item's embedding moves
+
+
+@pytest.mark.parametrize("args, match", [
+    ({"items": [[0, 1]]}, "1-D array of catalog ids"),
+    ({"items": [10 ** 7]}, "catalog ids in 0-"),
+    ({"items": [0, 1], "colors": [2]}, "one colour per item"),
+    ({"items": [0], "image_size": 16}, "image_size must be an integer number of pixels in 32-224"),
+])
+def test_bad_input_is_refused_with_what_to_fix(catalog, args, match):
+    with pytest.raises(ValueError, match=match):
+        opaque.embed_items(catalog, **args)
+
+
+def test_variance_sources_name_a_dimension_by_what_it_varies_with(catalog):
+    items = np.flatnonzero(catalog.split == "train")[:600]
+    rng = np.random.default_rng(0)
+    table = torch.zeros(len(catalog), 3, dtype=torch.float64)
+    table[items, 0] = torch.from_numpy(catalog.color[items] * 1.0)  # the colour's index: colour alone
+    table[items, 1] = torch.from_numpy(catalog.category[items] * 1.0)  # the category alone
+    table[items, 2] = torch.from_numpy(rng.normal(size=len(items)))  # neither
+    shares = opaque.variance_sources(table, catalog, items)
+    assert shares.colour[0] == pytest.approx(1.0) and shares.category[1] == pytest.approx(1.0)
+    assert shares.category[0] < 0.1 and shares.colour[1] < 0.1
+    assert shares.loc[2].max() < 0.1
+
+
+def test_the_opaque_projection_centres_on_training_items_and_keeps_every_dimension():
+    raw = torch.randn(50, 1280) * torch.linspace(0.01, 3, 1280) + 5
+    proj = opaque.Projection(raw.mean(0), float((raw - raw.mean(0)).std()))
+    out = proj(raw)
+    assert out.mean(0).abs().max() < 1e-4 and float(out.std()) == pytest.approx(1.0, rel=1e-3)
+    # one common scale: the ratio between two dimensions' spreads survives
+    ratio = float(raw[:, -1].std() / raw[:, 0].std())
+    assert float(out[:, -1].std() / out[:, 0].std()) == pytest.approx(ratio, rel=1e-3)
+
+
+@pytest.fixture(scope="module")
+def bench(catalog, splits, tiny_feats):
+    return opaque.opaque_bench(tiny_feats, catalog, splits, seed=0)
+
+
+def test_both_scorers_share_the_architecture_and_the_outfits_and_differ_in_features(bench, splits):
+    interp, opq = bench.models["interpretable"].model, bench.models["opaque"].model
+    assert type(interp) is type(opq)
+    assert opq.groups.names == ["embedding"] and opq.groups.sizes == [1280]
+    assert interp.groups.names == ["color", "shape_texture"]
+    assert all(np.array_equal(bench.splits[k].items, splits[k].items[:len(bench.splits[k])]) for k in bench.splits)
+    used = np.unique(bench.splits["test"].items[bench.splits["test"].items >= 0])
+    # the table's rows are the projected embeddings of the items' pixels
+    assert torch.allclose(bench.opaque["embedding"][used[:4]], bench.featurise(used[:4]), atol=1e-4)
+    auc = opaque.held_out_aucs(bench, n_boot=20)
+    assert 0 <= auc["opaque"] <= 1 and auc["gap"] == pytest.approx(auc["interpretable"] - auc["opaque"])
+
+
+def test_the_opaque_attribution_per_item_is_captums_input_x_gradient_and_the_table_reads_it(bench, wb_small):
+    cmp = opaque.compare_on_swaps(bench, wb_small, per_kind=8, margin=0.0)
+    assert len(cmp.table) > 0
+    model = bench.models["opaque"].model
+    per_dim = opaque.input_x_gradient(model, cmp.opaque_batch)["embedding"]
+    captum = xf.attribute(model, cmp.opaque_batch, "input_x_gradient").values.sum(-1)
+    assert torch.allclose(per_dim.sum(-1), captum, atol=1e-4)
+    assert torch.allclose(per_dim.sum(-1), cmp.attributions["opaque"].values[..., 0], atol=1e-4)
+    t = cmp.table
+    culprit = cmp.attributions["opaque"].values[..., 0].masked_fill(~cmp.opaque_batch.mask, np.inf).argmin(1)
+    assert np.array_equal(t.opaque_hit, culprit.numpy() == cmp.cases.position)
+    assert np.allclose(t.chance, 1 / cmp.opaque_batch.mask.sum(1).numpy())
+    assert set(t.truth) <= {"color", "shape_texture", "both"} and set(t.named) <= {"color", "shape_texture"}
+    # a case's swapped outfit is the same for both scorers
+    assert torch.equal(cmp.opaque_batch.items, cmp.cases.batch.items)
+    named = opaque.named_after_the_fact(bench, cmp, pd.DataFrame({"colour": np.ones(1280), "category": 0.0}))
+    # every dimension named colour: the colour sum is the swapped item's whole value and the shape sum 0, so
+    # "colour" is the answer exactly where the item lowers the score
+    own = per_dim.sum(-1)[np.arange(len(t)), cmp.cases.position]
+    assert np.array_equal(named == "color", (own < 0).numpy())
+    with pytest.raises(ValueError, match="one row per embedding dimension"):
+        opaque.named_after_the_fact(bench, cmp, pd.DataFrame({"colour": [1.0], "category": [0.0]}))
+
+
+def test_the_chapters_figure_draws_both_questions_with_chance(bench, wb_small, catalog):
+    cmp = opaque.compare_on_swaps(bench, wb_small, per_kind=8, margin=0.0)
+    items = np.unique(bench.splits["test"].items[bench.splits["test"].items >= 0])
+    sources = {"EfficientNet embedding": opaque.variance_sources(bench.opaque["embedding"], catalog, items)}
+    fig = opaque.plot_what_features_buy(cmp, sources, np.array(cmp.table.named))
+    right = fig.axes[1]
+    assert [tick.get_text() for tick in right.get_xticklabels()][0] == "which item?"
+    assert len(right.patches) == 4
+    assert right.patches[0].get_height() == pytest.approx(cmp.table.interpretable_hit.mean())
