@@ -175,11 +175,12 @@ def test_an_unshipped_model_on_full_data_is_said_and_logged_for_the_tour(tmp_pat
     store = cache.Cache("scorer-pairwise", {"seed": 99}, shippable=True)
     assert store.load() is None
     out = capsys.readouterr().out
-    assert "No shipped weights" in out and cache.RETRAIN_HINT in out and "make retrain" in cache.RETRAIN_HINT
+    assert out.startswith("Training the pairwise scorer of seed 99 here: the book ships the models of data seed 0")
+    assert cache.RETRAIN_HINT in out and "make retrain" in cache.RETRAIN_HINT
     # the explanation once per process; a further model gets one short line, a model already named none
     other = cache.Cache("scorer-pairwise", {"seed": 98}, shippable=True)
     assert other.load() is None and store.load() is None
-    assert capsys.readouterr().out == f"No shipped weights for {other.path.name} either: training it here.\n"
+    assert capsys.readouterr().out == "Training the pairwise scorer of seed 98 here too.\n"
     # the tour's log lists every load, said or not
     assert (tmp_path / "live.txt").read_text().split() == [store.path.name, other.path.name, store.path.name]
     assert cache.Cache("features", {"seed": 99}).load() is None  # not a shippable stage: nothing said

@@ -232,21 +232,29 @@ def _json(value):
 _UNSHIPPED_SAID: set = set()  # the unshipped models this process has named
 
 
-def _note_unshipped(name: str, cached: bool) -> None:
+def _model_name(stage: str, config: dict) -> str:
+    """'the shape-texture CNN', 'the pairwise scorer of seed 1': a shippable stage as a reader names it."""
+    if stage.startswith("scorer-"):
+        return f"the {stage.removeprefix('scorer-')} scorer of seed {config.get('seed', 0)}"
+    return {"shape_cnn": "the shape-texture CNN"}.get(stage, f"the {stage} model")
+
+
+def _note_unshipped(stage: str, config: dict, name: str, cached: bool) -> None:
     """Say that a model the book does not ship is trained (or was, on this machine), and log it for the tour.
 
     Full data only: the shipped weights are the full data's, small-data mode always trains. The
-    explanation is given once per process, then one line per further model, and nothing for a model
+    reason is given once per process, then one line per further model, and nothing for a model
     already named (a chapter on another data seed loads a dozen such models, several twice).
     """
     if small_mode():
         return
-    how = "loading this machine's own training of it from the cache" if cached else "training it here"
+    what = _model_name(stage, config)
+    how = f"loading {what} this machine trained before" if cached else f"training {what} here"
     if not _UNSHIPPED_SAID:
-        print(f"No shipped weights for {name} (a configuration the book does not train, or changed code or "
-              f"data): {how}. If the book's own models changed on purpose, {RETRAIN_HINT}.")
+        print(f"{how[0].upper()}{how[1:]}: the book ships the models of data seed 0 made by today's training code "
+              f"only (after changing that code on purpose, {RETRAIN_HINT}).")
     elif name not in _UNSHIPPED_SAID:
-        print(f"No shipped weights for {name} either: {how}.")
+        print(f"{how[0].upper()}{how[1:]} too.")
     _UNSHIPPED_SAID.add(name)
     log = os.environ.get("XFASHION_LIVE_LOG")
     if log:
@@ -298,7 +306,7 @@ class Cache:
             if payload is not None:
                 self.source = "shipped"
                 return payload
-            _note_unshipped(self.path.name, cached=self.path.exists())
+            _note_unshipped(self.stage, self.config, self.path.name, cached=self.path.exists())
         if not self.path.exists():
             return None
         try:
