@@ -66,8 +66,11 @@ retrain: install data
 readme: install data
 	$(BIN)/python -m xfashion readme
 
-# the executed notebooks of `make tour` as a static HTML book: build/book/index.html; with the worked
-# solutions after their chapters when the tour ran them: make tour TOUR_FLAGS=--solutions (a few minutes more)
+# the executed notebooks of `make tour` as a book by Jupyter Book 1, nothing executed again: open
+# build/book/_build/html/index.html; with the worked solutions after their chapters when the tour ran them:
+# make tour TOUR_FLAGS=--solutions (a few minutes more). The pages load nothing from the internet: MathJax comes
+# from PyPI's jupyter-server-mathjax, require.js and the widgets' HTML manager from the npm registry (npm pack,
+# once, into build/vendor/); docs/_book/_config.yml says how
 book: install
 	$(BIN)/python -m xfashion book
 

@@ -1,11 +1,14 @@
 """The rendered book: every chapter cites its works, one bibliography, solutions after their chapter."""
+import re
 import shutil
+import unicodedata
 
 import nbformat
 import pytest
 
-from xfashion.book import bibliography, build_book, references
+from xfashion.book import DOCS, bib_key, build_book, references
 from xfashion.tour import NOTEBOOK_DIR, notebooks
+from xfashion.utils import REPO_ROOT
 
 
 def chapters() -> dict:
@@ -37,53 +40,90 @@ def test_every_chapter_ends_with_its_references():
         assert entries and all("(" in e and ")." in e for e in entries), (number, entries)
 
 
-def test_the_bibliography_holds_the_works_the_book_rests_on_once_each():
-    entries = bibliography(chapters())
-    text = "\n".join(e for e, _ in entries)
-    for author in ("Tangseng", "Zaheer", "Sundararajan", "Shrikumar", "Lundberg", "Selvaraju", "Adebayo", "Petsiuk",
-                   "Samek", "Hedström"):
-        assert author in text, author
-    cited = dict(entries)
-    tangseng = next(e for e in cited if e.startswith("Tangseng"))
-    assert len(cited[tangseng]) >= 5  # the paper the book follows, cited by most chapters, listed once
-    assert len(cited) == len(set(cited))
+def bib() -> dict:
+    """key -> fields (author, title, year, ...) of every entry in references.bib."""
+    text = (REPO_ROOT / "references.bib").read_text(encoding="utf-8")
+    return {m.group(1): dict(re.findall(r"^\s*(\w+) = \{(.*)\},?$", m.group(2), re.M))
+            for m in re.finditer(r"^@\w+\{(\w+),\n(.*?)^\}", text, re.S | re.M)}
 
 
-def test_one_work_spelled_two_ways_is_refused():
-    a, b = (nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"## References\n\n* {s}")])
-            for s in ("Zaheer, M. et al. (2017). Deep sets. *NeurIPS*.", "Zaheer, M. (2017). Deep Sets. *NIPS*."))
-    with pytest.raises(ValueError, match=r"(?s)Zaheer \(2017\).*spell it the same way"):
-        bibliography({"01": a, "03": b})
+def letters(text: str) -> str:
+    """Only the letters, folded to ASCII lower case: 'Hedstr{\\"o}m' and 'Hedström' both give 'hedstrom'."""
+    return re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower())
 
 
-def test_solutions_follow_their_chapter_and_the_index_links_the_bibliography(tmp_path):
+def test_references_bib_holds_every_work_a_chapter_lists_and_no_other():
+    works, listed = bib(), {}
+    assert len(works) == (REPO_ROOT / "references.bib").read_text().count("\n@")  # every entry parsed
+    for number, nb in chapters().items():
+        for entry in references(nb):
+            key = bib_key(entry)
+            assert key in works, f"chapter {number} lists a work references.bib lacks (key {key}): {entry}"
+            fields = works[key]  # the same work: first author, year and title agree
+            assert letters(entry.split(",")[0].split("(")[0]) in letters(fields["author"]), (key, entry)
+            assert f"({fields['year']})" in entry and letters(fields["title"]) in letters(entry), (key, entry)
+            listed.setdefault(key, set()).add(number)
+    assert not set(works) - set(listed), f"references.bib holds works no chapter lists: {set(works) - set(listed)}"
+    for key in ("tangseng2020", "zaheer2017", "sundararajan2017", "shrikumar2017", "lundberg2017", "selvaraju2017",
+                "adebayo2018", "petsiuk2018", "samek2017", "hedstrom2023"):
+        assert key in listed, key
+    assert len(listed["tangseng2020"]) >= 5  # the paper the book follows, cited by most chapters
+    assert bib_key("Štrumbelj, E. & Kononenko, I. (2014). Explaining ...") == "strumbelj2014"
+
+
+def test_the_book_shows_the_tours_outputs_solutions_after_their_chapter_a_bibliography_docs_and_search(tmp_path):
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
     src = tmp_path / "build"
     (src / "solutions").mkdir(parents=True)
-    for name in ("03_model_training", "04_ifiv_explanations"):
-        shutil.copy(NOTEBOOK_DIR / f"{name}.ipynb", src)
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1])
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    for name in ("03_model_training", "04_ifiv_explanations"):  # "executed": an output the build must keep
+        nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+        next(c for c in nb.cells if c.cell_type == "code").outputs = [
+            nbformat.v4.new_output("display_data", data={"text/markdown": f"Run by the tour: **{name}**"}),
+            nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(png.getvalue()).decode()})]
+        nbformat.write(nb, src / f"{name}.ipynb")
     shutil.copy(NOTEBOOK_DIR / "solutions" / "03_model_training.ipynb", src / "solutions")
     index = build_book(src, tmp_path / "book")
-    book = index.parent
-    home = index.read_text()
-    assert "solutions/03_model_training.html" in home and "solutions/04_ifiv_explanations.html" not in home
-    assert "bibliography.html" in home
-    chapter = (book / "03_model_training.html").read_text()
-    assert "Solutions to the exercises" in chapter
-    assert "Solutions to the exercises" not in (book / "04_ifiv_explanations.html").read_text()
-    solution = (book / "solutions" / "03_model_training.html").read_text()
-    assert "../03_model_training.html" in solution and "../mathjax/MathJax.js" in solution
-    biblio = (book / "bibliography.html").read_text()
-    assert "Zaheer" in biblio and "Deep sets" in biblio and "03_model_training.html" in biblio
-    assert "Sundararajan" not in biblio  # cited by chapters that were not executed
-    assert "conventions.html" in home
-    conventions = (book / "conventions.html").read_text()
+    html = index.parent
+    home = (html / "intro.html").read_text()
+    assert 'href="solutions/03_model_training.html"' in home and "solutions/04_ifiv_explanations" not in home
+    assert "05 · Captum baselines (not executed)" in home
+    # the sidebar: the chapters, 03's solutions right after it, then the docs pages, then the bibliography
+    order = re.findall(r'class="reference internal" href="([^"#]+)"', home.split('id="main-content"')[0])
+    assert order == ["03_model_training.html", "solutions/03_model_training.html", "04_ifiv_explanations.html",
+                     *(f"{stem}.html" for stem in DOCS), "bibliography.html"], order
+    chapter = (html / "03_model_training.html").read_text()
+    assert "Run by the tour: <strong>03_model_training</strong>" in chapter  # shown, never run again
+    assert len(list((html / "_images").glob("*.png"))) >= 2  # the two chapters' figures, the key
+    assert re.search(r'class="right-next"\s+href="solutions/03_model_training.html"', chapter)
+    solution = (html / "solutions" / "03_model_training.html").read_text()
+    assert re.search(r'class="right-next"\s+href="../04_ifiv_explanations.html"', solution)
+    biblio = (html / "bibliography.html").read_text().split('id="main-content"')[1]  # past the sidebar
+    assert "Deep sets" in biblio and 'href="03_model_training.html"' in biblio
+    assert "Sundararajan" not in biblio  # cited by chapters that were not built
+    conventions = (html / "conventions.html").read_text()
     assert "culprit (item, group)" in conventions and "red lowers the score" in conventions
-    assert 'src="conventions_key.png"' in conventions and (book / "conventions_key.png").stat().st_size > 1000
-    # the docs pages the README links to are book pages too, their links to each other turned into pages
-    assert "course_guide.html" in home and "architecture.html" in home
-    assert "run_swap_evaluation" in (book / "api.html").read_text()
-    commands = (book / "command_line.html").read_text()
-    assert 'href="models_and_seeds.html"' in commands and "models_and_seeds.md" not in commands
+    assert 'src="_images/conventions_key.png"' in conventions
+    assert (html / "_images" / "conventions_key.png").read_bytes() == (index.parents[2] / "conventions_key.png"
+                                                                        ).read_bytes()  # drawn by today's code
+    assert "run_swap_evaluation" in (html / "api.html").read_text()
+    commands = (html / "command_line.html").read_text()
+    assert 'href="models_and_seeds.html' in commands and "models_and_seeds.md" not in commands
+    search = (html / "searchindex.js").read_text()
+    assert (html / "search.html").is_file() and '"solutions/03_model_training"' in search and '"zaheer"' in search
+    # offline: every script, style sheet and font the pages name is a file of the book
+    for page in html.rglob("*.html"):
+        outside = re.findall(r'<(?:script|link)[^>]*(?:src|href)="((?:https?:)?//[^"]*)"', page.read_text())
+        assert not outside, (page.name, outside)
+    assert (html / "_static" / "mathjax" / "MathJax.js").is_file() and (html / "_static" / "embed-amd.js").is_file()
 
 
 def tiny_chapters(folder, monkeypatch):

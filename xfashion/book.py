@@ -1,44 +1,39 @@
-"""The rendered book: the executed notebooks as static HTML pages with an index (``make book``).
+"""The rendered book (``make book``): Jupyter Book 1 over the notebooks that ``make tour`` executed.
 
-Readers who do not run anything still see every figure: nbconvert's HTML exporter embeds the
-outputs (images as data URIs) of the notebooks that ``make tour`` executed into ``build/``.
-Widget cells keep their text form; the cell after each explorer draws the same view statically.
-The maths renders offline with a copy of MathJax in ``book/mathjax``.
+Ours is what Jupyter Book reads: the table of contents from :data:`~xfashion.chapters.CHAPTERS` (each
+chapter's solutions after it, then the docs pages), the contents and bibliography pages, and the scripts
+the pages load, copied beside them so that nothing comes from the internet (``docs/_book/_config.yml``
+says which). Sphinx and myst-nb render the executed notebooks without running them, sphinx-book-theme
+gives the navigation and the search, sphinxcontrib-bibtex the bibliography from ``references.bib``.
 """
 from __future__ import annotations
 
 import importlib.util
 import re
 import shutil
+import subprocess
+import sys
+import tarfile
 import unicodedata
 from pathlib import Path
 
 import nbformat
-from nbconvert import HTMLExporter
+import yaml
 
 from .chapters import CHAPTERS
-from .tour import SOLUTIONS  # the tour writes build/solutions/; the book mirrors it as book/solutions/
+from .tour import SOLUTIONS  # the tour writes build/solutions/; the book mirrors it as solutions/
 from .utils import REPO_ROOT
 
-
-def _nav(k: int, names: list, solutions: bool = False) -> str:
-    """Links to the previous and next chapter, the contents, and the chapter's solutions page."""
-    parts = ["[Contents](index.html)"]
-    if k > 0:
-        parts.insert(0, f"← [{CHAPTERS[k - 1].title}]({names[k - 1]}.html)")
-    if solutions:
-        parts.append(f"[Solutions to the exercises]({SOLUTIONS}/{names[k]}.html)")
-    if k < len(names) - 1:
-        parts.append(f"[{CHAPTERS[k + 1].title}]({names[k + 1]}.html) →")
-    return " · ".join(parts)
+DOCS = ("conventions", "course_guide", "models_and_seeds", "command_line", "api", "architecture", "data")
+# the npm packages the pages load (require.js, the widgets' HTML manager), fetched once into build/vendor/
+NPM = {"requirejs@2.3.7": "require.js", "@jupyter-widgets/html-manager@1.0.15": "dist/"}
+VENDOR = REPO_ROOT / "build" / "vendor"
 
 
 def references(nb) -> list:
     """The entries of a notebook's ``## References`` section (one per bullet, continuation lines joined)."""
     entries = []
-    for cell in nb.cells:
-        if cell.cell_type != "markdown" or "## References" not in cell.source:
-            continue
+    for cell in (c for c in nb.cells if c.cell_type == "markdown" and "## References" in c.source):
         for line in cell.source.split("## References", 1)[1].splitlines():
             if re.match(r"\s*[*-] ", line):
                 entries.append(line.strip()[2:].strip())
@@ -47,138 +42,107 @@ def references(nb) -> list:
     return entries
 
 
-def bibliography(notebooks: dict) -> list:
-    """Every work the chapters cite, once, by first author: ``[(entry, [chapter numbers]), ...]``.
-
-    Raises
-    ------
-    ValueError
-        When two chapters spell the same work (first author and year) differently.
-    """
-    cited, spelled = {}, {}
-    for number, nb in notebooks.items():
-        for entry in references(nb):
-            key = entry.split("(", 1)[0].split(",")[0].strip(), re.search(r"\((\d{4})\)", entry)
-            key = (key[0], key[1].group(1) if key[1] else "")
-            if spelled.setdefault(key, entry) != entry:
-                raise ValueError(f"Chapter {number} cites {key[0]} ({key[1]}) as\n  {entry}\nbut another chapter as"
-                                 f"\n  {spelled[key]}\nspell it the same way everywhere.")
-            cited.setdefault(entry, []).append(number)
-    return sorted(cited.items(), key=lambda item: unicodedata.normalize("NFKD", item[0]).casefold())
+def bib_key(entry: str) -> str:
+    """The ``references.bib`` key of a chapter's entry: first author's surname and year (``zaheer2017``)."""
+    surname = unicodedata.normalize("NFKD", re.split(r"[,(]", entry, maxsplit=1)[0]).encode("ascii", "ignore")
+    year = re.search(r"\((\d{4})\)", entry)
+    return re.sub(r"[^a-z]", "", surname.decode().lower()) + (year.group(1) if year else "")
 
 
-def _offline_mathjax(out: Path) -> str:
-    """Copy MathJax beside the book and return the URL its pages load it from.
-
-    nbconvert points MathJax at a CDN, which a classroom without internet cannot reach: the maths
-    would show as raw TeX. PyPI's ``jupyter-server-mathjax`` ships MathJax 2's files; they are found
-    without importing the package (a Jupyter server extension) and copied into ``out/mathjax``.
-    """
-    spec = importlib.util.find_spec("jupyter_server_mathjax")
-    static = Path(next(iter(spec.submodule_search_locations))) / "static" if spec else None
-    if static is None or not (static / "MathJax.js").is_file():
+def _scripts(book: Path) -> None:
+    """MathJax (PyPI), require.js and the widgets' manager (npm) into ``book/_vendor``, the manager's fonts into
+    ``book/_extra`` (it looks for them beside the page)."""
+    spec = importlib.util.find_spec("jupyter_server_mathjax")  # found, not imported: a server extension
+    mathjax = Path(next(iter(spec.submodule_search_locations))) / "static" if spec else Path("missing")
+    if not (mathjax / "MathJax.js").is_file():
         raise ImportError("The book renders its maths with MathJax from the package jupyter-server-mathjax, which "
                           "is missing: run `make install` (or pip install jupyter-server-mathjax).")
-    shutil.copytree(static, out / "mathjax", dirs_exist_ok=True)
-    return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+    shutil.copytree(mathjax, book / "_vendor" / "mathjax", dirs_exist_ok=True)
+    fonts = [book / "_extra" / d / "@jupyter-widgets/html-manager/dist" for d in ("", SOLUTIONS)]  # page-relative
+    for package, wanted in NPM.items():
+        tarball = VENDOR / (package.lstrip("@").replace("/", "-").replace("@", "-") + ".tgz")
+        if not tarball.is_file():
+            if shutil.which("npm") is None:
+                raise FileNotFoundError(f"The book's pages load {package} from the npm registry, and npm is missing: "
+                                        f"install npm, or put the file of `npm pack {package}` into {VENDOR}.")
+            VENDOR.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["npm", "pack", "--silent", package], cwd=VENDOR, check=True, stdout=subprocess.DEVNULL)
+        with tarfile.open(tarball) as tar:
+            for member in tar.getmembers():
+                name = member.name.removeprefix("package/")
+                if member.isfile() and name.startswith(wanted) and name.endswith((".js", ".woff", ".woff2", ".ttf")):
+                    for folder in fonts if not name.endswith(".js") else [book / "_vendor"]:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        (folder / Path(name).name).write_bytes(tar.extractfile(member).read())
+
+
+def _pages(book: Path, chapters: list, solved: list, docs: list) -> dict:
+    """Write the contents and bibliography pages; return the table of contents."""
+    lines = ["# xfashion: explainable outfit scoring", "",
+             f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
+             "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of `make "
+             "tour`, the worked solutions to each chapter's exercises included.", ""]
+    for c in CHAPTERS:
+        link = f"[{c.number} · {c.title}]({c.name}.ipynb)" if c.name in chapters else f"{c.number} · {c.title} " \
+            "(not executed)"
+        extra = f" ([solutions]({SOLUTIONS}/{c.name}.ipynb))" if c.name in solved else ""
+        lines.append(f"{int(c.number)}. **{link}**: {c.teaches}{extra}")
+    lines += ["", "Beside the chapters: " + " · ".join(f"{{doc}}`{stem}`" for stem in docs) + ".", "",
+              "[Bibliography](bibliography.md): the works the chapters cite."]
+    (book / "intro.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = ["# Bibliography", "", "The works the chapters cite, by first author; first, the works each chapter cites.",
+             ""]
+    for c in (c for c in CHAPTERS if c.name in chapters):
+        keys = dict.fromkeys(bib_key(e) for e in references(nbformat.read(book / f"{c.name}.ipynb", as_version=4)))
+        lines += [f"* [{c.number} · {c.title}]({c.name}.ipynb): {{cite:t}}`{','.join(keys)}`"][:len(keys)]
+    (book / "bibliography.md").write_text("\n".join(lines + ["", "```{bibliography}", "```", ""]), encoding="utf-8")
+    return {"format": "jb-book", "root": "intro", "parts": [
+        {"caption": "Chapters", "chapters": [{"file": name, **({"sections": [{"file": f"{SOLUTIONS}/{name}"}]}
+                                                                if name in solved else {})} for name in chapters]},
+        {"caption": "Beside the chapters", "chapters": [{"file": stem} for stem in docs]},
+        {"caption": "References", "chapters": [{"file": "bibliography"}]}]}
 
 
 def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = None) -> Path:
-    """Render every executed notebook found in ``src`` into ``out`` (default ``src/book``); returns the index.
+    """Build the book of the executed notebooks in ``src`` into ``out`` (default ``src/book``); return its index.
 
-    Chapters come from ``src/NN_*.ipynb``, their executed solutions from ``src/solutions/`` (``make
-    tour`` writes both); each solution page follows its chapter. A bibliography page gathers the works
-    the chapters cite.
+    ``out`` gets the book's sources (the notebooks copied, the pages and the configuration), Jupyter Book
+    the HTML in ``out/_build/html``. Chapters come from ``src/NN_*.ipynb``, their executed solutions from
+    ``src/solutions/`` (``make tour`` writes both); nothing is executed.
 
     Raises
     ------
     FileNotFoundError
         When ``src`` holds none of the chapters (run ``make tour`` first).
-    """
-    src = Path(src)
-    out = Path(out) if out is not None else src / "book"
-    present = [c for c in CHAPTERS if (src / f"{c.name}.ipynb").is_file()]
-    if not present:
-        raise FileNotFoundError(f"No executed chapter in {src}: run `make tour` first (it writes them there).")
-    (out / SOLUTIONS).mkdir(parents=True, exist_ok=True)
-    mathjax = _offline_mathjax(out)
-    exporter = HTMLExporter(template_name="lab", mathjax_url=mathjax)
-    names = [c.name for c in CHAPTERS]
-    chapters, solved = {}, []
-    for name, title in ((c.name, c.title) for c in present):
-        k = names.index(name)
-        nb = chapters[f"{k + 1:02d}"] = nbformat.read(src / f"{name}.ipynb", as_version=4)
-        solution = src / SOLUTIONS / f"{name}.ipynb"
-        if solution.is_file():
-            solved.append(name)
-            _write_solution(solution, out / SOLUTIONS / f"{name}.html", f"{k + 1:02d} · {title}", mathjax)
-        _write(exporter, nb, out / f"{name}.html", f"{k + 1:02d} · {title}", _nav(k, names, solution.is_file()))
-    entries = bibliography(chapters)
-    lines = ["# Bibliography", "", f"The {len(entries)} works the chapters cite, by first author; the numbers are the "
-             "chapters that cite each.", ""]
-    lines += [f"* {entry} (" + ", ".join(f"[{n}]({names[int(n) - 1]}.html)" for n in numbers) + ")"
-              for entry, numbers in entries]
-    _write(exporter, nbformat.v4.new_notebook(), out / "bibliography.html", "Bibliography",
-           "[Contents](index.html)", body="\n".join(lines))
-    docs = _write_docs(exporter, out)
-    lines = ["# xfashion: explainable outfit scoring", "",
-             f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
-             "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of "
-             "`make tour`, the worked solutions to each chapter's exercises included.", ""]
-    executed = {c.name for c in present}
-    for k, (name, title, teaches) in enumerate((c.name, c.title, c.teaches) for c in CHAPTERS):
-        link = f"[{k + 1:02d} · {title}]({name}.html)" if name in executed else \
-            f"{k + 1:02d} · {title} (not executed)"
-        extra = f" ([solutions]({SOLUTIONS}/{name}.html))" if name in solved else ""
-        lines.append(f"{k + 1}. **{link}**: {teaches}{extra}")
-    lines += ["", "Beside the chapters: " + " · ".join(f"[{title}]({stem}.html)" for stem, title in docs) + ".", "",
-              f"[Bibliography](bibliography.html): the {len(entries)} works the chapters cite."]
-    index = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
-    body, _ = exporter.from_notebook_node(index, resources={"metadata": {"name": "xfashion"}})
-    (out / "index.html").write_text(body, encoding="utf-8")
-    return out / "index.html"
-
-
-# the docs pages the book includes after the chapters, in this order (file stem, title)
-DOCS = [("conventions", "Notation and visual conventions"), ("course_guide", "Course guide"),
-        ("models_and_seeds", "The book's models, and every claim on every data seed"),
-        ("command_line", "Command line"), ("api", "API at a glance"),
-        ("architecture", "Layout and architecture"), ("data", "Data and licences")]
-
-
-def _write_docs(exporter, out: Path) -> list:
-    """The docs pages as book pages (links between them kept), the conventions' key drawn by today's code.
-
-    Returns the ``(stem, title)`` of each page written.
+    RuntimeError
+        When Jupyter Book fails; the message ends with the end of its log.
     """
     import matplotlib.pyplot as plt
 
     from .viz.style import plot_key
 
-    fig = plot_key()
+    src, out = Path(src), Path(out) if out is not None else Path(src) / "book"
+    chapters = [c.name for c in CHAPTERS if (src / f"{c.name}.ipynb").is_file()]
+    if not chapters:
+        raise FileNotFoundError(f"No executed chapter in {src}: run `make tour` first (it writes them there).")
+    (out / SOLUTIONS).mkdir(parents=True, exist_ok=True)
+    solved = [name for name in chapters if (src / SOLUTIONS / f"{name}.ipynb").is_file()]
+    for path in [src / f"{name}.ipynb" for name in chapters] + [src / SOLUTIONS / f"{name}.ipynb" for name in solved]:
+        shutil.copy(path, out / path.relative_to(src))
+    docs = [stem for stem in DOCS if (REPO_ROOT / "docs" / f"{stem}.md").is_file()]
+    for stem in docs:  # links between docs pages stay links, "docs/x.md" (the README's way) too
+        text = (REPO_ROOT / "docs" / f"{stem}.md").read_text(encoding="utf-8")
+        (out / f"{stem}.md").write_text(re.sub(r"\]\(docs/(\w+\.md)", r"](\1", text), encoding="utf-8")
+    fig = plot_key()  # the conventions' key as today's code draws it
     fig.savefig(out / "conventions_key.png", dpi=100)
     plt.close(fig)
-    written = []
-    for stem, title in DOCS:
-        page = REPO_ROOT / "docs" / f"{stem}.md"
-        if page.is_file():
-            body = re.sub(r"\]\((?:docs/)?(\w+)\.md(#[\w-]*)?\)", r"](\1.html\2)", page.read_text(encoding="utf-8"))
-            _write(exporter, nbformat.v4.new_notebook(), out / f"{stem}.html", title, "[Contents](index.html)",
-                   body=body)
-            written.append((stem, title))
-    return written
-
-
-def _write(exporter, nb, path: Path, title: str, nav: str, body: str | None = None) -> None:
-    """One page: ``nb`` (or a single markdown ``body``) between two navigation lines."""
-    cells = [nbformat.v4.new_markdown_cell(body)] if body is not None else nb.cells
-    nb.cells = [nbformat.v4.new_markdown_cell(nav)] + cells + [nbformat.v4.new_markdown_cell(nav)]
-    html, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    path.write_text(html, encoding="utf-8")
-
-
-def _write_solution(src: Path, path: Path, title: str, mathjax: str) -> None:
-    """A chapter's executed solutions, one folder down (MathJax and the links one level up)."""
-    exporter = HTMLExporter(template_name="lab", mathjax_url=f"../{mathjax}")
-    nav = f"[Back to the chapter](../{src.stem}.html) · [Contents](../index.html)"
-    _write(exporter, nbformat.read(src, as_version=4), path, f"Solutions · {title}", nav)
+    for name in ("references.bib", "docs/_book/_config.yml"):
+        shutil.copy(REPO_ROOT / name, out)
+    _scripts(out)
+    toc = _pages(out, chapters, solved, docs)
+    (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    run = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(out)],
+                         capture_output=True, text=True)
+    if run.returncode:
+        raise RuntimeError(f"jupyter-book build {out} failed:\n{(run.stdout + run.stderr)[-3000:]}")
+    return out / "_build" / "html" / "index.html"
