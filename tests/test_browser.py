@@ -256,6 +256,7 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "", n
         menu.select_option(index=2 if menu.evaluate("el => el.selectedIndex") == 1 else 1)
     page.wait_for_function("([el, old]) => el.querySelector('img, table') !== null && el.innerHTML !== old",
                            arg=[output.element_handle(), before], timeout=timeout_ms)
+    loaded(page, output)
     box.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"{name}-after.png"), full_page=False)
     if says:
@@ -264,6 +265,12 @@ def move_and_check(page, name: str, timeout_ms: int = 60_000, scope: str = "", n
     errors = page.locator('[data-mime-type="application/vnd.jupyter.error"]')
     assert errors.count() == 0, errors.first.inner_text()
     assert "interactive(children" not in page.inner_text(scope + ".jp-Notebook" if scope else "body")
+
+
+def loaded(page, output, timeout_ms: int = 30_000) -> None:
+    """Wait until every figure of the output is decoded, so that a screenshot shows it."""
+    page.wait_for_function("el => [...el.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)",
+                           arg=output.element_handle(), timeout=timeout_ms)
 
 
 def run_all(page, lab: str, name: str) -> None:
@@ -382,6 +389,7 @@ def test_the_explanation_explorer_draws_and_judges_what_its_menus_name(browser, 
         assert said.startswith(f"The model says {'good' if p_good > 0.5 else 'bad'}"), said
         names = {d.split(": ", 1)[1] for d in drawn}
         assert set(NAMED.findall(said)) <= names, (step, said, names)  # the verdict judges the drawn items
+        loaded(page, out)
         page.screenshot(path=str(SHOTS / f"lab-04-sequence-{step}.png"), full_page=False)
     close_kernels(page, lab, log)
 
@@ -476,24 +484,35 @@ def test_the_voila_app_redraws(browser, tmp_path):
 
 
 def test_the_book_shows_chapter_04_with_its_figures(browser, executed, tmp_path):
+    """The book opened from disk, as a reader without internet does: chapter 04's figures and maths, its explorer
+    drawn from the saved widget state, the search, and no request to any other host."""
     from xfashion.book import build_book
     chapter = executed(REPO_ROOT / "notebooks" / "04_ifiv_explanations.ipynb")  # the notebook test's run
     index = build_book(chapter.parent, tmp_path / "book")
-    page = offline_page(browser, viewport={"width": 1200, "height": 900})
-    page.goto(index.as_uri())
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]|file:|data:|blob:|about:)"), lambda route: route.abort())
+    page.goto(index.as_uri())  # Jupyter Book's index.html forwards to the contents page
+    page.wait_for_url("**/intro.html")
     with page.expect_navigation():
         page.get_by_role("link", name="04 · IFIV explanations").click()
     page.wait_for_load_state("load")
     assert page.url.endswith("04_ifiv_explanations.html")
     shown = page.evaluate("() => [...document.images].filter(i => i.complete && i.naturalWidth > 100).length")
     assert shown >= 5  # the outfit strips, bars and heatmaps of the chapter
-    # the maths is typeset offline (MathJax copied beside the book), never left as raw TeX
-    assert (index.parent / "mathjax" / "MathJax.js").is_file()
-    page.wait_for_function("() => document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_SVG').length > 0",
-                           timeout=60_000)
+    # the maths is typeset (MathJax copied into the book), never left as raw TeX
+    page.wait_for_function("() => document.querySelectorAll('.MathJax, .MathJax_Display').length > 0", timeout=60_000)
     page.wait_for_function(r"() => !document.body.innerText.includes('$$') && "
                            r"!document.body.innerText.includes('\\mathrm')", timeout=60_000)
+    # the explorer as the tour left it, drawn by the widgets' HTML manager (copied into the book too)
+    page.wait_for_function("() => document.querySelectorAll('.jupyter-widgets select, .widget-dropdown').length > 0",
+                           timeout=60_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "book-04.png"), full_page=False)
-    assert page.get_by_role("link", name="Contents").count() == 2  # navigation at the top and the bottom
+    page.goto(index.with_name("search.html").as_uri() + "?q=swap")  # Sphinx's search, in the page
+    page.wait_for_function("() => document.querySelectorAll('#search-results li').length > 0", timeout=60_000)
+    outside = [url for url in requested if not re.match(r"(https?://127\.0\.0\.1[:/]|file:|data:|blob:|about:)", url)]
+    assert not outside, outside
+    assert any(url.endswith("_static/embed-amd.js") or "_static/embed-amd.js?" in url for url in requested)
     page.close()
