@@ -25,8 +25,9 @@ from .tour import SOLUTIONS  # the tour writes build/solutions/; the book mirror
 from .utils import REPO_ROOT
 
 DOCS = ("conventions", "course_guide", "models_and_seeds", "command_line", "api", "architecture", "data")
-# the npm packages the pages load (require.js, the widgets' HTML manager), fetched once into build/vendor/
-NPM = {"requirejs@2.3.7": "require.js", "@jupyter-widgets/html-manager@1.0.15": "dist/"}
+# what the pages load from npm packages (fetched once into build/vendor/): require.js, the widgets' HTML
+# manager (it draws the explorers as the tour left them) and its icon fonts, which it looks for beside the page
+NPM = {"requirejs@2.3.7": ("require.js",), "@jupyter-widgets/html-manager@1.0.15": ("dist/embed-amd.js", ".woff2")}
 VENDOR = REPO_ROOT / "build" / "vendor"
 
 
@@ -50,15 +51,13 @@ def bib_key(entry: str) -> str:
 
 
 def _scripts(book: Path) -> None:
-    """MathJax (PyPI), require.js and the widgets' manager (npm) into ``book/_vendor``, the manager's fonts into
-    ``book/_extra`` (it looks for them beside the page)."""
+    """MathJax (PyPI), require.js and the widgets' manager (npm) into ``book/_vendor``, its fonts ``book/_extra``."""
     spec = importlib.util.find_spec("jupyter_server_mathjax")  # found, not imported: a server extension
     mathjax = Path(next(iter(spec.submodule_search_locations))) / "static" if spec else Path("missing")
     if not (mathjax / "MathJax.js").is_file():
         raise ImportError("The book renders its maths with MathJax from the package jupyter-server-mathjax, which "
                           "is missing: run `make install` (or pip install jupyter-server-mathjax).")
     shutil.copytree(mathjax, book / "_vendor" / "mathjax", dirs_exist_ok=True)
-    fonts = [book / "_extra" / d / "@jupyter-widgets/html-manager/dist" for d in ("", SOLUTIONS)]  # page-relative
     for package, wanted in NPM.items():
         tarball = VENDOR / (package.lstrip("@").replace("/", "-").replace("@", "-") + ".tgz")
         if not tarball.is_file():
@@ -68,34 +67,29 @@ def _scripts(book: Path) -> None:
             VENDOR.mkdir(parents=True, exist_ok=True)
             subprocess.run(["npm", "pack", "--silent", package], cwd=VENDOR, check=True, stdout=subprocess.DEVNULL)
         with tarfile.open(tarball) as tar:
-            for member in tar.getmembers():
-                name = member.name.removeprefix("package/")
-                if member.isfile() and name.startswith(wanted) and name.endswith((".js", ".woff", ".woff2", ".ttf")):
-                    for folder in fonts if not name.endswith(".js") else [book / "_vendor"]:
-                        folder.mkdir(parents=True, exist_ok=True)
-                        (folder / Path(name).name).write_bytes(tar.extractfile(member).read())
+            for member in (m for m in tar.getmembers() if m.name.endswith(wanted)):
+                to = [book / "_vendor"] if member.name.endswith(".js") else \
+                    [book / "_extra" / d / "@jupyter-widgets/html-manager/dist" for d in ("", SOLUTIONS)]
+                for folder in to:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
 
 
 def _pages(book: Path, chapters: list, solved: list, docs: list) -> dict:
-    """Write the contents and bibliography pages; return the table of contents."""
-    lines = ["# xfashion: explainable outfit scoring", "",
-             f"A tutorial in {len(CHAPTERS)} chapters, after Tangseng & Okatani, *Toward Explainable Fashion "
-             "Recommendation* (WACV 2020). Read them in order; every page shows the outputs of one run of `make "
-             "tour`, the worked solutions to each chapter's exercises included.", ""]
+    """Fill in the contents and bibliography pages (``docs/_book/``); return the table of contents."""
+    listed = []
     for c in CHAPTERS:
         link = f"[{c.number} · {c.title}]({c.name}.ipynb)" if c.name in chapters else f"{c.number} · {c.title} " \
             "(not executed)"
-        extra = f" ([solutions]({SOLUTIONS}/{c.name}.ipynb))" if c.name in solved else ""
-        lines.append(f"{int(c.number)}. **{link}**: {c.teaches}{extra}")
-    lines += ["", "Beside the chapters: " + " · ".join(f"{{doc}}`{stem}`" for stem in docs) + ".", "",
-              "[Bibliography](bibliography.md): the works the chapters cite."]
-    (book / "intro.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    lines = ["# Bibliography", "", "The works the chapters cite, by first author; first, the works each chapter cites.",
-             ""]
-    for c in (c for c in CHAPTERS if c.name in chapters):
-        keys = dict.fromkeys(bib_key(e) for e in references(nbformat.read(book / f"{c.name}.ipynb", as_version=4)))
-        lines += [f"* [{c.number} · {c.title}]({c.name}.ipynb): {{cite:t}}`{','.join(keys)}`"][:len(keys)]
-    (book / "bibliography.md").write_text("\n".join(lines + ["", "```{bibliography}", "```", ""]), encoding="utf-8")
+        listed.append(f"{int(c.number)}. **{link}**: {c.teaches}" + f" ([solutions]({SOLUTIONS}/{c.name}.ipynb))"
+                      * (c.name in solved))
+    cited = [(c, dict.fromkeys(bib_key(e) for e in references(nbformat.read(book / f"{c.name}.ipynb", 4))))
+             for c in CHAPTERS if c.name in chapters]
+    cites = [f"* [{c.number} · {c.title}]({c.name}.ipynb): {{cite:t}}`{','.join(keys)}`" for c, keys in cited if keys]
+    for page, fill in (("intro", listed), ("bibliography", cites)):
+        text = (REPO_ROOT / "docs" / "_book" / f"{page}.md").read_text(encoding="utf-8").replace(
+            "<!-- chapters -->", "\n".join(fill)).replace("<!-- docs -->", " · ".join(f"{{doc}}`{d}`" for d in docs))
+        (book / f"{page}.md").write_text(text, encoding="utf-8")
     return {"format": "jb-book", "root": "intro", "parts": [
         {"caption": "Chapters", "chapters": [{"file": name, **({"sections": [{"file": f"{SOLUTIONS}/{name}"}]}
                                                                 if name in solved else {})} for name in chapters]},
@@ -130,9 +124,8 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
     for path in [src / f"{name}.ipynb" for name in chapters] + [src / SOLUTIONS / f"{name}.ipynb" for name in solved]:
         shutil.copy(path, out / path.relative_to(src))
     docs = [stem for stem in DOCS if (REPO_ROOT / "docs" / f"{stem}.md").is_file()]
-    for stem in docs:  # links between docs pages stay links, "docs/x.md" (the README's way) too
-        text = (REPO_ROOT / "docs" / f"{stem}.md").read_text(encoding="utf-8")
-        (out / f"{stem}.md").write_text(re.sub(r"\]\(docs/(\w+\.md)", r"](\1", text), encoding="utf-8")
+    for stem in docs:  # their links to each other ("api.md") become links between pages
+        shutil.copy(REPO_ROOT / "docs" / f"{stem}.md", out)
     fig = plot_key()  # the conventions' key as today's code draws it
     fig.savefig(out / "conventions_key.png", dpi=100)
     plt.close(fig)
@@ -141,8 +134,10 @@ def build_book(src: str | Path = REPO_ROOT / "build", out: str | Path | None = N
     _scripts(out)
     toc = _pages(out, chapters, solved, docs)
     (out / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
-    run = subprocess.run([str(Path(sys.executable).with_name("jupyter-book")), "build", str(out)],
-                         capture_output=True, text=True)
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    if not jupyter_book.is_file():
+        raise ImportError("The book is built by Jupyter Book: run `make install` (or pip install jupyter-book).")
+    run = subprocess.run([str(jupyter_book), "build", str(out)], capture_output=True, text=True)
     if run.returncode:
         raise RuntimeError(f"jupyter-book build {out} failed:\n{(run.stdout + run.stderr)[-3000:]}")
     return out / "_build" / "html" / "index.html"
