@@ -32,7 +32,7 @@ IMAGE_SIZE = 32  # pixels fed to the backbone: 28x28 items upsampled a little (2
 DIMS = 1280  # EfficientNet-Lite0's pooled embedding: the whole of it is the scorer's one group
 # outfits per split that both scorers of the chapter train, validate and test on (full data, small-data mode):
 # every item of them is embedded, and the embedding is the chapter's largest cost
-OUTFITS = ({"train": 3000, "val": 500, "test": 1000}, {"train": 400, "val": 100, "test": 100})
+OUTFITS = ({"train": 3000, "val": 300, "test": 600}, {"train": 400, "val": 100, "test": 100})
 _MEAN = torch.tensor([0.485, 0.456, 0.406])[:, None, None]  # ImageNet's normalisation, as the backbone was trained
 _STD = torch.tensor([0.229, 0.224, 0.225])[:, None, None]
 
@@ -60,7 +60,7 @@ def pixels(catalog: Catalog, items, colors=None, image_size: int = IMAGE_SIZE) -
 
 
 @torch.no_grad()
-def embed_items(catalog: Catalog, items, colors=None, *, image_size: int = IMAGE_SIZE, batch_size: int = 256,
+def embed_items(catalog: Catalog, items, colors=None, *, image_size: int = IMAGE_SIZE, batch_size: int = 64,
                 use_cache: bool = True) -> torch.Tensor:
     """EfficientNet-Lite0's pooled embedding (n, 1280) of catalog ``items`` rendered in ``colors`` (cached).
 
@@ -72,6 +72,9 @@ def embed_items(catalog: Catalog, items, colors=None, *, image_size: int = IMAGE
         Palette index per item (default: the catalog's colours).
     image_size : int
         Side in pixels of the upsampled picture, 32-224.
+    batch_size : int
+        Items per forward pass. Small on purpose: the tour's kernels hand freed blocks over 8 MB back to the
+        OS at once, and 256 items per pass then cost a second of system time per 150 items (measured).
 
     Returns
     -------
@@ -187,8 +190,10 @@ def opaque_bench(interpretable: ItemFeatures, catalog: Catalog, splits: dict, *,
     names = tuple(f"d{k:04d}" for k in range(DIMS))  # numbered, not named: no dimension has a meaning we know
     opaque = ItemFeatures({GROUP: table}, FeatureGroups((FeatureGroup(GROUP, DIMS, names),)), None,
                           interpretable.cnn, 0.0,
+                          # keyed by provenance (items, picture size, code), not by 70,000 x 1,280 floats: hashing
+                          # the table cost seconds
                           key=Cache("opaque-features", {"image_size": image_size, "dims": DIMS},
-                                    inputs=[catalog_key(catalog), ids, table]).key)
+                                    inputs=[catalog_key(catalog), ids], code=[embed_items, pixels, Projection]).key)
     # pretrained=False: no shipped weights are looked for (the book ships none for these outfits)
     models = {name: train_scorer(catalog, chosen, feats, seed=seed, pretrained=False, progress=progress)
               for name, feats in (("interpretable", interpretable), ("opaque", opaque))}
