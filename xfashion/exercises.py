@@ -182,6 +182,56 @@ def _colour_only(answer, outfits, rules=DEFAULT_RULES):
     return f"{int(truth.sum())} outfits break colour rules only"
 
 
+def _no_sum_of_items(answer):
+    """03.4: four two-item outfits (top and bottom, each red or green) that no sum of item scores can label."""
+    labels = answer()
+    keys = [(a, b) for a in ("red", "green") for b in ("red", "green")]
+    if not isinstance(labels, dict) or sorted(labels) != sorted(keys) \
+            or not all(isinstance(v, (bool, np.bool_)) for v in labels.values()):
+        raise NotYet(f"labels() should return a dict of True (good) or False (bad) for each of {keys}")
+    same, crossed = labels["red", "red"] == labels["green", "green"], labels["red", "green"] == labels["green", "red"]
+    if not (same and crossed and labels["red", "red"] != labels["red", "green"]):
+        # s(top) + s(bottom) > 0 exactly on the good outfits then has a solution: write one down
+        raise NotYet("a scorer that adds one number per item can label these four: give the tops and bottoms "
+                     "numbers by hand and check")
+    return ("no sum of item scores gets all four: red+red and green+green add up the same four item scores as "
+            "red+green and green+red, so both pairs cannot fall on opposite sides of zero. A clash lives in a pair")
+
+
+def _misleading_slope(answer):
+    """04.4: a score and a feature value where gradient x input and removing the feature disagree in sign."""
+    f, x0 = answer()
+    x = torch.tensor(float(x0), dtype=torch.float64, requires_grad=True)
+    y = f(x)
+    if not torch.is_tensor(y) or y.numel() != 1:
+        raise NotYet("f should map a number (a 0-d tensor) to a number")
+    (grad,) = torch.autograd.grad(y, x)
+    ifiv = float(x0) * float(grad)
+    removal = float(y.detach()) - float(f(torch.zeros((), dtype=torch.float64)).detach())
+    if abs(ifiv) < 1e-3 or abs(removal) < 1e-3 or np.sign(ifiv) == np.sign(removal):
+        raise NotYet(f"gradient x input is {ifiv:+.3f} and f(x) - f(0) is {removal:+.3f}: they must disagree in "
+                     "sign, each at least 0.001 from zero")
+    return (f"gradient x input says {ifiv:+.3f}, the feature's removal says {removal:+.3f}: the slope at x is a "
+            "linear guess, and a curved score bends away from it before it reaches zero")
+
+
+def _sensitive_not_culprit(answer):
+    """05.4: a score of three items where Saliency's top item is not IFIV's culprit."""
+    s, x = answer()
+    x = torch.as_tensor(x, dtype=torch.float64).clone().requires_grad_(True)
+    if x.shape != (3,):
+        raise NotYet(f"x should hold three item values, shape (3,); got {tuple(x.shape)}")
+    (grad,) = torch.autograd.grad(s(x), x)
+    saliency, ifiv = grad.abs(), (x * grad).detach()
+    top, culprit = int(saliency.argmax()), int(ifiv.argmin())
+    if top == culprit or ifiv[culprit] >= 0:
+        raise NotYet(f"Saliency's top item is {top}, IFIV's culprit (most negative x * gradient) is {culprit} with "
+                     f"{float(ifiv[culprit]):+.3f}: they must differ, with a negative culprit")
+    return (f"Saliency points at item {top} (|gradient| {float(saliency[top]):.2f}), IFIV at item {culprit} "
+            f"({float(ifiv[culprit]):+.2f}): sensitivity asks what a small change would do, contribution what the "
+            "item's value does")
+
+
 def _item_top1(answer, seed: int = 0):
     """06.3: item top-1 from an attribution, where padding must never win."""
     gen = torch.Generator().manual_seed(seed)
@@ -305,7 +355,8 @@ def _pair_game(answer):
 
 
 CHECKS = {"01.2": _grey, "01.4": _hue_clash, "02.2": _white_gradient, "02.5": _colour_blind, "03.1": _shuffle,
-          "04.1": _ifiv_mean, "05.3": _colour_only,
+          "03.4": _no_sum_of_items, "04.1": _ifiv_mean, "04.4": _misleading_slope, "05.3": _colour_only,
+          "05.4": _sensitive_not_culprit,
           "06.3": _item_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
           "08.5": _pair_game,
           "09.1": _shared, "09.2": _basis}
