@@ -52,3 +52,18 @@ def test_the_block_gathers_chapter_06_over_data_seeds_when_their_tours_ran(tmp_p
         notebooks = {f"0{k}_x.ipynb": {} for k in chapters}
         (folder / "tour.json").write_text(json.dumps({"data_seed": seed, "small_mode": small, "notebooks": notebooks}))
     assert data_seed_tours(tmp_path) == [1, 4, 5]  # chapters 06 and 07 on full data
+
+
+def test_the_timing_table_gives_each_chapter_its_reading_time_from_its_prose(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from xfashion.results import READING_WPM, timing_rows
+
+    # 300 words of prose and a long code cell: code is not reading time
+    nb = new_notebook(cells=[new_markdown_cell("word " * 300), new_code_cell("x = 1\n" * 500)])
+    nbformat.write(nb, tmp_path / "01_a.ipynb")
+    tour = {"notebooks": {"01_a.ipynb": {"seconds": 12.4, "peak_rss_mb_so_far": 900.0}}, "peak_rss_mb": 900.0}
+    rows = timing_rows(tour, notebooks=tmp_path)
+    assert rows[2] == f"| 01_a | 12 | 900 | {round(300 / READING_WPM)} |"
+    assert rows[-1].endswith(f"| {round(300 / READING_WPM)} |")

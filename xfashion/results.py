@@ -150,21 +150,37 @@ def _record(path: Path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def timing_rows(tour: dict) -> list:
-    """Markdown rows of a tour record: seconds and peak memory per chapter (and its solutions), then the totals."""
+READING_WPM = 120  # careful reading of technical prose with code, words a minute
+
+
+def reading_minutes(notebook: str | Path) -> int:
+    """Minutes to read a notebook's prose (its Markdown cells) at :data:`READING_WPM` words a minute."""
+    import nbformat
+
+    nb = nbformat.read(Path(notebook), as_version=4)
+    words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    return max(1, round(words / READING_WPM))
+
+
+def timing_rows(tour: dict, notebooks: Path = REPO_ROOT / "notebooks") -> list:
+    """Markdown rows of a tour record: seconds and peak memory per chapter (and its solutions), the chapter's
+    reading time, then the totals."""
     runs = tour["notebooks"]
     chapters = [name for name in runs if "/" not in name]
     solved = any("/" in name for name in runs)
-    rows = ["| chapter | seconds |" + (" its solutions (s) |" if solved else "") + " peak memory so far (MiB) |",
-            "| --- | --- |" + (" --- |" if solved else "") + " --- |"]
+    rows = ["| chapter | seconds |" + (" its solutions (s) |" if solved else "") + " peak memory so far (MiB) |"
+            f" reading (min at {READING_WPM} words a minute) |",
+            "| --- | --- |" + (" --- |" if solved else "") + " --- | --- |"]
+    reading = {name: reading_minutes(notebooks / name) if (notebooks / name).exists() else 0 for name in chapters}
     for name in chapters:
         solution = runs.get(f"solutions/{name}")
         peak = (solution or runs[name])["peak_rss_mb_so_far"]
         middle = (f" {solution['seconds']:.0f} |" if solution else " - |") if solved else ""
-        rows.append(f"| {name.removesuffix('.ipynb')} | {runs[name]['seconds']:.0f} |{middle} {peak:.0f} |")
+        rows.append(f"| {name.removesuffix('.ipynb')} | {runs[name]['seconds']:.0f} |{middle} {peak:.0f} | "
+                    f"{reading[name]} |")
     total = sum(runs[name]["seconds"] for name in chapters)
     middle = f" {sum(v['seconds'] for n, v in runs.items() if '/' in n):.0f} |" if solved else ""
-    rows.append(f"| all {len(chapters)} | {total:.0f} |{middle} {tour['peak_rss_mb']:.0f} |")
+    rows.append(f"| all {len(chapters)} | {total:.0f} |{middle} {tour['peak_rss_mb']:.0f} | {sum(reading.values())} |")
     return rows
 
 
