@@ -29,6 +29,7 @@ DOCS = ("conventions", "course_guide", "models_and_seeds", "command_line", "api"
 # manager (it draws the explorers as the tour left them) and its icon fonts, which it looks for beside the page
 NPM = {"requirejs@2.3.7": ("require.js",), "@jupyter-widgets/html-manager@1.0.15": ("dist/embed-amd.js", ".woff2")}
 VENDOR = REPO_ROOT / "build" / "vendor"
+FONTS = [f"{page}@jupyter-widgets/{f}" for page in ("", f"{SOLUTIONS}/") for f in ("", "html-manager/dist")]
 
 
 def references(nb) -> list:
@@ -68,8 +69,7 @@ def _scripts(book: Path) -> None:
             subprocess.run(["npm", "pack", "--silent", package], cwd=VENDOR, check=True, stdout=subprocess.DEVNULL)
         with tarfile.open(tarball) as tar:
             for member in (m for m in tar.getmembers() if m.name.endswith(wanted)):
-                to = [book / "_vendor"] if member.name.endswith(".js") else \
-                    [book / "_extra" / d / "@jupyter-widgets/html-manager/dist" for d in ("", SOLUTIONS)]
+                to = [book / "_vendor"] if member.name.endswith(".js") else [book / "_extra" / f for f in FONTS]
                 for folder in to:
                     folder.mkdir(parents=True, exist_ok=True)
                     (folder / Path(member.name).name).write_bytes(tar.extractfile(member).read())
