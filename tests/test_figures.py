@@ -380,3 +380,37 @@ def test_ig_steps_view_reports_captums_delta_and_samples_the_path_at_its_steps(w
         assert float(ig.values.sum()) - (path[-1] - path[0]) == pytest.approx(delta, abs=1e-3)
     with pytest.raises(ValueError, match="baseline is 'zero' or 'mean'"):
         xf.viz.widgets.ig_steps_view(wb_small, 0, 4, "blank")
+
+
+def _projectable(fig):
+    """The figure's width and the texts on it that are smaller than the series' minimum."""
+    fig.canvas.draw()
+    small = [(t.get_text(), t.get_fontsize()) for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip() and t.get_fontsize() < xf.viz.style.MIN_FONT]
+    return fig.get_size_inches()[0], small
+
+
+def test_each_chapters_key_figure_fits_the_books_width_with_no_text_under_the_minimum(catalog, splits, wb_small):
+    # the course guide's key figures, the ones a teacher projects: drawn from the small fixtures
+    test = wb_small.splits["test"]
+    bad = np.flatnonzero(test.oracle_label == 0)[:1]
+    attribution = xf.attribute(wb_small.model, wb_small.batch(bad), "ifiv")
+    summary = pd.DataFrame({"clash_top1": [0.8, 0.6], "clash_top1_lo": [0.7, 0.5], "clash_top1_hi": [0.9, 0.7]},
+                           index=["feature_ablation", "pair_removal"])
+    agreement = pd.DataFrame(np.eye(3), index=list("abc"), columns=list("abc"))
+    figures = {
+        "01 rule examples": xf.viz.plot_rule_examples(catalog, splits["train"]),
+        "03 score distributions": xf.viz.plot_score_distributions({"pairwise": np.linspace(-5, 5, 100)},
+                                                                 np.arange(100) % 2),
+        "04 explanation": xf.viz.plot_explanation(catalog, test.outfit(int(bad[0])), attribution),
+        "07 metric agreement": xf.viz.plot_agreement(agreement, title="Kendall's tau", label="tau"),
+        "08 hit rates": xf.viz.evaluation.plot_hit_rates(summary, "clash_top1", 0.26, highlight=["feature_ablation"]),
+    }
+    for name, drawn in figures.items():
+        fig = drawn if isinstance(drawn, plt.Figure) else (drawn[0] if isinstance(drawn, tuple) else plt.gcf())
+        if not isinstance(fig, plt.Figure):
+            fig = fig.figure
+        width, small = _projectable(fig)
+        assert width <= xf.viz.style.MAX_WIDTH, (name, width)
+        assert small == [], (name, small[:5])
+        plt.close("all")

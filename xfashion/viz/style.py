@@ -138,7 +138,7 @@ def mark(ax, kind: str) -> None:
     level = getattr(ax, "_xfashion_tags", 0)
     ax._xfashion_tags = level + 1
     ax.text(0.5, 0.03 + 0.2 * level, tag["text"], transform=ax.transAxes, ha="center", va="bottom",
-            fontsize=MIN_FONT - 1, color=tag["ink"], fontweight="bold",
+            fontsize=MIN_FONT, color=tag["ink"], fontweight="bold",
             bbox={"boxstyle": "round,pad=0.2", "facecolor": tag["face"], "edgecolor": "none"}, gid=f"tag:{kind}")
 
 
