@@ -338,7 +338,7 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
         shape, color = marks.get(label, ("x", "black"))
         left.scatter(frame.colour, frame.category, marker=shape, color=color, s=28 if shape != "." else 10,
                      alpha=0.8 if shape != "." else 0.45, label=f"{label} ({len(frame):,} dims)")
-    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.3), yticks=np.linspace(0, 1, 6))  # the legend above 1, as on the right
     left.set_xlabel("share of its variance the colour explains", fontsize=style.MIN_FONT)
     left.set_ylabel("share the category explains", fontsize=style.MIN_FONT)
     left.set_title("each dimension: what does it vary with?", fontsize=style.MIN_FONT + 1)
