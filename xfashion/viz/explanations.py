@@ -21,6 +21,7 @@ from ..outfits import outfit_blame, outfit_violations
 from ..scorer import outfit_features, score
 from ..utils import check_count
 from . import style
+from .evaluation import method_name
 from .outfits import _axes, heatmap, item_pixels, plot_outfit
 
 
@@ -87,12 +88,12 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     names = [f"{k}: {COLOR_NAMES[c]}\n{CATEGORIES[catalog.category[i]]}" for k, (i, c) in enumerate(zip(items, colors))]
     fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
                                           culprit_item if framed else None, attribution.method, blamed, swapped)
-    oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule for v in verdict}))
-    group = groups[pair_group].replace("_", "-")
-    pair = "" if attribution.item_level else f"; culprit (item, group): {pair_item}, {group}"
+    oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule.replace("_", " ") for v in verdict}))
+    group = {COLOR_GROUP: "colour"}.get(groups[pair_group], groups[pair_group].replace("_", "-"))
+    pair = "" if attribution.item_level else f"; culprit (item, group): item {pair_item}'s {group}"
     lead = "culprit item" if framed else "lowest item"
-    fig.suptitle(prefix + (title or f"{attribution.method}: {lead} {culprit_item}{pair}\nstylist: {oracle}"),
-                 fontsize=style.MIN_FONT + 1)
+    fig.suptitle(prefix + (title or f"{method_name(attribution.method)}: {lead} {culprit_item}{pair}\n"
+                                    f"stylist: {oracle}"), fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
     if kinds:
         style.marker_legend(fig, kinds, y=0.0)
