@@ -18,11 +18,6 @@ def white_gradient(rgba, tau):
     return rgba.grad
 
 
-def clashes(a, b):
-    d = abs(a - b) % 360
-    return 60 <= min(d, 360 - d) <= 150
-
-
 def colour_blind_of(catalog):
     def colour_blind(encode):
         out = torch.stack([encode(xf.data.render(catalog.images[:4], c)) for c in range(len(xf.COLOR_NAMES))])
@@ -78,7 +73,7 @@ RIGHT = {"03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red"
                           ("green", "red"): False},
          "04.4": lambda: (lambda x: (x - 1) ** 2, 1.5),  # slope +1 at 1.5, yet f(0) = 1 > f(1.5) = 0.25
          "05.4": lambda: (lambda x: x[0] * 10 * 0.01 + x[1] * 0.5 * 4 - x[2], [0.01, 4.0, 3.0]),
-         "01.2": grey, "01.4": clashes, "02.2": white_gradient, "03.1": shuffle,
+         "01.2": grey, "01.4": lambda: ["green", "pink", "purple"], "02.2": white_gradient, "03.1": shuffle,
          "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,
          "07.3": kendall, "07.4": lambda v: -v, "08.4": pair,
          "08.5": lambda present: -5.0 * present[2] - 3.0 * (present[0] and present[1]), "09.1": shared,
@@ -88,7 +83,7 @@ WRONG = {"03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red"
          "04.4": lambda: (lambda x: 2 * x, 1.0),  # linear: the slope's guess is exact
          "05.4": lambda: (lambda x: -(x ** 2).sum() / 2, [1.0, 2.0, 3.0]),  # the steepest item is the culprit
          "01.2": lambda rgba: rgba[:3].mean(0), "02.2": lambda rgba, tau: torch.zeros_like(rgba),
-         "01.4": lambda a, b: 60 <= abs(a - b) <= 150,  # forgets that hue wraps around
+         "01.4": lambda: ["red", "teal"],  # no clash, but not the largest set (red, orange, yellow has three)
          "02.5": lambda encode: True,
          "03.1": lambda batch, perm: xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()},
                                                             batch.slot, batch.mask, batch.label, batch.items),

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .cnn import color_normalised_grey
-from .data import COLOR_NAMES, render
+from .data import COLOR_NAMES, PALETTE, render
 from .evaluate.metrics import detection_scores
 from .evaluate.pairs import implied_pairs
 from .explain import attribute
@@ -76,20 +76,34 @@ def _grey(answer, catalog, items=(0, 1, 2, 3, 4)):
     return "equal for red and blue, and equal to the CNN's input: the shape-texture group cannot see colour"
 
 
-def _hue_clash(answer, rules=DEFAULT_RULES):
-    """01.4: whether two chromatic hues (degrees, 0-360) clash under the stylist's hue rule."""
+def _clash_free(answer, rules=DEFAULT_RULES):
+    """01.4: a largest set of chromatic palette colours with no hue clash between any two of them."""
+    from itertools import combinations
+
+    hues = {name: c.hue for name, c in zip(COLOR_NAMES, PALETTE) if c.hue is not None}
     lo, hi = rules.hue_clash
-    pairs = [(0, 100), (350, 20), (10, 200), (300, 40), (90, 90), (0, 60), (30, 270), (359, 181), (200, 20.5),
-             (150, 0)]
-    for a, b in pairs:
-        mine = answer(a, b)
-        if not isinstance(mine, (bool, np.bool_)):
-            raise NotYet(f"clashes should return True or False; got {type(mine).__name__}")
-        if bool(mine) != (lo <= hue_distance(a, b) <= hi):
-            raise NotYet(f"for hues {a} and {b} degrees your function says {bool(mine)}, the stylist says "
-                         f"{not bool(mine)}: place both on the colour wheel")
-    return (f"right on all {len(pairs)} pairs: a hue is an angle, so 350 and 20 degrees lie 30 apart, and "
-            f"10 and 200 are near-opposites (complementary), not a clash")
+
+    def free(names):
+        return all(not lo <= hue_distance(hues[a], hues[b]) <= hi for a, b in combinations(names, 2))
+
+    largest = next(k for k in range(len(hues), 0, -1) if any(free(s) for s in combinations(hues, k)))
+    mine = answer()
+    if isinstance(mine, str) or not all(isinstance(n, str) for n in mine):
+        raise NotYet("clash_free() should return a list of colour names, e.g. ['red', 'teal']")
+    mine = list(dict.fromkeys(mine))
+    if not set(mine) <= set(hues):
+        raise NotYet(f"{sorted(set(mine) - set(hues))}: not chromatic palette colours; they are {list(hues)}")
+    clashing = [(a, b) for a, b in combinations(mine, 2) if lo <= hue_distance(hues[a], hues[b]) <= hi]
+    if clashing:
+        a, b = clashing[0]
+        raise NotYet(f"{a} and {b} clash: their hues lie {hue_distance(hues[a], hues[b]):.0f} degrees apart")
+    if len(mine) < largest:
+        raise NotYet(f"no two of your {len(mine)} colours clash, but a larger set exists")
+    sets = [" + ".join(s) for s in combinations(hues, largest) if free(s)]
+    return (f"{largest} colours at most, in {len(sets)} ways ({'; '.join(sets)}): neighbours on the wheel and "
+            "near-opposites pass, anything between clashes. The stylist's too-many-colours rule allows "
+            f"{rules.max_chromatic} chromatic items" + (", so on this stylist that rule binds first"
+                                                          if rules.max_chromatic < largest else ""))
 
 
 def _colour_blind(answer):
@@ -354,7 +368,7 @@ def _pair_game(answer):
             "lowest items")
 
 
-CHECKS = {"01.2": _grey, "01.4": _hue_clash, "02.2": _white_gradient, "02.5": _colour_blind, "03.1": _shuffle,
+CHECKS = {"01.2": _grey, "01.4": _clash_free, "02.2": _white_gradient, "02.5": _colour_blind, "03.1": _shuffle,
           "03.4": _no_sum_of_items, "04.1": _ifiv_mean, "04.4": _misleading_slope, "05.3": _colour_only,
           "05.4": _sensitive_not_culprit,
           "06.3": _item_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
