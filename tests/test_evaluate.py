@@ -272,11 +272,72 @@ def test_chunked_attribution_equals_one_call_and_counts_cost_per_outfit(wb_eval)
         seen.append(list(rows))
         return wb_eval.batch(index[rows], images=images)
 
-    parts = xf.evaluate.agreement.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=4)
-    assert seen == [[0, 1], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # warm-up, then the chunks
+    parts = xf.evaluate.agreement.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=4,
+                                                      timed=False)
+    assert seen == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     torch.testing.assert_close(parts.values, whole.values, atol=1e-5, rtol=1e-5)
     assert parts.forward_passes == whole.forward_passes == 1.0
     assert torch.equal(parts.mask, whole.mask)
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        xf.evaluate.agreement.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=0)
+
+
+def test_a_method_registered_in_a_session_changes_neither_the_books_run_nor_its_cache(wb_eval, tmp_path,
+                                                                                        monkeypatch):
+    from xfashion.evaluate.report import SWAP_METHODS
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    kwargs = dict(seeds=(0,), n_outfits=300, per_kind=3, margin=0.0, sanity_cases=3, quantus_cases=0, progress=False)
+    first = run_swap_evaluation(wb_eval, **kwargs)
+    files = sorted(p.name for p in tmp_path.glob("swap-*"))
+
+    @xf.explain.register
+    class DoubledIFIV(xf.explain.Explainer):
+        traits = xf.explain.Traits("doubled_ifiv", gradients=True)
+
+        def compute(self, run):
+            return 2 * xf.explain.gradient.ifiv(run.model, run.batch, run.groups, run.target)
+    try:
+        second = run_swap_evaluation(wb_eval, **kwargs)
+        named = run_swap_evaluation(wb_eval, ["doubled_ifiv", "ifiv"], **kwargs)  # where a chapter names it
+    finally:
+        xf.explain.unregister("doubled_ifiv")
+    assert list(first.summary.index) == [*SWAP_METHODS, "oracle"] and first.config["methods"] == list(SWAP_METHODS)
+    assert second.cached and second.per_case.equals(first.per_case)
+    assert len({p.name for p in tmp_path.glob("swap-*")} - set(files)) == 1  # the named run's file, no other
+    doubled = named.per_case.pivot_table(index="case", columns="method", values="item_top1")
+    assert (doubled["doubled_ifiv"] == doubled["ifiv"]).all()  # doubling keeps every ranking
+    with pytest.raises(ValueError, match="names no method"):
+        run_swap_evaluation(wb_eval, [], **kwargs)
+
+
+def test_quantus_joins_the_swap_tests_cached_results_without_recomputing_them(wb_eval, tmp_path, monkeypatch):
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    kwargs = dict(seeds=(0,), n_outfits=300, per_kind=4, margin=0.0, sanity_cases=4, progress=False)
+    swap_only = run_swap_evaluation(wb_eval, ["ifiv", "random"], quantus_cases=0, **kwargs)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("swap-*")}
+    both = run_swap_evaluation(wb_eval, ["ifiv", "random"], quantus_cases=5, **kwargs)
+    after = {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("swap-*")}
+    assert all(after[name] == t for name, t in before.items())  # the swap test's file is read, not written again
+    added = [n for n in after if n not in before]
+    assert added and all(n.startswith("swap-quantus-") for n in added)
+    assert both.per_case[list(swap_only.per_case.columns)].equals(swap_only.per_case)
+    assert swap_only.deletion.empty and not both.deletion.empty
+    judged = both.per_case.dropna(subset=["faithfulness_correlation"])
+    assert len(judged) == 2 * 5 and set(judged.method) == {"ifiv", "random"}
+
+
+def test_hit_rates_give_each_method_its_own_chance_level(wb_eval):
+    report = run_swap_evaluation(wb_eval, ["ifiv", "pixel_ig", "random"], n_outfits=300, per_kind=6, margin=0.0,
+                                 sanity_cases=3, quantus_cases=0, max_cases={"pixel_ig": 5}, progress=False)
+    rates = xf.evaluate.metrics.hit_rates(report)
+    # a random ranking of an outfit of n items names the swapped one with probability 1/n
+    assert rates.loc["ifiv", "chance"] == pytest.approx(report.random_expected["item_top1"])
+    pixel = report.per_case[report.per_case.method == "pixel_ig"]
+    assert rates.loc["pixel_ig", "chance"] == pytest.approx((1 / pixel["size"]).mean()) and len(pixel) == 5
+    assert rates.loc["ifiv", "lo"] <= rates.loc["ifiv", "mean"] <= rates.loc["ifiv", "hi"]
+    cells = xf.evaluate.metrics.hit_rates(report, "pair_top1")
+    assert np.isnan(cells.loc["pixel_ig", "mean"]) and cells.loc["ifiv", "chance"] == pytest.approx(
+        report.random_expected["pair_top1"])
 
 
 def test_metrics_compute_themselves_and_register_once():
@@ -342,3 +403,16 @@ def test_the_design_explorer_shows_each_designs_gradient_and_top1_beside_the_boo
     assert list(menu.options) == ["ReLU", "additive"] and menu.value == "ReLU"
     menu.value = "additive"  # the redraw only draws: no error, the figure closed after display
     plt.close("all")
+
+
+def test_the_margin_curve_keeps_the_larger_drops_and_moves_chance_with_the_outfits_kept():
+    import pandas as pd
+    # four cases: two small outfits with small drops, two large ones with large drops; ifiv hits the small ones
+    frame = pd.DataFrame({"method": ["ifiv"] * 4 + ["random"] * 4, "drop": [1.0, 2.0, 5.0, 9.0] * 2,
+                          "size": [2, 2, 5, 5] * 2, "item_top1": [1, 1, 0, 1, 0, 1, 0, 0]})
+    curve = xf.viz.evaluation.margin_curve(frame, [0.5, 3.0, 10.0], ["ifiv", "random"])
+    assert curve["kept"].tolist() == [1.0, 0.5, 0.0]
+    assert curve.loc[0.5, "chance"] == pytest.approx((0.5 + 0.5 + 0.2 + 0.2) / 4)
+    assert curve.loc[3.0, "chance"] == pytest.approx(0.2)  # only the five-item outfits are left
+    assert curve.loc[0.5, "ifiv"] == 0.75 and curve.loc[3.0, "ifiv"] == 0.5 and curve.loc[3.0, "random"] == 0.0
+    assert curve.loc[10.0, ["chance", "ifiv", "random"]].isna().all()  # no case left: NaN, not a zero

@@ -174,7 +174,7 @@ SIZES = {
     "fitb_questions": (600, None),  # fill-in-the-blank questions drawn from the test outfits
     # small-data mode checks that the swap test and the design study run, not what they find (claims are
     # not checked there): a few cases per kind are enough, and they are the test suite's largest cost
-    "swap_controlled": ({"n_outfits": 6000, "per_kind": 250}, {"n_outfits": 800, "per_kind": 25}),
+    "swap_controlled": ({"n_outfits": 6000, "per_kind": 150}, {"n_outfits": 800, "per_kind": 25}),
     "swap_paper": ({"n_outfits": 500, "per_kind": None}, {"n_outfits": 400, "per_kind": 25}),
     "swap_quantus_cases": (30, 5),  # cases per method and scorer seed that Quantus's metrics judge
     "swap_sanity_cases": (100, 30),  # cases per method re-explained on the randomised scorer

@@ -37,23 +37,33 @@ def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, p
     return out
 
 
-def attribute_in_chunks(model, batch_of, n: int, method: str, options: dict, chunk: int = 64) -> Attribution:
+def attribute_in_chunks(model, batch_of, n: int, method: str, options: dict, chunk: int = 64,
+                        timed: bool = True) -> Attribution:
     """One method over ``n`` outfits, ``chunk`` at a time (fewer for pixel methods), after an untimed warm-up.
 
     ``batch_of(rows, images)`` returns the :class:`~xfashion.outfits.OutfitBatch` of outfit positions
     ``rows`` (with item images when ``images`` is true), so any source of outfits can be explained.
+    ``timed=False`` skips the warm-up, for a caller that reads no time.
     """
+    check_count(chunk, "chunk")  # here, before the warm-up: range() would say "arg 3 must not be zero"
     images = get_method(method).traits.needs_images
     step = min(chunk, PIXEL_CHUNK) if images else chunk
-    warm_up(model, batch_of(np.arange(min(2, n)), images), method, options)
+    if timed:
+        warm_up(model, batch_of(np.arange(min(2, n)), images), method, options)
     parts = [attribute(model, batch_of(np.arange(i, min(i + step, n)), images), method, **options)
              for i in range(0, n, step)]
     return concat_attributions(parts)
 
 
+_WARM = set()  # methods called once in this process: their lazy initialisation is paid
+
+
 def warm_up(model, batch, method: str, options: dict) -> None:
-    """One untimed call, so that a method's first measured call does not pay for lazy initialisation."""
-    attribute(model, batch, method, **options)
+    """One untimed call, so that a method's first measured call does not pay for lazy initialisation
+    (imports, Captum's set-up: once a process, so a method already called is not called again)."""
+    if method not in _WARM:
+        attribute(model, batch, method, **options)
+        _WARM.add(method)
 
 
 def concat_attributions(parts: list) -> Attribution:

@@ -356,3 +356,32 @@ def headline(report, subset: str = "unambiguous", family: str = "swap test") -> 
         out[f"{metric} ({subset})"] = s.apply(fmt, axis=1)
     out["cases"] = s["cases"].astype(int)
     return out
+
+
+def hit_rates(report, metric: str = "item_top1", methods=None) -> pd.DataFrame:
+    """Per method: ``metric``'s mean over scorer seeds, their sd, the pooled 95% interval, the chance level on the
+    method's own cases (a uniformly random ranking of their items or (item, group) cells) and the cases.
+
+    Chance is computed per method because the capped methods see a subset of the cases, whose outfit sizes
+    differ slightly; the pair metric counts only the swaps that name a group.
+    """
+    if metric not in ("item_top1", "pair_top1", "mrr"):
+        raise ValueError(f"metric must be 'item_top1', 'pair_top1' or 'mrr'; got {metric!r}.")
+    s, pc = report.summary, report.per_case
+    methods = [m for m in (methods or s.index) if m in s.index]
+    groups = len(report.first.groups)
+    rows = {}
+    for m in methods:
+        mine = pc[pc.method == m]
+        n = mine["size"].to_numpy(dtype=float)
+        if metric == "item_top1":
+            chance = float((1 / n).mean())
+        elif metric == "mrr":
+            chance = float(np.mean([sum(1 / k for k in range(1, int(x) + 1)) / x for x in n]))
+        else:
+            named = mine["kind"].isin(report.first.groups).to_numpy()
+            chance = float((1 / (n[named] * groups)).mean()) if named.any() else math.nan
+        rows[m] = {"mean": float(s.loc[m, metric]), "sd": float(s.loc[m, f"{metric}_sd"]),
+                   "lo": float(s.loc[m, f"{metric}_lo"]), "hi": float(s.loc[m, f"{metric}_hi"]), "chance": chance,
+                   "cases": int(s.loc[m, "cases"])}
+    return pd.DataFrame(rows).T.astype({"cases": int})

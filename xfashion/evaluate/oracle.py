@@ -53,11 +53,16 @@ def fashion_oracle(catalog, split: str, rules: StylistRules = DEFAULT_RULES, gro
         it = np.where(mask, items, 0)
         cat, busy, slot = catalog.category[it], catalog.busy[it].astype(np.int64), catalog.slot[it]
         bad = ~good_mask(cat, colors, busy, mask, rules)
-        options = []
-        for i in range(items.shape[1]):
-            recolor = np.stack(np.broadcast_arrays(cat[:, i, None], palette[None], busy[:, i, None]), -1)
-            options.append(np.concatenate([recolor, by_slot[slot[:, i]]], 1))
-        return bad, repairers(cat, colors, busy, mask, options, rules) & bad[:, None]
+        culprits = np.zeros(items.shape, bool)
+        b = np.flatnonzero(bad)  # a good outfit has no culprit: only the bad ones try every repair
+        if len(b):
+            cat, busy, slot, colors, mask = cat[b], busy[b], slot[b], np.asarray(colors)[b], mask[b]
+            options = []
+            for i in range(items.shape[1]):
+                recolor = np.stack(np.broadcast_arrays(cat[:, i, None], palette[None], busy[:, i, None]), -1)
+                options.append(np.concatenate([recolor, by_slot[slot[:, i]]], 1))
+            culprits[b] = repairers(cat, colors, busy, mask, options, rules)
+        return bad, culprits
 
     def blame(items, colors):
         items = np.asarray(items)

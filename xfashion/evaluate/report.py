@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from ..cache import Cache, pack_record, unpack_record
 from ..explain import Attribution, explain_code, get_method, with_images
-from ..explain import methods as registered_methods
 from ..features import catalog_key
 from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
@@ -21,7 +21,7 @@ from ..scorer import score
 from ..training import train_scorer
 from ..utils import check_count, check_seed, check_unique, from_plain, size, to_plain
 from .agreement import attribute_in_chunks
-from .faithfulness import QUANTUS_VERSION, quantus_scores
+from .faithfulness import QUANTUS_VERSION, quantus_metrics, quantus_scores
 from .metrics import family_scores, metrics_of, random_expected, seed_summary, summarise
 from .oracle import oracle_attribution
 from .runner import score_methods, spread
@@ -39,7 +39,7 @@ class SwapReport:
     ``cases`` maps each scorer seed to its :class:`SwapCases`; ``per_case`` has one row per
     (seed, case, method); ``summary`` holds mean ± sd over seeds and pooled intervals
     (:func:`seed_summary`); ``deletion``, ``sanity``, ``cost`` and ``random_expected`` are means
-    over seeds.
+    over seeds; ``sanity_cases`` counts the sanity check's cases per method over the seeds.
     """
 
     cases: dict
@@ -52,6 +52,7 @@ class SwapReport:
     config: dict
     seconds: float
     cached: bool = False
+    sanity_cases: pd.Series | None = None  # per method, the cases of the sanity check over all seeds
 
     @property
     def first(self) -> SwapCases:
@@ -69,6 +70,17 @@ def seed_scorer(wb, seed: int, design: dict | None = None):
                         progress=False, **(design or {})).model
 
 
+# The book's swap test: each distinct computation once, the costly ones on fewer cases per scorer seed (spread over
+# the swap kinds; None: every case). Chapter 05 shows that IFIV, Captum's InputXGradient and DeepLift compute the
+# same values on this scorer, and IFIV from the mean item within a few thousandths of IFIV, so those copies are not
+# evaluated again. Chapters 06 and 07 read this one run; a method registered in a notebook joins only where a
+# chapter names it (it changes neither this list nor the run's cache). The caps keep chapter 06 near a minute on one
+# core: pixel IG runs the CNN and the colour histogram on every item at every step (about 70 ms a case).
+SWAP_METHODS = {"ifiv": None, "saliency": None, "integrated_gradients": None, "integrated_gradients_mean": None,
+                "gradient_shap": None, "feature_ablation": None, "shapley_sampling": 200, "exact_shapley": 300,
+                "grad_cam": 300, "pixel_ig": 24, "random": None}
+
+
 def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds=(0,), design: dict | None = None,
                         n_outfits: int | None = None, per_kind: int | None = None, draws: int = 30,
                         margin: float = 0.5, rules: StylistRules = DEFAULT_RULES, split: str = "test",
@@ -82,7 +94,8 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     ----------
     wb : Workbench
     methods : sequence of str, optional
-        Attribution methods (default: every registered one); the oracle ceiling is always added.
+        Attribution methods (default: :data:`SWAP_METHODS`, the book's list, with its case caps); the oracle ceiling
+        is always added.
     protocol : {'controlled', 'paper'}
         See :mod:`xfashion.evaluate.swap`.
     seeds : sequence of int
@@ -99,11 +112,12 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
         The stylist whose oracle judges the swapped outfits.
     sanity_cases : int, optional
         Cases re-explained on a scorer with randomised weights (default: the size ``swap_sanity_cases``, 100 on
-        full data).
+        full data); 0 skips the check.
     quantus_cases : int, optional
         Cases per method and seed that Quantus's metrics (:mod:`~xfashion.evaluate.faithfulness`) judge
         (default: the size ``swap_quantus_cases``, 30 on full data), spread over the swap kinds; methods
-        with a case cap judge a sixth of their cap, at least 10.
+        with a case cap judge a sixth of their cap, at least 10; 0 skips them. They are cached apart from
+        the swap test, so a run without them and a later run with them share the swap test's results.
     max_cases : dict, optional
         Per-method cap on cases, overriding each method's declared ``traits.max_cases``.
     use_cache : bool
@@ -111,7 +125,8 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     """
     sanity_cases = size("swap_sanity_cases") if sanity_cases is None else sanity_cases
     quantus_cases = size("swap_quantus_cases") if quantus_cases is None else quantus_cases
-    check_count(sanity_cases, "sanity_cases")
+    if sanity_cases != 0:  # 0 skips the sanity check (a run whose sanity is not the question)
+        check_count(sanity_cases, "sanity_cases")
     if quantus_cases != 0:  # 0 skips Quantus (e.g. a second protocol whose faithfulness is not the question)
         check_count(quantus_cases, "quantus_cases")
     check_count(n_outfits, "n_outfits", allow_none=True)
@@ -124,43 +139,58 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     for s in seeds:
         check_seed(s)
     check_unique([int(s) for s in seeds], "seeds")
+    if methods is not None and not len(list(methods)):
+        raise ValueError("methods names no method; name some, e.g. methods=['ifiv', 'random'], or pass None for "
+                         "the book's list (xfashion.evaluate.report.SWAP_METHODS).")
     # aliases resolved first, so "ig" and "integrated_gradients" count as a repeat
-    methods = check_unique([get_method(m, "items").traits.name for m in (methods or registered_methods())], "methods")
-    max_cases = {**declared_caps(methods), **(max_cases or {})}
+    book = methods is None
+    methods = check_unique([get_method(m, "items").traits.name for m in (methods or SWAP_METHODS)], "methods")
+    max_cases = {**declared_caps(methods, SWAP_METHODS if book else None), **(max_cases or {})}
     config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),
               "n_outfits": n_outfits, "per_kind": per_kind, "draws": draws, "margin": margin, "split": split,
               "methods": list(methods), "rules": dataclasses.asdict(rules), "sanity_cases": sanity_cases,
               "quantus_cases": quantus_cases, "quantus": QUANTUS_VERSION,
               "max_cases": max_cases, "options": dict(options or {})}
-    # every per-case metric the swap test computes (all but the pair test's) keys it, settings and code, also one
-    # typed in a cell
-    measured = [m for m in metrics_of(per_case=True) if m.family != "pair test"]
-    metric_code = list(dict.fromkeys(type(m) for m in measured))
+    # the swap test is keyed by its own metrics (settings and code, also one typed in a cell), Quantus's part by
+    # Quantus's: a run with Quantus reuses the swap test of a run without it
+    swap_metrics = metrics_of("swap test", per_case=True)
+    quantus = list(quantus_metrics().values())
+    one = {key: v for key, v in config.items() if key not in ("seeds", "quantus_cases", "quantus")}
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
-    one = {key: v for key, v in config.items() if key != "seeds"}
     for k, s in enumerate(tqdm(list(seeds), desc="scorer seeds", disable=not progress or len(seeds) == 1)):
         model = wb.model if design is None and k == 0 else seed_scorer(wb, s, design)
         # keyed by the model's weights and the data it is evaluated on, not by a name
         cache = Cache("swap", {**one, "seed": int(s)},
                       inputs=[model, catalog_key(wb.catalog), wb.feats.tables, wb.feats.extractor, wb.means,
-                              wb.references, measured],
-                      code=[*evaluate_code(), *explain_code(), *[get_method(m) for m in methods], *metric_code,
-                            sys.modules[score.__module__], sys.modules[outfit_blame.__module__],
-                            sys.modules[violations.__module__]])
+                              wb.references, swap_metrics],
+                      code=[*evaluate_code(), *explain_code(), *[get_method(m) for m in methods],
+                            *dict.fromkeys(type(m) for m in swap_metrics), sys.modules[score.__module__],
+                            sys.modules[outfit_blame.__module__], sys.modules[violations.__module__]])
         saved = cache.load() if use_cache else None
         if saved is None:
             cached = False
             saved = _evaluate_seed(wb, model, int(s), methods, one, rules, max_cases, progress)
             cache.save(saved)
         cases[int(s)] = _cases_from_plain(saved["cases"])
-        parts.append(saved)
+        part = {**saved, "per_case": _unpack_frame(saved["per_case"]), "quantus": None}
+        if quantus_cases:
+            q_cache = Cache("swap-quantus", {"cases": quantus_cases, "quantus": QUANTUS_VERSION, "seed": int(s)},
+                            inputs=[cache.key, quantus], code=[*evaluate_code(), *explain_code(),
+                                                               *dict.fromkeys(type(m) for m in quantus)])
+            judged = q_cache.load() if use_cache else None
+            if judged is None:
+                cached = False
+                judged = _quantus_seed(wb, model, int(s), cases[int(s)], saved, quantus_cases, max_cases, options or {})
+                q_cache.save(judged)
+            part["quantus"] = judged
+        parts.append(part)
     return _combine(parts, cases, config, time.perf_counter() - start, cached)
 
 
 def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: StylistRules, max_cases: dict,
                    progress: bool) -> dict:
-    """One scorer seed's cases, detection per case, deletion curves, sanity check and cost, as plain data."""
+    """One scorer seed's cases, detection per case, sanity check, cost and explanations, as plain data."""
     cases = build_swap_cases(wb, protocol=config["protocol"], n_outfits=config["n_outfits"],
                              per_kind=config["per_kind"], draws=config["draws"], margin=config["margin"], seed=seed,
                              split=config["split"], rules=rules, model=model)
@@ -169,68 +199,101 @@ def _evaluate_seed(wb, model, seed: int, methods: list, config: dict, rules: Sty
     meta = pd.DataFrame({"seed": seed, "case": np.arange(len(cases)), "kind": cases.kind,
                          "slot": cases.slot_name(wb.catalog), "size": cases.size, "unambiguous": cases.unambiguous,
                          "drop": cases.drop})
-    frames, deletion, cost, sanity = [], {}, {}, {}
+    frames, cost, sanity, values = [], {}, {}, {}
     rand_model = randomised_copy(model, seed)
-    n_quantus = config["quantus_cases"]
     options = config["options"]
 
-    def explain(scorer, sub, m):
-        return oracle_attribution(sub) if m == "oracle" else _attribute_cases(wb, scorer, sub, m, options.get(m, {}))
+    def explain(scorer, sub, m, timed=True):
+        return oracle_attribution(sub) if m == "oracle" else \
+            _attribute_cases(wb, scorer, sub, m, options.get(m, {}), timed=timed)
 
     for run in score_methods(model, cases, [*methods, "oracle"], "swap test", explain, caps=max_cases,
                              progress=progress, desc=f"swap evaluation (scorer seed {seed})"):
         m, sub, attr = run.method, run.cases, run.attr
         if m != "oracle":
             cost[m] = run.cost()
-            if n_quantus:
-                run.scores, deletion[m] = _quantus_cases(wb, model, sub, attr, m, options.get(m, {}), run.scores,
-                                                         n_quantus, max_cases, seed)
-            # the same cases, spread over the kinds, on the trained and the randomised scorer (capped
-            # methods re-explain half their cases)
-            pick = spread(len(sub), min(config["sanity_cases"], max(20, len(sub) // 2)))
-            both = sub.subset(pick)
-            r_scores = family_scores("swap test", explain(rand_model, both, m), both)
-            sanity[m] = {"trained model": float(run.scores["item_top1"].iloc[pick].mean()),
-                         "randomised model": float(r_scores["item_top1"].mean())}
+            values[m] = attr.values.detach().float().contiguous()  # Quantus's part reads them (a later call)
+            if config["sanity_cases"]:
+                # the same cases, spread over the kinds, on the trained and the randomised scorer (capped
+                # methods re-explain half their cases)
+                pick = spread(len(sub), min(config["sanity_cases"], max(10, len(sub) // 2)))
+                both = sub.subset(pick)
+                r_scores = family_scores("swap test", explain(rand_model, both, m, timed=False), both)
+                sanity[m] = {"trained model": float(run.scores["item_top1"].iloc[pick].mean()),
+                             "randomised model": float(r_scores["item_top1"].mean()), "cases": len(pick)}
         frames.append(run.frame(meta))
-    deletion_df = pd.DataFrame(deletion, index=DELETION_SHARES.round(2))
-    deletion_df.index.name = "share of (item, group) cells replaced"
-    return {"cases": _cases_to_plain(cases), "per_case": to_plain(pd.concat(frames, ignore_index=True)),
-            "deletion": to_plain(deletion_df), "sanity": to_plain(pd.DataFrame(sanity).T),
-            "cost": to_plain(pd.DataFrame(cost).T), "random_expected": random_expected(cases)}
+    return {"cases": _cases_to_plain(cases), "per_case": _pack_frame(pd.concat(frames, ignore_index=True)),
+            "sanity": to_plain(pd.DataFrame(sanity).T), "cost": to_plain(pd.DataFrame(cost).T),
+            "random_expected": random_expected(cases), "values": values}
 
 
-def _quantus_cases(wb, model, sub: SwapCases, attr: Attribution, method: str, opts: dict, scores: pd.DataFrame,
-                   n_quantus: int, max_cases: dict, seed: int) -> tuple:
-    """Quantus's metrics joined to the per-case scores, and the method's deletion curve.
+def _quantus_seed(wb, model, seed: int, cases: SwapCases, saved: dict, n_quantus: int, max_cases: dict,
+                  options: dict) -> dict:
+    """Quantus's metrics on each method's explanations of one seed's cases, and its deletion curve.
 
     The cases are spread over the swap kinds; methods with a case cap are judged on a sixth of
     their cap (at least 10), since MPRT re-explains every case once per layer of the scorer.
     """
-    q = spread(len(sub), min(n_quantus, max(10, max_cases[method] // 6)) if method in max_cases else n_quantus)
-    cases = sub.subset(q)
-    batch = with_images(cases.batch, wb.catalog, np.maximum(cases.colors, 0)) \
-        if get_method(method).traits.needs_images else cases.batch
-    quantus = quantus_scores(model, batch, attr.take(q), wb.means, options={**wb.options(), **opts}, seed=seed)
-    return scores.join(quantus.set_index(pd.Index(q))), deletion_curve(quantus.attrs["curves"])
+    scores, curves = {}, {}
+    for method, values in saved["values"].items():
+        rows = spread(len(cases), max_cases.get(method, len(cases)))  # the cases the method explained
+        sub = cases.subset(rows)
+        attr = Attribution(values, sub.batch.mask.clone(), method, list(cases.groups),
+                           item_level=get_method(method).traits.level == "item")
+        q = spread(len(sub), min(n_quantus, max(10, max_cases[method] // 6)) if method in max_cases else n_quantus)
+        part = sub.subset(q)
+        batch = with_images(part.batch, wb.catalog, np.maximum(part.colors, 0)) \
+            if get_method(method).traits.needs_images else part.batch
+        judged = quantus_scores(model, batch, attr.take(q), wb.means,
+                                options={**wb.options(), **options.get(method, {})}, seed=seed)
+        scores[method] = _pack_frame(judged.assign(case=rows[q]))
+        curves[method] = deletion_curve(judged.attrs["curves"]).tolist()
+    return {"scores": scores, "deletion": curves}
 
 
-def declared_caps(methods) -> dict:
-    """Each capped method's case cap (its ``traits.max_cases``; in small-data mode at most ``capped_cases``)."""
+def declared_caps(methods, caps: dict | None = None) -> dict:
+    """Each capped method's case cap: ``caps[m]`` where given (None: uncapped), else its ``traits.max_cases``; in
+    small-data mode at most ``capped_cases``."""
     small = size("capped_cases")
-    caps = {m: get_method(m).traits.max_cases for m in methods if get_method(m).traits.max_cases}
-    return {m: cap if small is None else min(cap, small) for m, cap in caps.items()}
+    caps = {m: (caps[m] if caps and m in caps else get_method(m).traits.max_cases) for m in methods}
+    return {m: cap if small is None else min(cap, small) for m, cap in caps.items() if cap}
 
 
 def _combine(parts: list, cases: dict, config: dict, seconds: float, cached: bool) -> SwapReport:
-    per_case = pd.concat([from_plain(p["per_case"]) for p in parts], ignore_index=True)
+    frames, deletions = [], []
+    for p in parts:
+        frame = p["per_case"]
+        if p["quantus"] is not None:  # Quantus's columns joined to the cases each method's metrics judged
+            judged = pd.concat([_unpack_frame(f).assign(method=m) for m, f in p["quantus"]["scores"].items()])
+            frame = frame.merge(judged, on=["method", "case"], how="left")
+            deletions.append(pd.DataFrame(p["quantus"]["deletion"], index=DELETION_SHARES.round(2)))
+        frames.append(frame)
+    per_case = pd.concat(frames, ignore_index=True)
+    deletion = sum(deletions[1:], deletions[0]) / len(deletions) if deletions else pd.DataFrame()
+    deletion.index.name = "share of (item, group) cells replaced"
 
     def mean_frame(key):
         frames = [from_plain(p[key]) for p in parts]
         return sum(frames[1:], frames[0]) / len(frames)
     rand = {k: float(np.mean([p["random_expected"][k] for p in parts])) for k in parts[0]["random_expected"]}
-    return SwapReport(cases, per_case, seed_summary(per_case), mean_frame("deletion"), mean_frame("sanity").round(3),
-                      mean_frame("cost"), rand, config, seconds, cached)
+    sanity = mean_frame("sanity")
+    sanity_n = sum(from_plain(p["sanity"]).get("cases", 0) for p in parts)  # cases re-explained, over the seeds
+    return SwapReport(cases, per_case, seed_summary(per_case), deletion,
+                      sanity.drop(columns="cases", errors="ignore").round(3), mean_frame("cost"), rand, config, seconds,
+                      cached, sanity_n)
+
+
+def _pack_frame(frame: pd.DataFrame) -> dict:
+    """A per-case table as weights-only data, one tensor per numeric column (thousands of rows load in
+    milliseconds, where row lists of Python values take seconds)."""
+    return {"columns": [str(c) for c in frame.columns],
+            "data": [torch.from_numpy(frame[c].to_numpy().copy()) if frame[c].dtype.kind in "biuf"
+                     else frame[c].astype(str).tolist() for c in frame.columns]}
+
+
+def _unpack_frame(packed: dict) -> pd.DataFrame:
+    return pd.DataFrame({c: v.numpy() if isinstance(v, torch.Tensor) else v
+                         for c, v in zip(packed["columns"], packed["data"])})
 
 
 def evaluate_code() -> list:
@@ -248,12 +311,19 @@ def _cases_from_plain(c: dict) -> SwapCases:
     return unpack_record(SwapCases, {**c, "batch": OutfitBatch(**c["batch"])})
 
 
-def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, chunk: int = 128) -> Attribution:
+# Outfits per call by cost class. A gradient method holds every step's copy of its chunk at once, and the tour's
+# kernels hand blocks over 8 MiB back to the OS (utils.MALLOC_ENV): 32 outfits keep them under it, where 128
+# cost a third more time in page faults; the pixel methods' CNN activations likewise at 16 (the others: 128).
+CHUNKS = {"gradient": 32, "pixel": 16}
+
+
+def _attribute_cases(wb, model, cases: SwapCases, method: str, opts: dict, timed: bool = True) -> Attribution:
     def batch_of(rows, images):
         sub = cases.subset(rows)
         return with_images(sub.batch, wb.catalog, np.maximum(sub.colors, 0)) if images else sub.batch
 
-    return attribute_in_chunks(model, batch_of, len(cases), method, {**wb.options(), **opts}, chunk)
+    chunk = CHUNKS.get(get_method(method).traits.cost, 128)
+    return attribute_in_chunks(model, batch_of, len(cases), method, {**wb.options(), **opts}, chunk, timed)
 
 
 def deletion_curve(curves: dict) -> np.ndarray:

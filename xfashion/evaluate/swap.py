@@ -198,7 +198,7 @@ def make_swap_cases(model, batch: OutfitBatch, propose, refeaturise, *, kinds, g
     return cases
 
 
-BLOCK = 1000  # good outfits per block of the case search
+BLOCK = 250  # good outfits per block of the case search
 
 
 def _materialise(model, batch, refeaturise, oracle, groups, logits, base_items, base_colors, kind, rows, pos, new,

@@ -130,6 +130,117 @@ def plot_sanity(report, ax=None):
     return fig, ax
 
 
+NAMES = {"ifiv": "IFIV", "grad_cam": "Grad-CAM", "pixel_ig": "pixel IG", "integrated_gradients": "IG",
+         "integrated_gradients_mean": "IG from the mean item", "exact_shapley": "exact Shapley",
+         "shapley_sampling": "Shapley sampling", "gradient_shap": "GradientSHAP"}  # the others: "_" as a space
+
+
+def method_name(m: str) -> str:
+    """A method as the prose names it (``feature_ablation`` -> 'feature ablation', ``ifiv`` -> 'IFIV')."""
+    return NAMES.get(m, m.replace("_", " "))
+
+
+def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
+    """A hit rate per method (rows of :func:`~xfashion.evaluate.metrics.hit_rates`), best first: the mean over
+    scorer seeds (dot), ± their standard deviation (thick bar), the pooled 95% interval (thin line) and the
+    chance level on the method's own cases (grey tick)."""
+    r = rates.dropna(subset=["mean"]).sort_values("mean", ascending=False)
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 0.38 * len(r) + 1.3))
+    y = np.arange(len(r))
+    ax.hlines(y, r["lo"], r["hi"], color="0.35", lw=1, label="95% bootstrap interval, pooled cases")
+    ax.hlines(y, r["mean"] - r["sd"].fillna(0), r["mean"] + r["sd"].fillna(0), color="k", lw=4,
+              label="± sd over scorer seeds")
+    ax.plot(r["mean"], y, "o", color="k", ms=6, label="mean over scorer seeds")
+    ax.plot(r["chance"], y, "|", color="0.55", ms=16, mew=2.5, label="chance (a random ranking)")
+    for k, (_, row) in enumerate(r.iterrows()):
+        ax.text(1.02, k, f"{row['mean']:.2f}  ({int(row['cases']):,} cases)", va="center", fontsize=style.MIN_FONT)
+    ax.set_yticks(y, [method_name(m) for m in r.index], fontsize=style.MIN_FONT)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.0)
+    ax.set_xlabel(f"{metric} ↑ (controlled swaps)", fontsize=style.MIN_FONT)
+    ax.grid(axis="x", lw=0.3)
+    ax.legend(fontsize=style.MIN_FONT, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (len(r) + 3)),
+              ncol=2, frameon=False)
+    ax.set_title(f"How often each method names the swapped item ({metric}), best first", fontsize=style.MIN_FONT + 1)
+    fig.subplots_adjust(right=0.8)
+    return fig, ax
+
+
+def margin_curve(per_case: pd.DataFrame, margins, methods) -> pd.DataFrame:
+    """Item top-1 of each method over the kept cases whose logit dropped by at least each margin (rows), the
+    share of cases kept (column ``kept``) and chance on them (``chance``: the mean of 1 / outfit size, which moves
+    as the margin keeps other outfits); NaN where no case is left."""
+    first = per_case[per_case.method == methods[0]]
+    drop, size = first["drop"].to_numpy(), first["size"].to_numpy(dtype=float)
+    out = {"kept": [float((drop >= t).mean()) for t in margins],
+           "chance": [float((1 / size[drop >= t]).mean()) if (drop >= t).any() else np.nan for t in margins]}
+    for m in methods:
+        mine = per_case[per_case.method == m]
+        out[m] = [float(mine.loc[mine["drop"] >= t, "item_top1"].mean()) if (mine["drop"] >= t).any() else np.nan
+                  for t in margins]
+    return pd.DataFrame(out, index=pd.Index(np.round(margins, 2), name="margin (logits)"))
+
+
+def plot_margin(per_case: pd.DataFrame, margin: float, methods, top: float, ax=None):
+    """Item top-1 against the least logit drop a kept case must have, one line per method, chance on the same
+    cases dashed, ``margin`` marked."""
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 3.8))
+    grid = np.linspace(float(per_case["drop"].min()), top, 25)
+    curve = margin_curve(per_case, grid, methods)
+    for m in methods:
+        ax.plot(curve.index, curve[m], lw=2.5 if m == "ifiv" else 1.5, label=method_name(m))
+    ax.plot(curve.index, curve["chance"], color="0.5", ls="--", lw=1.2, label="chance on the kept cases")
+    ax.axvline(margin, color="k", lw=1)
+    at = margin_curve(per_case, [margin], methods).iloc[0]
+    ax.text(margin, 1.02, f" margin {margin:.1f}: {at['kept']:.0%} of the cases kept", fontsize=style.MIN_FONT,
+            transform=ax.get_xaxis_transform(), va="bottom")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("least logit drop of a kept swap (margin, in logits)", fontsize=style.MIN_FONT)
+    ax.set_ylabel("item_top1 ↑", fontsize=style.MIN_FONT)
+    ax.tick_params(labelsize=style.MIN_FONT)
+    ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return fig, ax
+
+
+def swap_case_caption(catalog, cases, c: int, attributions: dict, rules=None) -> str:
+    """What one swap case shows, in sentences: the rule the swap broke and the items it involves, which of the
+    blamed items is the unique culprit (and why the others are not), and each method's verdict; for a miss by
+    the first method, how far its culprit's total lies below the swapped item's."""
+    from ..evaluate.sentences import describe_violation, item_name
+    from ..rules import DEFAULT_RULES, violations
+    rules = rules or DEFAULT_RULES
+    n = int((cases.items[c] >= 0).sum())
+    items, colors, pos = cases.items[c, :n], cases.colors[c, :n], int(cases.position[c])
+    cats, busy = catalog.category[items], catalog.busy[items]
+    broken = violations(cats, colors, busy, rules)
+    said = [f"The {cases.kind[c].replace('_', '-')} swap put {item_name(catalog, items[pos], colors[pos], False)} "
+            f"at item {pos} and broke " + "; ".join(describe_violation(v, cats, colors, rules) for v in broken) + "."]
+    blamed = sorted({i for v in broken for i in v.items})
+    others = [i for i in blamed if i != pos]
+    if others and cases.unambiguous[c]:
+        said.append(f"The stylist blames item{'s' if len(blamed) > 1 else ''} {', '.join(map(str, blamed))} (purple "
+                    f"tags): every item a broken rule involves. Only item {pos} is a unique culprit: changing item"
+                    f"{'s' if len(others) > 1 else ''} {', '.join(map(str, others))} alone (to any colour, or any "
+                    "item of its slot) leaves some rule broken, so the swap test's answer is item "
+                    f"{pos}, the swapped one.")
+    verdicts = []
+    first = next(iter(attributions))
+    for m, a in attributions.items():
+        k = int(a.culprit_item()[c])
+        verdicts.append(f"{method_name(m)} names item {k} ({'a hit' if k == pos else 'a miss'})")
+    said.append("; ".join(verdicts) + ".")
+    a = attributions[first]
+    k = int(a.culprit_item()[c])
+    if k != pos:
+        total = a.values[c, :n].sum(-1)
+        group = a.groups[int(a.values[c, k].argmin())].replace("color", "colour").replace("_", "-")
+        said.append(f"{method_name(first)} misses: item {k}'s values sum to {float(total[k]):+.2f}, below the swapped "
+                    f"item's {float(total[pos]):+.2f}, most of it in its {group}. {method_name(first)} weighs every "
+                    "feature against an all-zero reference, not against the outfit before the swap, so an unchanged "
+                    "item the scorer leans on can carry a lower total than the item that changed.")
+    return " ".join(said)
+
+
 def plot_ranks(ranks: pd.DataFrame, ax=None, title: str = "Rank of each method under each metric (1 = best)"):
     """Annotated heat map of a methods x metrics table of ranks; equal scores share a rank (shown as ties)."""
     fig, ax = _axes(ax, size=(8, 5.5))

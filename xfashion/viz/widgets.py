@@ -15,20 +15,18 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import HTML, display
 
-from ..data import CATEGORIES, COLOR_NAMES, SLOTS, Catalog
-from ..evaluate import at_margin, format_table
-from ..evaluate.sentences import describe_violation, item_name, p_good
+from ..data import COLOR_NAMES, SLOTS, Catalog
+from ..evaluate.sentences import item_name, p_good
 from ..explain import attribute
 from ..explain.base import methods, traits
-from ..outfits import TEMPLATES, outfit_violations
+from ..outfits import TEMPLATES
 from ..rules import DEFAULT_RULES
 from ..scorer import score
-from . import style
 from .explanations import _edited_outfit, explain_view, pair_view, source_phrase, swap_pool
 from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
+from .paths import colour_path_view, ig_steps_view
 
 
 class Explorer(widgets.interactive):
@@ -271,70 +269,38 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
         pairs=widgets.Dropdown(options=["off", *methods("pairs")], value="off", description="pairs"))
 
 
-def margin_explorer(report):
-    """ipywidgets: raise the score-drop margin and watch the accuracies change."""
-    columns = ["item_top1 (all)", "pair_top1 (all)", "item_top1 (unambiguous)", "pair_top1 (unambiguous)", "cases"]
+def margin_explorer(report, methods=("ifiv", "feature_ablation", "integrated_gradients", "random")):
+    """ipywidgets: raise the least logit drop a kept swap must have, and watch item top-1 along the curve.
 
-    def view(margin=report.config["margin"]):
-        display(format_table(at_margin(report, margin)[columns]))
-
-    top = float(np.quantile(report.per_case["drop"], 0.9))
-    return widgets.interactive(view, margin=widgets.FloatSlider(min=report.config["margin"], max=round(top, 1),
-                                                                step=0.5, value=report.config["margin"]))
-
-
-def colour_path_view(wb, index: int, position: int, to_color: str, from_color: str | None = None,
-                     split: str = "test", steps: int = 41):
-    """Re-dye one item of an outfit step by step: the model's score against IFIV's linear guess.
-
-    The item's colour histogram moves on a straight line from its histogram dyed ``from_color``
-    (default: its own colour) to its histogram dyed ``to_color``; the linear guess extends the
-    gradient read at the start, the first-order reading behind IFIV and the colour-drivers figure.
-
-    Returns (figure, sentence): both scores at the end of the path and the stylist's verdict there.
+    The figure draws each method's item top-1 against the margin (from the stored per-case results, nothing is
+    re-computed) and chance on the same cases, the chosen margin marked; the sentence says how many cases it keeps
+    and what they score.
     """
-    catalog, items = wb.catalog, wb.splits[split].outfit(index)
-    if not 0 <= position < len(items):
-        raise ValueError(f"outfit {index} has items 0 to {len(items) - 1}; got position {position}")
-    start = COLOR_NAMES[catalog.color[items[position]]] if from_color is None else from_color
-    for name in (start, to_color):
-        if name not in COLOR_NAMES:
-            raise ValueError(f"{name!r} is not a palette colour; choose one of {', '.join(COLOR_NAMES)}")
-    _, colors_a, batch = _edited_outfit(wb, index, position, start, -1, split)
-    _, colors_b, end = _edited_outfit(wb, index, position, to_color, -1, split)
-    h_a, h_b = batch.features["color"][0, position], end.features["color"][0, position]
-    t = torch.linspace(0, 1, steps)
-    features = {g: v.repeat(steps, 1, 1).clone() for g, v in batch.features.items()}
-    features["color"][:, position] = h_a + t[:, None] * (h_b - h_a)
-    x = {g: v.clone().requires_grad_(g == "color") for g, v in batch.features.items()}
-    s0 = wb.model(x, batch.slot, batch.mask)[0]
-    (grad,) = torch.autograd.grad(s0, x["color"])
-    with torch.no_grad():
-        true = wb.model(features, batch.slot.repeat(steps, 1), batch.mask.repeat(steps, 1)).numpy()
-    guess = float(s0.detach()) + t.numpy() * float(grad[0, position] @ (h_b - h_a))
-    fig = plt.figure(figsize=(style.MAX_WIDTH, 3.6), layout="constrained")
-    grid = fig.add_gridspec(2, 3)
-    for row, colors, name in ((0, colors_a, start), (1, colors_b, to_color)):
-        ax = fig.add_subplot(grid[row, 0])
-        ax.imshow(style.item_pixels(catalog.render(items[position:position + 1], colors[position:position + 1]))[0])
-        ax.set_title(f"dyed {name}", fontsize=style.MIN_FONT)
-        ax.set_axis_off()
-    ax = fig.add_subplot(grid[:, 1:])
-    ax.plot(t, true, color="k", lw=2, label="the model's score")
-    ax.plot(t, guess, color="0.45", lw=2, ls="--", label="linear guess (gradient at the start)")
-    ax.axhline(0, color="k", lw=0.6, ls=":")
-    ax.set_xlabel(f"share of {to_color} in item {position}'s colour ({start} -> {to_color})", fontsize=style.MIN_FONT)
-    ax.set_ylabel("logit", fontsize=style.MIN_FONT)
-    ax.tick_params(labelsize=style.MIN_FONT)
-    ax.legend(fontsize=style.MIN_FONT, loc="best")
-    ax.set_title(f"item {position}, the {CATEGORIES[catalog.category[items[position]]]}: {start} -> {to_color}",
-                 fontsize=style.MIN_FONT + 1)
-    broken = [describe_violation(v, catalog.category[items], colors_b)
-              for v in outfit_violations(catalog, items, colors_b) if position in v.items]
-    said = (f"Dyed {to_color}, the outfit scores {true[-1]:+.2f} (dyed {start}: {true[0]:+.2f}); the linear guess "
-            f"says {guess[-1]:+.2f}, {abs(true[-1] - guess[-1]):.2f} logits off. The stylist finds "
-            + ("; and ".join(broken) if broken else f"no rule broken by the {to_color} item") + ".")
-    return fig, said
+    from .evaluation import margin_curve, method_name, plot_margin
+
+    methods = [m for m in methods if m in set(report.per_case.method)]
+    start = report.config["margin"]
+    top = round(float(np.quantile(report.per_case["drop"], 0.95)), 1)
+    display(HTML("<p>Move the slider (the margin, in logits) to the right: only the swaps that lowered the logit by "
+                 "at least that much stay, and every curve is item top-1 over them. You should see whether a larger "
+                 "drop makes the swapped item easier to find: read each curve against the dashed chance line of the "
+                 "same cases (it moves too, as the kept outfits change size), and see how few cases are left at the "
+                 "right end.</p>"))
+
+    def view(margin=start):
+        at = margin_curve(report.per_case, [margin], methods).iloc[0]
+        n = int(round(at["kept"] * (report.per_case.method == methods[0]).sum()))
+        rates = ", ".join(f"{method_name(m)} {at[m]:.2f}" for m in methods)
+        display(HTML(f"<p>At a margin of {margin:.1f} logits, {n:,} cases ({at['kept']:.0%}) are kept; item top-1: "
+                     f"{escape(rates)} (chance on these cases {at['chance']:.2f}).</p>"))
+        fig, _ = plot_margin(report.per_case, margin, methods, top)
+        display(fig)
+        plt.close(fig)
+
+    slider = widgets.FloatSlider(min=start, max=max(top, start + 0.5), step=0.5, value=start,
+                                 description="margin (logits)", style={"description_width": "initial"},
+                                 layout=widgets.Layout(width="520px"))
+    return Explorer(view, margin=slider)
 
 
 def colour_path_explorer(wb, index: int, position: int = 0, to_color: str | None = None, split: str = "test"):
@@ -370,60 +336,6 @@ def colour_path_explorer(wb, index: int, position: int = 0, to_color: str | None
         plt.close(fig)
 
     return Explorer(view, position=item, start=start, end=end)
-
-
-STEP_GRID = (1, 2, 4, 8, 16, 32, 64, 128)
-
-
-def ig_steps_view(wb, index: int, n_steps: int, baseline: str = "zero", split: str = "test"):
-    """Integrated gradients on one outfit: the convergence delta against ``n_steps``, and the path it integrates.
-
-    Left, the mean |convergence delta| for the steps of :data:`STEP_GRID` and for ``n_steps``; right,
-    the score along the straight path from the baseline (``"zero"`` or ``"mean"``, the dataset-mean
-    item) to the outfit, with the points where Captum's Gauss-Legendre rule reads the gradient.
-
-    Returns (figure, sentence).
-    """
-    if baseline not in ("zero", "mean"):
-        raise ValueError(f"baseline is 'zero' or 'mean'; got {baseline!r}")
-    if not 1 <= int(n_steps) <= 1000:
-        raise ValueError(f"n_steps runs from 1 to 1000; got {n_steps}")
-    method = "integrated_gradients" if baseline == "zero" else "integrated_gradients_mean"
-    batch = wb.batch([index], split)
-    run = lambda k: attribute(wb.model, batch, method, n_steps=int(k), **wb.options())  # noqa: E731
-    deltas = [abs(float(run(k).extras["convergence_delta"][0])) for k in STEP_GRID]
-    ig = run(n_steps)
-    delta = float(ig.extras["convergence_delta"][0])
-    base = {g: (torch.zeros_like(v) if baseline == "zero" else wb.means[g].expand_as(v) * batch.mask[..., None])
-            for g, v in batch.features.items()}
-    alpha = torch.linspace(0, 1, 101)
-    at = torch.tensor((1 + np.polynomial.legendre.leggauss(int(n_steps))[0]) / 2, dtype=torch.float32)
-
-    def along(a):
-        with torch.no_grad():
-            x = {g: base[g] + a[:, None, None] * (v - base[g]) for g, v in batch.features.items()}
-            return wb.model(x, batch.slot.repeat(len(a), 1), batch.mask.repeat(len(a), 1)).numpy()
-
-    path, dots = along(alpha), along(at)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.6), layout="constrained")
-    left.loglog(STEP_GRID, np.maximum(deltas, 1e-7), "o-", color="0.35")  # floor: an exact zero on a log axis
-    left.loglog([n_steps], [max(abs(delta), 1e-7)], "o", color="k", ms=11, mfc="none", mew=2.5)
-    left.set_xlabel("n_steps", fontsize=style.MIN_FONT)
-    left.set_ylabel("|convergence delta| (logits)", fontsize=style.MIN_FONT)
-    left.set_title(f"the integral's error; circled: {n_steps} steps", fontsize=style.MIN_FONT + 1)
-    right.plot(alpha, path, color="k", lw=2)
-    right.plot(at, dots, "o", color="0.35", ms=6, label=f"where IG reads the gradient ({n_steps})")
-    right.set_xlabel(f"alpha: from the {baseline} baseline (0) to the outfit (1)", fontsize=style.MIN_FONT)
-    right.set_ylabel("logit", fontsize=style.MIN_FONT)
-    right.set_title("the score along IG's path", fontsize=style.MIN_FONT + 1)
-    right.legend(fontsize=style.MIN_FONT, loc="best")
-    [ax.tick_params(labelsize=style.MIN_FONT) for ax in (left, right)]
-    gap = float(path[-1] - path[0])
-    said = (f"In {n_steps} step{'s' * (n_steps != 1)} from the {baseline} baseline, IG's values sum to "
-            f"{float(ig.values.sum()):+.2f} "
-            f"where the score gap s(x) - s(baseline) is {gap:+.2f}: the convergence delta is {delta:+.3f}, "
-            f"{abs(delta) / max(abs(gap), 1e-9):.1%} of the gap.")
-    return fig, said
 
 
 def ig_steps_explorer(wb, index, split: str = "test"):
