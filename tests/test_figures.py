@@ -137,7 +137,7 @@ def test_sanity_figure_labels_its_dashed_line_and_keeps_long_names_apart():
     fig, ax = xf.viz.plot_sanity(fake_report())
     assert "random ranking (analytic)" in [t.get_text() for t in ax.get_legend().get_texts()]
     ticks = ax.get_xticklabels()
-    assert ticks[0].get_text() == "integrated gradients mean" and ticks[0].get_ha() == "right"
+    assert ticks[0].get_text() == "IG from the mean item" and ticks[0].get_ha() == "right"
 
 
 def test_accuracy_vs_cost_tells_every_method_apart_in_a_legend():

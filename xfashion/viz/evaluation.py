@@ -45,13 +45,23 @@ KIND_COLORS = {COLOR_GROUP: "#d95f02", SHAPE_GROUP: "#1b9e77", "item": "#7570b3"
 SLOT_COLORS = dict(zip(SLOTS, sns.color_palette("tab10", len(SLOTS)).as_hex()))
 
 
+NAMES = {"ifiv": "IFIV", "grad_cam": "Grad-CAM", "pixel_ig": "pixel IG", "integrated_gradients": "IG",
+         "integrated_gradients_mean": "IG from the mean item", "exact_shapley": "exact Shapley",
+         "shapley_sampling": "Shapley sampling", "gradient_shap": "GradientSHAP"}  # the others: "_" as a space
+
+
+def method_name(m: str) -> str:
+    """A method as the prose names it (``feature_ablation`` -> 'feature ablation', ``ifiv`` -> 'IFIV')."""
+    return NAMES.get(m, m.replace("_", " "))
+
+
 def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
                      unambiguous: bool = False, ax=None):
     """Bar plot of a detection metric per method and ``by`` group, 95% bootstrap intervals and case counts.
 
     Swap kinds and slots keep one colour across figures; the legend gives each group's number of cases.
     """
-    fig, ax = _axes(ax, size=(11, 4.2))
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 4.2))
     data = per_case[per_case.unambiguous] if unambiguous else per_case
     if methods is not None:
         data = data[data.method.isin(methods)]
@@ -67,7 +77,8 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, [f"{label} ({per_method.get(label, 0):,} cases)" for label in labels], fontsize=style.MIN_FONT,
               title=by, bbox_to_anchor=(1.01, 1), loc="upper left")
-    ax.set_xticks(ax.get_xticks(), [m.replace("_", " ") for m in method_order], rotation=20, ha="right")
+    ax.set_xticks(ax.get_xticks(), [method_name(m) for m in method_order], rotation=20, ha="right",
+                  fontsize=style.MIN_FONT)
     ax.set(ylim=(0, 1.05), xlabel="", ylabel=f"{metric} ↑")
     ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI)",
                  fontsize=10)
@@ -116,28 +127,20 @@ def plot_deletion_curves(report, methods=None, ax=None):
 
 
 def plot_sanity(report, ax=None):
-    """Item top-1 on the trained scorer and on a scorer with randomised weights, with the random level."""
-    fig, ax = _axes(ax, size=(11, 4.0))
+    """Item top-1 on the trained scorer (dark) and on a scorer with randomised weights (light), with chance."""
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 4.0))
     data = report.sanity.reset_index().melt(id_vars="index", var_name="model", value_name="item_top1")
-    data["index"] = data["index"].str.replace("_", " ")
-    sns.barplot(data=data, x="index", y="item_top1", hue="model", ax=ax)
+    data["index"] = data["index"].map(method_name)
+    sns.barplot(data=data, x="index", y="item_top1", hue="model", ax=ax,
+                palette={"trained model": "0.25", "randomised model": "0.7"})
     ax.axhline(report.random_expected["item_top1"], color="k", ls="--", lw=1,
                label="random ranking (analytic)")
     plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor", fontsize=style.MIN_FONT)
-    ax.set(xlabel="", ylabel="item_top1 ↑", ylim=(0, 1))
+    ax.set(xlabel="", ylim=(0, 1))
+    ax.set_ylabel("item_top1 ↑", fontsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, loc="upper right")
-    ax.set_title("Sanity check: explanations of a randomised scorer should stop detecting swaps")
+    ax.set_title("Sanity check: on a randomised scorer, detection should fall to chance", fontsize=style.MIN_FONT + 1)
     return fig, ax
-
-
-NAMES = {"ifiv": "IFIV", "grad_cam": "Grad-CAM", "pixel_ig": "pixel IG", "integrated_gradients": "IG",
-         "integrated_gradients_mean": "IG from the mean item", "exact_shapley": "exact Shapley",
-         "shapley_sampling": "Shapley sampling", "gradient_shap": "GradientSHAP"}  # the others: "_" as a space
-
-
-def method_name(m: str) -> str:
-    """A method as the prose names it (``feature_ablation`` -> 'feature ablation', ``ifiv`` -> 'IFIV')."""
-    return NAMES.get(m, m.replace("_", " "))
 
 
 def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
