@@ -416,3 +416,25 @@ def test_the_margin_curve_keeps_the_larger_drops_and_moves_chance_with_the_outfi
     assert curve.loc[3.0, "chance"] == pytest.approx(0.2)  # only the five-item outfits are left
     assert curve.loc[0.5, "ifiv"] == 0.75 and curve.loc[3.0, "ifiv"] == 0.5 and curve.loc[3.0, "random"] == 0.0
     assert curve.loc[10.0, ["chance", "ifiv", "random"]].isna().all()  # no case left: NaN, not a zero
+
+
+def test_a_swap_case_caption_says_the_unique_culprit_and_each_verdict_as_the_attributions_give_them(wb_eval):
+    cases = xf.evaluate.swap.build_swap_cases(wb_eval, protocol="controlled", n_outfits=300, per_kind=6, margin=0.0,
+                                              seed=0)
+    assert len(cases) and cases.unambiguous.all()
+    attrs = {m: xf.attribute(wb_eval.model, cases.batch, m) for m in ("ifiv", "random")}
+    said = {"hit": 0, "miss": 0, "blamed": 0}
+    for c in range(len(cases)):
+        text = xf.viz.evaluation.swap_case_caption(wb_eval.catalog, cases, c, attrs)
+        pos, k = int(cases.position[c]), int(attrs["ifiv"].culprit_item()[c])
+        assert f"at item {pos} and broke " in text
+        verdict = "a hit" if k == pos else "a miss"
+        assert f"IFIV names item {k} ({verdict})" in text
+        said["hit" if k == pos else "miss"] += 1
+        if k != pos:  # the miss is explained with the two totals the ranking compared
+            totals = attrs["ifiv"].values[c].sum(-1)
+            assert f"item {k}'s values sum to {float(totals[k]):+.2f}, below the swapped item's " \
+                   f"{float(totals[pos]):+.2f}" in text and float(totals[k]) < float(totals[pos])
+        if f"Only item {pos} is a unique culprit" in text:
+            said["blamed"] += 1
+    assert said["hit"] and said["miss"] and said["blamed"]  # a hit, a miss and a clash with other blamed items
