@@ -65,11 +65,12 @@ def given(catalog, splits, wb_small, polyvore):
             "03.1": {"model": wb_small.model, "batch": batch},
             "04.1": {"model": wb_small.model, "batch": batch, "means": wb_small.means},
             "05.3": {"outfits": splits["test"]},
-            "03.4": {}, "04.4": {}, "05.4": {}, "06.3": {}, "07.3": {}, "07.4": {}, "08.4": {}, "08.5": {},
+            "03.4": {}, "04.4": {}, "05.4": {}, "06.3": {}, "06.4": {}, "07.3": {}, "07.4": {}, "08.4": {}, "08.5": {},
             "09.1": {"data": polyvore}, "09.2": {}}
 
 
-RIGHT = {"03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red", "green"): False,
+RIGHT = {"06.4": lambda sizes: float(np.mean(1 / sizes)),
+         "03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red", "green"): False,
                           ("green", "red"): False},
          "04.4": lambda: (lambda x: (x - 1) ** 2, 1.5),  # slope +1 at 1.5, yet f(0) = 1 > f(1.5) = 0.25
          "05.4": lambda: (lambda x: x[0] * 10 * 0.01 + x[1] * 0.5 * 4 - x[2], [0.01, 4.0, 3.0]),
@@ -78,7 +79,8 @@ RIGHT = {"03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red"
          "07.3": kendall, "07.4": lambda v: -v, "08.4": pair,
          "08.5": lambda present: -5.0 * present[2] - 3.0 * (present[0] and present[1]), "09.1": shared,
          "09.2": lambda x, grad: np.roll(np.eye(6), 3, axis=0)}
-WRONG = {"03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red", "green"): False,
+WRONG = {"06.4": lambda sizes: 1 / float(np.mean(sizes)),  # one over the mean size
+         "03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red", "green"): False,
                           ("green", "red"): True},
          "04.4": lambda: (lambda x: 2 * x, 1.0),  # linear: the slope's guess is exact
          "05.4": lambda: (lambda x: -(x ** 2).sum() / 2, [1.0, 2.0, 3.0]),  # the steepest item is the culprit

@@ -264,6 +264,22 @@ def _item_top1(answer, seed: int = 0):
     return f"item top-1 {float(mine):.3f} on random values (about 1 / outfit size, as random is)"
 
 
+def _chance_top1(answer, seed: int = 0):
+    """06.4: the item top-1 of an explanation that ranks items at random, on cases of the given outfit sizes."""
+    rng = np.random.default_rng(seed)
+    for sizes in (np.full(10, 5), np.array([2, 5]), rng.integers(2, 6, 300)):
+        mine = answer(sizes.copy())
+        if not isinstance(mine, (float, int, np.floating)) and not (torch.is_tensor(mine) and mine.numel() == 1):
+            raise NotYet("chance_top1 should return one number, the expected share of hits")
+        if abs(float(mine) - float(np.mean(1 / sizes))) > 1e-9:
+            raise NotYet(f"on outfits of sizes {sizes[:6].tolist()}{' ...' if len(sizes) > 6 else ''} your chance is "
+                         f"{float(mine):.4f}: what is a random guess's chance of a hit on one case, and how do the "
+                         "cases combine?")
+    return ("chance is the mean of 1/n over the cases, not one over the mean size (0.35 on sizes 2 and 5, not "
+            "0.29): small outfits are easy to guess, so a hit rate means little until chance on the same cases "
+            "stands beside it")
+
+
 def _kendall(answer, seed: int = 0):
     """07.3: Kendall's tau between two metrics' scores of the same methods."""
     from scipy.stats import kendalltau
@@ -371,7 +387,7 @@ def _pair_game(answer):
 CHECKS = {"01.2": _grey, "01.4": _clash_free, "02.2": _white_gradient, "02.5": _colour_blind, "03.1": _shuffle,
           "03.4": _no_sum_of_items, "04.1": _ifiv_mean, "04.4": _misleading_slope, "05.3": _colour_only,
           "05.4": _sensitive_not_culprit,
-          "06.3": _item_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
+          "06.3": _item_top1, "06.4": _chance_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
           "08.5": _pair_game,
           "09.1": _shared, "09.2": _basis}
 
