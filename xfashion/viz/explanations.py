@@ -419,6 +419,9 @@ def plot_repair(catalog: Catalog, repair: dict):
 
 
 # ----------------------------------------------------------------------------- swap evaluation (06)
+_KIND_WORDS = {"item": "whole-item", "color": "colour", "shape_texture": "shape-texture"}
+
+
 def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = None):
     """One swap case: the outfit after the swap, in the series' markers.
 
@@ -429,7 +432,7 @@ def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = 
     items, colors = cases.items[c], cases.colors[c]
     n = int((items >= 0).sum())
     fig, axes = plot_outfit(catalog, items[:n], colors[:n], show_blame=True,
-                            title=f"{cases.kind[c]} swap of item {cases.position[c]} "
+                            title=f"{_KIND_WORDS.get(cases.kind[c], cases.kind[c])} swap of item {cases.position[c]} "
                                   f"(logit {cases.before[c]:+.1f} -> {cases.after[c]:+.1f})")
     style.mark(np.ravel(axes)[cases.position[c]], "swapped")
     kinds = ["blamed", "swapped"]
@@ -437,8 +440,9 @@ def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = 
         first, attr = next(iter(attributions.items()))
         style.mark(np.ravel(axes)[int(attr.culprit_item()[c])], "culprit")
         kinds = ["culprit", *kinds]
-        verdicts = [f"{m}: item {int(a.culprit_item()[c])}" for m, a in attributions.items()]
-        fig.text(0.5, -0.02, f"culprit item (framed: {first}) | " + " | ".join(verdicts), ha="center", va="top",
+        verdicts = [f"{method_name(m)}: item {int(a.culprit_item()[c])}" for m, a in attributions.items()]
+        fig.text(0.5, -0.02, f"culprit item (framed: {method_name(first)}) | " + " | ".join(verdicts), ha="center",
+                 va="top",
                  fontsize=style.MIN_FONT, wrap=True)
     style.marker_legend(fig, kinds, y=-0.1 if attributions else 0.0)
     return fig, axes
