@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..scorer import feature_batch, score
 from ..training import roc_auc
 from ..utils import check_unique, size
-from .metrics import metrics_of
+from .metrics import METRICS, metrics_of
 from .report import run_swap_evaluation, seed_scorer
 
 DESIGNS = MappingProxyType({
@@ -51,11 +51,13 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
 
     Returns
     -------
-    DataFrame, one row per design: ``auc`` and ``median_bad_logit`` on ``split``, ``cases``.
-    ``attrs["best"]`` names the design with the highest AUC (the criterion, ``attrs["criterion"]``,
-    names no explainer); ``attrs["scores"]`` is the long table, one row per (design, method), one
-    column per per-case metric (swap test over all cases, Quantus's metrics); ``attrs["designs"]``
-    maps names to options.
+    DataFrame, one row per design: ``auc``, its standard error ``auc_se`` (a bootstrap of the ``split``'s
+    outfits) and ``median_bad_logit`` on ``split``, ``cases``. ``attrs["best"]`` names the design with the
+    highest AUC (the criterion, ``attrs["criterion"]``, names no explainer); ``attrs["auc_draws"]`` holds
+    each design's AUC on every bootstrap resample, the same resamples for all designs (so the spread of
+    a gap between two designs is the spread of its draws); ``attrs["scores"]`` is the long table, one
+    row per (design, method), one column per per-case metric (swap test over all cases, Quantus's
+    metrics); ``attrs["designs"]`` maps names to options.
     """
     designs = dict(designs or DESIGNS)
     per_kind = size("design_per_kind") if per_kind is None else per_kind
@@ -65,9 +67,9 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     outfits = wb.outfits(split)
     batch = feature_batch(wb.catalog, outfits, wb.feats)
     bad = outfits.oracle_label == 0
-    rows, scores = {}, []
+    rows, scores, logits_of = {}, [], {}
     for name, design in tqdm(designs.items(), desc="scorer designs", disable=not progress):
-        logits = score(seed_scorer(wb, seed, design), batch).numpy()
+        logits = logits_of[name] = score(seed_scorer(wb, seed, design), batch).numpy()
         report = run_swap_evaluation(wb, list(methods), seeds=(seed,), design=design, split=split, sanity_cases=30,
                                      per_kind=per_kind, quantus_cases=quantus_cases, progress=False)
         s = report.summary
@@ -77,10 +79,12 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
         scores.append(s.loc[list(methods), names].astype(float).assign(design=name))
     table = pd.DataFrame(rows).T
     table[["auc", "median_bad_logit"]] = table[["auc", "median_bad_logit"]].astype(float)
+    draws = bootstrap_auc(logits_of, outfits.oracle_label, seed=seed)
+    table.insert(1, "auc_se", draws.std().reindex(table.index))
     table["cases"] = table["cases"].astype(int)
     long = pd.concat(scores).rename_axis("method").reset_index().set_index(["design", "method"])
     table.attrs.update({"best": table[CRITERION].idxmax(), "criterion": f"validation {CRITERION}",
-                        "scores": long, "designs": designs, "split": split})
+                        "scores": long, "designs": designs, "split": split, "auc_draws": draws})
     return table
 
 
@@ -90,6 +94,63 @@ def design_table(study: pd.DataFrame, metric: str = "item_top1") -> pd.DataFrame
     if metric not in long:
         raise ValueError(f"The study has no metric {metric!r}; it has {list(long.columns)}.")
     return long[metric].unstack("method").reindex(list(study.index)).round(3)
+
+
+def bootstrap_auc(logits: dict, labels, *, draws: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Each scorer's AUC on ``draws`` resamples (with replacement) of the same outfits, one column per scorer.
+
+    Every scorer sees the same resamples: the draws of two columns are paired, so the standard deviation
+    of their difference is the standard error of the gap between the two AUCs.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    rows = []
+    while len(rows) < draws:
+        pick = rng.integers(0, len(labels), len(labels))
+        if 0 < labels[pick].sum() < len(pick):  # a resample needs good and bad outfits
+            rows.append({name: roc_auc(v[pick], labels[pick]) for name, v in logits.items()})
+    return pd.DataFrame(rows)
+
+
+def design_grid(study: pd.DataFrame, metrics, names: dict | None = None, caption: str = "") -> "DesignGrid":
+    """The study as one table: a row per design, a column per (metric, method); each metric's best method
+    of each row marked (random aside; ties all marked), in bold where HTML renders, starred in plain text."""
+    names = names or {}
+    blocks, best, digits = {}, {}, {}
+    for metric in metrics:
+        table = design_table(study, metric)
+        real = table.drop(columns=[c for c in ("random",) if c in table])
+        top = real.max(axis=1) if METRICS[metric].direction == "higher" else real.min(axis=1)
+        label = METRICS[metric].label
+        blocks[label] = table.rename(columns=lambda m: names.get(m, m))
+        best[label] = real.eq(top, axis=0).reindex(columns=table.columns, fill_value=False).rename(
+            columns=lambda m: names.get(m, m))
+        digits[label] = "{:.1f}" if table.abs().max().max() >= 10 else "{:.3f}"  # areas in logits: one decimal
+    return DesignGrid(pd.concat(blocks, axis=1), pd.concat(best, axis=1), digits, caption)
+
+
+class DesignGrid:
+    """:func:`design_grid`'s table, read in full wherever it is shown (a bare Styler shows as text as
+    ``<...Styler at 0x...>``): ``_repr_html_`` is the styled table, ``__repr__`` the same rows as text."""
+
+    def __init__(self, frame: pd.DataFrame, best: pd.DataFrame, digits: dict, caption: str = ""):
+        self.frame, self.best, self.digits, self.caption = frame, best, digits, caption
+
+    @property
+    def style(self):
+        """The pandas Styler: each metric's values at its precision, the best of each row in bold, no colour."""
+        return (self.frame.style.format({c: self.digits[c[0]] for c in self.frame.columns})
+                .apply(lambda _: np.where(self.best, "font-weight: bold", ""), axis=None).set_caption(self.caption))
+
+    def _repr_html_(self) -> str:
+        return self.style.to_html()
+
+    def __repr__(self) -> str:
+        text = pd.DataFrame({c: [self.digits[c[0]].format(v) + ("*" if b else " ")
+                                 for v, b in zip(self.frame[c], self.best[c])] for c in self.frame.columns},
+                            index=self.frame.index)
+        key = "*: the best method of the row under the metric"
+        return "\n".join(filter(None, [self.caption, text.to_string(), key]))
 
 
 def gradient_sizes(wb, designs: dict | None = None, *, split: str = "val", seed: int = 0) -> pd.DataFrame:
