@@ -71,17 +71,25 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
     palette = {k: fixed[k] for k in order} if fixed else None
     sns.barplot(data=data, x="method", y=metric, hue=by, order=method_order, hue_order=order, palette=palette,
                 errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
-    # the number of cases per group goes into the legend (the same for every method, which all explain
-    # the same cases), not onto the bars, where it would overprint the whiskers
-    per_method = data.groupby([by, "method"]).size().groupby(by).max()
+    # the number of cases per group goes into the legend, not onto the bars, where it would overprint the
+    # whiskers; methods with a case cap explain fewer, which the legend says as a range
+    counts = data.groupby([by, "method"]).size()
+    most, fewest = counts.groupby(by).max(), counts.groupby(by).min()
+    words = {"color": "colour", "shape_texture": "shape-texture", "item": "whole-item"} if by == "kind" else {}
+
+    def label(key):
+        n = f"{most.get(key, 0):,}" if most.get(key) == fewest.get(key) else f"{fewest[key]:,}-{most[key]:,}"
+        return f"{words.get(key, key)} ({n} cases)"
+
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, [f"{label} ({per_method.get(label, 0):,} cases)" for label in labels], fontsize=style.MIN_FONT,
-              title=by, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.legend(handles, [label(k) for k in labels], fontsize=style.MIN_FONT,
+              title="swap kind" if by == "kind" else by, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_xticks(ax.get_xticks(), [method_name(m) for m in method_order], rotation=20, ha="right",
                   fontsize=style.MIN_FONT)
-    ax.set(ylim=(0, 1.05), xlabel="", ylabel=f"{metric} ↑")
-    ax.set_title(f"{metric} by {by} ({'unambiguous' if unambiguous else 'all'} cases; 95% bootstrap CI)",
-                 fontsize=10)
+    shown = {"item_top1": "item top-1", "pair_top1": "item-feature top-1"}.get(metric, metric.replace("_", " "))
+    ax.set(ylim=(0, 1.05), xlabel="", ylabel=f"{shown} ↑")
+    ax.set_title(f"{shown} by {'swap kind' if by == 'kind' else by} ({'unambiguous' if unambiguous else 'all'} "
+                 "cases; 95% bootstrap CI)", fontsize=style.MIN_FONT)
     return fig, ax
 
 
