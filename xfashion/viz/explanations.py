@@ -442,8 +442,7 @@ def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = 
         kinds = ["culprit", *kinds]
         verdicts = [f"{method_name(m)}: item {int(a.culprit_item()[c])}" for m, a in attributions.items()]
         fig.text(0.5, -0.02, f"culprit item (framed: {method_name(first)}) | " + " | ".join(verdicts), ha="center",
-                 va="top",
-                 fontsize=style.MIN_FONT, wrap=True)
+                 va="top", fontsize=style.MIN_FONT, wrap=True)
     style.marker_legend(fig, kinds, y=-0.1 if attributions else 0.0)
     return fig, axes
 
