@@ -438,3 +438,39 @@ def test_a_swap_case_caption_says_the_unique_culprit_and_each_verdict_as_the_att
         if f"Only item {pos} is a unique culprit" in text:
             said["blamed"] += 1
     assert said["hit"] and said["miss"] and said["blamed"]  # a hit, a miss and a clash with other blamed items
+
+
+def test_bootstrap_aucs_are_paired_so_a_copy_of_a_scorer_has_a_gap_of_exactly_zero():
+    from xfashion.evaluate.design import bootstrap_auc
+    from xfashion.training import roc_auc
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    good = labels + rng.normal(0, 1.0, 400)  # informative, not perfect
+    draws = bootstrap_auc({"a": good, "copy": good.copy(), "noise": rng.normal(size=400)}, labels, draws=100)
+    assert draws.shape == (100, 3) and (draws["a"] == draws["copy"]).all()  # the same resamples for every scorer
+    assert abs(draws["a"].mean() - roc_auc(good, labels)) < 3 * draws["a"].std() / 10  # centred on the AUC
+    assert 0.005 < draws["a"].std() < 0.05  # about sqrt(AUC (1 - AUC) / n) for 400 outfits
+    assert (draws["a"] - draws["noise"]).mean() > 0.2
+
+
+def test_the_design_grid_marks_each_rows_best_real_method_by_the_metrics_direction():
+    import pandas as pd
+
+    from xfashion.evaluate.design import design_grid
+
+    methods = ["ifiv", "feature_ablation", "random"]
+    index = pd.MultiIndex.from_product([["silu", "relu"], methods], names=["design", "method"])
+    scores = pd.DataFrame({"item_top1": [0.8, 0.7, 0.9, 0.6, 0.6, 0.2]}, index=index)
+    study = pd.DataFrame({"auc": [0.99, 0.98]}, index=["silu", "relu"])
+    study.attrs["scores"] = scores
+    grid = design_grid(study, ["item_top1"], names={"ifiv": "IFIV"})
+    label = xf.evaluate.metrics.METRICS["item_top1"].label
+    best = grid.best[label]
+    # random's 0.9 beats both real methods on silu but is never the best; relu's tie marks both
+    assert best.loc["silu"].to_dict() == {"IFIV": True, "feature_ablation": False, "random": False}
+    assert best.loc["relu"].to_dict() == {"IFIV": True, "feature_ablation": True, "random": False}
+    assert "IFIV" in grid.frame[label].columns
+    text = repr(grid)
+    assert "0.800*" in text and "0.900*" not in text and "Styler" not in text
+    assert "font-weight: bold" in grid._repr_html_()
