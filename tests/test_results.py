@@ -29,14 +29,23 @@ def test_a_row_across_data_seeds_that_cannot_be_recomputed_is_kept_with_its_date
     from xfashion.results import BEGIN, END, write_readme
 
     across = {"seeds": [0, 1, 2, 3], "measured": "2026-12-01", "ifiv": [0.8, 0.01], "feature_ablation": [0.83, 0.03],
-              "random": [0.29, 0.01], "ifiv_minus_ablation": [-0.082, 0.005]}
+              "random": [0.29, 0.01], "ifiv_minus_ablation": [-0.082, 0.005],
+              "designs": {"0": ["ReLU", 0.0023], "1": ["softplus", 0.0018]}}
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n{BEGIN}\nold\n{END}\nafter\n")
     write_readme(record(across_data_seeds=across), readme)
     first = readme.read_text()
     assert "across data seeds [0, 1, 2, 3] (each the mean of its 3 scorer seeds; measured 2026-12-01)" in first
-    write_readme(record(), readme)  # no data-seed tours this time: the row stays, with its date
-    assert readme.read_text() == first and readme.read_text().endswith(f"{END}\nafter\n")
+    assert "; on data seeds [0, 1, 2, 3]: ReLU (AUCs span 0.0023); softplus (AUCs span 0.0018) |" in first
+    write_readme(record(), readme)  # no data-seed tours this time: the rows stay, dated
+    second = readme.read_text()
+    assert second.endswith(f"{END}\nafter\n")
+    assert "; on data seeds [0, 1, 2, 3]: ReLU (AUCs span 0.0023); softplus (AUCs span 0.0018) (measured before" \
+        in second
+    assert [line for line in second.splitlines() if "across data seeds" in line] == \
+        [line for line in first.splitlines() if "across data seeds" in line]
+    write_readme(record(), readme)  # and again: nothing dated twice
+    assert readme.read_text() == second
 
 
 def test_the_block_gathers_chapter_06_over_data_seeds_when_their_tours_ran(tmp_path):

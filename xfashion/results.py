@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -280,6 +281,13 @@ def write_readme(r: dict, readme: str | Path = REPO_ROOT / "README.md") -> Path:
             kept[0] = kept[0].replace(" scorer seeds)", f" scorer seeds; measured before {datetime.date.today()})", 1)
         lines = block.splitlines()
         at = next(i for i, line in enumerate(lines) if line.startswith("| scorer design"))
+        # the design row's picks on the other data seeds come from the same runs: kept too, dated
+        old_design = next((line for line in old.splitlines() if line.startswith("| scorer design")), "")
+        picks = re.search(r"; on data seeds \[[^]]*\]: .*?(?= \|$)", old_design)
+        if picks and "; on data seeds" not in lines[at]:
+            dated = picks.group(0) + ("" if "measured" in picks.group(0) else
+                                      f" (measured before {datetime.date.today()})")
+            lines[at] = lines[at][: -len(" |")] + dated + " |"
         block = "\n".join(lines[:at] + kept + lines[at:])
     readme.write_text(head + block + tail)
     return readme
