@@ -388,7 +388,9 @@ def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str
 
     menu = widgets.Dropdown(options=list(study.index), value=reference, description="design",
                             layout=widgets.Layout(width="420px"))
-    return widgets.interactive(view, design=menu)
+    from .widgets import Explorer  # here: widgets imports this module's neighbours, which import this one
+
+    return Explorer(view, design=menu)
 
 
 def plot_hit_rates(summary: pd.DataFrame, metric: str, chance: float, highlight=(), methods=None):
