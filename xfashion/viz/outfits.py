@@ -118,8 +118,10 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
         if values is not None:  # attributions: signed
             lines += [f"{g.replace('_', '-')}: {v:+.2f}" for g, v in zip(GROUPS, values[k])]
         elif show_blame and bl[k].sum() > 0:  # blame is a share, never negative: unsigned, blamed groups only
-            lines += ["blame: " + ", ".join(f"{g.replace('color', 'colour').replace('_', '-')} {v:.2g}"
-                                            for g, v in zip(GROUPS, bl[k]) if v > 0)]
+            # one line per blamed group, without a prefix (the 'blamed' tag says what they are): a 24-character
+            # 'blame: shape-texture 0.5' ran into its neighbour's label on a five-item strip
+            lines += [f"{g.replace('color', 'colour').replace('_', '-')} {v:.2g}"
+                      for g, v in zip(GROUPS, bl[k]) if v > 0]
         ax.set_xlabel("\n".join(lines), fontsize=style.MIN_FONT)
         if values is None and show_blame and bl[k].sum() > 0:
             style.mark(ax, "blamed")
