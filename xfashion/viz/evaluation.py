@@ -346,7 +346,9 @@ def design_view(study: pd.DataFrame, gradients: pd.DataFrame, design: str, refer
     if design != reference:  # the book's scorer's values, for comparison
         right.plot(study.attrs["scores"].loc[reference, "item_top1"][top.index].to_numpy(), range(len(top)), "|",
                    color="k", ms=22, mew=2.5, label=f"{reference} (the book's)")
-        right.legend(fontsize=style.MIN_FONT, frameon=False, loc="lower right")
+        # above the axes, never among the bars: inside, the legend's own tick read as one more data mark
+        right.legend(fontsize=style.MIN_FONT, frameon=False, loc="lower right", bbox_to_anchor=(1, 1),
+                     borderaxespad=0.2, markerscale=0.5, handletextpad=0.3)
     right.set_yticks(range(len(top)), ["random (chance)" if m == "random" else m.replace("_", " ") for m in top.index])
     right.set_xlim(0, 1.15)
     right.invert_yaxis()
