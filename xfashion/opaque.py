@@ -379,18 +379,28 @@ def _auc(scores: np.ndarray, good: np.ndarray) -> float:
     return float((ranks[good].sum() - n_good * (n_good + 1) / 2) / (n_good * (len(good) - n_good)))
 
 
+def auc_gap(first, second, good, n_boot: int = 200, seed: int = 0) -> dict:
+    """Two scorers' AUCs on the same outfits (logits ``first``, ``second``; ``good`` the stylist's labels), their
+    difference (first minus second) and its standard error over ``n_boot`` paired bootstrap resamples."""
+    first, second, good = np.asarray(first), np.asarray(second), np.asarray(good, bool)
+    if not first.shape == second.shape == good.shape or first.ndim != 1:
+        raise ValueError(f"first, second and good must be 1-D arrays of one length; got shapes {first.shape}, "
+                         f"{second.shape}, {good.shape}.")
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(n_boot):
+        k = rng.integers(len(good), size=len(good))
+        gaps.append(_auc(first[k], good[k]) - _auc(second[k], good[k]))
+    a, b = _auc(first, good), _auc(second, good)
+    return {"first": a, "second": b, "gap": a - b, "gap_se": float(np.std(gaps, ddof=1))}
+
+
 def held_out_aucs(bench: OpaqueBench, n_boot: int = 200, seed: int = 0) -> dict:
     """Both scorers' test AUC (against the stylist's labels), their difference (interpretable minus opaque)
     and its standard error over ``n_boot`` paired bootstrap resamples of the test outfits."""
     test = bench.splits["test"]
-    good = test.oracle_label > 0
     logits = {name: score(r.model, feature_batch(bench.catalog, test, feats)).numpy()
               for (name, r), feats in zip(bench.models.items(), (bench.interpretable, bench.opaque))}
-    rng = np.random.default_rng(seed)
-    gaps = []
-    for _ in range(n_boot):
-        k = rng.integers(len(test), size=len(test))
-        gaps.append(_auc(logits["interpretable"][k], good[k]) - _auc(logits["opaque"][k], good[k]))
-    aucs = {name: _auc(v, good) for name, v in logits.items()}
-    return {**aucs, "gap": aucs["interpretable"] - aucs["opaque"], "gap_se": float(np.std(gaps, ddof=1)),
+    gap = auc_gap(logits["interpretable"], logits["opaque"], test.oracle_label > 0, n_boot, seed)
+    return {"interpretable": gap["first"], "opaque": gap["second"], "gap": gap["gap"], "gap_se": gap["gap_se"],
             "n": len(test)}
