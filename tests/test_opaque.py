@@ -113,3 +113,15 @@ def test_the_chapters_figure_draws_both_questions_with_chance(bench, wb_small, c
     assert [tick.get_text() for tick in right.get_xticklabels()][0] == "which item?"
     assert len(right.patches) == 4
     assert right.patches[0].get_height() == pytest.approx(cmp.table.interpretable_hit.mean())
+
+
+def test_auc_gap_is_paired_and_refuses_mismatched_inputs():
+    good = np.array([True, True, False, False, True, False])
+    perfect = np.array([3.0, 2.0, -1.0, -2.0, 1.0, 0.0])
+    gap = opaque.auc_gap(perfect, -perfect, good, n_boot=50)
+    assert gap["first"] == 1.0 and gap["second"] == 0.0 and gap["gap"] == 1.0
+    assert opaque.auc_gap(perfect, perfect, good, n_boot=50)["gap_se"] == 0.0  # the same scores: no paired spread
+    one_swap = np.array([3.0, 2.0, -1.0, 1.5, 1.0, 0.0])  # one bad outfit above one good one: 8 of 9 pairs right
+    assert opaque.auc_gap(perfect, one_swap, good, n_boot=50)["gap"] == pytest.approx(1 / 9)
+    with pytest.raises(ValueError, match="1-D arrays of one length"):
+        opaque.auc_gap(perfect, perfect[:-1], good)
