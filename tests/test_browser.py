@@ -161,7 +161,7 @@ TCP_WARNING = "running over TCP without encryption"
 
 
 EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
-                      r"|margin_explorer|evaluation\.design_explorer|colour_path_explorer|ig_steps_explorer)\(")
+                      r"|margin_explorer|design_explorer|colour_path_explorer|ig_steps_explorer)\(")
 # the explorers whose output tells the student what to try and what to see: that sentence must be there
 SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see"}
 

@@ -398,7 +398,7 @@ def test_the_design_explorer_shows_each_designs_gradient_and_top1_beside_the_boo
     assert f"{study.attrs['scores'].loc[('additive', 'ifiv'), 'item_top1']:.3f}" in said and "chance (random)" in said
     with pytest.raises(ValueError, match="No design 'GELU'"):
         ev.design_view(study, grads, "GELU")
-    explorer = ev.design_explorer(study, grads, reference="ReLU")
+    explorer = xf.viz.design_explorer(study, grads, reference="ReLU")
     assert isinstance(explorer, xf.viz.widgets.Explorer)  # shown as a widget, never as its text form
     menu = explorer.children[0]
     assert list(menu.options) == ["ReLU", "additive"] and menu.value == "ReLU"

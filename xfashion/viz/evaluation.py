@@ -373,28 +373,6 @@ def design_sentence(study: pd.DataFrame, gradients: pd.DataFrame, design: str, r
             f"{top[reference, 'ifiv']:.3f}){ablation}; chance (random) {top[design, 'random']:.3f}.")
 
 
-def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str = "SiLU"):
-    """ipywidgets: pick a scorer design of the study and see its gradient's size and each method's item top-1.
-
-    Everything is computed before (``study`` from :func:`xfashion.evaluate.design_study`, ``gradients``
-    from :func:`xfashion.evaluate.design.gradient_sizes`), so a redraw only draws.
-    """
-    import ipywidgets as widgets
-    from IPython.display import Markdown, display
-
-    def view(design=reference):
-        display(Markdown(design_sentence(study, gradients, design, reference)))
-        fig = design_view(study, gradients, design, reference)
-        display(fig)
-        plt.close(fig)  # drawn once, by display: a figure left open would be drawn again at the cell's end
-
-    menu = widgets.Dropdown(options=list(study.index), value=reference, description="design",
-                            layout=widgets.Layout(width="420px"))
-    from .widgets import Explorer  # here: widgets imports this module's neighbours, which import this one
-
-    return Explorer(view, design=menu)
-
-
 def plot_hit_rates(summary: pd.DataFrame, metric: str, chance: float, highlight=(), methods=None):
     """Each method's hit rate (``metric``, e.g. ``clash_top1``) with its 95% interval, best first, chance dashed.
 

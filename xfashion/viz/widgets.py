@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
 from ..data import COLOR_NAMES, SLOTS, Catalog
 from ..evaluate.sentences import item_name, p_good
@@ -24,6 +24,7 @@ from ..explain.base import methods, traits
 from ..outfits import TEMPLATES
 from ..rules import DEFAULT_RULES
 from ..scorer import score
+from .evaluation import design_sentence, design_view, margin_curve, method_name, plot_margin
 from .explanations import _edited_outfit, explain_view, pair_view, source_phrase, swap_pool
 from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
 from .paths import colour_path_view, ig_steps_view
@@ -276,7 +277,6 @@ def margin_explorer(report, methods=("ifiv", "feature_ablation", "integrated_gra
     re-computed) and chance on the same cases, the chosen margin marked; the sentence says how many cases it keeps
     and what they score.
     """
-    from .evaluation import margin_curve, method_name, plot_margin
 
     methods = [m for m in methods if m in set(report.per_case.method)]
     start = report.config["margin"]
@@ -359,3 +359,20 @@ def ig_steps_explorer(wb, index, split: str = "test"):
                     n_steps=widgets.IntSlider(min=1, max=64, value=8, description="n_steps",
                                               layout=widgets.Layout(width="520px")),
                     baseline=widgets.Dropdown(options=["zero", "mean"], value="zero", description="baseline"))
+
+
+def design_explorer(study: pd.DataFrame, gradients: pd.DataFrame, reference: str = "SiLU"):
+    """ipywidgets: pick a scorer design of the study and see its gradient's size and each method's item top-1.
+
+    Everything is computed before (``study`` from :func:`xfashion.evaluate.design_study`, ``gradients``
+    from :func:`xfashion.evaluate.design.gradient_sizes`), so a redraw only draws.
+    """
+    def view(design=reference):
+        display(Markdown(design_sentence(study, gradients, design, reference)))
+        fig = design_view(study, gradients, design, reference)
+        display(fig)
+        plt.close(fig)  # drawn once, by display: a figure left open would be drawn again at the cell's end
+
+    menu = widgets.Dropdown(options=list(study.index), value=reference, description="design",
+                            layout=widgets.Layout(width="420px"))
+    return Explorer(view, design=menu)
