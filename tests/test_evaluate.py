@@ -475,3 +475,43 @@ def test_the_design_grid_marks_each_rows_best_real_method_by_the_metrics_directi
     text = repr(grid)
     assert "0.800*" in text and "0.900*" not in text and "Styler" not in text
     assert "font-weight: bold" in grid._repr_html_()
+
+
+def _cases(values: dict, n: int = 40, seeds=(0, 1, 2)):
+    """Per-case rows: each method's item_top1 on n cases per seed, a given share of hits, the same every seed."""
+    import pandas as pd
+
+    rows = [{"seed": s, "method": m, "item_top1": float(k < round(p * n))}
+            for m, p in values.items() for s in seeds for k in range(n)]
+    return pd.DataFrame(rows)
+
+
+def test_tied_ranks_share_a_rank_within_two_standard_errors_and_tau_b_counts_the_ties():
+    import pandas as pd
+
+    from xfashion.evaluate.design import gap_se, kendall_tau_b, tied_ranks
+
+    shares = {"a": 0.90, "b": 0.88, "c": 0.30}  # a and b 0.02 apart on 120 cases each: noise; c far behind
+    per_case = _cases(shares)
+    assert 0.02 < 2 * gap_se(per_case, "a", "b", "item_top1")  # the gap a-b is within two standard errors
+    scores = pd.DataFrame({"item_top1": shares})
+    ranks = tied_ranks(scores, per_case)
+    assert ranks["item_top1"].to_dict() == {"a": 1, "b": 1, "c": 3}
+    # a second metric that orders a and b the other way round: tau-b on the tied ranks does not count it
+    both = pd.DataFrame({"x": [1.0, 1.0, 3.0], "y": [2.0, 1.0, 3.0]}, index=list("abc"))
+    assert kendall_tau_b(both).loc["x", "y"] == pytest.approx(0.8165, abs=1e-3)  # 2 concordant, 1 tie in x
+
+
+def test_opposed_pairs_are_disagreements_beyond_noise_under_both_metrics():
+    import pandas as pd
+
+    from xfashion.evaluate.design import opposed_pairs
+
+    per_case = pd.concat([_cases({"a": 0.9, "b": 0.3}),
+                          _cases({"a": 0.2, "b": 0.8}).rename(columns={"item_top1": "pair_top1"})], axis=1)
+    per_case = per_case.loc[:, ~per_case.columns.duplicated()]
+    scores = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "pair_top1": {"a": 0.2, "b": 0.8}})
+    found = opposed_pairs(scores, per_case)
+    assert len(found) == 1 and {found.iloc[0]["a"], found.iloc[0]["b"]} == {"a", "b"}
+    close = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "pair_top1": {"a": 0.5, "b": 0.5}})
+    assert len(opposed_pairs(close, per_case)) == 0  # a tie under one metric opposes nothing
