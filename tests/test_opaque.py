@@ -113,6 +113,11 @@ def test_the_chapters_figure_draws_both_questions_with_chance(bench, wb_small, c
     assert [tick.get_text() for tick in right.get_xticklabels()][0] == "which item?"
     assert len(right.patches) == 4
     assert right.patches[0].get_height() == pytest.approx(cmp.table.interpretable_hit.mean())
+    hits = np.arange(len(cmp.table)) % 4 == 0  # a reference scorer right on every fourth case
+    fig = opaque.plot_what_features_buy(cmp, sources, np.array(cmp.table.named), reference={"item": hits})
+    dashed = [c for c in fig.axes[1].collections if c.get_linestyle()[0][1] is not None
+              and len(c.get_segments()) == 1 and c.get_label().startswith("book's scorer")]
+    assert len(dashed) == 1 and dashed[0].get_segments()[0][0, 1] == pytest.approx(hits.mean())
 
 
 def test_auc_gap_is_paired_and_refuses_mismatched_inputs():

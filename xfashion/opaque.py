@@ -317,12 +317,15 @@ def share(hits) -> tuple:
     return float(hits.mean()), float(hits.std(ddof=1) / np.sqrt(len(hits))) if len(hits) > 1 else float("nan")
 
 
-def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact: np.ndarray):
+def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact: np.ndarray,
+                           reference: dict | None = None):
     """The chapter's figure: where each dimension's variation comes from (left), and what each scorer's
     explanation can answer on the same swap cases (right), with two standard errors and chance marked.
 
     ``sources`` maps a label (``"colour histogram"``, ``"shape-texture CNN"``, ``"EfficientNet embedding"``)
-    to :func:`variance_sources` of its dimensions.
+    to :func:`variance_sources` of its dimensions. ``reference``, optional, holds the book's scorer's hits on
+    the same cases (``"item"``: every case; ``"why"``: the cases with one faulted group), drawn as a dashed
+    line across each question: what the interpretable features reach from every training outfit.
     """
     import matplotlib.pyplot as plt
 
@@ -356,14 +359,20 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
         mean, se = share(hits)
         right.bar(x[k], mean, width=0.8, yerr=2 * se, capsize=4, color=fills[who], edgecolor="black",
                   label={0: "interpretable scorer (colour, shape-texture)", 1: "opaque scorer (EfficientNet)"}.get(k))
-        right.text(x[k], mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT)
+        right.text(x[k], mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT, zorder=5,
+                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # readable over the dashed line
         right.hlines(level, x[k] - 0.45, x[k] + 0.45, colors="black", linestyles="dotted")
+    for k, key in enumerate(("item", "why")):
+        if reference is not None and key in reference:
+            level = share(reference[key])[0]
+            right.hlines(level, x[2 * k] - 0.45, x[2 * k + 1] + 0.45, colors="black", linestyles="dashed",
+                         label="book's scorer, all training outfits" if k == 0 else None)
     right.text(x[3], 0.08, "its dims\nnamed\nafter the\nfact", ha="center", fontsize=style.MIN_FONT)
     right.text(x[1] + 0.48, chance, "chance", va="center", fontsize=style.MIN_FONT)
     right.text(x[3] + 0.48, 0.5, "chance", va="center", fontsize=style.MIN_FONT)
     right.set_xticks([x[:2].mean(), x[2:].mean()], ["which item?", "why? colour or\nshape-texture"],
                      fontsize=style.MIN_FONT)
-    right.set(ylim=(0, 1.3), xlim=(-0.6, 4.4))
+    right.set(ylim=(0, 1.5), xlim=(-0.6, 4.4))  # room for the legend above the labels
     right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
     right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
     right.set_yticks(np.linspace(0, 1, 6))
