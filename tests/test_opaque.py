@@ -130,3 +130,14 @@ def test_auc_gap_is_paired_and_refuses_mismatched_inputs():
     assert opaque.auc_gap(perfect, one_swap, good, n_boot=50)["gap"] == pytest.approx(1 / 9)
     with pytest.raises(ValueError, match="1-D arrays of one length"):
         opaque.auc_gap(perfect, perfect[:-1], good)
+
+
+def test_fewer_outfits_retrains_both_on_a_prefix_and_measures_the_change_of_the_gap(bench):
+    few = opaque.fewer_outfits(bench, n_train=len(bench.splits["train"]) // 2, n_boot=20)
+    auc = opaque.held_out_aucs(bench, n_boot=20)
+    assert few["interpretable"] == pytest.approx(auc["interpretable"]) and few["opaque"] == pytest.approx(auc["opaque"])
+    assert few["change"] == pytest.approx((few["interpretable"] - few["opaque"])
+                                          - (few["interpretable_fewer"] - few["opaque_fewer"]))
+    assert few["interpretable_fewer"] != few["interpretable"] and few["change_se"] > 0
+    with pytest.raises(ValueError, match="n_train must be between 1 and"):
+        opaque.fewer_outfits(bench, n_train=len(bench.splits["train"]))

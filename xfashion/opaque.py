@@ -413,3 +413,28 @@ def held_out_aucs(bench: OpaqueBench, n_boot: int = 200, seed: int = 0) -> dict:
     gap = auc_gap(logits["interpretable"], logits["opaque"], test.oracle_label > 0, n_boot, seed)
     return {"interpretable": gap["first"], "opaque": gap["second"], "gap": gap["gap"], "gap_se": gap["gap_se"],
             "n": len(test)}
+
+
+def fewer_outfits(bench: OpaqueBench, n_train: int = 1000, n_boot: int = 200, seed: int = 0) -> dict:
+    """Both scorers retrained on the first ``n_train`` of the bench's training outfits (cached), and the change
+    of their test-AUC gap from ``n_train`` to the bench's size, with its paired bootstrap standard error: does
+    the opaque scorer catch up when its outfits grow?"""
+    if not 0 < n_train < len(bench.splits["train"]):
+        raise ValueError(f"n_train must be between 1 and {len(bench.splits['train']) - 1}; got {n_train}.")
+    test = bench.splits["test"]
+    good = test.oracle_label > 0
+    fewer = {**bench.splits, "train": subset(bench.splits["train"], n_train)}
+    logits = {}
+    for name, feats in (("interpretable", bench.interpretable), ("opaque", bench.opaque)):
+        logits[name] = score(bench.models[name].model, feature_batch(bench.catalog, test, feats)).numpy()
+        model = train_scorer(bench.catalog, fewer, feats, seed=seed, pretrained=False, progress=False).model
+        logits[f"{name}_fewer"] = score(model, feature_batch(bench.catalog, test, feats)).numpy()
+
+    def change(k):  # the gap at the bench's size minus the gap at n_train, on test outfits ``k``
+        a = {name: _auc(v[k], good[k]) for name, v in logits.items()}
+        return (a["interpretable"] - a["opaque"]) - (a["interpretable_fewer"] - a["opaque_fewer"])
+    rng = np.random.default_rng(seed)
+    boot = [change(rng.integers(len(test), size=len(test))) for _ in range(n_boot)]
+    return {**{name: _auc(v, good) for name, v in logits.items()}, "n_train": n_train,
+            "change": change(np.arange(len(test))), "change_se": float(np.std(boot, ddof=1))}
+
