@@ -15,6 +15,16 @@ from ..outfits import outfit_blame, outfit_violations
 from ..rules import DEFAULT_RULES, StylistRules, Violation, hue_distance
 
 
+def group_name(group: str) -> str:
+    """A feature group as the prose spells it: ``color`` -> 'colour', ``shape_texture`` -> 'shape-texture'."""
+    return group.replace("color", "colour").replace("_", "-")
+
+
+def kind_name(kind: str) -> str:
+    """A swap kind as the prose names it: a group's name, or 'whole-item' for the swap of the whole item."""
+    return "whole-item" if kind == "item" else group_name(kind)
+
+
 def culprit_sentence(catalog, items, attribution: Attribution, b: int = 0, colors=None, name: str | None = None,
                      rules: StylistRules = DEFAULT_RULES) -> str:
     """One sentence on outfit ``b``'s culprit item and culprit (item, group), and whether the stylist blames each.
@@ -43,12 +53,9 @@ def culprit_sentence(catalog, items, attribution: Attribution, b: int = 0, color
     def called(p):
         return f"item {p}, the {COLOR_NAMES[colors[p]]} {CATEGORIES[catalog.category[items[p]]]}"
 
-    def said(name):  # the prose's spelling of a group: "colour", "shape-texture"
-        return name.replace("color", "colour").replace("_", "-")
-
     def group_names(mask):
-        return " and ".join(said(groups[h]) for h in np.flatnonzero(mask))
-    group = said(groups[g])
+        return " and ".join(group_name(groups[h]) for h in np.flatnonzero(mask))
+    group = group_name(groups[g])
     blamed_for = group_names(blame[j] > 0)
     if j == k:
         cell = f"that same item's {group}" + (", which the stylist blames too" if blame[j, g] > 0 else

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..data import SLOTS
+from ..evaluate.sentences import group_name, kind_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from . import style
 from .outfits import _axes, heatmap
@@ -75,11 +76,10 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
     # whiskers; methods with a case cap explain fewer, which the legend says as a range
     counts = data.groupby([by, "method"]).size()
     most, fewest = counts.groupby(by).max(), counts.groupby(by).min()
-    words = {"color": "colour", "shape_texture": "shape-texture", "item": "whole-item"} if by == "kind" else {}
 
     def label(key):
         n = f"{most.get(key, 0):,}" if most.get(key) == fewest.get(key) else f"{fewest[key]:,}-{most[key]:,}"
-        return f"{words.get(key, key)} ({n} cases)"
+        return f"{kind_name(key) if by == 'kind' else key} ({n} cases)"
 
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles, [label(k) for k in labels], fontsize=style.MIN_FONT,
@@ -224,7 +224,7 @@ def swap_case_caption(catalog, cases, c: int, attributions: dict, rules=None) ->
     items, colors, pos = cases.items[c, :n], cases.colors[c, :n], int(cases.position[c])
     cats, busy = catalog.category[items], catalog.busy[items]
     broken = violations(cats, colors, busy, rules)
-    said = [f"The {cases.kind[c].replace('_', '-')} swap put {item_name(catalog, items[pos], colors[pos], False)} "
+    said = [f"The {kind_name(cases.kind[c])} swap put {item_name(catalog, items[pos], colors[pos], False)} "
             f"at item {pos} and broke " + "; ".join(describe_violation(v, cats, colors, rules) for v in broken) + "."]
     blamed = sorted({i for v in broken for i in v.items})
     others = [i for i in blamed if i != pos]
@@ -244,7 +244,7 @@ def swap_case_caption(catalog, cases, c: int, attributions: dict, rules=None) ->
     k = int(a.culprit_item()[c])
     if k != pos:
         total = a.values[c, :n].sum(-1)
-        group = a.groups[int(a.values[c, k].argmin())].replace("color", "colour").replace("_", "-")
+        group = group_name(a.groups[int(a.values[c, k].argmin())])
         said.append(f"{method_name(first)} misses: item {k}'s values sum to {float(total[k]):+.2f}, below the swapped "
                     f"item's {float(total[pos]):+.2f}, most of it in its {group}. {method_name(first)} weighs every "
                     "feature against an all-zero reference, not against the outfit before the swap, so an unchanged "

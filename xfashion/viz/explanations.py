@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..data import CATEGORIES, COLOR_NAMES, DEBIAN_DIR, PALETTE, Catalog
 from ..evaluate.oracle import faulted_pairs
-from ..evaluate.sentences import p_good, verdict
+from ..evaluate.sentences import group_name, kind_name, p_good, verdict
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
 from ..explain.pairs import attribute_pairs
@@ -89,7 +89,7 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
                                           culprit_item if framed else None, attribution.method, blamed, swapped)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule.replace("_", " ") for v in verdict}))
-    group = {COLOR_GROUP: "colour"}.get(groups[pair_group], groups[pair_group].replace("_", "-"))
+    group = group_name(groups[pair_group])
     pair = "" if attribution.item_level else f"; culprit (item, group): item {pair_item}'s {group}"
     lead = "culprit item" if framed else "lowest item"
     fig.suptitle(prefix + (title or f"{method_name(attribution.method)}: {lead} {culprit_item}{pair}\n"
@@ -419,9 +419,6 @@ def plot_repair(catalog: Catalog, repair: dict):
 
 
 # ----------------------------------------------------------------------------- swap evaluation (06)
-_KIND_WORDS = {"item": "whole-item", "color": "colour", "shape_texture": "shape-texture"}
-
-
 def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = None):
     """One swap case: the outfit after the swap, in the series' markers.
 
@@ -432,7 +429,7 @@ def plot_swap_case(catalog: Catalog, cases, c: int, attributions: dict | None = 
     items, colors = cases.items[c], cases.colors[c]
     n = int((items >= 0).sum())
     fig, axes = plot_outfit(catalog, items[:n], colors[:n], show_blame=True,
-                            title=f"{_KIND_WORDS.get(cases.kind[c], cases.kind[c])} swap of item {cases.position[c]} "
+                            title=f"{kind_name(cases.kind[c])} swap of item {cases.position[c]} "
                                   f"(logit {cases.before[c]:+.1f} -> {cases.after[c]:+.1f})")
     style.mark(np.ravel(axes)[cases.position[c]], "swapped")
     kinds = ["blamed", "swapped"]

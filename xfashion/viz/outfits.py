@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..analysis import embedding_map, nearest_neighbours
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render
+from ..evaluate.sentences import group_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from ..rules import GROUPS
@@ -120,8 +121,7 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
         elif show_blame and bl[k].sum() > 0:  # blame is a share, never negative: unsigned, blamed groups only
             # one line per blamed group, without a prefix (the 'blamed' tag says what they are): a 24-character
             # 'blame: shape-texture 0.5' ran into its neighbour's label on a five-item strip
-            lines += [f"{g.replace('color', 'colour').replace('_', '-')} {v:.2g}"
-                      for g, v in zip(GROUPS, bl[k]) if v > 0]
+            lines += [f"{group_name(g)} {v:.2g}" for g, v in zip(GROUPS, bl[k]) if v > 0]
         ax.set_xlabel("\n".join(lines), fontsize=style.MIN_FONT)
         if values is None and show_blame and bl[k].sum() > 0:
             style.mark(ax, "blamed")
