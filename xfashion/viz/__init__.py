@@ -25,6 +25,12 @@ from .explanations import (
     plot_repair,
     plot_swap_case,
 )
+from .items import negative_sentence as negative_sentence  # chapter 01's, with plot_busy
+from .items import plot_busy as plot_busy
+from .items import probe_sentence as probe_sentence  # chapter 02's, with probe_table and tau_explorer
+from .items import probe_table as probe_table
+from .items import tau_explorer as tau_explorer
+from .items import tau_view as tau_view
 from .outfits import (
     plot_color_histogram,
     plot_confusion,

@@ -1,0 +1,200 @@
+"""One item up close (chapters 01-02): what the texture score measures, what the colour histogram's
+temperature does, and the sentences those chapters say of their run.
+
+Plain functions (data in, a figure or a sentence out) and one explorer over :func:`tau_view`, so a
+headless run draws the same view the slider redraws.
+"""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from IPython.display import display
+from matplotlib.patches import Patch
+
+from ..data import CATEGORIES, COLOR_NAMES, PALETTE, Catalog
+from ..evaluate.sentences import item_name
+from ..features import ColorHistogram
+from . import style
+from .widgets import Explorer, say
+
+PACKAGE_TAU = 60.0  # the temperature xf.ColorHistogram uses by default (its squared Delta E)
+TAUS = (1, 2, 5, 10, 20, 60, 100, 200, 500, 1000, 3000)
+
+
+# ----------------------------------------------------------------------------- the texture score (chapter 01)
+def texture_map(images) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, what the texture score averages: ``(energy, inside)``, each (n, 28, 28).
+
+    ``energy`` is |pixel - mean of its 3 x 3 neighbourhood| on the image scaled to its brightest
+    pixel; ``inside`` is the garment eroded by two pixels (the silhouette's edge is not a print).
+    The texture score is ``energy`` averaged over ``inside``: :func:`xfashion.data.texture_score`.
+    """
+    grey = torch.as_tensor(np.asarray(images), dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
+    g = grey / grey.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
+    blur = F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    inside = (-F.max_pool2d(-(grey > 0.02).float(), 5, stride=1, padding=2)).clamp(0, 1)
+    return ((g - blur).abs() * inside)[:, 0].numpy(), inside[:, 0].numpy()
+
+
+def plot_busy(catalog: Catalog, examples: dict, per_row: int = 4):
+    """Garments along the texture score, each as its real grey photo beside the map the score averages.
+
+    ``examples`` maps a row's name to item ids (:func:`xfashion.analysis.busy_examples`); the
+    first ``per_row`` of each are drawn. One colour scale for every map, so a brighter map is a busier print.
+    """
+    rows = {name: np.asarray(items)[:per_row] for name, items in examples.items()}
+    fig, axes = plt.subplots(len(rows), 2 * per_row, figsize=(style.MAX_WIDTH, 1.75 * len(rows) + 0.4),
+                             squeeze=False, layout="constrained")
+    top = max(float(texture_map(catalog.images[items])[0].max()) for items in rows.values())
+    for row, (name, items) in zip(axes, rows.items()):
+        energy, _ = texture_map(catalog.images[items])
+        for k, (i, e) in enumerate(zip(items, energy)):
+            photo, heat = row[2 * k], row[2 * k + 1]
+            photo.imshow(catalog.images[i], cmap="gray", vmin=0, vmax=255)
+            shown = heat.imshow(e, cmap="magma", vmin=0, vmax=top)
+            photo.set_title(f"{CATEGORIES[catalog.category[i]]}\ntexture {catalog.texture[i]:.3f}",
+                            fontsize=style.MIN_FONT, loc="left", fontweight="bold" if catalog.busy[i] else "normal")
+            for ax in (photo, heat):
+                ax.set_xticks([])
+                ax.set_yticks([])
+        row[0].set_ylabel(name, fontsize=style.MIN_FONT + 1)
+    bar = fig.colorbar(shown, ax=axes, shrink=0.7, pad=0.01)
+    bar.set_label("high-frequency energy", fontsize=style.MIN_FONT)
+    bar.ax.tick_params(labelsize=style.MIN_FONT)
+    fig.suptitle("each garment: its photo, then the map its texture score averages "
+                 f"(busy: {catalog.busy_threshold:.3f} or more, in bold)", fontsize=style.MIN_FONT + 1)
+    return fig, axes
+
+
+def negative_sentence(catalog: Catalog, original, negative, position: int, violations, draws: int) -> str:
+    """What chapter 01's hand-made negative came to: the draws it took, the rules the new item breaks, whom
+    the stylist blames beside it."""
+    name = lambda i: f"{COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}"  # noqa: E731
+    others = sorted({int(k) for v in violations for k in v.items if k != position})
+    rules = " and ".join(f"`{r}`" for r in sorted({v.rule for v in violations}))
+    said = (f"It took {draws} draw{'s' * (draws != 1)}: the {name(negative[position])} that replaced the "
+            f"{name(original[position])} breaks {rules}. ")
+    if not others:
+        return said + "The stylist blames the new item alone."
+    also = " and the ".join(name(negative[k]) for k in others)
+    return said + (f"The stylist blames the new item, and also the {also}, "
+                   f"which {'was' if len(others) == 1 else 'were'} in the good outfit already: from the outfit alone, "
+                   "nobody can tell which item of a clash came last.")
+
+
+# ----------------------------------------------------------------------------- the colour histogram (chapter 02)
+def pixel_votes(catalog: Catalog, item: int, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each garment pixel's soft vote over the palette at temperature ``tau``: ``(votes (28, 28, 13), alpha)``.
+
+    The alpha-weighted mean of ``votes`` is ``xf.ColorHistogram(tau)`` of the item (the tests check it).
+    """
+    if not tau > 0:
+        raise ValueError(f"tau is a temperature in squared Delta E and must be above 0; got {tau}")
+    rgba = catalog.render([item])[0]
+    alpha = rgba[3]
+    rgb = (rgba[:3] / alpha.clamp_min(1e-3)).clamp(0, 1).permute(1, 2, 0)
+    with torch.no_grad():
+        return ColorHistogram(tau)._votes(rgb).numpy(), alpha.numpy()
+
+
+def tau_items(catalog: Catalog, split: str = "test") -> list:
+    """Menu entries (name, item): per palette colour, the garment whose histogram at the package's tau
+    keeps the least mass on its own colour (its shades lie farthest from the palette's)."""
+    hist, out = ColorHistogram(PACKAGE_TAU), []
+    for c, colour in enumerate(COLOR_NAMES):
+        pool = catalog.find(color=colour, split=split)[:300]
+        if len(pool):
+            with torch.no_grad():
+                own = hist(catalog.render(pool))[:, c]
+            out.append((item_name(catalog, int(pool[int(own.argmin())]), slot=False), int(pool[int(own.argmin())])))
+    return out
+
+
+def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
+    """One item's colour histogram at temperature ``tau`` against the package's (tau = 60), and where the
+    garment's pixels split their vote. Returns (figure, sentence)."""
+    votes, alpha = pixel_votes(catalog, item, tau)
+    share = (votes * alpha[..., None]).sum((0, 1)) / alpha.sum()
+    base_votes, _ = pixel_votes(catalog, item, PACKAGE_TAU)
+    base = (base_votes * alpha[..., None]).sum((0, 1)) / alpha.sum()
+    own = int(catalog.color[item])
+    fig, (pic, where, bars) = plt.subplots(1, 3, figsize=(style.MAX_WIDTH, 3.4), layout="constrained",
+                                           gridspec_kw={"width_ratios": [1, 1.25, 2.6]})
+    pic.imshow(style.item_pixels(catalog.render([item]))[0])
+    pic.set_title(item_name(catalog, item, slot=False), fontsize=style.MIN_FONT)
+    shown = where.imshow(np.where(alpha > 0, votes[..., own], np.nan), cmap="viridis", vmin=0, vmax=1)
+    where.set_title(f"each pixel's vote\nfor {COLOR_NAMES[own]}", fontsize=style.MIN_FONT)
+    for ax in (pic, where):
+        ax.set_axis_off()
+    fig.colorbar(shown, ax=where, shrink=0.8).ax.tick_params(labelsize=style.MIN_FONT)
+    x = np.arange(len(COLOR_NAMES))
+    bars.bar(x, share, color=[c.rgb for c in PALETTE], edgecolor="0.2", linewidth=0.8)
+    bars.bar(x, base, fill=False, edgecolor="k", linewidth=1.6, linestyle="--")
+    bars.set_xticks(x, COLOR_NAMES, rotation=90, fontsize=style.MIN_FONT)
+    bars.set_ylim(0, 1)
+    bars.set_ylabel("share of garment", fontsize=style.MIN_FONT)
+    bars.tick_params(axis="y", labelsize=style.MIN_FONT)
+    bars.legend(handles=[Patch(facecolor=PALETTE[own].rgb, edgecolor="0.2", label=f"tau = {tau:g}"),
+                         Patch(fill=False, edgecolor="k", linewidth=1.6, linestyle="--",
+                               label=f"tau = {PACKAGE_TAU:g} (the package's)")],
+                fontsize=style.MIN_FONT, loc="upper left" if own > 6 else "upper right")
+    order = np.argsort(-np.where(x == own, -1, share))
+    second = int(order[0])
+    spread = int((share > 0.01).sum())
+    said = (f"At tau = {tau:g}, {share[own]:.0%} of the {COLOR_NAMES[own]} garment votes {COLOR_NAMES[own]} "
+            f"({base[own]:.0%} at the package's tau = {PACKAGE_TAU:g}); "
+            + (f"no other colour gets more than {max(share[second], 0.001):.1%}." if share[second] < 0.01 else
+               f"the largest other share goes to {COLOR_NAMES[second]}, {share[second]:.0%}, and {spread} of the 13 "
+               f"colours hold more than 1%."))
+    return fig, said
+
+
+TAU_HINT = ("Try: pick an item, slide tau up from the package's 60 to 3000, then down to 1. You should see, as tau "
+            "grows, the bar of the item's own colour shrink and its mass spread to the palette colours nearest in "
+            "CIELAB, the map of votes fading first at the palest and darkest shades; as tau falls, the last leaks "
+            "vanish and the histogram turns one-hot. One-hot is the right answer for an item dyed one colour; the "
+            "softness is there so that a gradient can pass (chapter 05): with tau too small each pixel's vote is a "
+            "step with no slope, with tau too large the colours blur into one another.")
+
+
+def tau_explorer(catalog: Catalog, split: str = "test"):
+    """ipywidgets: an item (per colour, its softest garment) and the temperature tau; :func:`tau_view` redraws."""
+    options = tau_items(catalog, split)
+    start = next((i for name, i in options if name.endswith("(white)")), options[0][1])
+    item = widgets.Dropdown(options=options, value=start, description="item", layout=widgets.Layout(width="320px"))
+    tau = widgets.SelectionSlider(options=list(TAUS), value=int(PACKAGE_TAU), description="tau",
+                                  layout=widgets.Layout(width="520px"))
+
+    def view(item=start, tau=int(PACKAGE_TAU)):
+        say(TAU_HINT)
+        fig, said = tau_view(catalog, item, tau)
+        say(said)
+        display(fig)
+        plt.close(fig)
+
+    return Explorer(view, item=item, tau=tau)
+
+
+def probe_sentence(probes: dict, predicted, busy, threshold: float) -> str:
+    """Chapter 02's linear probes of the texture score, said: ``probes`` maps a probe's name to its folds
+    (columns ``R²`` and ``AUC busy``); ``predicted`` is the shape-texture probe's held-out prediction."""
+    st, col, chance = (probes[k].mean() for k in ("shape_texture", "color", "chance (shuffled scores)"))
+    called = np.asarray(predicted) >= threshold  # the probe's own busy flag
+    busy = np.asarray(busy, dtype=bool)
+    return (f"The shape-texture embedding carries the texture score: a linear probe explains {st['R²']:.0%} of its "
+            f"variance on held-out garments and ranks busy above plain with AUC {st['AUC busy']:.3f}; the colour group "
+            f"gives R² {col['R²']:.3f} and AUC {col['AUC busy']:.3f}, shuffled scores R² {chance['R²']:.3f} and AUC "
+            f"{chance['AUC busy']:.3f}. But busy is a threshold, and the garments near it are the hard ones: calling a "
+            f"garment busy when its predicted score passes the threshold, the probe misses "
+            f"{(~called[busy]).mean():.0%} of the busy garments and flags {called[~busy].mean():.0%} of the plain "
+            "ones.")
+
+
+def probe_table(probes: dict) -> pd.DataFrame:
+    """Each probe's mean over its folds, ± the standard error (the folds' standard deviation / sqrt(folds))."""
+    return pd.DataFrame({name: {k: f"{v.mean():.3f} ± {v.std(ddof=1) / len(v) ** 0.5:.3f}" for k, v in folds.items()}
+                         for name, folds in probes.items()}).T
