@@ -8,6 +8,7 @@ validation split; ``bench`` measures cost against a forward pass. ``__all__`` li
 chapters call; the building blocks stay importable from their modules
 (``xfashion.evaluate.swap.build_swap_cases``, ``xfashion.evaluate.metrics.bootstrap_ci``).
 """
+from . import families as families  # chapter 05: method families side by side; not in __all__
 from .agreement import (
     case_table,
     cost_table,

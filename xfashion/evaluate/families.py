@@ -1,0 +1,273 @@
+"""Method families side by side (chapter 05): on one outfit, against the reference they measure from, and
+against the stylist, split by the family of the rules an outfit breaks, with the standard errors that say
+which gaps are more than noise. The functions return sentences and tables; the chapter says and claims."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..explain import Attribution
+from ..rules import DEFAULT_RULES, StylistRules
+from .agreement import hits
+from .sentences import chance_hits, group_name
+
+FAMILIES = ("colour only", "shape-texture only", "mixed")
+_NUMBER = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven", "eight"]))
+
+
+def _number(n: int) -> str:
+    return _NUMBER.get(n, str(n))
+
+
+def _words(xs) -> str:
+    xs = list(xs)
+    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+def _item(names, k: int) -> str:
+    return f"the {names[k]} (item {k})"
+
+
+def outfit_story(families: dict, b: int, blame, names, outfit: int, rules: str, random: Attribution) -> list:
+    """What the families say of outfit ``b``: which items they name, and whether the stylist blames them.
+
+    Parameters
+    ----------
+    families : dict of str -> Attribution
+        One method per family, keyed by the name the prose uses (random left out).
+    blame : tensor (items, groups)
+        The stylist's blame on this outfit.
+    names : list of str
+        Each item as the prose names it, e.g. 'navy Sandal'.
+    outfit, rules : the outfit's index in its split and the rules it breaks (for the first sentence)
+    random : Attribution
+        The floor, named last.
+    """
+    blamed = set(np.flatnonzero(np.asarray(blame).sum(-1) > 0).tolist())
+    by_item = {}
+    for name, a in families.items():
+        by_item.setdefault(int(a.culprit_item()[b]), []).append(name)
+    said = [f"{_words(fs)} {'name' if len(fs) > 1 else 'names'} {_item(names, k)}" for k, fs in by_item.items()]
+    agree = sum(len(fs) for k, fs in by_item.items() if k in blamed)
+    elsewhere = [name for name, a in families.items()  # the lowest cell lies off the lowest item
+                 if not a.item_level and int(a.culprit()[0][b]) != int(a.culprit_item()[b])]
+    return [f"Outfit {outfit} breaks {_words(f'`{r}`' for r in rules.split(', '))}, and the stylist blames "
+            f"{_words(_item(names, k) for k in sorted(blamed))}.",
+            f"The {_number(len(families))} families name {_number(len(by_item))} different culprit "
+            f"{'items' if len(by_item) > 1 else 'item'}: {'; '.join(said)}.",
+            f"For {_words(elsewhere)}, the framed cell, the lowest, lies on another item than the culprit item, the "
+            "one whose values summed over its groups are the lowest." if elsewhere else "",
+            f"Of the {_number(len(families))}, {_number(agree)} name an item the stylist blames; random names "
+            f"{_item(names, int(random.culprit_item()[b]))}."]
+
+
+def vote(attributions: dict, b: int, blame, names, how: str) -> str:
+    """One sentence: the item named culprit most often by ``attributions`` on outfit ``b``; a tie said as a tie."""
+    blamed = set(np.flatnonzero(np.asarray(blame).sum(-1) > 0).tolist())
+    counts = pd.Series([int(a.culprit_item()[b]) for a in attributions.values()]).value_counts()
+    top = sorted(counts.index[counts == counts.max()])
+    hit, miss = [k for k in top if k in blamed], [k for k in top if k not in blamed]
+    n = len(attributions)
+    if len(top) == 1:
+        return (f"{how}, {_item(names, top[0])} leads with {counts.max()} of {n} votes, and the stylist "
+                f"{'blames' if hit else 'does not blame'} it.")
+    verdict = ("the stylist blames all of them" if not miss else "the stylist blames none of them" if not hit else
+               f"the stylist blames {_words(_item(names, k) for k in hit)} but not "
+               f"{_words(_item(names, k) for k in miss)}")
+    return (f"{how}, {_number(len(top))} items tie with {counts.max()} of {n} votes each: "
+            f"{_words(_item(names, k) for k in top)}; {verdict}.")
+
+
+@torch.no_grad()
+def reference_effect(model, batch, b: int, item: int, group: str, reference: dict) -> tuple:
+    """How much one (item, group) moves outfit ``b``'s score, in the outfit and in the reference outfit.
+
+    Parameters
+    ----------
+    batch : OutfitBatch
+        Feature batch holding the outfit at position ``b``.
+    reference : dict of str -> tensor (dims,)
+        The reference item per feature group (the dataset mean, or zeros).
+
+    Returns
+    -------
+    (in_outfit, at_reference) : floats
+        ``s(x) - s(x with the cell at the reference)``: the change with the rest of the outfit in
+        place (feature ablation's value); ``s(r with the cell from x) - s(r)``: the change when every
+        other feature is at the reference ``r``.
+    """
+    x = {g: v[b:b + 1].clone() for g, v in batch.features.items()}
+    slot, mask = batch.slot[b:b + 1], batch.mask[b:b + 1]
+    keep = mask[..., None].to(next(iter(x.values())).dtype)
+    r = {g: reference[g].expand_as(v) * keep for g, v in x.items()}
+    x_without, r_with = {g: v.clone() for g, v in x.items()}, {g: v.clone() for g, v in r.items()}
+    x_without[group][0, item], r_with[group][0, item] = r[group][0, item], x[group][0, item]
+    s = lambda f: float(model(f, slot, mask)[0])  # noqa: E731 - one score
+    return s(x) - s(x_without), s(r_with) - s(r)
+
+
+def reference_story(model, batch, b: int, shapley: Attribution, means: dict, blame, names) -> str:
+    """Why exact Shapley puts its lowest value where it does on outfit ``b``: the cell's effect in the outfit
+    against its effect in the reference outfit of mean items (the two ends of the coalitions it averages) and
+    in the all-zero outfit (where IG's path starts)."""
+    item, group = (int(t[b]) for t in shapley.culprit())
+    g = shapley.groups[group]
+    inside, at_ref = reference_effect(model, batch, b, item, g, means)
+    at_zero = reference_effect(model, batch, b, item, g, {k: torch.zeros_like(v) for k, v in means.items()})[1]
+    blamed = float(np.asarray(blame)[item].sum()) > 0
+    cell = f"the {group_name(g)} of {_item(names, item)}"
+    said = (f"Exact Shapley's lowest cell is {cell}, {float(shapley.values[b, item, group]):+.2f}: the average of "
+            f"its effect over every coalition of the other features. With all of them as in the outfit it moves "
+            f"the score by {inside:+.2f} logits (feature ablation's value); with all of them at the mean item, "
+            f"by {at_ref:+.2f} (with all of them at zero, IG's starting point, by {at_zero:+.2f}).")
+    if not blamed and abs(at_ref) > abs(inside):
+        said += (" The stylist does not blame that item: the blame comes from coalitions far from this outfit, "
+                 f"where that {group_name(g)} meets average items, not this outfit's items.")
+    elif not blamed:
+        said += " The stylist does not blame that item, and the outfit itself, not the reference, carries the blame."
+    return said
+
+
+def rule_family(outfits, index, rules: StylistRules = DEFAULT_RULES) -> np.ndarray:
+    """Each outfit's rule family: 'colour only', 'shape-texture only' or 'mixed' (rules of both groups)."""
+    group = rules.describe().set_index("rule").group
+    kinds = {frozenset({"color"}): FAMILIES[0], frozenset({"shape_texture"}): FAMILIES[1]}
+    return np.array([kinds.get(frozenset(group[r] for r in outfits.rules[i]), FAMILIES[2]) for i in index])
+
+
+@dataclass
+class FamilyHits:
+    """Whether each method's culprit is blamed, outfit by outfit, and each outfit's rule family.
+
+    Build it with :func:`family_hits`. ``item`` and ``pair`` are DataFrames (outfits x methods) of 0/1
+    (``pair`` is NaN for item-level methods); ``family`` is :func:`rule_family`'s array; ``chance``
+    maps each family name (and 'all') to :func:`~xfashion.evaluate.sentences.chance_hits`.
+    """
+    item: pd.DataFrame
+    pair: pd.DataFrame
+    family: np.ndarray
+    chance: dict
+
+    def rows(self, family: str) -> np.ndarray:
+        return np.arange(len(self.family)) if family == "all" else np.flatnonzero(self.family == family)
+
+    def rate(self, method: str, family: str = "all") -> float:
+        """The share of the family's outfits on which the method's culprit item is blamed."""
+        return float(self.item[method].iloc[self.rows(family)].mean())
+
+    def gap(self, a: str, c: str, family: str = "all") -> tuple:
+        """Method ``a``'s item hit rate minus method ``c``'s, and the paired standard error of that difference."""
+        d = (self.item[a] - self.item[c]).iloc[self.rows(family)].to_numpy()
+        return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+    def from_chance(self, method: str, family: str = "all") -> float:
+        """How far the method's item hit rate lies above chance, in standard errors of a rate at chance."""
+        c, n = self.chance[family]["item_hit"], len(self.rows(family))
+        return (self.rate(method, family) - c) / np.sqrt(c * (1 - c) / n)
+
+    def table(self, least: int = 10) -> pd.DataFrame:
+        """Item and pair hit rates per method and family (families with at least ``least`` outfits), and chance."""
+        out = {}
+        for f in ("all", *FAMILIES):
+            rows = self.rows(f)
+            if len(rows) >= least:
+                part = pd.DataFrame({"item_hit": self.item.iloc[rows].mean(), "pair_hit": self.pair.iloc[rows].mean()})
+                part.loc["chance (random culprit)"] = [self.chance[f]["item_hit"], self.chance[f]["pair_hit"]]
+                out[f"{f} ({len(rows)})"] = part
+        return pd.concat(out, axis=1).round(2)
+
+
+def family_hits(attributions: dict, blame, family, sizes) -> FamilyHits:
+    """Hits of each method against the stylist's ``blame`` (outfits, items, groups), with chance per family."""
+    item, pair = {}, {}
+    for name, a in attributions.items():
+        i, p = hits(a, blame)
+        item[name], pair[name] = i.float().numpy(), np.full(len(i), np.nan) if a.item_level else p.float().numpy()
+    family, sizes = np.asarray(family), np.asarray(sizes)
+    chance = {f: chance_hits(blame[rows], sizes[rows]) for f in ("all", *FAMILIES)
+              if len(rows := (np.arange(len(family)) if f == "all" else np.flatnonzero(family == f)))}
+    return FamilyHits(pd.DataFrame(item), pd.DataFrame(pair), family, chance)
+
+
+def _from_chance(h: FamilyHits, m: str, f: str) -> str:
+    z = h.from_chance(m, f)
+    return f"{abs(z):.1f} standard errors {'above' if z > 0 else 'below'} chance"
+
+
+def gradcam_story(h: FamilyHits) -> list:
+    """Grad-CAM against IFIV and chance on colour-only and shape-texture-only outfits, in standard errors."""
+    n_col, n_sh = len(h.rows(FAMILIES[0])), len(h.rows(FAMILIES[1]))
+    colour_gap, colour_se = h.gap("ifiv", "grad_cam", FAMILIES[0])
+    shape_gap, shape_se = h.gap("ifiv", "grad_cam", FAMILIES[1])
+    c = lambda f: h.chance[f]["item_hit"]  # noqa: E731
+    return [f"On the {n_col} colour-only outfits Grad-CAM's culprit item is blamed on "
+            f"{h.rate('grad_cam', FAMILIES[0]):.0%} of them, IFIV's on {h.rate('ifiv', FAMILIES[0]):.0%}: a gap of "
+            f"{colour_gap:.2f}, {colour_gap / colour_se:.1f} standard errors of the paired difference, "
+            + ("a clear lead for IFIV." if colour_gap > 2 * colour_se else "within the noise of these outfits.")
+            + f" A random culprit is blamed on {c(FAMILIES[0]):.0%} of them (chance): Grad-CAM's rate is "
+            f"{_from_chance(h, 'grad_cam', FAMILIES[0])}, IFIV's {_from_chance(h, 'ifiv', FAMILIES[0])}; pixel IG's "
+            f"culprit is blamed on {h.rate('pixel_ig', FAMILIES[0]):.0%}.",
+            f"On the {n_sh} shape-texture-only outfits Grad-CAM reaches {h.rate('grad_cam', FAMILIES[1]):.0%}, IFIV "
+            f"{h.rate('ifiv', FAMILIES[1]):.0%} "
+            + (f"({abs(shape_gap / shape_se):.1f} standard errors {'ahead of' if shape_gap > 0 else 'behind'} "
+               "Grad-CAM) and " if shape_se > 0 else "(the two find a blamed item on the very same outfits) and ")
+            + f"chance {c(FAMILIES[1]):.0%}: Grad-CAM's rate is {_from_chance(h, 'grad_cam', FAMILIES[1])}."]
+
+
+def largest_gap(h: FamilyHits, methods, against: str = "ifiv", level: float = 0.05) -> tuple:
+    """The largest item-hit gap between ``against`` and any of ``methods`` within a rule family, and the bar it
+    must pass to count when that many gaps were looked at.
+
+    Returns
+    -------
+    (sentence, z, bar) : the sentence, the largest gap in standard errors, and the bar: the two-sided
+    ``level`` divided by the number of gaps (Bonferroni), as a normal quantile.
+    """
+    gaps = [(abs(g) / max(se, 1e-9), m, f) for m in methods for f in FAMILIES[:2] for g, se in [h.gap(against, m, f)]]
+    z, m, f = max(gaps)
+    bar = NormalDist().inv_cdf(1 - level / (2 * len(gaps)))
+    sentence = (f"Split by family, the other contribution methods make {len(gaps)} comparisons with IFIV at the item "
+                f"level; the largest gap, {m.replace('_', ' ')} on the {f.replace(' ', '-')} outfits, is {z:.1f} "
+                f"standard errors. The largest of {len(gaps)} gaps is large by luck more often than one gap "
+                f"chosen in advance, so it must pass a higher bar: {bar:.1f} standard errors, the bar of one test "
+                f"at a level of {level:.0%} / {len(gaps)} (Bonferroni's correction, which keeps the chance that any "
+                f"of the {len(gaps)} passes by luck under {level:.0%}). It falls "
+                + ("short of the bar: the split does not separate them from IFIV." if z <= bar else
+                   "beyond the bar: the split separates one of them from IFIV."))
+    return sentence, z, bar
+
+
+def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss: float, pixel_miss: float,
+            passes: float, best: str) -> str:
+    """Chapter 05's take-away as Markdown bullets, each true on every data seed, with this run's numbers.
+
+    Parameters
+    ----------
+    names, computations : the method names run and the distinct computations among them
+    across : the mean agreement between the gradient-at-the-outfit cluster and the path and perturbation one
+    ig_miss, pixel_miss : the share of the score gap feature IG and pixel IG miss (their convergence delta)
+    passes : the most forward passes per outfit of a contribution method, in units of IFIV's one
+    best : the contribution method that finds a blamed item most often
+    """
+    col, sh = FAMILIES[0], FAMILIES[1]
+    return "\n".join([
+        f"- Names are not computations: the {names} method names run here are {computations} computations (IFIV, "
+        "InputXGradient and DeepLift from zero are one on this scorer), and a vote over names counts one of them "
+        "three times.",
+        "- The families ask different questions (sensitivity, contribution at the outfit, along a path, by removal, "
+        "over coalitions) and can name different culprits on one outfit; over many outfits the gradient-at-the-outfit "
+        f"methods and the path and perturbation methods form two clusters (agreement {across:.2f} across them).",
+        "- Grad-CAM is colour-blind here: on colour-only outfits it finds a blamed item no more often than a culprit "
+        f"drawn at random ({h.rate('grad_cam', col):.0%} of them, chance {h.chance[col]['item_hit']:.0%}, IFIV "
+        f"{h.rate('ifiv', col):.0%}); on shape-texture-only outfits it is not behind IFIV by more than two standard "
+        f"errors ({h.rate('grad_cam', sh):.0%} against {h.rate('ifiv', sh):.0%}, chance "
+        f"{h.chance[sh]['item_hit']:.0%}).",
+        f"- Completeness is a check, not a given: feature IG misses {ig_miss:.2%} of the score gap, pixel IG from a "
+        f"blank image {pixel_miss:.0%}, because its path skips the colour.",
+        f"- IFIV costs one forward and one backward pass; of the methods costing up to {passes:.0f} times as many, "
+        f"the best, {best.replace('_', ' ')}, found a blamed item on {h.rate(best):.0%} of these outfits, IFIV on "
+        f"{h.rate('ifiv'):.0%}, a random culprit on {h.chance['all']['item_hit']:.0%} (chance)."])
