@@ -1,6 +1,9 @@
-"""Analyses of the data and features: plain vs busy garments and how the negatives were made (chapter 01);
-the CNN's confusions, colour invariance, maps and neighbours (chapter 02)."""
+"""Analyses of the data, the features and the scorer: plain vs busy garments and how the negatives were made
+(chapter 01); the CNN's confusions, colour invariance, maps and neighbours (chapter 02); the scorer against the
+pooled one rule by rule, and what it objects to in its false alarms (chapter 03)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,6 +14,7 @@ from .features import FeatureExtractor
 from .groups import SHAPE_GROUP
 from .outfits import OutfitSet, outfit_blame
 from .rules import DEFAULT_RULES, GROUPS, violations
+from .scorer import score_outfit
 from .utils import check_count
 
 
@@ -151,3 +155,190 @@ def negative_swaps(catalog: Catalog, outfits: OutfitSet) -> pd.DataFrame:
                      "new_blamed": all(set(v.items) & set(new.tolist()) for v in found),
                      "old_blamed": any(set(v.items) - set(new.tolist()) for v in found)})
     return pd.DataFrame(rows)
+
+
+# chapter 03: what the scorer gets right and wrong, said from its outputs
+_ORDINAL, _TWO_BUSIEST = ("1st", "2nd", "3rd", "4th", "5th"), ("1st", "2nd")
+
+@dataclass
+class Verdicts:
+    """Checks of a chapter's static prose (``claims``: sentence -> holds) and sentences on this run."""
+    claims: dict
+    sentences: list
+
+
+def compare_by_rule(by_rule: pd.DataFrame, n_rule: pd.Series, pair: str = "pairwise (ours)",
+                    pool: str = "mean-pool, no interactions") -> Verdicts:
+    """The pairwise scorer against the mean-pool one, rule by rule, with margins of two standard errors.
+
+    Parameters
+    ----------
+    by_rule : DataFrame
+        :func:`xfashion.per_rule_table`: the share called right per row ("(good outfits)" and each rule).
+    n_rule : Series
+        The test outfits behind each row.
+    """
+    good, colour_pairs, counting = "(good outfits)", ["hue_clash", "neutral_clash"], ["too_many_colours",
+                                                                                        "season_clash"]
+    a, p = by_rule[pair], by_rule[pool]
+    se = lambda acc, r: (acc[r] * (1 - acc[r]) / n_rule[r]) ** 0.5  # noqa: E731 - an accuracy's standard error
+    bal_se = lambda acc, r: 0.5 * (se(acc, r) ** 2 + se(acc, good) ** 2) ** 0.5  # noqa: E731 - a balanced one's
+    behind = (a.drop(good) - p.drop(good)) / 2  # the balanced accuracies' difference: the good-outfit terms differ too
+    behind = behind + (a[good] - p[good]) / 2
+    claims = {
+        "mean-pool calls more good outfits bad than the pairwise model, by more than two standard errors of each":
+            p[good] + 2 * se(p, good) < a[good] - 2 * se(a, good),
+        "in balanced accuracy mean-pool is behind the pairwise model on every colour and counting rule, by more than "
+        "two standard errors":
+            all(behind[r] > 2 * (bal_se(a, r) ** 2 + bal_se(p, r) ** 2) ** 0.5 for r in colour_pairs + counting),
+        "on the pairwise colour rules the pairwise model catches at least as many clashes, and more hue clashes":
+            bool((a[colour_pairs] >= p[colour_pairs]).all() and a["hue_clash"] > p["hue_clash"] + 0.03),
+        "on counting rules mean-pool catches about as many clashes as the pairwise model":
+            bool((p[counting] > a[counting] - 0.05).all()),
+        "mean-pool catches fewer busy clashes than clashes of the counting rules, by more than two standard errors "
+        "of each": all(p["busy_clash"] + 2 * se(p, "busy_clash") < p[r] - 2 * se(p, r) for r in counting),
+        "busy clashes are the pairwise model's weakest rule, by more than two standard errors":
+            a["busy_clash"] + 2 * se(a, "busy_clash") < a.drop([good, "busy_clash"]).min()}
+    coin = 2 * (0.25 / n_rule["busy_clash"]) ** 0.5  # two sd of a coin's rate
+    lead = a - p
+    sentences = [
+        f"On this run the pairwise model catches {lead['hue_clash']:.3f} more of the hue clashes than mean-pool and "
+        f"{lead['neutral_clash']:.3f} more of navy with black; on the counting rules its share minus mean-pool's is "
+        f"{lead['too_many_colours']:+.3f} (too many colours) and {lead['season_clash']:+.3f} (season clashes).",
+        f"But mean-pool calls {1 - p[good]:.1%} of the good outfits bad, the pairwise model {1 - a[good]:.1%}: in "
+        f"balanced accuracy mean-pool is behind on {(behind > 0).sum()} of the {len(behind)} rules, by "
+        f"{behind.min():.3f} ({behind.idxmin()}) to {behind.max():.3f} ({behind.idxmax()}).",
+        f"On the {n_rule['busy_clash']} busy-clash test outfits mean-pool catches {p['busy_clash']:.3f}, against "
+        f"{p['too_many_colours']:.3f} and {p['season_clash']:.3f} on the counting rules; a coin lands within "
+        f"0.5 ± {coin:.3f} (two standard deviations), so mean-pool catches busy clashes "
+        + ("no more often than a coin on this run." if p["busy_clash"] <= 0.5 + coin else
+           "more often than a coin on this run, yet far less often than the counting rules' clashes."),
+        f"The pairwise model catches {a['busy_clash']:.3f} of them, its lowest share on any rule."]
+    return Verdicts(claims, sentences)
+
+
+def busy_reading(errors: pd.DataFrame, k: int) -> str:
+    """What the busy rule sees in outfit ``k`` of :func:`xfashion.training.scorer_errors`, and the scorer's logit."""
+    o = errors.loc[k]
+    n, of = int(o["busy"]), int(o["garments"])
+    share = "none" if n == 0 else "both" if n == of == 2 else "all" if n == of else str(n)
+    side = "over" if o["second_busiest"] >= 1 else "under"
+    return (f"test outfit {k}: {share} of its {of} garments {'is' if n == 1 else 'are'} busy, the second-busiest "
+            f"{abs(o['second_busiest'] - 1):.0%} {side} the threshold, and the scorer gives it a logit of "
+            f"{o['logit']:+.2f}")
+
+
+def objections(model, catalog: Catalog, feats, outfits: OutfitSet, errors: pd.DataFrame) -> pd.DataFrame:
+    """What the scorer objects to in each false alarm (a good outfit called bad) with two garments or more.
+
+    Each item is left out in turn; the item whose absence raises the logit most is the objected one.
+    It is then re-dyed in every palette colour: a texture read as busy stays busy in any colour.
+
+    Returns
+    -------
+    DataFrame indexed by outfit, most confident false alarm first
+        ``item`` (its position), ``name``, ``logit``, ``without`` (the logit without it), ``texture
+        rank`` among the outfit's garments ('1st' is the busiest; 'not a garment'), ``texture`` (its
+        texture score over the busy threshold), ``best colour`` and ``re-dyed`` (the best logit over
+        the palette).
+    """
+    alarms = errors[errors["outcome"].eq("false negative") & (errors["garments"] >= 2)].sort_values("logit").index
+    rows = {}
+    for k in alarms:
+        items = outfits.outfit(k)
+        left = [score_outfit(model, catalog, feats, np.delete(items, p)) for p in range(len(items))]
+        garments = [q for q in range(len(items)) if SLOTS[catalog.slot[items[q]]] in GARMENT_SLOTS]
+        by_texture = sorted(garments, key=lambda q: -catalog.texture[items[q]])
+        p = int(np.argmax(left))
+        redyed = []
+        for c in range(len(COLOR_NAMES)):
+            colors = catalog.color[items].copy()
+            colors[p] = c
+            redyed.append(score_outfit(model, catalog, feats, items, colors))
+        name = f"{COLOR_NAMES[catalog.color[items[p]]]} {CATEGORIES[catalog.category[items[p]]]}"
+        rows[k] = {"item": p, "name": name,
+                   "logit": errors.loc[k, "logit"], "without": left[p],
+                   "texture rank": _ORDINAL[by_texture.index(p)] if p in by_texture else "not a garment",
+                   "texture": catalog.texture[items[p]] / catalog.busy_threshold,
+                   "best colour": COLOR_NAMES[int(np.argmax(redyed))], "re-dyed": max(redyed)}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("outfit")
+
+
+def objection_summary(objected: pd.DataFrame, outfits: OutfitSet) -> str:
+    """How often the objected item is one of the two busiest garments, beside chance, and how often a colour
+    makes the outfit good."""
+    busiest = objected[objected["texture rank"].isin(_TWO_BUSIEST)]
+    saved = int((busiest["re-dyed"] > 0).sum())
+    chance = np.mean([2 / len(outfits.outfit(k)) for k in objected.index])  # a random item is one of the two busiest
+    return (f"In {len(busiest)} of the {len(objected)} false alarms with two garments or more, the item whose absence "
+            f"raises the logit most is one of the outfit's two busiest garments; an item drawn at random would be one "
+            f"of them in {chance:.0%} of these outfits. In {saved} of those {len(busiest)}, some palette colour for "
+            "that garment makes the outfit good: the scorer's objection to it is "
+            + ("mostly to its texture." if saved < len(busiest) / 2 else "mostly not to its texture alone."))
+
+
+def worked_false_alarm(objected: pd.DataFrame, errors: pd.DataFrame, near: float):
+    """The most confident false alarm whose objected item is one of its two busiest garments and whose
+    second-busiest garment lies nearer the busy threshold than ``near``; None when there is none."""
+    fits = [k for k in objected.index if objected.loc[k, "texture rank"] in _TWO_BUSIEST
+            and abs(errors.loc[k, "second_busiest"] - 1) < near]
+    return fits[0] if fits else None
+
+
+def false_alarm_story(objected: pd.DataFrame, errors: pd.DataFrame, outfits: OutfitSet, worked, shown) -> list:
+    """The false alarms in sentences: the summary, the ``worked`` one and the figure's (``shown``, or None)."""
+    said = [objection_summary(objected, outfits)]
+    if worked is not None:
+        said.append(f"The worked false alarm, {busy_reading(errors, worked)}: {objection_sentence(objected, worked)}")
+    if shown is not None and shown in objected.index:
+        said.append("The figure's false alarm is that same outfit." if shown == worked else
+                    f"The figure's false alarm, test outfit {shown}: {objection_sentence(objected, shown)}")
+    return said
+
+
+def outcome_sentences(errors: pd.DataFrame, shown: pd.Series) -> list:
+    """The figure's missed clash and false alarm (``shown``: outcome -> outfit) in what the busy rule sees."""
+    return [f"The {outcome} is {busy_reading(errors, shown[outcome])}: {what}." for outcome, what in
+            [("false positive", "a busy clash called good"), ("false negative", "a good outfit called bad")]
+            if outcome in shown]
+
+
+def objection_sentence(objected: pd.DataFrame, k: int) -> str:
+    """What the scorer objects to in false alarm ``k`` (a row of :func:`objections`), and whether a colour saves it."""
+    o = objected.loc[k]
+    role = {"1st": "its busiest garment", "2nd": "its second-busiest garment, the one the busy rule reads"}.get(
+        o["texture rank"], "not one of its two busiest garments")
+    what = o["name"].split(" ", 1)[1]
+    said = (f"left out one at a time, the item whose absence raises its logit most is item {o['item']}, the "
+            f"{o['name']} (logit {o['without']:+.2f} without it, {o['logit']:+.2f} with it): {role}, with a texture "
+            f"score {o['texture']:.0%} of the busy threshold; ")
+    if o["re-dyed"] > 0:
+        return said + (f"re-dyed {o['best colour']} it makes the outfit good ({o['re-dyed']:+.2f}), so the scorer's "
+                       "objection to it depends on its colour too, which the busy rule ignores.")
+    return said + (f"re-dyed in any of the {len(COLOR_NAMES)} palette colours it still leaves the outfit bad (at best "
+                   f"{o['re-dyed']:+.2f}, {o['best colour']}), so the scorer objects to this {what} in this company, "
+                   "not to its colour"
+                   + (": a garment read as busy, from a shape-texture that carries 'busy' only approximately."
+                      if o["texture rank"] in _TWO_BUSIEST else
+                      ": a pattern of its own that no rule of the stylist holds, the exception to the busy story."))
+
+
+def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> str:
+    """Chapter 03's take-away as Markdown bullets, each true on every data seed, with this run's numbers."""
+    return "\n".join([
+        "* A set scorer is permutation invariant by construction (sums, means and maxima over items and over pairs), "
+        f"and a pair term lets it see which two items meet: here it ranks test outfits with AUC {pairwise_auc:.3f}, "
+        f"the model without interactions {pool_auc:.3f}.",
+        "* The pair term pays on rules about which two colours meet (hue clash, navy with black). On rules that count "
+        "(too many colours, season clashes) a pooled model catches about as many clashes, but it calls many more good "
+        "outfits bad, so in balanced accuracy it is behind on every colour and counting rule; and it catches far fewer "
+        "busy clashes: counting busy garments needs a 'busy' that the features carry only approximately.",
+        "* The scorer fails where its features blur what a rule reads: busy_clash is its weakest rule "
+        f"({busy_missed:.0%} of busy clashes missed here), and its mistakes on that rule crowd near the busy "
+        "threshold, from both sides.",
+        "* Accuracy on one kind of outfit needs its counterpart: a share of clashes caught means little without the "
+        "share of good outfits passed, which balanced accuracy averages with it.",
+        "* Error analysis counts mistakes by outcome (a missed clash, a false alarm) and by rule, then looks at the "
+        "outfits behind the counts, picked by a rule stated in advance, and asks what the rule saw in them.",
+        "* SiLU units were chosen before any explanation was computed, by an argument about smooth gradients; chapter "
+        "07 tests that argument against the other designs instead of assuming it."])
