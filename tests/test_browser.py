@@ -161,9 +161,10 @@ TCP_WARNING = "running over TCP without encryption"
 
 
 EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
-                      r"|margin_explorer|design_explorer|colour_path_explorer|ig_steps_explorer)\(")
+                      r"|margin_explorer|design_explorer|colour_path_explorer|ig_steps_explorer|tau_explorer)\(")
 # the explorers whose output tells the student what to try and what to see: that sentence must be there
-SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see"}
+SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see",
+                    "tau_explorer": "You should see"}
 
 
 def names_in(source: str) -> tuple:

@@ -1,5 +1,5 @@
 """One item up close (chapters 01-02): what the texture score measures, what the colour histogram's
-temperature does, and the sentences those chapters say of their run.
+temperature does, what the shape-texture embedding holds, and the sentences those chapters say of their run.
 
 Plain functions (data in, a figure or a sentence out) and one explorer over :func:`tau_view`, so a
 headless run draws the same view the slider redraws.
@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from IPython.display import display
 from matplotlib.patches import Patch
 
-from ..data import CATEGORIES, COLOR_NAMES, PALETTE, Catalog
+from ..analysis import embedding_map
+from ..data import CATEGORIES, COLOR_NAMES, GARMENT_SLOTS, PALETTE, SLOTS, Catalog
 from ..evaluate.sentences import item_name
-from ..features import ColorHistogram
+from ..features import SHADE_LEVELS, ColorHistogram
+from ..training import roc_auc
 from . import style
 from .widgets import Explorer, say
 
@@ -101,6 +103,19 @@ def pixel_votes(catalog: Catalog, item: int, tau: float) -> tuple[np.ndarray, np
         return ColorHistogram(tau)._votes(rgb).numpy(), alpha.numpy()
 
 
+def palette_sentence(apart, level: int, k: int, k2: int, tau: float = PACKAGE_TAU) -> str:
+    """How far apart the palette's colours lie in units of ``tau``: ``apart`` (shades, colours, colours) holds the
+    squared Delta E from each shade of a colour to another colour's nearest shade; (level, k, k2) is its minimum."""
+    apart = torch.as_tensor(apart)
+    d, typical = float(apart[level, k, k2]), float(apart[torch.isfinite(apart)].median())
+    shade = "" if SHADE_LEVELS[level] == 1 else f"the {SHADE_LEVELS[level]:.0%} shade of "
+    return (f"The two closest palette colours are {shade}{COLOR_NAMES[k]} and {COLOR_NAMES[k2]}: {d:.0f} squared "
+            f"Delta E apart, {d / tau:.1f} temperatures at tau = {tau:g}, so a pixel exactly on the first gives the "
+            f"second {np.exp(-d / tau):.0%} of the weight it gives the first. The median pair lies {typical:,.0f} "
+            f"apart, {typical / tau:.0f} temperatures: a weight of {np.exp(-typical / tau):.0e}"
+            + (", nothing." if typical / tau > 15 else "."))
+
+
 def tau_items(catalog: Catalog, split: str = "test") -> list:
     """Menu entries (name, item): per palette colour, the garment whose histogram at the package's tau
     keeps the least mass on its own colour (its shades lie farthest from the palette's)."""
@@ -177,6 +192,66 @@ def tau_explorer(catalog: Catalog, split: str = "test"):
         plt.close(fig)
 
     return Explorer(view, item=item, tau=tau)
+
+
+# ----------------------------------------------------------------------------- the shape-texture embedding (chapter 02)
+def map_neighbours(catalog: Catalog, table, k: int = 10, seed: int = 0) -> tuple[pd.Series, pd.Series]:
+    """On the embedding's 2-D map (:func:`xfashion.analysis.embedding_map`, the points drawn), the mean share of a
+    point's ``k`` nearest neighbours in its own region (garment, shoes, bag) and in its own category."""
+    coords, rows = embedding_map(table, seed=seed)
+    category = np.array(CATEGORIES)[catalog.category[rows]]
+    region = np.where(np.isin(catalog.slot[rows], [SLOTS.index(s) for s in GARMENT_SLOTS]), "garment",
+                      np.array(SLOTS)[catalog.slot[rows]])
+    near = torch.cdist(torch.tensor(coords), torch.tensor(coords)).topk(k + 1, largest=False).indices[:, 1:].numpy()
+    own_region = pd.Series((region[near] == region[:, None]).mean(1)).groupby(region).mean()
+    own_category = pd.Series((category[near] == category[:, None]).mean(1)).groupby(category).mean()
+    return own_region, own_category.reindex(CATEGORIES)
+
+
+def map_sentence(own_region: pd.Series, own_category: pd.Series, k: int = 10) -> str:
+    """:func:`map_neighbours`'s shares, said."""
+    regions = ", ".join(f"{own_region[r]:.0%} for {name}" for r, name in
+                        [("garment", "garments"), ("shoes", "shoes"), ("bag", "bags")])
+    kinds = ", ".join(f"{own_category[c]:.0%} for {name}" for c, name in
+                      [("Trouser", "trousers"), ("Dress", "dresses"), ("Coat", "coats"), ("Pullover", "pullovers"),
+                       ("Shirt", "shirts")])
+    return (f"Of a point's {k} nearest neighbours on the map, the share in its own region averages {regions}; the "
+            f"share in its own category, {kinds}.")
+
+
+def linear_probe(x, target, busy, folds: int = 5, ridge: float = 1.0, seed: int = 0):
+    """Ridge regression from features ``x`` to ``target``, cross-validated over ``folds`` random folds.
+
+    Each fold's weights solve (X'X + ridge I) w = X'y on the other folds (X with a bias column).
+    Returns (per-fold DataFrame with ``R²`` of ``target`` and ``AUC busy`` of the prediction as a ranking of
+    ``busy`` against the rest, the held-out prediction of every row).
+    """
+    x = torch.cat([torch.as_tensor(x).double(), torch.ones(len(x), 1, dtype=torch.float64)], 1)
+    target, busy = torch.as_tensor(target).double(), np.asarray(busy)
+    fold = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed)) % folds
+    pred, rows = torch.empty(len(x), dtype=torch.float64), []
+    for f in range(folds):
+        fit, held = fold != f, fold == f
+        w = torch.linalg.solve(x[fit].T @ x[fit] + ridge * torch.eye(x.shape[1], dtype=x.dtype), x[fit].T @ target[fit])
+        pred[held] = x[held] @ w
+        y = target[held]
+        rows.append({"R²": 1 - float(((y - pred[held]) ** 2).sum() / ((y - y.mean()) ** 2).sum()),
+                     "AUC busy": roc_auc(pred[held], busy[held.numpy()])})
+    return pd.DataFrame(rows), pred.numpy()
+
+
+def busy_probes(catalog: Catalog, tables, items, seed: int = 0) -> tuple[dict, np.ndarray]:
+    """Chapter 02's three probes of the texture score over ``items``: from the shape-texture group, from the
+    colour group, and from the shape-texture group against shuffled scores (chance). Returns (folds per probe,
+    the shape-texture probe's held-out prediction)."""
+    items = np.asarray(items)
+    texture, busy = catalog.texture[items], catalog.busy[items]
+    shuffle = torch.randperm(len(items), generator=torch.Generator().manual_seed(seed)).numpy()
+    (st, predicted), (col, _), (chance, _) = (
+        linear_probe(tables["shape_texture"][items], texture, busy, seed=seed),
+        linear_probe(tables["color"][items], texture, busy, seed=seed),
+        linear_probe(tables["shape_texture"][items], texture[shuffle], busy[shuffle], seed=seed))
+    return {"shape_texture": st, "color": col, "chance (shuffled scores)": chance}, predicted
 
 
 def probe_sentence(probes: dict, predicted, busy, threshold: float) -> str:

@@ -1,0 +1,109 @@
+"""Chapters 01-02 up close (xfashion/viz/items.py): the texture map, the colour histogram's temperature, the probes."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import xfashion as xf  # noqa: E402
+from xfashion.viz import items as vi  # noqa: E402
+from xfashion.viz import style  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_the_texture_map_averages_to_the_catalogs_texture_score(catalog):
+    energy, inside = vi.texture_map(catalog.images[:200])
+    mean = energy.reshape(200, -1).sum(1) / np.maximum(inside.reshape(200, -1).sum(1), 1)
+    assert np.allclose(mean, catalog.texture[:200], atol=1e-6)
+    assert ((inside == 0) | (inside == 1)).all() and (energy[inside == 0] == 0).all()  # nothing outside the garment
+
+
+def test_the_busy_figure_draws_photo_and_map_on_one_scale_and_bolds_busy_garments(catalog):
+    examples = xf.analysis.busy_examples(catalog, n=3)
+    fig, axes = vi.plot_busy(catalog, examples, per_row=3)
+    assert axes.shape == (3, 6) and fig.get_figwidth() <= style.MAX_WIDTH
+    maps = [ax.images[0] for ax in axes[:, 1::2].flat]
+    assert len({m.get_clim() for m in maps}) == 1  # one colour scale for every map
+    for row, items in zip(axes, examples.values()):
+        assert [ax._left_title.get_fontweight() == "bold" for ax in row[::2]] == list(catalog.busy[items])
+        assert [f"{catalog.texture[i]:.3f}" in ax.get_title(loc="left") for ax, i in zip(row[::2], items)] == [True] * 3
+    assert min(t.get_fontsize() for ax in axes.flat for t in [ax.title, ax._left_title]) >= style.MIN_FONT
+
+
+@pytest.mark.parametrize("tau", [5.0, 60.0, 600.0])
+def test_pixel_votes_average_to_the_packages_histogram(catalog, tau):
+    item = int(np.flatnonzero(catalog.split == "test")[3])
+    votes, alpha = vi.pixel_votes(catalog, item, tau)
+    with torch.no_grad():
+        package = xf.ColorHistogram(tau)(catalog.render([item]))[0].numpy()
+    assert np.allclose((votes * alpha[..., None]).sum((0, 1)) / alpha.sum(), package, atol=1e-6)
+    assert np.allclose(votes.sum(-1), 1, atol=1e-5)  # each pixel gives one vote in all
+
+
+def test_a_higher_temperature_spreads_the_histogram_and_the_view_says_by_how_much(catalog):
+    item = int(catalog.find(color="white", split="test")[0])
+    own = xf.COLOR_NAMES.index("white")
+    shares = {}
+    for tau in (1, 60, 3000):
+        fig, said = vi.tau_view(catalog, item, tau)
+        bars = fig.axes[2].patches[:13]  # the first 13 bars: the histogram at tau
+        shares[tau] = bars[own].get_height()
+        assert f"At tau = {tau}, {shares[tau]:.0%} of the white garment votes white" in said
+        assert fig.get_figwidth() <= style.MAX_WIDTH
+    assert shares[1] >= shares[60] > shares[3000]
+    assert shares[3000] < 0.5  # at 3,000 most of the mass has left white
+    with pytest.raises(ValueError, match="tau is a temperature"):
+        vi.tau_view(catalog, item, 0)
+
+
+def test_the_tau_explorer_offers_one_item_per_colour_and_redraws_with_its_hint(catalog, monkeypatch):
+    said = []
+    monkeypatch.setattr(vi, "say", said.append)
+    monkeypatch.setattr(vi, "display", lambda *a, **k: None)
+    options = vi.tau_items(catalog)
+    names = [name for name, _ in options]
+    assert len({n.split("(")[-1] for n in names}) == len(names)  # one entry per palette colour present
+    w = vi.tau_explorer(catalog)
+    said.clear()
+    w.children[1].value = 500  # the tau slider
+    assert said[0] == vi.TAU_HINT and "You should see" in said[0]
+    assert said[1].startswith("At tau = 500,")
+
+
+def test_the_palette_sentence_names_the_closest_pair_and_its_weight():
+    apart = torch.full((3, 13, 13), float("inf"))
+    apart[0, 1, 2], apart[2, 4, 5], apart[1, 6, 7] = 120.0, 600.0, 1200.0
+    said = vi.palette_sentence(apart, 0, 1, 2, tau=60)
+    assert "the 60% shade of white and grey: 120 squared Delta E apart, 2.0 temperatures" in said
+    assert f"{np.exp(-2):.0%} of the weight" in said
+    assert "The median pair lies 600 apart, 10 temperatures: a weight of 5e-05." in said
+
+
+def test_the_linear_probe_recovers_a_linear_target_and_finds_nothing_in_noise():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 6, generator=gen)
+    y = (x @ torch.tensor([1.0, -2.0, 0.5, 0.0, 0.0, 3.0]) + 0.7).numpy()
+    folds, pred = vi.linear_probe(x, y, y > np.median(y), ridge=1e-6)
+    assert len(folds) == 5 and (folds["R²"] > 0.999).all() and (folds["AUC busy"] > 0.99).all()
+    assert np.allclose(pred, y, atol=1e-3)
+    noise, _ = vi.linear_probe(x, torch.randn(400, generator=gen).numpy(), np.arange(400) % 2)
+    assert noise["R²"].mean() < 0.05 and abs(noise["AUC busy"].mean() - 0.5) < 0.1
+
+
+def test_the_negative_sentence_says_whom_the_stylist_blames_beside_the_new_item(catalog):
+    from xfashion.rules import Violation
+
+    original = np.array([0, 1, 2])
+    negative = np.array([0, 5, 2])
+    alone = vi.negative_sentence(catalog, original, negative, 1, [Violation("season_clash", "shape_texture", (1,))], 1)
+    assert alone.startswith("It took 1 draw: ") and alone.endswith("The stylist blames the new item alone.")
+    shared = vi.negative_sentence(catalog, original, negative, 1, [Violation("hue_clash", "color", (1, 2))], 4)
+    colour, category = xf.COLOR_NAMES[catalog.color[2]], xf.CATEGORIES[catalog.category[2]]
+    assert "It took 4 draws" in shared and f"also the {colour} {category}, which was in the good outfit" in shared
