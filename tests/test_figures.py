@@ -144,7 +144,7 @@ def test_accuracy_vs_cost_tells_every_method_apart_in_a_legend():
     report = fake_report()
     fig, ax = xf.viz.plot_accuracy_vs_cost(report)
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert [m.replace("_", " ") for m in report.cost.index] == labels[:len(report.cost)]
+    assert [xf.viz.evaluation.method_name(m) for m in report.cost.index] == labels[:len(report.cost)]
     styles = {(tuple(c.get_facecolor()[0]), str(c.get_paths()[0].vertices.round(2).tolist())) for c in ax.collections}
     assert len(styles) == len(report.cost)  # coinciding points keep distinct colours and markers
     assert not ax.texts  # no stacked labels next to the points

@@ -4,11 +4,14 @@
 builds swap-test cases for any dataset; ``metrics`` scores detections (each metric declares
 its direction); ``sanity`` holds the randomised-model check; ``report``
 runs the whole evaluation with a cache over scorer seeds; ``design`` compares scorer designs on the
-validation split; ``bench`` measures cost against a forward pass. ``__all__`` lists what the
+validation split; ``ranking`` ranks explainers under several metrics with ties
+within noise; ``bench`` measures cost against a forward pass. ``__all__`` lists what the
 chapters call; the building blocks stay importable from their modules
 (``xfashion.evaluate.swap.build_swap_cases``, ``xfashion.evaluate.metrics.bootstrap_ci``).
 """
 from . import families as families  # chapter 05: method families side by side; not in __all__
+from . import findings as findings  # chapters 06 and 08: what the run finds, in numbers and sentences
+from . import ranking as ranking  # chapter 07's rankings: xf.evaluate.ranking; not in __all__
 from .agreement import (
     case_table,
     cost_table,

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..scorer import feature_batch, score
 from ..training import roc_auc
 from ..utils import check_unique, size
-from .metrics import METRICS, metrics_of
+from .metrics import METRICS, method_name, metric_name, metrics_of
 from .report import run_swap_evaluation, seed_scorer
 
 DESIGNS = MappingProxyType({
@@ -114,17 +114,18 @@ def bootstrap_auc(logits: dict, labels, *, draws: int = 200, seed: int = 0) -> p
 
 def design_grid(study: pd.DataFrame, metrics, names: dict | None = None, caption: str = "") -> "DesignGrid":
     """The study as one table: a row per design, a column per (metric, method); each metric's best method
-    of each row marked (random aside; ties all marked), in bold where HTML renders, starred in plain text."""
+    of each row marked (random aside; ties all marked), in bold where HTML renders, starred in plain text.
+    Methods are named by :func:`~xfashion.evaluate.metrics.method_name` unless ``names`` says otherwise."""
     names = names or {}
     blocks, best, digits = {}, {}, {}
     for metric in metrics:
         table = design_table(study, metric)
         real = table.drop(columns=[c for c in ("random",) if c in table])
         top = real.max(axis=1) if METRICS[metric].direction == "higher" else real.min(axis=1)
-        label = METRICS[metric].label
-        blocks[label] = table.rename(columns=lambda m: names.get(m, m))
+        label = metric_name(metric, arrow=True)
+        blocks[label] = table.rename(columns=lambda m: names.get(m, method_name(m)))
         best[label] = real.eq(top, axis=0).reindex(columns=table.columns, fill_value=False).rename(
-            columns=lambda m: names.get(m, m))
+            columns=lambda m: names.get(m, method_name(m)))
         digits[label] = "{:.1f}" if table.abs().max().max() >= 10 else "{:.3f}"  # areas in logits: one decimal
     return DesignGrid(pd.concat(blocks, axis=1), pd.concat(best, axis=1), digits, caption)
 
@@ -179,153 +180,60 @@ def gradient_sizes(wb, designs: dict | None = None, *, split: str = "val", seed:
     return pd.concat(rows, ignore_index=True)
 
 
-# Rankings of explainers with noise allowed for (chapter 07): a gap within two standard errors is a tie.
-def gap_se(per_case: pd.DataFrame, a: str, b: str, metric: str) -> float:
-    """Standard error of the gap between two methods' mean ``metric`` (the mean of the scorer seeds' means).
+def pick_sentence(study: pd.DataFrame, n_val: int, reference: str = "SiLU") -> str:
+    """What the criterion picked, how far ahead in standard errors of the paired gap, and which designs tie it.
 
-    The larger of two estimates: from the cases (each method's per-seed variance over its cases, as if
-    independent) and from how the gap moves between the scorer seeds.
+    ``study`` is :func:`design_study`'s table (its ``auc_draws``: each design's AUC on the same bootstrap
+    resamples of the ``n_val`` validation outfits, so a gap's spread is paired).
     """
-    rows = per_case[per_case.method.isin([a, b])]
-    if not {a, b} <= set(rows.method):
-        raise ValueError(f"No cases of {sorted({a, b} - set(rows.method))} in per_case; pick methods it holds.")
+    best, auc, draws = study.attrs["best"], study["auc"], study.attrs["auc_draws"]
+    apart = {d: (auc[best] - auc[d]) / float((draws[best] - draws[d]).std()) for d in auc.index.drop(best)}
+    runner, tied = auc.drop(best).idxmax(), [d for d, k in apart.items() if k <= 2]
+    place = int(design_table(study, "item_top1")["ifiv"].rank(ascending=False, method="min")[best])
+    return (f"The criterion picks {best}: its validation AUC, {auc[best]:.4f} (a standard error of "
+            f"{study.loc[best, 'auc_se']:.4f}, from a bootstrap of the {n_val} validation outfits), is the highest. "
+            f"The runner-up, {runner}, is {auc[best] - auc[runner]:.4f} behind, {apart[runner]:.1f} standard errors "
+            "of the gap"
+            + ("" if reference in (best, runner) else f"; the book's {reference} scorer is "
+               f"{auc[best] - auc[reference]:.4f} behind, {apart[reference]:.1f} standard errors")
+            + f"; the designs span {auc.max() - auc.min():.4f}. "
+            + ("So the pick is clear by this criterion." if not tied else
+               "So the pick is what the criterion did on this data, not a design that scores clearly better: "
+               f"{', '.join(tied[:-1]) + ' and ' if len(tied) > 1 else ''}{tied[-1]} "
+               f"{'lies' if len(tied) == 1 else 'lie'} within two standard errors of it.")
+            + f" On the pick, IFIV's item top-1 ranks {place} of {len(study)} designs.")
 
-    def mean_se(m):
-        by_seed = rows.loc[rows.method == m, ["seed", metric]].dropna().groupby("seed")[metric]
-        return float(np.sqrt((by_seed.var() / by_seed.count()).sum()) / by_seed.ngroups)
 
-    per_seed = rows.groupby(["seed", "method"])[metric].mean().unstack()
-    seeds = float((per_seed[a] - per_seed[b]).std() / np.sqrt(len(per_seed)))
-    return max(float(np.hypot(mean_se(a), mean_se(b))), seeds)
+def argument_test(study: pd.DataFrame, metrics=("item_top1", "faithfulness_correlation", "mprt"),
+                  reference: str = "SiLU") -> tuple:
+    """IFIV on the criterion's pick against IFIV on ``reference`` (the book's scorer), metric by metric.
 
+    Pixel flipping is left out by default: an area in logits, whose scale differs between designs.
 
-def tied_ranks(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) -> pd.DataFrame:
-    """Rank methods (rows) under each metric (column), 1 = best, with a gap within ``k`` standard errors a tie.
-
-    Down the metric's order (its declared direction), the best method opens a group, and every next
-    method within ``k`` standard errors of the gap (:func:`gap_se`) of the group's first joins it; the first
-    method beyond opens the next group. A group shares the best rank of its members (``method="min"``).
-    A method without a score has no rank.
+    Returns
+    -------
+    (DataFrame, list of str)
+        One row per metric: IFIV on the pick, on ``reference``, whether the pick is better and
+        ``reference``'s place among all designs (1 = IFIV's best); and the sentences that say it.
     """
-    ranks = pd.DataFrame(np.nan, index=scores.index, columns=scores.columns)
-    for n in scores.columns:
-        s = scores[n].dropna().sort_values(ascending=METRICS[n].direction == "lower", kind="stable")
-        lead = None
-        for place, m in enumerate(s.index, 1):
-            if lead is None or abs(s[m] - s[lead]) > k * gap_se(per_case, lead, m, n):
-                lead, rank = m, place
-            ranks.loc[m, n] = rank
-    return ranks
-
-
-def kendall_tau_b(ranks: pd.DataFrame) -> pd.DataFrame:
-    """Kendall's tau-b (ties corrected, scipy) between every two columns, over the rows ranked by both."""
-    from scipy.stats import kendalltau
-
-    names = list(ranks.columns)
-    out = pd.DataFrame(1.0, index=names, columns=names)
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            both = ranks[[a, b]].dropna()
-            out.loc[a, b] = out.loc[b, a] = float(kendalltau(both[a], both[b]).statistic)
-    return out
-
-
-def opposed_pairs(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) -> pd.DataFrame:
-    """For every two metrics, the pairs of methods they order in opposite directions, each by over ``k`` SE.
-
-    A disagreement that survives noise: under each metric the gap is wider than ``k`` standard errors of
-    the gap (:func:`gap_se`). Returns one row per (metric, other, a, b): ``metric`` puts method ``a`` ahead of
-    ``b`` by ``se`` standard errors, ``other`` puts it behind by ``se_other``.
-    """
-    signs = {}  # (metric, a, b): +1 if a is better than b beyond noise, -1 if worse, 0 within it
-    methods = list(scores.index)
-    for n in scores.columns:
-        up = 1 if METRICS[n].direction == "higher" else -1
-        for i, a in enumerate(methods):
-            for b in methods[i + 1:]:
-                if np.isnan(scores.loc[a, n]) or np.isnan(scores.loc[b, n]):
-                    continue
-                z = (scores.loc[a, n] - scores.loc[b, n]) / gap_se(per_case, a, b, n)
-                signs[n, a, b] = up * z if abs(z) > k else 0.0
-    rows = []
-    names = list(scores.columns)
-    for i, x in enumerate(names):
-        for y in names[i + 1:]:
-            for a, b in ((a, b) for j, a in enumerate(methods) for b in methods[j + 1:]):
-                zx, zy = signs.get((x, a, b), 0.0), signs.get((y, a, b), 0.0)
-                if zx * zy < 0:  # a better under one, worse under the other, both beyond noise
-                    first, second = (a, b) if zx > 0 else (b, a)  # a: the method the first metric puts ahead
-                    rows.append({"metric": x, "other": y, "a": first, "b": second, "se": abs(zx), "se_other": abs(zy)})
-    return pd.DataFrame(rows, columns=["metric", "other", "a", "b", "se", "se_other"])
-
-
-def agreement_sentences(raw: pd.DataFrame, tied: pd.DataFrame, opposed: pd.DataFrame, name=str) -> list:
-    """What allowing for noise changes in the metrics' agreement, in sentences with their numbers.
-
-    ``raw`` and ``tied``: :func:`kendall_tau_b` of the plain ranks and of :func:`tied_ranks`; ``opposed``:
-    :func:`opposed_pairs`; ``name`` turns a method's key into words.
-    """
-    upper = np.triu(np.ones(raw.shape, dtype=bool), 1)
-    before, after = raw.where(upper).stack().dropna(), tied.where(upper).stack().dropna()
-    moved = (after - before).reindex(before.index).sort_values()
-    most = moved.abs().idxmax()
-    said = [f"With ties within two standard errors, Kendall's tau-b rises for {int((moved > 0.005).sum())} of the "
-            f"{len(moved)} pairs of metrics and falls for {int((moved < -0.005).sum())}; the lowest goes from "
-            f"{before.min():.2f} to {after.min():.2f}, and `{most[0]}` against `{most[1]}` moves most, "
-            f"{before[most]:.2f} to {after[most]:.2f}."]
-    counts = opposed.groupby(["metric", "other"], sort=False).size()
-    text = ("A tau-b below 1 can come from ties alone (a metric that cannot separate two methods), so the test of a "
-            "disagreement is a pair of methods that two metrics order in opposite directions, each by more than two "
-            "standard errors. ")
-    if counts.empty:
-        said.append(text + "No pair of metrics has one.")
-    else:
-        top = opposed.loc[np.minimum(opposed.se, opposed.se_other).idxmax()]
-        most, none = counts.idxmax(), [f"`{x}` and `{y}`" for x, y in before.index if (x, y) not in counts.index]
-        said.append(text + f"{len(counts)} of the {len(moved)} pairs of metrics have one, most of all `{most[0]}` "
-                    f"against `{most[1]}` ({counts[most]} pairs of methods)"
-                    + (f"; {len(none)} have none: {', '.join(none)}" if none else "")
-                    + f". The widest: `{top.metric}` puts {name(top.a)} ahead of {name(top.b)} by {top.se:.1f} "
-                    f"standard errors, `{top.other}` puts it behind by {top.se_other:.1f}.")
-    never = [n for n in raw.columns if n not in set(opposed.metric) | set(opposed.other)]
-    if never:
-        said.append(f"{', '.join(f'`{n}`' for n in never)} {'opposes' if len(never) == 1 else 'oppose'} no other "
-                    f"metric beyond noise: {'its' if len(never) == 1 else 'their'} low cells in the matrix are ties "
-                    "and noise.")
-    return said
-
-
-def mprt_sentences(by_mprt: pd.Series, floor: float, firsts: list, feature_methods, input_se: float,
-                   name=str) -> list:
-    """Chapter 07's reading of MPRT against its floor, in sentences with their numbers.
-
-    ``by_mprt``: each method's mean MPRT; ``floor``: the MPRT of two unrelated explanations; ``firsts``: MPRT's
-    first place and the methods tied with it; ``feature_methods``: the methods that read the scorer's feature
-    groups; ``input_se``: the standard error of the gap between IFIV and saliency (the input factor).
-    """
-    group, tie, first = by_mprt[list(feature_methods)], len(firsts) > 1, firsts[0]
-    above, input_gap = by_mprt["ifiv"] - floor, by_mprt["ifiv"] - by_mprt["saliency"]
-    if first == "ifiv":
-        rank = (f"MPRT ranks IFIV first, but {len(firsts) - 1} other methods lie within two standard errors of it: "
-                "a first place a step above the floor, not a clear win." if tie else
-                "MPRT ranks IFIV first, ahead of the next by more than two standard errors.")
-    else:
-        rank = f"MPRT ranks {name(first)} first" + (
-            f", with {len(firsts) - 1} other methods (IFIV among them) within two standard errors of it."
-            if "ifiv" in firsts else f", with {len(firsts) - 1} other methods within two standard errors of it."
-            if tie else ".")
-    if input_gap <= 0:
-        factor = ("on this run multiplying by the input does not keep more of the explanation through the "
-                  "randomisation, so the sanity check's failure mode for gradient × input does not show here (our "
-                  "inputs are colour histograms and CNN embeddings summed per group, not pictures with edges).")
-    else:
-        factor = ("on this run multiplying by the input keeps more of the explanation through the randomisation, the "
-                  "sanity check's failure mode for gradient × input"
-                  + (", though within the noise." if input_gap < 2 * input_se else "."))
-    return [f"Two unrelated orders of these outfits' players (3 to 5 items) have an MPRT of {floor:.3f} on average. "
-            f"IFIV keeps {by_mprt['ifiv']:.3f}, {above:.3f} above that floor: its explanation of the randomised scorer "
-            f"is nearly unrelated to its explanation of the trained one, and the feature-group methods lie "
-            f"{group.min() - floor:.3f} to {group.max() - floor:.3f} above it. " + rank,
-            f"The input factor: IFIV keeps {by_mprt['ifiv']:.3f}, its gradient alone (saliency) "
-            f"{by_mprt['saliency']:.3f}, {abs(input_gap) / input_se:.1f} standard errors of the gap apart: " + factor]
+    best, metrics = study.attrs["best"], list(metrics)
+    grids = {m: design_table(study, m)["ifiv"] for m in metrics}
+    up = {m: METRICS[m].direction == "higher" for m in metrics}
+    table = pd.DataFrame({"pick": [float(grids[m][best]) for m in metrics],
+                          "book": [float(grids[m][reference]) for m in metrics],
+                          "place": [int(grids[m].rank(ascending=not up[m], method="min")[reference]) for m in metrics]},
+                         index=metrics)
+    table["pick_better"] = [(table.pick[m] > table.book[m]) == up[m] for m in metrics]
+    better, rest = [m for m in metrics if table.pick_better[m]], [m for m in metrics if not table.pick_better[m]]
+    words = lambda ms: ", ".join(metric_name(m) for m in ms)  # noqa: E731
+    said = ("The criterion picks SiLU itself: on this data seed the study agrees with chapter 03's choice."
+            if best == reference else
+            f"IFIV does better on the pick, {best}, than on {reference} under all {len(metrics)} metrics: on this "
+            "data seed the test goes against chapter 03's reason." if not rest else
+            f"IFIV does better on {reference} than on the pick, {best}, under all {len(metrics)} metrics: on this "
+            "data seed the test supports chapter 03's reason." if not better else
+            f"IFIV does better on the pick, {best}, under {words(better)} and on {reference} under {words(rest)}: on "
+            "this data seed the test is split.")
+    places = ", ".join(f"{table.place[m]} by {metric_name(m)}" for m in metrics)
+    return table, [said, f"Among all {len(study)} designs, IFIV on {reference} ranks {places} (1 = IFIV's best "
+                         "design)."]

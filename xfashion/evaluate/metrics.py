@@ -9,7 +9,8 @@ in :mod:`~xfashion.evaluate.faithfulness`; the runners score every registered me
 
 Tables carry plain metric names (``item_top1``, ``ms_per_outfit``); :func:`format_table` adds
 the arrows (↑ higher is better, ↓ lower is better) for display, as Quantus declares a
-``score_direction`` per metric. Select columns by their plain names.
+``score_direction`` per metric. Select columns by their plain names; :func:`readable` spells methods and
+metrics in words (:func:`method_name`, :func:`metric_name`), one spelling for prose, tables and figures.
 """
 from __future__ import annotations
 
@@ -245,6 +246,33 @@ def metrics_of(family: str | None = None, per_case: bool | None = None) -> list:
 def family_scores(family: str, attr, cases, **context) -> pd.DataFrame:
     """Every registered per-case metric of ``family`` on explanations ``attr`` of ``cases``: one column each."""
     return pd.DataFrame({m.name: m(attr, cases, **context) for m in metrics_of(family, per_case=True)})
+
+
+_METRIC_WORDS = {"item_top1": "item top-1", "pair_top1": "item-feature top-1", "mrr": "MRR", "mprt": "MPRT",
+                 "clash_top1": "clash top-1", "clash_mrr": "clash MRR"}  # the others: "_" as a space
+_METHOD_WORDS = {"ifiv": "IFIV", "grad_cam": "Grad-CAM", "pixel_ig": "pixel IG", "integrated_gradients": "IG",
+                 "integrated_gradients_mean": "IG from the mean item", "exact_shapley": "exact Shapley",
+                 "shapley_sampling": "Shapley sampling", "gradient_shap": "GradientSHAP",
+                 "input_x_gradient": "InputXGradient", "deeplift": "DeepLift", "ifiv_mean": "IFIV from the mean item"}
+
+
+def metric_name(name: str, arrow: bool = False) -> str:
+    """A metric as prose, tables and figures name it: ``item_top1`` -> 'item top-1' ('item top-1 ↑' with ``arrow``)."""
+    words = _METRIC_WORDS.get(name, name.replace("_", " "))
+    return f"{words} {METRICS[name].arrow}" if arrow and name in METRICS else words
+
+
+def method_name(m: str) -> str:
+    """A method as the prose names it (``feature_ablation`` -> 'feature ablation', ``ifiv`` -> 'IFIV')."""
+    return _METHOD_WORDS.get(m, m.replace("_", " "))
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``table`` with methods and metrics in words: rows by :func:`method_name`, metric columns by
+    :func:`metric_name` with their arrow (``item_top1 (all)`` -> ``item top-1 ↑ (all)``)."""
+    pattern = re.compile(r"\b(" + "|".join(sorted(METRICS, key=len, reverse=True)) + r")\b")
+    return table.rename(index=lambda m: method_name(m) if isinstance(m, str) else m,
+                        columns=lambda c: pattern.sub(lambda k: metric_name(k.group(1), arrow=True), str(c), count=1))
 
 
 def format_table(table: pd.DataFrame) -> pd.DataFrame:

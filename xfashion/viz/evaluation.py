@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..data import SLOTS
+from ..evaluate.metrics import METRICS, method_name, metric_name  # noqa: F401 (method_name, metric_name: here too)
 from ..evaluate.sentences import group_name, kind_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from . import style
@@ -25,11 +26,17 @@ def plot_agreement(table: pd.DataFrame, ax=None, title: str = "Rank agreement be
     (lowers / raises the score) in the series.
     """
     fig, ax = _axes(ax, size=(style.MAX_WIDTH, 7.2))
+    table = table.rename(index=_words, columns=_words)
     heatmap(table, annot=True, fmt=".2f", cmap="BrBG", vmin=-1, vmax=1, ax=ax, annot_kws={"fontsize": style.MIN_FONT},
             cbar_kws={"label": label})
     ax.tick_params(labelsize=style.MIN_FONT)
     ax.set(xlabel="", ylabel="", title=title)
     return fig, ax
+
+
+def _words(key: str) -> str:
+    """A metric or a method, in words."""
+    return metric_name(key) if key in METRICS else method_name(key)
 
 
 def plot_cost(table: pd.DataFrame, ax=None):
@@ -44,16 +51,6 @@ def plot_cost(table: pd.DataFrame, ax=None):
 
 KIND_COLORS = {COLOR_GROUP: "#d95f02", SHAPE_GROUP: "#1b9e77", "item": "#7570b3"}
 SLOT_COLORS = dict(zip(SLOTS, sns.color_palette("tab10", len(SLOTS)).as_hex()))
-
-
-NAMES = {"ifiv": "IFIV", "grad_cam": "Grad-CAM", "pixel_ig": "pixel IG", "integrated_gradients": "IG",
-         "integrated_gradients_mean": "IG from the mean item", "exact_shapley": "exact Shapley",
-         "shapley_sampling": "Shapley sampling", "gradient_shap": "GradientSHAP"}  # the others: "_" as a space
-
-
-def method_name(m: str) -> str:
-    """A method as the prose names it (``feature_ablation`` -> 'feature ablation', ``ifiv`` -> 'IFIV')."""
-    return NAMES.get(m, m.replace("_", " "))
 
 
 def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
@@ -86,7 +83,7 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
               title="swap kind" if by == "kind" else by, bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_xticks(ax.get_xticks(), [method_name(m) for m in method_order], rotation=20, ha="right",
                   fontsize=style.MIN_FONT)
-    shown = {"item_top1": "item top-1", "pair_top1": "item-feature top-1"}.get(metric, metric.replace("_", " "))
+    shown = metric_name(metric)
     ax.set(ylim=(0, 1.05), xlabel="", ylabel=f"{shown} ↑")
     ax.set_title(f"{shown} by {'swap kind' if by == 'kind' else by} ({'unambiguous' if unambiguous else 'all'} "
                  "cases; 95% bootstrap CI)", fontsize=style.MIN_FONT)
@@ -99,7 +96,7 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     Methods whose points coincide (IFIV, InputXGradient and DeepLift compute the same numbers) keep
     distinct markers and colours, so the legend tells them apart where labels would overprint.
     """
-    fig, ax = _axes(ax, size=(8.5, 4.8))
+    fig, ax = _axes(ax, size=(5.6, 4.4))  # with the legend outside: the book's column
     acc = report.per_case.groupby("method")[metric].mean()
     ms = report.cost["ms_per_outfit"]
     colours = sns.color_palette("tab20", len(ms))
@@ -111,12 +108,12 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     for k, m in enumerate(ms.index):
         covered_by = int(((np.abs(x[k + 1:] - x[k]) < 0.06) & (np.abs(y[k + 1:] - y[k]) < 0.015)).sum())
         ax.scatter(ms[m], acc[m], s=55 * 1.9 ** covered_by, color=colours[k], marker=markers[k % len(markers)],
-                   edgecolor="k", linewidth=0.5, label=m.replace("_", " "), zorder=3 + k)
+                   edgecolor="k", linewidth=0.5, label=method_name(m), zorder=3 + k)
     ax.axhline(acc.get("oracle", np.nan), color="k", ls=":", lw=1, label="oracle ceiling")
     ax.axhline(report.random_expected[metric], color="grey", ls="--", lw=1, label="random ranking (analytic)")
     ax.set_xscale("log")
     ax.set_xlabel("ms per outfit (log) ↓")
-    ax.set_ylabel(f"{metric} (all cases) ↑")
+    ax.set_ylabel(f"{metric_name(metric, arrow=True)} (all cases)")
     ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig, ax
 
@@ -126,7 +123,7 @@ def plot_deletion_curves(report, methods=None, ax=None):
     fig, ax = _axes(ax, size=(6.5, 4.2))
     curves = report.deletion if methods is None else report.deletion[methods]
     for m in curves:
-        ax.plot(curves.index, curves[m], marker=".", label=m, lw=2 if m == "ifiv" else 1)
+        ax.plot(curves.index, curves[m], marker=".", label=method_name(m), lw=2 if m == "ifiv" else 1)
     ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")
     ax.set_ylabel("mean logit of 'bad' ↓")
     ax.set_title("Deletion (pixel flipping): removing what a method blames should lower 'bad' fast")
@@ -255,8 +252,8 @@ def swap_case_caption(catalog, cases, c: int, attributions: dict, rules=None) ->
 def plot_ranks(ranks: pd.DataFrame, ax=None, title: str = "Rank of each method under each metric (1 = best)"):
     """Annotated heat map of a methods x metrics table of ranks; equal scores share a rank (shown as ties)."""
     fig, ax = _axes(ax, size=(8, 5.5))
-    heatmap(ranks.astype(float), annot=True, fmt=".0f", cmap="Greens_r", cbar=False, ax=ax,
-            annot_kws={"fontsize": style.MIN_FONT}, linewidths=0.5)
+    heatmap(ranks.astype(float).rename(index=_words, columns=_words), annot=True, fmt=".0f", cmap="Greens_r",
+            cbar=False, ax=ax, annot_kws={"fontsize": style.MIN_FONT}, linewidths=0.5)
     ax.set(xlabel="", ylabel="", title=title)
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     return fig, ax
@@ -281,10 +278,11 @@ def plot_metric_spread(summary: pd.DataFrame, metrics, directions: dict, methods
         mean = summary.loc[methods, metric].astype(float)
         sd = summary.loc[methods, f"{metric}_sd"].astype(float)
         ax.errorbar(mean, y, xerr=sd, fmt="o", color="k", ms=4, capsize=2, lw=1)
-        ax.set_title(f"{metric} {'↑' if directions[metric] == 'higher' else '↓'}", fontsize=style.MIN_FONT)
+        arrow = "↑" if directions[metric] == "higher" else "↓"
+        ax.set_title(f"{metric_name(metric)} {arrow}", fontsize=style.MIN_FONT)
         ax.grid(axis="x", lw=0.3)
         ax.tick_params(labelsize=style.MIN_FONT)
-        ax.set_yticks(y, [m.replace("_", " ") for m in methods] if k % ncols == 0 else [""] * len(methods))
+        ax.set_yticks(y, [method_name(m) for m in methods] if k % ncols == 0 else [""] * len(methods))
         ax.invert_yaxis()
     fig.suptitle("mean over scorer seeds ± their standard deviation", fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
@@ -349,7 +347,7 @@ def design_view(study: pd.DataFrame, gradients: pd.DataFrame, design: str, refer
         # above the axes, never among the bars: inside, the legend's own tick read as one more data mark
         right.legend(fontsize=style.MIN_FONT, frameon=False, loc="lower right", bbox_to_anchor=(1, 1),
                      borderaxespad=0.2, markerscale=0.5, handletextpad=0.3)
-    right.set_yticks(range(len(top)), ["random (chance)" if m == "random" else m.replace("_", " ") for m in top.index])
+    right.set_yticks(range(len(top)), ["random (chance)" if m == "random" else method_name(m) for m in top.index])
     right.set_xlim(0, 1.15)
     right.invert_yaxis()
     right.set_xlabel("item top-1 ↑ (validation swaps)", fontsize=style.MIN_FONT)
