@@ -61,7 +61,8 @@ def outfit_story(families: dict, b: int, blame, names, outfit: int, rules: str, 
             f"{'items' if len(by_item) > 1 else 'item'}: {'; '.join(said)}.",
             f"For {_words(elsewhere)}, the framed cell, the lowest, lies on another item than the culprit item, the "
             "one whose values summed over its groups are the lowest." if elsewhere else "",
-            f"Of the {_number(len(families))}, {_number(agree)} name an item the stylist blames; random names "
+            f"Of the {_number(len(families))}, {_number(agree)} {'names' if agree == 1 else 'name'} an item the "
+            f"stylist blames; random names "
             f"{_item(names, int(random.culprit_item()[b]))}."]
 
 

@@ -1,0 +1,125 @@
+"""The sentences and tables chapters 03 and 05 compute from their outputs: hand-made inputs, known answers."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from xfashion import analysis
+from xfashion.evaluate import families
+from xfashion.explain import Attribution
+
+GROUPS = ["color", "shape_texture"]
+
+
+def attribution(values, name="m", item_level=False):
+    values = torch.tensor(values, dtype=torch.float32)
+    return Attribution(values, torch.ones(values.shape[:2], dtype=torch.bool), name, GROUPS, item_level=item_level)
+
+
+def test_a_vote_names_its_leader_and_says_a_tie_as_a_tie():
+    blame = np.array([[0.5, 0], [0, 0], [0, 0.5]])  # items 0 and 2 blamed
+    names = ["red Shirt", "grey Trouser", "blue Bag"]
+    low0, low1, low2 = ([[[-1, 0], [0, 0], [0, 0]]], [[[0, 0], [-1, 0], [0, 0]]], [[[0, 0], [0, 0], [-1, 0]]])
+    lead = families.vote({"a": attribution(low0), "b": attribution(low0), "c": attribution(low1)}, 0, blame, names,
+                         "By name")
+    assert lead == "By name, the red Shirt (item 0) leads with 2 of 3 votes, and the stylist blames it."
+    tie = families.vote({"a": attribution(low1), "b": attribution(low2)}, 0, blame, names, "Once each")
+    assert tie == ("Once each, two items tie with 1 of 2 votes each: the grey Trouser (item 1) and the blue Bag "
+                   "(item 2); the stylist blames the blue Bag (item 2) but not the grey Trouser (item 1).")
+
+
+def test_the_outfit_story_groups_families_by_the_item_they_name_and_counts_hits():
+    blame = np.array([[0.5, 0], [0, 0]])
+    said = families.outfit_story({"IFIV": attribution([[[-2, 0], [1, 0]]]), "IG": attribution([[[1, 0], [0, -3]]]),
+                                  "saliency": attribution([[[-2, 1.5], [-1, 0]]])},
+                                 0, blame, ["red Shirt", "grey Trouser"], 7, "hue_clash",
+                                 attribution([[[0, 0], [-1, 0]]]))
+    assert said[0] == "Outfit 7 breaks `hue_clash`, and the stylist blames the red Shirt (item 0)."
+    assert "IFIV names the red Shirt (item 0); IG and saliency name the grey Trouser (item 1)" in said[1]
+    # saliency's lowest cell (-2, item 0) lies off its lowest item (item 1: -1 + 0 < -2 + 1.5)
+    assert said[2].startswith("For saliency, the framed cell")
+    assert said[3] == "Of the three, one names an item the stylist blames; random names the grey Trouser (item 1)."
+
+
+class Pairwise(torch.nn.Module):
+    """The dot product of item 0's and item 1's colours: a pure interaction of two items."""
+
+    def forward(self, features, slot, mask):
+        c = features["color"]
+        return (c[:, 0] * c[:, 1]).sum(-1) + 0 * features["shape_texture"].sum((1, 2))
+
+
+def test_the_reference_effect_tells_an_interaction_with_the_outfit_from_one_with_the_reference():
+    x = {"color": torch.tensor([[[1.0, 0.0], [1.0, 0.0]]]), "shape_texture": torch.zeros(1, 2, 1)}
+    batch = type("B", (), {"features": x, "slot": torch.zeros(1, 2, dtype=torch.long),
+                           "mask": torch.ones(1, 2, dtype=torch.bool)})()
+    means = {"color": torch.tensor([0.0, 3.0]), "shape_texture": torch.zeros(1)}
+    inside, at_ref = families.reference_effect(Pairwise(), batch, 0, 0, "color", means)
+    # in the outfit item 0's colour (1, 0) meets item 1's (1, 0); at the reference it meets the mean (0, 3)
+    assert inside == pytest.approx(1.0 - 0.0)
+    assert at_ref == pytest.approx((1 * 0 + 0 * 3) - (0 * 0 + 3 * 3))
+
+
+def test_family_hits_give_rates_paired_gaps_and_distance_from_chance():
+    # four outfits of two items, item 0 blamed in each; a hits everywhere, b on the first two
+    blame = torch.zeros(4, 2, 2)
+    blame[:, 0, 0] = 1
+    good, bad = [[-1, 0], [0, 0]], [[0, 0], [-1, 0]]
+    a, b = attribution([good] * 4), attribution([good, good, bad, bad])
+    h = families.family_hits({"a": a, "b": b}, blame, ["colour only"] * 4, [2, 2, 2, 2])
+    assert h.rate("a") == 1.0 and h.rate("b") == 0.5
+    gap, se = h.gap("a", "b", "colour only")
+    assert gap == 0.5 and se == pytest.approx(np.std([0, 0, 1, 1], ddof=1) / 2)
+    assert h.chance["colour only"]["item_hit"] == 0.5  # one blamed item of two
+    assert h.from_chance("a", "colour only") == pytest.approx(0.5 / np.sqrt(0.25 / 4))
+    assert "shape-texture only" not in h.chance  # no such outfits
+
+
+def test_the_largest_of_many_gaps_must_pass_bonferronis_bar():
+    blame = torch.zeros(20, 2, 2)
+    blame[:, 0, 0] = 1
+    good, bad = [[-1, 0], [0, 0]], [[0, 0], [-1, 0]]
+    family = ["colour only"] * 10 + ["shape-texture only"] * 10
+    h = families.family_hits({"ifiv": attribution([good] * 20), "m": attribution([good] * 19 + [bad])},
+                             blame, family, [2] * 20)
+    said, z, bar = families.largest_gap(h, ["m"])
+    assert bar == pytest.approx(2.2414, abs=1e-3)  # two gaps: the normal quantile of 1 - 0.05 / 4
+    assert z == pytest.approx(1.0)  # m misses one of the ten shape-texture outfits: 0.1 over its SE 0.1
+    assert "Bonferroni" in said and said.endswith("the split does not separate them from IFIV.")
+
+
+def test_rule_families_split_colour_shape_texture_and_mixed():
+    outfits = type("O", (), {"rules": [["hue_clash"], ["season_clash"], ["hue_clash", "busy_clash"]]})()
+    assert families.rule_family(outfits, [0, 1, 2]).tolist() == ["colour only", "shape-texture only", "mixed"]
+
+
+def by_rule_table(pair, pool):
+    index = ["(good outfits)", "hue_clash", "neutral_clash", "too_many_colours", "season_clash", "busy_clash"]
+    return pd.DataFrame({"pairwise (ours)": pair, "mean-pool, no interactions": pool}, index=index)
+
+
+def test_compare_by_rule_checks_its_claims_with_margins():
+    n = pd.Series([1000, 500, 300, 400, 400, 70], index=by_rule_table([0] * 6, [0] * 6).index)
+    holds = analysis.compare_by_rule(by_rule_table([0.97, 0.99, 0.98, 0.98, 0.95, 0.72],
+                                                   [0.80, 0.78, 0.56, 1.00, 0.98, 0.52]), n)
+    assert all(holds.claims.values()) and len(holds.claims) == 6
+    assert "mean-pool calls 20.0% of the good outfits bad, the pairwise model 3.0%" in holds.sentences[1]
+    # a pooled model as good at hue clashes as the pairwise one breaks the colour-pair claim, and only it
+    close = analysis.compare_by_rule(by_rule_table([0.97, 0.99, 0.98, 0.98, 0.95, 0.72],
+                                                   [0.80, 0.98, 0.56, 1.00, 0.98, 0.52]), n)
+    assert [c for c, ok in close.claims.items() if not ok] == [
+        "on the pairwise colour rules the pairwise model catches at least as many clashes, and more hue clashes"]
+
+
+def test_the_busy_reading_and_the_objection_say_what_the_rule_and_the_scorer_see():
+    errors = pd.DataFrame({"busy": [1], "garments": [3], "second_busiest": [0.87], "logit": [-3.43]}, index=[922])
+    assert analysis.busy_reading(errors, 922) == ("test outfit 922: 1 of its 3 garments is busy, the second-busiest "
+                                                  "13% under the threshold, and the scorer gives it a logit of -3.43")
+    objected = pd.DataFrame({"item": [3, 1], "name": ["grey Coat", "beige Shirt"], "logit": [-3.43, -2.0],
+                             "without": [3.41, 1.0], "texture rank": ["1st", "not a garment"], "texture": [1.28, 0.2],
+                             "best colour": ["green", "navy"], "re-dyed": [7.49, -0.5]}, index=[922, 10])
+    assert "re-dyed green it makes the outfit good (+7.49)" in analysis.objection_sentence(objected, 922)
+    assert analysis.objection_sentence(objected, 10).endswith("the exception to the busy story.")
+    errors = pd.DataFrame({"second_busiest": [0.87, 0.5]}, index=[922, 10])
+    assert analysis.worked_false_alarm(objected, errors, near=0.2) == 922
+    assert analysis.worked_false_alarm(objected, errors, near=0.1) is None
