@@ -25,6 +25,19 @@ def kind_name(kind: str) -> str:
     return "whole-item" if kind == "item" else group_name(kind)
 
 
+def rule_name(rule: str) -> str:
+    """A stylist's rule as the prose names it: ``hue_clash`` -> 'hue clash'."""
+    return rule.replace("_", " ")
+
+
+def listing(words: Sequence[str], last: str = "and") -> str:
+    """Words joined as a sentence lists them: 'a', 'a and b', 'a, b and c' (``last`` replaces 'and')."""
+    words = list(words)
+    if not words:
+        raise ValueError("listing needs at least one word; got none")
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {last} " + words[-1]
+
+
 def culprit_sentence(catalog, items, attribution: Attribution, b: int = 0, colors=None, name: str | None = None,
                      rules: StylistRules = DEFAULT_RULES) -> str:
     """One sentence on outfit ``b``'s culprit item and culprit (item, group), and whether the stylist blames each.

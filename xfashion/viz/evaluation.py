@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..data import SLOTS
+from ..evaluate.findings import margin_curve  # noqa: F401  (here too: the explorer draws it)
 from ..evaluate.metrics import METRICS, method_name, metric_name  # noqa: F401 (method_name, metric_name: here too)
 from ..evaluate.sentences import group_name, kind_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
@@ -132,17 +133,21 @@ def plot_deletion_curves(report, methods=None, ax=None):
 
 
 def plot_sanity(report, ax=None):
-    """Item top-1 on the trained scorer (dark) and on a scorer with randomised weights (light), with chance."""
+    """Item top-1 on the trained scorer (dark) and on a scorer with randomised weights (light), each with its 95%
+    interval (binomial, over the cases re-explained), and the random level."""
     fig, ax = _axes(ax, size=(style.MAX_WIDTH, 4.0))
-    data = report.sanity.reset_index().melt(id_vars="index", var_name="model", value_name="item_top1")
-    data["index"] = data["index"].map(method_name)
-    sns.barplot(data=data, x="index", y="item_top1", hue="model", ax=ax,
-                palette={"trained model": "0.25", "randomised model": "0.7"})
-    ax.axhline(report.random_expected["item_top1"], color="k", ls="--", lw=1,
-               label="random ranking (analytic)")
-    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor", fontsize=style.MIN_FONT)
-    ax.set(xlabel="", ylim=(0, 1))
-    ax.set_ylabel("item_top1 ↑", fontsize=style.MIN_FONT)
+    rates, n = report.sanity, report.sanity_cases.reindex(report.sanity.index).to_numpy(float)
+    x = np.arange(len(rates))
+    for k, (model, shade) in enumerate([("trained model", "0.25"), ("randomised model", "0.7")]):
+        p = rates[model].to_numpy(float)
+        half = 1.96 * np.sqrt(p * (1 - p) / n)
+        ax.bar(x + (k - 0.5) * 0.4, p, 0.4, yerr=half, color=shade, ecolor="k", capsize=2,
+               error_kw={"lw": 1}, label=f"{model.split()[0]} scorer (95% interval)")
+    ax.axhline(report.random_expected["item_top1"], color="k", ls="--", lw=1, label="random ranking (analytic)")
+    ax.set_xticks(x, [f"{method_name(m)} ({int(c)})" for m, c in zip(rates.index, n)], rotation=35, ha="right",
+                  rotation_mode="anchor", fontsize=style.MIN_FONT)
+    ax.set(xlabel="method (cases re-explained)", ylim=(0, 1))
+    ax.set_ylabel("item top-1 ↑", fontsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, loc="upper right")
     ax.set_title("Sanity check: on a randomised scorer, detection should fall to chance", fontsize=style.MIN_FONT + 1)
     return fig, ax
@@ -172,21 +177,6 @@ def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
     ax.set_title(f"How often each method names the swapped item ({metric}), best first", fontsize=style.MIN_FONT + 1)
     fig.subplots_adjust(right=0.8)
     return fig, ax
-
-
-def margin_curve(per_case: pd.DataFrame, margins, methods) -> pd.DataFrame:
-    """Item top-1 of each method over the kept cases whose logit dropped by at least each margin (rows), the
-    share of cases kept (column ``kept``) and chance on them (``chance``: the mean of 1 / outfit size, which moves
-    as the margin keeps other outfits); NaN where no case is left."""
-    first = per_case[per_case.method == methods[0]]
-    drop, size = first["drop"].to_numpy(), first["size"].to_numpy(dtype=float)
-    out = {"kept": [float((drop >= t).mean()) for t in margins],
-           "chance": [float((1 / size[drop >= t]).mean()) if (drop >= t).any() else np.nan for t in margins]}
-    for m in methods:
-        mine = per_case[per_case.method == m]
-        out[m] = [float(mine.loc[mine["drop"] >= t, "item_top1"].mean()) if (mine["drop"] >= t).any() else np.nan
-                  for t in margins]
-    return pd.DataFrame(out, index=pd.Index(np.round(margins, 2), name="margin (logits)"))
 
 
 def plot_margin(per_case: pd.DataFrame, margin: float, methods, top: float, ax=None):
