@@ -6,6 +6,7 @@ import torch
 
 import xfashion as xf
 from xfashion import opaque
+from xfashion.viz import opaque as views
 
 
 def test_the_backbone_sees_the_item_on_white_upsampled_and_normalised(catalog):
@@ -108,13 +109,13 @@ def test_the_chapters_figure_draws_both_questions_with_chance(bench, wb_small, c
     cmp = opaque.compare_on_swaps(bench, wb_small, per_kind=8, margin=0.0)
     items = np.unique(bench.splits["test"].items[bench.splits["test"].items >= 0])
     sources = {"EfficientNet embedding": opaque.variance_sources(bench.opaque["embedding"], catalog, items)}
-    fig = opaque.plot_what_features_buy(cmp, sources, np.array(cmp.table.named))
+    fig = views.plot_what_features_buy(cmp, sources, np.array(cmp.table.named))
     right = fig.axes[1]
     assert [tick.get_text() for tick in right.get_xticklabels()][0] == "which item?"
     assert len(right.patches) == 4
     assert right.patches[0].get_height() == pytest.approx(cmp.table.interpretable_hit.mean())
     hits = np.arange(len(cmp.table)) % 4 == 0  # a reference scorer right on every fourth case
-    fig = opaque.plot_what_features_buy(cmp, sources, np.array(cmp.table.named), reference={"item": hits})
+    fig = views.plot_what_features_buy(cmp, sources, np.array(cmp.table.named), reference={"item": hits})
     dashed = [c for c in fig.axes[1].collections if c.get_linestyle()[0][1] is not None
               and len(c.get_segments()) == 1 and c.get_label().startswith("book's scorer")]
     assert len(dashed) == 1 and dashed[0].get_segments()[0][0, 1] == pytest.approx(hits.mean())
@@ -141,3 +142,32 @@ def test_fewer_outfits_retrains_both_on_a_prefix_and_measures_the_change_of_the_
     assert few["interpretable_fewer"] != few["interpretable"] and few["change_se"] > 0
     with pytest.raises(ValueError, match="n_train must be between 1 and"):
         opaque.fewer_outfits(bench, n_train=len(bench.splits["train"]))
+
+
+def test_the_case_explorer_draws_what_its_menus_name_and_says_an_empty_choice(bench, wb_small, catalog):
+    cmp = opaque.compare_on_swaps(bench, wb_small, per_kind=8, margin=0.0)
+    probe = opaque.variance_sources(bench.opaque["embedding"], catalog, opaque.items_of(bench.splits["train"]))
+    data = views.case_data(bench, cmp, probe)
+    t = data.table
+    assert np.array_equal(t.posthoc, opaque.named_after_the_fact(bench, cmp, probe))
+    said, fig = views.case_view(data, "any kind", "every case", 0)
+    pos, n = int(t.position[0]), int(t["items"][0])
+    assert f"(item {pos})" in said and len(fig.axes) == n + 4  # the pictures, three panels and the key
+    middle = fig.axes[n + 1]
+    heights = [p.get_height() for p in middle.patches]
+    assert np.allclose(heights, cmp.attributions["opaque"].values[0, :n, 0].numpy(), atol=1e-5)
+    edged = [k for k, p in enumerate(middle.patches) if p.get_linewidth() > 1]
+    assert edged == [int(t.opaque_culprit[0])]  # the black edge marks the opaque scorer's culprit
+    ex = xf.viz.opaque_explorer(bench, cmp, probe, kind="any kind")
+    kind, show, case = ex.children[:3]
+    for k in ("color", "shape_texture", "item"):
+        for name in views.SHOW:
+            kind.value, show.value = k, name
+            picked = [c for _, c in case.options]
+            keep = (views.SHOW[name](t) & (t.kind == k)).to_numpy()
+            # the case menu follows both menus and opens on its first entry
+            assert picked == (np.flatnonzero(keep)[:40].tolist() or [-1]) and case.value == picked[0]
+    said, fig = views.case_view(data, "shape_texture", "only the opaque scorer finds it", -1)
+    assert fig is None and said.startswith("No shape-texture swap of this run is in 'only the opaque")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        xf.viz.opaque_explorer(bench, cmp, probe, kind="colour")

@@ -19,12 +19,13 @@ import torch.nn.functional as F
 
 from .cache import Cache
 from .data import Catalog
+from .evaluate.design import bootstrap_auc
 from .explain import attribute
 from .features import ItemFeatures, catalog_key
 from .groups import FeatureGroup, FeatureGroups
 from .outfits import OutfitBatch, OutfitSet
 from .scorer import feature_batch, score
-from .training import train_scorer
+from .training import roc_auc, train_scorer
 from .utils import check_seed, small_mode
 
 GROUP = "embedding"  # the opaque group's name: it says where the numbers come from, not what they mean
@@ -297,95 +298,82 @@ def compare_on_swaps(bench: OpaqueBench, wb, *, per_kind: int | None = None, mar
     return Comparison(cases, after_batch, attributions, table)
 
 
-def named_after_the_fact(bench: OpaqueBench, comparison: Comparison, sources: pd.DataFrame) -> np.ndarray:
-    """The best the opaque scorer can say about *why*: each embedding dimension named after the source that
-    explains more of its variance (``sources``, from :func:`variance_sources`), the swapped item's gradient x
-    input summed over the dimensions of each name, and the lower sum's name given, per case."""
+def after_the_fact_sums(bench: OpaqueBench, comparison: Comparison, sources: pd.DataFrame) -> torch.Tensor:
+    """The swapped item's gradient x input per case summed over the embedding dimensions named colour and over the
+    others (cases, 2): each dimension named after the source that explains more of its variance (``sources``, from
+    :func:`variance_sources`), the best a reader of the opaque scorer can do to say *why*."""
     if len(sources) != DIMS:
         raise ValueError(f"sources must have one row per embedding dimension ({DIMS}); got {len(sources)}.")
     dims = input_x_gradient(bench.models["opaque"].model, comparison.opaque_batch)[GROUP]
-    cases = comparison.cases
-    own = dims[np.arange(len(cases)), cases.position]
+    own = dims[np.arange(len(comparison.cases)), comparison.cases.position]
     colourish = torch.tensor((sources.colour > sources.category).to_numpy())
-    sums = torch.stack([own[:, colourish].sum(1), own[:, ~colourish].sum(1)], 1)
-    return np.array(cases.groups)[sums.argmin(1).numpy()]
+    return torch.stack([own[:, colourish].sum(1), own[:, ~colourish].sum(1)], 1)
+
+
+def named_after_the_fact(bench: OpaqueBench, comparison: Comparison, sources: pd.DataFrame) -> np.ndarray:
+    """The group the opaque scorer's explanation gives per case once its dimensions are named after the fact: the
+    lower of :func:`after_the_fact_sums`."""
+    return np.array(comparison.cases.groups)[after_the_fact_sums(bench, comparison, sources).argmin(1).numpy()]
+
+
+def items_of(outfits: OutfitSet) -> np.ndarray:
+    """The distinct catalog items of a split's outfits (padding left out), sorted."""
+    return np.unique(outfits.items[outfits.items >= 0])
+
+
+def features_by_source(bench: OpaqueBench, items) -> dict:
+    """:func:`variance_sources` of every dimension of the three features, over ``items``, by the chapter's labels."""
+    return {"colour histogram": variance_sources(bench.interpretable["color"], bench.catalog, items),
+            "shape-texture CNN": variance_sources(bench.interpretable["shape_texture"], bench.catalog, items),
+            "EfficientNet embedding": variance_sources(bench.opaque[GROUP], bench.catalog, items)}
+
+
+def moving_dims(bench: OpaqueBench, items) -> np.ndarray:
+    """Which embedding dimensions are non-zero for some of ``items`` (many are zero for every item)."""
+    return (bench.opaque[GROUP][torch.from_numpy(np.asarray(items))] != 0).any(0).numpy()
+
+
+def book_reference(bench: OpaqueBench, wb, n_boot: int = 200, seed: int = 0) -> dict:
+    """:func:`auc_gap` of the book's scorer (``wb.model``: the same interpretable features, every training outfit)
+    over the bench's interpretable scorer, on the bench's test outfits: what the smaller training set costs."""
+    test = bench.splits["test"]
+    logits = [score(m, feature_batch(bench.catalog, test, bench.interpretable)).numpy()
+              for m in (wb.model, bench.models["interpretable"].model)]
+    return auc_gap(*logits, test.oracle_label > 0, n_boot, seed)
+
+
+def book_attribution(wb, comparison: Comparison):
+    """IFIV of the book's scorer on the comparison's swapped outfits (the interpretable features it reads)."""
+    return attribute(wb.model, comparison.cases.batch, "ifiv")
+
+
+def why_right(values: torch.Tensor, comparison: Comparison) -> np.ndarray:
+    """Per case with one faulted group: is the swapped item's lower group in ``values`` (cases, items, groups) the
+    stylist's?"""
+    t, cases = comparison.table, comparison.cases
+    named = np.array(cases.groups)[values[np.arange(len(t)), cases.position].argmin(1).numpy()]
+    one = (t.truth != "both").to_numpy()
+    return named[one] == t.truth.to_numpy()[one]
+
+
+def colour_misses(comparison: Comparison, book_values: torch.Tensor) -> dict:
+    """On the colour swaps whose swapped item the interpretable scorer misses: the colour IFIV it gives the swapped
+    item (``small_swapped``) and the item it names (``small_named``), and the book's scorer's on the same items
+    (``book_swapped``, ``book_named``); ``book_gap`` > 0 where the book's scorer blames the swapped item's colour
+    more. Colour is the first group."""
+    t = comparison.table
+    rows = np.flatnonzero(((t.kind == "color") & ~t.interpretable_hit).to_numpy())
+    named, swapped = t.interpretable_culprit.to_numpy()[rows], t.position.to_numpy()[rows]
+    small = comparison.attributions["interpretable"].values[..., 0]
+    out = {"rows": rows, "small_swapped": small[rows, swapped].numpy(), "small_named": small[rows, named].numpy(),
+           "book_swapped": book_values[rows, swapped, 0].numpy(), "book_named": book_values[rows, named, 0].numpy()}
+    return {**out, "book_gap": out["book_named"] - out["book_swapped"]}
 
 
 def share(hits) -> tuple:
     """A hit rate and its standard error (binomial), from a boolean array."""
     hits = np.asarray(hits, float)
     return float(hits.mean()), float(hits.std(ddof=1) / np.sqrt(len(hits))) if len(hits) > 1 else float("nan")
-
-
-def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact: np.ndarray,
-                           reference: dict | None = None):
-    """The chapter's figure: where each dimension's variation comes from (left), and what each scorer's
-    explanation can answer on the same swap cases (right), with two standard errors and chance marked.
-
-    ``sources`` maps a label (``"colour histogram"``, ``"shape-texture CNN"``, ``"EfficientNet embedding"``)
-    to :func:`variance_sources` of its dimensions. ``reference``, optional, holds the book's scorer's hits on
-    the same cases (``"item"``: every case; ``"why"``: the cases with one faulted group), drawn as a dashed
-    line across each question: what the interpretable features reach from every training outfit.
-    """
-    import matplotlib.pyplot as plt
-
-    from .viz import style
-
-    t = comparison.table
-    one = (t.truth != "both").to_numpy()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(style.fit_width(9.0), 4.2),
-                                      gridspec_kw={"width_ratios": [1, 1.25]})
-    marks = {"colour histogram": ("o", "#b8860b"), "shape-texture CNN": ("s", "#2e8b57"),
-             "EfficientNet embedding": (".", "#555555")}
-    for label, frame in sources.items():
-        shape, color = marks.get(label, ("x", "black"))
-        left.scatter(frame.colour, frame.category, marker=shape, color=color, s=28 if shape != "." else 10,
-                     alpha=0.8 if shape != "." else 0.45, label=f"{label} ({len(frame):,} dims)")
-    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.3), yticks=np.linspace(0, 1, 6))  # the legend above 1, as on the right
-    left.set_xlabel("share of its variance the colour explains", fontsize=style.MIN_FONT)
-    left.set_ylabel("share the category explains", fontsize=style.MIN_FONT)
-    left.set_title("each dimension: what does it vary with?", fontsize=style.MIN_FONT + 1)
-    left.legend(fontsize=style.MIN_FONT, loc="upper right", framealpha=0.9)
-    left.annotate("all 13 colour\ndimensions", (1.0, 0.0), (0.62, 0.22), fontsize=style.MIN_FONT,
-                  arrowprops={"arrowstyle": "->", "color": "#b8860b"})
-    left.tick_params(labelsize=style.MIN_FONT)
-    chance = float(t.chance.mean())
-    bars = [("interpretable", t.interpretable_hit, chance), ("opaque", t.opaque_hit, chance),
-            ("interpretable", t.group_hit[one], 0.5),
-            ("opaque", after_the_fact[one] == t.truth.to_numpy()[one], 0.5)]
-    x = np.array([0, 0.9, 2.4, 3.3])
-    fills = {"interpretable": "#333333", "opaque": "#bbbbbb"}
-    for k, (who, hits, level) in enumerate(bars):
-        mean, se = share(hits)
-        right.bar(x[k], mean, width=0.8, yerr=2 * se, capsize=4, color=fills[who], edgecolor="black",
-                  label={0: "interpretable scorer (colour, shape-texture)", 1: "opaque scorer (EfficientNet)"}.get(k))
-        right.text(x[k], mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT, zorder=5,
-                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # readable over the dashed line
-        right.hlines(level, x[k] - 0.45, x[k] + 0.45, colors="black", linestyles="dotted")
-    for k, key in enumerate(("item", "why")):
-        if reference is not None and key in reference:
-            level = share(reference[key])[0]
-            right.hlines(level, x[2 * k] - 0.45, x[2 * k + 1] + 0.45, colors="black", linestyles="dashed",
-                         label="book's scorer, all training outfits" if k == 0 else None)
-    right.text(x[3], 0.08, "its dims\nnamed\nafter the\nfact", ha="center", fontsize=style.MIN_FONT)
-    right.text(x[1] + 0.48, chance, "chance", va="center", fontsize=style.MIN_FONT)
-    right.text(x[3] + 0.48, 0.5, "chance", va="center", fontsize=style.MIN_FONT)
-    right.set_xticks([x[:2].mean(), x[2:].mean()], ["which item?", "why? colour or\nshape-texture"],
-                     fontsize=style.MIN_FONT)
-    right.set(ylim=(0, 1.5), xlim=(-0.6, 4.4))  # room for the legend above the labels
-    right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
-    right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
-    right.set_yticks(np.linspace(0, 1, 6))
-    right.tick_params(axis="y", labelsize=style.MIN_FONT)
-    right.set_title(f"IFIV on {len(t)} swap cases (bars: 2 standard errors)", fontsize=style.MIN_FONT + 1)
-    fig.tight_layout()
-    return fig
-
-
-def _auc(scores: np.ndarray, good: np.ndarray) -> float:
-    ranks = pd.Series(scores).rank().to_numpy()  # ties share their mean rank
-    n_good = good.sum()
-    return float((ranks[good].sum() - n_good * (n_good + 1) / 2) / (n_good * (len(good) - n_good)))
 
 
 def auc_gap(first, second, good, n_boot: int = 200, seed: int = 0) -> dict:
@@ -395,13 +383,9 @@ def auc_gap(first, second, good, n_boot: int = 200, seed: int = 0) -> dict:
     if not first.shape == second.shape == good.shape or first.ndim != 1:
         raise ValueError(f"first, second and good must be 1-D arrays of one length; got shapes {first.shape}, "
                          f"{second.shape}, {good.shape}.")
-    rng = np.random.default_rng(seed)
-    gaps = []
-    for _ in range(n_boot):
-        k = rng.integers(len(good), size=len(good))
-        gaps.append(_auc(first[k], good[k]) - _auc(second[k], good[k]))
-    a, b = _auc(first, good), _auc(second, good)
-    return {"first": a, "second": b, "gap": a - b, "gap_se": float(np.std(gaps, ddof=1))}
+    draws = bootstrap_auc({"first": first, "second": second}, good, draws=n_boot, seed=seed)
+    a, b = roc_auc(first, good), roc_auc(second, good)
+    return {"first": a, "second": b, "gap": a - b, "gap_se": float((draws["first"] - draws["second"]).std(ddof=1))}
 
 
 def held_out_aucs(bench: OpaqueBench, n_boot: int = 200, seed: int = 0) -> dict:
@@ -430,11 +414,8 @@ def fewer_outfits(bench: OpaqueBench, n_train: int = 1000, n_boot: int = 200, se
         model = train_scorer(bench.catalog, fewer, feats, seed=seed, pretrained=False, progress=False).model
         logits[f"{name}_fewer"] = score(model, feature_batch(bench.catalog, test, feats)).numpy()
 
-    def change(k):  # the gap at the bench's size minus the gap at n_train, on test outfits ``k``
-        a = {name: _auc(v[k], good[k]) for name, v in logits.items()}
+    def change(a):  # the gap at the bench's size minus the gap at n_train, from AUCs ``a`` by name
         return (a["interpretable"] - a["opaque"]) - (a["interpretable_fewer"] - a["opaque_fewer"])
-    rng = np.random.default_rng(seed)
-    boot = [change(rng.integers(len(test), size=len(test))) for _ in range(n_boot)]
-    return {**{name: _auc(v, good) for name, v in logits.items()}, "n_train": n_train,
-            "change": change(np.arange(len(test))), "change_se": float(np.std(boot, ddof=1))}
-
+    draws = bootstrap_auc(logits, good, draws=n_boot, seed=seed)  # paired: every scorer on the same resamples
+    aucs = {name: roc_auc(v, good) for name, v in logits.items()}
+    return {**aucs, "n_train": n_train, "change": change(aucs), "change_se": float(change(draws).std(ddof=1))}

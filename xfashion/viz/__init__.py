@@ -31,6 +31,7 @@ from .items import probe_sentence as probe_sentence  # chapter 02's, with probe_
 from .items import probe_table as probe_table
 from .items import tau_explorer as tau_explorer
 from .items import tau_view as tau_view
+from .opaque import opaque_explorer as opaque_explorer  # chapter 09's (its figures: xf.viz.opaque)
 from .outfits import (
     plot_color_histogram,
     plot_confusion,

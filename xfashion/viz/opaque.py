@@ -1,0 +1,446 @@
+"""Chapter 09's figures and explorer: what the interpretable and the opaque scorer's explanations say of the same
+swap cases (:mod:`xfashion.opaque`), one case at a time or over all of them.
+
+Everything a view draws is computed once (:func:`case_data`), so a redraw only draws.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+from matplotlib.patches import Patch
+
+from ..data import CATEGORIES, COLOR_NAMES
+from ..evaluate.sentences import group_name, item_name, kind_name
+from ..opaque import Comparison, after_the_fact_sums, share
+from ..outfits import outfit_blame, outfit_violations
+from . import style
+from .widgets import Explorer, say
+
+# the explorer's filters: a name in the menu -> which cases it keeps (columns of CaseData.table)
+SHOW = {"every case": lambda t: t.kind == t.kind,
+        "both find the swapped item": lambda t: t.interpretable_hit & t.opaque_hit,
+        "only the interpretable scorer finds it": lambda t: t.interpretable_hit & ~t.opaque_hit,
+        "only the opaque scorer finds it": lambda t: ~t.interpretable_hit & t.opaque_hit,
+        "the after-the-fact why is wrong": lambda t: (t.truth != "both") & (t.posthoc != t.truth)}
+KINDS = ("any kind", "color", "shape_texture", "item")
+HINT = ("Try: pick a colour swap, then a shape-texture swap, and read the bottom row. You should see the "
+        "interpretable scorer's lower bar of the swapped item move between its colour and its shape-texture column as "
+        "the stylist's fault moves, while the opaque scorer gives every item one bar, whatever broke. Then show "
+        "'the after-the-fact why is wrong': the embedding's dimensions, named after the fact (right), blame the other "
+        "group.")
+
+
+@dataclass
+class CaseData:
+    """Per swap case, what the views draw: ``table`` (chapter 09's comparison table plus ``posthoc``, the group the
+    opaque scorer's dimensions named after the fact blame), ``sums`` (cases, 2): the swapped item's gradient x input
+    summed over the colour-named and the other dimensions; ``cases``, ``attributions`` of the comparison."""
+
+    catalog: object
+    cases: object
+    attributions: dict
+    table: object
+    sums: np.ndarray
+
+
+def case_data(bench, comparison, sources) -> CaseData:
+    """What the explorer draws, computed once: ``sources`` is :func:`xfashion.opaque.variance_sources` of the
+    embedding on the training items (how the dimensions are named after the fact)."""
+    sums = after_the_fact_sums(bench, comparison, sources).numpy()
+    table = comparison.table.copy()
+    table["posthoc"] = np.array(comparison.cases.groups)[sums.argmin(1)]
+    return CaseData(bench.catalog, comparison.cases, comparison.attributions, table, sums)
+
+
+def case_label(data: CaseData, c: int) -> str:
+    """A case as the menu names it: the swap, what it did, who finds the item."""
+    cases, row = data.cases, data.table.iloc[c]
+    pos = int(row.position)
+    before = item_name(data.catalog, int(cases.original[c, pos]), slot=False)
+    after = item_name(data.catalog, int(cases.items[c, pos]), int(cases.colors[c, pos]), slot=False)
+    found = {(True, True): "both scorers", (True, False): "the interpretable scorer only",
+             (False, True): "the opaque scorer only", (False, False): "neither scorer"}
+    return (f"{kind_name(row.kind)} swap: {before} → {after} ({int(row['items'])} items); item found by "
+            + found[bool(row.interpretable_hit), bool(row.opaque_hit)])
+
+
+def case_sentence(data: CaseData, c: int) -> str:
+    """What the stylist faults in case ``c`` and what each scorer's explanation answers."""
+    row, cases = data.table.iloc[c], data.cases
+    pos, n = int(row.position), int(row["items"])
+    items, colors = cases.items[c, :n], cases.colors[c, :n]
+    rules = ", ".join(sorted({v.rule.replace("_", " ") for v in outfit_violations(data.catalog, items, colors)}))
+    what = f"the swapped {COLOR_NAMES[colors[pos]]} {CATEGORIES[data.catalog.category[items[pos]]]} (item {pos})"
+    fault = "both its groups" if row.truth == "both" else f"its {group_name(row.truth)}"
+
+    def found(who):
+        k = int(row[f"{who}_culprit"])
+        return f"culprit item {k} ({'the swapped item' if k == pos else 'a miss'})"
+
+    def judged(group):
+        return "either is half right" if row.truth == "both" else ("right" if group == row.truth else "wrong")
+    return (f"The stylist ({rules}) faults {what} for {fault}. Interpretable scorer: {found('interpretable')}; item "
+            f"{pos}'s lower group is its {group_name(row.named)} ({judged(row.named)}). Opaque scorer: "
+            f"{found('opaque')}; item {pos} gets one number, {data.attributions['opaque'].values[c, pos, 0]:+.2f}, "
+            f"and only its dimensions named after the fact guess a why: {group_name(row.posthoc)} "
+            f"({judged(row.posthoc)}).")
+
+
+def plot_case(data: CaseData, c: int):
+    """One swap case: the items (the swapped one tagged), the interpretable scorer's IFIV per (item, group), the
+    opaque scorer's per item, and the swapped item's opaque values summed over dimensions named after the fact;
+    one scale for the three panels (logits), each scorer's culprit item drawn with a black edge."""
+    row, cases = data.table.iloc[c], data.cases
+    n, pos = int(row["items"]), int(row.position)
+    items, colors = cases.items[c, :n], cases.colors[c, :n]
+    interp = data.attributions["interpretable"].values[c, :n].numpy()
+    opq = data.attributions["opaque"].values[c, :n, 0].numpy()
+    lim = 1.15 * style.signed_limit(interp, opq, data.sums[c])
+    fig = plt.figure(figsize=(style.fit_width(9.0), 5.0))
+    grid = fig.add_gridspec(2, 3, height_ratios=[1.0, 1.6], width_ratios=[2.0, 1.3, 1.1], hspace=0.3, wspace=0.35,
+                            top=0.86, bottom=0.1, left=0.08, right=0.98)
+    pictures = grid[0, :2].subgridspec(1, 5, wspace=0.1)
+    blamed = outfit_blame(data.catalog, items, colors).sum(1) > 0
+    for k, image in enumerate(style.item_pixels(data.catalog.render(items, colors))):
+        ax = fig.add_subplot(pictures[0, k])
+        ax.imshow(image)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{k}: {COLOR_NAMES[colors[k]]}\n{CATEGORIES[data.catalog.category[items[k]]]}",
+                     fontsize=style.MIN_FONT)
+        for kind, on in (("blamed", blamed[k]), ("swapped", k == pos)):
+            if on:
+                style.mark(ax, kind)
+    left, middle, right = (fig.add_subplot(grid[1, k]) for k in range(3))
+    edges = lambda k, who: 2.5 if k == int(row[f"{who}_culprit"]) else 0.5  # noqa: E731 (the culprit's edge)
+    x = np.arange(n)
+    for g, (shift, hatch) in enumerate(((-0.2, None), (0.2, "//"))):
+        left.bar(x + shift, interp[:, g], width=0.38, color=style.bar_colors(interp[:, g]), hatch=hatch,
+                 edgecolor="black", linewidth=[edges(k, "interpretable") for k in x])
+    middle.bar(x, opq, width=0.6, color=style.bar_colors(opq), edgecolor="black",
+               linewidth=[edges(k, "opaque") for k in x])
+    right.bar([0, 1], data.sums[c], width=0.6, color=style.bar_colors(data.sums[c]), hatch=[None, "//"],
+              edgecolor="black", linewidth=0.5)
+    key = fig.add_subplot(grid[0, 2])
+    key.axis("off")
+    key.legend(handles=[Patch(facecolor="white", edgecolor="black", linewidth=2.5, label="a scorer's culprit"),
+                        *[Patch(facecolor=style.TAGS[k]["face"], label=who) for k, who in
+                          (("blamed", "blamed by the stylist"), ("swapped", "the swapped item"))],
+                        Patch(facecolor="white", edgecolor="black", label="colour"),
+                        Patch(facecolor="white", edgecolor="black", hatch="//", label="shape-texture")],
+               loc="center right", fontsize=style.MIN_FONT, frameon=False, borderaxespad=0)
+    titles = ("interpretable: IFIV per (item, group)", "opaque: IFIV per item",
+              f"opaque, item {pos}: its dims\nnamed after the fact")
+    for ax, title in zip((left, middle, right), titles):
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylim(-lim, lim)
+        ax.set_title(title, fontsize=style.MIN_FONT)
+        ax.tick_params(labelsize=style.MIN_FONT)
+    for ax in (left, middle):
+        ax.set_xticks(x, [str(k) for k in x])
+        ax.set_xlabel("item", fontsize=style.MIN_FONT)
+    right.set_xticks([0, 1], ["colour\ndims", "other\ndims"])
+    left.set_ylabel("IFIV (logits)", fontsize=style.MIN_FONT)
+    fig.suptitle(f"{kind_name(row.kind)} swap of item {pos}: the two scorers' IFIV on one scale (logits)",
+                 fontsize=style.MIN_FONT + 1)
+    return fig
+
+
+def case_view(data: CaseData, kind: str, show: str, c: int) -> tuple:
+    """The explorer's view of case ``c`` (-1: none left by ``kind`` and ``show``): (sentence, figure or None)."""
+    if c is None or c < 0:
+        words = "swap" if kind == "any kind" else f"{kind_name(kind)} swap"
+        return f"No {words} of this run is in '{show}': pick another swap kind or filter.", None
+    return case_sentence(data, c), plot_case(data, c)
+
+
+def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str = "every case",
+                    per_menu: int = 40):
+    """ipywidgets: pick a swap kind and a filter, then a case by name; the two scorers' explanations of it redraw.
+
+    ``sources`` names the embedding's dimensions after the fact (:func:`case_data`); the case menu follows the
+    kind and filter (its first ``per_menu`` cases), and an empty combination is said in one line.
+    """
+    if kind not in KINDS or show not in SHOW:
+        raise ValueError(f"kind must be one of {list(KINDS)} and show one of {list(SHOW)}; got {kind!r}, {show!r}.")
+    data = case_data(bench, comparison, sources)
+    t = data.table
+
+    def options(kind, show):
+        keep = SHOW[show](t) & ((t.kind == kind) | (kind == "any kind"))
+        return [(case_label(data, int(c)), int(c)) for c in np.flatnonzero(keep.to_numpy())[:per_menu]] or \
+            [("(no such case in this run)", -1)]
+
+    kinds = widgets.Dropdown(options=[(k if k == KINDS[0] else kind_name(k), k) for k in KINDS], value=kind,
+                             description="swap kind")
+    shows = widgets.Dropdown(options=list(SHOW), value=show, description="show",
+                             layout=widgets.Layout(width="420px"))
+    first = options(kind, show)
+    case = widgets.Dropdown(options=first, value=first[0][1], description="case",
+                            layout=widgets.Layout(width="760px"))
+    following = []
+
+    def follow(change):  # a new kind or filter lists its own cases and opens on the first: one redraw, not two
+        following.append(True)
+        case.options = options(kinds.value, shows.value)
+        case.value = case.options[0][1]
+        following.clear()
+
+    kinds.observe(follow, "value")
+    shows.observe(follow, "value")
+
+    def view(kind=kind, show=show, c=case.value):
+        if following:
+            return
+        say(HINT)
+        said, fig = case_view(data, kind, show, c)
+        say(said)
+        if fig is not None:
+            display(fig)
+            plt.close(fig)
+
+    return Explorer(view, kind=kinds, show=shows, c=case)
+
+
+def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact: np.ndarray,
+                           reference: dict | None = None):
+    """The chapter's figure: where each dimension's variation comes from (left), and what each scorer's
+    explanation can answer on the same swap cases (right), with two standard errors and chance marked.
+
+    ``sources`` maps a label (``"colour histogram"``, ``"shape-texture CNN"``, ``"EfficientNet embedding"``)
+    to :func:`xfashion.opaque.variance_sources` of its dimensions. ``reference``, optional, holds the book's
+    scorer's hits on the same cases (``"item"``: every case; ``"why"``: the cases with one faulted group), drawn
+    as a dashed line across each question: what the interpretable features reach from every training outfit.
+    """
+    t = comparison.table
+    one = (t.truth != "both").to_numpy()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.fit_width(9.0), 4.2),
+                                      gridspec_kw={"width_ratios": [1, 1.25]})
+    marks = {"colour histogram": ("o", "#b8860b"), "shape-texture CNN": ("s", "#2e8b57"),
+             "EfficientNet embedding": (".", "#555555")}
+    for label, frame in sources.items():
+        shape, color = marks.get(label, ("x", "black"))
+        left.scatter(frame.colour, frame.category, marker=shape, color=color, s=28 if shape != "." else 10,
+                     alpha=0.8 if shape != "." else 0.45, label=f"{label} ({len(frame):,} dims)")
+    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.3), yticks=np.linspace(0, 1, 6))  # the legend above 1, as on the right
+    left.set_xlabel("share of its variance the colour explains", fontsize=style.MIN_FONT)
+    left.set_ylabel("share the category explains", fontsize=style.MIN_FONT)
+    left.set_title("each dimension: what does it vary with?", fontsize=style.MIN_FONT + 1)
+    left.legend(fontsize=style.MIN_FONT, loc="upper right", framealpha=0.9)
+    left.annotate("all 13 colour\ndimensions", (1.0, 0.0), (0.62, 0.22), fontsize=style.MIN_FONT,
+                  arrowprops={"arrowstyle": "->", "color": "#b8860b"})
+    left.tick_params(labelsize=style.MIN_FONT)
+    chance = float(t.chance.mean())
+    bars = [("interpretable", t.interpretable_hit, chance), ("opaque", t.opaque_hit, chance),
+            ("interpretable", t.group_hit[one], 0.5),
+            ("opaque", after_the_fact[one] == t.truth.to_numpy()[one], 0.5)]
+    x = np.array([0, 0.9, 2.4, 3.3])
+    fills = {"interpretable": "#333333", "opaque": "#bbbbbb"}
+    for k, (who, hits, level) in enumerate(bars):
+        mean, se = share(hits)
+        right.bar(x[k], mean, width=0.8, yerr=2 * se, capsize=4, color=fills[who], edgecolor="black",
+                  label={0: "interpretable scorer (colour, shape-texture)", 1: "opaque scorer (EfficientNet)"}.get(k))
+        right.text(x[k], mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT, zorder=5,
+                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # readable over the dashed line
+        right.hlines(level, x[k] - 0.45, x[k] + 0.45, colors="black", linestyles="dotted")
+    for k, key in enumerate(("item", "why")):
+        if reference is not None and key in reference:
+            level = share(reference[key])[0]
+            right.hlines(level, x[2 * k] - 0.45, x[2 * k + 1] + 0.45, colors="black", linestyles="dashed",
+                         label="book's scorer, all training outfits" if k == 0 else None)
+    right.text(x[3], 0.08, "its dims\nnamed\nafter the\nfact", ha="center", fontsize=style.MIN_FONT)
+    right.text(x[1] + 0.48, chance, "chance", va="center", fontsize=style.MIN_FONT)
+    right.text(x[3] + 0.48, 0.5, "chance", va="center", fontsize=style.MIN_FONT)
+    right.set_xticks([x[:2].mean(), x[2:].mean()], ["which item?", "why? colour or\nshape-texture"],
+                     fontsize=style.MIN_FONT)
+    right.set(ylim=(0, 1.5), xlim=(-0.6, 4.4))  # room for the legend above the labels
+    right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
+    right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
+    right.set_yticks(np.linspace(0, 1, 6))
+    right.tick_params(axis="y", labelsize=style.MIN_FONT)
+    right.set_title(f"IFIV on {len(t)} swap cases (bars: 2 standard errors)", fontsize=style.MIN_FONT + 1)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------- the chapter's sentences on its run
+def _se(hits) -> float:
+    return share(hits)[1]
+
+
+def bench_sentence(bench, splits: dict) -> str:
+    """How many outfits and items the two scorers of ``bench`` saw, and what each reads."""
+    used = np.unique(np.concatenate([s.items[s.items >= 0] for s in bench.splits.values()]))
+    reads = " ".join(f"The {name} scorer reads {len(f.groups)} group{'s' * (len(f.groups) > 1)} "
+                     f"({', '.join(f.groups.names)}) of {sum(f.groups.sizes):,} dimensions and keeps the weights of "
+                     f"epoch {bench.models[name].best_epoch}."
+                     for name, f in (("interpretable", bench.interpretable), ("opaque", bench.opaque)))
+    return (f"Both train on the first {len(bench.splits['train']):,} training outfits of the book's "
+            f"{len(splits['train']):,} and stop by validation AUC on {len(bench.splits['val']):,}; {len(used):,} "
+            f"distinct items, with their test outfits, went through the backbone. " + reads)
+
+
+def auc_sentence(auc: dict, full: dict, bench, splits: dict) -> str:
+    """The two scorers' test AUCs and their gap, beside what the smaller training set costs the book's scorer."""
+    return (f"On the same {auc['n']:,} test outfits, the interpretable scorer's AUC is {auc['interpretable']:.3f} and "
+            f"the opaque scorer's {auc['opaque']:.3f}: a gap of {auc['gap']:.3f}, {auc['gap'] / auc['gap_se']:.1f} "
+            f"standard errors of a paired bootstrap. The book's scorer, same features and training, but all "
+            f"{len(splits['train']):,} training outfits instead of {len(bench.splits['train']):,}, reaches "
+            f"{full['first']:.3f} on these outfits: the smaller training set alone costs the interpretable scorer "
+            f"{full['gap']:.3f} of AUC ({full['gap'] / full['gap_se']:.1f} standard errors), "
+            f"{full['gap'] / auc['gap']:.0%} of the size of the gap between the two features.")
+
+
+def fewer_sentence(few: dict, bench) -> str:
+    """Both scorers' AUC at a third of the outfits and at all of them (:func:`xfashion.opaque.fewer_outfits`)."""
+    return (f"From {few['n_train']:,} to {len(bench.splits['train']):,} training outfits the interpretable scorer's "
+            f"AUC goes from {few['interpretable_fewer']:.3f} to {few['interpretable']:.3f} and the opaque scorer's "
+            f"from {few['opaque_fewer']:.3f} to {few['opaque']:.3f}: the gap between them moves by "
+            f"{few['change']:+.3f} ({few['change'] / few['change_se']:+.1f} standard errors of a paired bootstrap). "
+            "Tripling the outfits does not let the opaque scorer catch up; how far the two would be apart on the "
+            "book's full training set stays unmeasured here.")
+
+
+def sources_sentence(sources: dict, live) -> str:
+    """What each feature's dimensions vary with; ``live`` the embedding's rows of dimensions that move at all."""
+    colour, shape, emb = sources["colour histogram"], sources["shape-texture CNN"], sources["EfficientNet embedding"]
+    return (f"Every one of the {len(colour)} colour dimensions owes at least {colour.colour.min():.1%} of its "
+            f"variance to the colour; every shape-texture dimension at least {shape.category.min():.0%} to the "
+            f"category and at most {shape.colour.max():.1%} to the colour. Of the embedding's {len(emb):,} "
+            f"dimensions, {len(emb) - len(live)} are zero for every one of these items; of the {len(live):,} that "
+            f"vary, {(live.max(axis=1) > 0.5).sum()} owe half their variance to one of the two, and the median one "
+            f"owes {live.colour.median():.1%} to the colour and {live.category.median():.1%} to the category. Colour "
+            "and garment kind are in there (the scorer learns from them), spread thin over many dimensions whose "
+            "variation is mostly neither.")
+
+
+def by_kind_table(t):
+    """Item top-1 per swap kind of the two scorers and the book's (``t.book_hit``), with chance and case counts."""
+    by_kind = t.groupby("kind")[["interpretable_hit", "opaque_hit", "book_hit"]].mean().round(3)
+    return by_kind.assign(chance=t.groupby("kind").chance.mean().round(3), cases=t.kind.value_counts()).rename(
+        index=kind_name, columns={"interpretable_hit": "interpretable", "opaque_hit": "opaque",
+                                  "book_hit": "book's scorer"}).rename_axis("item top-1 by swap kind")
+
+
+def item_sentence(t) -> str:
+    """Both scorers' item top-1 over every case, with standard errors and chance."""
+    return (f"On {len(t)} cases both scorers take, IFIV names the swapped item as the culprit item in "
+            f"{t.interpretable_hit.mean():.1%} of them on the interpretable scorer (se {_se(t.interpretable_hit):.3f}) "
+            f"and {t.opaque_hit.mean():.1%} on the opaque one (se {_se(t.opaque_hit):.3f}), against a chance level of "
+            f"{t.chance.mean():.1%} (one over the outfit's items). The opaque scorer's explanation still points at the "
+            "right item far more often than a guess.")
+
+
+def colour_miss_sentence(miss: dict, t, bench) -> str:
+    """The interpretable scorer's misses on colour swaps, read against the book's scorer (:func:`colour_misses`)."""
+    col = (t.kind == "color").to_numpy()
+    gap = miss["book_gap"].mean() / _se(miss["book_gap"])
+    return (f"On the {col.sum()} colour swaps the interpretable scorer's item top-1 is "
+            f"{t.interpretable_hit[col].mean():.0%} (chance {t.chance[col].mean():.0%}) and the book's scorer's "
+            f"{t.book_hit[col].mean():.0%}. In the interpretable scorer's {len(miss['rows'])} misses its colour "
+            f"IFIV is {miss['small_swapped'].mean():+.2f} logits on the swapped item and "
+            f"{miss['small_named'].mean():+.2f} on the item it names instead. On the same misses the book's scorer "
+            f"gives {miss['book_swapped'].mean():+.2f} to the swapped item and {miss['book_named'].mean():+.2f} to "
+            f"the other, {gap:.1f} standard errors more on the swapped item: from more outfits it has learnt better "
+            f"which side of a clash is the odd colour out. The opaque scorer, from the same "
+            f"{len(bench.splits['train']):,} outfits, finds the swapped item in {t.opaque_hit[col].mean():.0%} of the "
+            "colour swaps. Which item is the one question both explanations can answer; the next is the one only one "
+            "can.")
+
+
+def why_sentence(one) -> str:
+    """How often the interpretable scorer's lower group is the one the stylist faults (cases with one)."""
+    return (f"IFIV on the interpretable scorer names the group the stylist faults in {one.group_hit.mean():.1%} of the "
+            f"{len(one)} cases with one faulted group (se {_se(one.group_hit):.3f}; chance 50%): "
+            f"{one[one.truth == 'color'].group_hit.mean():.1%} of the {int((one.truth == 'color').sum())} colour "
+            f"faults and {one[one.truth == 'shape_texture'].group_hit.mean():.1%} of the "
+            f"{int((one.truth == 'shape_texture').sum())} shape-texture faults.")
+
+
+def posthoc_sentence(n_colour: int, posthoc, one, better) -> str:
+    """The why read off the embedding's dimensions named after the fact, against IFIV on named groups."""
+    return (f"{n_colour} of the 1,280 dimensions are named colour. Named after the fact, the opaque scorer's "
+            f"dimensions give the stylist's group in {posthoc.mean():.1%} of the {len(one)} cases (se "
+            f"{_se(posthoc):.3f}; chance 50%), against {one.group_hit.mean():.1%} for IFIV on the interpretable "
+            f"groups: {better.mean():.2f} behind, {better.mean() / _se(better):.1f} paired standard errors. A "
+            "dimension that varies a little with colour and a little with everything else does not carry a colour "
+            "explanation: the names have to be built into the features, not read off them.")
+
+
+def worked_case(data: CaseData) -> int:
+    """The chapter's worked case: among the colour swaps that both explanations get right at the item level, that
+    the stylist faults for the swapped item's colour and whose interpretable culprit (item, group) is that colour,
+    the one whose swapped item the opaque explanation puts lowest (the first case when none qualifies)."""
+    t = data.table
+    cell_item, cell_group = (x.numpy() for x in data.attributions["interpretable"].culprit())
+    rule = ((t.kind == "color") & t.interpretable_hit & t.opaque_hit & (t.truth == "color")
+            & (cell_item == t.position) & (cell_group == 0)).to_numpy()
+    own = data.attributions["opaque"].values[..., 0].numpy()[np.arange(len(t)), t.position]
+    return int(np.flatnonzero(rule)[own[rule].argmin()]) if rule.any() else 0
+
+
+def spread_sentence(data: CaseData, c: int, per_dim) -> str:
+    """How the opaque scorer's value of case ``c``'s swapped item spreads over its 1,280 per-dimension values."""
+    own = per_dim[c, int(data.table.position.iloc[c])]
+    mass = own.abs().sort(descending=True).values.cumsum(0) / own.abs().sum()
+    return (f"The opaque scorer's one number is the sum of {own.numel():,} per-dimension values: the "
+            f"{int((mass < 0.5).sum()) + 1} largest carry half of their absolute sum; {int((own > 0).sum())} of them "
+            f"raise the score, {int((own < 0).sum())} lower it and {int((own == 0).sum())} are zero. None of them has "
+            "a name.")
+
+
+def run_sentence(t, one, posthoc, auc: dict, full: dict) -> str:
+    """The chapter's numbers on this run, in one sentence, beside the claims of 'What we learned'."""
+    col = (t.kind == "color").to_numpy()
+    return (f"On this run: the swapped item found in {t.interpretable_hit.mean():.0%} (interpretable) and "
+            f"{t.opaque_hit.mean():.0%} (opaque) of {len(t)} cases, chance {t.chance.mean():.0%}; the why named in "
+            f"{one.group_hit.mean():.1%} (interpretable: {one.group_hit.mean() - 2 * _se(one.group_hit):.1%} at two "
+            f"standard errors below, against the three in four claimed) and {posthoc.mean():.0%} (opaque, named after "
+            f"the fact), chance 50%; AUC {auc['interpretable']:.3f} against {auc['opaque']:.3f}, and "
+            f"{full['first']:.3f} for the book's scorer on every training outfit; colour swaps found in "
+            f"{t.interpretable_hit[col].mean():.0%} (interpretable) against {t.book_hit[col].mean():.0%} (the book's "
+            "scorer).")
+
+
+def book_findings(wb, t, one, posthoc) -> tuple:
+    """The take-aways of chapters 01-06 and 09 measured on this data seed: the stylist's labels, the CNN's colour
+    blindness, the scorer's AUC, IFIV against the stylist's blame and against Captum (on up to 200 bad test
+    outfits, as chapter 04 takes them), and the swap test on this chapter's cases (``t``, with ``book_hit``).
+
+    Returns ``(facts, text)``: the numbers the chapter's claims check (``auc``, ``ifiv_blamed``, ``random_blamed``,
+    ``blamed_gap_se``, ``captum``) and a Markdown list, one line per chapter.
+    """
+    from ..analysis import color_invariance
+    from ..evaluate import explain_all, oracle_agreement, oracle_blame_tensor
+    from ..rules import DEFAULT_RULES
+    from ..training import evaluate_scorer
+
+    test = wb.splits["test"]
+    bad = np.flatnonzero(test.oracle_label == 0)[:200]
+    attr = explain_all(wb, bad, methods=["ifiv", "input_x_gradient", "random"], progress=False)
+    agree = oracle_agreement({k: attr[k] for k in ("ifiv", "random")}, oracle_blame_tensor(wb.catalog, test, bad))
+    scorer = evaluate_scorer(wb.model, wb.catalog, wb.splits, wb.feats)
+    facts = {"auc": scorer["auc"], "ifiv_blamed": float(agree.item_hit["ifiv"]),
+             "random_blamed": float(agree.item_hit["random"]),
+             "captum": float((attr["ifiv"].values - attr["input_x_gradient"].values).abs().max())}
+    p, q = facts["ifiv_blamed"], facts["random_blamed"]  # the standard error of their difference (binomial)
+    facts["blamed_gap_se"] = float(np.sqrt((p * (1 - p) + q * (1 - q)) / len(bad)))
+    lines = [f"{len(DEFAULT_RULES.names)} stylist's rules label every outfit; {(test.oracle_label > 0).mean():.0%} of "
+             f"the {len(test):,} test outfits are good.",
+             "Re-dyeing an item in every colour of the palette moves its shape-texture embedding by at most "
+             f"{color_invariance(wb.feats.extractor, wb.catalog):.1e} of its length.",
+             f"The book's scorer: test AUC {facts['auc']:.3f}; fill in the blank {scorer['fitb_accuracy']:.1%} right.",
+             f"IFIV's culprit item is one the stylist blames in {facts['ifiv_blamed']:.1%} of {len(bad)} bad test "
+             f"outfits; a random item is in {facts['random_blamed']:.1%}.",
+             f"IFIV and Captum's InputXGradient summed per group differ by at most {facts['captum']:.2g} logits on "
+             "those outfits.",
+             f"The book's scorer's IFIV finds the swapped item in {t.book_hit.mean():.1%} of this chapter's {len(t)} "
+             f"swap cases (chance {t.chance.mean():.1%}).",
+             f"IFIV on named groups gives the stylist's why in {one.group_hit.mean():.1%} of {len(one)} cases; the "
+             f"embedding's dimensions named after the fact, {posthoc.mean():.1%} (chance 50%)."]
+    return facts, "On this data seed:\n\n" + "\n".join(f"* **{n}** {line}" for n, line in
+                                                         zip(("01", "02", "03", "04", "05", "06", "09"), lines))
