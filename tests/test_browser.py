@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
 SHOTS = REPO_ROOT / "build" / "screenshots"
 WIDGET_NOTEBOOKS = ["01_data_preparation", "02_feature_extraction", "03_model_training", "04_ifiv_explanations",
-                    "05_captum_baselines", "06_swap_test", "07_which_explainer"]
+                    "05_captum_baselines", "06_swap_test", "07_which_explainer", "09_what_features_buy"]
 
 
 # long-lived processes of this module's fixtures (Chromium and its helpers, Playwright's driver, the
@@ -161,10 +161,11 @@ TCP_WARNING = "running over TCP without encryption"
 
 
 EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
-                      r"|margin_explorer|design_explorer|colour_path_explorer|ig_steps_explorer|tau_explorer)\(")
+                      r"|margin_explorer|design_explorer|colour_path_explorer|ig_steps_explorer|tau_explorer"
+                      r"|opaque_explorer)\(")
 # the explorers whose output tells the student what to try and what to see: that sentence must be there
 SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see",
-                    "tau_explorer": "You should see"}
+                    "tau_explorer": "You should see", "opaque_explorer": "You should see"}
 
 
 def names_in(source: str) -> tuple:

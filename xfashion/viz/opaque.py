@@ -429,15 +429,15 @@ def book_findings(wb, t, one, posthoc) -> tuple:
              "captum": float((attr["ifiv"].values - attr["input_x_gradient"].values).abs().max())}
     p, q = facts["ifiv_blamed"], facts["random_blamed"]  # the standard error of their difference (binomial)
     facts["blamed_gap_se"] = float(np.sqrt((p * (1 - p) + q * (1 - q)) / len(bad)))
-    lines = [f"{len(DEFAULT_RULES.names)} stylist's rules label every outfit; {(test.oracle_label > 0).mean():.0%} of "
-             f"the {len(test):,} test outfits are good.",
+    lines = [f"The stylist's {len(DEFAULT_RULES.names)} rules label every outfit; {(test.oracle_label > 0).mean():.0%} "
+             f"of the {len(test):,} test outfits are good.",
              "Re-dyeing an item in every colour of the palette moves its shape-texture embedding by at most "
              f"{color_invariance(wb.feats.extractor, wb.catalog):.1e} of its length.",
              f"The book's scorer: test AUC {facts['auc']:.3f}; fill in the blank {scorer['fitb_accuracy']:.1%} right.",
              f"IFIV's culprit item is one the stylist blames in {facts['ifiv_blamed']:.1%} of {len(bad)} bad test "
              f"outfits; a random item is in {facts['random_blamed']:.1%}.",
-             f"IFIV and Captum's InputXGradient summed per group differ by at most {facts['captum']:.2g} logits on "
-             "those outfits.",
+             f"IFIV equals Captum's InputXGradient summed per group: on those outfits the largest difference is "
+             f"{facts['captum']:.2g} logits.",
              f"The book's scorer's IFIV finds the swapped item in {t.book_hit.mean():.1%} of this chapter's {len(t)} "
              f"swap cases (chance {t.chance.mean():.1%}).",
              f"IFIV on named groups gives the stylist's why in {one.group_hit.mean():.1%} of {len(one)} cases; the "
