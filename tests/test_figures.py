@@ -130,7 +130,8 @@ def fake_report():
         per_case=per_case, random_expected={"item_top1": 0.3},
         cost=pd.DataFrame({"ms_per_outfit": [0.02, 0.02, 0.021, 1e-4, 1e-4]}, index=methods),
         sanity=pd.DataFrame({"trained model": [0.8, 0.3], "randomised model": [0.3, 0.3]},
-                            index=["integrated_gradients_mean", "random"]))
+                            index=["integrated_gradients_mean", "random"]),
+        sanity_cases=pd.Series([100.0, 40.0], index=["integrated_gradients_mean", "random"]))
 
 
 def test_sanity_figure_labels_its_dashed_line_and_keeps_long_names_apart():
@@ -138,6 +139,10 @@ def test_sanity_figure_labels_its_dashed_line_and_keeps_long_names_apart():
     assert "random ranking (analytic)" in [t.get_text() for t in ax.get_legend().get_texts()]
     ticks = ax.get_xticklabels()
     assert ticks[0].get_text() == "IG from the mean item" and ticks[0].get_ha() == "right"
+    # each bar's 95% interval is binomial over its cases: 0.8 on 100 cases -> +-1.96 * 0.04
+    (low, high), = [seg[:, 1] for seg in ax.containers[0].lines[2][0].get_segments()[:1]]
+    assert (low, high) == pytest.approx((0.8 - 0.0784, 0.8 + 0.0784), abs=1e-4)
+    assert ax.get_xlabel() == "cases re-explained per method: 100 (random: 40)"
 
 
 def test_accuracy_vs_cost_tells_every_method_apart_in_a_legend():

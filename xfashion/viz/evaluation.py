@@ -11,7 +11,7 @@ import pandas as pd
 import seaborn as sns
 
 from ..data import SLOTS
-from ..evaluate.findings import margin_curve  # noqa: F401  (here too: the explorer draws it)
+from ..evaluate.findings import PAIR_NAMES, margin_curve  # noqa: F401  (margin_curve: the explorer's)
 from ..evaluate.metrics import METRICS, method_name, metric_name  # noqa: F401 (method_name, metric_name: here too)
 from ..evaluate.sentences import group_name, kind_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
@@ -144,9 +144,12 @@ def plot_sanity(report, ax=None):
         ax.bar(x + (k - 0.5) * 0.4, p, 0.4, yerr=half, color=shade, ecolor="k", capsize=2,
                error_kw={"lw": 1}, label=f"{model.split()[0]} scorer (95% interval)")
     ax.axhline(report.random_expected["item_top1"], color="k", ls="--", lw=1, label="random ranking (analytic)")
-    ax.set_xticks(x, [f"{method_name(m)} ({int(c)})" for m, c in zip(rates.index, n)], rotation=35, ha="right",
-                  rotation_mode="anchor", fontsize=style.MIN_FONT)
-    ax.set(xlabel="method (cases re-explained)", ylim=(0, 1))
+    ax.set_xticks(x, [method_name(m) for m in rates.index], rotation=35, ha="right", rotation_mode="anchor",
+                  fontsize=style.MIN_FONT)
+    usual = int(n.max())  # the cap; methods with fewer cases are named
+    fewer = "; ".join(f"{method_name(m)}: {int(c)}" for m, c in zip(rates.index, n) if c != usual)
+    ax.set_xlabel(f"cases re-explained per method: {usual}" + (f" ({fewer})" if fewer else ""), fontsize=style.MIN_FONT)
+    ax.set_ylim(0, 1)
     ax.set_ylabel("item top-1 ↑", fontsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, loc="upper right")
     ax.set_title("Sanity check: on a randomised scorer, detection should fall to chance", fontsize=style.MIN_FONT + 1)
@@ -361,6 +364,12 @@ def design_sentence(study: pd.DataFrame, gradients: pd.DataFrame, design: str, r
             f"{top[reference, 'ifiv']:.3f}){ablation}; chance (random) {top[design, 'random']:.3f}.")
 
 
+def pair_row_name(m: str) -> str:
+    """A row of a pair report in words: 'second-order IFIV', 'IFIV (two lowest items)'."""
+    base, sep, rest = m.partition(" (")
+    return PAIR_NAMES.get(base, method_name(base)).removeprefix("the ") + (f" ({rest}" if sep else "")
+
+
 def plot_hit_rates(summary: pd.DataFrame, metric: str, chance: float, highlight=(), methods=None):
     """Each method's hit rate (``metric``, e.g. ``clash_top1``) with its 95% interval, best first, chance dashed.
 
@@ -378,9 +387,9 @@ def plot_hit_rates(summary: pd.DataFrame, metric: str, chance: float, highlight=
         ax.text(min(hi[k], 1.0) + 0.015, k, f"{v:.3f}", va="center", fontsize=style.MIN_FONT)
     ax.axvline(chance, color="0.4", ls="--", lw=1.2)
     ax.text(chance, len(rows) - 0.35, f" chance {chance:.2f}", color="0.3", fontsize=style.MIN_FONT, va="bottom")
-    ax.set_yticks(y, [m.replace("_", " ") for m in rows.index], fontsize=style.MIN_FONT)
+    ax.set_yticks(y, [pair_row_name(m) for m in rows.index], fontsize=style.MIN_FONT)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.12)
-    ax.set_xlabel(f"{metric} ↑ (share of cases; bar: 95% interval)", fontsize=style.MIN_FONT)
+    ax.set_xlabel(f"{metric_name(metric, arrow=True)} (share of cases; bar: 95% interval)", fontsize=style.MIN_FONT)
     ax.tick_params(labelsize=style.MIN_FONT)
     return fig, ax
