@@ -170,10 +170,10 @@ def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
 
 TAU_HINT = ("Try: pick an item, slide tau up from the package's 60 to 3000, then down to 1. You should see, as tau "
             "grows, the bar of the item's own colour shrink and its mass spread to the palette colours nearest in "
-            "CIELAB, the map of votes fading first at the palest and darkest shades; as tau falls, the last leaks "
-            "vanish and the histogram turns one-hot. One-hot is the right answer for an item dyed one colour; the "
-            "softness is there so that a gradient can pass (chapter 05): with tau too small each pixel's vote is a "
-            "step with no slope, with tau too large the colours blur into one another.")
+            "CIELAB, the map of votes fading first where the garment's shading lies nearest another palette colour; "
+            "as tau falls, the last leaks vanish and the histogram turns one-hot. One-hot is the right answer for an "
+            "item dyed one colour; the softness is there so that a gradient can pass (chapter 05): with tau too small "
+            "each pixel's vote is a step with no slope, with tau too large the colours blur into one another.")
 
 
 def tau_explorer(catalog: Catalog, split: str = "test"):
