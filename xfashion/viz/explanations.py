@@ -27,7 +27,7 @@ from .outfits import _axes, heatmap, item_pixels, plot_outfit
 
 # ----------------------------------------------------------------------------- explanations (04, 05)
 def _group_label(group: str) -> str:
-    return group.replace("_", "-\n")
+    return group_name(group).replace("-", "-\n")  # 'colour', 'shape-\ntexture': the prose's spelling
 
 
 def _attribution_strip(images: list, names: list, vals: np.ndarray, groups: list, framed: int | None,
@@ -87,7 +87,8 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     images = list(item_pixels(catalog.render(items, colors)))
     names = [f"{k}: {COLOR_NAMES[c]}\n{CATEGORIES[catalog.category[i]]}" for k, (i, c) in enumerate(zip(items, colors))]
     fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
-                                          culprit_item if framed else None, attribution.method, blamed, swapped)
+                                          culprit_item if framed else None, method_name(attribution.method), blamed,
+                                          swapped)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule.replace("_", " ") for v in verdict}))
     group = group_name(groups[pair_group])
     pair = "" if attribution.item_level else f"; culprit (item, group): item {pair_item}'s {group}"
@@ -159,7 +160,7 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None,
     ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, lw=style.CULPRIT["linewidth"],
                                ec=style.CULPRIT["color"], gid="culprit"))
     ax.tick_params(labelsize=style.MIN_FONT)
-    ax.set_title(attribution.method, fontsize=style.MIN_FONT + 1)
+    ax.set_title(method_name(attribution.method), fontsize=style.MIN_FONT + 1)
     return fig, ax
 
 
@@ -228,7 +229,7 @@ def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: 
         labels = item_labels if k % ncols == 0 else [""] * int(attr.mask[b].sum())
         own = style.signed_limit(_heat_values(attr, b)[0]) if name in own_scale else lim
         plot_attribution_heatmap(attr, b, labels, ax=ax, lim=own)
-        ax.set_title(name.replace("_", " "), fontsize=style.MIN_FONT + 1)
+        ax.set_title(method_name(name), fontsize=style.MIN_FONT + 1)
         if name in own_scale:
             bar = fig.colorbar(plt.cm.ScalarMappable(plt.Normalize(-own, own), style.CMAP), ax=ax, shrink=0.9,
                                location="bottom", pad=0.02, label="its own scale")
@@ -413,7 +414,8 @@ def plot_repair(catalog: Catalog, repair: dict):
     fig, axes = plt.subplots(3, n, figsize=(max(4.5, 1.75 * n), 6.6), squeeze=False)
     for row, (name, its, cols), (_, r) in zip(axes, rows, repair["table"].iterrows()):
         plot_outfit(catalog, its, cols, title=f"{name}: score {r.score:+.2f}", axes=row, show_blame=False)
-    fig.suptitle(f"repair of {original.method}'s culprit item ({repair['culprit']})", fontsize=style.MIN_FONT + 1)
+    fig.suptitle(f"repair of {method_name(original.method)}'s culprit item (item {repair['culprit']})",
+                 fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
     return fig, axes
 
