@@ -6,10 +6,12 @@ rewording a sentence recomputes nothing.
 """
 from __future__ import annotations
 
+import timeit
+
 import numpy as np
 import pandas as pd
 
-from ..explain import get_method
+from ..explain import attribute, get_method
 from ..explain.pairs import attribute_pairs
 from ..scorer import score
 from .metrics import method_name
@@ -307,3 +309,32 @@ def additive_sentence(facts: dict, seed: int) -> str:
             f"{facts['chance']:.1%}; pair removal moves from {pr_def:.1%} to {pr_add:.1%}, so on the additive scorer "
             + ("second-order IFIV comes within two standard errors of it." if close else
                "the curvature at the outfit still misses much of what removing the pair shows."))
+
+
+def cost_findings(wb, cost: pd.DataFrame) -> tuple:
+    """Forward passes per outfit of each method of ``cost`` (:func:`~xfashion.evaluate.pairs.pair_cost`), counted by
+    hooks on its batch, and pair removal's time against as many plain forward passes in a row.
+
+    Returns
+    -------
+    cost : DataFrame
+        ``cost`` with a ``forward passes`` column.
+    sentences : list of str
+    """
+    test = wb.outfits("test")
+    five = wb.batch(np.flatnonzero(test.mask.sum(1) == 5)[: cost.attrs["n_outfits"]])  # pair_cost's batch
+    cost = cost.assign(**{"forward passes": [
+        (attribute(wb.model, five, m) if m == "ifiv" else attribute_pairs(wb.model, five, m, **wb.options()))
+        .forward_passes for m in cost.index]})
+    passes = int(cost.loc["pair_removal", "forward passes"])
+    took, ratio = cost.loc["pair_removal", ["seconds", "ratio_to_forward"]]
+    in_a_row = min(timeit.repeat(lambda: [score(wb.model, five) for _ in range(passes)], number=1, repeat=3))
+    return cost, [
+        f"Pair removal makes {passes} forward passes per outfit; it took {took * 1e3:.1f} ms, and {passes} plain "
+        f"forward passes of the same batch in a row took {in_a_row * 1e3:.1f} ms, " + (
+            "so its time is its passes." if in_a_row >= 0.9 * took else
+            f"so its passes are {in_a_row / took:.0%} of its time and the rest is building each pass's inputs."),
+        f"Its ratio to one forward pass is {ratio:.1f}: passes in a row average {in_a_row / passes * 1e3:.2f} ms "
+        f"each, against {took / ratio * 1e3:.2f} ms for the single timed pass" + (
+            "." if abs(ratio / passes - 1) < 0.25 else ", and a pass of a few milliseconds timed alone on a shared "
+            "CPU moves by that much: read the ratio as a rough pass count.")]
