@@ -159,7 +159,7 @@ def case_view(data: CaseData, kind: str, show: str, c: int) -> tuple:
 
 
 def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str = "every case",
-                    per_menu: int = 40):
+                    per_menu: int = 100):
     """ipywidgets: pick a swap kind and a filter, then a case by name; the two scorers' explanations of it redraw.
 
     ``sources`` names the embedding's dimensions after the fact (:func:`case_data`); the case menu follows the
