@@ -321,7 +321,7 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
             ax.imshow(img)
             ax.set_xticks([])
             ax.set_yticks([])
-        row[0].set_ylabel(f"by {g}", fontsize=style.MIN_FONT)
+        row[0].set_ylabel(f"by {group_name(g)}", fontsize=style.MIN_FONT)
         row[0].set_title("query", fontsize=style.MIN_FONT)
     fig.suptitle("Nearest neighbours: colour neighbours share colour, shape neighbours share silhouette",
                  fontsize=style.MIN_FONT)
