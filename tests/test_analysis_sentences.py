@@ -123,3 +123,25 @@ def test_the_busy_reading_and_the_objection_say_what_the_rule_and_the_scorer_see
     errors = pd.DataFrame({"second_busiest": [0.87, 0.5]}, index=[922, 10])
     assert analysis.worked_false_alarm(objected, errors, near=0.2) == 922
     assert analysis.worked_false_alarm(objected, errors, near=0.1) is None
+
+
+def test_the_rule_table_shows_three_decimals_and_a_blank_where_balanced_accuracy_is_undefined():
+    index = ["(good outfits)", "hue_clash"]
+    by_rule = pd.DataFrame({"ours": [0.97, 1.0]}, index=index)
+    balanced = (by_rule.drop("(good outfits)") + by_rule.loc["(good outfits)"]) / 2
+    table = analysis.rule_table(by_rule, balanced, pd.Series([1000, 527], index=index, name="test outfits"))
+    assert table.loc["hue_clash"].tolist() == ["1.000", "0.985", 527]
+    assert table.loc["(good outfits)"].tolist() == ["0.970", "", 1000]
+
+
+def test_near_threshold_pools_both_sides_weighted_by_their_mistakes():
+    near = pd.DataFrame({"misjudged": [30, 10], "distance, misjudged": [0.2, 0.1],
+                         "distance, judged right": [0.4, 0.2], "difference": [0.2, 0.1],
+                         "standard error": [0.05, 0.1]}, index=["good outfits", "busy clashes"])
+    said = analysis.near_threshold(near)
+    # pooled: 0.75 * 0.2 + 0.25 * 0.1 = 0.175, SE sqrt((0.75 * 0.05)^2 + (0.25 * 0.1)^2) = 0.0451
+    assert list(said.claims.values()) == [True]
+    assert said.sentences[2].endswith("0.18 of the threshold nearer to it than those judged right, 3.9 standard "
+                                      "errors.")
+    assert "too few (10) to tell on their own" in said.sentences[1]
+    assert said.sentences[0].endswith("4.0 standard errors: clear on its own.")

@@ -342,3 +342,59 @@ def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> 
         "outfits behind the counts, picked by a rule stated in advance, and asks what the rule saw in them.",
         "* SiLU units were chosen before any explanation was computed, by an argument about smooth gradients; chapter "
         "07 tests that argument against the other designs instead of assuming it."])
+
+
+def outfits_per_rule(outfits: OutfitSet, rows) -> pd.Series:
+    """The outfits behind each row of :func:`xfashion.per_rule_table`: the good ones, or those that break the rule."""
+    return pd.Series([sum(not r for r in outfits.rules) if k == "(good outfits)" else sum(k in r for r in outfits.rules)
+                      for k in rows], index=rows, name="test outfits")
+
+
+def rule_table(by_rule: pd.DataFrame, balanced: pd.DataFrame, n_rule: pd.Series) -> pd.DataFrame:
+    """Accuracy and balanced accuracy per rule side by side, with the outfits behind each row (blank: not defined)."""
+    table = pd.concat({"accuracy": by_rule, "balanced accuracy": balanced.round(3), "": n_rule.to_frame()}, axis=1)
+    rates = table.columns.get_level_values(0) != ""  # three decimals everywhere, a blank where undefined
+    shown = table.astype(object)
+    shown.loc[:, rates] = table.loc[:, rates].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    return shown
+
+
+def mistake_sentences(errors: pd.DataFrame, mistakes: pd.DataFrame) -> list:
+    """How many test outfits the scorer misjudges, of each outcome, and on which rule it misses most."""
+    missed = mistakes.drop("(good outfits)")
+    worst, most = missed["error rate"].idxmax(), missed["misjudged"].idxmax()
+    count = lambda r: f"{missed.loc[r, 'misjudged']} of its {missed.loc[r, 'outfits']} test outfits"  # noqa: E731
+    return [f"The scorer misjudges {(errors['truth'] != errors['verdict']).sum()} of the {len(errors):,} test outfits: "
+            f"{(errors['outcome'] == 'false negative').sum()} good outfits it calls bad and "
+            f"{(errors['outcome'] == 'false positive').sum()} clashes it misses.",
+            f"It misses the largest share of clashes on {worst}, {count(worst)} ({missed.loc[worst, 'error rate']:.0%})"
+            + ("." if most == worst else f", and the largest number on {most}, {count(most)}.")]
+
+
+def near_threshold(near: pd.DataFrame) -> Verdicts:
+    """Do the busy rule's mistakes lie nearer its threshold? Each side alone, and both pooled, in standard errors.
+
+    Parameters
+    ----------
+    near : DataFrame
+        :func:`xfashion.training.busy_threshold_distance`.
+    """
+    good, clash = near.loc["good outfits"], near.loc["busy clashes"]
+    # one test for both sides: the two differences pooled, each weighted by its share of the mistakes
+    sides = near.dropna(subset=["standard error"])
+    weight = sides["misjudged"] / sides["misjudged"].sum()
+    pooled, pooled_se = (weight * sides["difference"]).sum(), ((weight * sides["standard error"]) ** 2).sum() ** 0.5
+    claims = {"the outfits the scorer misjudges on the busy rule, false alarms and missed clashes together, lie nearer "
+              "the busy threshold than those it judges right, by more than two standard errors":
+              pooled > 2 * pooled_se}
+    alone = lambda row: ("clear on its own" if row["difference"] > 2 * row["standard error"] else  # noqa: E731
+                         f"too few ({int(row['misjudged'])}) to tell on their own")
+    return Verdicts(claims, [
+        f"Good outfits the scorer calls bad have their second-busiest garment {good['distance, misjudged']:.2f} of the "
+        f"threshold away from it on average, against {good['distance, judged right']:.2f} for those it judges right, "
+        f"a difference of {good['difference'] / good['standard error']:.1f} standard errors: {alone(good)}.",
+        f"The busy clashes it misses lie {clash['distance, misjudged']:.2f} from the threshold, those it catches "
+        f"{clash['distance, judged right']:.2f} ({clash['difference'] / clash['standard error']:.1f} standard errors "
+        f"apart, from {int(clash['misjudged'])} misses: {alone(clash)}).",
+        f"Pooled, each side weighted by its share of the mistakes, the misjudged outfits lie {pooled:.2f} of the "
+        f"threshold nearer to it than those judged right, {pooled / pooled_se:.1f} standard errors."])
