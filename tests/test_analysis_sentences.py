@@ -145,3 +145,15 @@ def test_near_threshold_pools_both_sides_weighted_by_their_mistakes():
                                       "errors.")
     assert "too few (10) to tell on their own" in said.sentences[1]
     assert said.sentences[0].endswith("4.0 standard errors: clear on its own.")
+
+
+def test_clusters_compare_agreement_within_each_side_with_agreement_across():
+    names = ["ifiv", "ifiv_mean", "integrated_gradients", "exact_shapley", "grad_cam", "pixel_ig"]
+    ag = pd.DataFrame(np.full((6, 6), 0.1), index=names, columns=names)
+    ag.loc[["ifiv", "ifiv_mean"], ["ifiv", "ifiv_mean"]] = 0.9
+    ag.loc[["integrated_gradients", "exact_shapley"], ["integrated_gradients", "exact_shapley"]] = 0.8
+    two = families.clusters(ag, ["ifiv", "ifiv_mean"], ["integrated_gradients", "exact_shapley"])
+    assert list(two.claims.values()) == [True] and two.numbers["across"] == pytest.approx(0.1)
+    ag.loc[["ifiv", "ifiv_mean"], ["integrated_gradients", "exact_shapley"]] = 0.75  # no longer apart
+    assert list(families.clusters(ag, ["ifiv", "ifiv_mean"], ["integrated_gradients", "exact_shapley"])
+                .claims.values()) == [False]

@@ -3,7 +3,7 @@
 pooled one rule by rule, and what it objects to in its false alarms (chapter 03)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -162,9 +162,11 @@ _ORDINAL, _TWO_BUSIEST = ("1st", "2nd", "3rd", "4th", "5th"), ("1st", "2nd")
 
 @dataclass
 class Verdicts:
-    """Checks of a chapter's static prose (``claims``: sentence -> holds) and sentences on this run."""
+    """Checks of a chapter's static prose (``claims``: sentence -> holds), sentences on this run, and the
+    ``numbers`` behind them that a later cell reuses."""
     claims: dict
     sentences: list
+    numbers: dict = field(default_factory=dict)
 
 
 def compare_by_rule(by_rule: pd.DataFrame, n_rule: pd.Series, pair: str = "pairwise (ours)",

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..analysis import Verdicts
 from ..explain import Attribution
 from ..rules import DEFAULT_RULES, StylistRules
-from .agreement import hits
+from .agreement import hits, method_agreement
 from .sentences import chance_hits, group_name
 
 FAMILIES = ("colour only", "shape-texture only", "mixed")
@@ -272,3 +273,35 @@ def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss
         f"- IFIV costs one forward and one backward pass; of the methods costing up to {passes:.0f} times as many, "
         f"the best, {best.replace('_', ' ')}, found a blamed item on {h.rate(best):.0%} of these outfits, IFIV on "
         f"{h.rate('ifiv'):.0%}, a random culprit on {h.chance['all']['item_hit']:.0%} (chance)."])
+
+
+def two_baselines(zero: Attribution, mean: Attribution) -> Verdicts:
+    """IG from zero against IG from the mean item: how often they agree on the culprit, and how far their values
+    lie apart against the integration error (the larger mean |convergence delta| of the two)."""
+    same_item = float((zero.culprit_item() == mean.culprit_item()).float().mean())
+    same_cell = float(torch.stack(zero.culprit()).eq(torch.stack(mean.culprit())).all(0).float().mean())
+    ranks = method_agreement({"zero": zero, "mean": mean}).loc["zero", "mean"]
+    apart = (zero.values - mean.values).abs()[zero.mask]
+    error = max(float(a.extras["convergence_delta"].abs().mean()) for a in (zero, mean))
+    return Verdicts(
+        {"the two baselines give different values, beyond the integration error": bool(apart.mean() > 2 * error)},
+        [f"IG from zero and from the mean item agree on the culprit item for {same_item:.0%} of the outfits and on the "
+         f"culprit (item, group) for {same_cell:.0%}; the mean rank correlation of their values is {ranks:.2f}.",
+         f"Their values differ by {apart.mean():.2f} logits on average (at most {apart.max():.1f}), against a mean "
+         f"size of {zero.values.abs()[zero.mask].mean():.2f} and an integration error of {error:.3f}."])
+
+
+def clusters(agreement: pd.DataFrame, at_outfit, path) -> Verdicts:
+    """The two clusters of the agreement matrix: methods that read the gradient at the outfit, and those that
+    integrate along a path or perturb towards a reference; agreement within each against agreement across."""
+    within = lambda ms: agreement.loc[ms, ms].to_numpy()[~np.eye(len(ms), dtype=bool)].mean()  # noqa: E731
+    across = agreement.loc[at_outfit, path].to_numpy().mean()
+    a = agreement
+    return Verdicts(
+        {"two clusters: agreement within each exceeds agreement across":
+         bool(min(within(at_outfit), within(path)) > across + 0.1)},
+        [f"Each computation counted once, IFIV and IFIV from the mean item agree at {within(at_outfit):.2f}, the path "
+         f"and perturbation methods among themselves at {within(path):.2f} on average, and the two sides with each "
+         f"other at {across:.2f}.",
+         f"Grad-CAM and pixel IG agree with each other at {a.loc['grad_cam', 'pixel_ig']:.2f} and with IFIV at "
+         f"{a.loc['grad_cam', 'ifiv']:.2f} and {a.loc['pixel_ig', 'ifiv']:.2f}."], {"across": float(across)})
