@@ -55,7 +55,8 @@ def test_a_higher_temperature_spreads_the_histogram_and_the_view_says_by_how_muc
         fig, said = vi.tau_view(catalog, item, tau)
         bars = fig.axes[2].patches[:13]  # the first 13 bars: the histogram at tau
         shares[tau] = bars[own].get_height()
-        assert f"At tau = {tau}, {shares[tau]:.0%} of the white garment votes white" in said
+        garment = xf.CATEGORIES[catalog.category[item]]
+        assert f"At tau = {tau}, {shares[tau]:.0%} of the white {garment} votes white" in said
         assert fig.get_figwidth() <= style.MAX_WIDTH
     assert shares[1] >= shares[60] > shares[3000]
     assert shares[3000] < 0.5  # at 3,000 most of the mass has left white

@@ -160,7 +160,8 @@ def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
     order = np.argsort(-np.where(x == own, -1, share))
     second = int(order[0])
     spread = int((share > 0.01).sum())
-    said = (f"At tau = {tau:g}, {share[own]:.0%} of the {COLOR_NAMES[own]} garment votes {COLOR_NAMES[own]} "
+    said = (f"At tau = {tau:g}, {share[own]:.0%} of the {COLOR_NAMES[own]} {CATEGORIES[catalog.category[item]]} votes "
+            f"{COLOR_NAMES[own]} "
             f"({base[own]:.0%} at the package's tau = {PACKAGE_TAU:g}); "
             + (f"no other colour gets more than {max(share[second], 0.001):.1%}." if share[second] < 0.01 else
                f"the largest other share goes to {COLOR_NAMES[second]}, {share[second]:.0%}, and {spread} of the 13 "
