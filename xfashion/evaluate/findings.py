@@ -153,6 +153,10 @@ def sanity_findings(report) -> tuple:
                 f"{sal['randomised model']:+.3f} on the randomised one" + (
                     ": it finds the swapped item more often on the randomised scorer." if
                     sal["randomised model"] > sal["trained model"] else "."))
+    r_on, r_off = report.sanity.loc["random", "trained model"], report.sanity.loc["random", "randomised model"]
+    said.append(f"Random, a fresh random ranking beside each scorer, scores {r_on:.3f} and {r_off:.3f}: "
+                f"{abs(r_on - r_off) / drop_se['random']:.1f} standard errors apart, the noise every pair of bars "
+                "carries.")
     said.append("Not detecting, so not judged: " + listing([method_name(m) for m in lead.index if m not in detects])
                 + " (a lead on the trained scorer under three standard errors of its share).")
     return {"clear": clear, "pictures": pictures, "weak": weak, "trained": trained, "left": left,
@@ -250,14 +254,18 @@ def removal_logits(wb, outfit, i: int, j: int) -> list:
 
 def pair_view_examples(wb) -> tuple:
     """Two test outfits that break exactly one pair rule: the first whose faulted pair pair removal names
-    (its lowest pair), and the first it misses (either falls back to the first such outfit)."""
+    (its lowest pair, with a negative value), and the first it misses (either falls back to the first such
+    outfit)."""
     test = wb.outfits("test")
     faulted = [faulted_pairs(wb.catalog, test.outfit(i), wb.catalog.color[test.outfit(i)]) for i in range(len(test))]
     single = [i for i, f in enumerate(faulted) if len(f) == 1]
     if not single:
         raise ValueError("no test outfit breaks exactly one pair rule; build the workbench on more test outfits")
-    lowest = attribute_pairs(wb.model, wb.batch(single), "pair_removal", **wb.options()).lowest()
-    named = [sorted(lowest[k].tolist()) == sorted(faulted[i][0][:2]) for k, i in enumerate(single)]
+    view = attribute_pairs(wb.model, wb.batch(single), "pair_removal", **wb.options())
+    lowest = view.lowest()
+    # named: the lowest pair is the faulted one and lowers the score (the view frames only a negative value)
+    named = [sorted(lowest[k].tolist()) == sorted(faulted[i][0][:2]) and float(view.values[k, a, b]) < 0
+             for k, (i, (a, b)) in enumerate(zip(single, lowest.tolist()))]
     hit = next((i for i, ok in zip(single, named) if ok), single[0])
     miss = next((i for i, ok in zip(single, named) if not ok), single[-1])
     return hit, miss
@@ -277,7 +285,8 @@ def pair_view_sentences(wb, index: int) -> list:
     d_i, d_j, d_ij = (t - logits[0] for t in logits[1:])
     return [f"Test outfit #{index} breaks one pair rule ({rule_name(rule)}): the stylist faults items {si} and {sj}.",
             f"Pair removal's lowest pair is items {low[0]} and {low[1]} ({value:+.2f}): " + (
-                "the faulted pair, framed in black." if low == sorted((si, sj)) else "not the faulted pair.")
+                "not the faulted pair." if low != sorted((si, sj)) else
+                "the faulted pair, framed in black." if value < 0 else "the faulted pair.")
             + ("" if value < 0 else " Every pair value is positive (no pair lowers the score more than its items "
                "do alone), so no pair is framed as the culprit."),
             f"The logit is {logits[0]:+.2f}; the mean item in place of item {si} moves it by {d_i:+.2f}, in place of "
