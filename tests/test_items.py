@@ -108,3 +108,14 @@ def test_the_negative_sentence_says_whom_the_stylist_blames_beside_the_new_item(
     shared = vi.negative_sentence(catalog, original, negative, 1, [Violation("hue_clash", "color", (1, 2))], 4)
     colour, category = xf.COLOR_NAMES[catalog.color[2]], xf.CATEGORIES[catalog.category[2]]
     assert "It took 4 draws" in shared and f"also the {colour} {category}, which was in the good outfit" in shared
+
+
+def test_blame_shares_give_one_unit_per_violation_and_sum_to_the_oracles_blame(catalog, splits):
+    test = splits["test"]
+    bad = [test.outfit(int(i)) for i in np.flatnonzero(test.label <= 0)[:20]]
+    for items in bad:
+        shares = vi.blame_shares(catalog, items)
+        found = xf.outfits.outfit_violations(catalog, items)
+        assert len(shares) == len(found) + 1 and np.allclose(shares["total"].iloc[:-1], 1)
+        assert shares["total"].iloc[-1] == pytest.approx(len(found))
+        assert np.allclose(shares.iloc[-1, :-1], xf.outfits.outfit_blame(catalog, items).sum(1))

@@ -19,6 +19,7 @@ from ..analysis import embedding_map
 from ..data import CATEGORIES, COLOR_NAMES, GARMENT_SLOTS, PALETTE, SLOTS, Catalog
 from ..evaluate.sentences import item_name
 from ..features import SHADE_LEVELS, ColorHistogram
+from ..outfits import outfit_violations
 from ..training import roc_auc
 from . import style
 from .widgets import Explorer, say
@@ -86,6 +87,19 @@ def negative_sentence(catalog: Catalog, original, negative, position: int, viola
     return said + (f"The stylist blames the new item, and also the {also}, "
                    f"which {'was' if len(others) == 1 else 'were'} in the good outfit already: from the outfit alone, "
                    "nobody can tell which item of a clash came last.")
+
+
+def blame_shares(catalog: Catalog, items) -> pd.DataFrame:
+    """The oracle's blame of one outfit, violation by violation: a row per violation with each item's share of its
+    one unit, a last row of the shares summed per item, and a ``total`` column (1 per violation)."""
+    items = np.asarray(items)
+    found = outfit_violations(catalog, items)
+    rows = [[1 / len(v.items) if k in v.items else 0.0 for k in range(len(items))] for v in found]
+    table = pd.DataFrame(rows + [np.sum(rows, 0) if rows else [0.0] * len(items)],
+                         index=[f"{v.rule} ({v.group})" for v in found] + ["blame per item"],
+                         columns=[f"{k}: {COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}"
+                                  for k, i in enumerate(items)])
+    return table.assign(total=table.sum(axis=1))
 
 
 # ----------------------------------------------------------------------------- the colour histogram (chapter 02)
