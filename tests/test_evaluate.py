@@ -516,3 +516,43 @@ def test_opposed_pairs_are_disagreements_beyond_noise_under_both_metrics():
     assert len(found) == 1 and {found.iloc[0]["a"], found.iloc[0]["b"]} == {"a", "b"}
     close = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "pair_top1": {"a": 0.5, "b": 0.5}})
     assert len(opposed_pairs(close, per_case)) == 0  # a tie under one metric opposes nothing
+
+
+def test_readable_spells_methods_and_metrics_one_way_with_the_metrics_direction():
+    import pandas as pd
+
+    from xfashion.evaluate.metrics import metric_name, readable
+
+    table = readable(pd.DataFrame({"item_top1 (all)": [0.5], "mprt": [0.4], "ms": [1.0]}, index=["ifiv"]))
+    assert list(table.columns) == ["item top-1 ↑ (all)", "MPRT ↓", "ms"] and list(table.index) == ["IFIV"]
+    assert metric_name("pair_top1") == "item-feature top-1" and metric_name("faithfulness_correlation", arrow=True) \
+        == "faithfulness correlation ↑"
+
+
+def test_the_argument_test_counts_a_metric_for_the_pick_only_where_ifiv_is_strictly_better_in_its_direction():
+    import pandas as pd
+
+    from xfashion.evaluate.design import argument_test
+
+    index = pd.MultiIndex.from_product([["SiLU", "ReLU"], ["ifiv", "random"]], names=["design", "method"])
+    scores = pd.DataFrame({"item_top1": [0.8, 0.3, 0.9, 0.3], "mprt": [0.4, 1.0, 0.5, 1.0]}, index=index)
+    study = pd.DataFrame({"auc": [0.99, 0.995]}, index=["SiLU", "ReLU"])
+    study.attrs.update(scores=scores, best="ReLU")
+    table, said = argument_test(study, ["item_top1", "mprt"])
+    assert table.pick_better.tolist() == [True, False]  # top-1 higher on ReLU; MPRT higher there too, which is worse
+    assert table.place.tolist() == [2, 1] and "split" in said[0]
+    study.attrs["best"] = "SiLU"  # the pick is the book's scorer: no metric can be better on it than on itself
+    table, said = argument_test(study, ["item_top1", "mprt"])
+    assert not table.pick_better.any() and "SiLU itself" in said[0]
+
+
+def test_repair_gaps_are_binomial_gaps_in_standard_errors():
+    import pandas as pd
+
+    success = pd.DataFrame({"re-colour fixes": [0.5, 0.3], "replace fixes": [0.8, 0.5]}, index=["ifiv", "random"])
+    success.attrs["n_outfits"] = 100
+    gaps = xf.repair.repair_gaps(success)
+    se = np.sqrt((0.8 * 0.2 + 0.5 * 0.5) / 100)
+    assert gaps.loc["replace - re-colour", "gap"] == pytest.approx(0.3)
+    assert gaps.loc["replace - re-colour", "z"] == pytest.approx(0.3 / se)
+    assert gaps.loc["ifiv - random, replace", "z"] == pytest.approx(0.3 / se)  # same two shares, 0.8 and 0.5

@@ -223,16 +223,20 @@ def argument_test(study: pd.DataFrame, metrics=("item_top1", "faithfulness_corre
                           "book": [float(grids[m][reference]) for m in metrics],
                           "place": [int(grids[m].rank(ascending=not up[m], method="min")[reference]) for m in metrics]},
                          index=metrics)
-    table["pick_better"] = [(table.pick[m] > table.book[m]) == up[m] for m in metrics]
+    table["pick_better"] = [table.pick[m] > table.book[m] if up[m] else table.pick[m] < table.book[m] for m in metrics]
     better, rest = [m for m in metrics if table.pick_better[m]], [m for m in metrics if not table.pick_better[m]]
-    words = lambda ms: ", ".join(metric_name(m) for m in ms)  # noqa: E731
+
+    def words(ms):
+        names = [metric_name(m) for m in ms]
+        return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
     said = ("The criterion picks SiLU itself: on this data seed the study agrees with chapter 03's choice."
             if best == reference else
             f"IFIV does better on the pick, {best}, than on {reference} under all {len(metrics)} metrics: on this "
             "data seed the test goes against chapter 03's reason." if not rest else
             f"IFIV does better on {reference} than on the pick, {best}, under all {len(metrics)} metrics: on this "
             "data seed the test supports chapter 03's reason." if not better else
-            f"IFIV does better on the pick, {best}, under {words(better)} and on {reference} under {words(rest)}: on "
+            f"IFIV does better on the pick, {best}, under {words(better)}, and on {reference} under {words(rest)}: on "
             "this data seed the test is split.")
     places = ", ".join(f"{table.place[m]} by {metric_name(m)}" for m in metrics)
     return table, [said, f"Among all {len(study)} designs, IFIV on {reference} ranks {places} (1 = IFIV's best "
