@@ -276,8 +276,8 @@ def bench_sentence(bench, splits: dict) -> str:
     """How many outfits and items the two scorers of ``bench`` saw, and what each reads."""
     used = np.unique(np.concatenate([s.items[s.items >= 0] for s in bench.splits.values()]))
     reads = " ".join(f"The {name} scorer reads {len(f.groups)} group{'s' * (len(f.groups) > 1)} "
-                     f"({', '.join(f.groups.names)}) of {sum(f.groups.sizes):,} dimensions and keeps the weights of "
-                     f"epoch {bench.models[name].best_epoch}."
+                     f"({', '.join(map(group_name, f.groups.names))}) of {sum(f.groups.sizes):,} dimensions and keeps "
+                     f"the weights of epoch {bench.models[name].best_epoch}."
                      for name, f in (("interpretable", bench.interpretable), ("opaque", bench.opaque)))
     return (f"Both train on the first {len(bench.splits['train']):,} training outfits of the book's "
             f"{len(splits['train']):,} and stop by validation AUC on {len(bench.splits['val']):,}; {len(used):,} "
