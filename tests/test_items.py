@@ -19,18 +19,27 @@ def close_figures():
 
 
 def test_the_texture_map_averages_to_the_catalogs_texture_score(catalog):
-    energy, inside = vi.texture_map(catalog.images[:200])
-    mean = energy.reshape(200, -1).sum(1) / np.maximum(inside.reshape(200, -1).sum(1), 1)
+    energy, inside, garment = vi.texture_map(catalog.images[:200])
+    mean = (energy * inside).reshape(200, -1).sum(1) / np.maximum(inside.reshape(200, -1).sum(1), 1)
     assert np.allclose(mean, catalog.texture[:200], atol=1e-6)
-    assert ((inside == 0) | (inside == 1)).all() and (energy[inside == 0] == 0).all()  # nothing outside the garment
+    assert ((inside == 0) | (inside == 1)).all() and (inside <= garment).all()  # the garment, eroded
+    assert (garment.reshape(200, -1).sum(1) > inside.reshape(200, -1).sum(1)).all()  # the outline is left out
 
 
 def test_the_busy_figure_draws_photo_and_map_on_one_scale_and_bolds_busy_garments(catalog):
     examples = xf.analysis.busy_examples(catalog, n=3)
     fig, axes = vi.plot_busy(catalog, examples, per_row=3)
     assert axes.shape == (3, 6) and fig.get_figwidth() <= style.MAX_WIDTH
-    maps = [ax.images[0] for ax in axes[:, 1::2].flat]
-    assert len({m.get_clim() for m in maps}) == 1  # one colour scale for every map
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1  # one colour scale for every map
+    maps = [vi.texture_map(catalog.images[items]) for items in examples.values()]
+    top = max(float((e * g).max()) for e, _, g in maps)
+    assert bars[0].get_ylim()[1] == pytest.approx(top)
+    e, inside, garment = (m[0] for m in vi.texture_map(catalog.images[examples["busiest"][:1]]))
+    drawn = axes[2, 1].images[0].get_array()
+    left_out = (garment > 0) & (inside == 0)
+    assert np.allclose(drawn[garment == 0], style.ITEM_BACKGROUND)  # the background is the pictures' grey
+    assert np.abs(drawn[left_out] - style.ITEM_BACKGROUND).max() <= 0.25 + 1e-6  # left-out pixels are faded
     for row, items in zip(axes, examples.values()):
         assert [ax._left_title.get_fontweight() == "bold" for ax in row[::2]] == list(catalog.busy[items])
         assert [f"{catalog.texture[i]:.3f}" in ax.get_title(loc="left") for ax, i in zip(row[::2], items)] == [True] * 3

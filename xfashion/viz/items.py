@@ -29,47 +29,52 @@ TAUS = (1, 2, 5, 10, 20, 60, 100, 200, 500, 1000, 3000)
 
 
 # ----------------------------------------------------------------------------- the texture score (chapter 01)
-def texture_map(images) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, what the texture score averages: ``(energy, inside)``, each (n, 28, 28).
+def texture_map(images) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel, what the texture score averages: ``(energy, inside, garment)``, each (n, 28, 28).
 
     ``energy`` is |pixel - mean of its 3 x 3 neighbourhood| on the image scaled to its brightest
-    pixel; ``inside`` is the garment eroded by two pixels (the silhouette's edge is not a print).
-    The texture score is ``energy`` averaged over ``inside``: :func:`xfashion.data.texture_score`.
+    pixel; ``garment`` the pixels brighter than the black background; ``inside`` the garment eroded
+    by two pixels (the silhouette's edge is not a print). The texture score is ``energy`` averaged
+    over ``inside``: :func:`xfashion.data.texture_score`.
     """
     grey = torch.as_tensor(np.asarray(images), dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0
     g = grey / grey.flatten(1).amax(1).clamp_min(1e-3)[:, None, None, None]
     blur = F.avg_pool2d(F.pad(g, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
-    inside = (-F.max_pool2d(-(grey > 0.02).float(), 5, stride=1, padding=2)).clamp(0, 1)
-    return ((g - blur).abs() * inside)[:, 0].numpy(), inside[:, 0].numpy()
+    garment = (grey > 0.02).float()
+    inside = (-F.max_pool2d(-garment, 5, stride=1, padding=2)).clamp(0, 1)
+    return (g - blur).abs()[:, 0].numpy(), inside[:, 0].numpy(), garment[:, 0].numpy()
 
 
 def plot_busy(catalog: Catalog, examples: dict, per_row: int = 4):
     """Garments along the texture score, each as its real grey photo beside the map the score averages.
 
     ``examples`` maps a row's name to item ids (:func:`xfashion.analysis.busy_examples`); the
-    first ``per_row`` of each are drawn. One colour scale for every map, so a brighter map is a busier print.
+    first ``per_row`` of each are drawn. One colour scale for every map, so a brighter map is a busier
+    print; garment pixels the score leaves out (the outline, and stripes as dark as the background) are faded.
     """
     rows = {name: np.asarray(items)[:per_row] for name, items in examples.items()}
-    fig, axes = plt.subplots(len(rows), 2 * per_row, figsize=(style.MAX_WIDTH, 1.75 * len(rows) + 0.4),
+    fig, axes = plt.subplots(len(rows), 2 * per_row, figsize=(style.MAX_WIDTH, 1.75 * len(rows) + 0.5),
                              squeeze=False, layout="constrained")
-    top = max(float(texture_map(catalog.images[items])[0].max()) for items in rows.values())
+    maps = {name: texture_map(catalog.images[items]) for name, items in rows.items()}
+    norm = plt.Normalize(0, max(float((e * g).max()) for e, _, g in maps.values()))
     for row, (name, items) in zip(axes, rows.items()):
-        energy, _ = texture_map(catalog.images[items])
-        for k, (i, e) in enumerate(zip(items, energy)):
+        for k, (i, e, inside, garment) in enumerate(zip(items, *maps[name])):
             photo, heat = row[2 * k], row[2 * k + 1]
             photo.imshow(catalog.images[i], cmap="gray", vmin=0, vmax=255)
-            shown = heat.imshow(e, cmap="magma", vmin=0, vmax=top)
+            weight = (inside + 0.25 * (garment - inside))[..., None]  # 1 averaged, 0.25 left out, 0 background
+            heat.imshow(plt.get_cmap("magma")(norm(e * garment))[..., :3] * weight
+                        + style.ITEM_BACKGROUND * (1 - weight))
             photo.set_title(f"{CATEGORIES[catalog.category[i]]}\ntexture {catalog.texture[i]:.3f}",
                             fontsize=style.MIN_FONT, loc="left", fontweight="bold" if catalog.busy[i] else "normal")
             for ax in (photo, heat):
                 ax.set_xticks([])
                 ax.set_yticks([])
         row[0].set_ylabel(name, fontsize=style.MIN_FONT + 1)
-    bar = fig.colorbar(shown, ax=axes, shrink=0.7, pad=0.01)
+    bar = fig.colorbar(plt.cm.ScalarMappable(norm, "magma"), ax=axes, shrink=0.7, pad=0.01)
     bar.set_label("high-frequency energy", fontsize=style.MIN_FONT)
     bar.ax.tick_params(labelsize=style.MIN_FONT)
-    fig.suptitle("each garment: its photo, then the map its texture score averages "
-                 f"(busy: {catalog.busy_threshold:.3f} or more, in bold)", fontsize=style.MIN_FONT + 1)
+    fig.suptitle("each garment: its photo, then the map its texture score averages (faded: left out)\n"
+                 f"busy: a score of {catalog.busy_threshold:.3f} or more, in bold", fontsize=style.MIN_FONT + 1)
     return fig, axes
 
 
