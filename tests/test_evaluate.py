@@ -544,6 +544,13 @@ def test_the_argument_test_counts_a_metric_for_the_pick_only_where_ifiv_is_stric
     study.attrs["best"] = "SiLU"  # the pick is the book's scorer: no metric can be better on it than on itself
     table, said = argument_test(study, ["item_top1", "mprt"])
     assert not table.pick_better.any() and "SiLU itself" in said[0]
+    # with the cases: the gap in standard errors of the two designs' means (independent cases)
+    per_case = pd.DataFrame({"design": ["SiLU"] * 4 + ["ReLU"] * 4, "method": "ifiv", "seed": 0,
+                             "item_top1": [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0], "mprt": [0.4] * 8})
+    study.attrs.update(best="ReLU", per_case=per_case)
+    table, said = argument_test(study, ["item_top1"])
+    se = np.hypot(np.std([0, 1, 1, 1], ddof=1) / 2, np.std([1, 1, 1, 0], ddof=1) / 2)
+    assert table.z["item_top1"] == pytest.approx(0.1 / se) and "No difference is beyond two standard errors" in said[0]
 
 
 def test_repair_gaps_are_binomial_gaps_in_standard_errors():

@@ -20,6 +20,7 @@ from ..scorer import feature_batch, score
 from ..training import roc_auc
 from ..utils import check_unique, size
 from .metrics import METRICS, method_name, metric_name, metrics_of
+from .ranking import mean_se
 from .report import run_swap_evaluation, seed_scorer
 
 DESIGNS = MappingProxyType({
@@ -57,7 +58,7 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     each design's AUC on every bootstrap resample, the same resamples for all designs (so the spread of
     a gap between two designs is the spread of its draws); ``attrs["scores"]`` is the long table, one
     row per (design, method), one column per per-case metric (swap test over all cases, Quantus's
-    metrics); ``attrs["designs"]`` maps names to options.
+    metrics); ``attrs["per_case"]`` its cases (a ``design`` column); ``attrs["designs"]`` maps names to options.
     """
     designs = dict(designs or DESIGNS)
     per_kind = size("design_per_kind") if per_kind is None else per_kind
@@ -67,7 +68,7 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     outfits = wb.outfits(split)
     batch = feature_batch(wb.catalog, outfits, wb.feats)
     bad = outfits.oracle_label == 0
-    rows, scores, logits_of = {}, [], {}
+    rows, scores, logits_of, per_case = {}, [], {}, []
     for name, design in tqdm(designs.items(), desc="scorer designs", disable=not progress):
         logits = logits_of[name] = score(seed_scorer(wb, seed, design), batch).numpy()
         report = run_swap_evaluation(wb, list(methods), seeds=(seed,), design=design, split=split, sanity_cases=30,
@@ -77,6 +78,7 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
                       "cases": int(s.loc[methods[0], "cases"])}
         names = [m.name for m in metrics_of(per_case=True) if m.name in s]
         scores.append(s.loc[list(methods), names].astype(float).assign(design=name))
+        per_case.append(report.per_case[report.per_case.method.isin(methods)].assign(design=name))
     table = pd.DataFrame(rows).T
     table[["auc", "median_bad_logit"]] = table[["auc", "median_bad_logit"]].astype(float)
     draws = bootstrap_auc(logits_of, outfits.oracle_label, seed=seed)
@@ -84,7 +86,8 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     table["cases"] = table["cases"].astype(int)
     long = pd.concat(scores).rename_axis("method").reset_index().set_index(["design", "method"])
     table.attrs.update({"best": table[CRITERION].idxmax(), "criterion": f"validation {CRITERION}",
-                        "scores": long, "designs": designs, "split": split, "auc_draws": draws})
+                        "scores": long, "designs": designs, "split": split, "auc_draws": draws,
+                        "per_case": pd.concat(per_case, ignore_index=True)})
     return table
 
 
@@ -213,8 +216,10 @@ def argument_test(study: pd.DataFrame, metrics=("item_top1", "faithfulness_corre
     Returns
     -------
     (DataFrame, list of str)
-        One row per metric: IFIV on the pick, on ``reference``, whether the pick is better and
-        ``reference``'s place among all designs (1 = IFIV's best); and the sentences that say it.
+        One row per metric: IFIV on the pick, on ``reference``, whether the pick is better, the gap in
+        standard errors ``z`` (the two designs' cases taken as independent; NaN without
+        ``attrs["per_case"]``) and ``reference``'s place among all designs (1 = IFIV's best); and the
+        sentences that say it.
     """
     best, metrics = study.attrs["best"], list(metrics)
     grids = {m: design_table(study, m)["ifiv"] for m in metrics}
@@ -224,6 +229,10 @@ def argument_test(study: pd.DataFrame, metrics=("item_top1", "faithfulness_corre
                           "place": [int(grids[m].rank(ascending=not up[m], method="min")[reference]) for m in metrics]},
                          index=metrics)
     table["pick_better"] = [table.pick[m] > table.book[m] if up[m] else table.pick[m] < table.book[m] for m in metrics]
+    cases = study.attrs.get("per_case")
+    table["z"] = [abs(table.pick[m] - table.book[m]) / float(np.hypot(*(
+        mean_se(cases[cases.design == d].assign(seed=0), "ifiv", m) for d in (best, reference))))
+        if cases is not None and best != reference else np.nan for m in metrics]
     better, rest = [m for m in metrics if table.pick_better[m]], [m for m in metrics if not table.pick_better[m]]
 
     def words(ms):
@@ -238,6 +247,11 @@ def argument_test(study: pd.DataFrame, metrics=("item_top1", "faithfulness_corre
             "data seed the test supports chapter 03's reason." if not better else
             f"IFIV does better on the pick, {best}, under {words(better)}, and on {reference} under {words(rest)}: on "
             "this data seed the test is split.")
+    clear = [m for m in metrics if table.z[m] > 2]
+    if best != reference and cases is not None:
+        said += (" Every difference is beyond two standard errors." if len(clear) == len(metrics) else
+                 f" Beyond two standard errors, though, only under {words(clear)}." if clear else
+                 " No difference is beyond two standard errors: the designs are alike for IFIV on this data seed.")
     places = ", ".join(f"{table.place[m]} by {metric_name(m)}" for m in metrics)
     return table, [said, f"Among all {len(study)} designs, IFIV on {reference} ranks {places} (1 = IFIV's best "
                          "design)."]
