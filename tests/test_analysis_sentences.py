@@ -157,3 +157,18 @@ def test_clusters_compare_agreement_within_each_side_with_agreement_across():
     ag.loc[["ifiv", "ifiv_mean"], ["integrated_gradients", "exact_shapley"]] = 0.75  # no longer apart
     assert list(families.clusters(ag, ["ifiv", "ifiv_mean"], ["integrated_gradients", "exact_shapley"])
                 .claims.values()) == [False]
+
+
+def test_a_gap_beyond_the_bar_names_the_method_and_its_direction_and_all_hits_say_all():
+    blame = torch.zeros(20, 2, 2)
+    blame[:, 0, 0] = 1
+    good, bad = [[-1, 0], [0, 0]], [[0, 0], [-1, 0]]
+    family = ["colour only"] * 10 + ["shape-texture only"] * 10
+    h = families.family_hits({"ifiv": attribution([good] * 20), "m": attribution([good] * 10 + [bad] * 10)},
+                             blame, family, [2] * 20)
+    said, z, bar = families.largest_gap(h, ["m"])
+    assert z > bar and said.endswith("on the shape-texture-only outfits m finds a blamed item less often than IFIV, "
+                                     "more than chance explains.")
+    story = families.outfit_story({"a": attribution([good]), "b": attribution([good])}, 0, blame[0],
+                                  ["red Shirt", "grey Trouser"], 1, "hue_clash", attribution([bad]))
+    assert story[3].startswith("Of the two, all name an item the stylist blames")

@@ -62,8 +62,9 @@ def outfit_story(families: dict, b: int, blame, names, outfit: int, rules: str, 
             f"{'items' if len(by_item) > 1 else 'item'}: {'; '.join(said)}.",
             f"For {_words(elsewhere)}, the framed cell, the lowest, lies on another item than the culprit item, the "
             "one whose values summed over its groups are the lowest." if elsewhere else "",
-            f"Of the {_number(len(families))}, {_number(agree)} {'names' if agree == 1 else 'name'} an item the "
-            f"stylist blames; random names "
+            f"Of the {_number(len(families))}, "
+            + ("all name" if agree == len(families) > 1 else f"{_number(agree)} {'names' if agree == 1 else 'name'}")
+            + " an item the stylist blames; random names "
             f"{_item(names, int(random.culprit_item()[b]))}."]
 
 
@@ -239,7 +240,8 @@ def largest_gap(h: FamilyHits, methods, against: str = "ifiv", level: float = 0.
                 f"at a level of {level:.0%} / {len(gaps)} (Bonferroni's correction, which keeps the chance that any "
                 f"of the {len(gaps)} passes by luck under {level:.0%}). It falls "
                 + ("short of the bar: the split does not separate them from IFIV." if z <= bar else
-                   "beyond the bar: the split separates one of them from IFIV."))
+                   f"beyond the bar: on the {f.replace(' ', '-')} outfits {m.replace('_', ' ')} finds a blamed item "
+                   f"{'less' if h.gap(against, m, f)[0] > 0 else 'more'} often than IFIV, more than chance explains."))
     return sentence, z, bar
 
 
