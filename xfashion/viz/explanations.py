@@ -296,7 +296,7 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     grad = input_gradients(model, batch, groups)[COLOR_GROUP][b, item].numpy()
     x = batch.features[COLOR_GROUP][b, item].numpy()
     contrib, own = x * grad, int(np.argmax(x))
-    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 3.8), gridspec_kw={"width_ratios": [1, 2.2]},
+    fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH - 0.2, 3.8), gridspec_kw={"width_ratios": [1, 2.2]},
                              layout="constrained")
     order = np.argsort(np.abs(contrib))[::-1][:top][::-1]
     # bars take the sign colours like every attribution; a swatch beside each name shows the palette colour
