@@ -12,7 +12,7 @@ import torch
 
 import xfashion as xf
 from xfashion.data import DEBIAN_DIR
-from xfashion.evaluate.sentences import verdict
+from xfashion.evaluate.sentences import group_name, rule_name, verdict
 from xfashion.explain.base import Attribution
 from xfashion.scorer import score
 from xfashion.viz import widgets
@@ -95,9 +95,9 @@ def test_a_disagreement_and_blame_in_another_group_are_said(wb_small):
     elsewhere.values[0, 0, attr.groups.index(other)] = -1e6
     # the case: the model calls a bad outfit good and IFIV blames another group than the rule's
     said = verdict(catalog, items, colors, 1.2, elsewhere)
-    assert said.startswith("The model says good (p(good) 0.77); the stylist says bad: " + test.rules[bad][0])
+    assert said.startswith("The model says good (p(good) 0.77); the stylist says bad: " + rule_name(test.rules[bad][0]))
     assert "They disagree" in said
-    assert f"Note: the explanation's culprit (item, group) is the {other.replace('_', '-')} of " in said
+    assert f"Note: the explanation's culprit (item, group) is the {group_name(other)} of " in said
     # an item-level method blaming an item no broken rule involves
     involved = {k for v in xf.outfits.outfit_violations(catalog, items) for k in v.items}
     free = [k for k in range(len(items)) if k not in involved]

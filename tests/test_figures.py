@@ -216,7 +216,7 @@ def test_the_verdict_says_when_model_stylist_or_explanation_disagree(wb_small):
     items = test.outfit(bad)
     colors = wb_small.catalog.color[items]
     attr = xf.attribute(wb_small.model, wb_small.batch([bad]), "ifiv")
-    rule = test.rules[bad][0]
+    rule = test.rules[bad][0].replace("_", " ")  # as the prose names it
     agree = verdict(wb_small.catalog, items, colors, -3.0, attr)
     miss = verdict(wb_small.catalog, items, colors, 2.0, attr)
     assert agree.startswith("The model says bad (p(good) 0.05)") and "They agree." in agree and rule in agree
@@ -230,7 +230,8 @@ def test_the_verdict_says_when_model_stylist_or_explanation_disagree(wb_small):
     group = attr.groups.index(next(g for g in attr.groups if g not in faulted))
     flipped.values[0, 0, group] = -1e6
     noted = verdict(wb_small.catalog, items, colors, -3.0, flipped)
-    assert "Note: the explanation's culprit (item, group) is the " + attr.groups[group].replace("_", "-") in noted
+    named = xf.evaluate.sentences.group_name(attr.groups[group])
+    assert "Note: the explanation's culprit (item, group) is the " + named in noted
 
 
 def test_the_explorer_names_outfits_and_items_and_its_menus_follow_the_outfit(wb_small):
@@ -296,8 +297,8 @@ def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outf
     assert index.max == int((splits["train"].label > 0).sum()) - 1
     fig, axes = xf.viz.show_outfit(catalog, splits, split="test", label="bad", index=2)
     shown = int(np.flatnonzero(splits["test"].label <= 0)[2])
-    verdict = ", ".join(splits["test"].rules[shown])
-    assert fig._suptitle.get_text() == f"test outfit {shown} | oracle: bad: {verdict}"
+    verdict = ", ".join(sorted(r.replace("_", " ") for r in splits["test"].rules[shown]))
+    assert fig._suptitle.get_text() == f"test outfit {shown} | stylist: bad ({verdict})"
 
 
 def test_scored_outfits_title_each_row_with_its_outcome_the_verdict_and_the_oracles(catalog, splits):
@@ -310,12 +311,12 @@ def test_scored_outfits_title_each_row_with_its_outcome_the_verdict_and_the_orac
     titles = [[t.get_text() for t in row[0].texts if "model says" in t.get_text()] for row in axes]
     assert [len(t) for t in titles] == [1, 1]  # one title per row, over its first item
     titles = [t[0] for t in titles]
-    assert titles[0] == "false negative: model says bad (logit -2.50) | oracle: good"
-    assert titles[1].startswith("false positive: model says good (logit +3.25) | oracle: bad: ")
-    assert titles[1].endswith(", ".join(sorted(test.rules[bad])))
+    assert titles[0] == "false negative: model says bad (logit -2.50) | stylist: good"
+    assert titles[1].startswith("false positive: model says good (logit +3.25) | stylist: bad (")
+    assert titles[1].endswith(", ".join(sorted(r.replace("_", " ") for r in test.rules[bad])) + ")")
     assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
     plain = xf.viz.plot_scored_outfits(catalog, test, logits, [bad])[1]
-    assert any(t.get_text().startswith("model says good (logit +3.25) | oracle: bad") for t in plain[0, 0].texts)
+    assert any(t.get_text().startswith("model says good (logit +3.25) | stylist: bad") for t in plain[0, 0].texts)
 
 
 def test_panels_not_in_logits_get_their_own_symmetric_scale_and_colour_bar():

@@ -126,7 +126,7 @@ def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
     broken = outfit_violations(catalog, items, colors)
     model = f"The model says {'good' if logit > 0 else 'bad'} (p(good) {p_good(logit):.2f})"
     stylist = ("the stylist says good" if not broken else "the stylist says bad: " + ", ".join(
-        f"{v.rule} ({v.group.replace('_', '-')}, " + " + ".join(item_name(catalog, items[k], colors[k], slot=False)
+        f"{rule_name(v.rule)} ({group_name(v.group)}, " + " + ".join(item_name(catalog, items[k], colors[k], slot=False)
                                                            for k in v.items) + ")" for v in broken))
     sentence = f"{model}; {stylist}."
     if (logit > 0) == (not broken):
@@ -139,9 +139,9 @@ def verdict(catalog: Catalog, items, colors, logit: float, attr) -> str:
         (pos,), (group,) = (t.tolist() for t in attr.culprit())
         groups, named = {v.group for v in broken}, {k for v in broken for k in v.items}
         if not attr.item_level and attr.groups[group] not in groups:
-            sentence += (f" Note: the explanation's culprit (item, group) is the {attr.groups[group].replace('_', '-')}"
+            sentence += (f" Note: the explanation's culprit (item, group) is the {group_name(attr.groups[group])}"
                          f" of {item_name(catalog, items[pos], colors[pos])}, but the stylist's rule is about "
-                         f"{' and '.join(sorted(g.replace('_', '-') for g in groups))}.")
+                         f"{' and '.join(sorted(group_name(g) for g in groups))}.")
         elif attr.item_level and pos not in named:
             sentence += (f" Note: the explanation's culprit item is {item_name(catalog, items[pos], colors[pos])}, "
                          "which no broken rule involves.")

@@ -320,7 +320,8 @@ def design_view(study: pd.DataFrame, gradients: pd.DataFrame, design: str, refer
         raise ValueError(f"No design {design!r} in the study; pick one of {list(study.index)}.")
     bad = gradients[~gradients.good]
     bins = np.geomspace(max(bad.gradient.min(), 1e-3), bad.gradient.max(), 40)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(style.MAX_WIDTH - 0.2, 3.4), width_ratios=(1.3, 1), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.MAX_WIDTH - 0.2, 3.4), width_ratios=(1.3, 1),
+                                       layout="constrained")
     left.hist(bad.gradient[bad.design == reference], bins=bins, histtype="step", color="0.3", lw=1.5,
               label=f"{reference} (the book's)")
     if design != reference:

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 
 from ..analysis import embedding_map
 from ..data import CATEGORIES, COLOR_NAMES, GARMENT_SLOTS, PALETTE, SLOTS, Catalog
-from ..evaluate.sentences import item_name
+from ..evaluate.sentences import group_name, item_name, rule_name
 from ..features import SHADE_LEVELS, ColorHistogram
 from ..outfits import outfit_violations
 from ..training import roc_auc
@@ -101,7 +101,7 @@ def blame_shares(catalog: Catalog, items) -> pd.DataFrame:
     found = outfit_violations(catalog, items)
     rows = [[1 / len(v.items) if k in v.items else 0.0 for k in range(len(items))] for v in found]
     table = pd.DataFrame(rows + [np.sum(rows, 0) if rows else [0.0] * len(items)],
-                         index=[f"{v.rule} ({v.group})" for v in found] + ["blame per item"],
+                         index=[f"{rule_name(v.rule)} ({group_name(v.group)})" for v in found] + ["blame per item"],
                          columns=[f"{k}: {COLOR_NAMES[catalog.color[i]]} {CATEGORIES[catalog.category[i]]}"
                                   for k, i in enumerate(items)])
     return table.assign(total=table.sum(axis=1))

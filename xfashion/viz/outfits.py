@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..analysis import embedding_map, nearest_neighbours
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render
-from ..evaluate.sentences import group_name
+from ..evaluate.sentences import group_name, rule_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
 from ..rules import GROUPS
@@ -127,8 +127,8 @@ def plot_outfit(catalog: Catalog, items, colors=None, *, title: str | None = Non
             style.mark(ax, "blamed")
         if k in swapped:
             style.mark(ax, "swapped")
-    verdict = "good" if not found else "bad: " + ", ".join(sorted({v.rule for v in found}))
-    text = f"{title + ' | ' if title else ''}oracle: {verdict}"
+    verdict = "good" if not found else "bad (" + ", ".join(sorted({rule_name(v.rule) for v in found})) + ")"
+    text = f"{title + ' | ' if title else ''}stylist: {verdict}"
     if own:
         fig.suptitle(text, fontsize=style.MIN_FONT)
         for ax in axes:  # a square picture in a taller slot sits at its top, its labels below it inside the slot
@@ -269,18 +269,20 @@ def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
 
 
 def plot_history(history, columns, ax=None, title: str = ""):
-    """Training curves from a list of per-epoch dicts."""
-    fig, ax = _axes(ax, size=(5, 3.2))
+    """Training curves from a list of per-epoch dicts, named in words, the legend beside the curves."""
+    fig, ax = _axes(ax, size=(7, 3.2))
     frame = pd.DataFrame(history)
-    for col in columns:
-        ax.plot(frame["epoch"], frame[col], marker="o", label=col)
+    for col in columns:  # 'val_auc' -> 'validation AUC'
+        words = col.replace("val_", "validation ").replace("train_", "training ").replace("_", " ")
+        ax.plot(frame["epoch"], frame[col], marker="o", label=words.replace("auc", "AUC"))
     if "val_auc" in frame:  # the weights kept: the epoch of the best validation AUC
         best = int(frame.loc[frame["val_auc"].idxmax(), "epoch"])
         ax.axvline(best, color="grey", ls=":", lw=1, label=f"kept (epoch {best})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.legend(fontsize=style.MIN_FONT)
+    ax.legend(fontsize=style.MIN_FONT, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     ax.set_title(title)
+    fig.tight_layout()
     return fig, ax
 
 
