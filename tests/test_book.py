@@ -176,6 +176,8 @@ def test_a_data_seed_reaches_every_chapter_and_every_failing_cell_is_listed(tmp_
     assert [n for n, _ in tour.run_tour(tmp_path / "seed0", data_seed=0)] == ["01_first.ipynb", "02_second.ipynb"]
     with pytest.raises(ValueError, match="data seed 0 only"):
         tour.run_tour(tmp_path / "x", data_seed=3, require_shipped=True)
+    with pytest.raises(ValueError, match="--solutions runs on data seed 0 only"):  # written for seed 0
+        tour.run_tour(tmp_path / "x", data_seed=3, solutions=True)
     with pytest.raises(ValueError, match="no cell tagged 'parameters'"):
         untagged = tmp_path / "untagged.ipynb"
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), untagged)

@@ -184,6 +184,9 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
         data_seed = check_seed(data_seed)
         if require_shipped and data_seed != 0:
             raise ValueError("--require-shipped holds for data seed 0 only: the book ships the models of seed 0.")
+        if solutions and data_seed != 0:  # they load seed 0's artifacts by name; they have no parameters cell
+            raise ValueError("--solutions runs on data seed 0 only: the worked solutions are written for the "
+                             "book's data seed. Drop --solutions to check the chapters on another seed.")
     parameters = None if data_seed is None else {"SEED": data_seed}
     # small-data mode never stands in for the full data: no need to read the images just to name their source
     source = None if small_mode() else fashion_mnist_source()
