@@ -24,6 +24,16 @@ def test_loader_reads_the_exact_layout(fixture_root):
     assert set(data.items.slot.dropna()) <= set(xf.SLOTS)
 
 
+def test_only_the_nondisjoint_fixture_shares_items_across_splits(fixture_root):
+    # as in the real data: exercise 09.1 counts the shared items, and a fixture sharing none taught the opposite
+    for version, shares in (("nondisjoint", True), ("disjoint", False)):
+        data = xf.polyvore.load_polyvore(fixture_root, version)
+        seen = {split: {i for _, ids in data.compatibility[split] for i in ids} for split in ("train", "valid", "test")}
+        for split in ("valid", "test"):
+            common = seen["train"] & seen[split]
+            assert (0 < len(common) < len(seen[split])) if shares else not common, (version, split, len(common))
+
+
 def test_missing_data_says_where_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="mvasil/fashion-compatibility"):
         xf.polyvore.load_polyvore(tmp_path / "nowhere")
@@ -290,6 +300,7 @@ def test_the_source_line_shows_no_machine_path(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("XFASHION_POLYVORE")
     polyvore_source()  # the default folder, inside the clone (with or without the real data): relative to it
     assert "found in data/polyvore_outfits" in capsys.readouterr().out.splitlines()[0]
+    assert polyvore_source(quiet=True)[0].name and capsys.readouterr().out == ""  # chapter 09 says it in words
 
 
 def test_photo_features_do_not_depend_on_what_the_process_drew_before(fixture_root, tmp_path, monkeypatch):

@@ -217,7 +217,9 @@ def make_fixture(root, n_outfits: int = 36, seed: int = 0, corrupt: int = 1) -> 
 
     Good outfits use one neutral and at most one chromatic colour; bad ones mix clashing
     chromatic colours, so there is something to learn. ``corrupt`` images are written broken
-    to exercise the skip-and-count path.
+    to exercise the skip-and-count path. As in the real data, the non-disjoint version's valid and
+    test outfits reuse training items (a good outfit's item where training has one of the same kind
+    and colour) and the disjoint version's share none.
     """
     rng = np.random.default_rng(seed)
     root = Path(root)
@@ -225,7 +227,7 @@ def make_fixture(root, n_outfits: int = 36, seed: int = 0, corrupt: int = 1) -> 
     (root / FIXTURE_MARKER).write_text("A generated stand-in in the layout of Polyvore Outfits; not real data.\n")
     neutrals = [c for c in PALETTE if not c.chromatic]
     chromatic = [c for c in PALETTE if c.chromatic]
-    meta, counter = {}, [0]
+    meta, counter, seen = {}, [0], {}  # seen: (kind, colour) -> a training item, for the non-disjoint reuse
 
     def new_item(semantic, color):
         counter[0] += 1
@@ -239,29 +241,36 @@ def make_fixture(root, n_outfits: int = 36, seed: int = 0, corrupt: int = 1) -> 
     for version in ("nondisjoint", "disjoint"):
         (root / version).mkdir(exist_ok=True)
     for split_k, split in enumerate(SPLITS):
-        outfits, compat, fitb = [], [], []
+        outfits, shared, compat, fitb = [], [], [], []
         n = n_outfits if split == "train" else max(8, n_outfits // 3)
         for k in range(n):
             set_id = f"{split_k + 1}{k:05d}"
             t = templates[k % len(templates)]
             base = neutrals[int(rng.integers(len(neutrals)))]
             accent = chromatic[int(rng.integers(len(chromatic)))]
+            kinds = [(sem, (accent if j == 0 else base).name) for j, sem in enumerate(t)]
             ids = [new_item(sem, accent if j == 0 else base) for j, sem in enumerate(t)]
             if rng.random() < 0.5:
                 ids.append(new_item("jewellery", base))
+                kinds.append(("jewellery", base.name))
+            if split == "train":
+                seen.update({kind: i for kind, i in zip(kinds, ids) if kind not in seen})
+            reused = [seen.get(kind, i) if split != "train" else i for kind, i in zip(kinds, ids)]
             outfits.append({"set_id": set_id, "items": [{"item_id": i, "index": j + 1} for j, i in enumerate(ids)]})
+            shared.append({"set_id": set_id, "items": [{"item_id": i, "index": j + 1} for j, i in enumerate(reused)]})
             compat.append("1 " + " ".join(f"{set_id}_{j + 1}" for j in range(len(ids))))
             bad_id = f"{split_k + 1}{k + 50000:05d}"
             clash = [chromatic[int(rng.integers(len(chromatic)))] for _ in t]
             bad = [new_item(sem, clash[j]) for j, sem in enumerate(t)]
             outfits.append({"set_id": bad_id, "items": [{"item_id": i, "index": j + 1} for j, i in enumerate(bad)]})
+            shared.append(outfits[-1])
             compat.append("0 " + " ".join(f"{bad_id}_{j + 1}" for j in range(len(bad))))
             blank = len(t) - 1
             fitb.append({"question": [f"{set_id}_{j + 1}" for j in range(len(t)) if j != blank],
                          "answers": [f"{set_id}_{blank + 1}"] + [f"{bad_id}_{blank + 1}"],
                          "blank_position": blank + 1})
-        for version in ("nondisjoint", "disjoint"):
-            (root / version / f"{split}.json").write_text(json.dumps(outfits))
+        for version, written in (("nondisjoint", shared), ("disjoint", outfits)):
+            (root / version / f"{split}.json").write_text(json.dumps(written))
             (root / version / f"compatibility_{split}.txt").write_text("\n".join(compat) + "\n")
             (root / version / f"fill_in_blank_{split}.json").write_text(json.dumps(fitb))
     (root / "polyvore_item_metadata.json").write_text(json.dumps(meta))
@@ -273,18 +282,20 @@ def make_fixture(root, n_outfits: int = 36, seed: int = 0, corrupt: int = 1) -> 
 SEMANTIC_NAMES = list(SEMANTIC_SLOTS) + list(DROPPED)
 
 
-def polyvore_source(root=None) -> tuple:
+def polyvore_source(root=None, quiet: bool = False) -> tuple:
     """The real dataset's folder if present, else a freshly written fixture; returns (root, is_real).
 
-    Prints which one is used, and where to put the real data.
+    Prints which one is used, and where to put the real data, unless ``quiet`` (a notebook that says so in
+    its own words).
     """
+    say = (lambda text: None) if quiet else print
     real = polyvore_root(root)
     if (real / "polyvore_item_metadata.json").exists():
-        print(f"Polyvore Outfits found in {_shown(real, root)}")
+        say(f"Polyvore Outfits found in {_shown(real, root)}")
         return real, True
     fixture = _current_fixture(cache_dir() / "polyvore-fixture")
-    print(f"Polyvore Outfits not found in {_shown(real, root)}; running on the generated fixture "
-          f"({fixture.name}, in xfashion's cache folder).\n{WHERE_TO_GET}")
+    say(f"Polyvore Outfits not found in {_shown(real, root)}; running on the generated fixture "
+        f"({fixture.name}, in xfashion's cache folder).\n{WHERE_TO_GET}")
     return fixture, False
 
 
