@@ -128,3 +128,16 @@ def test_blame_shares_give_one_unit_per_violation_and_sum_to_the_oracles_blame(c
         assert len(shares) == len(found) + 1 and np.allclose(shares["total"].iloc[:-1], 1)
         assert shares["total"].iloc[-1] == pytest.approx(len(found))
         assert np.allclose(shares.iloc[-1, :-1], xf.outfits.outfit_blame(catalog, items).sum(1))
+
+
+def test_the_violations_panel_draws_each_rules_share_of_each_splits_bad_outfits(catalog, splits):
+    from xfashion.viz.outfits import plot_dataset_stats
+
+    _, axes = plot_dataset_stats(catalog, splits)
+    drawn = {t.get_text(): [p.get_width() for p in bars] for t, bars in
+             zip(axes[3].get_legend().get_texts(), axes[3].containers)}
+    rules = [t.get_text().replace(" ", "_") for t in axes[3].get_yticklabels()]
+    for split, outfits in splits.items():
+        counts, n_bad = xf.outfits.rule_counts(outfits), (outfits.oracle_label == 0).sum()
+        assert drawn[split] == pytest.approx([100 * counts.get(r, 0) / n_bad for r in rules])
+    assert axes[3].get_xlabel() == "% of the split's bad outfits"

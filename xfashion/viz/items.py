@@ -71,7 +71,7 @@ def plot_busy(catalog: Catalog, examples: dict, per_row: int = 4):
                 ax.set_yticks([])
         row[0].set_ylabel(name, fontsize=style.MIN_FONT + 1)
     bar = fig.colorbar(plt.cm.ScalarMappable(norm, "magma"), ax=axes, shrink=0.7, pad=0.01)
-    bar.set_label("high-frequency energy", fontsize=style.MIN_FONT)
+    bar.set_label("pixel's distance from its 3 x 3 mean", fontsize=style.MIN_FONT)
     bar.ax.tick_params(labelsize=style.MIN_FONT)
     fig.suptitle("each garment: its photo, then the map its texture score averages (faded: left out)\n"
                  f"busy: a score of {catalog.busy_threshold:.3f} or more, in bold", fontsize=style.MIN_FONT + 1)
