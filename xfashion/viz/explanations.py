@@ -107,7 +107,6 @@ def plot_photo_explanation(data, feats, batch, attribution, b: int = 0, score: f
     ``batch`` comes from :func:`xfashion.polyvore.outfit_batch` (its ``items`` are feature-table rows);
     unreadable photos show as grey. The lowest item is framed when ``score`` is below zero.
     """
-
     rows = batch.items[b][batch.mask[b]].tolist()
     item_of = {row: item for item, row in feats.index.items()}
     images = []
@@ -246,12 +245,11 @@ def plot_methods_panel(attributions: dict, b: int = 0, item_labels=None, ncols: 
 def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     """Grad-CAM maps (on the shape-texture CNN's last convolution) over each item, with a colour bar.
 
-    The top row shows the items in their colours; the bottom row draws the signed map over a grey
-    copy in the series' colours (red lowers the score, blue raises it), on one scale for all items;
-    the method's culprit item (lowest map sum) is framed.
+    The top row shows the items in their colours; the bottom row draws the signed map (red lowers the score,
+    blue raises it; one scale for all items) half transparent over a grey copy with the garment's outline, so
+    that no map hides the garment; the method's culprit item (lowest map sum) is framed.
     """
-    items = np.asarray(items)
-    items = items[items >= 0]
+    items = np.asarray(items)[np.asarray(items) >= 0]  # padding (-1) dropped
     colors = catalog.color[items] if colors is None else np.asarray(colors)
     maps = attribution.extras["maps"][b, : len(items)]
     item_values = attribution.values[b, : len(items)].sum(-1)
@@ -259,15 +257,16 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
     lim = style.signed_limit(up)
     fig, axes = plt.subplots(2, len(items), figsize=(style.fit_width(2.1 * len(items) + 1.2), 5.2), squeeze=False,
                              layout="constrained")
-    imgs = item_pixels(catalog.render(items, colors))
-    grey = imgs.mean(-1)
+    rgba = catalog.render(items, colors)
+    imgs, grey, garment = item_pixels(rgba), item_pixels(rgba).mean(-1), rgba[:, 3].detach().cpu().numpy()
     culprit = int(np.argmin(item_values.numpy()))
     for k in range(len(items)):
         axes[0, k].imshow(imgs[k])
         axes[0, k].set_title(f"{k}: {COLOR_NAMES[colors[k]]}\n{CATEGORIES[catalog.category[items[k]]]}",
                              fontsize=style.MIN_FONT)
         axes[1, k].imshow(grey[k], cmap="gray", vmin=0, vmax=1)
-        shown = axes[1, k].imshow(up[k], cmap=style.CMAP, vmin=-lim, vmax=lim, alpha=0.7)
+        shown = axes[1, k].imshow(up[k], cmap=style.CMAP, vmin=-lim, vmax=lim, alpha=0.5)
+        axes[1, k].contour(garment[k], levels=[0.5], colors="k", linewidths=0.8)
         axes[1, k].set_title(f"item value {float(item_values[k]):+.2f}", fontsize=style.MIN_FONT)
         for ax in axes[:, k]:
             ax.set_xticks([])
@@ -276,8 +275,7 @@ def plot_gradcam(catalog: Catalog, items, attribution, b: int = 0, colors=None):
                 side.set_visible(False)
         if k == culprit:
             style.mark(axes[1, k], "culprit")
-    # a map's cells are summed into its item value (a 7x7 map upsampled: 49 cells), so the item values under the
-    # maps run far past the colour bar's range
+    # an item value sums the 7x7 map's 49 cells, so it runs far past the colour bar's range
     bar = fig.colorbar(shown, ax=axes[1, :].tolist(), shrink=0.9, pad=0.01,
                        label="Grad-CAM, per map cell\n(item value = sum of its cells)")
     bar.ax.tick_params(labelsize=style.MIN_FONT)
@@ -298,7 +296,8 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     contrib, own = x * grad, int(np.argmax(x))
     fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH - 0.2, 3.8), gridspec_kw={"width_ratios": [1, 2.2]},
                              layout="constrained")
-    order = np.argsort(np.abs(contrib))[::-1][:top][::-1]
+    order = np.argsort(np.abs(contrib))[::-1][:top]
+    order = order[np.abs(contrib[order]) > 0.01 * np.abs(contrib).max()][::-1]  # a colour the item lacks has no bar
     # bars take the sign colours like every attribution; a swatch beside each name shows the palette colour
     axes[0].barh(range(len(order)), contrib[order], color=style.bar_colors(contrib[order]))
     axes[0].set_yticks(range(len(order)), [COLOR_NAMES[i] for i in order])
@@ -308,7 +307,9 @@ def plot_color_drivers(model, batch, b: int = 0, item: int = 0, top: int = 3):
     axes[0].set_xlabel("x * d score / dx", fontsize=style.MIN_FONT)
     axes[0].tick_params(labelsize=style.MIN_FONT)
     axes[0].tick_params(axis="y", pad=14)
-    axes[0].set_title(f"contribution: top {top} colours\n(sum = item {item}'s colour IFIV)", fontsize=style.MIN_FONT)
+    axes[0].set_ylim(-0.5 - (top - len(order)) / 2, len(order) - 0.5 + (top - len(order)) / 2)  # bars of one width
+    axes[0].set_title(f"contribution: {f'its one colour, {COLOR_NAMES[own]}' if len(order) == 1 else 'its colours'}"
+                      f"\n(sum = item {item}'s colour IFIV)", fontsize=style.MIN_FONT)
     axes[1].bar(range(len(PALETTE)), grad, color=style.bar_colors(grad))  # no frame: a frame marks a culprit
     axes[1].scatter(range(len(PALETTE)), np.full(len(PALETTE), -0.05), s=110, marker="s", clip_on=False,
                     color=[c.rgb for c in PALETTE], edgecolor="k", transform=axes[1].get_xaxis_transform())
