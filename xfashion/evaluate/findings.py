@@ -154,13 +154,30 @@ def sanity_findings(report) -> tuple:
                     ": it finds the swapped item more often on the randomised scorer." if
                     sal["randomised model"] > sal["trained model"] else "."))
     r_on, r_off = report.sanity.loc["random", "trained model"], report.sanity.loc["random", "randomised model"]
-    said.append(f"Random, a fresh random ranking beside each scorer, scores {r_on:.3f} and {r_off:.3f}: "
-                f"{abs(r_on - r_off) / drop_se['random']:.1f} standard errors apart, the noise every pair of bars "
-                "carries.")
+    apart, level = abs(r_on - r_off) / drop_se["random"], _sanity_chance(report)
+    said.append(f"Random reads neither scorer: its two bars, {r_on:.3f} and {r_off:.3f}, are two random rankings of "
+                f"the same re-explained cases, on which a random ranking's expected level is {level:.3f}. " + (
+                    f"They lie {apart:.1f} binomial standard errors apart, more than independent draws would, because "
+                    "random's generator is seeded alike on every call (a batch of up to 64 cases, on every scorer "
+                    "seed): its cases reuse the same random numbers, fewer independent draws than the error bars "
+                    "assume. Read the dashed "
+                    "chance line, not the random bars, as the floor." if apart > 2 else
+                    f"They lie {apart:.1f} standard errors apart: the noise every pair of bars carries."))
     said.append("Not detecting, so not judged: " + listing([method_name(m) for m in lead.index if m not in detects])
                 + " (a lead on the trained scorer under three standard errors of its share).")
     return {"clear": clear, "pictures": pictures, "weak": weak, "trained": trained, "left": left,
             "drop_se": drop_se}, said
+
+
+def _sanity_chance(report) -> float:
+    """A random ranking's expected item top-1 on the cases the sanity check re-explained for random."""
+    from .runner import spread
+
+    rows = report.per_case[report.per_case.method == "random"].sort_values(["seed", "case"])
+    cap, chance = report.config["sanity_cases"], []
+    for _, one in rows.groupby("seed"):
+        chance.append(1 / one["size"].to_numpy(float)[spread(len(one), min(cap, max(10, len(one) // 2)))])
+    return float(np.concatenate(chance).mean())
 
 
 # ----------------------------------------------------------------------------------------------- chapter 08

@@ -50,8 +50,9 @@ def plot_cost(table: pd.DataFrame, ax=None):
     return fig, ax
 
 
-KIND_COLORS = {COLOR_GROUP: "#d95f02", SHAPE_GROUP: "#1b9e77", "item": "#7570b3"}
-SLOT_COLORS = dict(zip(SLOTS, sns.color_palette("tab10", len(SLOTS)).as_hex()))
+# the series' categorical palette: no sign colour (red, blue) and no marker's (orange, purple)
+KIND_COLORS = style.category_colors([COLOR_GROUP, SHAPE_GROUP, "item"])
+SLOT_COLORS = style.category_colors(SLOTS)
 
 
 def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
@@ -60,7 +61,7 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
 
     Swap kinds and slots keep one colour across figures; the legend gives each group's number of cases.
     """
-    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 4.2))
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH - 0.3, 4.2))
     data = per_case[per_case.unambiguous] if unambiguous else per_case
     if methods is not None:
         data = data[data.method.isin(methods)]
@@ -80,8 +81,9 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
         return f"{kind_name(key) if by == 'kind' else key} ({n} cases)"
 
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles, [label(k) for k in labels], fontsize=style.MIN_FONT,
-              title="swap kind" if by == "kind" else by, bbox_to_anchor=(1.01, 1), loc="upper left")
+    # the legend goes under the method names, not beside the bars, so the figure keeps the book's width
+    ax.legend(handles, [label(k) for k in labels], fontsize=style.MIN_FONT, ncol=3, frameon=False,
+              title="swap kind" if by == "kind" else by, bbox_to_anchor=(0.5, -0.22), loc="upper center")
     ax.set_xticks(ax.get_xticks(), [method_name(m) for m in method_order], rotation=20, ha="right",
                   fontsize=style.MIN_FONT)
     shown = metric_name(metric)
@@ -173,12 +175,13 @@ def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
     ax.set_yticks(y, [method_name(m) for m in r.index], fontsize=style.MIN_FONT)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.0)
-    ax.set_xlabel(f"{metric} ↑ (controlled swaps)", fontsize=style.MIN_FONT)
+    ax.set_xlabel(f"{metric_name(metric)} ↑ (controlled swaps)", fontsize=style.MIN_FONT)
     ax.grid(axis="x", lw=0.3)
     ax.legend(fontsize=style.MIN_FONT, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (len(r) + 3)),
               ncol=2, frameon=False)
-    ax.set_title(f"How often each method names the swapped item ({metric}), best first", fontsize=style.MIN_FONT + 1)
-    fig.subplots_adjust(right=0.8)
+    ax.set_title(f"How often each method names the swapped item ({metric_name(metric)}), best first",
+                 fontsize=style.MIN_FONT + 1)
+    fig.subplots_adjust(left=0.22, right=0.8)  # the method names and the counts stay inside the book's column
     return fig, ax
 
 

@@ -11,6 +11,9 @@ The conventions, shown on the book's page "Notation and visual conventions":
   *swapped* item carries an orange "swapped" tag.
 * **Text**: at least :data:`MIN_FONT` points, in black or white, whichever reads better on the
   colour beneath it (:func:`text_color`); no figure is wider than :data:`MAX_WIDTH` inches.
+* **Categories** (swap kinds, slots, methods: anything that is neither a sign nor a marker) take
+  :data:`CATEGORICAL`'s colours, which avoid the sign colours (red, blue) and the markers' (orange,
+  purple); :func:`category_colors` hands them out in a fixed order.
 * **Items** sit on a light grey (:data:`ITEM_BACKGROUND`, :func:`item_pixels`), so a white garment shows.
 
 With the plumbing every figure module shares (``_axes``, :func:`heatmap`).
@@ -35,6 +38,8 @@ TAGS = {  # a word on a coloured box, drawn inside the item's picture
     "blamed": {"text": "blamed", "face": "#7b3294", "ink": "white"},  # the stylist blames this item
     "swapped": {"text": "swapped", "face": "#e69f00", "ink": "black"},  # the swap test changed this item
 }
+# teal, brown, green, grey, magenta, olive: none is a sign colour (red, blue) or a marker's (orange, purple)
+CATEGORICAL = ("#1b9e77", "#a6761d", "#66a61e", "#666666", "#e7298a", "#bcbd22")
 TERMS = {
     "culprit item": "the item whose values, summed over its feature groups, are the lowest of the outfit",
     "culprit (item, group)": "the (item, feature group) cell with the lowest value of the outfit",
@@ -179,6 +184,15 @@ def plot_key():
         mark(ax, kind)
         fig.text(0.13 + 0.32 * k, 0.22, words, fontsize=MIN_FONT, va="center")
     return fig
+
+
+def category_colors(keys) -> dict:
+    """One colour of :data:`CATEGORICAL` per key, in order (a key's colour is fixed by its place in ``keys``)."""
+    keys = list(keys)
+    if len(keys) > len(CATEGORICAL):
+        raise ValueError(f"{len(keys)} categories, but the palette holds {len(CATEGORICAL)} colours; "
+                         "group the rarest categories, or draw them as separate panels.")
+    return dict(zip(keys, CATEGORICAL))
 
 
 def fit_width(width: float) -> float:
