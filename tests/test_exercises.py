@@ -25,6 +25,12 @@ def colour_blind_of(catalog):
     return colour_blind
 
 
+def busy_neighbours(emb, busy, k):
+    d = torch.cdist(emb, emb)
+    d.fill_diagonal_(float("inf"))
+    return busy[d.topk(k, largest=False).indices].float().mean(1)
+
+
 def shuffle(batch, perm):
     return xf.outfits.OutfitBatch({g: v[:, perm] for g, v in batch.features.items()}, batch.slot[:, perm],
                                   batch.mask[:, perm], batch.label, batch.items[:, perm])
@@ -61,7 +67,9 @@ def polyvore():
 @pytest.fixture
 def given(catalog, splits, wb_small, polyvore):
     batch = xf.feature_batch(catalog, splits["test"], wb_small.feats, index=range(16))
-    return {"01.2": {"catalog": catalog}, "01.4": {}, "02.2": {"catalog": catalog}, "02.5": {},
+    return {"01.1": {"catalog": catalog, "n": 400}, "01.2": {"catalog": catalog}, "01.4": {},
+            "02.2": {"catalog": catalog}, "02.3": {"catalog": catalog, "features": wb_small.feats["shape_texture"]},
+            "02.5": {},
             "03.1": {"model": wb_small.model, "batch": batch},
             "04.1": {"model": wb_small.model, "batch": batch, "means": wb_small.means},
             "05.3": {"outfits": splits["test"]},
@@ -74,6 +82,7 @@ RIGHT = {"06.4": lambda sizes: float(np.mean(1 / sizes)),
                           ("green", "red"): False},
          "04.4": lambda: (lambda x: (x - 1) ** 2, 1.5),  # slope +1 at 1.5, yet f(0) = 1 > f(1.5) = 0.25
          "05.4": lambda: (lambda x: x[0] * 10 * 0.01 + x[1] * 0.5 * 4 - x[2], [0.01, 4.0, 3.0]),
+         "01.1": lambda o: float((o.mask[o.oracle_label > 0].sum(1) <= 3).mean()), "02.3": busy_neighbours,
          "01.2": grey, "01.4": lambda: ["green", "pink", "purple"], "02.2": white_gradient, "03.1": shuffle,
          "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,
          "07.3": kendall, "07.4": lambda v: -v, "08.4": pair,
@@ -84,6 +93,8 @@ WRONG = {"06.4": lambda sizes: 1 / float(np.mean(sizes)),  # one over the mean s
                           ("green", "red"): True},
          "04.4": lambda: (lambda x: 2 * x, 1.0),  # linear: the slope's guess is exact
          "05.4": lambda: (lambda x: -(x ** 2).sum() / 2, [1.0, 2.0, 3.0]),  # the steepest item is the culprit
+         "01.1": lambda o: float((o.mask[o.oracle_label > 0].sum(1) < 3).mean()),  # two items only, not 2 or 3
+         "02.3": lambda emb, busy, k: busy[torch.cdist(emb, emb).topk(k, largest=False).indices].float().mean(1),
          "01.2": lambda rgba: rgba[:3].mean(0), "02.2": lambda rgba, tau: torch.zeros_like(rgba),
          "01.4": lambda: ["red", "teal"],  # no clash, but not the largest set (red, orange, yellow has three)
          "02.5": lambda encode: True,

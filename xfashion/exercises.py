@@ -20,8 +20,8 @@ from .evaluate.pairs import implied_pairs
 from .explain import attribute
 from .explain.base import Attribution
 from .features import ColorHistogram
-from .outfits import OutfitBatch
-from .rules import DEFAULT_RULES, hue_distance
+from .outfits import OutfitBatch, sample_outfits
+from .rules import DEFAULT_RULES, StylistRules, hue_distance
 from .scorer import score
 
 
@@ -106,6 +106,19 @@ def _clash_free(answer, rules=DEFAULT_RULES):
                                                           if rules.max_chromatic < largest else ""))
 
 
+def _small_share(answer, catalog, n: int = 2000):
+    """01.1: the share of good outfits with at most three items, under the default and a one-colour stylist."""
+    shares = []
+    for rules in (DEFAULT_RULES, StylistRules(max_chromatic=1)):
+        outfits = sample_outfits(catalog, "train", n, rules=rules)
+        shares.append(float((outfits.mask[outfits.oracle_label > 0].sum(1) <= 3).mean()))
+        mine = answer(outfits)
+        if not _close(mine, shares[-1], 1e-9):
+            raise NotYet(f"{mine!r} is not it: among the good outfits (oracle_label > 0), the share of 2 or 3 items")
+    return (f"{shares[0]:.1%} of the good outfits hold 2 or 3 items, {shares[1]:.1%} under max_chromatic=1: "
+            "about half the items are chromatic, and each extra item is one more chance to hold a second one")
+
+
 def _colour_blind(answer):
     """02.5: which of six encoders of a rendered item cannot see its colour."""
     weights = torch.tensor([0.299, 0.587, 0.114])[:, None, None]
@@ -149,6 +162,19 @@ def _white_gradient(answer, catalog, item=None):
             raise NotYet(f"at tau={tau:g} the gradient differs from autograd's through xf.ColorHistogram(tau)")
         norms[tau] = float(rgba.grad.norm())
     return "gradient norms " + ", ".join(f"tau {t:g}: {n:.2e}" for t, n in norms.items())
+
+
+def _busy_neighbours(answer, catalog, features, k: int = 10):
+    """02.3: the share of busy shirts among each test shirt's k nearest shape-texture neighbours."""
+    shirts = catalog.find(category="Shirt", split="test")
+    emb, busy = features[shirts], torch.as_tensor(catalog.busy[shirts])
+    near = torch.cdist(emb, emb).fill_diagonal_(float("inf")).topk(k, largest=False).indices
+    truth, mine = busy[near].float().mean(1), answer(emb.clone(), busy.clone(), k)
+    if not torch.is_tensor(mine) or not _close(mine, truth):
+        raise NotYet(f"one share per shirt, shape ({len(shirts)},): of its {k} nearest other shirts (Euclidean), "
+                     "the share that are busy")
+    return (f"a busy shirt's {k} nearest neighbours are {truth[busy].mean():.0%} busy, a plain one's "
+            f"{truth[~busy].mean():.0%}, against {busy.float().mean():.0%} of all {len(shirts)} test shirts")
 
 
 def _shuffle(answer, model, batch: OutfitBatch, seed: int = 0):
@@ -384,11 +410,10 @@ def _pair_game(answer):
             "lowest items")
 
 
-CHECKS = {"01.2": _grey, "01.4": _clash_free, "02.2": _white_gradient, "02.5": _colour_blind, "03.1": _shuffle,
-          "03.4": _no_sum_of_items, "04.1": _ifiv_mean, "04.4": _misleading_slope, "05.3": _colour_only,
-          "05.4": _sensitive_not_culprit,
-          "06.3": _item_top1, "06.4": _chance_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair,
-          "08.5": _pair_game,
+CHECKS = {"01.1": _small_share, "01.2": _grey, "01.4": _clash_free, "02.2": _white_gradient, "02.3": _busy_neighbours,
+          "02.5": _colour_blind, "03.1": _shuffle, "03.4": _no_sum_of_items, "04.1": _ifiv_mean,
+          "04.4": _misleading_slope, "05.3": _colour_only, "05.4": _sensitive_not_culprit, "06.3": _item_top1,
+          "06.4": _chance_top1, "07.3": _kendall, "07.4": _sparseness_blind, "08.4": _implied_pair, "08.5": _pair_game,
           "09.1": _shared, "09.2": _basis}
 
 
