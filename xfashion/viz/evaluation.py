@@ -14,6 +14,7 @@ from ..data import SLOTS
 from ..evaluate.findings import PAIR_NAMES, margin_curve  # noqa: F401  (margin_curve: the explorer's)
 from ..evaluate.metrics import METRICS, method_name, metric_name  # noqa: F401 (method_name, metric_name: here too)
 from ..evaluate.sentences import group_name, kind_name
+from ..explain import get_method
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from . import style
 from .outfits import _axes, heatmap
@@ -41,13 +42,36 @@ def _words(key: str) -> str:
 
 
 def plot_cost(table: pd.DataFrame, ax=None):
-    """Milliseconds per outfit for each method (log scale)."""
-    fig, ax = _axes(ax, size=(6, 4))
-    t = table.sort_values("ms_per_outfit")
-    sns.barplot(x=t["ms_per_outfit"], y=t.index, ax=ax, color="steelblue")
-    ax.set_xscale("log")
-    ax.set(xlabel="milliseconds per outfit (log scale)", ylabel="", title="Cost per explanation on this CPU")
-    return fig, ax
+    """Passes and milliseconds per outfit for each method, each on a log scale, in words.
+
+    ``table`` is :func:`xfashion.evaluate.cost_table`'s. The left panel draws the forward and backward
+    passes (what carries to another machine; a method without one shows a 0), the right panel this
+    machine's milliseconds. A pass of a method that reads the item images (hatched) also runs the CNN
+    on every image, so it costs more than a pass of the feature-group methods. ``ax``: two axes or None.
+    """
+    if ax is None:
+        fig, axes = plt.subplots(1, 2, figsize=(style.MAX_WIDTH, 0.28 * len(table) + 1.3), sharey=True,
+                                 layout="constrained")
+    else:
+        fig, axes = ax[0].figure, ax
+    t = table.sort_values(["forward_passes", "ms_per_outfit"])  # the cheapest at the top
+    rows, images = np.arange(len(t)), [get_method(m).traits.needs_images for m in t.index]
+    for k, (col, ink) in enumerate((("forward_passes", "0.15"), ("backward_passes", "0.6"))):
+        shown = t[col].where(t[col] > 0)  # a log axis has no zero: a zero count is written, not drawn
+        axes[0].barh(rows + 0.4 * k - 0.2, shown, height=0.4, color=ink, label=col.split("_")[0])
+        for r in np.flatnonzero(t[col].to_numpy() == 0):
+            axes[0].text(0.55, r + 0.4 * k - 0.2, "0", va="center", fontsize=style.MIN_FONT, color=ink)
+    axes[0].legend(fontsize=style.MIN_FONT, frameon=False, ncol=2, loc="lower left", bbox_to_anchor=(0, 1))
+    axes[0].set_xlim(left=0.5)
+    axes[0].invert_yaxis()
+    axes[1].barh(rows, t["ms_per_outfit"], color="0.6", hatch=["//" if i else "" for i in images], edgecolor="0.15")
+    axes[0].set_yticks(rows, [method_name(m) for m in t.index], fontsize=style.MIN_FONT)
+    for a, label in zip(axes, ("passes per outfit (log scale)", "milliseconds per outfit, this CPU (log)")):
+        a.set_xscale("log")
+        a.set_xlabel(label, fontsize=style.MIN_FONT)
+        a.tick_params(labelsize=style.MIN_FONT)
+    axes[1].set_title("hatched: a pass also runs the CNN on the images", fontsize=style.MIN_FONT)
+    return fig, axes
 
 
 # the series' categorical palette: no sign colour (red, blue) and no marker's (orange, purple)
