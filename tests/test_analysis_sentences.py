@@ -1,4 +1,6 @@
 """The sentences and tables chapters 03 and 05 compute from their outputs: hand-made inputs, known answers."""
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,18 +113,36 @@ def test_compare_by_rule_checks_its_claims_with_margins():
         "on the pairwise colour rules the pairwise model catches at least as many clashes, and more hue clashes"]
 
 
-def test_the_busy_reading_and_the_objection_say_what_the_rule_and_the_scorer_see():
-    errors = pd.DataFrame({"busy": [1], "garments": [3], "second_busiest": [0.87], "logit": [-3.43]}, index=[922])
+def test_the_busy_reading_and_the_false_alarms_say_what_the_rule_and_the_scorer_see():
+    errors = pd.DataFrame({"busy": [1, 2, 0, 0], "garments": [3, 3, 2, 2], "second_busiest": [0.87, 1.09, 0.5, 0.6],
+                           "logit": [-3.43, 5.72, -2.0, -1.79]}, index=[922, 1569, 10, 896])
     assert analysis.busy_reading(errors, 922) == ("test outfit 922: 1 of its 3 garments is busy, the second-busiest "
                                                   "13% under the threshold, and the scorer gives it a logit of -3.43")
-    objected = pd.DataFrame({"item": [3, 1], "name": ["grey Coat", "beige Shirt"], "logit": [-3.43, -2.0],
-                             "without": [3.41, 1.0], "texture rank": ["1st", "not a garment"], "texture": [1.28, 0.2],
-                             "best colour": ["green", "navy"], "re-dyed": [7.49, -0.5]}, index=[922, 10])
-    assert "re-dyed green it makes the outfit good (+7.49)" in analysis.objection_sentence(objected, 922)
-    assert analysis.objection_sentence(objected, 10).endswith("the exception to the busy story.")
-    errors = pd.DataFrame({"second_busiest": [0.87, 0.5]}, index=[922, 10])
-    assert analysis.worked_false_alarm(objected, errors, near=0.2) == 922
-    assert analysis.worked_false_alarm(objected, errors, near=0.1) is None
+    objected = pd.DataFrame({"item": [3, 1, 2], "name": ["grey Coat", "beige Shirt", "purple Ankle boot"],
+                             "logit": [-3.43, -2.0, -1.79], "without": [3.41, 1.0, -3.43],
+                             "texture rank": ["1st", "2nd", "not a garment"], "texture": [1.28, 0.2, 0.46],
+                             "best colour": ["green", "navy", "grey"], "re-dyed": [7.49, -0.5, -1.53]},
+                            index=[922, 10, 896])
+    outfits = SimpleNamespace(outfit=lambda k: [0, 1, 2] if k != 10 else [0, 1])
+    shown = pd.Series({"miss": 1569, "false alarm": 922})
+    said = analysis.false_alarm_paragraph(objected, errors, outfits, shown)
+    assert said.startswith("The figure's miss is test outfit 1569: 2 of its 3 garments are busy")
+    assert ("In its false alarm, test outfit 922, the scorer objects most to item 3, the grey Coat (framed: logit "
+            "+3.41 without it, -3.43 with it), its busiest garment; re-dyed green it makes the outfit good "
+            "(+7.49).") in said
+    # outfit 896: every absence lowers the logit, so it names no objected item and is left out of the counts
+    assert ("Of the 3 false alarms with two garments or more, 1 names no objected item: no item's absence raises the "
+            "logit") in said
+    assert ("In 2 of the other 2 the scorer objects most to one of the outfit's two busiest garments (an item drawn "
+            "at random would be one of them 83% of the time), and in 1 of those 2 some palette colour for that "
+            "garment makes the outfit good.") in said
+    # one of two saved by a colour is not most: the conclusion points at texture
+    assert said.endswith("a texture feature that carries 'busy' more exactly is what would be worth trying first.")
+    objected.loc[10, "re-dyed"] = 0.3
+    assert "In 2 of the 2 false alarms with two garments or more the scorer" in analysis.false_alarm_paragraph(
+        objected.drop(896), errors, outfits, shown)
+    assert analysis.false_alarm_paragraph(objected, errors, outfits, shown).endswith(
+        "it has learnt 'busy' tangled with colour, not as a texture threshold alone.")
 
 
 def test_the_rule_table_shows_three_decimals_and_a_blank_where_balanced_accuracy_is_undefined():

@@ -266,63 +266,56 @@ def objections(model, catalog: Catalog, feats, outfits: OutfitSet, errors: pd.Da
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("outfit")
 
 
-def objection_summary(objected: pd.DataFrame, outfits: OutfitSet) -> str:
-    """How often the objected item is one of the two busiest garments, beside chance, and how often a colour
-    makes the outfit good."""
-    busiest = objected[objected["texture rank"].isin(_TWO_BUSIEST)]
+# chapter 03's words for xfashion.training.OUTCOMES, whose 'positive' is a good outfit: a good outfit called bad
+# is a false alarm, a bad one called good a miss
+OUTCOME_WORDS = {"true positive": "good called good", "true negative": "bad called bad",
+                 "false positive": "miss", "false negative": "false alarm"}
+
+
+def false_alarm_paragraph(objected: pd.DataFrame, errors: pd.DataFrame, outfits: OutfitSet, shown: pd.Series) -> str:
+    """The false alarms in one paragraph: the figure's miss and false alarm (``shown``: outcome in
+    :data:`OUTCOME_WORDS` -> outfit), then what the scorer objects to in
+    every false alarm (:func:`objections`), and the conclusion that this run's counts support.
+
+    An outfit none of whose items' absence raises the logit has no objected item: leaving an item out also
+    removes its pairs with the others, the good ones too. Such outfits are left out of the counts.
+    """
+    said = []
+    if "miss" in shown:
+        said.append(f"The figure's miss is {busy_reading(errors, shown['miss'])}.")
+    alarm = shown.get("false alarm")
+    if alarm is not None and alarm in objected.index:
+        o = objected.loc[alarm]
+        if o["without"] > o["logit"]:
+            role = {"1st": "its busiest garment", "2nd": "its second-busiest garment, the one the busy rule reads"}.get(
+                o["texture rank"], "not one of its two busiest garments")
+            redye = (f"re-dyed {o['best colour']} it makes the outfit good ({o['re-dyed']:+.2f})" if o["re-dyed"] > 0
+                     else f"no palette colour for it makes the outfit good (at best {o['re-dyed']:+.2f})")
+            typical = o["texture rank"] in _TWO_BUSIEST or o["re-dyed"] > 0
+            said.append(f"In its false alarm, test outfit {alarm}, the scorer objects most to item {o['item']}, the "
+                        f"{o['name']} (framed: logit {o['without']:+.2f} without it, {o['logit']:+.2f} with it), "
+                        f"{role}; {redye}" + ("." if typical else ": the exception to the pattern that follows."))
+    real = objected[objected["without"] > objected["logit"]]
+    busiest = real[real["texture rank"].isin(_TWO_BUSIEST)]
     saved = int((busiest["re-dyed"] > 0).sum())
-    chance = np.mean([2 / len(outfits.outfit(k)) for k in objected.index])  # a random item is one of the two busiest
-    return (f"In {len(busiest)} of the {len(objected)} false alarms with two garments or more, the item whose absence "
-            f"raises the logit most is one of the outfit's two busiest garments; an item drawn at random would be one "
-            f"of them in {chance:.0%} of these outfits. In {saved} of those {len(busiest)}, some palette colour for "
-            "that garment makes the outfit good: the scorer's objection to it is "
-            + ("mostly to its texture." if saved < len(busiest) / 2 else "mostly not to its texture alone."))
-
-
-def worked_false_alarm(objected: pd.DataFrame, errors: pd.DataFrame, near: float):
-    """The most confident false alarm whose objected item is one of its two busiest garments and whose
-    second-busiest garment lies nearer the busy threshold than ``near``; None when there is none."""
-    fits = [k for k in objected.index if objected.loc[k, "texture rank"] in _TWO_BUSIEST
-            and abs(errors.loc[k, "second_busiest"] - 1) < near]
-    return fits[0] if fits else None
-
-
-def false_alarm_story(objected: pd.DataFrame, errors: pd.DataFrame, outfits: OutfitSet, worked, shown) -> list:
-    """The false alarms in sentences: the summary, the ``worked`` one and the figure's (``shown``, or None)."""
-    said = [objection_summary(objected, outfits)]
-    if worked is not None:
-        said.append(f"The worked false alarm, {busy_reading(errors, worked)}: {objection_sentence(objected, worked)}")
-    if shown is not None and shown in objected.index:
-        said.append("The figure's false alarm is that same outfit." if shown == worked else
-                    f"The figure's false alarm, test outfit {shown}: {objection_sentence(objected, shown)}")
-    return said
-
-
-def outcome_sentences(errors: pd.DataFrame, shown: pd.Series) -> list:
-    """The figure's missed clash and false alarm (``shown``: outcome -> outfit) in what the busy rule sees."""
-    return [f"The {outcome} is {busy_reading(errors, shown[outcome])}: {what}." for outcome, what in
-            [("false positive", "a busy clash called good"), ("false negative", "a good outfit called bad")]
-            if outcome in shown]
-
-
-def objection_sentence(objected: pd.DataFrame, k: int) -> str:
-    """What the scorer objects to in false alarm ``k`` (a row of :func:`objections`), and whether a colour saves it."""
-    o = objected.loc[k]
-    role = {"1st": "its busiest garment", "2nd": "its second-busiest garment, the one the busy rule reads"}.get(
-        o["texture rank"], "not one of its two busiest garments")
-    what = o["name"].split(" ", 1)[1]
-    said = (f"left out one at a time, the item whose absence raises its logit most is item {o['item']}, the "
-            f"{o['name']} (logit {o['without']:+.2f} without it, {o['logit']:+.2f} with it): {role}, with a texture "
-            f"score {o['texture']:.0%} of the busy threshold; ")
-    if o["re-dyed"] > 0:
-        return said + (f"re-dyed {o['best colour']} it makes the outfit good ({o['re-dyed']:+.2f}), so the scorer's "
-                       "objection to it depends on its colour too, which the busy rule ignores.")
-    return said + (f"re-dyed in any of the {len(COLOR_NAMES)} palette colours it still leaves the outfit bad (at best "
-                   f"{o['re-dyed']:+.2f}, {o['best colour']}), so the scorer objects to this {what} in this company, "
-                   "not to its colour"
-                   + (": a garment read as busy, from a shape-texture that carries 'busy' only approximately."
-                      if o["texture rank"] in _TWO_BUSIEST else
-                      ": a pattern of its own that no rule of the stylist holds, the exception to the busy story."))
+    chance = np.mean([2 / len(outfits.outfit(k)) for k in real.index]) if len(real) else float("nan")
+    none = len(objected) - len(real)
+    if none:
+        said.append(f"Of the {len(objected)} false alarms with two garments or more, {none} "
+                    f"name{'s' * (none == 1)} no objected item: no item's absence raises the logit, since leaving an "
+                    "item out also takes away its pairs with the others, the good pairs too.")
+    said.append(f"In {len(busiest)} of the {'other ' if none else ''}{len(real)}"
+                + ("" if none else " false alarms with two garments or more") + " the scorer objects most to one of "
+                f"the outfit's two busiest garments (an item drawn at random would be one of them {chance:.0%} of the "
+                f"time), and in {saved} of those {len(busiest)} some palette colour for that garment makes the outfit "
+                "good.")
+    said.append("So the mistakes sit at the busy threshold, yet what the scorer objects to in a false alarm mostly "
+                "moves with the garment's colour, which the busy rule ignores: it has learnt 'busy' tangled with "
+                "colour, not as a texture threshold alone." if saved > len(busiest) / 2 else
+                "So the mistakes sit at the busy threshold, and what the scorer objects to in a false alarm mostly "
+                "stays whatever the garment's colour: it is texture, read approximately, so a texture feature that "
+                "carries 'busy' more exactly is what would be worth trying first.")
+    return " ".join(said)
 
 
 def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> str:
@@ -342,8 +335,9 @@ def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> 
         "share of good outfits passed, which balanced accuracy averages with it.",
         "* Error analysis counts mistakes by outcome (a missed clash, a false alarm) and by rule, then looks at the "
         "outfits behind the counts, picked by a rule stated in advance, and asks what the rule saw in them.",
-        "* SiLU units were chosen before any explanation was computed, by an argument about smooth gradients; chapter "
-        "07 tests that argument against the other designs instead of assuming it."])
+        "* SiLU units are the book's convention, fixed before any explanation was computed; the reason, that smooth "
+        "gradients make a first-order reading more faithful, is a hypothesis, and chapter 07 tests it against the "
+        "other designs instead of assuming it."])
 
 
 def outfits_per_rule(outfits: OutfitSet, rows) -> pd.Series:
@@ -367,8 +361,8 @@ def mistake_sentences(errors: pd.DataFrame, mistakes: pd.DataFrame) -> list:
     worst, most = missed["error rate"].idxmax(), missed["misjudged"].idxmax()
     count = lambda r: f"{missed.loc[r, 'misjudged']} of its {missed.loc[r, 'outfits']} test outfits"  # noqa: E731
     return [f"The scorer misjudges {(errors['truth'] != errors['verdict']).sum()} of the {len(errors):,} test outfits: "
-            f"{(errors['outcome'] == 'false negative').sum()} good outfits it calls bad and "
-            f"{(errors['outcome'] == 'false positive').sum()} clashes it misses.",
+            f"{(errors['outcome'] == 'false negative').sum()} false alarms (good outfits it calls bad) and "
+            f"{(errors['outcome'] == 'false positive').sum()} misses (clashes it lets through).",
             f"It misses the largest share of clashes on {worst}, {count(worst)} ({missed.loc[worst, 'error rate']:.0%})"
             + ("." if most == worst else f", and the largest number on {most}, {count(most)}.")]
 
