@@ -1,4 +1,5 @@
 """The figures say what they show: shared scales with colour bars, no overprinted labels, no clipped text."""
+import io
 from types import SimpleNamespace
 
 import matplotlib
@@ -9,6 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 import xfashion as xf  # noqa: E402
 from xfashion.explain.base import Attribution  # noqa: E402
@@ -420,3 +422,23 @@ def test_each_chapters_key_figure_fits_the_books_width_with_no_text_under_the_mi
         assert width <= xf.viz.style.MAX_WIDTH, (name, width)
         assert small == [], (name, small[:5])
         plt.close("all")
+
+
+def test_chapter_06_bar_figures_fit_the_column_when_saved_tight_and_keep_the_reserved_colours_free():
+    # legends and tick labels past the axes widened the saved PNGs to 943-1048 px (the book's column: 900)
+    report = fake_report()
+    rates = pd.DataFrame({"mean": [0.8, 0.67, 0.3], "sd": [0.07, 0.08, 0.01], "lo": [0.7, 0.6, 0.28],
+                          "hi": [0.9, 0.75, 0.32], "chance": 0.29, "cases": [1350, 1350, 72]},
+                         index=["ifiv", "integrated_gradients_mean", "random"])
+    reserved = {"#7b3294", "#e69f00", "#d95f02", "#7570b3"} | {matplotlib.colors.to_hex(c) for c in (
+        xf.viz.style.LOWERS, xf.viz.style.RAISES, "tab:red", "tab:blue", "tab:orange", "tab:purple")}
+    for fig, by in [(xf.viz.plot_accuracy_by(report.per_case, "kind")[0], "kind"),
+                    (xf.viz.plot_accuracy_by(report.per_case, "slot")[0], "slot"),
+                    (xf.viz.evaluation.plot_headline(rates)[0], None)]:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        assert Image.open(buffer).size[0] <= 100 * xf.viz.style.MAX_WIDTH, by
+        if by:
+            faces = {matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches if p.get_height() > 0}
+            assert faces and not faces & reserved, (by, faces)
+        plt.close(fig)

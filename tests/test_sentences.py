@@ -58,8 +58,12 @@ def test_margin_findings_read_the_median_drop_and_the_lead_on_the_largest_drops(
 def test_sanity_findings_judge_only_methods_whose_lead_clears_their_binomial_error():
     sanity = pd.DataFrame({"trained model": [0.8, 0.30, 0.7, 0.3], "randomised model": [0.4, 0.28, 0.3, 0.25]},
                           index=["ifiv", "saliency", "grad_cam", "random"])
+    # random's cases: scorer seed 0 has 40 two-item outfits (the check re-explains 20), seed 1 400 five-item ones
+    # (it re-explains 100, the cap): a random ranking's level on the re-explained cases is (20 / 2 + 100 / 5) / 120
+    per_case = pd.DataFrame({"method": "random", "seed": [0] * 40 + [1] * 400,
+                             "case": [*range(40), *range(400)], "size": [2] * 40 + [5] * 400})
     report = SimpleNamespace(sanity=sanity, sanity_cases=pd.Series(300.0, index=sanity.index),
-                             random_expected={"item_top1": 0.25})
+                             random_expected={"item_top1": 0.25}, per_case=per_case, config={"sanity_cases": 100})
     facts, said = findings.sanity_findings(report)
     # ifiv: lead 0.55 against a standard error of 0.023; saliency: 0.05 < 3 x 0.026; Grad-CAM reads pictures
     assert facts["clear"] == ["ifiv"] and facts["pictures"] == ["grad_cam"] and facts["weak"] == []
@@ -67,7 +71,11 @@ def test_sanity_findings_judge_only_methods_whose_lead_clears_their_binomial_err
     assert "IFIV's goes from +0.550 to +0.150" in said[0] and "Grad-CAM" in said[0]
     assert said[-1].startswith("Not detecting, so not judged: saliency and random")
     # random: 0.30 and 0.25 on 300 cases each, a difference of 0.05 over a standard error of 0.0364
-    assert "scores 0.300 and 0.250: 1.4 standard errors apart" in said[-2]
+    assert "0.300 and 0.250, are two random rankings" in said[-2] and "expected level is 0.250" in said[-2]
+    assert "They lie 1.4 standard errors apart: the noise" in said[-2]
+    report.sanity.loc["random", "randomised model"] = 0.15  # 4.5 standard errors below: more than noise
+    said = findings.sanity_findings(report)[1]
+    assert "They lie 4.5 binomial standard errors apart, more than independent draws would" in said[-2]
 
 
 def _pair_report(implied, removal, rules):
