@@ -563,3 +563,33 @@ def test_repair_gaps_are_binomial_gaps_in_standard_errors():
     assert gaps.loc["replace - re-colour", "gap"] == pytest.approx(0.3)
     assert gaps.loc["replace - re-colour", "z"] == pytest.approx(0.3 / se)
     assert gaps.loc["ifiv - random, replace", "z"] == pytest.approx(0.3 / se)  # same two shares, 0.8 and 0.5
+
+
+def test_the_design_conclusion_weighs_the_auc_gap_and_counts_only_ifiv_gaps_beyond_two_standard_errors():
+    import pandas as pd
+
+    from xfashion.evaluate.design import against_run, conclusion
+
+    study = pd.DataFrame({"auc": [0.990, 0.995]}, index=["SiLU", "ReLU"])
+    draws = pd.DataFrame({"SiLU": [0.989, 0.991, 0.990, 0.990], "ReLU": [0.996, 0.994, 0.995, 0.995]})
+    study.attrs.update(best="ReLU", auc_draws=draws, split="val")  # paired gaps 0.007, 0.003, 0.005, 0.005
+    verdict = pd.DataFrame({"pick_better": [True, True], "z": [3.0, 1.0]},
+                           index=["faithfulness_correlation", "item_top1"])
+    said = conclusion(study, verdict)  # 0.005 / std(gaps) = 3.1 standard errors
+    assert "0.0050 behind ReLU" in said and "3.1 standard errors (beyond noise" in said
+    assert "on ReLU under faithfulness correlation:" in said and "goes against chapter 03's reason" in said
+    verdict.loc["item_top1"] = [False, 2.5]  # SiLU ahead beyond noise under one metric, the pick under the other
+    assert "is split on chapter 03's reason" in conclusion(study, verdict)
+    verdict["z"] = 1.0  # no gap beyond noise: neither way
+    assert "neither supports nor refutes" in conclusion(study, verdict)
+    study.attrs["best"] = "SiLU"
+    assert "picks SiLU itself" in conclusion(study, verdict)
+    # IFIV's top-1 on SiLU in the study (0.75 of 4) against a run of two scorer seeds (0.5 and 1.0)
+    study.attrs["per_case"] = pd.DataFrame({"design": "SiLU", "method": "ifiv", "seed": 0, "item_top1": [1, 1, 1, 0.0]})
+    run = pd.DataFrame({"method": "ifiv", "seed": [0] * 4 + [1] * 4, "item_top1": [1, 0, 1, 0, 1, 1, 1, 1.0]})
+    said = against_run(study, run)
+    z = 0.25 / np.sqrt(0.75 * 0.25 / 4 + 0.5 * 0.5 / 4)  # seed 0 alone: 0.75 against 0.5
+    assert "0.750 here and 0.750 in the table" in said and "8 swaps of the test split on 2 scorer seeds" in said
+    assert f"{z:.1f} standard errors" in said and "4 swaps of the validation split" in said
+    with pytest.raises(ValueError, match="scorer seed 0"):
+        against_run(study, run[run.seed == 1])

@@ -255,3 +255,58 @@ def argument_test(study: pd.DataFrame, metrics=("item_top1", "faithfulness_corre
     places = ", ".join(f"{table.place[m]} by {metric_name(m)}" for m in metrics)
     return table, [said, f"Among all {len(study)} designs, IFIV on {reference} ranks {places} (1 = IFIV's best "
                          "design)."]
+
+
+def against_run(study: pd.DataFrame, per_case: pd.DataFrame, reference: str = "SiLU", method: str = "ifiv") -> str:
+    """Why ``method``'s item top-1 on ``reference`` differs between the study and a swap run (chapter 06's).
+
+    ``per_case`` is the run's cases (:class:`~xfashion.evaluate.report.SwapReport`'s ``per_case``): the
+    sentence names each side's split, cases and scorer seeds, and the gap on the study's own scorer seed
+    in standard errors (binomial, the two sets of cases independent).
+    """
+    mine = study.attrs["per_case"]
+    here = mine[(mine.design == reference) & (mine.method == method)].dropna(subset=["item_top1"])
+    there = per_case[per_case.method == method].dropna(subset=["item_top1"])
+    if here.empty or there.empty:
+        raise ValueError(f"No item top-1 of {method!r} on {reference!r} in the study or the run; pick ones both hold.")
+    seed = int(here.seed.iloc[0])
+    by_seed = there.groupby("seed").item_top1.agg(["mean", "count"])
+    if seed not in by_seed.index:
+        raise ValueError(f"The run has no scorer seed {seed}, the study's; pass a run that holds it.")
+    p, q, n, m = here.item_top1.mean(), by_seed.loc[seed, "mean"], len(here), int(by_seed.loc[seed, "count"])
+    z = abs(p - q) / np.sqrt(p * (1 - p) / n + q * (1 - q) / m)
+    seeds, split = ", ".join(f"{v:.3f}" for v in by_seed["mean"]), study.attrs["split"]
+    return (f"{method_name(method)}'s item top-1 on {reference} is {p:.3f} here and {by_seed['mean'].mean():.3f} "
+            f"in the table of every method because they judge different cases: here {n} swaps of the "
+            f"{'validation' if split == 'val' else split} split on the scorer of seed {seed}, there {len(there)} swaps "
+            f"of the test split on {len(by_seed)} scorer seeds, whose means are {seeds}. On the scorer of seed {seed} "
+            f"alone the test swaps give {q:.3f}, {z:.1f} standard errors from the validation swaps' {p:.3f}: each "
+            "split's outfits are a sample of their own, and the scorer seeds differ too.")
+
+
+def conclusion(study: pd.DataFrame, verdict: pd.DataFrame, reference: str = "SiLU") -> str:
+    """What the study found for ``reference`` (the book's scorer), from :func:`argument_test`'s ``verdict``.
+
+    Two findings in one sentence: how far ``reference`` lies behind the pick by the scorer's own
+    criterion (in standard errors of the paired bootstrap gap), and which way IFIV's metrics point,
+    counting only gaps beyond two standard errors; then what that means for the argument it was chosen by.
+    """
+    best = study.attrs["best"]
+    if best == reference:
+        return (f"On this data seed the criterion picks {reference} itself: the book's scorer is also the one its own "
+                "criterion prefers, and the argument for it is not put to the test.")
+    draws, auc = study.attrs["auc_draws"], study["auc"]
+    z = (auc[best] - auc[reference]) / float((draws[best] - draws[reference]).std())
+    pick = [metric_name(m) for m in verdict.index if verdict.pick_better[m] and verdict.z[m] > 2]
+    book = [metric_name(m) for m in verdict.index if not verdict.pick_better[m] and verdict.z[m] > 2]
+    meaning = ("goes against chapter 03's reason for SiLU (that smooth units make IFIV's reading better)"
+               if pick and not book else "supports chapter 03's reason for SiLU" if book and not pick else
+               "is split on chapter 03's reason for SiLU" if book else
+               "neither supports nor refutes chapter 03's reason for SiLU: IFIV reads the two alike")
+    where = "; ".join(filter(None, [pick and f"on {best} under {' and '.join(pick)}",
+                                    book and f"on {reference} under {' and '.join(book)}"]))
+    return (f"So on this data seed the book's {reference} scorer is {auc[best] - auc[reference]:.4f} behind {best} "
+            f"in validation AUC, {z:.1f} standard errors ({'beyond noise, if small' if z > 2 else 'within noise'}), "
+            f"and IFIV does better beyond two standard errors {where or 'on neither'}: the study {meaning}. "
+            + ("Chapter 03's choice stands as the fixed scorer that chapters 04-06 measure, not as one this study "
+               "confirms." if not book else "Chapter 03's choice stands, and this study confirms it by IFIV."))

@@ -145,12 +145,26 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     return fig, ax
 
 
+METHOD_MARKS = ("s", "^", "D", "v", "P", "X", "*", "h")  # a marker per method, beside its colour
+
+
 def plot_deletion_curves(report, methods=None, ax=None):
-    """Quantus's pixel-flipping curves: the 'bad' logit as the most-blamed (item, group) cells take the mean."""
+    """Quantus's pixel-flipping curves: the 'bad' logit as the most-blamed (item, group) cells take the mean.
+
+    IFIV is a thick black line, random (the chance level) a grey dashed one; every other method takes
+    the series' categorical colours (:data:`~xfashion.viz.style.CATEGORICAL`, no sign or marker colour)
+    and a marker of its own, dash-dotted once the colours run out.
+    """
     fig, ax = _axes(ax, size=(6.5, 4.2))
     curves = report.deletion if methods is None else report.deletion[methods]
-    for m in curves:
-        ax.plot(curves.index, curves[m], marker=".", label=method_name(m), lw=2 if m == "ifiv" else 1)
+    if "ifiv" in curves:
+        ax.plot(curves.index, curves["ifiv"], color="black", marker="o", ms=5, lw=2.5, label=method_name("ifiv"))
+    inks = style.CATEGORICAL
+    for k, m in enumerate(c for c in curves if c not in ("ifiv", "random")):
+        ax.plot(curves.index, curves[m], color=inks[k % len(inks)], marker=METHOD_MARKS[k % len(METHOD_MARKS)],
+                ms=5, lw=1.2, ls="-" if k < len(inks) else "-.", label=method_name(m))
+    if "random" in curves:
+        ax.plot(curves.index, curves["random"], color="0.6", ls="--", lw=1.5, label="random (chance)")
     ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")
     ax.set_ylabel("mean logit of 'bad' ↓")
     ax.set_title("Deletion (pixel flipping): removing what a method blames should lower 'bad' fast")
@@ -352,13 +366,13 @@ def design_view(study: pd.DataFrame, gradients: pd.DataFrame, design: str, refer
     left.hist(bad.gradient[bad.design == reference], bins=bins, histtype="step", color="0.3", lw=1.5,
               label=f"{reference} (the book's)")
     if design != reference:
-        left.hist(bad.gradient[bad.design == design], bins=bins, color="#7570b3", alpha=0.7, label=design)
+        left.hist(bad.gradient[bad.design == design], bins=bins, color=style.CATEGORICAL[0], alpha=0.7, label=design)
     left.set_xscale("log")
     left.set_xlabel("size of the logit's gradient (norm over every feature)", fontsize=style.MIN_FONT)
     left.set_ylabel("bad outfits", fontsize=style.MIN_FONT)
     left.legend(fontsize=style.MIN_FONT, frameon=False, loc="upper left")
     top = study.attrs["scores"].loc[design, "item_top1"]
-    colors = ["0.6" if m == "random" else "#7570b3" for m in top.index]
+    colors = ["0.6" if m == "random" else style.CATEGORICAL[0] for m in top.index]
     right.barh(range(len(top)), top.to_numpy(), color=colors)
     for k, v in enumerate(top.to_numpy()):
         right.text(v + 0.02, k, f"{v:.2f}", va="center", fontsize=style.MIN_FONT)
