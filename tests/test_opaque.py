@@ -154,10 +154,13 @@ def test_the_case_explorer_draws_what_its_menus_name_and_says_an_empty_choice(be
     pos, n = int(t.position[0]), int(t["items"][0])
     assert f"(item {pos})" in said and len(fig.axes) == n + 4  # the pictures, three panels and the key
     middle = fig.axes[n + 1]
-    heights = [p.get_height() for p in middle.patches]
+    heights = [p.get_height() for p in middle.containers[0]]
     assert np.allclose(heights, cmp.attributions["opaque"].values[0, :n, 0].numpy(), atol=1e-5)
-    edged = [k for k, p in enumerate(middle.patches) if p.get_linewidth() > 1]
-    assert edged == [int(t.opaque_culprit[0])]  # the black edge marks the opaque scorer's culprit
+    for ax, who in ((fig.axes[n], "interpretable"), (middle, "opaque")):  # one frame per culprit item, none per bar
+        bars = [bar for bars in ax.containers for bar in bars]
+        frames = [p.get_x() + p.get_width() / 2 for p in ax.patches if p not in bars]
+        assert frames == pytest.approx([int(t[f"{who}_culprit"][0])]) and max(b.get_linewidth() for b in bars) < 1
+    assert fig.axes[n + 2].containers[0][1].get_hatch() not in {b.get_hatch() for b in fig.axes[n].containers[1]}
     ex = xf.viz.opaque_explorer(bench, cmp, probe, kind="any kind")
     kind, show, case = ex.children[:3]
     for k in ("color", "shape_texture", "item"):

@@ -14,7 +14,7 @@ from IPython.display import display
 from matplotlib.patches import Patch
 
 from ..data import CATEGORIES, COLOR_NAMES
-from ..evaluate.sentences import group_name, item_name, kind_name
+from ..evaluate.sentences import group_name, item_name, kind_name, rule_name
 from ..opaque import Comparison, after_the_fact_sums, share
 from ..outfits import outfit_blame, outfit_violations
 from . import style
@@ -58,8 +58,7 @@ def case_data(bench, comparison, sources) -> CaseData:
 
 def case_label(data: CaseData, c: int) -> str:
     """A case as the menu names it: the swap, what it did, who finds the item."""
-    cases, row = data.cases, data.table.iloc[c]
-    pos = int(row.position)
+    cases, row, pos = data.cases, data.table.iloc[c], int(data.table.position.iloc[c])
     before = item_name(data.catalog, int(cases.original[c, pos]), slot=False)
     after = item_name(data.catalog, int(cases.items[c, pos]), int(cases.colors[c, pos]), slot=False)
     found = {(True, True): "both scorers", (True, False): "the interpretable scorer only",
@@ -91,12 +90,11 @@ def case_sentence(data: CaseData, c: int) -> str:
 
 
 def plot_case(data: CaseData, c: int):
-    """One swap case: the items (the swapped one tagged), the interpretable scorer's IFIV per (item, group), the
-    opaque scorer's per item, and the swapped item's opaque values summed over dimensions named after the fact;
-    one scale for the three panels (logits), each scorer's culprit item drawn with a black edge."""
-    row, cases = data.table.iloc[c], data.cases
-    n, pos = int(row["items"]), int(row.position)
-    items, colors = cases.items[c, :n], cases.colors[c, :n]
+    """One swap case: the items (the swapped one tagged), the interpretable scorer's IFIV per (item, group), the opaque
+    scorer's per item, the swapped item's opaque values summed over dimensions named after the fact; one scale
+    (logits), each scorer's culprit item framed once."""
+    row, cases, n = data.table.iloc[c], data.cases, int(data.table["items"].iloc[c])
+    pos, items, colors = int(row.position), cases.items[c, :n], cases.colors[c, :n]
     interp = data.attributions["interpretable"].values[c, :n].numpy()
     opq = data.attributions["opaque"].values[c, :n, 0].numpy()
     lim = 1.15 * style.signed_limit(interp, opq, data.sums[c])
@@ -116,14 +114,15 @@ def plot_case(data: CaseData, c: int):
             if on:
                 style.mark(ax, kind)
     left, middle, right = (fig.add_subplot(grid[1, k]) for k in range(3))
-    edges = lambda k, who: 2.5 if k == int(row[f"{who}_culprit"]) else 0.5  # noqa: E731 (the culprit's edge)
     x = np.arange(n)
     for g, (shift, hatch) in enumerate(((-0.2, None), (0.2, "//"))):
         left.bar(x + shift, interp[:, g], width=0.38, color=style.bar_colors(interp[:, g]), hatch=hatch,
-                 edgecolor="black", linewidth=[edges(k, "interpretable") for k in x])
-    middle.bar(x, opq, width=0.6, color=style.bar_colors(opq), edgecolor="black",
-               linewidth=[edges(k, "opaque") for k in x])
-    right.bar([0, 1], data.sums[c], width=0.6, color=style.bar_colors(data.sums[c]), hatch=[None, "//"],
+                 edgecolor="black", linewidth=0.5)
+    middle.bar(x, opq, width=0.6, color=style.bar_colors(opq), edgecolor="black", linewidth=0.5)
+    for ax, k in ((left, row.interpretable_culprit), (middle, row.opaque_culprit)):  # one frame per culprit item
+        ax.add_patch(plt.Rectangle((int(k) - 0.45, -0.97 * lim), 0.9, 1.94 * lim, fill=False, linewidth=2.5))
+    # dots, not the legend's shape-texture hatch: "other" dims are not the shape-texture group
+    right.bar([0, 1], data.sums[c], width=0.6, color=style.bar_colors(data.sums[c]), hatch=[None, ".."],
               edgecolor="black", linewidth=0.5)
     key = fig.add_subplot(grid[0, 2])
     key.axis("off")
@@ -257,10 +256,9 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
     right.text(x[3] + 0.48, 0.5, "chance", va="center", fontsize=style.MIN_FONT)
     right.set_xticks([x[:2].mean(), x[2:].mean()], ["which item?", "why? colour or\nshape-texture"],
                      fontsize=style.MIN_FONT)
-    right.set(ylim=(0, 1.5), xlim=(-0.6, 4.4))  # room for the legend above the labels
+    right.set(ylim=(0, 1.5), xlim=(-0.6, 4.4), yticks=np.linspace(0, 1, 6))  # room for the legend above the labels
     right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
     right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
-    right.set_yticks(np.linspace(0, 1, 6))
     right.tick_params(axis="y", labelsize=style.MIN_FONT)
     right.set_title(f"IFIV on {len(t)} swap cases (bars: 2 standard errors)", fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
@@ -394,26 +392,26 @@ def spread_sentence(data: CaseData, c: int, per_dim) -> str:
 
 
 def run_sentence(t, one, posthoc, auc: dict, full: dict) -> str:
-    """The chapter's numbers on this run, in one sentence, beside the claims of 'What we learned'."""
+    """The chapter's numbers on this run, beside the claims of 'What we learned'."""
     col = (t.kind == "color").to_numpy()
-    return (f"On this run: the swapped item found in {t.interpretable_hit.mean():.0%} (interpretable) and "
-            f"{t.opaque_hit.mean():.0%} (opaque) of {len(t)} cases, chance {t.chance.mean():.0%}; the why named in "
-            f"{one.group_hit.mean():.1%} (interpretable: {one.group_hit.mean() - 2 * _se(one.group_hit):.1%} at two "
-            f"standard errors below, against the three in four claimed) and {posthoc.mean():.0%} (opaque, named after "
-            f"the fact), chance 50%; AUC {auc['interpretable']:.3f} against {auc['opaque']:.3f}, and "
-            f"{full['first']:.3f} for the book's scorer on every training outfit; colour swaps found in "
-            f"{t.interpretable_hit[col].mean():.0%} (interpretable) against {t.book_hit[col].mean():.0%} (the book's "
-            "scorer).")
+    small, opq, hit = t.interpretable_hit[col].mean(), t.opaque_hit[col].mean(), one.group_hit.mean()
+    return (f"On this run the swapped item is found in {t.interpretable_hit.mean():.0%} (interpretable) and "
+            f"{t.opaque_hit.mean():.0%} (opaque) of {len(t)} cases, chance {t.chance.mean():.0%}. IFIV on the "
+            f"interpretable groups names the stylist's group in {hit:.1%} of {len(one)} cases, "
+            f"{(hit - 0.75) / _se(one.group_hit):.0f} standard errors above three in four; the embedding's dimensions "
+            f"named after the fact, in {posthoc.mean():.0%} (chance 50%). Test AUC: {auc['interpretable']:.3f} and "
+            f"{auc['opaque']:.3f}; {full['first']:.3f} for the book's scorer. On colour swaps alone the interpretable "
+            f"scorer finds the swapped item in {small:.0%} (chance {t.chance[col].mean():.0%}), "
+            f"{'less' if small < opq else 'more'} often than the opaque scorer ({opq:.0%}), and the book's scorer in "
+            f"{t.book_hit[col].mean():.0%}: names say that colour is at fault; which item of a colour clash is the "
+            "odd one out is learnt from outfits.")
 
 
 def book_findings(wb, t, one, posthoc) -> tuple:
-    """The take-aways of chapters 01-06 and 09 measured on this data seed: the stylist's labels, the CNN's colour
-    blindness, the scorer's AUC, IFIV against the stylist's blame and against Captum (on up to 200 bad test
-    outfits, as chapter 04 takes them), and the swap test on this chapter's cases (``t``, with ``book_hit``).
-
-    Returns ``(facts, text)``: the numbers the chapter's claims check (``auc``, ``ifiv_blamed`` with its standard
-    error ``blamed_se`` and its ``chance``, ``captum``) and a Markdown list, one line per chapter.
-    """
+    """The take-aways of chapters 01-06 and 09 on this data seed (IFIV on up to 200 bad test outfits, as chapter 04
+    takes them; the swap test on this chapter's cases ``t``, with ``book_hit``). Returns ``(facts, text)``: the numbers
+    the chapter's claims check (``auc``, ``weakest`` rule, ``ifiv_blamed``, ``blamed_se``, ``chance``, ``captum``)
+    and a Markdown list, one line per chapter."""
     from ..analysis import color_invariance
     from ..evaluate import explain_all, oracle_agreement, oracle_blame_tensor
     from ..rules import DEFAULT_RULES
@@ -429,13 +427,17 @@ def book_findings(wb, t, one, posthoc) -> tuple:
     facts = {"auc": scorer["auc"], "ifiv_blamed": float(hit),
              "chance": float((blamed / sizes).mean()),  # a culprit drawn at random: the share of blamed items
              "captum": float((attr["ifiv"].values - attr["input_x_gradient"].values).abs().max())}
+    caught = {r: v for r, v in scorer["per_rule_accuracy"].items() if r != "(good outfits)"}  # clashes caught
+    weakest = facts["weakest"] = min(caught, key=caught.get)
     facts["blamed_se"] = float(np.sqrt(facts["ifiv_blamed"] * (1 - facts["ifiv_blamed"]) / len(bad)))  # binomial
     lines = [f"The stylist's {len(DEFAULT_RULES.names)} rules label every outfit and blame the items that break "
              f"them: {blamed.mean():.1f} of the {sizes.mean():.1f} items of a bad test outfit, on average ({len(bad)} "
              "outfits).",
              "Re-dyeing an item in every colour of the palette moves its shape-texture embedding by at most "
              f"{color_invariance(wb.feats.extractor, wb.catalog):.1e} of its length.",
-             f"The book's scorer: test AUC {facts['auc']:.3f}; fill in the blank {scorer['fitb_accuracy']:.1%} right.",
+             f"The book's scorer: test AUC {facts['auc']:.3f}; fill in the blank {scorer['fitb_accuracy']:.1%} right; "
+             f"the rule whose clashes it catches least often is {rule_name(weakest)}, {caught[weakest]:.1%} of them, "
+             f"against at least {min(v for r, v in caught.items() if r != weakest):.1%} of every other rule's.",
              f"IFIV's culprit item is one the stylist blames in {facts['ifiv_blamed']:.1%} of those {len(bad)} "
              f"outfits; chance (a random item) is {facts['chance']:.1%}, the share of blamed items.",
              f"IFIV equals Captum's InputXGradient summed per group: on those outfits the largest difference is "
