@@ -397,7 +397,10 @@ def test_colour_drivers_show_the_contribution_and_the_gradient(wb_small):
     np.testing.assert_allclose(heights, grad.numpy(), rtol=1e-5, atol=1e-7)
     contrib = (batch.features["color"][0, 0] * grad).numpy()
     widths = np.array([p.get_width() for p in left.patches])
-    np.testing.assert_allclose(np.sort(np.abs(widths)), np.sort(np.abs(contrib))[-3:], rtol=1e-5, atol=1e-7)
+    drawn = np.sort(np.abs(contrib))[-3:]
+    drawn = drawn[drawn > 0.01 * drawn.max()]  # a colour the item barely has gets no empty row
+    np.testing.assert_allclose(np.sort(np.abs(widths)), drawn, rtol=1e-5, atol=1e-7)
+    assert len(left.get_yticklabels()) == len(widths) >= 1
     ifiv = xf.attribute(wb_small.model, batch, "ifiv").values[0, 0, 0]
     assert contrib.sum() == pytest.approx(float(ifiv), rel=1e-4, abs=1e-6)
     plt.close("all")

@@ -51,8 +51,22 @@ def test_gradcam_draws_its_map_over_a_grey_copy_in_the_series_colours(wb_small):
     assert grey.get_cmap().name == "gray" and grey.get_array().ndim == 2
     assert overlay.get_cmap().name == xf.viz.style.CMAP and overlay.get_clim()[0] == -overlay.get_clim()[1]
     assert {ax.images[1].get_clim() for ax in axes[1]} == {overlay.get_clim()}  # one scale for every item
+    assert overlay.get_alpha() <= 0.5 and len(axes[1, 0].collections) >= 1  # the garment shows: its outline is drawn
     assert any(ax.get_label() == "<colorbar>" for ax in fig.axes)
     assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+
+
+def test_cost_figure_draws_passes_and_milliseconds_under_readable_names():
+    table = pd.DataFrame({"forward_passes": [1.0, 11.0, 0.0], "backward_passes": [1.0, 0.0, 0.0],
+                          "ms_per_outfit": [0.05, 0.2, 0.003]}, index=["ifiv", "feature_ablation", "random"])
+    fig, (passes, ms) = xf.viz.plot_cost(table)
+    assert [t.get_text() for t in passes.get_yticklabels()] == ["random", "IFIV", "feature ablation"]
+    widths = sorted(p.get_width() for p in passes.patches if np.isfinite(p.get_width()))
+    assert widths == [1.0, 1.0, 11.0]  # zero counts are written, not drawn, on the log axis
+    assert sorted(t.get_text() for t in passes.texts) == ["0", "0", "0"]
+    assert sorted(p.get_width() for p in ms.patches) == [0.003, 0.05, 0.2]
+    assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+    plt.close(fig)
 
 
 def _text_colour_on(value, lim):
