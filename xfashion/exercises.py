@@ -116,7 +116,7 @@ def _small_share(answer, catalog, n: int = 2000):
         if not _close(mine, shares[-1], 1e-9):
             raise NotYet(f"{mine!r} is not it: among the good outfits (oracle_label > 0), the share of 2 or 3 items")
     return (f"{shares[0]:.1%} of the good outfits hold 2 or 3 items, {shares[1]:.1%} under max_chromatic=1: "
-            "about half the items are chromatic, and each extra item is one more chance to hold a second one")
+            "about half the items are chromatic, so each extra item is one more chance of a second, which it forbids")
 
 
 def _colour_blind(answer):
@@ -174,7 +174,7 @@ def _busy_neighbours(answer, catalog, features, k: int = 10):
         raise NotYet(f"one share per shirt, shape ({len(shirts)},): of its {k} nearest other shirts (Euclidean), "
                      "the share that are busy")
     return (f"a busy shirt's {k} nearest neighbours are {truth[busy].mean():.0%} busy, a plain one's "
-            f"{truth[~busy].mean():.0%}, against {busy.float().mean():.0%} of all {len(shirts)} test shirts")
+            f"{truth[~busy].mean():.0%}, against {busy.float().mean():.0%} of all {len(shirts):,} test shirts")
 
 
 def _shuffle(answer, model, batch: OutfitBatch, seed: int = 0):
