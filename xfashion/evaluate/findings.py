@@ -18,7 +18,7 @@ from .metrics import method_name
 from .oracle import faulted_pairs
 from .sentences import kind_name, listing, rule_name
 
-IMPLIED = "feature_ablation (two lowest items)"  # the pair implied by item ablation: chapter 08's yardstick
+IMPLIED = "feature_ablation (two lowest items)"  # the pair implied by feature ablation: chapter 08's yardstick
 PAIR_NAMES = {"second_order_ifiv": "second-order IFIV", "pair_removal": "pair removal",
               "shapley_interaction": "the Shapley interaction index", "integrated_hessians": "Integrated Hessians"}
 
@@ -182,7 +182,7 @@ def _sanity_chance(report) -> float:
 
 # ----------------------------------------------------------------------------------------------- chapter 08
 def implied_duel(report, rule: str | None = None) -> pd.DataFrame:
-    """Each pair method against the pair implied by item ablation, by ``clash_top1`` on the cases both judged
+    """Each pair method against the pair implied by feature ablation, by ``clash_top1`` on the cases both judged
     (of one ``rule``, or all): their shares, the difference (> 0: the implied pair ahead), its standard error
     and ``z``, the difference in standard errors (NaN where every difference is equal)."""
     by_case = report.per_case.pivot_table(index=["seed", "case", "rule"], columns="method", values="clash_top1")
@@ -215,9 +215,9 @@ def duel_findings(report) -> tuple:
     best = top[list(duel.index)].idxmax()
     oracle = report.per_case[report.per_case.method == "oracle"]
     chance = float((1 / oracle.n_pairs).mean())
-    said = [("**No: over all clashes, no pair method beats the pair implied by item ablation on this run.**"
+    said = [("**No: over all clashes, no pair method beats the pair implied by feature ablation on this run.**"
              if not ahead else f"**Yes: over all clashes, {listing([PAIR_NAMES[m] for m in ahead])} beat"
-             f"{'s' if len(ahead) == 1 else ''} the pair implied by item ablation on this run.**"),
+             f"{'s' if len(ahead) == 1 else ''} the pair implied by feature ablation on this run.**"),
             f"Feature ablation's two lowest items find the faulted pair in {top[IMPLIED]:.1%} of "
             f"{len(oracle):,} cases; the best pair method, {PAIR_NAMES[best]}, in {top[best]:.1%}; a random pair in "
             f"{top['random_pairs']:.1%} (chance {chance:.1%}).",

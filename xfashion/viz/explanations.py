@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..data import CATEGORIES, COLOR_NAMES, DEBIAN_DIR, PALETTE, Catalog
 from ..evaluate.oracle import faulted_pairs
-from ..evaluate.sentences import group_name, kind_name, p_good, verdict
+from ..evaluate.sentences import group_name, kind_name, p_good, rule_name, verdict
 from ..explain import attribute, with_images
 from ..explain.gradient import input_gradients
 from ..explain.pairs import attribute_pairs
@@ -21,7 +21,7 @@ from ..outfits import outfit_blame, outfit_violations
 from ..scorer import outfit_features, score
 from ..utils import check_count
 from . import style
-from .evaluation import method_name
+from .evaluation import method_name, pair_row_name
 from .outfits import _axes, heatmap, item_pixels, plot_outfit
 
 
@@ -176,7 +176,7 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
     thumbs = list(item_pixels(catalog.render(items, cols)))
     values = {name: attr.values[b, :n, :n].numpy() for name, attr in pairs.items()}
     lim = style.signed_limit(*[v[~np.eye(n, dtype=bool)] for v in values.values()])
-    width = style.fit_width(3.4 * len(pairs) + 0.9)
+    width = style.fit_width(3.4 * len(pairs) + 0.9) - 0.2  # the colour bar's label reaches past the edge
     fig, axes = plt.subplots(1, len(pairs), figsize=(width, width / len(pairs) + 0.5), squeeze=False,
                              layout="constrained")
     for ax, (name, vals) in zip(axes[0], values.items()):
@@ -191,15 +191,15 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
             for i, j in (truth, truth[::-1]):
                 ax.add_patch(plt.Rectangle((j - 0.36, i - 0.36), 0.72, 0.72, fill=False, lw=3,
                                            ec=style.TAGS["blamed"]["face"], gid="blamed"))
-        ax.set_xticks(range(n), [""] * n)
-        ax.set_yticks(range(n), [""] * n)
+        ax.set_xticks([])  # the pictures are the labels: no tick marks beside them
+        ax.set_yticks([])
         for k, thumb in enumerate(thumbs):  # the items themselves, on both margins
             ax.imshow(thumb, extent=(k - 0.45, k + 0.45, n - 0.5 + 0.95, n - 0.5 + 0.05), clip_on=False)
             ax.imshow(thumb, extent=(-1.45, -0.55, k + 0.45, k - 0.45), clip_on=False)
         ax.set_xlim(-1.5, n - 0.5)
         ax.set_ylim(n + 0.5, -0.5)
         ax.set_frame_on(False)
-        ax.set_title(name.replace("_", " "), fontsize=style.MIN_FONT + 1)
+        ax.set_title(pair_row_name(name), fontsize=style.MIN_FONT + 1)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, pad=0.01,
                  label="pair value (red lowers the score)").ax.tick_params(labelsize=style.MIN_FONT)
     return fig, axes
@@ -400,8 +400,8 @@ def pair_view(wb, index: int = 0, position: int = 0, color: str = "keep", replac
     faulted = faulted_pairs(wb.catalog, items, colors)
     fig, axes = plot_pair_matrix(wb.catalog, items, {method: pairs}, colors=colors,
                                  truth=faulted[0][:2] if len(faulted) == 1 else None)
-    said = ", ".join(f"{r} {list(p)}" for *p, r in faulted) or "no pair rule broken"
-    axes[0, 0].set_title(f"{method.replace('_', ' ')}\nthe stylist: {said}", fontsize=style.MIN_FONT)
+    said = ", ".join(f"{rule_name(r)} of items {i} and {j}" for i, j, r in faulted) or "no pair rule broken"
+    axes[0, 0].set_title(f"{pair_row_name(method)}\nthe stylist: {said}", fontsize=style.MIN_FONT)
     return fig
 
 
