@@ -329,8 +329,8 @@ def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> 
         "outfits bad, so in balanced accuracy it is behind on every colour and counting rule; and it catches far fewer "
         "busy clashes: counting busy garments needs a 'busy' that the features carry only approximately.",
         "* The scorer fails where its features blur what a rule reads: busy_clash is its weakest rule "
-        f"({busy_missed:.0%} of busy clashes missed here), and its mistakes on that rule crowd near the busy "
-        "threshold, from both sides.",
+        f"({busy_missed:.0%} of busy clashes missed here), and its mistakes there, false alarms and misses pooled, "
+        "crowd near the busy threshold.",
         "* Accuracy on one kind of outfit needs its counterpart: a share of clashes caught means little without the "
         "share of good outfits passed, which balanced accuracy averages with it.",
         "* Error analysis counts mistakes by outcome (a missed clash, a false alarm) and by rule, then looks at the "
