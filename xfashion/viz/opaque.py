@@ -124,8 +124,7 @@ def plot_case(data: CaseData, c: int):
     # dots, not the legend's shape-texture hatch: "other" dims are not the shape-texture group
     right.bar([0, 1], data.sums[c], width=0.6, color=style.bar_colors(data.sums[c]), hatch=[None, ".."],
               edgecolor="black", linewidth=0.5)
-    key = fig.add_subplot(grid[0, 2])
-    key.axis("off")
+    key = fig.add_subplot(grid[0, 2], frame_on=False, xticks=[], yticks=[])  # the legend's box only
     key.legend(handles=[Patch(facecolor="white", edgecolor="black", linewidth=2.5, label="a scorer's culprit"),
                         *[Patch(facecolor=style.TAGS[k]["face"], label=who) for k, who in
                           (("blamed", "blamed by the stylist"), ("swapped", "the swapped item"))],
@@ -393,18 +392,19 @@ def spread_sentence(data: CaseData, c: int, per_dim) -> str:
 
 def run_sentence(t, one, posthoc, auc: dict, full: dict) -> str:
     """The chapter's numbers on this run, beside the claims of 'What we learned'."""
-    col = (t.kind == "color").to_numpy()
-    small, opq, hit = t.interpretable_hit[col].mean(), t.opaque_hit[col].mean(), one.group_hit.mean()
+    col, hit = (t.kind == "color").to_numpy(), one.group_hit.mean()  # below: the colour swaps alone
+    small, opq, z = t.interpretable_hit[col].mean(), t.opaque_hit[col].mean(), (hit - 0.75) / _se(one.group_hit)
     return (f"On this run the swapped item is found in {t.interpretable_hit.mean():.0%} (interpretable) and "
             f"{t.opaque_hit.mean():.0%} (opaque) of {len(t)} cases, chance {t.chance.mean():.0%}. IFIV on the "
-            f"interpretable groups names the stylist's group in {hit:.1%} of {len(one)} cases, "
-            f"{(hit - 0.75) / _se(one.group_hit):.0f} standard errors above three in four; the embedding's dimensions "
-            f"named after the fact, in {posthoc.mean():.0%} (chance 50%). Test AUC: {auc['interpretable']:.3f} and "
-            f"{auc['opaque']:.3f}; {full['first']:.3f} for the book's scorer. On colour swaps alone the interpretable "
-            f"scorer finds the swapped item in {small:.0%} (chance {t.chance[col].mean():.0%}), "
-            f"{'less' if small < opq else 'more'} often than the opaque scorer ({opq:.0%}), and the book's scorer in "
-            f"{t.book_hit[col].mean():.0%}: names say that colour is at fault; which item of a colour clash is the "
-            "odd one out is learnt from outfits.")
+            f"interpretable groups names the stylist's group in {hit:.1%} of {len(one)} cases, {abs(z):.1f} standard "
+            f"errors {'above' if z > 0 else 'below'} three in four; the embedding's dimensions named after the fact, "
+            f"in {posthoc.mean():.0%} (chance 50%). Test AUC: {auc['interpretable']:.3f} and {auc['opaque']:.3f}; "
+            f"{full['first']:.3f} for the book's scorer. On colour swaps alone the interpretable scorer finds the "
+            f"swapped item in {small:.0%} (chance {t.chance[col].mean():.0%}), "
+            f"{('less often than', 'as often as', 'more often than')[int(np.sign(small - opq)) + 1]} the opaque "
+            f"scorer ({opq:.0%}); the book's scorer, from every training outfit, in "
+            f"{t.book_hit[col].mean():.0%}." + (" Names say that colour is at fault; which item of a colour clash is "
+                                                "the odd one out is learnt from outfits." if small < opq else ""))
 
 
 def book_findings(wb, t, one, posthoc) -> tuple:
