@@ -181,6 +181,9 @@ def test_an_unshipped_model_on_full_data_is_said_and_logged_for_the_tour(tmp_pat
     other = cache.Cache("scorer-pairwise", {"seed": 98}, shippable=True)
     assert other.load() is None and store.load() is None
     assert capsys.readouterr().out == "Training the pairwise scorer of seed 98 here too.\n"
+    # a design study's variant is named with its design, not as the book's own scorer of that seed
+    assert cache._model_name("scorer-pairwise", {"seed": 0, "activation": "relu"}) == \
+        "the pairwise scorer of seed 0 (activation relu)"
     # the tour's log lists every load, said or not
     assert (tmp_path / "live.txt").read_text().split() == [store.path.name, other.path.name, store.path.name]
     assert cache.Cache("features", {"seed": 99}).load() is None  # not a shippable stage: nothing said

@@ -234,8 +234,10 @@ _UNSHIPPED_SAID: set = set()  # the unshipped models this process has named
 
 def _model_name(stage: str, config: dict) -> str:
     """'the shape-texture CNN', 'the pairwise scorer of seed 1': a shippable stage as a reader names it."""
-    if stage.startswith("scorer-"):
-        return f"the {stage.removeprefix('scorer-')} scorer of seed {config.get('seed', 0)}"
+    if stage.startswith("scorer-"):  # a design study's variant must not read as the book's own scorer
+        design = [f"{k.replace('_', ' ')} {v}" for k, v in config.items() if k in ("activation", "label_smoothing")]
+        return (f"the {stage.removeprefix('scorer-')} scorer of seed {config.get('seed', 0)}"
+                + (f" ({', '.join(design)})" if design else ""))
     return {"shape_cnn": "the shape-texture CNN"}.get(stage, f"the {stage} model")
 
 
