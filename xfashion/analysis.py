@@ -191,9 +191,10 @@ def compare_by_rule(by_rule: pd.DataFrame, n_rule: pd.Series, pair: str = "pairw
         # the difference's own standard error: two non-overlapping 2-SE intervals asked for about 2.8 of them
         "mean-pool calls more good outfits bad than the pairwise model, by more than two standard errors":
             a[good] - p[good] > 2 * (se(a, good) ** 2 + se(p, good) ** 2) ** 0.5,
-        "in balanced accuracy mean-pool is behind the pairwise model on every colour and counting rule, by more than "
+        # not on the counting rules: on data seed 2 mean-pool trails by 1.3 SE on season clashes
+        "in balanced accuracy mean-pool is behind the pairwise model on the pairwise colour rules, by more than "
         "two standard errors":
-            all(behind[r] > 2 * (bal_se(a, r) ** 2 + bal_se(p, r) ** 2) ** 0.5 for r in colour_pairs + counting),
+            all(behind[r] > 2 * (bal_se(a, r) ** 2 + bal_se(p, r) ** 2) ** 0.5 for r in colour_pairs),
         "on the pairwise colour rules the pairwise model catches at least as many clashes, and more hue clashes":
             bool((a[colour_pairs] >= p[colour_pairs]).all() and a["hue_clash"] > p["hue_clash"] + 0.03),
         "on counting rules mean-pool catches about as many clashes as the pairwise model":
@@ -326,8 +327,8 @@ def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> 
         f"and a pair term lets it see which two items meet: here it ranks test outfits with AUC {pairwise_auc:.3f}, "
         f"the model without interactions {pool_auc:.3f}.",
         "* The pair term pays on rules about which two colours meet (hue clash, navy with black). On rules that count "
-        "(too many colours, season clashes) a pooled model catches about as many clashes, but it calls many more good "
-        "outfits bad, so in balanced accuracy it is behind on every colour and counting rule; and it catches far fewer "
+        "(too many colours, season clashes) a pooled model catches about as many clashes, but it calls more good "
+        "outfits bad, which in balanced accuracy puts it behind on the pairwise colour rules; and it catches far fewer "
         "busy clashes: counting busy garments needs a 'busy' that the features carry only approximately.",
         "* The scorer fails where its features blur what a rule reads: busy_clash is its weakest rule "
         f"({busy_missed:.0%} of busy clashes missed here), and its mistakes there, false alarms and misses pooled, "
