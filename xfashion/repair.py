@@ -7,6 +7,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import CATEGORIES, COLOR_NAMES, Catalog
+from .evaluate.sentences import rule_name
 from .explain import attribute
 from .outfits import check_outfit, outfit_violations
 from .scorer import outfit_features, score
@@ -80,7 +81,7 @@ def suggest_repairs(model, catalog: Catalog, feats, items, colors=None, *, metho
 
 def _verdict(catalog, items, colors) -> str:
     found = outfit_violations(catalog, items, colors)
-    return "good" if not found else "bad: " + ", ".join(sorted({v.rule.replace("_", " ") for v in found}))
+    return "good" if not found else "bad: " + ", ".join(sorted({rule_name(v.rule) for v in found}))
 
 
 def repair_success(model, catalog: Catalog, feats, outfits, n: int = 200, methods=("ifiv", "random"),

@@ -89,7 +89,7 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     fig, axes, kinds = _attribution_strip(images, names, attribution.values[b, : len(items)].numpy(), groups,
                                           culprit_item if framed else None, method_name(attribution.method), blamed,
                                           swapped)
-    oracle = "good" if not verdict else "bad: " + ", ".join(sorted({v.rule.replace("_", " ") for v in verdict}))
+    oracle = "good" if not verdict else "bad: " + ", ".join(sorted({rule_name(v.rule) for v in verdict}))
     group = group_name(groups[pair_group])
     pair = "" if attribution.item_level else f"; culprit (item, group): item {pair_item}'s {group}"
     lead = "culprit item" if framed else "lowest item"

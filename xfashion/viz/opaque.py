@@ -72,7 +72,7 @@ def case_sentence(data: CaseData, c: int) -> str:
     row, cases = data.table.iloc[c], data.cases
     pos, n = int(row.position), int(row["items"])
     items, colors = cases.items[c, :n], cases.colors[c, :n]
-    rules = ", ".join(sorted({v.rule.replace("_", " ") for v in outfit_violations(data.catalog, items, colors)}))
+    rules = ", ".join(sorted({rule_name(v.rule) for v in outfit_violations(data.catalog, items, colors)}))
     what = f"the swapped {COLOR_NAMES[colors[pos]]} {CATEGORIES[data.catalog.category[items[pos]]]} (item {pos})"
     fault = "both its groups" if row.truth == "both" else f"its {group_name(row.truth)}"
 

@@ -214,7 +214,7 @@ def plot_dataset_stats(catalog: Catalog, splits: dict):
     sns.countplot(data=sizes[sizes.split == "train"], x="size", hue="label", ax=axes[2])
     axes[2].set_title("Outfit size (train)")
     # shares, not counts: the training split is eight times the others, and on one count axis they vanish
-    rules = pd.DataFrame([{"split": k, "rule": r.replace("_", " "), "share": 100 / (v.oracle_label == 0).sum()}
+    rules = pd.DataFrame([{"split": k, "rule": rule_name(r), "share": 100 / (v.oracle_label == 0).sum()}
                           for k, v in splits.items() for rs in v.rules for r in rs])
     sns.barplot(data=rules, y="rule", x="share", hue="split", estimator="sum", errorbar=None, ax=axes[3])
     axes[3].set(title="Violations per rule", xlabel="% of the split's bad outfits", ylabel="")
