@@ -230,3 +230,11 @@ def test_every_checked_exercise_belongs_to_a_chapter(tmp_path):
     md.write_text("# x\n")
     with pytest.raises(ValueError, match="has no notebooks table"):
         write_table(md, "notebooks")
+
+
+def test_the_course_guides_checked_column_names_exactly_the_exercises_with_a_check():
+    from xfashion.exercises import CHECKS
+    rows = re.findall(r"^\| (\d\d\.\d) [^|]*\|[^|]*\|[^|]*\|[^|]*\| *(yes)? *\|$",
+                      (REPO_ROOT / "docs" / "course_guide.md").read_text(), flags=re.M)
+    assert len(rows) >= 30, "the guide's exercise table was not found"
+    assert {key for key, checked in rows if checked} == set(CHECKS)
