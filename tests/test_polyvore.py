@@ -283,9 +283,26 @@ def test_the_generated_fixture_is_written_once_so_its_photo_features_stay_cached
     first = [p.stat().st_mtime_ns for p in images]
     assert polyvore_source()[0] == root  # a second run reuses it: the images keep their modification times,
     assert [p.stat().st_mtime_ns for p in images] == first  # which key the photo-feature cache
-    (root / ".generator").write_text("other generator code")  # written by another version: written again
+    (root / ".complete").unlink()  # a run stopped while writing it: written again
     polyvore_source()
     assert [p.stat().st_mtime_ns for p in images] != first
+
+
+def test_another_generator_version_writes_its_own_fixture_beside_the_first(tmp_path, monkeypatch):
+    from xfashion.polyvore import data
+
+    monkeypatch.setenv("XFASHION_CACHE", str(tmp_path))
+    monkeypatch.setenv("XFASHION_POLYVORE", str(tmp_path / "absent"))
+    first = data.polyvore_source()[0]
+    draw = data._draw
+
+    def edited_draw(*args, **kwargs):  # other source text: another version of the generator's code
+        return draw(*args, **kwargs)
+
+    monkeypatch.setattr(data, "_draw", edited_draw)
+    second = data.polyvore_source()[0]
+    assert second != first and second.parent == first.parent  # both kept: a clone and a working tree share one cache
+    assert (first / ".complete").exists() and (second / ".complete").exists()
 
 
 def test_the_source_line_shows_no_machine_path(tmp_path, monkeypatch, capsys):

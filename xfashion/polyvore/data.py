@@ -293,9 +293,9 @@ def polyvore_source(root=None, quiet: bool = False) -> tuple:
     if (real / "polyvore_item_metadata.json").exists():
         say(f"Polyvore Outfits found in {_shown(real, root)}")
         return real, True
-    fixture = _current_fixture(cache_dir() / "polyvore-fixture")
+    fixture = _current_fixture(cache_dir())
     say(f"Polyvore Outfits not found in {_shown(real, root)}; running on the generated fixture "
-        f"({fixture.name}, in xfashion's cache folder).\n{WHERE_TO_GET}")
+        f"(in xfashion's cache folder).\n{WHERE_TO_GET}")
     return fixture, False
 
 
@@ -313,17 +313,19 @@ def _shown(folder: Path, root=None) -> str:
     return str(root) if root is not None and not Path(root).is_absolute() else folder.name
 
 
-def _current_fixture(root: Path) -> Path:
-    """The fixture in ``root``, written only when absent or made by other generator code.
+def _current_fixture(parent: Path) -> Path:
+    """The fixture that this version of the generator writes, in a folder of ``parent`` named by its code.
 
-    Rewriting it on every run would give its images new modification times, which key the photo-feature
-    cache (``photos.extract_photo_features``): every run would re-extract them and leave another cache file.
+    Named by the generator's code digest, like every cached stage: two checkouts sharing one cache folder
+    (a clone beside the working tree) each find their own fixture instead of overwriting the other's. Written
+    only when absent: rewriting it would give its images new modification times, which key the photo-feature
+    cache (``photos.extract_photo_features``), so every run would re-extract them.
     """
-    stamp = root / ".generator"
-    code = digest([make_fixture, _draw])
-    if not (stamp.exists() and stamp.read_text() == code and (root / "polyvore_item_metadata.json").exists()):
+    root = parent / f"polyvore-fixture-{digest([make_fixture, _draw], length=8)}"
+    done = root / ".complete"  # written last: a run stopped halfway leaves a folder without it
+    if not done.exists():
         make_fixture(root)
-        stamp.write_text(code)
+        done.write_text("")
     return root
 
 
