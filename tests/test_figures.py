@@ -107,6 +107,11 @@ def test_every_signed_attribution_figure_uses_the_series_map_a_symmetric_scale_a
     blamed = np.flatnonzero(xf.outfits.outfit_blame(wb_small.catalog, items).sum(1) > 0).tolist()
     tagged = [k for k, ax in enumerate(axes[0]) if any(t.get_gid() == "tag:blamed" for t in ax.texts)]
     assert tagged == blamed and blamed  # a bad outfit has someone to blame
+    assert fig._suptitle.get_text().startswith(f"IFIV: culprit item {culprit}; culprit (item, group): item ")
+    fig, axes = xf.viz.plot_explanation(wb_small.catalog, items, attr, score=1.0)  # the model calls it good
+    title = fig._suptitle.get_text()  # a lowest item and cell, no culprit, and no frame
+    assert title.startswith(f"IFIV: lowest item {culprit}; lowest (item, group): item ") and "culprit" not in title
+    assert not [ax for ax in axes[0] if ax.spines["top"].get_linewidth() == style.CULPRIT["linewidth"]]
 
     fig, ax = plt.subplots()
     xf.viz.explanations.plot_attribution_heatmap(attr, ax=ax)

@@ -91,9 +91,9 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
                                           swapped)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({rule_name(v.rule) for v in verdict}))
     group = group_name(groups[pair_group])
-    pair = "" if attribution.item_level else f"; culprit (item, group): item {pair_item}'s {group}"
-    lead = "culprit item" if framed else "lowest item"
-    fig.suptitle(prefix + (title or f"{method_name(attribution.method)}: {lead} {culprit_item}{pair}\n"
+    lead = "culprit" if framed else "lowest"  # a good outfit has a lowest item and cell, no culprit
+    pair = "" if attribution.item_level else f"; {lead} (item, group): item {pair_item}'s {group}"
+    fig.suptitle(prefix + (title or f"{method_name(attribution.method)}: {lead} item {culprit_item}{pair}\n"
                                     f"stylist: {oracle}"), fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
     if kinds:
