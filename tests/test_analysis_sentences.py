@@ -36,7 +36,7 @@ def test_the_outfit_story_groups_families_by_the_item_they_name_and_counts_hits(
                                   "saliency": attribution([[[-2, 1.5], [-1, 0]]])},
                                  0, blame, ["red Shirt", "grey Trouser"], 7, "hue_clash",
                                  attribution([[[0, 0], [-1, 0]]]))
-    assert said[0] == "Outfit 7 breaks `hue_clash`, and the stylist blames the red Shirt (item 0)."
+    assert said[0] == "Outfit 7 breaks the stylist's rule hue clash, and the stylist blames the red Shirt (item 0)."
     assert "IFIV names the red Shirt (item 0); IG and saliency name the grey Trouser (item 1)" in said[1]
     # saliency's lowest cell (-2, item 0) lies off its lowest item (item 1: -1 + 0 < -2 + 1.5)
     assert said[2].startswith("For saliency, the framed cell")
@@ -82,9 +82,10 @@ def test_the_largest_of_many_gaps_must_pass_bonferronis_bar():
     blame[:, 0, 0] = 1
     good, bad = [[-1, 0], [0, 0]], [[0, 0], [-1, 0]]
     family = ["colour only"] * 10 + ["shape-texture only"] * 10
-    h = families.family_hits({"ifiv": attribution([good] * 20), "m": attribution([good] * 19 + [bad])},
-                             blame, family, [2] * 20)
-    said, z, bar = families.largest_gap(h, ["m"])
+    h = families.family_hits({"ifiv": attribution([good] * 20),
+                              "integrated_gradients_mean": attribution([good] * 19 + [bad])}, blame, family, [2] * 20)
+    said, z, bar = families.largest_gap(h, ["integrated_gradients_mean"])
+    assert "the largest gap, IG from the mean item on the shape-texture-only outfits, is 1.0" in said  # the book's name
     assert bar == pytest.approx(2.2414, abs=1e-3)  # two gaps: the normal quantile of 1 - 0.05 / 4
     assert z == pytest.approx(1.0)  # m misses one of the ten shape-texture outfits: 0.1 over its SE 0.1
     assert "Bonferroni" in said and said.endswith("the split does not separate them from IFIV.")

@@ -14,7 +14,8 @@ from ..analysis import Verdicts
 from ..explain import Attribution
 from ..rules import DEFAULT_RULES, StylistRules
 from .agreement import hits, method_agreement
-from .sentences import chance_hits, group_name
+from .metrics import method_name
+from .sentences import chance_hits, group_name, rule_name
 
 FAMILIES = ("colour only", "shape-texture only", "mixed")
 _NUMBER = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven", "eight"]))
@@ -56,7 +57,9 @@ def outfit_story(families: dict, b: int, blame, names, outfit: int, rules: str, 
     agree = sum(len(fs) for k, fs in by_item.items() if k in blamed)
     elsewhere = [name for name, a in families.items()  # the lowest cell lies off the lowest item
                  if not a.item_level and int(a.culprit()[0][b]) != int(a.culprit_item()[b])]
-    return [f"Outfit {outfit} breaks {_words(f'`{r}`' for r in rules.split(', '))}, and the stylist blames "
+    rules = rules.split(", ")
+    return [f"Outfit {outfit} breaks the stylist's {'rule' if len(rules) == 1 else 'rules'} "
+            f"{_words(rule_name(r) for r in rules)}, and the stylist blames "
             f"{_words(_item(names, k) for k in sorted(blamed))}.",
             f"The {_number(len(families))} families name {_number(len(by_item))} different culprit "
             f"{'items' if len(by_item) > 1 else 'item'}: {'; '.join(said)}.",
@@ -234,13 +237,13 @@ def largest_gap(h: FamilyHits, methods, against: str = "ifiv", level: float = 0.
     z, m, f = max(gaps)
     bar = NormalDist().inv_cdf(1 - level / (2 * len(gaps)))
     sentence = (f"Split by family, the other contribution methods make {len(gaps)} comparisons with IFIV at the item "
-                f"level; the largest gap, {m.replace('_', ' ')} on the {f.replace(' ', '-')} outfits, is {z:.1f} "
+                f"level; the largest gap, {method_name(m)} on the {f.replace(' ', '-')} outfits, is {z:.1f} "
                 f"standard errors. The largest of {len(gaps)} gaps is large by luck more often than one gap "
                 f"chosen in advance, so it must pass a higher bar: {bar:.1f} standard errors, the bar of one test "
                 f"at a level of {level:.0%} / {len(gaps)} (Bonferroni's correction, which keeps the chance that any "
                 f"of the {len(gaps)} passes by luck under {level:.0%}). It falls "
                 + ("short of the bar: the split does not separate them from IFIV." if z <= bar else
-                   f"beyond the bar: on the {f.replace(' ', '-')} outfits {m.replace('_', ' ')} finds a blamed item "
+                   f"beyond the bar: on the {f.replace(' ', '-')} outfits {method_name(m)} finds a blamed item "
                    f"{'less' if h.gap(against, m, f)[0] > 0 else 'more'} often than IFIV, more than chance explains."))
     return sentence, z, bar
 
@@ -273,7 +276,7 @@ def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss
         f"- Completeness is a check, not a given: feature IG misses {ig_miss:.2%} of the score gap, pixel IG from a "
         f"blank image {pixel_miss:.0%}, because its path skips the colour.",
         f"- IFIV costs one forward and one backward pass; of the methods costing up to {passes:.0f} times as many, "
-        f"the best, {best.replace('_', ' ')}, found a blamed item on {h.rate(best):.0%} of these outfits, IFIV on "
+        f"the best, {method_name(best)}, found a blamed item on {h.rate(best):.0%} of these outfits, IFIV on "
         f"{h.rate('ifiv'):.0%}, a random culprit on {h.chance['all']['item_hit']:.0%} (chance)."])
 
 
