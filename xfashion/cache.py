@@ -245,7 +245,8 @@ def _note_unshipped(stage: str, config: dict, name: str, cached: bool) -> None:
     """Say that a model the book does not ship is trained (or was, on this machine), and log it for the tour.
 
     Full data only: the shipped weights are the full data's, small-data mode always trains. The
-    reason is given once per process, then one line per further model, and nothing for a model
+    reason (a shipped model of this configuration made from other data or code, or no shipped copy) is given
+    once per process, then one line per further model, and nothing for a model
     already named (a chapter on another data seed loads a dozen such models, several twice).
     """
     if small_mode():
@@ -253,8 +254,14 @@ def _note_unshipped(stage: str, config: dict, name: str, cached: bool) -> None:
     what = _model_name(stage, config)
     how = f"loading {what} this machine trained before" if cached else f"training {what} here"
     if not _UNSHIPPED_SAID:
-        print(f"{how[0].upper()}{how[1:]}: the book ships the models of data seed 0 made by today's training code "
-              f"only (after changing that code on purpose, {RETRAIN_HINT}).")
+        shipped = [e for e in weights_manifest()["files"].values()
+                   if e.get("stage") == stage and e.get("config") == _json(config)]
+        # only a model the book ships under other data or code calls for a retrain; an exercise's variant does not
+        why = (f"the book's copy of it was made from other data or training code (it ships the models of data seed 0 "
+               f"made by today's code; after changing that code on purpose, {RETRAIN_HINT})" if shipped else
+               "the book ships only the models its chapters load, so this one is trained once on this machine "
+               "and cached")
+        print(f"{how[0].upper()}{how[1:]}: {why}.")
     elif name not in _UNSHIPPED_SAID:
         print(f"{how[0].upper()}{how[1:]} too.")
     _UNSHIPPED_SAID.add(name)
