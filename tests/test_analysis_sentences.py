@@ -128,9 +128,8 @@ def test_the_busy_reading_and_the_false_alarms_say_what_the_rule_and_the_scorer_
     shown = pd.Series({"miss": 1569, "false alarm": 922})
     said = analysis.false_alarm_paragraph(objected, errors, outfits, shown)
     assert said.startswith("The figure's miss is test outfit 1569: 2 of its 3 garments are busy")
-    assert ("In its false alarm, test outfit 922, the scorer objects most to item 3, the grey Coat (framed: logit "
-            "+3.41 without it, -3.43 with it), its busiest garment; re-dyed green it makes the outfit good "
-            "(+7.49).") in said
+    assert ("In its false alarm, test outfit 922, the item the scorer objects to, the framed grey Coat, is its "
+            "busiest garment; re-dyed green it makes the outfit good.") in said
     # outfit 896: every absence lowers the logit, so it names no objected item and is left out of the counts
     assert ("Of the 3 false alarms with two garments or more, 1 names no objected item: no item's absence raises the "
             "logit") in said
@@ -144,6 +143,34 @@ def test_the_busy_reading_and_the_false_alarms_say_what_the_rule_and_the_scorer_
         objected.drop(896), errors, outfits, shown)
     assert analysis.false_alarm_paragraph(objected, errors, outfits, shown).endswith(
         "it has learnt 'busy' tangled with colour, not as a texture threshold alone.")
+
+
+def test_leave_one_out_names_the_item_whose_absence_raises_the_logit_most_and_its_best_colour():
+    redyed = np.full(13, -2.0)
+    redyed[4] = 0.75  # palette colour 4 turns the outfit good
+    said = analysis.leave_one_out_sentence(1402, -5.5, [-3.0, -6.1, 6.49], redyed, "beige Coat")
+    assert said.startswith("Test outfit 1402 scores -5.50; left out one at a time, its items leave -3.00, -6.10 and "
+                           "+6.49. Without item 2, the beige Coat, the logit rises most (+11.99)")
+    assert said.endswith(f"the Coat gives logits from -2.00 to +0.75 ({analysis.COLOR_NAMES[4]}), so a colour alone "
+                         "turns the outfit good.")
+    assert analysis.leave_one_out_sentence(7, -1.0, [0.5, -1.5], redyed - 3, "red Shirt").endswith(
+        f"the Shirt gives logits from -5.00 to -2.25 ({analysis.COLOR_NAMES[4]}), none of them above zero.")
+    # every absence lowers the logit: no item is objected to, and nothing is said of a re-dye
+    none = analysis.leave_one_out_sentence(7, -1.0, [-2.0, -1.5], redyed, "red Shirt")
+    assert none.endswith("No item's absence raises the logit, so the outfit names no item the scorer objects to.")
+
+
+
+def test_the_history_and_logit_sentences_read_their_numbers():
+    history = [{"epoch": e, "train_loss": t, "val_loss": v, "val_auc": a}
+               for e, t, v, a in [(1, 0.6, 0.5, 0.80), (2, 0.3, 0.2, 0.90), (3, 0.2, 0.25, 0.95), (4, 0.1, 0.3, 0.94)]]
+    said = analysis.history_sentence(history)
+    assert said.startswith("The training loss falls from 0.600 to 0.100 over 4 epochs; the validation loss is lowest "
+                           "at epoch 2 (0.200) and ends at 0.300, and the validation AUC peaks at epoch 3 (0.9500)")
+    logits = {"ours": [3.0, 1.0, -2.0, 0.5], "pooled": [-1.0, 2.0, 1.0, 2.0]}
+    said = analysis.logit_sentence(logits, np.array([1, 1, 0, 0]))
+    assert "ours: median +2.0 for good outfits and -0.8 for bad ones, 1 of 4 on the wrong side of zero" in said
+    assert "pooled: median +0.5 for good outfits and +1.5 for bad ones, 3 of 4 on the wrong side of zero" in said
 
 
 def test_the_rule_table_shows_three_decimals_and_a_blank_where_balanced_accuracy_is_undefined():

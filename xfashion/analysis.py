@@ -291,12 +291,13 @@ def false_alarm_paragraph(objected: pd.DataFrame, errors: pd.DataFrame, outfits:
         if o["without"] > o["logit"]:
             role = {"1st": "its busiest garment", "2nd": "its second-busiest garment, the one the busy rule reads"}.get(
                 o["texture rank"], "not one of its two busiest garments")
-            redye = (f"re-dyed {o['best colour']} it makes the outfit good ({o['re-dyed']:+.2f})" if o["re-dyed"] > 0
-                     else f"no palette colour for it makes the outfit good (at best {o['re-dyed']:+.2f})")
+            # the logits were said where the chapter worked this outfit by hand: here, what they mean
+            redye = (f"re-dyed {o['best colour']} it makes the outfit good" if o["re-dyed"] > 0
+                     else "no palette colour for it makes the outfit good")
             typical = o["texture rank"] in _TWO_BUSIEST or o["re-dyed"] > 0
-            said.append(f"In its false alarm, test outfit {alarm}, the scorer objects most to item {o['item']}, the "
-                        f"{o['name']} (framed: logit {o['without']:+.2f} without it, {o['logit']:+.2f} with it), "
-                        f"{role}; {redye}" + ("." if typical else ": the exception to the pattern that follows."))
+            said.append(f"In its false alarm, test outfit {alarm}, the item the scorer objects to, the framed "
+                        f"{o['name']}, is {role}; {redye}"
+                        + ("." if typical else ": the exception to the pattern that follows."))
     real = objected[objected["without"] > objected["logit"]]
     busiest = real[real["texture rank"].isin(_TWO_BUSIEST)]
     saved = int((busiest["re-dyed"] > 0).sum())
@@ -336,10 +337,7 @@ def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> 
         "* Accuracy on one kind of outfit needs its counterpart: a share of clashes caught means little without the "
         "share of good outfits passed, which balanced accuracy averages with it.",
         "* Error analysis counts mistakes by outcome (a missed clash, a false alarm) and by rule, then looks at the "
-        "outfits behind the counts, picked by a rule stated in advance, and asks what the rule saw in them.",
-        "* SiLU units are the book's convention, fixed before any explanation was computed; the reason, that smooth "
-        "gradients make a first-order reading more faithful, is a hypothesis, and chapter 07 tests it against the "
-        "other designs instead of assuming it."])
+        "outfits behind the counts, picked by a rule stated in advance, and asks what the rule saw in them."])
 
 
 def outfits_per_rule(outfits: OutfitSet, rows) -> pd.Series:
@@ -396,3 +394,44 @@ def near_threshold(near: pd.DataFrame) -> Verdicts:
         f"apart, from {int(clash['misjudged'])} misses: {alone(clash)}).",
         f"Pooled, each side weighted by its share of the mistakes, the misjudged outfits lie {pooled:.2f} of the "
         f"threshold nearer to it than those judged right, {pooled / pooled_se:.1f} standard errors."])
+
+
+def leave_one_out_sentence(outfit: int, logit: float, without, redyed, name: str) -> str:
+    """One outfit's leave-one-out and re-dye, worked by hand in chapter 03, in two sentences.
+
+    ``logit`` is the outfit's logit, ``without[k]`` its logit with item ``k`` left out, ``redyed[c]`` its logit
+    with the objected item (the largest ``without``), ``name`` (e.g. "beige Coat"), in palette colour ``c``.
+    """
+    without, redyed = np.asarray(without, dtype=float), np.asarray(redyed, dtype=float)
+    p, kind = int(np.argmax(without)), name.split(" ", 1)[-1]
+    each = ", ".join(f"{w:+.2f}" for w in without[:-1]) + f" and {without[-1]:+.2f}"
+    said = f"Test outfit {outfit} scores {logit:+.2f}; left out one at a time, its items leave {each}. "
+    if without[p] <= logit:
+        return said + "No item's absence raises the logit, so the outfit names no item the scorer objects to."
+    best = int(np.argmax(redyed))
+    return (said + f"Without item {p}, the {name}, the logit rises most ({without[p] - logit:+.2f}): that is the item "
+            f"the scorer objects to. Re-dyed in the {len(redyed)} palette colours, the {kind} gives logits from "
+            f"{redyed.min():+.2f} to {redyed.max():+.2f} ({COLOR_NAMES[best]}), "
+            + ("so a colour alone turns the outfit good." if redyed[best] > 0 else "none of them above zero."))
+
+
+def history_sentence(history: list) -> str:
+    """What a training run's curves show (:attr:`xfashion.training.TrainResult.history`), in one sentence."""
+    h = pd.DataFrame(history).set_index("epoch")
+    kept, lowest = int(h["val_auc"].idxmax()), int(h["val_loss"].idxmin())
+    return (f"The training loss falls from {h['train_loss'].iloc[0]:.3f} to {h['train_loss'].iloc[-1]:.3f} over "
+            f"{len(h)} epochs; the validation loss is lowest at epoch {lowest} ({h['val_loss'].min():.3f}) and ends at "
+            f"{h['val_loss'].iloc[-1]:.3f}, and the validation AUC peaks at epoch {kept} ({h['val_auc'].max():.4f}), "
+            "the weights kept. Early stopping watches the AUC, not the loss: the AUC ranks outfits, the loss also "
+            "charges confident logits, so the two can peak a few epochs apart.")
+
+
+def logit_sentence(logits: dict, oracle_label) -> str:
+    """Per scorer, the median logit of good and of bad test outfits and how many lie on the wrong side of zero."""
+    good, parts = np.asarray(oracle_label) > 0, []
+    for name, z in logits.items():
+        z = np.asarray(z, dtype=float)
+        parts.append(f"{name}: median {np.median(z[good]):+.1f} for good outfits and {np.median(z[~good]):+.1f} for "
+                     f"bad ones, {int(((z > 0) != good).sum())} of {len(z):,} on the wrong side of zero")
+    return ("Medians of the logits, " + "; ".join(parts) + ". An outfit on the wrong side of the dashed line is a "
+            "mistake: a good outfit left of it, a bad one right of it.")
