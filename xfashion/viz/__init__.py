@@ -27,6 +27,7 @@ from .explanations import (
 )
 from .items import negative_sentence as negative_sentence  # chapter 01's, with plot_busy
 from .items import plot_busy as plot_busy
+from .items import plot_embedding_map as plot_embedding_map  # chapter 02's map, beside its neighbour counts
 from .items import probe_sentence as probe_sentence  # chapter 02's, with probe_table and tau_explorer
 from .items import probe_table as probe_table
 from .items import tau_explorer as tau_explorer
@@ -36,7 +37,6 @@ from .outfits import (
     plot_color_histogram,
     plot_confusion,
     plot_dataset_stats,
-    plot_embedding_map,
     plot_history,
     plot_item_grid,
     plot_items,

@@ -215,6 +215,36 @@ def tau_explorer(catalog: Catalog, split: str = "test"):
 
 
 # ----------------------------------------------------------------------------- the shape-texture embedding (chapter 02)
+def plot_embedding_map(catalog: Catalog, table, n: int = 3000, axes=None):
+    """The shape-texture embedding in two PCA dimensions, one small panel per category over all the points in grey.
+
+    A category's points take its region's colour (garments, shoes, bags): regions apart, categories mixing.
+    """
+    if axes is None:
+        _, axes = plt.subplots(2, 5, figsize=(style.MAX_WIDTH, 4.4), sharex=True, sharey=True)
+    fig = axes.flat[0].figure
+    coords, rows = embedding_map(table, n)
+    category, slot = catalog.category[rows], np.array(SLOTS)[catalog.slot[rows]]
+    region = np.where(np.isin(slot, GARMENT_SLOTS), "garment", slot)
+    color = style.category_colors(["garment", "shoes", "bag"])
+    order = ["T-shirt/top", "Shirt", "Pullover", "Coat", "Dress", "Trouser", "Sandal", "Sneaker", "Ankle boot", "Bag"]
+    for name, ax in zip(order, axes.flat):  # the tops and the coat, which mix, side by side
+        ax.scatter(*coords.T, s=2, color="0.85", linewidth=0, rasterized=True)
+        own = category == CATEGORIES.index(name)
+        ax.scatter(*coords[own].T, s=3, color=color[region[own][0]] if own.any() else "k", linewidth=0,
+                   rasterized=True)
+        ax.set_title(name, fontsize=style.MIN_FONT)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.supxlabel("first principal component", fontsize=style.MIN_FONT)
+    fig.supylabel("second principal component", fontsize=style.MIN_FONT)
+    fig.suptitle("Shape-texture embedding (PCA): each category's items over all items (grey)", fontsize=style.MIN_FONT)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.legend(handles=[Patch(color=c, label=r) for r, c in color.items()], loc="upper center", ncol=3,
+               bbox_to_anchor=(0.5, 0.955), frameon=False, fontsize=style.MIN_FONT)
+    return fig, axes
+
+
 def map_neighbours(catalog: Catalog, table, k: int = 10, seed: int = 0) -> tuple[pd.Series, pd.Series]:
     """On the embedding's 2-D map (:func:`xfashion.analysis.embedding_map`, the points drawn), the mean share of a
     point's ``k`` nearest neighbours in its own region (garment, shoes, bag) and in its own category."""

@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from ..analysis import embedding_map, nearest_neighbours
+from ..analysis import nearest_neighbours
 from ..data import CATEGORIES, COLOR_NAMES, PALETTE, SLOTS, Catalog, render
 from ..evaluate.sentences import group_name, rule_name
 from ..groups import COLOR_GROUP, SHAPE_GROUP
-from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_examples
+from ..outfits import OutfitSet, outfit_blame, outfit_violations, rule_counts, rule_examples
 from ..rules import GROUPS
 from ..scorer import score_outfit
 from ..utils import check_count
@@ -198,26 +199,40 @@ def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
 
 
 def plot_dataset_stats(catalog: Catalog, splits: dict):
-    """Items per slot and colour, outfit sizes per label, each rule's share of each split's bad outfits (seaborn)."""
+    """Items per slot and colour, the training outfits' sizes, each rule's share of each split's bad outfits.
+
+    Splits take :data:`~xfashion.viz.style.CATEGORICAL`'s colours. Slots and rules are shares of a split, not
+    counts: the training split is eight times the others, and on one count axis they would vanish.
+    """
     fig, axes = plt.subplots(2, 2, figsize=(style.MAX_WIDTH, 7.5))
     axes = axes.ravel()
     table = catalog.table()
-    sns.countplot(data=table, x="slot", hue="split", order=SLOTS, ax=axes[0])
-    axes[0].set_title("Items per slot")
-    pal = {c.name: c.rgb for c in PALETTE}
-    sns.countplot(data=table, x="colour", order=COLOR_NAMES, hue="colour", palette=pal, legend=False, ax=axes[1])
-    axes[1].tick_params(axis="x", rotation=70)
-    axes[1].set_title("Items per colour")
-    frames = [pd.DataFrame({"split": k, "size": v.mask.sum(1), "label": np.where(v.label > 0, "good", "bad")})
-              for k, v in splits.items()]
-    sizes = pd.concat(frames)
-    sns.countplot(data=sizes[sizes.split == "train"], x="size", hue="label", ax=axes[2])
-    axes[2].set_title("Outfit size (train)")
-    # shares, not counts: the training split is eight times the others, and on one count axis they vanish
-    rules = pd.DataFrame([{"split": k, "rule": rule_name(r), "share": 100 / (v.oracle_label == 0).sum()}
-                          for k, v in splits.items() for rs in v.rules for r in rs])
-    sns.barplot(data=rules, y="rule", x="share", hue="split", estimator="sum", errorbar=None, ax=axes[3])
+    hue = style.category_colors(splits)
+    share = table.groupby("split").slot.value_counts(normalize=True).mul(100).rename("share").reset_index()
+    sns.barplot(data=share, x="slot", y="share", hue="split", order=SLOTS, hue_order=list(hue), palette=hue,
+                ax=axes[0])
+    axes[0].set(title="Items per slot", xlabel="", ylabel="% of the split's items")
+    colours = table["colour"].value_counts().reindex(COLOR_NAMES)
+    axes[1].bar(COLOR_NAMES, colours.values, color=[c.rgb for c in PALETTE], edgecolor="0.2", linewidth=0.5)
+    axes[1].tick_params(axis="x", rotation=70)  # the edge above keeps the white bar visible
+    axes[1].set(title="Items per colour (all splits)", ylabel="items")
+    # a negative is its good outfit with items replaced in their own slots: the sizes of good and bad are one
+    sizes = pd.Series(splits["train"].mask.sum(1)[splits["train"].label > 0]).value_counts().sort_index()
+    axes[2].bar(sizes.index, sizes.values, color=style.CATEGORICAL[3])
+    axes[2].set_xticks(sizes.index)
+    axes[2].set(title="Good training outfits per size\n(each negative has its good outfit's size)",
+                xlabel="items in the outfit", ylabel="outfits")
+    counts = {k: rule_counts(v) for k, v in splits.items()}  # the rules, most frequent in training first
+    rules = pd.DataFrame([{"split": k, "rule": rule_name(r), "share": 100 * counts[k][r] / (v.oracle_label == 0).sum()}
+                          for k, v in splits.items() for r, _ in counts["train"].most_common()])
+    sns.barplot(data=rules, y="rule", x="share", hue="split", hue_order=list(hue), palette=hue, errorbar=None,
+                ax=axes[3])
     axes[3].set(title="Violations per rule", xlabel="% of the split's bad outfits", ylabel="")
+    for ax in axes:
+        ax.title.set_fontsize(style.MIN_FONT + 1)
+        ax.tick_params(labelsize=style.MIN_FONT)
+        if ax.get_legend():
+            ax.legend(title="split", fontsize=style.MIN_FONT, title_fontsize=style.MIN_FONT, frameon=False)
     fig.tight_layout()
     return fig, axes
 
@@ -271,21 +286,32 @@ def plot_color_histogram(catalog: Catalog, color_features, items, axes=None):
 
 
 def plot_history(history, columns, ax=None, title: str = ""):
-    """Training curves from a list of per-epoch dicts, named in words, the legend beside the curves."""
+    """Training curves from a list of per-epoch dicts: one colour per quantity (loss, accuracy, AUC), solid for
+    training and dashed for held-out data, each curve named in words in the legend beside it."""
     fig, ax = _axes(ax, size=(7, 3.2))
     frame = pd.DataFrame(history)
-    for col in columns:  # 'val_auc' -> 'validation AUC'
-        words = col.replace("val_", "validation ").replace("train_", "training ").replace("_", " ")
-        ax.plot(frame["epoch"], frame[col], marker="o", label=words.replace("auc", "AUC"))
+    metrics = list(dict.fromkeys(col.split("_", 1)[-1] for col in columns))  # 'val_auc' -> 'auc'
+    color = style.category_colors(metrics)
+    for col in columns:
+        part, metric = col.split("_", 1) if "_" in col else ("", col)
+        held_out = part != "train"
+        words = f"{SPLIT_WORDS.get(part, part)} {metric.replace('auc', 'AUC').replace('_', ' ')}".strip()
+        ax.plot(frame["epoch"], frame[col], color=color[metric], ls="--" if held_out else "-",
+                marker="s" if held_out else "o", ms=4, label=words)
     if "val_auc" in frame:  # the weights kept: the epoch of the best validation AUC
         best = int(frame.loc[frame["val_auc"].idxmax(), "epoch"])
-        ax.axvline(best, color="grey", ls=":", lw=1, label=f"kept (epoch {best})")
+        ax.axvline(best, color="black", ls=":", lw=1, label=f"kept (epoch {best})")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch", fontsize=style.MIN_FONT)
+    ax.set_ylabel(" and ".join(m.replace("auc", "AUC").replace("_", " ") for m in metrics), fontsize=style.MIN_FONT)
+    ax.tick_params(labelsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False)
-    ax.set_title(title)
+    ax.set_title(title, fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
     return fig, ax
+
+
+SPLIT_WORDS = {"train": "training", "val": "validation", "test": "test"}
 
 
 def plot_confusion(confusion, ax=None):
@@ -298,18 +324,6 @@ def plot_confusion(confusion, ax=None):
     ax.set_ylabel("true")
     acc = np.trace(confusion) / confusion.sum()
     ax.set_title(f"shape-texture CNN on Fashion-MNIST test: accuracy {acc:.3f}")
-    return fig, ax
-
-
-def plot_embedding_map(catalog: Catalog, table, n: int = 3000, ax=None):
-    """The shape-texture embedding in two PCA dimensions, coloured by category."""
-    fig, ax = _axes(ax, size=(7.5, 5))
-    coords, rows = embedding_map(table, n)
-    sns.scatterplot(x=coords[:, 0], y=coords[:, 1], hue=np.array(CATEGORIES)[catalog.category[rows]],
-                    hue_order=CATEGORIES, s=8, linewidth=0, palette="tab10", ax=ax)
-    ax.legend(fontsize=style.MIN_FONT, markerscale=2, bbox_to_anchor=(1, 1))
-    ax.set(xlabel="first principal component", ylabel="second principal component",
-           title="shape-texture embedding (PCA), coloured by category")
     return fig, ax
 
 
@@ -334,8 +348,6 @@ def plot_neighbours(catalog: Catalog, features: dict, item: int, k: int = 6, spl
 
 def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red"):
     """Re-colour one item and show both feature groups before and after (pure function)."""
-    from matplotlib.patches import Patch
-
     k = COLOR_NAMES.index(color)
     before = COLOR_NAMES[catalog.color[item]]
     with torch.no_grad():
@@ -353,7 +365,7 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
     ax.bar(x + width / 2, out[COLOR_GROUP][1], width, color=[c.rgb for c in PALETTE], edgecolor="k", linewidth=0.5)
     ax.set_xticks(x, COLOR_NAMES, rotation=90, fontsize=style.MIN_FONT)
     ax.set_ylabel("share of garment", fontsize=style.MIN_FONT)
-    ax.set_title("color group: the mass moves to the new colour", fontsize=style.MIN_FONT)
+    ax.set_title(f"{group_name(COLOR_GROUP)} group: the mass moves to the new colour", fontsize=style.MIN_FONT)
     # the re-coloured bars wear their palette colours; the key shows the one that carries the mass
     ax.legend(handles=[Patch(facecolor="lightgrey", edgecolor="k", label=f"original ({before})"),
                        Patch(facecolor=PALETTE[k].rgb, edgecolor="k", label=f"re-coloured ({color})")],
@@ -362,10 +374,11 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
     ax.set_yticks(np.linspace(0, 1, 5))
     st = out[SHAPE_GROUP]
     ax = axes[1, 1]
-    ax.plot(st[0], "o-", label="original")
-    ax.plot(st[1], "x--", label="re-coloured")
+    # two styles, no sign colours: the black line is the original, the dashed one on top the re-coloured
+    ax.plot(st[0], "o-", color="black", ms=5, label="original")
+    ax.plot(st[1], "x--", color=style.CATEGORICAL[0], ms=7, mew=2, label="re-coloured")
     change = float(np.linalg.norm(st[1] - st[0]) / np.linalg.norm(st[0]))
-    ax.set_title(f"shape_texture group: stays put (relative change {change:.1e})", fontsize=style.MIN_FONT)
+    ax.set_title(f"{group_name(SHAPE_GROUP)} group: stays put (relative change {change:.1e})", fontsize=style.MIN_FONT)
     ax.set_xlabel(f"embedding dimension (st00 to st{st.shape[1] - 1:02d})", fontsize=style.MIN_FONT)
     ax.set_ylabel("value (standardised)", fontsize=style.MIN_FONT)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
