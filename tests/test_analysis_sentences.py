@@ -220,3 +220,16 @@ def test_a_gap_beyond_the_bar_names_the_method_and_its_direction_and_all_hits_sa
     story = families.outfit_story({"a": attribution([good]), "b": attribution([good])}, 0, blame[0],
                                   ["red Shirt", "grey Trouser"], 1, "hue_clash", attribution([bad]))
     assert story[3].startswith("Of the two, all name an item the stylist blames")
+
+
+def test_chapter_05s_lessons_name_the_best_method_in_words_and_say_the_mean_items_score_where_given():
+    blame = torch.zeros(20, 2, 2)
+    blame[:, 0, 0] = 1
+    good = [[-1, 0], [0, 0]]
+    family = ["colour only"] * 10 + ["shape-texture only"] * 10
+    h = families.family_hits({m: attribution([good] * 20) for m in ("ifiv", "grad_cam", "integrated_gradients_mean")},
+                             blame, family, [2] * 20)
+    said = families.lessons(14, 12, 0.61, h, 0.0024, 0.83, 251, "integrated_gradients_mean", mean_outfit=-7.22)
+    assert "the best, IG from the mean item, found a blamed item on 100% of these outfits" in said
+    assert "itself bad (the all-mean outfit scores -7.22 on average)" in said and said.count("\n- ") == 4
+    assert "all-mean" not in families.lessons(14, 12, 0.61, h, 0.0024, 0.83, 251, "ifiv")

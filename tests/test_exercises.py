@@ -81,7 +81,7 @@ RIGHT = {"06.4": lambda sizes: float(np.mean(1 / sizes)),
          "03.4": lambda: {("red", "red"): True, ("green", "green"): True, ("red", "green"): False,
                           ("green", "red"): False},
          "04.4": lambda: (lambda x: (x - 1) ** 2, 1.5),  # slope +1 at 1.5, yet f(0) = 1 > f(1.5) = 0.25
-         "05.4": lambda: (lambda x: x[0] * 10 * 0.01 + x[1] * 0.5 * 4 - x[2], [0.01, 4.0, 3.0]),
+         "05.4": lambda: (lambda x: -2 * x[0] - x[1] + x[2], [0.1, 5.0, 1.0]),  # steep on item 0, large item 1
          "01.1": lambda o: float((o.mask[o.oracle_label > 0].sum(1) <= 3).mean()), "02.3": busy_neighbours,
          "01.2": grey, "01.4": lambda: ["green", "pink", "purple"], "02.2": white_gradient, "03.1": shuffle,
          "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,

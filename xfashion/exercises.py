@@ -256,18 +256,18 @@ def _misleading_slope(answer):
 
 
 def _sensitive_not_culprit(answer):
-    """05.4: a score of three items where Saliency's top item is not IFIV's culprit."""
+    """05.4: a score of three items where Saliency's culprit (the most negative gradient) is not IFIV's."""
     s, x = answer()
     x = torch.as_tensor(x, dtype=torch.float64).clone().requires_grad_(True)
     if x.shape != (3,):
         raise NotYet(f"x should hold three item values, shape (3,); got {tuple(x.shape)}")
     (grad,) = torch.autograd.grad(s(x), x)
-    saliency, ifiv = grad.abs(), (x * grad).detach()
-    top, culprit = int(saliency.argmax()), int(ifiv.argmin())
+    saliency, ifiv = grad.detach(), (x * grad).detach()  # the book's Saliency keeps the gradient's sign
+    top, culprit = int(saliency.argmin()), int(ifiv.argmin())
     if top == culprit or ifiv[culprit] >= 0:
-        raise NotYet(f"Saliency's top item is {top}, IFIV's culprit (most negative x * gradient) is {culprit} with "
-                     f"{float(ifiv[culprit]):+.3f}: they must differ, with a negative culprit")
-    return (f"Saliency points at item {top} (|gradient| {float(saliency[top]):.2f}), IFIV at item {culprit} "
+        raise NotYet(f"Saliency's culprit (most negative gradient) is {top}, IFIV's (most negative x * gradient) is "
+                     f"{culprit} with {float(ifiv[culprit]):+.3f}: they must differ, with a negative IFIV culprit")
+    return (f"Saliency's culprit is item {top} (gradient {float(saliency[top]):+.2f}), IFIV's item {culprit} "
             f"({float(ifiv[culprit]):+.2f}): sensitivity asks what a small change would do, contribution what the "
             "item's value does")
 

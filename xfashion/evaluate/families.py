@@ -249,7 +249,7 @@ def largest_gap(h: FamilyHits, methods, against: str = "ifiv", level: float = 0.
 
 
 def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss: float, pixel_miss: float,
-            passes: float, best: str) -> str:
+            passes: float, best: str, mean_outfit: float | None = None) -> str:
     """Chapter 05's take-away as Markdown bullets, each true on every data seed, with this run's numbers.
 
     Parameters
@@ -259,6 +259,7 @@ def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss
     ig_miss, pixel_miss : the share of the score gap feature IG and pixel IG miss (their convergence delta)
     passes : the most forward passes per outfit of a contribution method, in units of IFIV's one
     best : the contribution method that finds a blamed item most often
+    mean_outfit : the all-mean outfit's mean logit, the reference of the removal methods (said where given)
     """
     col, sh = FAMILIES[0], FAMILIES[1]
     return "\n".join([
@@ -274,7 +275,10 @@ def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss
         f"errors ({h.rate('grad_cam', sh):.0%} against {h.rate('ifiv', sh):.0%}, chance "
         f"{h.chance[sh]['item_hit']:.0%}).",
         f"- Completeness is a check, not a given: feature IG misses {ig_miss:.2%} of the score gap, pixel IG from a "
-        f"blank image {pixel_miss:.0%}, because its path skips the colour.",
+        f"blank image {pixel_miss:.0%}, because its path skips the colour."
+        + ("" if mean_outfit is None else " Nor is a reference neutral: the mean item that the removal methods put in "
+           f"place of a feature is itself bad (the all-mean outfit scores {mean_outfit:+.2f} on average), so their "
+           "values read 'better or worse than the mean item'."),
         f"- IFIV costs one forward and one backward pass; of the methods costing up to {passes:.0f} times as many, "
         f"the best, {method_name(best)}, found a blamed item on {h.rate(best):.0%} of these outfits, IFIV on "
         f"{h.rate('ifiv'):.0%}, a random culprit on {h.chance['all']['item_hit']:.0%} (chance)."])
