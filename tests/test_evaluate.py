@@ -432,6 +432,8 @@ def test_a_swap_case_caption_says_the_unique_culprit_and_each_verdict_as_the_att
         verdict = "a hit" if k == pos else "a miss"
         assert f"IFIV names item {k} ({verdict})" in text
         said["hit" if k == pos else "miss"] += 1
+        r, n = int(attrs["random"].culprit_item()[c]), int(cases.size[c])  # random's verdict says its odds
+        assert f"random names item {r} ({'a hit' if r == pos else 'a miss'}; chance 1 in {n})" in text
         if k != pos:  # the miss is explained with the two totals the ranking compared
             totals = attrs["ifiv"].values[c].sum(-1)
             assert f"item {k}'s values sum to {float(totals[k]):+.2f}, below the swapped item's " \

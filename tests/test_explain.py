@@ -425,3 +425,22 @@ def test_chance_hits_are_the_shares_a_uniformly_random_culprit_is_blamed_on():
     assert got["pair_hit"] == pytest.approx((2 / 6 + 1 / 8) / 2)
     with pytest.raises(ValueError, match="one size per outfit"):
         chance_hits(blame, [3])
+
+
+def test_random_draws_once_per_case_whatever_its_batch():
+    # each case is seeded by its own content: the same case draws the same values alone, in a batch, or moved;
+    # two cases draw different values (one seed per batch gave every batch the same numbers)
+    model, batch = LinearInColor(), toy_batch(sizes=(3, 3, 5, 4))
+    both = xf.attribute(model, batch, "random").values
+
+    def rows(order):
+        return xf.outfits.OutfitBatch({g: x[order] for g, x in batch.features.items()}, batch.slot[order],
+                                      batch.mask[order], batch.label[order], batch.items[order])
+
+    alone = torch.cat([xf.attribute(model, rows([k]), "random").values for k in range(4)])
+    flipped = xf.attribute(model, rows([3, 2, 1, 0]), "random").values
+    assert torch.equal(both, alone) and torch.equal(flipped, both.flip(0))
+    assert not torch.allclose(both[0, :3], both[1, :3])  # two cases of the same size draw apart
+    assert (both[0, 3:] == 0).all() and (both[0, :3] != 0).all()  # padding stays zero
+    other = xf.attribute(model, batch, "random", seed=1).values
+    assert not torch.allclose(other, both)  # the seed still chooses the draws

@@ -154,30 +154,32 @@ def sanity_findings(report) -> tuple:
                     ": it finds the swapped item more often on the randomised scorer." if
                     sal["randomised model"] > sal["trained model"] else "."))
     r_on, r_off = report.sanity.loc["random", "trained model"], report.sanity.loc["random", "randomised model"]
-    apart, level = abs(r_on - r_off) / drop_se["random"], _sanity_chance(report)
-    said.append(f"Random reads neither scorer: its two bars, {r_on:.3f} and {r_off:.3f}, are two random rankings of "
-                f"the same re-explained cases, on which a random ranking's expected level is {level:.3f}. " + (
-                    f"They lie {apart:.1f} binomial standard errors apart, more than independent draws would, because "
-                    "random's generator is seeded alike on every call (a batch of up to 64 cases, on every scorer "
-                    "seed): its cases reuse the same random numbers, fewer independent draws than the error bars "
-                    "assume. Read the dashed "
-                    "chance line, not the random bars, as the floor." if apart > 2 else
-                    f"They lie {apart:.1f} standard errors apart: the noise every pair of bars carries."))
+    chance = _sanity_chance(report)  # each re-explained case's chance, 1 / its number of items
+    apart, level = abs(r_on - r_off) / drop_se["random"], chance.mean()
+    se_level = np.sqrt((chance * (1 - chance)).sum()) / len(chance)
+    if r_on == r_off:  # the same cases draw the same noise, whichever scorer is explained
+        said.append(f"Random reads neither scorer and draws its noise from each case's own content, so it ranks the "
+                    f"re-explained cases alike on both: its two bars are one, {r_on:.3f}, where a random ranking's "
+                    f"expected level on those cases is {level:.3f} ({(r_on - level) / se_level:+.1f} standard errors).")
+    else:
+        said.append(f"Random reads neither scorer: its two bars, {r_on:.3f} and {r_off:.3f}, are two random rankings "
+                    f"of the same re-explained cases, {apart:.1f} standard errors apart, where a random ranking's "
+                    f"expected level on those cases is {level:.3f}.")
     said.append("Not detecting, so not judged: " + listing([method_name(m) for m in lead.index if m not in detects])
                 + " (a lead on the trained scorer under three standard errors of its share).")
     return {"clear": clear, "pictures": pictures, "weak": weak, "trained": trained, "left": left,
             "drop_se": drop_se}, said
 
 
-def _sanity_chance(report) -> float:
-    """A random ranking's expected item top-1 on the cases the sanity check re-explained for random."""
+def _sanity_chance(report) -> np.ndarray:
+    """A random ranking's expected item top-1 on each case the sanity check re-explained for random."""
     from .runner import spread
 
     rows = report.per_case[report.per_case.method == "random"].sort_values(["seed", "case"])
     cap, chance = report.config["sanity_cases"], []
     for _, one in rows.groupby("seed"):
         chance.append(1 / one["size"].to_numpy(float)[spread(len(one), min(cap, max(10, len(one) // 2)))])
-    return float(np.concatenate(chance).mean())
+    return np.concatenate(chance)
 
 
 # ----------------------------------------------------------------------------------------------- chapter 08

@@ -397,19 +397,25 @@ def hit_rates(report, metric: str = "item_top1", methods=None) -> pd.DataFrame:
         raise ValueError(f"metric must be 'item_top1', 'pair_top1' or 'mrr'; got {metric!r}.")
     s, pc = report.summary, report.per_case
     methods = [m for m in (methods or s.index) if m in s.index]
-    groups = len(report.first.groups)
     rows = {}
     for m in methods:
-        mine = pc[pc.method == m]
-        n = mine["size"].to_numpy(dtype=float)
-        if metric == "item_top1":
-            chance = float((1 / n).mean())
-        elif metric == "mrr":
-            chance = float(np.mean([sum(1 / k for k in range(1, int(x) + 1)) / x for x in n]))
-        else:
-            named = mine["kind"].isin(report.first.groups).to_numpy()
-            chance = float((1 / (n[named] * groups)).mean()) if named.any() else math.nan
+        each = chance_per_case(pc[pc.method == m], metric, report.first.groups)
+        chance = float(np.nanmean(each)) if (each == each).any() else math.nan
         rows[m] = {"mean": float(s.loc[m, metric]), "sd": float(s.loc[m, f"{metric}_sd"]),
                    "lo": float(s.loc[m, f"{metric}_lo"]), "hi": float(s.loc[m, f"{metric}_hi"]), "chance": chance,
                    "cases": int(s.loc[m, "cases"])}
     return pd.DataFrame(rows).T.astype({"cases": int})
+
+
+def chance_per_case(per_case: pd.DataFrame, metric: str, groups=("color", "shape_texture")) -> np.ndarray:
+    """Each case's chance of a hit by ``metric`` (``item_top1``, ``pair_top1`` or ``mrr``) under a uniformly
+    random ranking of its items, or of its (item, group) cells; NaN where the metric does not score the case
+    (``pair_top1`` on a whole-item swap) or for another metric. ``per_case`` needs ``size`` and ``kind``."""
+    n = per_case["size"].to_numpy(dtype=float)
+    if metric == "item_top1":
+        return 1 / n
+    if metric == "mrr":
+        return np.array([sum(1 / k for k in range(1, int(x) + 1)) / x for x in n])
+    if metric == "pair_top1":
+        return np.where(per_case["kind"].isin(list(groups)).to_numpy(), 1 / (n * len(groups)), np.nan)
+    return np.full(len(n), np.nan)

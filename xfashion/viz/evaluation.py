@@ -9,14 +9,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from ..data import SLOTS
 from ..evaluate.findings import PAIR_NAMES, margin_curve  # noqa: F401  (margin_curve: the explorer's)
-from ..evaluate.metrics import METRICS, method_name, metric_name  # noqa: F401 (method_name, metric_name: here too)
+from ..evaluate.metrics import METRICS, chance_per_case, method_name, metric_name  # noqa: F401 (here too)
 from ..evaluate.sentences import group_name, kind_name
 from ..explain import get_method
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from . import style
+from .labels import METHOD_MARKS, method_styles, place_labels, plot_accuracy_vs_cost  # noqa: F401 (here too)
 from .outfits import _axes, heatmap
 
 
@@ -81,7 +83,8 @@ SLOT_COLORS = style.category_colors(SLOTS)
 
 def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1", methods=None,
                      unambiguous: bool = False, ax=None):
-    """Bar plot of a detection metric per method and ``by`` group, 95% bootstrap intervals and case counts.
+    """Bar plot of a detection metric per method and ``by`` group, 95% bootstrap intervals and case counts, each
+    bar's chance level (a random ranking of the same cases' items) a black dash across it.
 
     Swap kinds and slots keep one colour across figures; the legend gives each group's number of cases.
     """
@@ -95,6 +98,13 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
     palette = {k: fixed[k] for k in order} if fixed else None
     sns.barplot(data=data, x="method", y=metric, hue=by, order=method_order, hue_order=order, palette=palette,
                 errorbar=("ci", 95), n_boot=500, seed=0, ax=ax)
+    chance = data.assign(chance=chance_per_case(data, metric)).dropna(subset=[metric]) \
+        .groupby(["method", by]).chance.mean()
+    for key, bars in zip(order, ax.containers):  # one container of bars per group, a bar per method
+        for bar in bars:
+            m = method_order[round(bar.get_x() + bar.get_width() / 2)]
+            if (m, key) in chance.index:
+                ax.hlines(chance[m, key], bar.get_x(), bar.get_x() + bar.get_width(), color="k", lw=2, zorder=4)
     # the number of cases per group goes into the legend, not onto the bars, where it would overprint the
     # whiskers; methods with a case cap explain fewer, which the legend says as a range
     counts = data.groupby([by, "method"]).size()
@@ -105,47 +115,18 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
         return f"{kind_name(key) if by == 'kind' else key} ({n} cases)"
 
     handles, labels = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="k", lw=2))
     # the legend goes under the method names, not beside the bars, so the figure keeps the book's width
-    ax.legend(handles, [label(k) for k in labels], fontsize=style.MIN_FONT, ncol=3, frameon=False,
+    ax.legend(handles, [label(k) for k in labels] + ["chance: a random ranking of the bar's cases"],
+              fontsize=style.MIN_FONT, ncol=2 if len(labels) % 2 else 3, frameon=False,
               title="swap kind" if by == "kind" else by, bbox_to_anchor=(0.5, -0.22), loc="upper center")
     ax.set_xticks(ax.get_xticks(), [method_name(m) for m in method_order], rotation=20, ha="right",
                   fontsize=style.MIN_FONT)
     shown = metric_name(metric)
     ax.set(ylim=(0, 1.05), xlabel="", ylabel=f"{shown} ↑")
     ax.set_title(f"{shown} by {'swap kind' if by == 'kind' else by} ({'unambiguous' if unambiguous else 'all'} "
-                 "cases; 95% bootstrap CI)", fontsize=style.MIN_FONT)
+                 "cases; 95% bootstrap CI; black dash: chance)", fontsize=style.MIN_FONT)
     return fig, ax
-
-
-def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
-    """Detection accuracy against milliseconds per outfit (log scale), one marker per method with a legend.
-
-    Methods whose points coincide (IFIV, InputXGradient and DeepLift compute the same numbers) keep
-    distinct markers and colours, so the legend tells them apart where labels would overprint.
-    """
-    fig, ax = _axes(ax, size=(5.6, 4.4))  # with the legend outside: the book's column
-    acc = report.per_case.groupby("method")[metric].mean()
-    ms = report.cost["ms_per_outfit"]
-    colours = sns.color_palette("tab20", len(ms))
-    markers = "osD^vP*Xhp<>8d"
-    # a point drawn over others nearly at its place (within 0.06 decades and 0.015 in accuracy) would hide
-    # them: each point grows with the number of later points on it and later points draw on top, so
-    # coinciding methods show as nested markers
-    x, y = np.log10(ms.to_numpy(dtype=float)), acc.reindex(ms.index).to_numpy(dtype=float)
-    for k, m in enumerate(ms.index):
-        covered_by = int(((np.abs(x[k + 1:] - x[k]) < 0.06) & (np.abs(y[k + 1:] - y[k]) < 0.015)).sum())
-        ax.scatter(ms[m], acc[m], s=55 * 1.9 ** covered_by, color=colours[k], marker=markers[k % len(markers)],
-                   edgecolor="k", linewidth=0.5, label=method_name(m), zorder=3 + k)
-    ax.axhline(acc.get("oracle", np.nan), color="k", ls=":", lw=1, label="oracle ceiling")
-    ax.axhline(report.random_expected[metric], color="grey", ls="--", lw=1, label="random ranking (analytic)")
-    ax.set_xscale("log")
-    ax.set_xlabel("ms per outfit (log) ↓")
-    ax.set_ylabel(f"{metric_name(metric, arrow=True)} (all cases)")
-    ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
-    return fig, ax
-
-
-METHOD_MARKS = ("s", "^", "D", "v", "P", "X", "*", "h")  # a marker per method, beside its colour
 
 
 def plot_deletion_curves(report, methods=None, ax=None):
@@ -159,10 +140,12 @@ def plot_deletion_curves(report, methods=None, ax=None):
     curves = report.deletion if methods is None else report.deletion[methods]
     if "ifiv" in curves:
         ax.plot(curves.index, curves["ifiv"], color="black", marker="o", ms=5, lw=2.5, label=method_name("ifiv"))
-    inks = style.CATEGORICAL
-    for k, m in enumerate(c for c in curves if c not in ("ifiv", "random")):
-        ax.plot(curves.index, curves[m], color=inks[k % len(inks)], marker=METHOD_MARKS[k % len(METHOD_MARKS)],
-                ms=5, lw=1.2, ls="-" if k < len(inks) else "-.", label=method_name(m))
+    looks = method_styles(report.cost.index if hasattr(report, "cost") else curves.columns)
+    others = [c for c in curves if c not in ("ifiv", "random")]
+    for k, m in enumerate(others):
+        look = looks.get(m) or method_styles(others)[m]
+        ax.plot(curves.index, curves[m], color=look["color"], marker=look["marker"],
+                ms=5, lw=1.2, ls="-" if k < len(style.CATEGORICAL) else "-.", label=method_name(m))
     if "random" in curves:
         ax.plot(curves.index, curves["random"], color="0.6", ls="--", lw=1.5, label="random (chance)")
     ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")
@@ -203,16 +186,20 @@ def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
     r = rates.dropna(subset=["mean"]).sort_values("mean", ascending=False)
     fig, ax = _axes(ax, size=(style.MAX_WIDTH, 0.38 * len(r) + 1.3))
     y = np.arange(len(r))
-    ax.hlines(y, r["lo"], r["hi"], color="0.35", lw=1, label="95% bootstrap interval, pooled cases")
-    ax.hlines(y, r["mean"] - r["sd"].fillna(0), r["mean"] + r["sd"].fillna(0), color="k", lw=4,
-              label="± sd over scorer seeds")
-    ax.plot(r["mean"], y, "o", color="k", ms=6, label="mean over scorer seeds")
-    ax.plot(r["chance"], y, "|", color="0.55", ms=16, mew=2.5, label="chance (a random ranking)")
+    # the seeds' sd a wide pale band, the pooled interval a thin black line with end ticks over it: where one
+    # lies inside the other, both still show
+    ax.hlines(y, r["mean"] - r["sd"].fillna(0), r["mean"] + r["sd"].fillna(0), color=style.CATEGORICAL[0], alpha=0.35,
+              lw=9, label="± sd over scorer seeds")
+    ax.errorbar(r["mean"], y, xerr=[r["mean"] - r["lo"], r["hi"] - r["mean"]], fmt="none", ecolor="k", lw=1.2,
+                capsize=5, capthick=1.2, label="95% bootstrap interval, pooled cases")
+    ax.plot(r["mean"], y, "o", color="k", ms=5, label="mean over scorer seeds")
+    ax.plot(r["chance"], y, "|", color="0.5", ms=18, mew=2.5, label="chance (a random ranking)")
     for k, (_, row) in enumerate(r.iterrows()):
-        ax.text(1.02, k, f"{row['mean']:.2f}  ({int(row['cases']):,} cases)", va="center", fontsize=style.MIN_FONT)
+        ax.text(1.02, k, f"{row['mean']:.2f}  ({int(row['cases']):,} cases)", va="center", fontsize=style.MIN_FONT,
+                transform=ax.get_yaxis_transform())
     ax.set_yticks(y, [method_name(m) for m in r.index], fontsize=style.MIN_FONT)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1.0)
+    ax.set_xlim(0, 1.02)  # the oracle's dot at 1 whole
     ax.set_xlabel(f"{metric_name(metric)} ↑ (controlled swaps)", fontsize=style.MIN_FONT)
     ax.grid(axis="x", lw=0.3)
     ax.legend(fontsize=style.MIN_FONT, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 1.2 / (len(r) + 3)),
@@ -269,7 +256,8 @@ def swap_case_caption(catalog, cases, c: int, attributions: dict, rules=None) ->
     first = next(iter(attributions))
     for m, a in attributions.items():
         k = int(a.culprit_item()[c])
-        verdicts.append(f"{method_name(m)} names item {k} ({'a hit' if k == pos else 'a miss'})")
+        luck = f"; chance 1 in {n}" if m == "random" else ""  # random hits by luck: how likely, on this outfit
+        verdicts.append(f"{method_name(m)} names item {k} ({'a hit' if k == pos else 'a miss'}{luck})")
     said.append("; ".join(verdicts) + ".")
     a = attributions[first]
     k = int(a.culprit_item()[c])
@@ -423,12 +411,14 @@ def plot_hit_rates(summary: pd.DataFrame, metric: str, chance: float, highlight=
     fig, ax = plt.subplots(figsize=(style.fit_width(7.5), 0.42 * len(rows) + 1.1), layout="constrained")
     y = np.arange(len(rows))
     mean, lo, hi = (rows[c].astype(float).to_numpy() for c in (metric, f"{metric}_lo", f"{metric}_hi"))
-    ax.barh(y, mean, color=["0.25" if m in highlight else "#7570b3" for m in rows.index], height=0.65)
+    # methods are categories: teal, the series' first categorical colour (purple is the 'blamed' tag's)
+    ax.barh(y, mean, color=["0.25" if m in highlight else style.CATEGORICAL[0] for m in rows.index], height=0.65)
     ax.errorbar(mean, y, xerr=[mean - lo, hi - mean], fmt="none", ecolor="k", capsize=3, lw=1)
     for k, v in enumerate(mean):
         ax.text(min(hi[k], 1.0) + 0.015, k, f"{v:.3f}", va="center", fontsize=style.MIN_FONT)
     ax.axvline(chance, color="0.4", ls="--", lw=1.2)
-    ax.text(chance, len(rows) - 0.35, f" chance {chance:.2f}", color="0.3", fontsize=style.MIN_FONT, va="bottom")
+    ax.text(chance, 1.01, f"chance {chance:.2f}", color="0.3", fontsize=style.MIN_FONT, va="bottom", ha="center",
+            transform=ax.get_xaxis_transform())  # above the bars, never over one
     ax.set_yticks(y, [pair_row_name(m) for m in rows.index], fontsize=style.MIN_FONT)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.12)

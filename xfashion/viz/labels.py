@@ -1,0 +1,103 @@
+"""Methods and their names on a figure: one look per method (colour and marker shape, the same in every figure
+of a report), direct labels, each name set where it overlaps no other name and no point, and the figure that
+needs both, accuracy against cost (chapter 07)."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.transforms import Bbox
+
+from ..evaluate.metrics import method_name, metric_name
+from . import style
+from .outfits import _axes
+
+METHOD_MARKS = ("s", "^", "D", "v", "P", "X", "*", "h")  # a marker shape per method, beside its colour
+
+
+def method_styles(methods) -> dict:
+    """Each method's look, ``{method: {"color", "marker"}}``, the same in every figure of a report: IFIV black,
+    random grey, the others :data:`~xfashion.viz.style.CATEGORICAL` in order, a marker shape each."""
+    looks, k = {}, 0
+    for m in methods:
+        if m in ("ifiv", "random"):
+            looks[m] = {"color": "black" if m == "ifiv" else "0.6", "marker": "o"}
+        else:
+            inks = style.CATEGORICAL
+            looks[m] = {"color": inks[k % len(inks)], "marker": METHOD_MARKS[k % len(METHOD_MARKS)]}
+            k += 1
+    return looks
+
+
+def place_labels(ax, x, y, labels, pad: float = 2.0) -> list:
+    """Name each point ``(x[k], y[k])`` of ``ax`` at the first place around it, nearest first, where the name
+    overlaps no other name, no point and stays inside the axes; a name set further out gets a thin line to
+    its point. Call it once the axes' limits and the figure's layout are final. Returns the texts."""
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    points = ax.transData.transform(np.c_[x, y])
+    taken = [Bbox.from_extents(px - 7, py - 7, px + 7, py + 7) for px, py in points]
+    texts = []
+    # the most crowded points choose first, while there is room around them
+    crowd = [int((np.hypot(*(points - p).T) < 60).sum()) for p in points]
+    for k in sorted(range(len(labels)), key=lambda k: -crowd[k]):
+        for dist in (7, 16, 28, 42, 60):
+            for dx, dy in ((1, 0), (-1, 0), (0.7, 0.8), (0.7, -0.8), (-0.7, 0.8), (-0.7, -0.8), (0, 1), (0, -1)):
+                text = ax.annotate(labels[k], (x[k], y[k]), xytext=(dx * dist, dy * dist), textcoords="offset points",
+                                   ha="left" if dx > 0 else "right" if dx < 0 else "center",
+                                   va="center" if dy == 0 else "bottom" if dy > 0 else "top", fontsize=style.MIN_FONT,
+                                   arrowprops={"arrowstyle": "-", "color": "0.35", "lw": 0.8, "shrinkA": 0,
+                                               "shrinkB": 4} if dist > 7 else None)
+                box = text.get_window_extent(renderer).expanded(1.0, 1.0).padded(pad)
+                inside = frame.containsx(box.x0) and frame.containsx(box.x1) and frame.containsy(box.y0) \
+                    and frame.containsy(box.y1)
+                if inside and not any(box.overlaps(other) for other in taken):
+                    taken.append(box)
+                    texts.append(text)
+                    break
+                text.remove()
+            else:
+                continue
+            break
+        else:  # nowhere free: beside the point, overlapping (said, not hidden)
+            texts.append(ax.annotate(labels[k], (x[k], y[k]), xytext=(7, 0), textcoords="offset points",
+                                     va="center", fontsize=style.MIN_FONT))
+    return texts
+
+
+def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
+    """Detection accuracy against milliseconds per outfit (log scale), one marker per method, named beside it.
+
+    Each method keeps its look of the deletion curves (:func:`method_styles`: IFIV black, random grey, the
+    others the series' categorical colours and a marker shape each). Methods whose points coincide (IFIV
+    and feature ablation, on some data seeds) show as nested markers, the earlier one larger; every name
+    takes the first place around its point that overlaps no other name or marker, with a thin line
+    to the point when it has to sit further out.
+    """
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 4.8))
+    acc = report.per_case.groupby("method")[metric].mean()
+    ms = report.cost["ms_per_outfit"]
+    looks = method_styles(ms.index)
+    # a point drawn over others nearly at its place (within 0.06 decades and 0.015 in accuracy) would hide
+    # them: each point grows with the number of later points on it and later points draw on top, so
+    # coinciding methods show as nested markers
+    x, y = np.log10(ms.to_numpy(dtype=float)), acc.reindex(ms.index).to_numpy(dtype=float)
+    for k, m in enumerate(ms.index):
+        covered_by = int(((np.abs(x[k + 1:] - x[k]) < 0.06) & (np.abs(y[k + 1:] - y[k]) < 0.015)).sum())
+        ax.scatter(ms[m], acc[m], s=55 * 1.9 ** covered_by, color=looks[m]["color"], marker=looks[m]["marker"],
+                   edgecolor="k", linewidth=0.5, zorder=3 + k)
+    ceiling, floor = acc.get("oracle", np.nan), report.random_expected[metric]
+    ax.axhline(ceiling, color="k", ls=":", lw=1)
+    ax.axhline(floor, color="0.4", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlim(10 ** (np.nanmin(x) - 0.5), 10 ** (np.nanmax(x) + 1.3))  # room for the names on either side
+    ax.set_ylim(min(floor, np.nanmin(y)) - 0.06, (ceiling if ceiling == ceiling else np.nanmax(y)) + 0.06)
+    ax.set_xlabel("ms per outfit, this CPU (log scale) ↓", fontsize=style.MIN_FONT)
+    ax.set_ylabel(f"{metric_name(metric, arrow=True)} (all cases)", fontsize=style.MIN_FONT)
+    ax.tick_params(labelsize=style.MIN_FONT)
+    right = ax.get_xlim()[1]
+    if ceiling == ceiling:
+        ax.text(right, ceiling, "oracle (the ceiling) ", ha="right", va="bottom", fontsize=style.MIN_FONT)
+    ax.text(right, floor, "chance: a random ranking ", ha="right", va="top", fontsize=style.MIN_FONT, color="0.3")
+    fig.tight_layout()
+    keep = ~np.isnan(y)
+    place_labels(ax, ms.to_numpy(dtype=float)[keep], y[keep], [method_name(m) for m in ms.index[keep]])
+    return fig, ax
