@@ -472,3 +472,57 @@ def test_chapter_06_bar_figures_fit_the_column_when_saved_tight_and_keep_the_res
             faces = {matplotlib.colors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches if p.get_height() > 0}
             assert faces and not faces & reserved, (by, faces)
         plt.close(fig)
+
+
+def _is_sign_colour(rgba) -> bool:
+    from matplotlib.colors import to_rgb
+
+    style = xf.viz.style
+    return any(np.allclose(to_rgb(rgba), to_rgb(c), atol=0.05) for c in (style.LOWERS, style.RAISES))
+
+
+def test_training_curves_take_one_category_colour_per_quantity_and_dash_the_held_out_ones():
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "val_auc": 1 - 0.3 / e} for e in (1, 2, 3, 4)]
+    _, ax = xf.viz.plot_history(history, ["train_loss", "val_loss", "val_auc"], title="scorer")
+    curves = {line.get_label(): line for line in ax.get_lines()}
+    assert list(curves)[:3] == ["training loss", "validation loss", "validation AUC"]
+    assert curves["kept (epoch 4)"].get_xdata()[0] == 4  # the best validation AUC is the last epoch here
+    loss, auc = curves["training loss"], curves["validation AUC"]
+    assert loss.get_color() == curves["validation loss"].get_color() != auc.get_color()
+    assert {loss.get_color(), auc.get_color()} <= set(xf.viz.style.CATEGORICAL)
+    assert loss.get_linestyle() == "-" and curves["validation loss"].get_linestyle() == auc.get_linestyle() == "--"
+    assert np.allclose(auc.get_ydata(), [h["val_auc"] for h in history])
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1  # the key sits beside the curves
+
+
+def test_dataset_stats_colour_the_splits_by_category_and_draw_one_size_series(catalog, splits):
+    fig, axes = xf.viz.plot_dataset_stats(catalog, splits)
+    assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH
+    for panel in (axes[0], axes[3]):  # the split's colour is the same in both panels, and never a sign colour
+        drawn = [bars.patches[0].get_facecolor() for bars in panel.containers]
+        assert np.allclose(drawn, [matplotlib.colors.to_rgba(c) for c in xf.viz.style.CATEGORICAL[:3]])
+        assert not any(_is_sign_colour(c) for c in drawn)
+    slot_shares = [sum(p.get_height() for p in bars.patches) for bars in axes[0].containers]
+    assert slot_shares == pytest.approx([100, 100, 100])  # each split's slots add up to all its items
+    train = splits["train"]
+    size = train.mask.sum(1)
+    heights = {int(p.get_x() + p.get_width() / 2 + 0.5): p.get_height() for p in axes[2].patches}
+    assert heights == {int(s): int((size[train.oracle_label > 0] == s).sum()) for s in np.unique(size)}
+    assert len(axes[2].containers) == 1 and "size" in axes[2].get_title()
+
+
+def test_the_embedding_map_gives_each_category_a_panel_in_its_regions_colour(catalog, tiny_feats):
+    fig, axes = xf.viz.plot_embedding_map(catalog, tiny_feats["shape_texture"], n=500)
+    assert fig.get_size_inches()[0] <= xf.viz.style.MAX_WIDTH and axes.size == len(xf.CATEGORIES)
+    _, rows = xf.analysis.embedding_map(tiny_feats["shape_texture"], 500)
+    colours = {}
+    for ax in axes.flat:
+        every, own = ax.collections
+        name = ax.get_title()
+        assert len(every.get_offsets()) == len(rows)
+        assert len(own.get_offsets()) == (catalog.category[rows] == xf.CATEGORIES.index(name)).sum()
+        colours[name] = tuple(own.get_facecolor()[0])
+    assert colours["Sandal"] == colours["Sneaker"] == colours["Ankle boot"] != colours["Bag"] != colours["Coat"]
+    assert colours["Coat"] == colours["Shirt"] and not any(_is_sign_colour(c) for c in colours.values())
+    texts = [ax.title for ax in axes.flat] + fig.legends[0].get_texts()
+    assert min(t.get_fontsize() for t in texts) >= xf.viz.style.MIN_FONT

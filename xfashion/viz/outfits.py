@@ -195,7 +195,7 @@ def plot_rule_examples(catalog: Catalog, outfits: OutfitSet):
     """A good outfit and one example of each violated rule, with the oracle's blame."""
     examples = rule_examples(outfits)
     return plot_outfits(catalog, [outfits.outfit(i) for i in examples.values()],
-                        titles=[f"example of '{name}'" for name in examples])
+                        titles=["a good outfit" if r == "good" else f"example of {rule_name(r)}" for r in examples])
 
 
 def plot_dataset_stats(catalog: Catalog, splits: dict):
@@ -210,14 +210,14 @@ def plot_dataset_stats(catalog: Catalog, splits: dict):
     hue = style.category_colors(splits)
     share = table.groupby("split").slot.value_counts(normalize=True).mul(100).rename("share").reset_index()
     sns.barplot(data=share, x="slot", y="share", hue="split", order=SLOTS, hue_order=list(hue), palette=hue,
-                ax=axes[0])
+                saturation=1, ax=axes[0])  # the palette's own colours, not seaborn's muted ones
     axes[0].set(title="Items per slot", xlabel="", ylabel="% of the split's items")
     colours = table["colour"].value_counts().reindex(COLOR_NAMES)
     axes[1].bar(COLOR_NAMES, colours.values, color=[c.rgb for c in PALETTE], edgecolor="0.2", linewidth=0.5)
     axes[1].tick_params(axis="x", rotation=70)  # the edge above keeps the white bar visible
     axes[1].set(title="Items per colour (all splits)", ylabel="items")
     # a negative is its good outfit with items replaced in their own slots: the sizes of good and bad are one
-    sizes = pd.Series(splits["train"].mask.sum(1)[splits["train"].label > 0]).value_counts().sort_index()
+    sizes = pd.Series(splits["train"].mask.sum(1)[splits["train"].oracle_label > 0]).value_counts().sort_index()
     axes[2].bar(sizes.index, sizes.values, color=style.CATEGORICAL[3])
     axes[2].set_xticks(sizes.index)
     axes[2].set(title="Good training outfits per size\n(each negative has its good outfit's size)",
@@ -226,7 +226,7 @@ def plot_dataset_stats(catalog: Catalog, splits: dict):
     rules = pd.DataFrame([{"split": k, "rule": rule_name(r), "share": 100 * counts[k][r] / (v.oracle_label == 0).sum()}
                           for k, v in splits.items() for r, _ in counts["train"].most_common()])
     sns.barplot(data=rules, y="rule", x="share", hue="split", hue_order=list(hue), palette=hue, errorbar=None,
-                ax=axes[3])
+                saturation=1, ax=axes[3])
     axes[3].set(title="Violations per rule", xlabel="% of the split's bad outfits", ylabel="")
     for ax in axes:
         ax.title.set_fontsize(style.MIN_FONT + 1)
@@ -318,7 +318,7 @@ def plot_confusion(confusion, ax=None):
     """Row-normalised confusion matrix of the ten Fashion-MNIST categories."""
     fig, ax = _axes(ax, size=(7, 6))
     norm = confusion / confusion.sum(1, keepdims=True)
-    heatmap(norm, annot=True, fmt=".2f", cmap="Blues", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
+    heatmap(norm, annot=True, fmt=".2f", cmap="Greys", xticklabels=CATEGORIES, yticklabels=CATEGORIES,
             cbar=False, ax=ax, annot_kws={"fontsize": style.MIN_FONT})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
