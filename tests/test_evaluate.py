@@ -134,8 +134,11 @@ def test_case_table_rows_match_the_oracle_and_the_method(wb_eval):
         assert row.rules == ", ".join(sorted({v.rule for v in xf.outfits.outfit_violations(wb_eval.catalog,
                                                                                           test.outfit(i))}))
     assert xf.evaluate.pick_case(table, "n_rules >= 1") == bad[0]
-    chosen = xf.evaluate.pick_case(table, "pair_hit") if table.pair_hit.any() else None
-    assert chosen is None or table.loc[chosen, "pair_hit"]
+    # IFIV's lowest (item, group) is blamed by the oracle in some of these outfits, not all: the pick is the first hit
+    hit = table.pair_hit.to_numpy(dtype=bool)
+    assert 0 < hit.sum() < len(table)
+    assert xf.evaluate.pick_case(table, "pair_hit") == bad[hit][0] and xf.evaluate.pick_case(table, "~pair_hit") == \
+        bad[~hit][0]
 
 
 def test_pick_case_without_a_match_fails_on_full_data_and_falls_back_in_small_mode(wb_eval, monkeypatch):
@@ -216,8 +219,6 @@ def test_several_seeds_give_mean_sd_and_a_pooled_interval(wb_eval):
     assert s.loc["ifiv", "item_top1_lo"] <= s.loc["ifiv", "item_top1"] <= s.loc["ifiv", "item_top1_hi"]
     assert s.loc["oracle", "item_top1"] == 1.0 and s.loc["ifiv", "seeds"] == 2
     assert "±" in xf.evaluate.headline(report).loc["ifiv", "item_top1 (unambiguous)"]
-    with pytest.raises(ValueError, match="seed"):
-        run_swap_evaluation(wb_eval, seeds=(), progress=False)
 
 
 def test_the_design_study_chooses_by_validation_auc_and_tables_every_method_and_metric(wb_eval):
@@ -274,7 +275,8 @@ def test_chunked_attribution_equals_one_call_and_counts_cost_per_outfit(wb_eval)
 
     parts = xf.evaluate.agreement.attribute_in_chunks(wb_eval.model, batch_of, len(index), "ifiv", {}, chunk=4,
                                                       timed=False)
-    assert seen == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    # no call holds more than a chunk, and every outfit is explained exactly once
+    assert max(map(len, seen)) <= 4 and sorted(sum(seen, [])) == list(range(10))
     torch.testing.assert_close(parts.values, whole.values, atol=1e-5, rtol=1e-5)
     assert parts.forward_passes == whole.forward_passes == 1.0
     assert torch.equal(parts.mask, whole.mask)
@@ -306,8 +308,6 @@ def test_a_method_registered_in_a_session_changes_neither_the_books_run_nor_its_
     assert len({p.name for p in tmp_path.glob("swap-*")} - set(files)) == 1  # the named run's file, no other
     doubled = named.per_case.pivot_table(index="case", columns="method", values="item_top1")
     assert (doubled["doubled_ifiv"] == doubled["ifiv"]).all()  # doubling keeps every ranking
-    with pytest.raises(ValueError, match="names no method"):
-        run_swap_evaluation(wb_eval, [], **kwargs)
 
 
 def test_quantus_joins_the_swap_tests_cached_results_without_recomputing_them(wb_eval, tmp_path, monkeypatch):
@@ -328,12 +328,14 @@ def test_quantus_joins_the_swap_tests_cached_results_without_recomputing_them(wb
 
 def test_hit_rates_give_each_method_its_own_chance_level(wb_eval):
     report = run_swap_evaluation(wb_eval, ["ifiv", "pixel_ig", "random"], n_outfits=300, per_kind=6, margin=0.0,
-                                 sanity_cases=3, quantus_cases=0, max_cases={"pixel_ig": 5}, progress=False)
+                                 sanity_cases=3, quantus_cases=0, progress=False)
     rates = xf.evaluate.metrics.hit_rates(report)
     # a random ranking of an outfit of n items names the swapped one with probability 1/n
     assert rates.loc["ifiv", "chance"] == pytest.approx(report.random_expected["item_top1"])
-    pixel = report.per_case[report.per_case.method == "pixel_ig"]
-    assert rates.loc["pixel_ig", "chance"] == pytest.approx((1 / pixel["size"]).mean()) and len(pixel) == 5
+    pixel, ifiv = (report.per_case[report.per_case.method == m] for m in ("pixel_ig", "ifiv"))
+    assert rates.loc["pixel_ig", "chance"] == pytest.approx((1 / pixel["size"]).mean())
+    # pixel IG's declared cap, in small-data mode at most `capped_cases`, spread over every swap kind, not the first
+    assert len(ifiv) > xf.utils.size("capped_cases") == len(pixel) and set(pixel.kind) == set(ifiv.kind)
     assert rates.loc["ifiv", "lo"] <= rates.loc["ifiv", "mean"] <= rates.loc["ifiv", "hi"]
     cells = xf.evaluate.metrics.hit_rates(report, "pair_top1")
     assert np.isnan(cells.loc["pixel_ig", "mean"]) and cells.loc["ifiv", "chance"] == pytest.approx(
@@ -359,15 +361,6 @@ def test_metrics_compute_themselves_and_register_once():
         xm.unregister_metric("nope")
     with pytest.raises(ValueError, match="is not computed from per-case data"):
         xm.METRICS["auc"].compute(None)
-
-
-def test_capped_methods_see_fewer_cases_in_small_data_mode_only(monkeypatch):
-    from xfashion.evaluate.report import declared_caps
-    monkeypatch.setenv("XFASHION_SMALL", "1")
-    assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 10, "exact_shapley": 10}
-    monkeypatch.setenv("XFASHION_SMALL", "0")
-    assert declared_caps(["ifiv", "pixel_ig", "exact_shapley"]) == {"pixel_ig": 60, "exact_shapley": 600}
-    assert declared_caps(["shapley_interaction"]) == {"shapley_interaction": 120}
 
 
 def test_the_design_explorer_shows_each_designs_gradient_and_top1_beside_the_books(wb_eval):

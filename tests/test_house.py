@@ -187,13 +187,49 @@ def test_repeated_values_where_a_set_is_meant_are_refused(wb_small, capsys):
     assert "--seeds repeats a seed" in capsys.readouterr().err
 
 
-def test_explaining_in_chunks_refuses_a_zero_chunk_and_empty_lists_before_any_work(wb_small):
-    with pytest.raises(ValueError, match="chunk must be a positive integer; got 0"):
-        xf.evaluate.agreement.explain_all(wb_small, [0, 1, 2], ["ifiv"], chunk=0)
-    with pytest.raises(ValueError, match="at least one method"):
-        xf.evaluate.agreement.explain_all(wb_small, [0, 1, 2], [])
-    with pytest.raises(ValueError, match="at least one outfit index"):
-        xf.evaluate.agreement.explain_all(wb_small, [], ["ifiv"])
+def _bad_cases(wb, **kwargs):
+    """run_swap_evaluation on a handful of cases without the sanity check or Quantus: the argument is the question."""
+    return xf.evaluate.run_swap_evaluation(wb, **{"methods": ["ifiv"], "n_outfits": 100, "per_kind": 2,
+                                                  "sanity_cases": 0, "quantus_cases": 0, "progress": False,
+                                                  "use_cache": False, **kwargs})
+
+
+def _table(wb):
+    return xf.evaluate.case_table(wb, [0, 1])
+
+
+# each careless call of an evaluation entry point, and the start of the one-line message it gets before any work
+@pytest.mark.parametrize("call, message", [
+    (lambda wb: xf.evaluate.explain_all(wb, [0, 1, 2], ["ifiv"], chunk=0), "chunk must be a positive integer; got 0."),
+    (lambda wb: xf.evaluate.explain_all(wb, [0, 1], ["ifiv"], chunk=2.5), "chunk must be a positive integer; got 2.5."),
+    (lambda wb: xf.evaluate.explain_all(wb, [0, 1], []), "explain_all needs at least one method, e.g. ['ifiv', "),
+    (lambda wb: xf.evaluate.explain_all(wb, [], ["ifiv"]), "explain_all needs at least one outfit index; got none."),
+    (lambda wb: xf.evaluate.explain_all(wb, [0, 1], "ifiv"),
+     "explain_all takes a list of method names, e.g. ['ifiv']; got the string 'ifiv'."),
+    (lambda wb: xf.evaluate.explain_all(wb, [0, 1], ["ig"], options={"ig": 5}),
+     "options maps a method to its keyword options, e.g. options={'ig': {'n_steps': 16}}; got {'ig': 5}."),
+    (lambda wb: xf.evaluate.agreement.attribute_in_chunks(wb.model, lambda rows, images: wb.batch(rows), 0, "ifiv", {}),
+     "n (the number of outfits) must be a positive integer; got 0."),
+    (lambda wb: xf.evaluate.method_agreement({}), "method_agreement takes {method: Attribution} with at least one"),
+    (lambda wb: xf.evaluate.cost_table([]), "cost_table takes {method: Attribution} with at least one method, as "
+                                            "explain_all returns; got a list."),
+    (lambda wb: xf.evaluate.oracle_agreement({}, None), "oracle_agreement takes {method: Attribution}"),
+    (lambda wb: xf.evaluate.pick_case(_table(wb), "n_rule == 1"), "pick_case cannot read the rule 'n_rule == 1'"),
+    (lambda wb: xf.evaluate.pick_case(_table(wb), 3), "pick_case's rule is a query string, e.g. 'n_rules == 1 and"),
+    (lambda wb: _bad_cases(wb, methods=[]), "run_swap_evaluation needs at least one method, e.g. ['ifiv', 'random']; "
+                                            "pass None for the book's list"),
+    (lambda wb: _bad_cases(wb, methods="ifiv"), "run_swap_evaluation takes a list of method names, e.g. ['ifiv']"),
+    (lambda wb: _bad_cases(wb, seeds=0), "seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2); got 0."),
+    (lambda wb: _bad_cases(wb, seeds=()), "seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2); got ()."),
+    (lambda wb: _bad_cases(wb, max_cases={"ig": 3}), "max_cases caps ['ig'], which this run does not evaluate; its "
+                                                     "methods are ['ifiv'] (write a method's full name"),
+    (lambda wb: _bad_cases(wb, max_cases={"ifiv": 0}), "max_cases['ifiv'] must be a positive integer; got 0."),
+    (lambda wb: _bad_cases(wb, max_cases=[3]), "max_cases maps a method to its cap on cases, e.g. {'pixel_ig': 24}"),
+])
+def test_careless_calls_of_the_evaluation_get_a_message_naming_the_argument(wb_small, call, message):
+    with pytest.raises(ValueError) as error:
+        call(wb_small)
+    assert str(error.value).startswith(message)
 
 
 def test_group_names_and_sizes_are_checked():

@@ -27,14 +27,29 @@ def explain_all(wb, index, methods=None, split: str = "test", chunk: int = 64, p
     index = np.atleast_1d(index)
     if index.size == 0:
         raise ValueError("explain_all needs at least one outfit index; got none.")
-    if methods is not None and len(list(methods)) == 0:
-        raise ValueError("explain_all needs at least one method; pass None for every registered method.")
+    methods = check_methods(methods, "explain_all")
+    if options is not None and not (isinstance(options, dict) and all(isinstance(v, dict) for v in options.values())):
+        raise ValueError("options maps a method to its keyword options, e.g. options={'ig': {'n_steps': 16}}; "
+                         f"got {options!r}.")
     out = {}
-    for m in tqdm(list(methods or registered_methods()), desc="methods", disable=not progress):
+    for m in tqdm(methods or registered_methods(), desc="methods", disable=not progress):
         opts = {**wb.options(), **(options or {}).get(m, {})}
         out[get_method(m, "items").traits.name] = attribute_in_chunks(
             wb.model, lambda rows, images: wb.batch(index[rows], split, images=images), len(index), m, opts, chunk)
     return out
+
+
+def check_methods(methods, caller: str, default: str = "every registered method"):
+    """``methods`` as a list of names (None stays None: the caller's ``default``), or a ValueError naming ``caller``
+    for a bare string (it would be read letter by letter) or an empty list."""
+    if methods is None:
+        return None
+    if isinstance(methods, str):
+        raise ValueError(f"{caller} takes a list of method names, e.g. [{methods!r}]; got the string {methods!r}.")
+    methods = list(methods)
+    if not methods:
+        raise ValueError(f"{caller} needs at least one method, e.g. ['ifiv', 'random']; pass None for {default}.")
+    return methods
 
 
 def attribute_in_chunks(model, batch_of, n: int, method: str, options: dict, chunk: int = 64,
@@ -46,6 +61,7 @@ def attribute_in_chunks(model, batch_of, n: int, method: str, options: dict, chu
     ``timed=False`` skips the warm-up, for a caller that reads no time.
     """
     check_count(chunk, "chunk")  # here, before the warm-up: range() would say "arg 3 must not be zero"
+    check_count(n, "n (the number of outfits)")  # none would leave no chunk to join
     images = get_method(method).traits.needs_images
     step = min(chunk, PIXEL_CHUNK) if images else chunk
     if timed:
@@ -105,6 +121,7 @@ def oracle_agreement(attributions: dict, blame: torch.Tensor) -> pd.DataFrame:
     ``item hit``: the culprit item carries oracle blame; ``pair hit``: the lowest (item, group)
     carries blame in that group (not defined for item-level methods).
     """
+    check_attributions(attributions, "oracle_agreement")
     rows = {}
     for name, a in attributions.items():
         item_hit, pair_hit = hits(a, blame)
@@ -165,14 +182,20 @@ def pick_case(table: pd.DataFrame, rule: str) -> int:
     When no outfit does, a small-data run falls back to the first row (its models are too small
     for the rule to find anything); on full data that is an error naming the rule.
     """
-    found = table.query(rule)
+    if not isinstance(rule, str):
+        raise ValueError(f"pick_case's rule is a query string, e.g. 'n_rules == 1 and pair_hit'; got {rule!r}.")
+    try:
+        found = table.query(rule)
+    except (NameError, SyntaxError) as e:  # pandas says "name 'x' is not defined" without naming the table
+        raise ValueError(f"pick_case cannot read the rule {rule!r} ({e}); it may use the case table's columns "
+                         f"{list(table.columns)}.") from None
     claim(len(found) > 0, f"some outfit satisfies {rule!r}")
     return int((found if len(found) else table).index[0])
 
 
 def method_agreement(attributions: dict) -> pd.DataFrame:
     """Mean Spearman rank correlation between methods over the real (item, group) pairs of each outfit."""
-    names = list(attributions)
+    names = list(check_attributions(attributions, "method_agreement"))
     mask = next(iter(attributions.values())).mask
     ranks = {}
     for n in names:
@@ -193,6 +216,16 @@ def method_agreement(attributions: dict) -> pd.DataFrame:
 
 def cost_table(attributions: dict) -> pd.DataFrame:
     """Passes and milliseconds per outfit for each method (lower is better)."""
+    check_attributions(attributions, "cost_table")
     rows = {n: {"forward_passes": a.forward_passes, "backward_passes": a.backward_passes,
                 "ms_per_outfit": a.ms_per_outfit} for n, a in attributions.items()}
     return pd.DataFrame(rows).T.round(3)
+
+
+def check_attributions(attributions, caller: str) -> dict:
+    """``attributions`` if it maps at least one method to its Attribution; else a ValueError naming ``caller``."""
+    if not isinstance(attributions, dict) or not attributions:
+        got = "an empty dict" if isinstance(attributions, dict) else f"a {type(attributions).__name__}"
+        raise ValueError(f"{caller} takes {{method: Attribution}} with at least one method, as explain_all returns; "
+                         f"got {got}.")
+    return attributions

@@ -20,11 +20,11 @@ from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score
 from ..training import train_scorer
 from ..utils import check_count, check_seed, check_unique, from_plain, size, to_plain
-from .agreement import attribute_in_chunks
+from .agreement import attribute_in_chunks, check_methods
 from .faithfulness import QUANTUS_VERSION, quantus_metrics, quantus_scores
 from .metrics import family_scores, metrics_of, random_expected, seed_summary, summarise
 from .oracle import oracle_attribution
-from .runner import score_methods, spread
+from .runner import check_caps, score_methods, spread
 from .sanity import randomised_copy
 from .swap import PROTOCOLS, SwapCases, build_swap_cases, check_margin
 
@@ -134,17 +134,16 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     check_margin(margin)
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}.")
-    if not len(seeds):
-        raise ValueError("seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2).")
+    if isinstance(seeds, (int, np.integer)) or not len(seeds):
+        raise ValueError(f"seeds must name at least one scorer seed, e.g. seeds=(0, 1, 2); got {seeds!r}.")
     for s in seeds:
         check_seed(s)
     check_unique([int(s) for s in seeds], "seeds")
-    if methods is not None and not len(list(methods)):
-        raise ValueError("methods names no method; name some, e.g. methods=['ifiv', 'random'], or pass None for "
-                         "the book's list (xfashion.evaluate.report.SWAP_METHODS).")
+    methods = check_methods(methods, "run_swap_evaluation", "the book's list (xfashion.evaluate.report.SWAP_METHODS)")
     # aliases resolved first, so "ig" and "integrated_gradients" count as a repeat
     book = methods is None
     methods = check_unique([get_method(m, "items").traits.name for m in (methods or SWAP_METHODS)], "methods")
+    check_caps(max_cases, methods)
     max_cases = {**declared_caps(methods, SWAP_METHODS if book else None), **(max_cases or {})}
     config = {"protocol": protocol, "seeds": [int(s) for s in seeds], "design": dict(design or {}),
               "n_outfits": n_outfits, "per_kind": per_kind, "draws": draws, "margin": margin, "split": split,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..utils import check_count
 from .metrics import family_scores
 
 
@@ -53,7 +54,9 @@ def score_methods(model, cases, methods, family: str, explain, *, caps: dict | N
     caps : dict, optional
         Per-method cap on cases, spread over the cases (:func:`spread`); the others see every case.
     """
-    for m in tqdm(list(methods), desc=desc, disable=not progress):
+    methods = list(methods)
+    check_caps(caps, methods)  # before any method runs: a cap of 0 would leave a method no case to explain
+    for m in tqdm(methods, desc=desc, disable=not progress):
         rows = spread(len(cases), (caps or {}).get(m, len(cases)))
         sub = cases.subset(rows)
         attr = explain(model, sub, m)
@@ -64,3 +67,17 @@ def spread(n: int, k: int) -> np.ndarray:
     """``min(n, k)`` indices spread evenly over ``range(n)``: capped methods see every swap kind, not the first."""
     k = min(n, k)
     return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64)) if k else np.zeros(0, np.int64)
+
+
+def check_caps(caps, methods: list) -> None:
+    """A ValueError unless ``caps`` maps some of ``methods`` to a positive number of cases."""
+    if caps is None:
+        return
+    if not isinstance(caps, dict):
+        raise ValueError(f"max_cases maps a method to its cap on cases, e.g. {{'pixel_ig': 24}}; got {caps!r}.")
+    unknown = [m for m in caps if m not in methods]
+    if unknown:
+        raise ValueError(f"max_cases caps {unknown}, which this run does not evaluate; its methods are {methods} "
+                         "(write a method's full name, e.g. 'integrated_gradients' for 'ig').")
+    for m, cap in caps.items():
+        check_count(cap, f"max_cases[{m!r}]")
