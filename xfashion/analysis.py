@@ -431,7 +431,8 @@ def logit_sentence(logits: dict, oracle_label) -> str:
     good, parts = np.asarray(oracle_label) > 0, []
     for name, z in logits.items():
         z = np.asarray(z, dtype=float)
-        parts.append(f"{name}: median {np.median(z[good]):+.1f} for good outfits and {np.median(z[~good]):+.1f} for "
-                     f"bad ones, {int(((z > 0) != good).sum())} of {len(z):,} on the wrong side of zero")
-    return ("Medians of the logits, " + "; ".join(parts) + ". An outfit on the wrong side of the dashed line is a "
-            "mistake: a good outfit left of it, a bad one right of it.")
+        wrong = int(((z > 0) != good).sum())
+        parts.append(f"{name} {np.median(z[good]):+.1f} and {np.median(z[~good]):+.1f}, {wrong}")
+    return (f"The median logit of good and of bad test outfits, and how many of the {len(good):,} lie on the wrong side "
+            "of zero: " + "; ".join(parts) + ". An outfit on the wrong side of the dashed line is a mistake: a good "
+            "outfit left of it, a bad one right of it.")
