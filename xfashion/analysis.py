@@ -433,6 +433,6 @@ def logit_sentence(logits: dict, oracle_label) -> str:
         z = np.asarray(z, dtype=float)
         wrong = int(((z > 0) != good).sum())
         parts.append(f"{name} {np.median(z[good]):+.1f} and {np.median(z[~good]):+.1f}, {wrong}")
-    return (f"The median logit of good and of bad test outfits, and how many of the {len(good):,} lie on the wrong side "
-            "of zero: " + "; ".join(parts) + ". An outfit on the wrong side of the dashed line is a mistake: a good "
-            "outfit left of it, a bad one right of it.")
+    return (f"The median logit of good and of bad test outfits, and how many of the {len(good):,} lie on the wrong "
+            "side of zero: " + "; ".join(parts) + ". An outfit on the wrong side of the dashed line is a mistake: a "
+            "good outfit left of it, a bad one right of it.")
