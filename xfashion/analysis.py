@@ -336,8 +336,9 @@ def scorer_lessons(pairwise_auc: float, pool_auc: float, busy_missed: float) -> 
         "crowd near the busy threshold.",
         "* Accuracy on one kind of outfit needs its counterpart: a share of clashes caught means little without the "
         "share of good outfits passed, which balanced accuracy averages with it.",
-        "* Error analysis counts mistakes by outcome (a missed clash, a false alarm) and by rule, then looks at the "
-        "outfits behind the counts, picked by a rule stated in advance, and asks what the rule saw in them."])
+        "* Error analysis counts mistakes by outcome (a missed clash, a false alarm) and by rule, looks at the outfits "
+        "behind the counts, picked by a rule stated in advance, and asks what the scorer objects to by experiment: "
+        "leave one item out, re-dye it, score again."])
 
 
 def outfits_per_rule(outfits: OutfitSet, rows) -> pd.Series:
