@@ -149,8 +149,9 @@ def test_leave_one_out_names_the_item_whose_absence_raises_the_logit_most_and_it
     redyed = np.full(13, -2.0)
     redyed[4] = 0.75  # palette colour 4 turns the outfit good
     said = analysis.leave_one_out_sentence(1402, -5.5, [-3.0, -6.1, 6.49], redyed, "beige Coat")
-    assert said.startswith("Test outfit 1402 scores -5.50; left out one at a time, its items leave -3.00, -6.10 and "
-                           "+6.49. Without item 2, the beige Coat, the logit rises most (+11.99)")
+    assert said.startswith("Test outfit 1402 scores -5.50; with each of its items left out in turn (items 0 to 2) "
+                           "it scores -3.00, -6.10 and +6.49. Without item 2, the beige Coat, the logit rises most "
+                           "(+11.99)")
     assert said.endswith(f"the Coat gives logits from -2.00 to +0.75 ({analysis.COLOR_NAMES[4]}), so a colour alone "
                          "turns the outfit good.")
     assert analysis.leave_one_out_sentence(7, -1.0, [0.5, -1.5], redyed - 3, "red Shirt").endswith(
@@ -165,8 +166,11 @@ def test_the_history_and_logit_sentences_read_their_numbers():
     history = [{"epoch": e, "train_loss": t, "val_loss": v, "val_auc": a}
                for e, t, v, a in [(1, 0.6, 0.5, 0.80), (2, 0.3, 0.2, 0.90), (3, 0.2, 0.25, 0.95), (4, 0.1, 0.3, 0.94)]]
     said = analysis.history_sentence(history)
+    assert said.endswith("so the two can peak a few epochs apart.")  # epochs 2 and 3
     assert said.startswith("The training loss falls from 0.600 to 0.100 over 4 epochs; the validation loss is lowest "
                            "at epoch 2 (0.200) and ends at 0.300, and the validation AUC peaks at epoch 3 (0.9500)")
+    history[1]["val_loss"] = 0.3  # now the loss is lowest where the AUC peaks: nothing to reconcile
+    assert analysis.history_sentence(history).endswith("peaks at epoch 3 (0.9500), the weights kept.")
     logits = {"ours": [3.0, 1.0, -2.0, 0.5], "pooled": [-1.0, 2.0, 1.0, 2.0]}
     said = analysis.logit_sentence(logits, np.array([1, 1, 0, 0]))
     assert said.startswith("The median logit of good and of bad test outfits, and how many of the 4 lie on the wrong "

@@ -406,7 +406,8 @@ def leave_one_out_sentence(outfit: int, logit: float, without, redyed, name: str
     without, redyed = np.asarray(without, dtype=float), np.asarray(redyed, dtype=float)
     p, kind = int(np.argmax(without)), name.split(" ", 1)[-1]
     each = ", ".join(f"{w:+.2f}" for w in without[:-1]) + f" and {without[-1]:+.2f}"
-    said = f"Test outfit {outfit} scores {logit:+.2f}; left out one at a time, its items leave {each}. "
+    said = (f"Test outfit {outfit} scores {logit:+.2f}; with each of its items left out in turn (items 0 to "
+            f"{len(without) - 1}) it scores {each}. ")
     if without[p] <= logit:
         return said + "No item's absence raises the logit, so the outfit names no item the scorer objects to."
     best = int(np.argmax(redyed))
@@ -420,11 +421,12 @@ def history_sentence(history: list) -> str:
     """What a training run's curves show (:attr:`xfashion.training.TrainResult.history`), in one sentence."""
     h = pd.DataFrame(history).set_index("epoch")
     kept, lowest = int(h["val_auc"].idxmax()), int(h["val_loss"].idxmin())
+    apart = ("" if kept == lowest else " Early stopping watches the AUC, not the loss: the AUC only ranks outfits, the "
+             "loss also charges confident mistakes, so the two can peak a few epochs apart.")
     return (f"The training loss falls from {h['train_loss'].iloc[0]:.3f} to {h['train_loss'].iloc[-1]:.3f} over "
             f"{len(h)} epochs; the validation loss is lowest at epoch {lowest} ({h['val_loss'].min():.3f}) and ends at "
             f"{h['val_loss'].iloc[-1]:.3f}, and the validation AUC peaks at epoch {kept} ({h['val_auc'].max():.4f}), "
-            "the weights kept. Early stopping watches the AUC, not the loss: the AUC ranks outfits, the loss also "
-            "charges confident logits, so the two can peak a few epochs apart.")
+            "the weights kept." + apart)
 
 
 def logit_sentence(logits: dict, oracle_label) -> str:
