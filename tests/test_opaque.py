@@ -105,20 +105,49 @@ def test_the_opaque_attribution_per_item_is_captums_input_x_gradient_and_the_tab
         opaque.named_after_the_fact(bench, cmp, pd.DataFrame({"colour": [1.0], "category": [0.0]}))
 
 
-def test_the_chapters_figure_draws_both_questions_with_chance(bench, wb_small, catalog):
+def test_the_chapters_figure_draws_three_questions_with_chance_and_the_book_bar(bench, wb_small, catalog):
     cmp = opaque.compare_on_swaps(bench, wb_small, per_kind=8, margin=0.0)
+    t, col = cmp.table, (cmp.table.kind == "color").to_numpy()
     items = np.unique(bench.splits["test"].items[bench.splits["test"].items >= 0])
     sources = {"EfficientNet embedding": opaque.variance_sources(bench.opaque["embedding"], catalog, items)}
-    fig = views.plot_what_features_buy(cmp, sources, np.array(cmp.table.named))
+    fig = views.plot_what_features_buy(cmp, sources, np.array(t.named))
     right = fig.axes[1]
-    assert [tick.get_text() for tick in right.get_xticklabels()][0] == "which item?"
-    assert len(right.patches) == 4
-    assert right.patches[0].get_height() == pytest.approx(cmp.table.interpretable_hit.mean())
-    hits = np.arange(len(cmp.table)) % 4 == 0  # a reference scorer right on every fourth case
-    fig = views.plot_what_features_buy(cmp, sources, np.array(cmp.table.named), reference={"item": hits})
-    dashed = [c for c in fig.axes[1].collections if c.get_linestyle()[0][1] is not None
-              and len(c.get_segments()) == 1 and c.get_label().startswith("book's scorer")]
-    assert len(dashed) == 1 and dashed[0].get_segments()[0][0, 1] == pytest.approx(hits.mean())
+    assert [tick.get_text() for tick in right.get_xticklabels()] == [
+        "which item?", "which item?\ncolour swaps", "why? colour or\nshape-texture"]
+    assert len(right.patches) == 4 + 2 * bool(col.any())  # two scorers per question; colour swaps where any
+    assert right.patches[0].get_height() == pytest.approx(t.interpretable_hit.mean())
+    if col.any():
+        assert right.patches[3].get_height() == pytest.approx(t.opaque_hit[col].mean())
+    hits = np.arange(len(t)) % 4 == 0  # a reference scorer right on every fourth case
+    fig = views.plot_what_features_buy(cmp, sources, np.array(t.named), reference={"item": hits, "why": hits[:3]})
+    book = [c for c in fig.axes[1].containers if c.get_label().startswith("book's scorer")]
+    assert len(book) == 1 and book[0].patches[0].get_height() == pytest.approx(hits.mean())  # one key, first bar
+    heights = [p.get_height() for p in fig.axes[1].patches]
+    assert heights[-1] == pytest.approx(hits[:3].mean()) and len(heights) == 6 + 2 * bool(col.any())
+    labels = fig.axes[1].get_legend_handles_labels()[1]
+    assert "opaque's why: its dims named after the fact" in labels and len(labels) == len(set(labels)) == 5
+
+
+def test_the_comparison_keeps_the_candidates_both_scorers_call_good_that_drop_by_the_margin(bench, wb_small):
+    pool = opaque.swap_candidates(bench, wb_small, per_kind=8)
+    keep = np.flatnonzero((pool.cases.drop >= 0.5) & (pool.before > 0) & (pool.before - pool.after >= 0.5))
+    cmp = opaque.compare_on_swaps(bench, wb_small, candidates=pool)
+    assert np.array_equal(cmp.cases.items, pool.cases.items[keep]) and len(cmp.table) == len(keep)
+    assert np.allclose(cmp.table.opaque_drop, (pool.before - pool.after)[keep])
+    assert len(opaque.compare_on_swaps(bench, wb_small, per_kind=8).table) == len(keep)  # the same cases, rebuilt
+    said = views.filter_sentence(pool, keep)
+    assert said.startswith(f"Of {len(pool.before)} candidate cases, {len(keep)} are kept")
+
+
+def test_the_picture_sentence_says_who_leads_on_colour_swaps_and_the_book_scorers_why():
+    t = pd.DataFrame({"kind": ["color"] * 4 + ["item"] * 4, "interpretable_hit": [1, 0, 0, 0, 1, 1, 1, 1],
+                      "opaque_hit": [1, 1, 1, 0, 0, 0, 0, 0], "book_hit": [1] * 8, "truth": ["color"] * 8,
+                      "group_hit": [True] * 8}).astype({"interpretable_hit": bool, "opaque_hit": bool})
+    one = t[t.truth != "both"]
+    said = views.picture_sentence(t, one, np.array([True] * 7 + [False]), np.array([True, False] * 4))
+    assert "the opaque scorer finds the swapped item more often (75% opaque, 25% interpretable" in said
+    assert "the reverse of their order over every case" in said and "finds it in 100%" in said
+    assert "88% of the 8 cases, -0.12 against" in said and "+0.38 against the embedding" in said
 
 
 def test_auc_gap_is_paired_and_refuses_mismatched_inputs():

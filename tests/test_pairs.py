@@ -203,6 +203,21 @@ def test_pair_cases_break_exactly_one_pair_rule_with_the_swapped_item(wb_small):
         torch.testing.assert_close(cases.batch.features[g][c, :n], fresh.features[g][0], atol=1e-5, rtol=0)
 
 
+def test_the_mean_item_logits_give_pair_removals_value_and_the_sentence_counts_the_falls(wb_small):
+    cases = ep.build_pair_cases(wb_small, n_outfits=400, per_rule=10, margin=0.0)
+    ref = ep.mean_item_logits(wb_small, cases)
+    removal = xf.explain.attribute_pairs(wb_small.model, cases.batch, "pair_removal", **wb_small.options())
+    value = removal.values[np.arange(len(cases)), cases.position, cases.partner].numpy()
+    assert np.allclose(ref.outfit - ref.without_i - ref.without_j + ref.without_ij, value, atol=1e-3)
+    every = {g: wb_small.means[g].expand_as(v).clone() for g, v in cases.batch.features.items()}
+    assert np.allclose(ref.all_mean, xf.score(wb_small.model, cases.batch.with_features(every)).numpy(), atol=1e-4)
+    assert np.array_equal(ref.hit, ep.clash_scores(removal, cases.position, cases.partner).clash_top1 == 1)
+    worse = ref.without_ij < ref[["without_i", "without_j"]].min(axis=1)
+    said = ep.reference_sentence(ref, seed=0)
+    assert f"{len(ref)} pair-test cases" in said and f"alone in {worse.mean():.0%} of the cases" in said
+    assert f"in {worse[ref.hit].mean():.0%} of the {int(ref.hit.sum())} cases pair removal gets right" in said
+
+
 def test_a_pair_method_registered_by_a_reader_runs_in_the_evaluation_and_the_cli(wb_small, monkeypatch, capsys):
     @xf.explain.register
     class Nearest(xf.explain.Explainer):

@@ -259,26 +259,48 @@ class Comparison:
     table: pd.DataFrame
 
 
-def compare_on_swaps(bench: OpaqueBench, wb, *, per_kind: int | None = None, margin: float = 0.5,
-                     seed: int = 0) -> Comparison:
-    """Chapter 06's controlled swap cases, kept where both scorers call the outfit good and drop by ``margin``.
+@dataclass
+class Candidates:
+    """Chapter 06's controlled swap cases found on the interpretable scorer before any margin (``cases``; its fall in
+    logit is ``cases.drop``), with the opaque scorer's logits ``before`` and ``after`` each swap and its
+    ``after_batch``: what :func:`compare_on_swaps` filters."""
 
-    ``wb`` is the data seed's workbench (its features re-render swapped items for the interpretable scorer);
-    ``per_kind`` caps the candidate cases per swap kind (default: 150, 25 in small-data mode).
-    """
+    cases: object
+    before: np.ndarray
+    after: np.ndarray
+    after_batch: OutfitBatch
+
+
+def swap_candidates(bench: OpaqueBench, wb, *, per_kind: int | None = None, seed: int = 0) -> Candidates:
+    """The swap cases both scorers could take, scored by the opaque scorer (``per_kind`` caps them per swap kind;
+    default 150, 25 in small-data mode). ``wb`` is the data seed's workbench: its features re-render swapped items
+    for the interpretable scorer."""
     from .evaluate.swap import build_swap_cases
 
     per_kind = (25 if small_mode() else 150) if per_kind is None else per_kind
-    interp, opaque = bench.models["interpretable"].model, bench.models["opaque"].model
-    # margin 0 here: the opaque scorer's drop is checked next, and both must pass the same margin
-    cases = build_swap_cases(wb, protocol="controlled", per_kind=per_kind, margin=0.0, seed=seed, model=interp)
+    # margin 0 here: the opaque scorer's drop is known only below, and both must pass the same margin
+    cases = build_swap_cases(wb, protocol="controlled", per_kind=per_kind, margin=0.0, seed=seed,
+                             model=bench.models["interpretable"].model)
+    opaque = bench.models["opaque"].model
     original = np.where(cases.original >= 0, bench.catalog.color[np.maximum(cases.original, 0)], -1)
-    before = score(opaque, bench.opaque_batch(cases.original, original)).numpy()
     after_batch = bench.opaque_batch(cases.items, cases.colors)
-    after = score(opaque, after_batch).numpy()
-    keep = np.flatnonzero((cases.drop >= margin) & (before > 0) & (before - after >= margin))
-    cases = cases.subset(keep)
-    after_batch = after_batch.take(torch.from_numpy(keep))
+    return Candidates(cases, score(opaque, bench.opaque_batch(cases.original, original)).numpy(),
+                      score(opaque, after_batch).numpy(), after_batch)
+
+
+def compare_on_swaps(bench: OpaqueBench, wb, *, per_kind: int | None = None, margin: float = 0.5,
+                     seed: int = 0, candidates: Candidates | None = None) -> Comparison:
+    """Chapter 06's controlled swap cases, kept where both scorers call the outfit good and drop by ``margin``.
+
+    ``candidates`` (:func:`swap_candidates`; built from ``per_kind`` and ``seed`` when None) are the cases to
+    filter; IFIV of each scorer on the kept ones names its culprit item, a hit where it is the swapped one.
+    """
+    pool = swap_candidates(bench, wb, per_kind=per_kind, seed=seed) if candidates is None else candidates
+    interp, opaque = bench.models["interpretable"].model, bench.models["opaque"].model
+    before, after = pool.before, pool.after
+    keep = np.flatnonzero((pool.cases.drop >= margin) & (before > 0) & (before - after >= margin))
+    cases = pool.cases.subset(keep)
+    after_batch = pool.after_batch.take(torch.from_numpy(keep))
     attributions = {"interpretable": attribute(interp, cases.batch, "ifiv"),
                     "opaque": attribute(opaque, after_batch, "ifiv")}
     values = {name: a.values for name, a in attributions.items()}

@@ -242,6 +242,45 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
     return PairReport(per_case, seed_summary(per_case), cost_df, config, time.perf_counter() - start)
 
 
+def mean_item_logits(wb, cases: PairCases) -> pd.DataFrame:
+    """Pair removal's reference on the pair test's ``cases`` (scorer ``wb.model``), one row per case: the swapped
+    outfit's logit (``outfit``); with the dataset's mean item in place of the swapped item (``without_i``), of its
+    partner (``without_j``), of both (``without_ij``) and of every item (``all_mean``); and ``hit``, whether pair
+    removal's lowest pair is the faulted one. The faulted pair's value is ``outfit - without_i - without_j +
+    without_ij``."""
+    rows, mask = torch.arange(len(cases.position)), cases.batch.mask[..., None]
+
+    def logits(*positions):
+        feats = {g: v.clone() for g, v in cases.batch.features.items()}
+        for g in wb.model.groups.names:
+            mean = wb.means[g].to(feats[g].dtype)
+            for pos in positions:
+                feats[g][rows, torch.as_tensor(pos)] = mean
+            if not positions:  # every real item
+                feats[g] = torch.where(mask, mean.expand_as(feats[g]), feats[g])
+        return score(wb.model, cases.batch.with_features(feats)).numpy()
+    removal = attribute_pairs(wb.model, cases.batch, "pair_removal", **wb.options())
+    hit = clash_scores(removal, cases.position, cases.partner).clash_top1.to_numpy() == 1
+    return pd.DataFrame({"rule": cases.rule, "outfit": cases.after, "without_i": logits(cases.position),
+                         "without_j": logits(cases.partner), "without_ij": logits(cases.position, cases.partner),
+                         "all_mean": logits(), "hit": hit})
+
+
+def reference_sentence(ref: pd.DataFrame, seed: int) -> str:
+    """What the mean-item reference does to pair removal on the pair test (``ref``: :func:`mean_item_logits`)."""
+    worse = ref.without_ij < ref[["without_i", "without_j"]].min(axis=1)  # the second mean item lowers it further
+    hits = worse[ref.hit]
+    median = ref.all_mean.median()
+    return (f"To this scorer an outfit of mean items is a {'bad' if median < 0 else 'good'} outfit: over scorer seed "
+            f"{seed}'s {len(ref)} pair-test cases, the outfit with every item replaced by the mean item has a median "
+            f"logit of {median:+.2f}, so pair removal's reference is not neutral. Replacing both items of "
+            f"the faulted pair scores lower than replacing either one alone in {worse.mean():.0%} of the cases, and in "
+            f"{hits.mean():.0%} of the {len(hits)} cases pair removal gets right: there the second mean item lowers "
+            "the logit again instead of repairing it, and the pair's value counts that fall with the clash. "
+            + (f"{'Most' if hits.mean() > 0.5 else 'Those'} of pair removal's hits are partly the reference's."
+               if hits.any() else "None of pair removal's hits owes anything to that fall."))
+
+
 def pair_cost(wb, methods=None, n_outfits: int = 256, repeats: int = 3) -> pd.DataFrame:
     """Seconds and the ratio to one forward pass of each pair method (and IFIV) on 5-item test outfits.
 

@@ -18,6 +18,7 @@ from ..evaluate.sentences import group_name, item_name, kind_name, rule_name
 from ..opaque import Comparison, after_the_fact_sums, share
 from ..outfits import outfit_blame, outfit_violations
 from . import style
+from .finale import book_findings as book_findings  # the book's take-aways, said in chapter 09
 from .widgets import Explorer, say
 
 # the explorer's filters: a name in the menu -> which cases it keeps (columns of CaseData.table)
@@ -211,51 +212,57 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
 
     ``sources`` maps a label (``"colour histogram"``, ``"shape-texture CNN"``, ``"EfficientNet embedding"``)
     to :func:`xfashion.opaque.variance_sources` of its dimensions. ``reference``, optional, holds the book's
-    scorer's hits on the same cases (``"item"``: every case; ``"why"``: the cases with one faulted group), drawn
-    as a dashed line across each question: what the interpretable features reach from every training outfit.
+    scorer's hits on the same cases (``"item"``: every case; ``"colour"``: the colour swaps; ``"why"``: the cases
+    with one faulted group), drawn as a labelled dashed line across each question: what the interpretable
+    features reach from every training outfit.
     """
     t = comparison.table
     one = (t.truth != "both").to_numpy()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(style.fit_width(9.0), 4.2),
-                                      gridspec_kw={"width_ratios": [1, 1.25]})
-    marks = {"colour histogram": ("o", "#b8860b"), "shape-texture CNN": ("s", "#2e8b57"),
-             "EfficientNet embedding": (".", "#555555")}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(style.fit_width(9.0), 4.4),
+                                      gridspec_kw={"width_ratios": [1, 1.45]})
+    # each feature labelled beside its own dimensions (a legend would cover them): marker, colour, label, where
+    marks = {"colour histogram": ("o", "#b8860b", "colour histogram:\nall {n} dimensions", (0.5, 0.22)),
+             "shape-texture CNN": ("s", "#2e8b57", "shape-texture CNN:\n{n} dimensions", (0.06, 0.8)),
+             "EfficientNet embedding": (".", "#555555", "EfficientNet\nembedding:\n{n:,} dimensions", (0.3, 0.5))}
     for label, frame in sources.items():
-        shape, color = marks.get(label, ("x", "black"))
+        shape, color, text, at = marks.get(label, ("x", "black", label, (0.5, 0.5)))
         left.scatter(frame.colour, frame.category, marker=shape, color=color, s=28 if shape != "." else 10,
-                     alpha=0.8 if shape != "." else 0.45, label=f"{label} ({len(frame):,} dims)")
-    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.3), yticks=np.linspace(0, 1, 6))  # the legend above 1, as on the right
+                     alpha=0.8 if shape != "." else 0.45)
+        left.annotate(text.format(n=len(frame)), frame[["colour", "category"]].median().to_numpy(), at,
+                      fontsize=style.MIN_FONT, color="black" if shape == "." else color,
+                      arrowprops={"arrowstyle": "->", "color": color} if shape == "o" else None)
+    left.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.05), yticks=np.linspace(0, 1, 6))
     left.set_xlabel("share of its variance the colour explains", fontsize=style.MIN_FONT)
     left.set_ylabel("share the category explains", fontsize=style.MIN_FONT)
     left.set_title("each dimension: what does it vary with?", fontsize=style.MIN_FONT + 1)
-    left.legend(fontsize=style.MIN_FONT, loc="upper right", framealpha=0.9)
-    left.annotate("all 13 colour\ndimensions", (1.0, 0.0), (0.62, 0.22), fontsize=style.MIN_FONT,
-                  arrowprops={"arrowstyle": "->", "color": "#b8860b"})
     left.tick_params(labelsize=style.MIN_FONT)
-    chance = float(t.chance.mean())
-    bars = [("interpretable", t.interpretable_hit, chance), ("opaque", t.opaque_hit, chance),
-            ("interpretable", t.group_hit[one], 0.5),
-            ("opaque", after_the_fact[one] == t.truth.to_numpy()[one], 0.5)]
-    x = np.array([0, 0.9, 2.4, 3.3])
-    fills = {"interpretable": "#333333", "opaque": "#bbbbbb"}
-    for k, (who, hits, level) in enumerate(bars):
-        mean, se = share(hits)
-        right.bar(x[k], mean, width=0.8, yerr=2 * se, capsize=4, color=fills[who], edgecolor="black",
-                  label={0: "interpretable scorer (colour, shape-texture)", 1: "opaque scorer (EfficientNet)"}.get(k))
-        right.text(x[k], mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT, zorder=5,
-                   bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})  # readable over the dashed line
-        right.hlines(level, x[k] - 0.45, x[k] + 0.45, colors="black", linestyles="dotted")
-    for k, key in enumerate(("item", "why")):
-        if reference is not None and key in reference:
-            level = share(reference[key])[0]
-            right.hlines(level, x[2 * k] - 0.45, x[2 * k + 1] + 0.45, colors="black", linestyles="dashed",
-                         label="book's scorer, all training outfits" if k == 0 else None)
-    right.text(x[3], 0.08, "its dims\nnamed\nafter the\nfact", ha="center", fontsize=style.MIN_FONT)
-    right.text(x[1] + 0.48, chance, "chance", va="center", fontsize=style.MIN_FONT)
-    right.text(x[3] + 0.48, 0.5, "chance", va="center", fontsize=style.MIN_FONT)
-    right.set_xticks([x[:2].mean(), x[2:].mean()], ["which item?", "why? colour or\nshape-texture"],
-                     fontsize=style.MIN_FONT)
-    right.set(ylim=(0, 1.5), xlim=(-0.6, 4.4), yticks=np.linspace(0, 1, 6))  # room for the legend above the labels
+    col = (t.kind == "color").to_numpy()
+    truth = t.truth.to_numpy()[one]
+    ref = {} if reference is None else reference
+    questions = [("which item?", [t.interpretable_hit, t.opaque_hit, ref.get("item")], t.chance.mean()),
+                 ("which item?\ncolour swaps", [t.interpretable_hit[col], t.opaque_hit[col], ref.get("colour")],
+                  t.chance[col].mean()),
+                 ("why? colour or\nshape-texture", [t.group_hit[one], after_the_fact[one] == truth, ref.get("why")],
+                  0.5)]
+    looks = [{"color": "#333333", "edgecolor": "black", "label": "interpretable scorer (colour, shape-texture)"},
+             {"color": "#bbbbbb", "edgecolor": "black", "label": "opaque scorer (EfficientNet)"},
+             {"color": "white", "edgecolor": "black", "linestyle": "--", "hatch": "..",
+              "label": "book's scorer (same features, every training outfit)"},
+             {"color": "#bbbbbb", "edgecolor": "black", "hatch": "//",
+              "label": "opaque's why: its dims named after the fact"}]
+    for q, (_, hits, level) in enumerate(questions):
+        for k, h in enumerate(hits):
+            if h is None or len(h) == 0:  # no reference, or no colour swap on a small run
+                continue
+            at, (mean, se) = 3 * q + 0.85 * k, share(h)
+            look = looks[3] if (q, k) == (2, 1) else looks[k] if q == 0 else {**looks[k], "label": "_"}  # one key
+            right.bar(at, mean, width=0.75, yerr=2 * se, capsize=3, **look)
+            right.text(at, mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT, zorder=5,
+                       bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
+        right.hlines(level, 3 * q - 0.45, 3 * q + 2.15, colors="black", linestyles="dotted",
+                     label="chance" if q == 0 else None)
+    right.set_xticks([3 * q + 0.85 for q in range(3)], [q[0] for q in questions], fontsize=style.MIN_FONT)
+    right.set(ylim=(0, 1.68), xlim=(-0.6, 8.3), yticks=np.linspace(0, 1, 6))  # room for the legend above the bars
     right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
     right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
     right.tick_params(axis="y", labelsize=style.MIN_FONT)
@@ -323,6 +330,15 @@ def by_kind_table(t):
                                   "book_hit": "book's scorer"}).rename_axis("item top-1 by swap kind")
 
 
+def filter_sentence(pool, keep) -> str:
+    """How many of the candidate swap cases (:func:`xfashion.opaque.swap_candidates`) the comparison keeps, and
+    why the others go."""
+    bad = pool.before <= 0
+    small = ~bad & ((pool.before - pool.after < 0.5) | (pool.cases.drop < 0.5))
+    return (f"Of {len(pool.before)} candidate cases, {len(keep)} are kept: the opaque scorer calls {bad.sum()} of the "
+            f"outfits bad before their swap, and in {small.sum()} more one of the two scores drops by less than 0.5.")
+
+
 def item_sentence(t) -> str:
     """Both scorers' item top-1 over every case, with standard errors and chance."""
     return (f"On {len(t)} cases both scorers take, IFIV names the swapped item as the culprit item in "
@@ -368,6 +384,31 @@ def posthoc_sentence(n_colour: int, posthoc, one, better) -> str:
             "explanation: the names have to be built into the features, not read off them.")
 
 
+def picture_sentence(t, one, book_why, posthoc) -> str:
+    """What the key figure's last two questions show on this run: which small scorer finds more recoloured items
+    (``t``: the comparison table with ``book_hit``), and the book's scorer's why (``book_why``) against the small
+    interpretable scorer's (``one``: the cases with one faulted group) and the after-the-fact naming (``posthoc``)."""
+    col = (t.kind == "color").to_numpy()
+    lead = (t.opaque_hit - t.interpretable_hit.astype(float))[col]  # > 0: the opaque scorer finds it, the other not
+    overall = t.opaque_hit.mean() - t.interpretable_hit.mean()
+    ahead = ("the interpretable scorer finds the swapped item more often", "both small scorers find the swapped item "
+             "as often", "the opaque scorer finds the swapped item more often")[int(np.sign(lead.mean())) + 1]
+    order = "the reverse of" if np.sign(lead.mean()) != np.sign(overall) else "the same as"
+    why = book_why.astype(float) - one.group_hit.to_numpy()
+    z, z_lead = (float(d.mean() / _se(d)) if _se(d) > 0 else 0.0 for d in (why, lead))  # 0 where nothing varies
+    firm = "within two, so no firm order" if abs(z_lead) < 2 else "more than two"
+    better = ("and its why is right a little less often" if z <= -2 else
+              "and its why is right as often" if z < 2 else "and its why is right more often")
+    return (f"On this run's {col.sum()} colour swaps {ahead} ({t.opaque_hit[col].mean():.0%} opaque, "
+            f"{t.interpretable_hit[col].mean():.0%} interpretable; {abs(z_lead):.1f} standard errors of the paired "
+            f"difference, {firm}), {order} their order over every case; "
+            f"the book's scorer finds it in {t.book_hit[col].mean():.0%}. On the why, the book's scorer names the "
+            f"stylist's group in {book_why.mean():.0%} of the {len(one)} cases, {why.mean():+.2f} against the small "
+            f"interpretable scorer ({z:+.1f} standard errors of the paired difference) and "
+            f"{book_why.mean() - posthoc.mean():+.2f} against the embedding's dimensions named after the fact. More "
+            f"outfits buy the book's scorer *which item*, {better}: both read the why off the same named groups.")
+
+
 def worked_case(data: CaseData) -> int:
     """The chapter's worked case: among the colour swaps that both explanations get right at the item level, that
     the stylist faults for the swapped item's colour and whose interpretable culprit (item, group) is that colour,
@@ -405,46 +446,3 @@ def run_sentence(t, one, posthoc, auc: dict, full: dict) -> str:
             f"scorer ({opq:.0%}); the book's scorer, from every training outfit, in "
             f"{t.book_hit[col].mean():.0%}." + (" Names say that colour is at fault; which item of a colour clash is "
                                                 "the odd one out is learnt from outfits." if small < opq else ""))
-
-
-def book_findings(wb, t, one, posthoc) -> tuple:
-    """The take-aways of chapters 01-06 and 09 on this data seed (IFIV on up to 200 bad test outfits, as chapter 04
-    takes them; the swap test on this chapter's cases ``t``, with ``book_hit``). Returns ``(facts, text)``: the numbers
-    the chapter's claims check (``auc``, ``weakest`` rule, ``ifiv_blamed``, ``blamed_se``, ``chance``, ``captum``)
-    and a Markdown list, one line per chapter."""
-    from ..analysis import color_invariance
-    from ..evaluate import explain_all, oracle_agreement, oracle_blame_tensor
-    from ..rules import DEFAULT_RULES
-    from ..training import evaluate_scorer
-
-    test = wb.splits["test"]
-    bad = np.flatnonzero(test.oracle_label == 0)[:200]
-    attr = explain_all(wb, bad, methods=["ifiv", "input_x_gradient"], progress=False)
-    blame = oracle_blame_tensor(wb.catalog, test, bad)
-    blamed, sizes = (blame.sum(-1) > 0).sum(1).numpy(), (test.items[bad] >= 0).sum(1)
-    scorer = evaluate_scorer(wb.model, wb.catalog, wb.splits, wb.feats)
-    hit = oracle_agreement({"ifiv": attr["ifiv"]}, blame).item_hit["ifiv"]
-    facts = {"auc": scorer["auc"], "ifiv_blamed": float(hit),
-             "chance": float((blamed / sizes).mean()),  # a culprit drawn at random: the share of blamed items
-             "captum": float((attr["ifiv"].values - attr["input_x_gradient"].values).abs().max())}
-    caught = {r: v for r, v in scorer["per_rule_accuracy"].items() if r != "(good outfits)"}  # clashes caught
-    weakest = facts["weakest"] = min(caught, key=caught.get)
-    facts["blamed_se"] = float(np.sqrt(facts["ifiv_blamed"] * (1 - facts["ifiv_blamed"]) / len(bad)))  # binomial
-    lines = [f"The stylist's {len(DEFAULT_RULES.names)} rules label every outfit and blame the items that break "
-             f"them: {blamed.mean():.1f} of the {sizes.mean():.1f} items of a bad test outfit, on average ({len(bad)} "
-             "outfits).",
-             "Re-dyeing an item in every colour of the palette moves its shape-texture embedding by at most "
-             f"{color_invariance(wb.feats.extractor, wb.catalog):.1e} of its length.",
-             f"The book's scorer: test AUC {facts['auc']:.3f}; fill in the blank {scorer['fitb_accuracy']:.1%} right; "
-             f"the rule whose clashes it catches least often is {rule_name(weakest)}, {caught[weakest]:.1%} of them, "
-             f"against at least {min(v for r, v in caught.items() if r != weakest):.1%} of every other rule's.",
-             f"IFIV's culprit item is one the stylist blames in {facts['ifiv_blamed']:.1%} of those {len(bad)} "
-             f"outfits; chance (a random item) is {facts['chance']:.1%}, the share of blamed items.",
-             f"IFIV equals Captum's InputXGradient summed per group: on those outfits the largest difference is "
-             f"{facts['captum']:.2g} logits.",
-             f"The book's scorer's IFIV finds the swapped item in {t.book_hit.mean():.1%} of this chapter's {len(t)} "
-             f"swap cases (chance {t.chance.mean():.1%}).",
-             f"IFIV on named groups gives the stylist's why in {one.group_hit.mean():.1%} of {len(one)} cases; the "
-             f"embedding's dimensions named after the fact, {posthoc.mean():.1%} (chance 50%)."]
-    return facts, "On this data seed:\n\n" + "\n".join(f"* **{n}** {line}" for n, line in
-                                                         zip(("01", "02", "03", "04", "05", "06", "09"), lines))
