@@ -148,6 +148,7 @@ def test_the_picture_sentence_says_who_leads_on_colour_swaps_and_the_book_scorer
     assert "the opaque scorer finds the swapped item more often (75% opaque, 25% interpretable" in said
     assert "the reverse of their order over every case" in said and "finds it in 100%" in said
     assert "88% of the 8 cases, -0.12 against" in said and "+0.38 against the embedding" in said
+    assert "(100% against 62%" in said and "its why is right as often" in said
 
 
 def test_auc_gap_is_paired_and_refuses_mismatched_inputs():

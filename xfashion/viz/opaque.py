@@ -390,23 +390,25 @@ def picture_sentence(t, one, book_why, posthoc) -> str:
     interpretable scorer's (``one``: the cases with one faulted group) and the after-the-fact naming (``posthoc``)."""
     col = (t.kind == "color").to_numpy()
     lead = (t.opaque_hit - t.interpretable_hit.astype(float))[col]  # > 0: the opaque scorer finds it, the other not
-    overall = t.opaque_hit.mean() - t.interpretable_hit.mean()
+    gain, why = t.book_hit - t.interpretable_hit.astype(float), book_why.astype(float) - one.group_hit.to_numpy()
+    z, z_lead, z_item = (float(d.mean() / _se(d)) if _se(d) > 0 else 0.0 for d in (why, lead, gain))  # 0: no spread
     ahead = ("the interpretable scorer finds the swapped item more often", "both small scorers find the swapped item "
              "as often", "the opaque scorer finds the swapped item more often")[int(np.sign(lead.mean())) + 1]
-    order = "the reverse of" if np.sign(lead.mean()) != np.sign(overall) else "the same as"
-    why = book_why.astype(float) - one.group_hit.to_numpy()
-    z, z_lead = (float(d.mean() / _se(d)) if _se(d) > 0 else 0.0 for d in (why, lead))  # 0 where nothing varies
-    firm = "within two, so no firm order" if abs(z_lead) < 2 else "more than two"
-    better = ("and its why is right a little less often" if z <= -2 else
-              "and its why is right as often" if z < 2 else "and its why is right more often")
+    order = "the reverse of" if np.sign(lead.mean()) != np.sign(t.opaque_hit.mean() - t.interpretable_hit.mean()) \
+        else "the same as"
+    item = "buy the book's scorer *which item*" if z_item >= 2 else "buy the book's scorer no firm lead on *which item*"
+    better = ("its why is right a little less often" if z <= -2 else
+              "its why is right as often" if z < 2 else "its why is right more often")
     return (f"On this run's {col.sum()} colour swaps {ahead} ({t.opaque_hit[col].mean():.0%} opaque, "
             f"{t.interpretable_hit[col].mean():.0%} interpretable; {abs(z_lead):.1f} standard errors of the paired "
-            f"difference, {firm}), {order} their order over every case; "
-            f"the book's scorer finds it in {t.book_hit[col].mean():.0%}. On the why, the book's scorer names the "
-            f"stylist's group in {book_why.mean():.0%} of the {len(one)} cases, {why.mean():+.2f} against the small "
-            f"interpretable scorer ({z:+.1f} standard errors of the paired difference) and "
-            f"{book_why.mean() - posthoc.mean():+.2f} against the embedding's dimensions named after the fact. More "
-            f"outfits buy the book's scorer *which item*, {better}: both read the why off the same named groups.")
+            f"difference, {'within two, so no firm order' if abs(z_lead) < 2 else 'more than two'}), {order} their "
+            f"order over every case; the book's scorer finds it in {t.book_hit[col].mean():.0%}. On the why, the "
+            f"book's scorer names the stylist's group in {book_why.mean():.0%} of the {len(one)} cases, "
+            f"{why.mean():+.2f} against the small interpretable scorer ({z:+.1f} standard errors of the paired "
+            f"difference) and {book_why.mean() - posthoc.mean():+.2f} against the embedding's dimensions named after "
+            f"the fact. Over every case more outfits {item} ({t.book_hit.mean():.0%} against "
+            f"{t.interpretable_hit.mean():.0%}, {z_item:+.1f} standard errors), and {better}: both read the why off "
+            "the same named groups.")
 
 
 def worked_case(data: CaseData) -> int:
