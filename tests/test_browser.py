@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")]
 SHOTS = REPO_ROOT / "build" / "screenshots"
 WIDGET_NOTEBOOKS = ["01_data_preparation", "02_feature_extraction", "03_model_training", "04_ifiv_explanations",
-                    "05_captum_baselines", "06_swap_test", "07_which_explainer", "09_what_features_buy"]
+                    "05_captum_baselines", "06_swap_test", "09_what_features_buy"]
 
 
 # long-lived processes of this module's fixtures (Chromium and its helpers, Playwright's driver, the

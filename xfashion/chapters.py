@@ -79,14 +79,14 @@ CHAPTERS = (
             "build one swap case by hand and a label-free benchmark with ground truth from it, compare methods "
             "over scorer seeds with intervals, and read a sanity check"),
     Chapter("07_which_explainer", "Which explainer? When metrics disagree",
-            "Quantus's faithfulness, randomisation and complexity metrics beside the swap test; a design chosen "
-            "by AUC.",
+            "Quantus's faithfulness, randomisation and complexity metrics beside the swap test; why rankings "
+            "disagree.",
             "when metrics disagree: Quantus's faithfulness correlation, pixel flipping, monotonicity, MPRT and "
-            "sparseness at the (item, group) level beside the swap test; rankings per metric; a scorer design "
-            "chosen by validation AUC, each design under four metrics, and why the book keeps its own; cost",
+            "sparseness at the (item, group) level beside the swap test; rankings per metric with ties; what the "
+            "mean reference does to removal metrics; cost; a scorer design study as a worked exercise",
             "apply Quantus's faithfulness, randomisation and complexity metrics at the level of (item, group) "
-            "cells, explain why they rank explainers differently from the swap test, and choose a scorer design "
-            "by a criterion that names no explainer"),
+            "cells, explain why they rank explainers differently from the swap test, and (exercise 07.1) choose a "
+            "scorer design by a criterion that names no explainer"),
     Chapter("08_which_two_items_clash", "Which two items clash?",
             "Pair explanations (second-order IFIV, removal, Shapley interactions, Integrated Hessians) against "
             "the stylist.",

@@ -108,37 +108,48 @@ def opposed_pairs(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) 
 
 
 def precision_sentences(report, a: str = "feature_ablation", b: str = "ifiv",
-                        metric: str = "faithfulness_correlation") -> list:
-    """How many cases Quantus judges, the standard errors that gives, and the gap ``a`` - ``b`` in them."""
+                        metric: str = "faithfulness_correlation", k: float = 2.0) -> list:
+    """How many cases Quantus judges and why that many: the standard errors it gives, the smallest gap between
+    two typical methods the rankings can call at ``k`` standard errors, and the gap ``a`` - ``b`` in them."""
     per_case, methods = report.per_case, [m for m in report.summary.index if m != "oracle"]
     se = pd.Series({m: mean_se(per_case, m, metric) for m in methods if m != "random"})
     counts = per_case.dropna(subset=[metric]).groupby("method").size()
-    seeds, widest = len(report.config["seeds"]), se.idxmax()
+    seeds, widest, n = len(report.config["seeds"]), se.idxmax(), report.config["quantus_cases"]
     full = per_case.groupby("method").size().max() // seeds
     gap = float(report.summary.loc[a, metric] - report.summary.loc[b, metric])
-    return [f"Quantus judges {report.config['quantus_cases']} cases per scorer seed, {counts.max()} per method over "
-            f"the {seeds} seeds (the swap test up to {full} per seed). The standard error of a method's mean "
-            f"{metric_name(metric)} is then {se.min():.3f} to {se.max():.3f} (the widest: {method_name(widest)}"
+    resolution = k * np.sqrt(2) * se.median()  # k standard errors of the gap between two methods of median SE
+    return [f"Quantus judges {n} cases per scorer seed, {counts.max()} per method over the {seeds} seeds (the swap "
+            f"test up to {full} per seed). Why {n}: the standard error of a method's mean {metric_name(metric)} is "
+            f"then {se.min():.3f} to {se.max():.3f} (the widest: {method_name(widest)}"
             + (f", judged on {counts[widest]} cases" if counts[widest] < counts.max() else "")
-            + f"), while the gap the chapter leans on most, {method_name(a)} ahead of {method_name(b)}, is {gap:.3f}: "
-            f"{gap / gap_se(per_case, a, b, metric):.1f} standard errors of the gap. Halving every standard error "
-            "would take four times the cases, and four times Quantus's share of chapter 06's run: at this size the "
-            "ranks that matter below are settled, the ties between near neighbours are not, and no sentence of the "
-            "chapter rests on one."]
+            + f"), so the rankings below can tell apart two typical methods {resolution:.3f} apart ({k:g} standard "
+            f"errors of their gap), and the gap the chapter leans on most, {method_name(a)} ahead of {method_name(b)}, "
+            f"is {gap:.3f}: {gap / gap_se(per_case, a, b, metric):.1f} standard errors of the gap. Halving every "
+            "standard error would take four times the cases, and four times Quantus's time in this chapter's first "
+            "cell, to settle ties between near neighbours, on which no sentence of the chapter rests."]
 
 
 def sparseness_sentences(report, methods, pixel=("grad_cam", "pixel_ig")) -> list:
-    """What sparseness does as a ranking: its span against item top-1's, and the widest pair it orders wrongly."""
+    """What sparseness does as a ranking: why its values lie close (the outfit sets them more than the method,
+    within the Gini index's ceiling), its span against item top-1's, and the widest pair it orders wrongly."""
     summary, real = report.summary, [m for m in methods if m != "random"]
     sp, top1 = (summary.loc[methods, n].astype(float) for n in ("sparseness", "item_top1"))
     grouped = [m for m in real if m not in pixel]  # the methods that read the scorer's features
     se = max(mean_se(report.per_case, m, "sparseness") for m in grouped)
+    judged = report.per_case[report.per_case.method.isin(grouped)].dropna(subset=["sparseness"])
+    spread = judged.groupby("method")["sparseness"].std()  # from one case to the next, per method
+    players = 2 * judged["size"]  # two feature groups an item; Quantus's Gini index of n values is at most (n-1)/n
     # the widest disagreement: a method more concentrated than another that localises far better
     flips = [(top1[b] - top1[a], a, b) for a in real for b in real if sp[a] > sp[b] + 2 * se and top1[a] < top1[b]]
     said = [f"Over the methods that explain the scorer's features, sparseness spans {sp[grouped].min():.3f} to "
             f"{sp[grouped].max():.3f} (a standard error of up to {se:.3f}); item top-1 spans "
-            f"{top1[grouped].min():.3f} to {top1[grouped].max():.3f} over the same methods. Random noise scores "
-            f"{sp['random']:.3f}."]
+            f"{top1[grouped].min():.3f} to {top1[grouped].max():.3f} over the same methods. The band is narrow because "
+            f"the outfit sets an explanation's sparseness more than the method does: from one case to the next a "
+            f"method's value moves with a standard deviation of {spread.min():.3f} to {spread.max():.3f}, "
+            + ("more than" if spread.min() > np.ptp(sp[grouped]) else "against")
+            + f" the {np.ptp(sp[grouped]):.3f} between the methods' means, and on {players.min()} to {players.max()} "
+            f"players the index runs only from 0 (every player alike) to {1 - 1 / players.min():.2f}-"
+            f"{1 - 1 / players.max():.2f} (one player holds it all). Random noise scores {sp['random']:.3f}."]
     if flips:
         _, a, b = max(flips)
         said.append(f"Sparseness puts {method_name(a)} ({sp[a]:.3f}) above {method_name(b)} ({sp[b]:.3f}), while "
