@@ -41,19 +41,19 @@ def place_labels(ax, x, y, labels, pad: float = 2.0) -> list:
     for k in sorted(range(len(labels)), key=lambda k: -crowd[k]):
         for dist in (7, 16, 28, 42, 60):
             for dx, dy in ((1, 0), (-1, 0), (0.7, 0.8), (0.7, -0.8), (-0.7, 0.8), (-0.7, -0.8), (0, 1), (0, -1)):
-                text = ax.annotate(labels[k], (x[k], y[k]), xytext=(dx * dist, dy * dist), textcoords="offset points",
-                                   ha="left" if dx > 0 else "right" if dx < 0 else "center",
-                                   va="center" if dy == 0 else "bottom" if dy > 0 else "top", fontsize=style.MIN_FONT,
-                                   arrowprops={"arrowstyle": "-", "color": "0.35", "lw": 0.8, "shrinkA": 0,
-                                               "shrinkB": 4} if dist > 7 else None)
-                box = text.get_window_extent(renderer).expanded(1.0, 1.0).padded(pad)
+                where = {"xytext": (dx * dist, dy * dist), "textcoords": "offset points", "fontsize": style.MIN_FONT,
+                         "ha": "left" if dx > 0 else "right" if dx < 0 else "center",
+                         "va": "center" if dy == 0 else "bottom" if dy > 0 else "top"}
+                text = ax.annotate(labels[k], (x[k], y[k]), **where)  # measured without its line, which ends
+                box = text.get_window_extent(renderer).padded(pad)  # at the point and so would always collide
+                text.remove()
                 inside = frame.containsx(box.x0) and frame.containsx(box.x1) and frame.containsy(box.y0) \
                     and frame.containsy(box.y1)
                 if inside and not any(box.overlaps(other) for other in taken):
                     taken.append(box)
-                    texts.append(text)
+                    line = {"arrowstyle": "-", "color": "0.35", "lw": 0.8, "shrinkA": 0, "shrinkB": 4}
+                    texts.append(ax.annotate(labels[k], (x[k], y[k]), **where, arrowprops=line if dist > 7 else None))
                     break
-                text.remove()
             else:
                 continue
             break
