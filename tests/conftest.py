@@ -1,12 +1,18 @@
 """Shared fixtures. Tests run in small-data mode with their own cache folder."""
 import json
 import os
+import shutil
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("XFASHION_SMALL", "1")
 os.environ.setdefault("XFASHION_CACHE", tempfile.mkdtemp(prefix="xfashion-test-cache-"))
 os.environ.setdefault("XFASHION_NO_DOWNLOAD", "1")
+# one folder per test run for executed notebooks: pytest-xdist's workers start after this line ran in the controller,
+# so they inherit it and share what one of them executed (a fresh folder: no copy outlives the code it ran)
+_OWN_RUN_FOLDER = "XFASHION_TEST_RUN" not in os.environ  # made here: removed when the run ends
+os.environ.setdefault("XFASHION_TEST_RUN", tempfile.mkdtemp(prefix="xfashion-test-run-"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 # `make test` runs two pytest workers (pytest-xdist): each worker, and every kernel or command it starts,
 # computes on one thread, so two processes share two cores instead of four OpenMP pools fighting over
@@ -56,19 +62,24 @@ def wb_small(catalog, splits, tiny_feats, trained):
 
 
 @pytest.fixture(scope="session")
-def executed(tmp_path_factory):
+def executed():
     """``executed(path)``: the notebook run top to bottom in a fresh kernel (small-data mode, figures inline), once
-    per session: the notebook test and the book's browser test check the same executed copy of a chapter."""
+    per test run: the notebook test and the book's browser test check the same executed copy of a chapter, also
+    when pytest-xdist gives them to different workers (the second one waits for the first one's run and reads it;
+    chapter 04's, about 17 s, ran twice whenever they did)."""
+    from filelock import FileLock  # a dependency of torch
+
     from xfashion.tour import execute_notebook
-    done = {}
 
     def run(path):
-        if path not in done:
-            out = tmp_path_factory.mktemp(path.stem)
-            execute_notebook(path, out, timeout=600,
-                             env={"XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
-            done[path] = out / path.name
-        return done[path]
+        out = Path(os.environ["XFASHION_TEST_RUN"]) / f"{path.parent.name}-{path.stem}"
+        out.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(out / "lock")):
+            if not (out / "done").exists():  # a failed run leaves no mark: the next caller runs it again
+                execute_notebook(path, out, timeout=600,
+                                 env={"XFASHION_SMALL": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"})
+                (out / "done").touch()
+        return out / path.name
     return run
 
 
@@ -95,6 +106,8 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     if os.environ.get("PYTEST_XDIST_WORKER"):  # the controller times the whole run
         return
+    if _OWN_RUN_FOLDER:  # every worker is done with the executed notebooks
+        shutil.rmtree(os.environ["XFASHION_TEST_RUN"], ignore_errors=True)
     if config.getoption("markexpr") or config.getoption("keyword") or config.args not in ([], ["tests"]):
         return
     reporter = config.pluginmanager.get_plugin("terminalreporter")
