@@ -545,3 +545,14 @@ def test_accuracy_vs_cost_sets_crowded_names_further_out_with_a_line_instead_of_
     boxes = [matplotlib.text.Text.get_window_extent(t, renderer) for t in named]  # the words, without their lines
     assert len(named) == len(ms) and not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
     assert any(t.arrow_patch is not None for t in named)  # some names had to move out, joined by a line
+
+
+def test_deletion_curves_give_each_drawn_method_its_own_colour():
+    # a subset of a report's methods: the colours are handed out over the methods drawn, so none repeats
+    cols = ["ifiv", "saliency", "integrated_gradients", "feature_ablation", "exact_shapley", "grad_cam", "random"]
+    curves = pd.DataFrame(np.linspace(0, 1, 11)[:, None] * np.arange(1, 8), columns=cols, index=np.linspace(0, 1, 11))
+    fig, ax = xf.viz.plot_deletion_curves(SimpleNamespace(deletion=curves, cost=pd.DataFrame(index=cols[::-1])))
+    colours = [matplotlib.colors.to_hex(line.get_color()) for line in ax.get_lines()]
+    assert colours[0] == "#000000" and colours[-1] == matplotlib.colors.to_hex("0.6")  # IFIV black, random grey
+    assert len(set(colours)) == len(cols) and set(colours[1:-1]) <= set(xf.viz.style.CATEGORICAL)
+    plt.close(fig)

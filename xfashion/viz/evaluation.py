@@ -140,10 +140,10 @@ def plot_deletion_curves(report, methods=None, ax=None):
     curves = report.deletion if methods is None else report.deletion[methods]
     if "ifiv" in curves:
         ax.plot(curves.index, curves["ifiv"], color="black", marker="o", ms=5, lw=2.5, label=method_name("ifiv"))
-    looks = method_styles(report.cost.index if hasattr(report, "cost") else curves.columns)
+    looks = method_styles(curves.columns)  # the methods drawn here, so that no two of them share a colour
     others = [c for c in curves if c not in ("ifiv", "random")]
     for k, m in enumerate(others):
-        look = looks.get(m) or method_styles(others)[m]
+        look = looks[m]
         ax.plot(curves.index, curves[m], color=look["color"], marker=look["marker"],
                 ms=5, lw=1.2, ls="-" if k < len(style.CATEGORICAL) else "-.", label=method_name(m))
     if "random" in curves:
