@@ -276,9 +276,8 @@ def reference_sentence(ref: pd.DataFrame, seed: int) -> str:
             f"logit of {median:+.2f}, so pair removal's reference is not neutral. Replacing both items of "
             f"the faulted pair scores lower than replacing either one alone in {worse.mean():.0%} of the cases, and in "
             f"{hits.mean():.0%} of the {len(hits)} cases pair removal gets right: there the second mean item lowers "
-            "the logit again instead of repairing it, and the pair's value counts that fall with the clash. "
-            + (f"{'Most' if hits.mean() > 0.5 else 'Those'} of pair removal's hits are partly the reference's."
-               if hits.any() else "None of pair removal's hits owes anything to that fall."))
+            "the logit again instead of repairing it, and the pair's value counts that fall with the clash: "
+            + ("those hits are partly the reference's." if hits.any() else "no hit owes anything to that fall."))
 
 
 def pair_cost(wb, methods=None, n_outfits: int = 256, repeats: int = 3) -> pd.DataFrame:
