@@ -114,7 +114,8 @@ def headline_sentence(report) -> str:
 
 
 def sanity_findings(report) -> tuple:
-    """What the randomised scorer leaves of each method's lead over random, item top-1, with binomial errors.
+    """What the randomised scorer leaves of each method's lead over chance (a random ranking's expected item
+    top-1), with binomial errors.
 
     A method *detects* when its lead on the trained scorer exceeds 3 standard errors of its share, and
     *clearly* when it exceeds 6; ``pictures`` are the methods that read the images through the shape-texture
@@ -141,7 +142,7 @@ def sanity_findings(report) -> tuple:
     sal = lead.loc["saliency"]
     said = [f"On the randomised scorer the {len(clear)} methods that read the scorer's features and detect clearly "
             f"keep between {kept.min():.0%} ({method_name(kept.idxmin())}) and {kept.max():.0%} "
-            f"({method_name(kept.idxmax())}) of their lead over random" + (" (below zero: under random)" if
+            f"({method_name(kept.idxmax())}) of their lead over chance" + (" (below zero: under chance)" if
                                                                             kept.min() < 0 else "")
             + f"; IFIV's goes from {trained['ifiv']:+.3f} to {left['ifiv']:+.3f}."
             + "".join(f" {method_name(m)}, which reads the pictures through the trained CNN, goes from "
