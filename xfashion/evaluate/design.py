@@ -308,5 +308,5 @@ def conclusion(study: pd.DataFrame, verdict: pd.DataFrame, reference: str = "SiL
     return (f"So on this data seed the book's {reference} scorer is {auc[best] - auc[reference]:.4f} behind {best} "
             f"in validation AUC, {z:.1f} standard errors ({'beyond noise, if small' if z > 2 else 'within noise'}), "
             f"and IFIV does better beyond two standard errors {where or 'on neither'}: the study {meaning}. "
-            + ("Chapter 03's choice stands as the fixed scorer that chapters 04-06 measure, not as one this study "
+            + ("Chapter 03's choice stands as the fixed scorer that chapters 04-07 measure, not as one this study "
                "confirms." if not book else "Chapter 03's choice stands, and this study confirms it by IFIV."))
