@@ -32,8 +32,14 @@ def test_the_sparseness_sentence_says_the_outfit_sets_it_more_than_the_method_wi
                  "sparseness", summary={"item_top1": {"ifiv": 0.8, "feature_ablation": 0.6, "random": 0.3}})
     said = ranking.sparseness_sentences(report, ["ifiv", "feature_ablation", "random"])
     assert said[0].startswith("Over the methods that explain the scorer's features, sparseness spans 0.450 to 0.500")
-    # case to case over the 12 cases: sd sqrt(3 * 0.05 / 11) = 0.117 for both, more than the 0.050 between their means
-    assert "a standard deviation of 0.117 to 0.117, more than the 0.050 between the methods' means" in said[0]
     # 3 to 5 items: 6 to 10 players, a Gini index of at most 5/6 to 9/10
     assert "on 6 to 10 players the index runs only from 0 (every player alike) to 0.83-0.90" in said[0]
+    # case to case over the 12 cases: sd sqrt(3 * 0.05 / 11) = 0.117 for both, more than the 0.050 between their means
+    assert ("the outfit moves it more than the method does: from one case to the next a typical method's value "
+            "moves with a standard deviation of 0.117 (0.117 to 0.117), more than the 0.050 between the methods' "
+            "means") in said[0]
+    close = run({"ifiv": [0.3, 0.31, 0.3, 0.31], "feature_ablation": [0.5, 0.51, 0.5, 0.51], "random": [0.3] * 4},
+                "sparseness", summary={"item_top1": {"ifiv": 0.8, "feature_ablation": 0.6, "random": 0.3}})
+    other = ranking.sparseness_sentences(close, ["ifiv", "feature_ablation", "random"])
+    assert "the method moves it more than the outfit does" in other[0]  # sd 0.005 against 0.200 between the means
     assert said[0].endswith("Random noise scores 0.300.") and len(said) == 1  # no wrong order beyond 2 SE here

@@ -139,17 +139,19 @@ def sparseness_sentences(report, methods, pixel=("grad_cam", "pixel_ig")) -> lis
     judged = report.per_case[report.per_case.method.isin(grouped)].dropna(subset=["sparseness"])
     spread = judged.groupby("method")["sparseness"].std()  # from one case to the next, per method
     players = 2 * judged["size"]  # two feature groups an item; Quantus's Gini index of n values is at most (n-1)/n
+    outfit = spread.median() > np.ptp(sp[grouped])  # does a method's value vary more across cases than methods do?
     # the widest disagreement: a method more concentrated than another that localises far better
     flips = [(top1[b] - top1[a], a, b) for a in real for b in real if sp[a] > sp[b] + 2 * se and top1[a] < top1[b]]
     said = [f"Over the methods that explain the scorer's features, sparseness spans {sp[grouped].min():.3f} to "
             f"{sp[grouped].max():.3f} (a standard error of up to {se:.3f}); item top-1 spans "
-            f"{top1[grouped].min():.3f} to {top1[grouped].max():.3f} over the same methods. The band is narrow because "
-            f"the outfit sets an explanation's sparseness more than the method does: from one case to the next a "
-            f"method's value moves with a standard deviation of {spread.min():.3f} to {spread.max():.3f}, "
-            + ("more than" if spread.min() > np.ptp(sp[grouped]) else "against")
-            + f" the {np.ptp(sp[grouped]):.3f} between the methods' means, and on {players.min()} to {players.max()} "
-            f"players the index runs only from 0 (every player alike) to {1 - 1 / players.min():.2f}-"
-            f"{1 - 1 / players.max():.2f} (one player holds it all). Random noise scores {sp['random']:.3f}."]
+            f"{top1[grouped].min():.3f} to {top1[grouped].max():.3f} over the same methods. Why so narrow: on "
+            f"{players.min()} to {players.max()} players the index runs only from 0 (every player alike) to "
+            f"{1 - 1 / players.min():.2f}-{1 - 1 / players.max():.2f} (one player holds it all), and "
+            + ("the outfit moves it more than the method does" if outfit else "the method moves it more than the "
+               "outfit does")
+            + f": from one case to the next a typical method's value moves with a standard deviation of "
+            f"{spread.median():.3f} ({spread.min():.3f} to {spread.max():.3f}), {'more' if outfit else 'less'} than "
+            f"the {np.ptp(sp[grouped]):.3f} between the methods' means. Random noise scores {sp['random']:.3f}."]
     if flips:
         _, a, b = max(flips)
         said.append(f"Sparseness puts {method_name(a)} ({sp[a]:.3f}) above {method_name(b)} ({sp[b]:.3f}), while "
