@@ -279,3 +279,18 @@ def test_the_hit_rate_figure_sorts_best_first_and_draws_chance(wb_small):
     assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == "--"] == [0.27]
     assert ax.patches[1].get_facecolor()[:3] == (0.25, 0.25, 0.25)  # the baseline asked about, dark
     plt.close(fig)
+
+
+def test_random_pairs_draws_one_symmetric_matrix_per_case_whatever_ran_before_and_whatever_its_batch(wb_small):
+    both = wb_small.batch([3, 7])
+    torch.manual_seed(1)
+    first = xf.explain.attribute_pairs(wb_small.model, both, "random_pairs").values
+    torch.manual_seed(2)  # torch's global generator moved: the chance row must not
+    again = xf.explain.attribute_pairs(wb_small.model, both, "random_pairs").values
+    alone = xf.explain.attribute_pairs(wb_small.model, wb_small.batch([7]), "random_pairs").values
+    assert torch.equal(first, again)
+    n = int(both.mask[1].sum())
+    assert torch.equal(alone[0, :n, :n], first[1, :n, :n])  # outfit 7 draws the same matrix first or second
+    assert torch.equal(first, first.transpose(1, 2)) and not first[1, :n, :n].triu(1).eq(0).all()
+    off = ~(both.mask[:, :, None] & both.mask[:, None, :])
+    assert first[off].eq(0).all() and first.diagonal(dim1=1, dim2=2).eq(0).all()  # no value for padding or self

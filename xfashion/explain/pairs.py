@@ -33,6 +33,7 @@ import torch.nn as nn
 
 from ..outfits import OutfitBatch
 from .base import Explainer, PairAttribution, Run, Traits, get_method, register
+from .baseline import case_seeds
 
 
 def attribute_pairs(model: nn.Module, batch: OutfitBatch, method: str = "second_order_ifiv",
@@ -174,13 +175,19 @@ class ShapleyInteraction(Explainer):
 
 @register
 class RandomPairs(Explainer):
-    """Random symmetric pair values: the chance level of every pair metric."""
+    """Random symmetric pair values, drawn per case like :class:`~xfashion.explain.baseline.Random`: chance level."""
 
     traits = Traits("random_pairs", level="pair", cost="none")
 
     def compute(self, run: Run) -> torch.Tensor:
+        # seeded per case: torch's global generator made the chance row depend on whatever ran before it
         B, N = run.mask.shape
-        return torch.randn(B, N, N, dtype=run.inputs[0].dtype).to(run.mask.device)
+        values = torch.zeros(B, N, N)
+        for b, seed in enumerate(case_seeds(run)):  # the outfit's own items only: the same draw in any batch
+            real = run.mask[b].cpu().nonzero().flatten()
+            draw = torch.triu(torch.randn(len(real), len(real), generator=torch.Generator().manual_seed(seed)), 1)
+            values[b][real[:, None], real] = draw + draw.T
+        return values.to(dtype=run.inputs[0].dtype, device=run.mask.device)
 
 
 __all__ = ["PairAttribution", "attribute_pairs"]
