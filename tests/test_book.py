@@ -138,7 +138,8 @@ def tiny_chapters(folder, monkeypatch):
         nb.cells[0].metadata["tags"] = ["parameters"]
         return nb
     nbformat.write(chapter("SEED = 0", "print('seed', SEED)"), folder / "01_first.ipynb")
-    nbformat.write(chapter("SEED = 0", "print('solution')"), folder / "solutions" / "01_first.ipynb")
+    solution = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('solution')")])  # untagged, as
+    nbformat.write(solution, folder / "solutions" / "01_first.ipynb")  # the book's solutions: they run as written
     nbformat.write(chapter("SEED = 0", "assert SEED == 0, 'true of seed 0 only'", "print('after', SEED)"),
                    folder / "02_second.ipynb")
     monkeypatch.setattr(tour, "NOTEBOOK_DIR", folder)
@@ -173,7 +174,8 @@ def test_a_data_seed_reaches_every_chapter_and_every_failing_cell_is_listed(tmp_
     assert executed[1].cells[3].outputs[0]["text"] == "after 7\n"  # the cells after a failure still ran
     record = json.loads((tmp_path / "seed7" / "tour.json").read_text())
     assert record["data_seed"] == 7 and [f["cell"] for f in record["failed_cells"]] == [2]
-    assert [n for n, _ in tour.run_tour(tmp_path / "seed0", data_seed=0)] == ["01_first.ipynb", "02_second.ipynb"]
+    assert [n for n, _ in tour.run_tour(tmp_path / "seed0", data_seed=0, solutions=True)] == [
+        "01_first.ipynb", "solutions/01_first.ipynb", "02_second.ipynb"]  # seed 0 named: the solutions run too
     with pytest.raises(ValueError, match="data seed 0 only"):
         tour.run_tour(tmp_path / "x", data_seed=3, require_shipped=True)
     with pytest.raises(ValueError, match="--solutions runs on data seed 0 only"):  # written for seed 0

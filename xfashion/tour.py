@@ -210,7 +210,9 @@ def run_tour(out_dir: str | Path = REPO_ROOT / "build", only: list | None = None
             # a solution trains the models its exercise asks for: the book does not ship those
             env = {} if folder.name == SOLUTIONS else {"XFASHION_LIVE_LOG": str(live_log)}
             # on another data seed every cell runs, so that one false claim does not hide the next ones
-            seconds = execute_notebook(nb, folder, env=env, parameters=parameters, allow_errors=parameters is not None)
+            # the solutions have no parameters cell: they run as written, on seed 0 (the only seed they accept)
+            given = None if folder.name == SOLUTIONS else parameters
+            seconds = execute_notebook(nb, folder, env=env, parameters=given, allow_errors=parameters is not None)
             if parameters is not None:
                 failed += [(name, *err) for err in cell_errors(folder / nb.name)]
             peak = kernels_peak_rss_mb()
