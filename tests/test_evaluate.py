@@ -376,7 +376,7 @@ def test_the_design_explorer_shows_each_designs_gradient_and_top1_beside_the_boo
     outfits = wb_eval.outfits("val")
     assert len(grads) == 2 * len(outfits) and list(grads.design.unique()) == ["ReLU", "additive"]
     # the size is the gradient's norm over every real item's features, as autograd gives it for one outfit
-    model = xf.evaluate.report.seed_scorer(wb_eval, 0, designs["additive"])
+    model = wb_eval.scorer(0, designs["additive"])
     one = xf.feature_batch(wb_eval.catalog, outfits, wb_eval.feats, index=[0])
     x = {g: one.features[g].clone().requires_grad_(True) for g in model.groups.names}
     grad = torch.autograd.grad(model(x, one.slot, one.mask).sum(), list(x.values()))

@@ -195,6 +195,12 @@ class Workbench:
         b = feature_batch(self.catalog, self.outfits(split), self.feats, np.atleast_1d(index))
         return with_images(b, self.catalog) if images else b
 
+    def scorer(self, seed: int, design: dict | None = None) -> nn.Module:
+        """This data's scorer trained with ``seed`` and ``design`` options (``activation``, ``label_smoothing``,
+        ``kind``): shipped or cached like the book's, trained once otherwise."""
+        return train_scorer(self.catalog, self.splits, self.feats, seed=seed, pretrained=self.pretrained,
+                            progress=False, **(design or {})).model
+
     def options(self) -> dict:
         """Keyword options that every attribution method accepts."""
         return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}

@@ -24,7 +24,6 @@ import torch
 from . import cnn, pipeline, training
 from .cache import MANIFEST, WEIGHTS_DIR, digest, rekeying, shipping, weights_manifest
 from .evaluate.design import DESIGNS
-from .evaluate.report import seed_scorer
 from .scorer import DEFAULT_ACTIVATION
 from .utils import SIZES, small_mode
 
@@ -130,9 +129,9 @@ def _ship(folder: Path, progress: bool, rekey: bool) -> dict:
             for kind in BASELINE_KINDS:
                 pipeline.trained_scorer(0, kind, progress=progress)
             for seed in SCORER_SEEDS[1:]:
-                seed_scorer(wb, seed)
+                wb.scorer(seed)
             for design in DESIGNS.values():
-                seed_scorer(wb, 0, design)
+                wb.scorer(0, design)
         shipped = weights_manifest(folder)
         old = shipped["files"]
         if rekey:

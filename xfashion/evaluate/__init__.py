@@ -25,7 +25,6 @@ from .bench import benchmark as benchmark  # the `bench` command's; kept off the
 from .design import DESIGNS, design_study, design_table
 from .metrics import format_table, headline
 from .report import at_margin, compare_reports, results_table, run_swap_evaluation
-from .report import seed_scorer as seed_scorer  # reachable as xf.evaluate.seed_scorer; not in __all__
 from .sentences import culprit_sentence as culprit_sentence  # chapter 04's sentences; not in __all__ (kept small)
 from .sentences import describe_violation as describe_violation
 

@@ -21,7 +21,7 @@ from ..training import roc_auc
 from ..utils import check_unique, size
 from .metrics import METRICS, method_name, metric_name, metrics_of
 from .ranking import mean_se
-from .report import run_swap_evaluation, seed_scorer
+from .report import run_swap_evaluation
 
 DESIGNS = MappingProxyType({
     "ReLU": {"activation": "relu"},
@@ -70,7 +70,7 @@ def design_study(wb, designs: dict | None = None, methods=STUDY_METHODS, *, spli
     bad = outfits.oracle_label == 0
     rows, scores, logits_of, per_case = {}, [], {}, []
     for name, design in tqdm(designs.items(), desc="scorer designs", disable=not progress):
-        logits = logits_of[name] = score(seed_scorer(wb, seed, design), batch).numpy()
+        logits = logits_of[name] = score(wb.scorer(seed, design), batch).numpy()
         report = run_swap_evaluation(wb, list(methods), seeds=(seed,), design=design, split=split, sanity_cases=30,
                                      per_kind=per_kind, quantus_cases=quantus_cases, progress=False)
         s = report.summary
@@ -173,7 +173,7 @@ def gradient_sizes(wb, designs: dict | None = None, *, split: str = "val", seed:
     batch = feature_batch(wb.catalog, outfits, wb.feats)
     rows = []
     for name, design in designs.items():
-        model = seed_scorer(wb, seed, design)
+        model = wb.scorer(seed, design)
         x = {g: v.clone().requires_grad_(True) for g, v in batch.features.items() if g in model.groups.names}
         logit = model({**batch.features, **x}, batch.slot, batch.mask)
         grads = torch.autograd.grad(logit.sum(), list(x.values()))

@@ -30,7 +30,7 @@ from ..utils import check_count, check_unique
 from .bench import best_time
 from .metrics import family_scores, seed_summary
 from .oracle import PAIR_RULES, faulted_pairs, one_pair_clash, oracle_pairs
-from .report import declared_caps, seed_scorer
+from .report import declared_caps
 from .runner import score_methods
 from .swap import check_margin
 
@@ -216,7 +216,7 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
     start = time.perf_counter()
     frames, cost = [], {}
     for k, s in enumerate(seeds):
-        model = wb.model if k == 0 and not design else seed_scorer(wb, s, design)
+        model = wb.model if k == 0 and not design else wb.scorer(s, design)
         cases = build_pair_cases(wb, model=model, seed=s, n_outfits=n_outfits, per_rule=per_rule, margin=margin,
                                  rules=rules)
         meta = pd.DataFrame({"seed": s, "case": np.arange(len(cases)), "rule": cases.rule, "kind": cases.kind,

@@ -18,7 +18,6 @@ from ..features import catalog_key
 from ..outfits import OutfitBatch, outfit_blame
 from ..rules import DEFAULT_RULES, StylistRules, violations
 from ..scorer import score
-from ..training import train_scorer
 from ..utils import check_count, check_seed, check_unique, from_plain, size, to_plain
 from .agreement import attribute_in_chunks, check_methods
 from .faithfulness import QUANTUS_VERSION, quantus_metrics, quantus_scores
@@ -62,12 +61,6 @@ class SwapReport:
     @property
     def n_cases(self) -> int:
         return sum(len(c) for c in self.cases.values())
-
-
-def seed_scorer(wb, seed: int, design: dict | None = None):
-    """The scorer of ``wb``'s data trained with ``seed`` and ``design`` options (cached)."""
-    return train_scorer(wb.catalog, wb.splits, wb.feats, seed=seed, pretrained=getattr(wb, "pretrained", None),
-                        progress=False, **(design or {})).model
 
 
 # The book's swap test: each distinct computation once, the costly ones on fewer cases per scorer seed (spread over
@@ -158,7 +151,7 @@ def run_swap_evaluation(wb, methods=None, *, protocol: str = "controlled", seeds
     start = time.perf_counter()
     parts, cases, cached = [], {}, True
     for k, s in enumerate(tqdm(list(seeds), desc="scorer seeds", disable=not progress or len(seeds) == 1)):
-        model = wb.model if design is None and k == 0 else seed_scorer(wb, s, design)
+        model = wb.model if design is None and k == 0 else wb.scorer(s, design)
         # keyed by the model's weights and the data it is evaluated on, not by a name
         cache = Cache("swap", {**one, "seed": int(s)},
                       inputs=[model, catalog_key(wb.catalog), wb.feats.tables, wb.feats.extractor, wb.means,
