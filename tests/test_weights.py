@@ -202,6 +202,6 @@ def test_a_shipped_model_whose_code_or_data_changed_is_said_with_the_retrain_hin
     (tmp_path / cache.MANIFEST).write_text(json.dumps({"files": {"scorer-pairwise-0000.pt": entry}}))
     assert cache.Cache("scorer-pairwise", {"seed": 0}, shippable=True).load() is None
     out = capsys.readouterr().out
-    assert out.startswith("Training the pairwise scorer of seed 0 here: the book's copy of it was made from other "
-                          "data or training code")
+    assert out.startswith("Training the pairwise scorer of seed 0 here: the book ships this configuration for its "
+                          "own inputs, and this run's differ (another data seed or other feature groups)")
     assert cache.RETRAIN_HINT in out and "make retrain" in cache.RETRAIN_HINT

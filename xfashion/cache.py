@@ -257,8 +257,9 @@ def _note_unshipped(stage: str, config: dict, name: str, cached: bool) -> None:
         shipped = [e for e in weights_manifest()["files"].values()
                    if e.get("stage") == stage and e.get("config") == _json(config)]
         # only a model the book ships under other data or code calls for a retrain; an exercise's variant does not
-        why = (f"the book's copy of it was made from other data or training code (it ships the models of data seed 0 "
-               f"made by today's code; after changing that code on purpose, {RETRAIN_HINT})" if shipped else
+        why = (f"the book ships this configuration for its own inputs, and this run's differ (another data seed or "
+               f"other feature groups), or the training code changed (after changing it on purpose, {RETRAIN_HINT})"
+               if shipped else
                "the book ships only the models its chapters load, so this one is trained once on this machine "
                "and cached")
         print(f"{how[0].upper()}{how[1:]}: {why}.")
