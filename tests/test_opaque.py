@@ -122,6 +122,8 @@ def test_the_chapters_figure_draws_three_questions_with_chance_and_the_book_bar(
     fig = views.plot_what_features_buy(cmp, sources, np.array(t.named), reference={"item": hits, "why": hits[:3]})
     book = [c for c in fig.axes[1].containers if c.get_label().startswith("book's scorer")]
     assert len(book) == 1 and book[0].patches[0].get_height() == pytest.approx(hits.mean())  # one key, first bar
+    hatched = {p.get_hatch() for p in fig.axes[1].patches} - {None}  # dotted is chance's line, and only that
+    assert book[0].patches[0].get_hatch() is None and hatched == {views.NAMED_AFTER}
     heights = [p.get_height() for p in fig.axes[1].patches]
     assert heights[-1] == pytest.approx(hits[:3].mean()) and len(heights) == 6 + 2 * bool(col.any())
     labels = fig.axes[1].get_legend_handles_labels()[1]
@@ -191,6 +193,9 @@ def test_the_case_explorer_draws_what_its_menus_name_and_says_an_empty_choice(be
         frames = [p.get_x() + p.get_width() / 2 for p in ax.patches if p not in bars]
         assert frames == pytest.approx([int(t[f"{who}_culprit"][0])]) and max(b.get_linewidth() for b in bars) < 1
     assert fig.axes[n + 2].containers[0][1].get_hatch() not in {b.get_hatch() for b in fig.axes[n].containers[1]}
+    key = {h.get_hatch(): h.get_label() for h in fig.axes[n + 3].get_legend().legend_handles}  # a pattern, a meaning
+    assert {b.get_hatch() for b in fig.axes[n + 2].containers[0]} == {views.NAMED_AFTER} and key[views.NAMED_AFTER] \
+        == "named after the fact" and key["//"] == "shape-texture"
     ex = xf.viz.opaque_explorer(bench, cmp, probe, kind="any kind")
     kind, show, case = ex.children[:3]
     for k in ("color", "shape_texture", "item"):

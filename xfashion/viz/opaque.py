@@ -28,6 +28,7 @@ SHOW = {"every case": lambda t: t.kind == t.kind,
         "only the opaque scorer finds it": lambda t: ~t.interpretable_hit & t.opaque_hit,
         "the after-the-fact why is wrong": lambda t: (t.truth != "both") & (t.posthoc != t.truth)}
 KINDS = ("any kind", "color", "shape_texture", "item")
+NAMED_AFTER = "xx"  # the hatch of the embedding's dimensions named after the fact, in both figures
 HINT = ("Try: pick a colour swap, then a shape-texture swap, and read the bottom row. You should see the "
         "interpretable scorer's lower bar of the swapped item sit, in most cases, in the column of the group the "
         "stylist faults (colour after a recolouring), while the opaque scorer gives every item one bar, whatever "
@@ -122,15 +123,16 @@ def plot_case(data: CaseData, c: int):
     middle.bar(x, opq, width=0.6, color=style.bar_colors(opq), edgecolor="black", linewidth=0.5)
     for ax, k in ((left, row.interpretable_culprit), (middle, row.opaque_culprit)):  # one frame per culprit item
         ax.add_patch(plt.Rectangle((int(k) - 0.45, -0.97 * lim), 0.9, 1.94 * lim, fill=False, linewidth=2.5))
-    # dots, not the legend's shape-texture hatch: "other" dims are not the shape-texture group
-    right.bar([0, 1], data.sums[c], width=0.6, color=style.bar_colors(data.sums[c]), hatch=[None, ".."],
+    # cross-hatched as in the closing figure: names read off afterwards, neither of the interpretable groups
+    right.bar([0, 1], data.sums[c], width=0.6, color=style.bar_colors(data.sums[c]), hatch=NAMED_AFTER,
               edgecolor="black", linewidth=0.5)
     key = fig.add_subplot(grid[0, 2], frame_on=False, xticks=[], yticks=[])  # the legend's box only
     key.legend(handles=[Patch(facecolor="white", edgecolor="black", linewidth=2.5, label="a scorer's culprit"),
                         *[Patch(facecolor=style.TAGS[k]["face"], label=who) for k, who in
                           (("blamed", "blamed by the stylist"), ("swapped", "the swapped item"))],
                         Patch(facecolor="white", edgecolor="black", label="colour"),
-                        Patch(facecolor="white", edgecolor="black", hatch="//", label="shape-texture")],
+                        Patch(facecolor="white", edgecolor="black", hatch="//", label="shape-texture"),
+                        Patch(facecolor="white", edgecolor="black", hatch=NAMED_AFTER, label="named after the fact")],
                loc="center right", fontsize=style.MIN_FONT, frameon=False, borderaxespad=0)
     titles = ("interpretable: IFIV per (item, group)", "opaque: IFIV per item",
               f"opaque, item {pos}: its dims\nnamed after the fact")
@@ -157,8 +159,7 @@ def case_view(data: CaseData, kind: str, show: str, c: int) -> tuple:
     return case_sentence(data, c), plot_case(data, c)
 
 
-def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str = "every case",
-                    per_menu: int = 100):
+def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str = "every case", per_menu: int = 100):
     """ipywidgets: pick a swap kind and a filter, then a case by name; the two scorers' explanations of it redraw.
 
     ``sources`` names the embedding's dimensions after the fact (:func:`case_data`); the case menu follows the
@@ -176,8 +177,7 @@ def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str =
 
     kinds = widgets.Dropdown(options=[(k if k == KINDS[0] else kind_name(k), k) for k in KINDS], value=kind,
                              description="swap kind")
-    shows = widgets.Dropdown(options=list(SHOW), value=show, description="show",
-                             layout=widgets.Layout(width="420px"))
+    shows = widgets.Dropdown(options=list(SHOW), value=show, description="show", layout=widgets.Layout(width="420px"))
     first = options(kind, show)
     case = widgets.Dropdown(options=first, value=first[0][1], description="case",
                             layout=widgets.Layout(width="760px"))
@@ -246,9 +246,9 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
                   0.5)]
     looks = [{"color": "#333333", "edgecolor": "black", "label": "interpretable scorer (colour, shape-texture)"},
              {"color": "#bbbbbb", "edgecolor": "black", "label": "opaque scorer (EfficientNet)"},
-             {"color": "white", "edgecolor": "black", "linestyle": "--", "hatch": "..",
+             {"color": "white", "edgecolor": "black", "linestyle": "--", "linewidth": 1.5,  # dashed: no hatch
               "label": "book's scorer (same features, every training outfit)"},
-             {"color": "#bbbbbb", "edgecolor": "black", "hatch": "//",
+             {"color": "#bbbbbb", "edgecolor": "black", "hatch": NAMED_AFTER,
               "label": "opaque's why: its dims named after the fact"}]
     for q, (_, hits, level) in enumerate(questions):
         for k, h in enumerate(hits):
