@@ -128,21 +128,25 @@ def test_the_busy_reading_and_the_false_alarms_say_what_the_rule_and_the_scorer_
     shown = pd.Series({"miss": 1569, "false alarm": 922})
     said = analysis.false_alarm_paragraph(objected, errors, outfits, shown)
     assert said.startswith("The figure's miss is test outfit 1569: 2 of its 3 garments are busy")
-    assert ("In its false alarm, test outfit 922, the item the scorer objects to, the framed grey Coat, is its "
-            "busiest garment; re-dyed green it makes the outfit good.") in said
+    assert ("Its false alarm, test outfit 922, is the one worked by hand: the framed grey Coat is its busiest "
+            "garment; re-dyed green it makes the outfit good.") in said
     # outfit 896: every absence lowers the logit, so it names no objected item and is left out of the counts
-    assert ("Of the 3 false alarms with two garments or more, 1 names no objected item: no item's absence raises the "
-            "logit") in said
-    assert ("In 2 of the other 2 the scorer objects most to one of the outfit's two busiest garments (an item drawn "
-            "at random would be one of them 83% of the time), and in 1 of those 2 some palette colour for that "
-            "garment makes the outfit good.") in said
-    # one of two saved by a colour is not most: the conclusion points at texture
-    assert said.endswith("a texture feature that carries 'busy' more exactly is what would be worth trying first.")
+    assert ("Of the 3 false alarms with two garments or more, 1 names no objected item. In 2 of the other 2 the "
+            "scorer objects most to one of the outfit's two busiest garments (chance: 83%), and in 1 of those 2 "
+            "some palette colour for that garment makes the outfit good: not most") in said
+    assert said.endswith("what it objects to is mostly texture, read approximately.")
+    # one of two saved is not most: the worked alarm is the surest busy one that no colour repairs (10, not 922)
+    assert analysis.worked_alarm(objected)[0] == 10
     objected.loc[10, "re-dyed"] = 0.3
-    assert "In 2 of the 2 false alarms with two garments or more the scorer" in analysis.false_alarm_paragraph(
-        objected.drop(896), errors, outfits, shown)
     assert analysis.false_alarm_paragraph(objected, errors, outfits, shown).endswith(
-        "it has learnt 'busy' tangled with colour, not as a texture threshold alone.")
+        "so on this run the scorer has learnt 'busy' tangled with colour.")
+    # now both are saved by a colour: the surest of them, 922, shows the pattern
+    alarm, why = analysis.worked_alarm(objected)
+    assert alarm == 922 and "two busiest garments and turns the outfit good" in why
+    # no alarm names a busy garment: the surest is worked, and the sentence says so
+    objected["texture rank"] = "not a garment"
+    assert analysis.worked_alarm(objected) == (922, "No false alarm shows the run's pattern, so the one worked "
+                                                    "here is the surest.")
 
 
 def test_leave_one_out_names_the_item_whose_absence_raises_the_logit_most_and_its_best_colour():

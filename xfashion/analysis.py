@@ -274,50 +274,58 @@ OUTCOME_WORDS = {"true positive": "good called good", "true negative": "bad call
                  "false positive": "miss", "false negative": "false alarm"}
 
 
-def false_alarm_paragraph(objected: pd.DataFrame, errors: pd.DataFrame, outfits: OutfitSet, shown: pd.Series) -> str:
-    """The false alarms in one paragraph: the figure's miss and false alarm (``shown``: outcome in
-    :data:`OUTCOME_WORDS` -> outfit), then what the scorer objects to in
-    every false alarm (:func:`objections`), and the conclusion that this run's counts support.
+def worked_alarm(objected: pd.DataFrame) -> tuple:
+    """The false alarm chapter 03 works by hand, and the sentence naming the rule that picked it.
 
-    An outfit none of whose items' absence raises the logit has no objected item: leaving an item out also
-    removes its pairs with the others, the good ones too. Such outfits are left out of the counts.
+    The surest false alarm of :func:`objections` whose objected item is one of its two busiest garments and
+    whose re-dye agrees with most such alarms (a colour turns it good, or none does); the surest of all
+    where no alarm fits. An example that shows the run's pattern, not its exception.
+    """
+    busiest = _busiest(objected)
+    colour = (busiest["re-dyed"] > 0).sum() > len(busiest) / 2  # the pattern false_alarm_paragraph concludes
+    fits = busiest[(busiest["re-dyed"] > 0) == colour]
+    if len(fits):
+        return fits.index[0], ("The false alarm worked here is the surest one whose objected item is one of its two "
+                               f"busiest garments and {'turns' if colour else 'does not turn'} the outfit good in "
+                               f"some palette colour, as in most such false alarms of this run.")
+    return objected.index[0], "No false alarm shows the run's pattern, so the one worked here is the surest."
+
+
+def _busiest(objected: pd.DataFrame) -> pd.DataFrame:
+    real = objected[objected["without"] > objected["logit"]]  # the alarms that name an objected item
+    return real[real["texture rank"].isin(_TWO_BUSIEST)]
+
+
+def false_alarm_paragraph(objected: pd.DataFrame, errors: pd.DataFrame, outfits: OutfitSet, shown: pd.Series) -> str:
+    """The false alarms' counts in one paragraph: the figure's miss and false alarm (``shown``: outcome in
+    :data:`OUTCOME_WORDS` -> outfit), then what the scorer objects to in every false alarm
+    (:func:`objections`), and which pattern this run's counts show. Alarms without an objected item (no
+    item's absence raises the logit) are left out of the counts.
     """
     said = []
     if "miss" in shown:
         said.append(f"The figure's miss is {busy_reading(errors, shown['miss'])}.")
     alarm = shown.get("false alarm")
-    if alarm is not None and alarm in objected.index:
+    if alarm is not None and alarm in objected.index and objected.loc[alarm, "without"] > objected.loc[alarm, "logit"]:
         o = objected.loc[alarm]
-        if o["without"] > o["logit"]:
-            role = {"1st": "its busiest garment", "2nd": "its second-busiest garment, the one the busy rule reads"}.get(
-                o["texture rank"], "not one of its two busiest garments")
-            # the logits were said where the chapter worked this outfit by hand: here, what they mean
-            redye = (f"re-dyed {o['best colour']} it makes the outfit good" if o["re-dyed"] > 0
-                     else "no palette colour for it makes the outfit good")
-            typical = o["texture rank"] in _TWO_BUSIEST or o["re-dyed"] > 0
-            said.append(f"In its false alarm, test outfit {alarm}, the item the scorer objects to, the framed "
-                        f"{o['name']}, is {role}; {redye}"
-                        + ("." if typical else ": the exception to the pattern that follows."))
+        role = {"1st": "its busiest garment", "2nd": "its second-busiest garment, the one the busy rule reads"}.get(
+            o["texture rank"], "not one of its two busiest garments")
+        # the logits were said where the chapter worked this outfit by hand: here, what they mean
+        redye = (f"re-dyed {o['best colour']} it makes the outfit good" if o["re-dyed"] > 0
+                 else "no palette colour for it makes the outfit good")
+        said.append(f"Its false alarm, test outfit {alarm}, is the one worked by hand: the framed {o['name']} is "
+                    f"{role}; {redye}.")
     real = objected[objected["without"] > objected["logit"]]
-    busiest = real[real["texture rank"].isin(_TWO_BUSIEST)]
+    busiest = _busiest(objected)
     saved = int((busiest["re-dyed"] > 0).sum())
     chance = np.mean([2 / len(outfits.outfit(k)) for k in real.index]) if len(real) else float("nan")
     none = len(objected) - len(real)
-    if none:
-        said.append(f"Of the {len(objected)} false alarms with two garments or more, {none} "
-                    f"name{'s' * (none == 1)} no objected item: no item's absence raises the logit, since leaving an "
-                    "item out also takes away its pairs with the others, the good pairs too.")
-    said.append(f"In {len(busiest)} of the {'other ' if none else ''}{len(real)}"
-                + ("" if none else " false alarms with two garments or more") + " the scorer objects most to one of "
-                f"the outfit's two busiest garments (an item drawn at random would be one of them {chance:.0%} of the "
-                f"time), and in {saved} of those {len(busiest)} some palette colour for that garment makes the outfit "
-                "good.")
-    said.append("So the mistakes sit at the busy threshold, yet what the scorer objects to in a false alarm mostly "
-                "moves with the garment's colour, which the busy rule ignores: it has learnt 'busy' tangled with "
-                "colour, not as a texture threshold alone." if saved > len(busiest) / 2 else
-                "So the mistakes sit at the busy threshold, and what the scorer objects to in a false alarm mostly "
-                "stays whatever the garment's colour: it is texture, read approximately, so a texture feature that "
-                "carries 'busy' more exactly is what would be worth trying first.")
+    said.append(f"Of the {len(objected)} false alarms with two garments or more, {none} name{'s' * (none == 1)} "
+                f"no objected item. In {len(busiest)} of the other {len(real)} the scorer objects most to one of the "
+                f"outfit's two busiest garments (chance: {chance:.0%}), and in {saved} of those {len(busiest)} some "
+                "palette colour for that garment makes the outfit good: "
+                + ("most, so on this run the scorer has learnt 'busy' tangled with colour." if saved > len(busiest) / 2
+                   else "not most, so on this run what it objects to is mostly texture, read approximately."))
     return " ".join(said)
 
 
