@@ -180,7 +180,8 @@ def test_accuracy_vs_cost_names_every_method_beside_its_point_where_no_name_over
     styles = {(tuple(c.get_facecolor()[0]), str(c.get_paths()[0].vertices.round(2).tolist())) for c in ax.collections}
     assert len(styles) == len(report.cost)  # coinciding points keep distinct colours and markers
     looks = xf.viz.evaluation.method_styles(report.cost.index)
-    assert looks["ifiv"]["color"] == "black" and looks["input_x_gradient"]["color"] == xf.viz.style.CATEGORICAL[0]
+    assert looks["ifiv"]["color"] == "black"
+    assert looks["input_x_gradient"] == xf.viz.style.method_look("input_x_gradient")
     assert {"oracle (the ceiling) ", "chance: a random ranking "} <= {t.get_text() for t in ax.texts}
 
 
@@ -548,7 +549,7 @@ def test_accuracy_vs_cost_sets_crowded_names_further_out_with_a_line_instead_of_
 
 
 def test_deletion_curves_give_each_drawn_method_its_own_colour():
-    # a subset of a report's methods: the colours are handed out over the methods drawn, so none repeats
+    # chapter 07's subset of the book's methods: their fixed colours (style.BOOK_METHODS' order) do not repeat
     cols = ["ifiv", "saliency", "integrated_gradients", "feature_ablation", "exact_shapley", "grad_cam", "random"]
     curves = pd.DataFrame(np.linspace(0, 1, 11)[:, None] * np.arange(1, 8), columns=cols, index=np.linspace(0, 1, 11))
     fig, ax = xf.viz.plot_deletion_curves(SimpleNamespace(deletion=curves, cost=pd.DataFrame(index=cols[::-1])))
@@ -556,3 +557,23 @@ def test_deletion_curves_give_each_drawn_method_its_own_colour():
     assert colours[0] == "#000000" and colours[-1] == matplotlib.colors.to_hex("0.6")  # IFIV black, random grey
     assert len(set(colours)) == len(cols) and set(colours[1:-1]) <= set(xf.viz.style.CATEGORICAL)
     plt.close(fig)
+
+
+def test_a_method_keeps_its_colour_and_marker_in_figures_drawing_different_methods():
+    report = fake_report()
+    both = [m for m in report.cost.index if m not in ("ifiv", "random", "oracle")][:2]
+    assert len(both) == 2
+    report.deletion = pd.DataFrame({m: np.linspace(1, -1, 5) for m in report.cost.index}, index=np.linspace(0, 1, 5))
+    fig, ax = xf.viz.plot_deletion_curves(report, methods=[both[1]])
+    alone = {line.get_label(): (line.get_color(), line.get_marker()) for line in ax.lines}
+    fig, ax = xf.viz.plot_deletion_curves(report, methods=both)
+    together = {line.get_label(): (line.get_color(), line.get_marker()) for line in ax.lines}
+    name = xf.viz.evaluation.method_name(both[1])
+    assert alone[name] == together[name]  # drawn second here, first there: the same look
+    fig, ax = xf.viz.plot_accuracy_vs_cost(report)
+    point = ax.collections[list(report.cost.index).index(both[1])]
+    assert matplotlib.colors.to_hex(point.get_facecolor()[0]) == matplotlib.colors.to_hex(alone[name][0])
+    # every method of the book has its own (colour, marker); the oracle and IFIV differ in marker
+    every = xf.viz.style.BOOK_METHODS + ("ifiv", "random", "oracle")
+    looks = [tuple(xf.viz.style.method_look(m).values())[:2] for m in every]
+    assert len(set(looks)) == len(looks)

@@ -132,20 +132,19 @@ def plot_accuracy_by(per_case: pd.DataFrame, by: str, metric: str = "item_top1",
 def plot_deletion_curves(report, methods=None, ax=None):
     """Quantus's pixel-flipping curves: the 'bad' logit as the most-blamed (item, group) cells take the mean.
 
-    IFIV is a thick black line, random (the chance level) a grey dashed one; every other method takes
-    the series' categorical colours (:data:`~xfashion.viz.style.CATEGORICAL`, no sign or marker colour)
-    and a marker of its own, dash-dotted once the colours run out.
+    IFIV is a thick black line, random (the chance level) a grey dashed one; every other method keeps its look of
+    the whole series (:func:`~xfashion.viz.style.method_look`: a colour of the series' categorical palette, no sign
+    or marker colour, and a marker shape; dash-dotted where its colour repeats another method's).
     """
     fig, ax = _axes(ax, size=(6.5, 4.2))
     curves = report.deletion if methods is None else report.deletion[methods]
     if "ifiv" in curves:
         ax.plot(curves.index, curves["ifiv"], color="black", marker="o", ms=5, lw=2.5, label=method_name("ifiv"))
-    looks = method_styles(curves.columns)  # the methods drawn here, so that no two of them share a colour
-    others = [c for c in curves if c not in ("ifiv", "random")]
-    for k, m in enumerate(others):
+    looks = method_styles(curves.columns)  # fixed per method: the same in chapter 07's cost figure
+    for m in [c for c in curves if c not in ("ifiv", "random")]:
         look = looks[m]
         ax.plot(curves.index, curves[m], color=look["color"], marker=look["marker"],
-                ms=5, lw=1.2, ls="-" if k < len(style.CATEGORICAL) else "-.", label=method_name(m))
+                ms=5, lw=1.2, ls=look["ls"], label=method_name(m))
     if "random" in curves:
         ax.plot(curves.index, curves["random"], color="0.6", ls="--", lw=1.5, label="random (chance)")
     ax.set_xlabel("share of the outfit's (item, group) cells replaced, most blamed first")

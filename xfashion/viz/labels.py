@@ -10,21 +10,14 @@ from ..evaluate.metrics import method_name, metric_name
 from . import style
 from .outfits import _axes
 
-METHOD_MARKS = ("s", "^", "D", "v", "P", "X", "*", "h")  # a marker shape per method, beside its colour
+METHOD_MARKS = style.METHOD_MARKS  # a marker shape per method, beside its colour
 
 
 def method_styles(methods) -> dict:
-    """Each method's look, ``{method: {"color", "marker"}}``, the same in every figure of a report: IFIV black,
-    random grey, the others :data:`~xfashion.viz.style.CATEGORICAL` in order, a marker shape each."""
-    looks, k = {}, 0
-    for m in methods:
-        if m in ("ifiv", "random"):
-            looks[m] = {"color": "black" if m == "ifiv" else "0.6", "marker": "o"}
-        else:
-            inks = style.CATEGORICAL
-            looks[m] = {"color": inks[k % len(inks)], "marker": METHOD_MARKS[k % len(METHOD_MARKS)]}
-            k += 1
-    return looks
+    """Each method's look, ``{method: {"color", "marker", "ls"}}``, the same in every figure of the series
+    (:func:`~xfashion.viz.style.method_look`): IFIV black, random grey, the others fixed by the book's method
+    list, not by the subset a figure draws."""
+    return {m: style.method_look(m) for m in methods}
 
 
 def place_labels(ax, x, y, labels, pad: float = 2.0) -> list:

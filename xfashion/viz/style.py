@@ -13,7 +13,8 @@ The conventions, shown on the book's page "Notation and visual conventions":
   colour beneath it (:func:`text_color`); no figure is wider than :data:`MAX_WIDTH` inches.
 * **Categories** (swap kinds, slots, methods: anything that is neither a sign nor a marker) take
   :data:`CATEGORICAL`'s colours, which avoid the sign colours (red, blue) and the markers' (orange,
-  purple); :func:`category_colors` hands them out in a fixed order.
+  purple); :func:`category_colors` hands them out in a fixed order. A *method* keeps one colour and marker
+  in every figure of the series (:func:`method_look`, :func:`method_color`).
 * **Items** sit on a light grey (:data:`ITEM_BACKGROUND`, :func:`item_pixels`), so a white garment shows.
 
 With the plumbing every figure module shares (``_axes``, :func:`heatmap`).
@@ -195,10 +196,43 @@ def category_colors(keys) -> dict:
     return dict(zip(keys, CATEGORICAL))
 
 
+# The book's attribution methods in a fixed order: each keeps one look in every figure of the series, whichever
+# subset a figure draws. Chapter 07's deletion curves (saliency, IG, feature ablation, exact Shapley, Grad-CAM) take
+# five different colours, none the grey that is near random's; the rest repeat a colour with another marker
+BOOK_METHODS = ("saliency", "integrated_gradients", "feature_ablation", "gradient_shap", "exact_shapley",
+                "grad_cam", "integrated_gradients_mean", "shapley_sampling", "pixel_ig", "input_x_gradient",
+                "deeplift", "ifiv_mean")
+METHOD_MARKS = ("s", "^", "D", "v", "P", "X", "*", "h")  # a marker shape per method, beside its colour
+_FIXED_LOOKS = {"ifiv": {"color": "black", "marker": "o", "ls": "-"},
+                "random": {"color": "0.6", "marker": "o", "ls": "--"},
+                "oracle": {"color": "black", "marker": "*", "ls": ":"}}
+
+
+def method_look(name: str) -> dict:
+    """One method's look, ``{"color", "marker", "ls"}``, fixed for the whole series: IFIV black, random grey, the
+    oracle a black star; the others of :data:`BOOK_METHODS` take :data:`CATEGORICAL` in order, a marker shape
+    each, and dash-dotted lines once the colours repeat (so no two methods share colour and marker). A method
+    outside the book's list gets a look from its name, the same on every run."""
+    if name in _FIXED_LOOKS:
+        return dict(_FIXED_LOOKS[name])
+    import zlib
+
+    known = name in BOOK_METHODS
+    k = BOOK_METHODS.index(name) if known else len(BOOK_METHODS) + zlib.crc32(name.encode()) % 36
+    return {"color": CATEGORICAL[k % len(CATEGORICAL)], "marker": METHOD_MARKS[k % len(METHOD_MARKS)],
+            "ls": "-" if k < len(CATEGORICAL) else "-."}
+
+
+def method_color(name: str) -> str:
+    """The one colour of method ``name`` in every figure of the series (:func:`method_look`)."""
+    return method_look(name)["color"]
+
+
 def fit_width(width: float) -> float:
     """``width`` in inches, capped at the book's column (:data:`MAX_WIDTH`)."""
     return min(float(width), MAX_WIDTH)
 
 
 __all__ = ["CMAP", "LOWERS", "RAISES", "MIN_FONT", "MAX_WIDTH", "TERMS", "signed_limit", "bar_colors",
-           "text_color", "annotate_cells", "mark", "marker_legend", "plot_key", "fit_width"]
+           "text_color", "annotate_cells", "mark", "marker_legend", "plot_key", "fit_width", "method_color",
+           "method_look"]
