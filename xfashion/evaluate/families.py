@@ -286,18 +286,21 @@ def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss
 
 def two_baselines(zero: Attribution, mean: Attribution) -> Verdicts:
     """IG from zero against IG from the mean item: how often they agree on the culprit, and how far their values
-    lie apart against the integration error (the larger mean |convergence delta| of the two)."""
+    lie apart against the integration error (the larger mean |convergence delta| of the two, over the same outfits)."""
     same_item = float((zero.culprit_item() == mean.culprit_item()).float().mean())
     same_cell = float(torch.stack(zero.culprit()).eq(torch.stack(mean.culprit())).all(0).float().mean())
     ranks = method_agreement({"zero": zero, "mean": mean}).loc["zero", "mean"]
     apart = (zero.values - mean.values).abs()[zero.mask]
-    error = max(float(a.extras["convergence_delta"].abs().mean()) for a in (zero, mean))
+    errors = [float(a.extras["convergence_delta"].abs().mean()) for a in (zero, mean)]
+    error = max(errors)
     return Verdicts(
         {"the two baselines give different values, beyond the integration error": bool(apart.mean() > 2 * error)},
         [f"IG from zero and from the mean item agree on the culprit item for {same_item:.0%} of the outfits and on the "
          f"culprit (item, group) for {same_cell:.0%}; the mean rank correlation of their values is {ranks:.2f}.",
          f"Their values differ by {apart.mean():.2f} logits on average (at most {apart.max():.1f}), against a mean "
-         f"size of {zero.values.abs()[zero.mask].mean():.2f} and an integration error of {error:.3f}."])
+         f"size of {zero.values.abs()[zero.mask].mean():.2f} and an integration error (the mean |convergence delta| "
+         f"over the same {len(zero.values)} outfits) of {errors[0]:.3f} from zero and {errors[1]:.3f} from the mean "
+         "item."])
 
 
 def clusters(agreement: pd.DataFrame, at_outfit, path) -> Verdicts:
