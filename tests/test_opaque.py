@@ -153,6 +153,17 @@ def test_the_picture_sentence_says_who_leads_on_colour_swaps_and_the_book_scorer
     assert "(100% against 62%" in said and "its why is right as often" in said
 
 
+def test_the_item_sentence_says_how_far_above_chance_each_scorer_finds_recoloured_items():
+    n = 40  # colour swaps of four items (chance 25%): the interpretable scorer finds 12, the opaque one 30
+    t = pd.DataFrame({"kind": ["color"] * n + ["item"] * 2, "interpretable_hit": [True] * 12 + [False] * 30,
+                      "opaque_hit": [True] * 30 + [False] * 12, "book_hit": [True] * 42, "chance": 0.25})
+    said = views.item_sentence(t)
+    assert "The 40 colour swaps ask" in said and "chance 25%; the book's scorer" in said and "in 100%." in said
+    assert "interpretable scorer finds it in 30% (within two standard errors of chance)" in said  # 0.05 / 0.073
+    assert "the opaque one in 75% (7.2 standard errors above chance)" in said  # 0.5 / 0.069 (se, ddof 1)
+    assert "colour swaps" not in views.item_sentence(t[t.kind == "item"])  # none to speak of
+
+
 def test_auc_gap_is_paired_and_refuses_mismatched_inputs():
     good = np.array([True, True, False, False, True, False])
     perfect = np.array([3.0, 2.0, -1.0, -2.0, 1.0, 0.0])

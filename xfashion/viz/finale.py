@@ -1,10 +1,15 @@
-"""The book's finale (chapter 09's "What the book showed"): the take-aways of chapters 01-06 and 09, measured on
-one data seed in a few seconds."""
+"""The book's finale: chapter 09's picture-to-remember sentence, and its "What the book showed", the take-aways of
+chapters 01-06 and 09 measured on one data seed in a few seconds."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..evaluate.sentences import rule_name
+from ..opaque import share
+
+
+def _se(hits) -> float:
+    return share(hits)[1]
 
 
 def book_findings(wb, t, one, posthoc) -> tuple:
@@ -48,3 +53,30 @@ def book_findings(wb, t, one, posthoc) -> tuple:
              f"embedding's dimensions named after the fact, {posthoc.mean():.1%} (chance 50%)."]
     return facts, "On this data seed:\n\n" + "\n".join(f"* **{n}** {line}" for n, line in
                                                          zip(("01", "02", "03", "04", "05", "06", "09"), lines))
+
+
+def picture_sentence(t, one, book_why, posthoc) -> str:
+    """What the key figure's last two questions show on this run: which small scorer finds more recoloured items
+    (``t``: the comparison table with ``book_hit``), and the book's scorer's why (``book_why``) against the small
+    interpretable scorer's (``one``: the cases with one faulted group) and the after-the-fact naming (``posthoc``)."""
+    col = (t.kind == "color").to_numpy()
+    lead = (t.opaque_hit - t.interpretable_hit.astype(float))[col]  # > 0: the opaque scorer finds it, the other not
+    gain, why = t.book_hit - t.interpretable_hit.astype(float), book_why.astype(float) - one.group_hit.to_numpy()
+    z, z_lead, z_item = (float(d.mean() / _se(d)) if _se(d) > 0 else 0.0 for d in (why, lead, gain))  # 0: no spread
+    ahead = ("the interpretable scorer finds the swapped item more often", "both small scorers find the swapped item "
+             "as often", "the opaque scorer finds the swapped item more often")[int(np.sign(lead.mean())) + 1]
+    order = "the reverse of" if np.sign(lead.mean()) != np.sign(t.opaque_hit.mean() - t.interpretable_hit.mean()) \
+        else "the same as"
+    item = "buy the book's scorer *which item*" if z_item >= 2 else "buy the book's scorer no firm lead on *which item*"
+    better = ("its why is right a little less often" if z <= -2 else
+              "its why is right as often" if z < 2 else "its why is right more often")
+    return (f"On this run's {col.sum()} colour swaps {ahead} ({t.opaque_hit[col].mean():.0%} opaque, "
+            f"{t.interpretable_hit[col].mean():.0%} interpretable; {abs(z_lead):.1f} standard errors of the paired "
+            f"difference, {'within two, so no firm order' if abs(z_lead) < 2 else 'more than two'}), {order} their "
+            f"order over every case; the book's scorer finds it in {t.book_hit[col].mean():.0%}. On the why, the "
+            f"book's scorer names the stylist's group in {book_why.mean():.0%} of the {len(one)} cases, "
+            f"{why.mean():+.2f} against the small interpretable scorer ({z:+.1f} standard errors of the paired "
+            f"difference) and {book_why.mean() - posthoc.mean():+.2f} against the embedding's dimensions named after "
+            f"the fact. Over every case more outfits {item} ({t.book_hit.mean():.0%} against "
+            f"{t.interpretable_hit.mean():.0%}, {z_item:+.1f} standard errors), and {better}: both read the why off "
+            "the same named groups.")

@@ -18,7 +18,8 @@ from ..evaluate.sentences import group_name, item_name, kind_name, rule_name
 from ..opaque import Comparison, after_the_fact_sums, share
 from ..outfits import outfit_blame, outfit_violations
 from . import style
-from .finale import book_findings as book_findings  # the book's take-aways, said in chapter 09
+from .finale import book_findings as book_findings  # chapter 09's close, said in its last cells
+from .finale import picture_sentence as picture_sentence
 from .widgets import Explorer, say
 
 # the explorer's filters: a name in the menu -> which cases it keeps (columns of CaseData.table)
@@ -339,30 +340,40 @@ def filter_sentence(pool, keep) -> str:
             f"outfits bad before their swap, and in {small.sum()} more one of the two scores drops by less than 0.5.")
 
 
+def _vs_chance(hits, chance) -> str:
+    d = (hits - chance).to_numpy(float)  # above chance, case by case
+    z = d.mean() / _se(d) if _se(d) > 0 else np.inf * np.sign(d.mean())  # no spread: the sign says it all
+    said = "within two standard errors of" if z < 2 else "above" if np.isinf(z) else f"{z:.1f} standard errors above"
+    return f"{hits.mean():.0%} ({said} chance)"
+
+
 def item_sentence(t) -> str:
-    """Both scorers' item top-1 over every case, with standard errors and chance."""
+    """Both scorers' item top-1 over every case, with standard errors and chance, then on the colour swaps alone
+    (beside the book's scorer's, ``t.book_hit``)."""
+    col = (t.kind == "color").to_numpy()
     return (f"On {len(t)} cases both scorers take, IFIV names the swapped item as the culprit item in "
             f"{t.interpretable_hit.mean():.1%} of them on the interpretable scorer (se {_se(t.interpretable_hit):.3f}) "
             f"and {t.opaque_hit.mean():.1%} on the opaque one (se {_se(t.opaque_hit):.3f}), against a chance level of "
             f"{t.chance.mean():.1%} (one over the outfit's items). The opaque scorer's explanation still points at the "
-            "right item far more often than a guess.")
+            "right item far more often than a guess. " + (
+                f"The {col.sum()} colour swaps ask what named colours should make easiest, which item of a colour "
+                f"clash is the odd colour out: there the interpretable scorer finds it in "
+                f"{_vs_chance(t.interpretable_hit[col], t.chance[col])} and the opaque one in "
+                f"{_vs_chance(t.opaque_hit[col], t.chance[col])}, chance {t.chance[col].mean():.0%}; the book's "
+                f"scorer, the same features learnt from every training outfit, in {t.book_hit[col].mean():.0%}."
+                if col.sum() > 1 else ""))
 
 
 def colour_miss_sentence(miss: dict, t, bench) -> str:
     """The interpretable scorer's misses on colour swaps, read against the book's scorer (:func:`colour_misses`)."""
-    col = (t.kind == "color").to_numpy()
     gap = miss["book_gap"].mean() / _se(miss["book_gap"])
-    return (f"On the {col.sum()} colour swaps the interpretable scorer's item top-1 is "
-            f"{t.interpretable_hit[col].mean():.0%} (chance {t.chance[col].mean():.0%}) and the book's scorer's "
-            f"{t.book_hit[col].mean():.0%}. In the interpretable scorer's {len(miss['rows'])} misses its colour "
-            f"IFIV is {miss['small_swapped'].mean():+.2f} logits on the swapped item and "
+    return (f"In the interpretable scorer's {len(miss['rows'])} misses of the {(t.kind == 'color').sum()} colour "
+            f"swaps its colour IFIV is {miss['small_swapped'].mean():+.2f} logits on the swapped item and "
             f"{miss['small_named'].mean():+.2f} on the item it names instead. On the same misses the book's scorer "
             f"gives {miss['book_swapped'].mean():+.2f} to the swapped item and {miss['book_named'].mean():+.2f} to "
-            f"the other, {gap:.1f} standard errors more on the swapped item: from more outfits it has learnt better "
-            f"which side of a clash is the odd colour out. The opaque scorer, from the same "
-            f"{len(bench.splits['train']):,} outfits, finds the swapped item in {t.opaque_hit[col].mean():.0%} of the "
-            "colour swaps. Which item is the one question both explanations can answer; the next is the one only one "
-            "can.")
+            f"the other, {gap:.1f} standard errors more on the swapped item: from more outfits than "
+            f"{len(bench.splits['train']):,} it has learnt better which side of a clash is the odd colour out. Which "
+            "item is the one question both explanations can answer; the next is the one only one can.")
 
 
 def why_sentence(one) -> str:
@@ -382,33 +393,6 @@ def posthoc_sentence(n_colour: int, posthoc, one, better) -> str:
             f"groups: {better.mean():.2f} behind, {better.mean() / _se(better):.1f} paired standard errors. A "
             "dimension that varies a little with colour and a little with everything else does not carry a colour "
             "explanation: the names have to be built into the features, not read off them.")
-
-
-def picture_sentence(t, one, book_why, posthoc) -> str:
-    """What the key figure's last two questions show on this run: which small scorer finds more recoloured items
-    (``t``: the comparison table with ``book_hit``), and the book's scorer's why (``book_why``) against the small
-    interpretable scorer's (``one``: the cases with one faulted group) and the after-the-fact naming (``posthoc``)."""
-    col = (t.kind == "color").to_numpy()
-    lead = (t.opaque_hit - t.interpretable_hit.astype(float))[col]  # > 0: the opaque scorer finds it, the other not
-    gain, why = t.book_hit - t.interpretable_hit.astype(float), book_why.astype(float) - one.group_hit.to_numpy()
-    z, z_lead, z_item = (float(d.mean() / _se(d)) if _se(d) > 0 else 0.0 for d in (why, lead, gain))  # 0: no spread
-    ahead = ("the interpretable scorer finds the swapped item more often", "both small scorers find the swapped item "
-             "as often", "the opaque scorer finds the swapped item more often")[int(np.sign(lead.mean())) + 1]
-    order = "the reverse of" if np.sign(lead.mean()) != np.sign(t.opaque_hit.mean() - t.interpretable_hit.mean()) \
-        else "the same as"
-    item = "buy the book's scorer *which item*" if z_item >= 2 else "buy the book's scorer no firm lead on *which item*"
-    better = ("its why is right a little less often" if z <= -2 else
-              "its why is right as often" if z < 2 else "its why is right more often")
-    return (f"On this run's {col.sum()} colour swaps {ahead} ({t.opaque_hit[col].mean():.0%} opaque, "
-            f"{t.interpretable_hit[col].mean():.0%} interpretable; {abs(z_lead):.1f} standard errors of the paired "
-            f"difference, {'within two, so no firm order' if abs(z_lead) < 2 else 'more than two'}), {order} their "
-            f"order over every case; the book's scorer finds it in {t.book_hit[col].mean():.0%}. On the why, the "
-            f"book's scorer names the stylist's group in {book_why.mean():.0%} of the {len(one)} cases, "
-            f"{why.mean():+.2f} against the small interpretable scorer ({z:+.1f} standard errors of the paired "
-            f"difference) and {book_why.mean() - posthoc.mean():+.2f} against the embedding's dimensions named after "
-            f"the fact. Over every case more outfits {item} ({t.book_hit.mean():.0%} against "
-            f"{t.interpretable_hit.mean():.0%}, {z_item:+.1f} standard errors), and {better}: both read the why off "
-            "the same named groups.")
 
 
 def worked_case(data: CaseData) -> int:
