@@ -577,3 +577,13 @@ def test_a_method_keeps_its_colour_and_marker_in_figures_drawing_different_metho
     every = xf.viz.style.BOOK_METHODS + ("ifiv", "random", "oracle")
     looks = [tuple(xf.viz.style.method_look(m).values())[:2] for m in every]
     assert len(set(looks)) == len(looks)
+
+
+def test_the_leak_sentence_sends_a_grey_pixels_votes_to_teal_and_beige_by_their_cielab_distance():
+    said = xf.viz.items.leak_sentence(xf.COLOR_NAMES.index("grey"), tau=600)
+    assert "shaded to 60% lies nearest black and teal" in said and "unshaded lies nearest white and beige" in said
+    # the weights are exp(-d / tau) of the distances printed beside them
+    assert "(386 and 529 squared Delta E; weights 53% and 41%)" in said
+    refs = xf.ColorHistogram(600.0).refs  # grey is neutral; teal and beige lie on either side of it on b
+    grey, teal, beige = (refs[-1, xf.COLOR_NAMES.index(c), 2] for c in ("grey", "teal", "beige"))
+    assert teal < grey < beige
