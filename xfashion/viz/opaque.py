@@ -356,8 +356,8 @@ def item_sentence(t) -> str:
             f"and {t.opaque_hit.mean():.1%} on the opaque one (se {_se(t.opaque_hit):.3f}), against a chance level of "
             f"{t.chance.mean():.1%} (one over the outfit's items). The opaque scorer's explanation still points at the "
             "right item far more often than a guess. " + (
-                f"The {col.sum()} colour swaps ask what named colours should make easiest, which item of a colour "
-                f"clash is the odd colour out: there the interpretable scorer finds it in "
+                f"The {col.sum()} colour swaps ask the question named colours should make easiest, which item of a "
+                f"colour clash is the odd colour out: there the interpretable scorer finds it in "
                 f"{_vs_chance(t.interpretable_hit[col], t.chance[col])} and the opaque one in "
                 f"{_vs_chance(t.opaque_hit[col], t.chance[col])}, chance {t.chance[col].mean():.0%}; the book's "
                 f"scorer, the same features learnt from every training outfit, in {t.book_hit[col].mean():.0%}."
@@ -371,9 +371,9 @@ def colour_miss_sentence(miss: dict, t, bench) -> str:
             f"swaps its colour IFIV is {miss['small_swapped'].mean():+.2f} logits on the swapped item and "
             f"{miss['small_named'].mean():+.2f} on the item it names instead. On the same misses the book's scorer "
             f"gives {miss['book_swapped'].mean():+.2f} to the swapped item and {miss['book_named'].mean():+.2f} to "
-            f"the other, {gap:.1f} standard errors more on the swapped item: from more outfits than "
-            f"{len(bench.splits['train']):,} it has learnt better which side of a clash is the odd colour out. Which "
-            "item is the one question both explanations can answer; the next is the one only one can.")
+            f"the other, {gap:.1f} standard errors more on the swapped item: from every training outfit "
+            f"instead of {len(bench.splits['train']):,} it has learnt better which side of a clash is the odd colour "
+            "out. Which item is the one question both explanations can answer; the next is the one only one can.")
 
 
 def why_sentence(one) -> str:
