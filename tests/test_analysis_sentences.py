@@ -137,12 +137,14 @@ def test_the_busy_reading_and_the_false_alarms_say_what_the_rule_and_the_scorer_
     assert said.endswith("what it objects to is mostly texture, read approximately.")
     # one of two saved is not most: the worked alarm is the surest busy one that no colour repairs (10, not 922)
     assert analysis.worked_alarm(objected)[0] == 10
+    assert ", all name an objected item. In 2 of them the scorer objects" in analysis.false_alarm_paragraph(
+        objected.drop(896), errors, outfits, shown)
     objected.loc[10, "re-dyed"] = 0.3
     assert analysis.false_alarm_paragraph(objected, errors, outfits, shown).endswith(
         "so on this run the scorer has learnt 'busy' tangled with colour.")
     # now both are saved by a colour: the surest of them, 922, shows the pattern
     alarm, why = analysis.worked_alarm(objected)
-    assert alarm == 922 and "two busiest garments and turns the outfit good" in why
+    assert alarm == 922 and "two busiest garments and makes the outfit good in some palette colour" in why
     # no alarm names a busy garment: the surest is worked, and the sentence says so
     objected["texture rank"] = "not a garment"
     assert analysis.worked_alarm(objected) == (922, "No false alarm shows the run's pattern, so the one worked "

@@ -286,8 +286,8 @@ def worked_alarm(objected: pd.DataFrame) -> tuple:
     fits = busiest[(busiest["re-dyed"] > 0) == colour]
     if len(fits):
         return fits.index[0], ("The false alarm worked here is the surest one whose objected item is one of its two "
-                               f"busiest garments and {'turns' if colour else 'does not turn'} the outfit good in "
-                               f"some palette colour, as in most such false alarms of this run.")
+                               f"busiest garments and makes the outfit good in {'some' if colour else 'no'} palette "
+                               "colour, as in most such false alarms of this run.")
     return objected.index[0], "No false alarm shows the run's pattern, so the one worked here is the surest."
 
 
@@ -320,10 +320,11 @@ def false_alarm_paragraph(objected: pd.DataFrame, errors: pd.DataFrame, outfits:
     saved = int((busiest["re-dyed"] > 0).sum())
     chance = np.mean([2 / len(outfits.outfit(k)) for k in real.index]) if len(real) else float("nan")
     none = len(objected) - len(real)
-    said.append(f"Of the {len(objected)} false alarms with two garments or more, {none} name{'s' * (none == 1)} "
-                f"no objected item. In {len(busiest)} of the other {len(real)} the scorer objects most to one of the "
-                f"outfit's two busiest garments (chance: {chance:.0%}), and in {saved} of those {len(busiest)} some "
-                "palette colour for that garment makes the outfit good: "
+    some = f"{none} name{'s' * (none == 1)} no objected item. In {len(busiest)} of the other {len(real)}"
+    said.append(f"Of the {len(objected)} false alarms with two garments or more, "
+                + (some if none else f"all name an objected item. In {len(busiest)} of them") + " the scorer objects "
+                f"most to one of the outfit's two busiest garments (chance: {chance:.0%}), and in {saved} of those "
+                f"{len(busiest)} some palette colour for that garment makes the outfit good: "
                 + ("most, so on this run the scorer has learnt 'busy' tangled with colour." if saved > len(busiest) / 2
                    else "not most, so on this run what it objects to is mostly texture, read approximately."))
     return " ".join(said)
