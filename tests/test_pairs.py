@@ -267,7 +267,8 @@ def test_the_pair_matrix_frames_the_lowest_pair_only_where_it_lowers_the_score(w
     assert sorted(p.get_xy() for p in frames[1]) == [(-0.5, 1.5), (1.5, -0.5)]  # cells (0, 2) and (2, 0)
     for ax in axes[0]:  # rows and columns carry the item numbers the prose uses
         assert [t.get_text() for t in ax.get_xticklabels()] == [t.get_text() for t in ax.get_yticklabels()] \
-            == ["item 0", "item 1", "item 2"]
+            == ["0", "1", "2"]
+        assert ax.get_xlabel() == ax.get_ylabel() == "item"
     plt.close(fig)
 
 

@@ -191,13 +191,13 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
             for i, j in (truth, truth[::-1]):
                 ax.add_patch(plt.Rectangle((j - 0.36, i - 0.36), 0.72, 0.72, fill=False, lw=3,
                                            ec=style.TAGS["blamed"]["face"], gid="blamed"))
-        ax.set_xticks(range(n), [f"item {k}" for k in range(n)], fontsize=style.MIN_FONT)  # as 04's heat maps
-        ax.set_yticks(range(n), [f"item {k}" for k in range(n)], fontsize=style.MIN_FONT, rotation=90, va="center")
+        ax.set_xticks(range(n), [str(k) for k in range(n)], fontsize=style.MIN_FONT)  # the prose's item numbers
+        ax.set_yticks(range(n), [str(k) for k in range(n)], fontsize=style.MIN_FONT)
         ax.tick_params(length=0)  # labels only: the pictures stand between them and the cells
         for k, thumb in enumerate(thumbs):  # the items themselves, on both margins
             ax.imshow(thumb, extent=(k - 0.45, k + 0.45, n - 0.5 + 0.95, n - 0.5 + 0.05), clip_on=False)
             ax.imshow(thumb, extent=(-1.45, -0.55, k + 0.45, k - 0.45), clip_on=False)
-        ax.set(xlim=(-1.5, n - 0.5), ylim=(n + 0.5, -0.5))
+        ax.set(xlim=(-1.5, n - 0.5), ylim=(n + 0.5, -0.5), xlabel="item", ylabel="item")
         ax.set_frame_on(False)
         ax.set_title(pair_row_name(name), fontsize=style.MIN_FONT + 1)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, pad=0.01,
