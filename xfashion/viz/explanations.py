@@ -197,7 +197,7 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
         for k, thumb in enumerate(thumbs):  # the items themselves, on both margins
             ax.imshow(thumb, extent=(k - 0.45, k + 0.45, n - 0.5 + 0.95, n - 0.5 + 0.05), clip_on=False)
             ax.imshow(thumb, extent=(-1.45, -0.55, k + 0.45, k - 0.45), clip_on=False)
-        ax.set(xlim=(-1.5, n - 0.5), ylim=(n + 0.5, -0.5), xlabel="item", ylabel="item")
+        ax.set(xlim=(-1.5, n - 0.5), ylim=(n + 0.5, -0.5), xlabel="item")  # no y label: panels sit side by side
         ax.set_frame_on(False)
         ax.set_title(pair_row_name(name), fontsize=style.MIN_FONT + 1)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, pad=0.01,
