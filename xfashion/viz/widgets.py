@@ -18,13 +18,13 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from ..data import COLOR_NAMES, SLOTS, Catalog
-from ..evaluate.sentences import item_name, p_good
+from ..evaluate.sentences import item_name, p_good, rule_name
 from ..explain import attribute
 from ..explain.base import methods, traits
 from ..outfits import TEMPLATES
 from ..rules import DEFAULT_RULES
 from ..scorer import score
-from .evaluation import design_sentence, design_view, margin_curve, method_name, plot_margin
+from .evaluation import design_sentence, design_view, margin_curve, method_name, pair_row_name, plot_margin
 from .explanations import _edited_outfit, explain_view, pair_view, source_phrase, swap_pool
 from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
 from .paths import colour_path_view, ig_steps_view
@@ -173,7 +173,7 @@ def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
     names = ("both say bad", "they disagree", "both say good")
 
     def label(i):
-        said = "good" if outfits.oracle_label[i] > 0 else "bad: " + ", ".join(outfits.rules[i])
+        said = "good" if outfits.oracle_label[i] > 0 else "bad: " + ", ".join(map(rule_name, outfits.rules[i]))
         return f"#{i}: stylist {said}; model p(good) {p_good(logits[i]):.2f} | {names[state[i]]}"
     return pd.DataFrame({"outfit": kept, "state": [names[state[i]] for i in kept], "label": [label(i) for i in kept]})
 
@@ -259,15 +259,16 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
         display(HTML(f"<p class='xf-drawn'>Drawn, left to right: {drawn}</p>{source}"))
         plt.close("all")
 
-    # every registered method, the cheap ones first so that browsing stays quick
+    # every registered method in words, IFIV first, then the cheap ones so that browsing stays quick
     order = {"none": 0, "gradient": 1, "pixel": 2, "perturbation": 3}
-    usable = sorted(methods(), key=lambda m: order.get(traits(m).cost, 4))
+    usable = [(method_name(m), m) for m in sorted(methods(), key=lambda m: (m != "ifiv", order.get(traits(m).cost, 4)))]
     return Explorer(
         view, index=outfit, position=position,
         color=color,
         replacement=replacement,
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"),
-        pairs=widgets.Dropdown(options=["off", *methods("pairs")], value="off", description="pairs"))
+        pairs=widgets.Dropdown(options=[("off", "off"), *((pair_row_name(m), m) for m in methods("pairs"))],
+                               value="off", description="pairs"))
 
 
 def margin_explorer(report, methods=("ifiv", "feature_ablation", "integrated_gradients", "random")):
@@ -297,7 +298,9 @@ def margin_explorer(report, methods=("ifiv", "feature_ablation", "integrated_gra
         display(fig)
         plt.close(fig)
 
-    slider = widgets.FloatSlider(min=start, max=max(top, start + 0.5), step=0.5, value=start,
+    # the end on the slider's 0.5 grid: End lands on a margin the readout and the sentence spell alike
+    slider = widgets.FloatSlider(min=start, max=start + 0.5 * max(1, int(np.ceil((top - start) / 0.5))), step=0.5,
+                                 value=start, readout_format=".1f",
                                  description="margin (logits)", style={"description_width": "initial"},
                                  layout=widgets.Layout(width="520px"))
     return Explorer(view, margin=slider)
@@ -341,7 +344,7 @@ def colour_path_explorer(wb, index: int, position: int = 0, to_color: str | None
 def ig_steps_explorer(wb, index, split: str = "test"):
     """ipywidgets: one of outfits ``index``, IG's ``n_steps`` and baseline; the delta and the path redraw."""
     outfits = wb.splits[split]
-    options = [(f"#{int(i)}: {', '.join(outfits.rules[int(i)]) or 'good'}", int(i)) for i in index]
+    options = [(f"#{int(i)}: {', '.join(map(rule_name, outfits.rules[int(i)])) or 'good'}", int(i)) for i in index]
     hint = ("Try: one step, then 2, 4, 8 and up to 64, for both baselines. You should see the convergence delta "
             "shrink overall as the dots (where IG reads the gradient) come to cover the curve on the right: quickly "
             "where the curve is smooth, slowly where it bends between two dots; a few dots can also cancel their "
