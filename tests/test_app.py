@@ -175,3 +175,12 @@ def test_voila_app_mirrors_output_widgets_on_a_shell_socket_of_its_own(monkeypat
     import gc
     gc.collect()
     assert opened[0].closed  # the socket goes with its executor
+
+
+def test_the_explorer_can_open_on_a_pair_method_and_names_a_wrong_one(wb_small, shown):
+    explorer = xf.viz.explanation_explorer(wb_small, n_outfits=10, gradcam=False, pairs="second_order_ifiv")
+    assert menus(explorer)["pairs"].value == "second_order_ifiv"
+    # drawn at once: the verdict, the explanation, the pair matrix (no Grad-CAM maps), the items' names
+    assert kinds(shown) == ["HTML", "Figure", "Figure", "HTML"] and "No pair matrix" not in shown[0].data
+    with pytest.raises(ValueError, match="Unknown pair method 'pair_remover'; choose 'off' or one of"):
+        xf.viz.explanation_explorer(wb_small, n_outfits=10, pairs="pair_remover")

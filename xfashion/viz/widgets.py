@@ -178,7 +178,7 @@ def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
     return pd.DataFrame({"outfit": kept, "state": [names[state[i]] for i in kept], "label": [label(i) for i in kept]})
 
 
-def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam: bool = True):
+def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam: bool = True, pairs: str = "off"):
     """ipywidgets: pick an outfit, re-colour or swap one item, choose the method; all views update.
 
     The outfits menu (:func:`outfit_menu`) names each outfit by what the stylist and the model say of
@@ -186,8 +186,10 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
     state shows a sentence on where the model, the stylist or the explanation disagree, the
     explanation and the Grad-CAM maps (``gradcam=False`` leaves them out, for chapter 04, before chapter 05
     defines Grad-CAM); ``pairs`` adds chapter 08's pair matrix of the same outfit (which two items clash)
-    under a pair method, and a line says so while it is off.
+    under a pair method (the menu opens on ``pairs``), and a line says so while it is off.
     """
+    if pairs != "off" and pairs not in methods("pairs"):
+        raise ValueError(f"Unknown pair method {pairs!r}; choose 'off' or one of {methods('pairs')}.")
     catalog, outfits = wb.catalog, wb.splits[split]
     menu = outfit_menu(wb, split, n_outfits)
     source = f"<p style='color:#555'>Images: {escape(source_phrase(catalog.source))} (Zalando, MIT licence).</p>"
@@ -268,7 +270,7 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
         replacement=replacement,
         method=widgets.Dropdown(options=usable, value="ifiv", description="method"),
         pairs=widgets.Dropdown(options=[("off", "off"), *((pair_row_name(m), m) for m in methods("pairs"))],
-                               value="off", description="pairs"))
+                               value=pairs, description="pairs"))
 
 
 def margin_explorer(report, methods=("ifiv", "feature_ablation", "integrated_gradients", "random")):
