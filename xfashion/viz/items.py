@@ -190,21 +190,21 @@ def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
 
 
 def leak_sentence(color: int, tau: float) -> str:
-    """Why a colour's votes leak where they do: the palette colours nearest to ``color`` in CIELAB, for a pixel at
+    """Why a colour's votes leak where they do: the three palette colours nearest to ``color`` in CIELAB, for a pixel at
     the darkest and at the full shading level, and the weight ``tau`` gives them beside ``color`` itself."""
     refs = ColorHistogram(tau).refs  # (shades, colours, 3) in CIELAB
     d2 = ((refs[:, color, None, None] - refs[None]) ** 2).sum(-1).amin(1)  # pixel's shade x colour, nearest shade
     parts = []
     color = int(color)
     for level, words in ((0, f"shaded to {SHADE_LEVELS[0]:.0%}"), (-1, "one unshaded")):
-        near = [int(k) for k in d2[level].argsort() if k != color][:2]
-        parts.append(f"{words} lies nearest {' and '.join(COLOR_NAMES[k] for k in near)} ("
-                     + " and ".join(f"{float(d2[level, k]):.0f}" for k in near) + " squared Delta E; weights "
-                     + " and ".join(f"{np.exp(-float(d2[level, k]) / tau):.0%}" for k in near) + ")")
+        near = [int(k) for k in d2[level].argsort() if k != color][:3]
+        parts.append(f"{words} lies nearest {', '.join(COLOR_NAMES[k] for k in near)} ("
+                     + ", ".join(f"{float(d2[level, k]):.0f}" for k in near) + " squared Delta E; weights "
+                     + ", ".join(f"{np.exp(-float(d2[level, k]) / tau):.0%}" for k in near) + ")")
     return (f"Why those colours: a pixel votes by its CIELAB distance to each palette colour (at that colour's "
             f"nearest shade). A {COLOR_NAMES[color]} pixel {parts[0]}, {parts[1]}; a weight is the share of "
-            f"{COLOR_NAMES[color]}'s own that tau = {tau:g} gives the colour, so the darker pixels leak to the first "
-            "pair and the lighter to the second.")
+            f"{COLOR_NAMES[color]}'s own that tau = {tau:g} gives the colour; a pixel between the two shades "
+            "leaks to both lists, the darker ones most to the first.")
 
 
 TAU_HINT = ("Try: pick an item, slide tau up from the package's 60 to 3000, then down to 1. You should see, as tau "
