@@ -158,7 +158,8 @@ def test_the_item_sentence_says_how_far_above_chance_each_scorer_finds_recoloure
     t = pd.DataFrame({"kind": ["color"] * n + ["item"] * 2, "interpretable_hit": [True] * 12 + [False] * 30,
                       "opaque_hit": [True] * 30 + [False] * 12, "book_hit": [True] * 42, "chance": 0.25})
     said = views.item_sentence(t)
-    assert "The 40 colour swaps ask the question" in said and "chance 25%; the book's scorer" in said and "in 100%." in said
+    assert "The 40 colour swaps ask the question" in said and "chance 25%; the book's scorer" in said
+    assert "in 100%." in said
     assert "interpretable scorer finds it in 30% (within two standard errors of chance)" in said  # 0.05 / 0.073
     assert "the opaque one in 75% (7.2 standard errors above chance)" in said  # 0.5 / 0.069 (se, ddof 1)
     assert "colour swaps" not in views.item_sentence(t[t.kind == "item"])  # none to speak of
