@@ -224,7 +224,7 @@ def plot_margin(per_case: pd.DataFrame, margin: float, methods, top: float, ax=N
             transform=ax.get_xaxis_transform(), va="bottom")
     ax.set_ylim(0, 1)
     ax.set_xlabel("least logit drop of a kept swap (margin, in logits)", fontsize=style.MIN_FONT)
-    ax.set_ylabel("item_top1 ↑", fontsize=style.MIN_FONT)
+    ax.set_ylabel(metric_name("item_top1", arrow=True), fontsize=style.MIN_FONT)
     ax.tick_params(labelsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig, ax
