@@ -18,7 +18,7 @@ from ..evaluate.sentences import group_name, kind_name
 from ..explain import get_method
 from ..groups import COLOR_GROUP, SHAPE_GROUP
 from . import style
-from .labels import METHOD_MARKS, method_styles, place_labels, plot_accuracy_vs_cost  # noqa: F401 (here too)
+from .labels import method_styles, place_labels, plot_accuracy_vs_cost  # noqa: F401 (here too)
 from .outfits import _axes, heatmap
 
 

@@ -10,8 +10,6 @@ from ..evaluate.metrics import method_name, metric_name
 from . import style
 from .outfits import _axes
 
-METHOD_MARKS = style.METHOD_MARKS  # a marker shape per method, beside its colour
-
 
 def method_styles(methods) -> dict:
     """Each method's look, ``{method: {"color", "marker", "ls"}}``, the same in every figure of the series

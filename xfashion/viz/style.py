@@ -14,12 +14,14 @@ The conventions, shown on the book's page "Notation and visual conventions":
 * **Categories** (swap kinds, slots, methods: anything that is neither a sign nor a marker) take
   :data:`CATEGORICAL`'s colours, which avoid the sign colours (red, blue) and the markers' (orange,
   purple); :func:`category_colors` hands them out in a fixed order. A *method* keeps one colour and marker
-  in every figure of the series (:func:`method_look`, :func:`method_color`).
+  in every figure of the series (:func:`method_look`).
 * **Items** sit on a light grey (:data:`ITEM_BACKGROUND`, :func:`item_pixels`), so a white garment shows.
 
 With the plumbing every figure module shares (``_axes``, :func:`heatmap`).
 """
 from __future__ import annotations
+
+import zlib
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -215,17 +217,10 @@ def method_look(name: str) -> dict:
     outside the book's list gets a look from its name, the same on every run."""
     if name in _FIXED_LOOKS:
         return dict(_FIXED_LOOKS[name])
-    import zlib
-
     known = name in BOOK_METHODS
     k = BOOK_METHODS.index(name) if known else len(BOOK_METHODS) + zlib.crc32(name.encode()) % 36
     return {"color": CATEGORICAL[k % len(CATEGORICAL)], "marker": METHOD_MARKS[k % len(METHOD_MARKS)],
             "ls": "-" if k < len(CATEGORICAL) else "-."}
-
-
-def method_color(name: str) -> str:
-    """The one colour of method ``name`` in every figure of the series (:func:`method_look`)."""
-    return method_look(name)["color"]
 
 
 def fit_width(width: float) -> float:
@@ -234,5 +229,4 @@ def fit_width(width: float) -> float:
 
 
 __all__ = ["CMAP", "LOWERS", "RAISES", "MIN_FONT", "MAX_WIDTH", "TERMS", "signed_limit", "bar_colors",
-           "text_color", "annotate_cells", "mark", "marker_legend", "plot_key", "fit_width", "method_color",
-           "method_look"]
+           "text_color", "annotate_cells", "mark", "marker_legend", "plot_key", "fit_width", "method_look"]
