@@ -298,3 +298,11 @@ def test_random_pairs_draws_one_symmetric_matrix_per_case_whatever_ran_before_an
     assert torch.equal(first, first.transpose(1, 2)) and not first[1, :n, :n].triu(1).eq(0).all()
     off = ~(both.mask[:, :, None] & both.mask[:, None, :])
     assert first[off].eq(0).all() and first.diagonal(dim1=1, dim2=2).eq(0).all()  # no value for padding or self
+
+
+def test_the_pair_evaluation_refuses_an_empty_or_bare_string_method_list_before_any_work(wb_small):
+    with pytest.raises(ValueError, match=r"run_pair_evaluation needs at least one method, e\.g\. \['ifiv', 'random'\]; "
+                                         r"pass None for every registered pair method"):
+        ep.run_pair_evaluation(wb_small, [], seeds=(0,))
+    with pytest.raises(ValueError, match="run_pair_evaluation takes a list of method names, e.g. \\['pair_removal'\\]"):
+        ep.run_pair_evaluation(wb_small, "pair_removal", seeds=(0,))

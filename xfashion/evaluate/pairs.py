@@ -27,6 +27,7 @@ from ..outfits import OutfitBatch, make_batch, sample_good_outfits
 from ..rules import DEFAULT_RULES, StylistRules
 from ..scorer import score
 from ..utils import check_count, check_unique
+from .agreement import check_methods
 from .bench import best_time
 from .metrics import family_scores, seed_summary
 from .oracle import PAIR_RULES, faulted_pairs, one_pair_clash, oracle_pairs
@@ -208,6 +209,7 @@ def run_pair_evaluation(wb, methods=None, *, seeds=(0, 1, 2), implied=IMPLIED, d
         ``traits.max_cases``.
     """
     seeds = check_unique([int(s) for s in seeds], "seeds")
+    methods = check_methods(methods, "run_pair_evaluation", "every registered pair method")
     methods = check_unique([get_method(m, "pairs").traits.name for m in (methods or registered("pairs"))],
                            "pair methods")
     caps = {**declared_caps(methods), **(max_cases or {})}
