@@ -192,18 +192,32 @@ class Workbench:
 
     def batch(self, index, split: str = "test", images: bool = False) -> OutfitBatch:
         """A feature batch of outfits ``index`` (with rendered images when ``images``)."""
+        # an outfit's index is its name in titles and sentences ("test outfit 12"): -1 is no outfit's name,
+        # so it is refused rather than read Python's way as the last one
+        negative = [int(i) for i in np.atleast_1d(index) if isinstance(i, (int, np.integer)) and i < 0]
+        if negative:
+            raise ValueError(f"Outfit indices count from 0; got {negative[0]}. For the last {split} outfit pass "
+                             f"{len(self.outfits(split)) - 1}.")
         b = feature_batch(self.catalog, self.outfits(split), self.feats, np.atleast_1d(index))
         return with_images(b, self.catalog) if images else b
 
     def scorer(self, seed: int, design: dict | None = None) -> nn.Module:
         """This data's scorer trained with ``seed`` and ``design`` options (``activation``, ``label_smoothing``,
         ``kind``): shipped or cached like the book's, trained once otherwise."""
+        unknown = sorted(set(design or {}) - set(DESIGN_OPTIONS))
+        if unknown:
+            raise ValueError(f"Unknown design option {unknown[0]!r}; a design sets {', '.join(DESIGN_OPTIONS)}, "
+                             "e.g. {'activation': 'relu'}.")
         return train_scorer(self.catalog, self.splits, self.feats, seed=seed, pretrained=self.pretrained,
                             progress=False, **(design or {})).model
 
     def options(self) -> dict:
         """Keyword options that every attribution method accepts."""
         return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}
+
+
+# the options a scorer design may change (train_scorer's keyword arguments that describe the model)
+DESIGN_OPTIONS = ("activation", "label_smoothing", "kind")
 
 
 def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = None,
