@@ -306,6 +306,38 @@ def test_the_outfit_builder_picks_items_by_name_and_says_in_one_line_what_is_not
     assert {c.description for c in w.children if hasattr(c, "options")} == set(xf.SLOTS)
 
 
+def test_the_builder_says_its_verdict_in_words_and_a_dress_clears_the_top_and_bottom(wb_small, monkeypatch):
+    catalog, feats, model = wb_small.catalog, wb_small.feats, wb_small.model
+    test = wb_small.splits["test"]
+    for i in (int((test.oracle_label == 0).nonzero()[0][0]), int((test.oracle_label == 1).nonzero()[0][0])):
+        items = test.outfit(i)
+        logit = xf.scorer.score_outfit(model, catalog, feats, items)
+        said = xf.viz.widgets.builder_verdict(catalog, items, logit)
+        assert said.startswith(f"The model gives a logit of {logit:+.2f}")
+        assert f"it says {'good' if logit > 0 else 'bad'}." in said
+        broken = xf.outfits.outfit_violations(catalog, items)
+        assert ("The stylist says bad: " in said) == bool(broken) and ("They agree." in said) == ((logit > 0) != bool(broken))
+        for v in broken:  # every rule the stylist applies, with its numbers
+            assert xf.evaluate.describe_violation(v, catalog.category[items], catalog.color[items]) in said
+        if (logit > 0) == bool(broken):
+            assert ("a miss" if broken else "a false alarm") in said
+    shown = []
+    monkeypatch.setattr(xf.viz.widgets, "display", lambda *objs: shown.extend(objs))
+    w = xf.viz.outfit_builder(catalog, feats, model)
+    menus = {c.description: c for c in w.children if hasattr(c, "options")}
+    top, bottom = menus["top"].value, menus["bottom"].value
+    shown.clear()
+    menus["dress"].value = menus["dress"].options[1][1]  # a dress: top and bottom are cleared and turned off
+    assert (menus["top"].value, menus["bottom"].value) == (-1, -1) and menus["top"].disabled and menus["bottom"].disabled
+    texts = [o.data for o in shown]
+    assert len(texts) == 2, texts  # one redraw: the dress line and the verdict, no 'Not an outfit' on the way
+    assert "A dress takes the place of a top and a bottom" in texts[0] and "The model gives a logit" in texts[1]
+    shown.clear()
+    menus["dress"].value = -1  # back to (none): the top and bottom come back as they were
+    assert (menus["top"].value, menus["bottom"].value) == (top, bottom) and not menus["top"].disabled
+    assert len(shown) == 1 and "The model gives a logit" in shown[0].data
+
+
 def test_item_pictures_sit_on_light_grey_so_a_white_garment_shows(catalog):
     item = catalog.find(category="Dress", color="white")[0]
     alpha = catalog.render([item])[0, 3].numpy()
@@ -323,11 +355,12 @@ def test_item_pictures_sit_on_light_grey_so_a_white_garment_shows(catalog):
 def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outfit_id(catalog, splits):
     browser = xf.viz.browse_outfits(catalog, splits)
     split, label, index = browser.children[:3]
-    assert index.max == len(splits["test"]) - 1
-    label.value = "good"
-    assert index.max == int((splits["test"].label > 0).sum()) - 1
+    assert len(index.options) == len(splits["test"])
+    label.value = "bad"  # the slider reads out the outfit's id, the number the title gives it
+    bad = np.flatnonzero(splits["test"].label <= 0)
+    assert [name for name, _ in index.options] == [str(i) for i in bad] and index.label == str(bad[0])
     split.value = "train"
-    assert index.max == int((splits["train"].label > 0).sum()) - 1
+    assert len(index.options) == int((splits["train"].label <= 0).sum())
     fig, axes = xf.viz.show_outfit(catalog, splits, split="test", label="bad", index=2)
     shown = int(np.flatnonzero(splits["test"].label <= 0)[2])
     verdict = ", ".join(sorted(r.replace("_", " ") for r in splits["test"].rules[shown]))
@@ -398,6 +431,10 @@ def test_the_colour_path_starts_at_the_outfits_score_and_its_guess_is_the_gradie
     assert true[-1] == pytest.approx(redyed, abs=1e-4)  # the path's end is the item re-dyed for real
     assert np.allclose(np.diff(guess), np.diff(guess)[0], atol=1e-4)  # a straight line
     assert said.startswith(f"Dyed {other}, the outfit scores {redyed:+.2f} (dyed {own}: {logit:+.2f})")
+    third = next(c for c in xf.COLOR_NAMES if c not in (own, other))  # another start: the same end, to the last bit
+    fig3, said3 = xf.viz.widgets.colour_path_view(wb_small, index, 0, other, third)
+    assert fig3.axes[-1].lines[0].get_ydata()[-1] == true[-1] and said3.startswith(f"Dyed {other}, the outfit scores "
+                                                                                  f"{redyed:+.2f} (dyed {third}: ")
     assert "The stylist finds" in said
     with pytest.raises(ValueError, match="not a palette colour"):
         xf.viz.widgets.colour_path_view(wb_small, index, 0, "mauve")

@@ -18,12 +18,12 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from ..data import COLOR_NAMES, SLOTS, Catalog
-from ..evaluate.sentences import item_name, p_good, rule_name
+from ..evaluate.sentences import describe_violation, item_name, p_good, rule_name
 from ..explain import attribute
 from ..explain.base import methods, traits
-from ..outfits import TEMPLATES
+from ..outfits import TEMPLATES, outfit_violations
 from ..rules import DEFAULT_RULES
-from ..scorer import score
+from ..scorer import score, score_outfit
 from .evaluation import design_sentence, design_view, margin_curve, method_name, pair_row_name, plot_margin
 from .explanations import _edited_outfit, explain_view, pair_view, source_phrase, swap_pool
 from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
@@ -46,14 +46,18 @@ def say(text: str) -> None:
 
 
 def browse_outfits(catalog: Catalog, splits: dict):
-    """An ipywidgets browser: dropdowns for split and label, and a slider over every outfit they leave."""
+    """An ipywidgets browser: dropdowns for split and label, and a slider over every outfit they leave, read out
+    as the outfit's id in its split: the number the figure's title and the chapter's tables give it."""
     split = widgets.Dropdown(options=list(splits), value="test", description="split")
     label = widgets.Dropdown(options=["any", "good", "bad"], value="any", description="label")
-    index = widgets.IntSlider(min=0, max=len(outfit_ids(splits, split.value, label.value)) - 1, value=0,
-                              description="index")
+
+    def choices():  # (id, position among the outfits the menus leave): the slider shows the id, passes the position
+        return [(str(i), k) for k, i in enumerate(outfit_ids(splits, split.value, label.value))]
+
+    index = widgets.SelectionSlider(options=choices(), value=0, description="outfit")
 
     def follow(change):  # observed before interactive's own observer: the slider's range is set before the redraw
-        index.max = len(outfit_ids(splits, split.value, label.value)) - 1
+        index.options = choices()
 
     split.observe(follow, "value")
     label.observe(follow, "value")
@@ -114,34 +118,76 @@ def builder_view(catalog: Catalog, feats, model, chosen: dict):
 
     Returns
     -------
-    (figure or None, sentence): the figure of the scored outfit, or None with the reason it was not scored.
+    (figure or None, sentence): the figure of the scored outfit and its verdict in words
+    (:func:`builder_verdict`), or None with the reason it was not scored.
     """
     picked = {slot: int(item) for slot, item in chosen.items() if item is not None and item >= 0}
     if set(picked) not in [set(t) for t in TEMPLATES]:
         have = ", ".join(picked) or "nothing"
         return None, (f"Not an outfit yet (you picked: {have}). An outfit is a top and a bottom, or a dress, "
                       "plus shoes; a bag and outerwear are optional, so it holds 2 to 5 items.")
-    fig, _ = score_outfit_view(catalog, feats, model, list(picked.values()))
-    return fig, "Change any menu: the model's score and the stylist's verdict follow."
+    items = list(picked.values())
+    fig, _ = score_outfit_view(catalog, feats, model, items)
+    return fig, builder_verdict(catalog, items, score_outfit(model, catalog, feats, items))
+
+
+def builder_verdict(catalog: Catalog, items, logit: float) -> str:
+    """The builder's verdict line in chapter 03's words: the model's logit and call, the stylist's call and the
+    rules it applies (with the numbers that break them), and whether the two agree (a false alarm, a miss)."""
+    items = np.asarray(items)
+    colors = catalog.color[items]
+    broken = outfit_violations(catalog, items, colors)
+    model = f"The model gives a logit of {logit:+.2f} (p(good) {p_good(logit):.2f}): it says {'good' if logit > 0 else 'bad'}."
+    stylist = ("The stylist says good: the outfit breaks none of its rules." if not broken else
+               "The stylist says bad: " + "; and ".join(describe_violation(v, catalog.category[items], colors)
+                                                       for v in broken) + ".")
+    agree = ("They agree." if (logit > 0) == (not broken) else
+             "They disagree: a miss, a clash the scorer lets through." if broken else
+             "They disagree: a false alarm, a good outfit the scorer calls bad.")
+    return f"{model} {stylist} {agree}"
 
 
 def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot: int = 40):
     """ipywidgets: a menu per slot, items picked by name; the model's score and the stylist's verdict update live.
 
-    A combination that is not an outfit (a dress with a top, no shoes) is said in one line instead of scored.
+    A dress takes the place of a top and a bottom: picking one clears their menus and turns them off, and
+    setting the dress back to "(none)" restores them. Any other combination that is not an outfit (no
+    shoes, a top without a bottom) is said in one line instead of scored.
     """
     menus = builder_options(catalog, split, per_slot)
     defaults = {"top": 1, "bottom": 1, "dress": 0, "outer": 0, "shoes": 1, "bag": 0}
+    controls = {s: widgets.Dropdown(options=menus[s], value=menus[s][min(defaults[s], len(menus[s]) - 1)][1],
+                                    description=s, layout=widgets.Layout(width="320px"))
+                for s in SLOTS}
+    kept, following = {}, []  # the top and bottom a dress replaced; non-empty while the menus follow a dress
+
+    def follow_dress(change):  # observed before interactive's own observer: one redraw, with the menus set
+        following.append(True)
+        try:
+            for slot in ("top", "bottom"):
+                menu = controls[slot]
+                if change["new"] >= 0:
+                    kept.setdefault(slot, menu.value)
+                    menu.value, menu.disabled = -1, True
+                else:
+                    menu.disabled = False
+                    menu.value = kept.pop(slot, menu.value)
+        finally:
+            following.clear()
+
+    controls["dress"].observe(follow_dress, "value")
 
     def view(**chosen):
+        if following:
+            return
+        if chosen.get("dress", -1) >= 0:
+            say("A dress takes the place of a top and a bottom: their menus are cleared and turned off while a "
+                "dress is picked; set dress to (none) to pick them again.")
         fig, said = builder_view(catalog, feats, model, chosen)
         say(said)
         if fig is not None:
             plt.show()
 
-    controls = {s: widgets.Dropdown(options=menus[s], value=menus[s][min(defaults[s], len(menus[s]) - 1)][1],
-                                    description=s, layout=widgets.Layout(width="320px"))
-                for s in SLOTS}
     return Explorer(view, **controls)
 
 
