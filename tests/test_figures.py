@@ -316,7 +316,8 @@ def test_the_builder_says_its_verdict_in_words_and_a_dress_clears_the_top_and_bo
         assert said.startswith(f"The model gives a logit of {logit:+.2f}")
         assert f"it says {'good' if logit > 0 else 'bad'}." in said
         broken = xf.outfits.outfit_violations(catalog, items)
-        assert ("The stylist says bad: " in said) == bool(broken) and ("They agree." in said) == ((logit > 0) != bool(broken))
+        assert ("The stylist says bad: " in said) == bool(broken)
+        assert ("They agree." in said) == ((logit > 0) != bool(broken))
         for v in broken:  # every rule the stylist applies, with its numbers
             assert xf.evaluate.describe_violation(v, catalog.category[items], catalog.color[items]) in said
         if (logit > 0) == bool(broken):
@@ -328,7 +329,8 @@ def test_the_builder_says_its_verdict_in_words_and_a_dress_clears_the_top_and_bo
     top, bottom = menus["top"].value, menus["bottom"].value
     shown.clear()
     menus["dress"].value = menus["dress"].options[1][1]  # a dress: top and bottom are cleared and turned off
-    assert (menus["top"].value, menus["bottom"].value) == (-1, -1) and menus["top"].disabled and menus["bottom"].disabled
+    assert (menus["top"].value, menus["bottom"].value) == (-1, -1)
+    assert menus["top"].disabled and menus["bottom"].disabled
     texts = [o.data for o in shown]
     assert len(texts) == 2, texts  # one redraw: the dress line and the verdict, no 'Not an outfit' on the way
     assert "A dress takes the place of a top and a bottom" in texts[0] and "The model gives a logit" in texts[1]

@@ -38,12 +38,15 @@ def colour_path_view(wb, index: int, position: int, to_color: str, from_color: s
     h_a, h_b = batch.features["color"][0, position], end.features["color"][0, position]
     t = torch.linspace(0, 1, steps)
     features = {g: v.repeat(steps, 1, 1).clone() for g, v in batch.features.items()}
-    features["color"][:, position] = h_a + t[:, None] * (h_b - h_a)
+    features["color"][:, position] = (1 - t[:, None]) * h_a + t[:, None] * h_b  # both ends exact
     x = {g: v.clone().requires_grad_(g == "color") for g, v in batch.features.items()}
     s0 = wb.model(x, batch.slot, batch.mask)[0]
     (grad,) = torch.autograd.grad(s0, x["color"])
     with torch.no_grad():
         true = wb.model(features, batch.slot.repeat(steps, 1), batch.mask.repeat(steps, 1)).numpy()
+        # the ends scored alone, as chapter 04 re-scores a re-dye: a batch of 41 rounds its last bits otherwise,
+        # and one colour's end read -18.34 from one start colour and -18.35 from another
+        true[0], true[-1] = float(s0), float(wb.model(end.features, end.slot, end.mask)[0])
     guess = float(s0.detach()) + t.numpy() * float(grad[0, position] @ (h_b - h_a))
     fig = plt.figure(figsize=(style.MAX_WIDTH, 3.6), layout="constrained")
     grid = fig.add_gridspec(2, 3)

@@ -137,7 +137,8 @@ def builder_verdict(catalog: Catalog, items, logit: float) -> str:
     items = np.asarray(items)
     colors = catalog.color[items]
     broken = outfit_violations(catalog, items, colors)
-    model = f"The model gives a logit of {logit:+.2f} (p(good) {p_good(logit):.2f}): it says {'good' if logit > 0 else 'bad'}."
+    said = "good" if logit > 0 else "bad"
+    model = f"The model gives a logit of {logit:+.2f} (p(good) {p_good(logit):.2f}): it says {said}."
     stylist = ("The stylist says good: the outfit breaks none of its rules." if not broken else
                "The stylist says bad: " + "; and ".join(describe_violation(v, catalog.category[items], colors)
                                                        for v in broken) + ".")
