@@ -1,10 +1,10 @@
 """Interactive explorers: thin ipywidgets wrappers over the plain view functions of the figure modules.
 
 Each callback calls a pure package function with sensible defaults, so a headless run (CI, the
-rendered book) still draws the figure. Chapters 01 (browser), 02 (re-colouring), 03 (outfit
-builder), 04 and 08 (explanation explorer, with a pair view; the colour path), 05 (IG's steps) and
-06 (margin explorer). Every explorer is an :class:`Explorer`: a notebook cell that ends with one shows
-its controls and figure, never the widget's text form.
+rendered book) still draws the figure. Chapters 01 (browser), 03 (outfit builder), 04 and 08 (explanation
+explorer, with a pair view; the colour path), 05 (IG's steps) and 06 (margin explorer); chapter 02's live in
+:mod:`.items`. Every explorer is an :class:`Explorer`: a notebook cell that ends with one shows its controls and
+figure, never the widget's text form.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ..rules import DEFAULT_RULES
 from ..scorer import score, score_outfit
 from .evaluation import design_sentence, design_view, margin_curve, method_name, pair_row_name, plot_margin
 from .explanations import _edited_outfit, explain_view, pair_view, source_phrase, swap_pool
-from .outfits import outfit_ids, recolor_view, score_outfit_view, show_outfit
+from .outfits import outfit_ids, score_outfit_view, show_outfit
 from .paths import colour_path_view, ig_steps_view
 
 
@@ -54,7 +54,7 @@ def browse_outfits(catalog: Catalog, splits: dict):
     def choices():  # (id, position among the outfits the menus leave): the slider shows the id, passes the position
         return [(str(i), k) for k, i in enumerate(outfit_ids(splits, split.value, label.value))]
 
-    index = widgets.SelectionSlider(options=choices(), value=0, description="outfit")
+    index = widgets.SelectionSlider(options=choices(), description="outfit")
 
     def follow(change):  # observed before interactive's own observer: the slider's range is set before the redraw
         index.options = choices()
@@ -67,18 +67,6 @@ def browse_outfits(catalog: Catalog, splits: dict):
         plt.show()
 
     return Explorer(view, split=split, label=label, index=index)
-
-
-def recolor_explorer(catalog: Catalog, extractor, items=None):
-    """ipywidgets: pick an item and a colour; both feature groups update."""
-    items = np.flatnonzero(catalog.split == "test")[:500] if items is None else np.asarray(items)
-
-    def view(index=0, color="red"):
-        recolor_view(catalog, extractor, int(items[index]), color)
-        plt.show()
-
-    return Explorer(view, index=widgets.IntSlider(min=0, max=len(items) - 1, value=0),
-                    color=widgets.Dropdown(options=COLOR_NAMES, value="red"))
 
 
 def builder_options(catalog: Catalog, split: str = "test", per_slot: int = 40) -> dict:
@@ -195,10 +183,12 @@ def outfit_builder(catalog: Catalog, feats, model, split: str = "test", per_slot
 def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
     """The explanation explorer's outfits in menu order, with what the stylist and the model say of each.
 
-    Outfits both call bad come first, those whose IFIV culprit lies in a feature group the stylist
-    faults at the very top (the explorer opens on the first: the app's question has an answer there);
-    then outfits the model gets wrong; then outfits both call good. About half the menu is the first
-    kind, three tenths the second, a fifth the third. Columns: outfit, state, label.
+    About half the menu is outfits both call bad (those whose IFIV culprit lies in a feature group the
+    stylist faults first), three tenths outfits the model gets wrong, a fifth outfits both call good.
+    The kinds take turns, so the first screen of the menu teaches both agreement and disagreement: an
+    outfit both call bad (the explorer opens on it: the app's question has an answer there), a miss
+    (the stylist says bad, the model good), one both call good, a false alarm (the other way round),
+    then the next of each. Columns: outfit, state, label.
     """
     outfits = wb.splits[split]
     index = np.arange(len(outfits))
@@ -217,6 +207,11 @@ def outfit_menu(wb, split: str = "test", n_outfits: int = 200) -> pd.DataFrame:
     taken = set(kept)
     kept += [int(i) for i in ordered if int(i) not in taken][:max(0, n_outfits - len(kept))]  # fill up
     kept.sort(key=lambda i: (rank[i], i))
+    kind = np.where(state == 1, np.where(bad_model, 3, 1), state)  # 0 both bad, 1 a miss, 2 both good, 3 a false alarm
+    turn, seen = {}, [0, 0, 0, 0]  # an outfit's place among the kept outfits of its kind: the kinds take turns
+    for i in kept:
+        turn[i], seen[kind[i]] = seen[kind[i]], seen[kind[i]] + 1
+    kept.sort(key=lambda i: (turn[i], kind[i]))
     names = ("both say bad", "they disagree", "both say good")
 
     def label(i):
