@@ -165,6 +165,7 @@ EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_build
                       r"|opaque_explorer)\(")
 # the explorers whose output tells the student what to try and what to see: that sentence must be there
 SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see",
+                    "browse_outfits": "You should see", "recolor_explorer": "You should see",
                     "tau_explorer": "You should see", "opaque_explorer": "You should see"}
 
 

@@ -235,6 +235,10 @@ def test_the_recolour_view_labels_its_axes_and_keys_the_grey_bars(catalog, tiny_
     assert embedding.get_xlabel().startswith("embedding dimension") and embedding.get_ylabel()
     key = [t.get_text() for t in bars.get_legend().get_texts()]
     assert key == [f"original ({before})", f"re-coloured ({after})"]
+    assert bars.get_title().endswith(f"re-coloured {after}: the mass moves to the new colour")
+    fig.canvas.draw()  # the key sits above every bar, whichever colours carry the mass
+    legend = bars.get_legend().get_window_extent()
+    assert all(p.get_window_extent().y1 < legend.y0 for p in bars.patches)
     grey = bars.get_legend().legend_handles[0].get_facecolor()
     assert np.allclose(grey, bars.patches[0].get_facecolor())  # the key's grey is the original bars' grey
     texts = [t for ax in axes.flat for t in ax.texts + ax.get_xticklabels() + [ax.title, ax.xaxis.label]]
@@ -354,15 +358,18 @@ def test_item_pictures_sit_on_light_grey_so_a_white_garment_shows(catalog):
     assert f"texture {catalog.texture[item]:.3f}" in title
 
 
-def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outfit_id(catalog, splits):
+def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outfit_id(catalog, splits, monkeypatch):
+    said = []
+    monkeypatch.setattr(xf.viz.widgets, "say", said.append)
     browser = xf.viz.browse_outfits(catalog, splits)
     split, label, index = browser.children[:3]
-    assert len(index.options) == len(splits["test"])
+    assert len(index.options) == len(splits["test"]) and index.label == "0"
     label.value = "bad"  # the slider reads out the outfit's id, the number the title gives it
     bad = np.flatnonzero(splits["test"].label <= 0)
     assert [name for name, _ in index.options] == [str(i) for i in bad] and index.label == str(bad[0])
     split.value = "train"
     assert len(index.options) == int((splits["train"].label <= 0).sum())
+    assert said[-1] == xf.viz.widgets.BROWSE_HINT and "You should see" in said[-1]  # each redraw says what to look for
     fig, axes = xf.viz.show_outfit(catalog, splits, split="test", label="bad", index=2)
     shown = int(np.flatnonzero(splits["test"].label <= 0)[2])
     verdict = ", ".join(sorted(r.replace("_", " ") for r in splits["test"].rules[shown]))

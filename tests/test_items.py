@@ -81,10 +81,34 @@ def test_the_tau_explorer_offers_one_item_per_colour_and_redraws_with_its_hint(c
     names = [name for name, _ in options]
     assert len({n.split("(")[-1] for n in names}) == len(names)  # one entry per palette colour present
     w = vi.tau_explorer(catalog)
+    tau = w.children[1]
+    assert tau.label == "60 (package)" and [t for _, t in tau.options] == list(vi.TAUS)  # the package's tau, named
+    assert 600 in vi.TAUS  # the chapter's other tau is on the slider
+    ratios = np.diff(np.log(vi.TAUS))
+    assert ratios.min() > np.log(1.66) and ratios.max() < np.log(3.01)  # each step multiplies tau by 1.7 to 3
     said.clear()
-    w.children[1].value = 500  # the tau slider
-    assert said[0] == vi.TAU_HINT and "You should see" in said[0]
-    assert said[1].startswith("At tau = 500,")
+    tau.value = 600
+    assert said[0] == vi.TAU_HINT and "You should see" in said[0] and "multiplies tau (by 1.7 to 3)" in said[0]
+    assert said[1].startswith("At tau = 600,") and tau.label == "600"
+
+
+def test_the_recolour_explorer_opens_where_asked_and_says_what_to_see(catalog, tiny_feats, monkeypatch):
+    said, shown = [], []
+    monkeypatch.setattr(vi, "say", said.append)
+    monkeypatch.setattr(vi, "display", shown.append)
+    item = int(catalog.find(category="Trouser", split="test")[3])
+    own = xf.COLOR_NAMES[catalog.color[item]]
+    other = "pink" if own != "pink" else "teal"
+    w = vi.recolor_explorer(catalog, tiny_feats.extractor, items=[1, 2, 3], item=item, color=other)
+    slider, menu = w.children[:2]
+    assert slider.value == item and slider.label == str(item) and [i for _, i in slider.options] == [item, 1, 2, 3]
+    said.clear()
+    menu.value = own  # the item's own colour: the view says nothing moves, not that the mass moves
+    assert said == [vi.RECOLOR_HINT] and "You should see" in said[0]
+    title = shown[-1].axes[1].get_title()
+    assert title.endswith(f"re-coloured {own}: its own colour, so nothing moves")
+    with pytest.raises(ValueError, match="palette colour"):
+        vi.recolor_explorer(catalog, tiny_feats.extractor, color="mauve")
 
 
 def test_the_palette_sentence_names_the_closest_pair_and_its_weight():

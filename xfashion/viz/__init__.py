@@ -30,6 +30,7 @@ from .items import plot_busy as plot_busy
 from .items import plot_embedding_map as plot_embedding_map  # chapter 02's map, beside its neighbour counts
 from .items import probe_sentence as probe_sentence  # chapter 02's, with probe_table and tau_explorer
 from .items import probe_table as probe_table
+from .items import recolor_explorer
 from .items import tau_explorer as tau_explorer
 from .items import tau_view as tau_view
 from .opaque import opaque_explorer as opaque_explorer  # chapter 09's (its figures: xf.viz.opaque)
@@ -51,7 +52,7 @@ from .outfits import (
     show_outfit,
 )
 from .outfits import plot_outfits as plot_outfits  # chapter 01's before-and-after figure; not in __all__ (kept small)
-from .widgets import browse_outfits, explanation_explorer, margin_explorer, outfit_builder, recolor_explorer
+from .widgets import browse_outfits, explanation_explorer, margin_explorer, outfit_builder
 from .widgets import colour_path_explorer as colour_path_explorer  # chapter 04's; not in __all__ (kept small)
 from .widgets import design_explorer as design_explorer  # chapter 07's
 from .widgets import ig_steps_explorer as ig_steps_explorer  # chapter 05's

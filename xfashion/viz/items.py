@@ -1,8 +1,8 @@
 """One item up close (chapters 01-02): what the texture score measures, what the colour histogram's
 temperature does, what the shape-texture embedding holds, and the sentences those chapters say of their run.
 
-Plain functions (data in, a figure or a sentence out) and one explorer over :func:`tau_view`, so a
-headless run draws the same view the slider redraws.
+Plain functions (data in, a figure or a sentence out) and chapter 02's two explorers, over :func:`tau_view` and
+:func:`~xfashion.viz.outfits.recolor_view`, so a headless run draws the same view the controls redraw.
 """
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from ..features import SHADE_LEVELS, ColorHistogram
 from ..outfits import outfit_violations
 from ..training import roc_auc
 from . import style
+from .outfits import recolor_view
 from .widgets import Explorer, say
 
 PACKAGE_TAU = 60.0  # the temperature xf.ColorHistogram uses by default (its squared Delta E)
-TAUS = (1, 2, 5, 10, 20, 60, 100, 200, 500, 1000, 3000)
+TAUS = (1, 2, 5, 10, 20, 60, 100, 200, 600, 1000, 3000)  # about evenly spaced in log tau; 600 is the chapter's other
 
 
 # ----------------------------------------------------------------------------- the texture score (chapter 01)
@@ -207,21 +208,25 @@ def leak_sentence(color: int, tau: float) -> str:
             "leaks to both lists, the darker ones most to the first.")
 
 
-TAU_HINT = ("Try: pick an item, slide tau up from the package's 60 to 3000, then down to 1. You should see, as tau "
-            "grows, the bar of the item's own colour shrink and its mass spread to the palette colours nearest in "
-            "CIELAB, the map of votes fading first where the garment's shading lies nearest another palette colour; "
-            "as tau falls, the last leaks vanish and the histogram turns one-hot. One-hot is the right answer for an "
-            "item dyed one colour; the softness is there so that a gradient can pass (chapter 05): with tau too small "
-            "each pixel's vote is a step with no slope, with tau too large the colours blur into one another.")
+TAU_HINT = ("Try: pick an item, slide tau up from the package's 60 (the slider's readout marks it) to 3000, then "
+            "down to 1. Each step multiplies tau (by 1.7 to 3) rather than adding to it, because tau divides each "
+            "distance: a vote changes with tau's ratio to the distances, so every step changes the votes about alike. "
+            "You should see, as tau grows, the bar of the item's own colour shrink and its mass spread to the palette "
+            "colours nearest in CIELAB, the map of votes fading first where the garment's shading lies nearest another "
+            "palette colour; as tau falls, the last leaks vanish and the histogram turns one-hot. One-hot is the right "
+            "answer for an item dyed one colour; the softness is there so that a gradient can pass (chapter 05): with "
+            "tau too small each pixel's vote is a step with no slope, with tau too large the colours blur together.")
 
 
 def tau_explorer(catalog: Catalog, split: str = "test"):
-    """ipywidgets: an item (per colour, its softest garment) and the temperature tau; :func:`tau_view` redraws."""
+    """ipywidgets: an item (per colour, its softest garment) and the temperature tau; :func:`tau_view` redraws.
+    The slider's readout names the package's tau (60) when it stands there."""
     options = tau_items(catalog, split)
     start = next((i for name, i in options if name.endswith("(white)")), options[0][1])
     item = widgets.Dropdown(options=options, value=start, description="item", layout=widgets.Layout(width="320px"))
-    tau = widgets.SelectionSlider(options=list(TAUS), value=int(PACKAGE_TAU), description="tau",
-                                  layout=widgets.Layout(width="520px"))
+    steps = [(f"{t} (package)" if t == PACKAGE_TAU else str(t), t) for t in TAUS]
+    tau = widgets.SelectionSlider(options=steps, value=int(PACKAGE_TAU), description="tau",
+                                  layout=widgets.Layout(width="560px"), style={"description_width": "40px"})
 
     def view(item=start, tau=int(PACKAGE_TAU)):
         say(TAU_HINT)
@@ -231,6 +236,35 @@ def tau_explorer(catalog: Catalog, split: str = "test"):
         plt.close(fig)
 
     return Explorer(view, item=item, tau=tau)
+
+
+RECOLOR_HINT = ("Try: slide to another item, then pick colours from the menu, the item's own among them. You should "
+                "see the colour group's mass leave the grey bars (the original colour) for the bar of the colour you "
+                "picked, while the shape-texture group's two lines lie on top of each other, a relative change of "
+                "float rounding: the CNN sees the colour divided out. Picking the item's own colour moves nothing.")
+
+
+def recolor_explorer(catalog: Catalog, extractor, items=None, item: int | None = None, color: str = "red"):
+    """ipywidgets: an item (the slider reads out its catalog id) and a colour; both feature groups redraw.
+
+    ``items`` defaults to the first 500 test items; ``item`` and ``color`` are where the explorer opens (an
+    ``item`` outside ``items`` is put first), so a notebook opens it on the view it draws without a kernel.
+    """
+    items = [int(i) for i in (np.flatnonzero(catalog.split == "test")[:500] if items is None else items)]
+    item = items[0] if item is None else int(item)
+    items = items if item in items else [item, *items]
+    if color not in COLOR_NAMES:
+        raise ValueError(f"color must be a palette colour, one of {', '.join(COLOR_NAMES)}; got {color!r}.")
+
+    def view(item=item, color=color):
+        say(RECOLOR_HINT)
+        fig, _ = recolor_view(catalog, extractor, item, color)
+        display(fig)
+        plt.close(fig)
+
+    return Explorer(view, item=widgets.SelectionSlider(options=[(str(i), i) for i in items], index=items.index(item),
+                                                       description="item"),
+                    color=widgets.Dropdown(options=COLOR_NAMES, value=color, description="colour"))
 
 
 # ----------------------------------------------------------------------------- the shape-texture embedding (chapter 02)

@@ -365,11 +365,11 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
     ax.bar(x + width / 2, out[COLOR_GROUP][1], width, color=[c.rgb for c in PALETTE], edgecolor="k", linewidth=0.5)
     ax.set_xticks(x, COLOR_NAMES, rotation=90, fontsize=style.MIN_FONT)
     ax.set_ylabel("share of garment", fontsize=style.MIN_FONT)
-    ax.set_title(f"{group_name(COLOR_GROUP)} group: the mass moves to the new colour", fontsize=style.MIN_FONT)
-    # the re-coloured bars wear their palette colours; the key shows the one that carries the mass
+    moved = "its own colour, so nothing moves" if k == catalog.color[item] else "the mass moves to the new colour"
+    ax.set_title(f"{group_name(COLOR_GROUP)} group, re-coloured {color}: {moved}", fontsize=style.MIN_FONT)
     ax.legend(handles=[Patch(facecolor="lightgrey", edgecolor="k", label=f"original ({before})"),
                        Patch(facecolor=PALETTE[k].rgb, edgecolor="k", label=f"re-coloured ({color})")],
-              fontsize=style.MIN_FONT, loc="upper left")
+              fontsize=style.MIN_FONT, loc="upper center", ncols=2, borderaxespad=0.2)  # one row, above every bar
     ax.set_ylim(0, 1.3)  # room for the key above the bars
     ax.set_yticks(np.linspace(0, 1, 5))
     st = out[SHAPE_GROUP]

@@ -63,10 +63,16 @@ def browse_outfits(catalog: Catalog, splits: dict):
     label.observe(follow, "value")
 
     def view(split="test", label="any", index=0):
+        say(BROWSE_HINT)
         show_outfit(catalog, splits, split, label, index)
         plt.show()
 
     return Explorer(view, split=split, label=label, index=index)
+
+
+BROWSE_HINT = ("Try: set label to bad and slide through the outfits. You should see the broken rules named in the "
+               "title, a purple 'blamed' tag on each item the stylist blames, and under it the blame per feature "
+               "group; set label to good and every tag and blame is gone.")
 
 
 def builder_options(catalog: Catalog, split: str = "test", per_slot: int = 40) -> dict:
