@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import xfashion as xf  # noqa: E402
@@ -40,6 +41,20 @@ def test_methods_panel_shares_one_symmetric_scale_and_one_colour_bar_and_item_me
     assert axes[0, 1].texts[0].get_text() == "1.00"  # the item value: the sum over its groups
     colour_bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
     assert len(colour_bars) == 1
+
+
+def test_a_heat_map_cell_takes_the_markers_as_frames_the_culprits_around_it_the_stylists_inside():
+    fig, axes = xf.viz.plot_methods_panel({"ifiv": attribution("ifiv", [[3.0, -1.0], [0.5, 0.2]])})
+    ax = axes[0, 0]
+    xf.viz.style.mark(ax, "blamed", cell=(1, 0))  # row 1 (item 1), column 0 (colour)
+    framed = {p.get_gid(): p for p in ax.patches}
+    assert framed["culprit"].get_xy() == (1, 0) and framed["culprit"].get_width() == 1  # ifiv's lowest: item 0, st
+    blamed = framed["blamed"]
+    x, y = blamed.get_xy()
+    assert 0 < x < x + blamed.get_width() < 1 and 1 < y < y + blamed.get_height() < 2  # inside cell (1, 0)
+    assert blamed.get_edgecolor()[:3] == pytest.approx(to_rgb(xf.viz.style.TAGS["blamed"]["face"]))
+    with pytest.raises(ValueError, match="Unknown marker"):
+        xf.viz.style.mark(ax, "stylist", cell=(0, 0))
 
 
 def test_gradcam_draws_its_map_over_a_grey_copy_in_the_series_colours(wb_small):

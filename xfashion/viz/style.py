@@ -129,19 +129,28 @@ def _seaborn_cells(ax) -> bool:
     return not ax.images
 
 
-def mark(ax, kind: str) -> None:
+def mark(ax, kind: str, cell: tuple | None = None) -> None:
     """Mark the item drawn in ``ax``: ``'culprit'`` (frame), ``'blamed'`` or ``'swapped'`` (tags).
 
-    Tags stack from the picture's lower edge, so an item both blamed and swapped shows both.
+    Tags stack from the picture's lower edge, so an item both blamed and swapped shows both. With
+    ``cell=(row, column)``, ``ax`` is a heat map (:func:`heatmap`) and the mark a frame in the marker's
+    colour: the culprit's around the cell, a blamed one inside it (as in chapter 08's pair matrices).
     """
+    if kind != "culprit" and kind not in TAGS:
+        raise ValueError(f"Unknown marker {kind!r}; the markers are 'culprit', {', '.join(map(repr, TAGS))}.")
+    if cell is not None:
+        i, j = cell
+        inset = 0 if kind == "culprit" else 0.12
+        ax.add_patch(plt.Rectangle((j + inset, i + inset), 1 - 2 * inset, 1 - 2 * inset, fill=False, gid=kind,
+                                   lw=CULPRIT["linewidth"] if kind == "culprit" else 3,
+                                   ec=CULPRIT["color"] if kind == "culprit" else TAGS[kind]["face"]))
+        return
     if kind == "culprit":
         for side in ax.spines.values():
             side.set_visible(True)
             side.set_edgecolor(CULPRIT["color"])
             side.set_linewidth(CULPRIT["linewidth"])
         return
-    if kind not in TAGS:
-        raise ValueError(f"Unknown marker {kind!r}; the markers are 'culprit', {', '.join(map(repr, TAGS))}.")
     tag = TAGS[kind]
     level = getattr(ax, "_xfashion_tags", 0)
     ax._xfashion_tags = level + 1
