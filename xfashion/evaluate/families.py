@@ -1,6 +1,6 @@
-"""Method families side by side (chapter 05): on one outfit, against the reference they measure from, and
-against the stylist, split by the family of the rules an outfit breaks, with the standard errors that say
-which gaps are more than noise. The functions return sentences and tables; the chapter says and claims."""
+"""Method families side by side (chapter 05): against the reference they measure from, and against the
+stylist, split by the family of the rules an outfit breaks, with the standard errors that say which gaps are
+more than noise. The functions return sentences and tables; the chapter computes, says and claims."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,77 +15,13 @@ from ..explain import Attribution
 from ..rules import DEFAULT_RULES, StylistRules
 from .agreement import hits, method_agreement
 from .metrics import method_name
-from .sentences import chance_hits, group_name, rule_name
+from .sentences import chance_hits, group_name
 
 FAMILIES = ("colour only", "shape-texture only", "mixed")
-_NUMBER = dict(enumerate(["no", "one", "two", "three", "four", "five", "six", "seven", "eight"]))
-
-
-def _number(n: int) -> str:
-    return _NUMBER.get(n, str(n))
-
-
-def _words(xs) -> str:
-    xs = list(xs)
-    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
 
 
 def _item(names, k: int) -> str:
     return f"the {names[k]} (item {k})"
-
-
-def outfit_story(families: dict, b: int, blame, names, outfit: int, rules: str, random: Attribution) -> list:
-    """What the families say of outfit ``b``: which items they name, and whether the stylist blames them.
-
-    Parameters
-    ----------
-    families : dict of str -> Attribution
-        One method per family, keyed by the name the prose uses (random left out).
-    blame : tensor (items, groups)
-        The stylist's blame on this outfit.
-    names : list of str
-        Each item as the prose names it, e.g. 'navy Sandal'.
-    outfit, rules : the outfit's index in its split and the rules it breaks (for the first sentence)
-    random : Attribution
-        The floor, named last.
-    """
-    blamed = set(np.flatnonzero(np.asarray(blame).sum(-1) > 0).tolist())
-    by_item = {}
-    for name, a in families.items():
-        by_item.setdefault(int(a.culprit_item()[b]), []).append(name)
-    said = [f"{_words(fs)} {'name' if len(fs) > 1 else 'names'} {_item(names, k)}" for k, fs in by_item.items()]
-    agree = sum(len(fs) for k, fs in by_item.items() if k in blamed)
-    elsewhere = [name for name, a in families.items()  # the lowest cell lies off the lowest item
-                 if not a.item_level and int(a.culprit()[0][b]) != int(a.culprit_item()[b])]
-    rules = rules.split(", ")
-    return [f"Outfit {outfit} breaks the stylist's {'rule' if len(rules) == 1 else 'rules'} "
-            f"{_words(rule_name(r) for r in rules)}, and the stylist blames "
-            f"{_words(_item(names, k) for k in sorted(blamed))}.",
-            f"The {_number(len(families))} families name {_number(len(by_item))} different culprit "
-            f"{'items' if len(by_item) > 1 else 'item'}: {'; '.join(said)}.",
-            f"For {_words(elsewhere)}, the framed cell, the lowest, lies on another item than the culprit item, the "
-            "one whose values summed over its groups are the lowest." if elsewhere else "",
-            f"Of the {_number(len(families))}, "
-            + ("all name" if agree == len(families) > 1 else f"{_number(agree)} {'names' if agree == 1 else 'name'}")
-            + " an item the stylist blames; random names "
-            f"{_item(names, int(random.culprit_item()[b]))}."]
-
-
-def vote(attributions: dict, b: int, blame, names, how: str) -> str:
-    """One sentence: the item named culprit most often by ``attributions`` on outfit ``b``; a tie said as a tie."""
-    blamed = set(np.flatnonzero(np.asarray(blame).sum(-1) > 0).tolist())
-    counts = pd.Series([int(a.culprit_item()[b]) for a in attributions.values()]).value_counts()
-    top = sorted(counts.index[counts == counts.max()])
-    hit, miss = [k for k in top if k in blamed], [k for k in top if k not in blamed]
-    n = len(attributions)
-    if len(top) == 1:
-        return (f"{how}, {_item(names, top[0])} leads with {counts.max()} of {n} votes, and the stylist "
-                f"{'blames' if hit else 'does not blame'} it.")
-    verdict = ("the stylist blames all of them" if not miss else "the stylist blames none of them" if not hit else
-               f"the stylist blames {_words(_item(names, k) for k in hit)} but not "
-               f"{_words(_item(names, k) for k in miss)}")
-    return (f"{how}, {_number(len(top))} items tie with {counts.max()} of {n} votes each: "
-            f"{_words(_item(names, k) for k in top)}; {verdict}.")
 
 
 @torch.no_grad()
@@ -237,51 +173,13 @@ def largest_gap(h: FamilyHits, methods, against: str = "ifiv", level: float = 0.
     z, m, f = max(gaps)
     bar = NormalDist().inv_cdf(1 - level / (2 * len(gaps)))
     sentence = (f"Split by family, the other contribution methods make {len(gaps)} comparisons with IFIV at the item "
-                f"level; the largest gap, {method_name(m)} on the {f.replace(' ', '-')} outfits, is {z:.1f} "
-                f"standard errors. The largest of {len(gaps)} gaps is large by luck more often than one gap "
-                f"chosen in advance, so it must pass a higher bar: {bar:.1f} standard errors, the bar of one test "
-                f"at a level of {level:.0%} / {len(gaps)} (Bonferroni's correction, which keeps the chance that any "
-                f"of the {len(gaps)} passes by luck under {level:.0%}). It falls "
+                f"level. The largest gap, {method_name(m)} on the {f.replace(' ', '-')} outfits, is {z:.1f} standard "
+                f"errors. The largest of {len(gaps)} gaps must pass Bonferroni's bar, {bar:.1f} standard errors (a "
+                f"level of {level:.0%} / {len(gaps)}), since one of many gaps is large by luck more often. It falls "
                 + ("short of the bar: the split does not separate them from IFIV." if z <= bar else
                    f"beyond the bar: on the {f.replace(' ', '-')} outfits {method_name(m)} finds a blamed item "
                    f"{'less' if h.gap(against, m, f)[0] > 0 else 'more'} often than IFIV, more than chance explains."))
     return sentence, z, bar
-
-
-def lessons(names: int, computations: int, across: float, h: FamilyHits, ig_miss: float, pixel_miss: float,
-            passes: float, best: str, mean_outfit: float | None = None) -> str:
-    """Chapter 05's take-away as Markdown bullets, each true on every data seed, with this run's numbers.
-
-    Parameters
-    ----------
-    names, computations : the method names run and the distinct computations among them
-    across : the mean agreement between the gradient-at-the-outfit cluster and the path and perturbation one
-    ig_miss, pixel_miss : the share of the score gap feature IG and pixel IG miss (their convergence delta)
-    passes : the most forward passes per outfit of a contribution method, in units of IFIV's one
-    best : the contribution method that finds a blamed item most often
-    mean_outfit : the all-mean outfit's mean logit, the reference of the removal methods (said where given)
-    """
-    col, sh = FAMILIES[0], FAMILIES[1]
-    return "\n".join([
-        f"- Names are not computations: the {names} method names run here are {computations} computations (IFIV, "
-        "InputXGradient and DeepLift from zero are one on this scorer), and a vote over names counts one of them "
-        "three times.",
-        "- The families ask different questions (sensitivity, contribution at the outfit, along a path, by removal, "
-        "over coalitions) and can name different culprits on one outfit; over many outfits the gradient-at-the-outfit "
-        f"methods and the path and perturbation methods form two clusters (agreement {across:.2f} across them).",
-        "- Grad-CAM is colour-blind here: on colour-only outfits it finds a blamed item no more often than a culprit "
-        f"drawn at random ({h.rate('grad_cam', col):.0%} of them, chance {h.chance[col]['item_hit']:.0%}, IFIV "
-        f"{h.rate('ifiv', col):.0%}); on shape-texture-only outfits it is not behind IFIV by more than two standard "
-        f"errors ({h.rate('grad_cam', sh):.0%} against {h.rate('ifiv', sh):.0%}, chance "
-        f"{h.chance[sh]['item_hit']:.0%}).",
-        f"- Completeness is a check, not a given: feature IG misses {ig_miss:.2%} of the score gap, pixel IG from a "
-        f"blank image {pixel_miss:.0%}, because its path skips the colour."
-        + ("" if mean_outfit is None else " Nor is a reference neutral: the mean item that the removal methods put in "
-           f"place of a feature is itself bad (the all-mean outfit scores {mean_outfit:+.2f} on average), so their "
-           "values read 'better or worse than the mean item'."),
-        f"- IFIV costs one forward and one backward pass; of the methods costing up to {passes:.0f} times as many, "
-        f"the best, {method_name(best)}, found a blamed item on {h.rate(best):.0%} of these outfits, IFIV on "
-        f"{h.rate('ifiv'):.0%}, a random culprit on {h.chance['all']['item_hit']:.0%} (chance)."])
 
 
 def two_baselines(zero: Attribution, mean: Attribution) -> Verdicts:

@@ -73,7 +73,7 @@ def colour_path_view(wb, index: int, position: int, to_color: str, from_color: s
     return fig, said
 
 
-STEP_GRID = (1, 2, 4, 8, 16, 32, 64, 128)
+STEP_GRID = (1, 2, 4, 8, 16, 32, 64)  # ends where the IG-steps slider ends (widgets.ig_steps_explorer)
 
 
 def ig_steps_view(wb, index: int, n_steps: int, baseline: str = "zero", split: str = "test"):
