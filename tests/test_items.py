@@ -165,3 +165,25 @@ def test_the_violations_panel_draws_each_rules_share_of_each_splits_bad_outfits(
         counts, n_bad = xf.outfits.rule_counts(outfits), (outfits.oracle_label == 0).sum()
         assert drawn[split] == pytest.approx([100 * counts.get(r, 0) / n_bad for r in rules])
     assert axes[3].get_xlabel() == "% of the split's bad outfits"
+
+
+def test_mask_holes_are_the_silhouettes_pixels_the_alpha_mask_leaves_out():
+    image = np.zeros((28, 28), np.uint8)
+    image[4:20, 6:18] = 200  # a garment
+    image[10, 10] = image[12:14, 14] = 0  # three pixels as dark as the background, inside it
+    image[4, 6] = 0  # a dark corner pixel on the outline: outside, not a hole
+    holes = vi.mask_holes(image[None])
+    assert holes.shape == (1, 28, 28) and holes.sum() == 3 and holes[0, 10, 10] and not holes[0, 4, 6]
+    alpha = xf.rendering.garment_alpha(torch.from_numpy(image).float() / 255).numpy()
+    assert (alpha[holes[0]] < 0.5).all()
+
+
+def test_the_item_grid_shows_the_photos_as_stored_under_its_title_without_a_band(catalog):
+    fig, axes = xf.viz.plot_item_grid(catalog.images, catalog.category, per_category=3)
+    assert axes.shape == (len(xf.CATEGORIES), 3)
+    image = axes[0, 0].images[0]
+    assert image.get_cmap().name == "gray" and image.get_clim() == (0, 255)  # black background, as in the busy figure
+    fig.canvas.draw()
+    title = fig._suptitle.get_window_extent()
+    top = max(ax.get_window_extent().y1 for ax in axes[0])
+    assert 0 <= title.y0 - top < 0.3 * fig.dpi  # the first row sits under the title, no empty band between

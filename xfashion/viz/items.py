@@ -20,6 +20,7 @@ from ..data import CATEGORIES, COLOR_NAMES, GARMENT_SLOTS, PALETTE, SLOTS, Catal
 from ..evaluate.sentences import group_name, item_name, rule_name
 from ..features import SHADE_LEVELS, ColorHistogram
 from ..outfits import outfit_violations
+from ..rendering import garment_alpha
 from ..training import roc_auc
 from . import style
 from .outfits import recolor_view
@@ -44,6 +45,16 @@ def texture_map(images) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     garment = (grey > 0.02).float()
     inside = (-F.max_pool2d(-garment, 5, stride=1, padding=2)).clamp(0, 1)
     return (g - blur).abs()[:, 0].numpy(), inside[:, 0].numpy(), garment[:, 0].numpy()
+
+
+def mask_holes(images) -> np.ndarray:
+    """Per image, the pixels inside the garment's silhouette that the rendering's alpha mask leaves out (alpha
+    below one half): the holes through which an item picture's grey background shows. Bool, (n, 28, 28)."""
+    from scipy.ndimage import binary_fill_holes
+
+    alpha = garment_alpha(torch.as_tensor(np.asarray(images), dtype=torch.float32).reshape(-1, 28, 28) / 255.0)
+    kept = alpha.numpy() >= 0.5
+    return np.stack([binary_fill_holes(k) & ~k for k in kept])
 
 
 def plot_busy(catalog: Catalog, examples: dict, per_row: int = 4):

@@ -33,11 +33,11 @@ def plot_item_grid(images, labels, per_category: int = 8, seed: int = 0):
     """A grid of real grey Fashion-MNIST images, one row per category."""
     check_count(per_category, "per_category")
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(len(CATEGORIES), per_category, figsize=(per_category * 0.9, len(CATEGORIES) * 0.95))
+    fig, axes = plt.subplots(len(CATEGORIES), per_category, figsize=(0.9 * per_category, 9.5), layout="constrained")
     for c, name in enumerate(CATEGORIES):
         pick = rng.choice(np.flatnonzero(labels == c), per_category, replace=False)
         for k, i in enumerate(pick):
-            axes[c, k].imshow(images[i], cmap="gray_r")
+            axes[c, k].imshow(images[i], cmap="gray", vmin=0, vmax=255)  # as stored, as chapter 01's busy figure
             axes[c, k].set_axis_off()
         axes[c, 0].text(-4, 14, name, ha="right", va="center", fontsize=style.MIN_FONT)
     fig.suptitle("Real Fashion-MNIST product images (grey, 28 x 28)")
