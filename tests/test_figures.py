@@ -385,6 +385,10 @@ def test_the_outfit_browser_spans_the_chosen_split_and_label_and_titles_the_outf
     split.value = "train"
     assert len(index.options) == int((splits["train"].label <= 0).sum())
     assert said[-1] == xf.viz.widgets.BROWSE_HINT and "You should see" in said[-1]  # each redraw says what to look for
+    opened = xf.viz.browse_outfits(catalog, splits, label="bad").children[2]  # where chapter 01 opens it
+    assert opened.label == str(np.flatnonzero(splits["test"].label <= 0)[0])
+    with pytest.raises(ValueError, match="label must be"):
+        xf.viz.browse_outfits(catalog, splits, label="ugly")
     fig, axes = xf.viz.show_outfit(catalog, splits, split="test", label="bad", index=2)
     shown = int(np.flatnonzero(splits["test"].label <= 0)[2])
     verdict = ", ".join(sorted(r.replace("_", " ") for r in splits["test"].rules[shown]))

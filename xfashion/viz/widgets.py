@@ -45,11 +45,14 @@ def say(text: str) -> None:
     display(HTML(f"<p style='font-size:15px; max-width:900px'>{escape(text)}</p>"))
 
 
-def browse_outfits(catalog: Catalog, splits: dict):
-    """An ipywidgets browser: dropdowns for split and label, and a slider over every outfit they leave, read out
-    as the outfit's id in its split: the number the figure's title and the chapter's tables give it."""
+def browse_outfits(catalog: Catalog, splits: dict, label: str = "any"):
+    """An ipywidgets browser: dropdowns for split and label (opened on ``label``), and a slider over every outfit
+    they leave, read out as the outfit's id in its split: the number the figure's title and the chapter's tables
+    give it."""
+    if label not in ("any", "good", "bad"):
+        raise ValueError(f"label must be 'any', 'good' or 'bad'; got {label!r}.")
     split = widgets.Dropdown(options=list(splits), value="test", description="split")
-    label = widgets.Dropdown(options=["any", "good", "bad"], value="any", description="label")
+    label = widgets.Dropdown(options=["any", "good", "bad"], value=label, description="label")
 
     def choices():  # (id, position among the outfits the menus leave): the slider shows the id, passes the position
         return [(str(i), k) for k, i in enumerate(outfit_ids(splits, split.value, label.value))]
@@ -62,7 +65,7 @@ def browse_outfits(catalog: Catalog, splits: dict):
     split.observe(follow, "value")
     label.observe(follow, "value")
 
-    def view(split="test", label="any", index=0):
+    def view(split="test", label=label.value, index=0):
         say(BROWSE_HINT)
         show_outfit(catalog, splits, split, label, index)
         plt.show()
@@ -70,9 +73,9 @@ def browse_outfits(catalog: Catalog, splits: dict):
     return Explorer(view, split=split, label=label, index=index)
 
 
-BROWSE_HINT = ("Try: set label to bad and slide through the outfits. You should see the broken rules named in the "
-               "title, a purple 'blamed' tag on each item the stylist blames, and under it the blame per feature "
-               "group; set label to good and every tag and blame is gone.")
+BROWSE_HINT = ("Try: slide through the outfits, then switch the label menu between bad and good. You should see, on "
+               "a bad outfit, the broken rules named in the title, a purple 'blamed' tag on each item the stylist "
+               "blames and under it the blame per feature group; on a good one, no tag and no blame.")
 
 
 def builder_options(catalog: Catalog, split: str = "test", per_slot: int = 40) -> dict:
