@@ -218,6 +218,7 @@ def test_score_distributions_clip_the_axis_to_the_bulk_and_say_how_many_lie_beyo
     assert -6 < lo < 0 < hi < 6
     beyond = int(ax[0].get_title().split(": ")[1].split()[0])
     assert 5 <= beyond <= 25 and "outfits beyond" in ax[0].get_title()
+    assert ax[0].get_legend().get_title().get_text() == "stylist says"  # the chapters' word, not 'oracle'
     fig, ax = xf.viz.plot_score_distributions({"model": logits}, labels, clip=0)
     assert ax[0].get_xlim()[0] < -170 and "beyond" not in ax[0].get_title()
 
