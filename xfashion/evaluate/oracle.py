@@ -47,11 +47,14 @@ def fashion_oracle(catalog, split: str, rules: StylistRules = DEFAULT_RULES, gro
     for s, t in enumerate(triples):
         by_slot[s, : len(t)] = t
     palette = np.arange(len(COLOR_NAMES))
+    # read once: the catalog's busy and slot are computed over every item on each access (2 ms), and the swap
+    # test judges and blames thousands of outfits
+    category, busy_all, slot_all = catalog.category, catalog.busy, catalog.slot
 
     def judge(items, colors):
         mask = items >= 0
         it = np.where(mask, items, 0)
-        cat, busy, slot = catalog.category[it], catalog.busy[it].astype(np.int64), catalog.slot[it]
+        cat, busy, slot = category[it], busy_all[it].astype(np.int64), slot_all[it]
         bad = ~good_mask(cat, colors, busy, mask, rules)
         culprits = np.zeros(items.shape, bool)
         b = np.flatnonzero(bad)  # a good outfit has no culprit: only the bad ones try every repair
@@ -66,7 +69,7 @@ def fashion_oracle(catalog, split: str, rules: StylistRules = DEFAULT_RULES, gro
 
     def blame(items, colors):
         items = np.asarray(items)
-        return rules_blame(catalog.category[items], np.asarray(colors), catalog.busy[items], rules, list(groups))
+        return rules_blame(category[items], np.asarray(colors), busy_all[items], rules, list(groups))
 
     return Oracle(judge, blame)
 
