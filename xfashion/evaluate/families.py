@@ -208,10 +208,10 @@ def clusters(agreement: pd.DataFrame, at_outfit, path) -> Verdicts:
     across = agreement.loc[at_outfit, path].to_numpy().mean()
     a = agreement
     return Verdicts(
-        {"two clusters: agreement within each exceeds agreement across":
+        {"two clusters: on average, agreement within each exceeds agreement across":
          bool(min(within(at_outfit), within(path)) > across + 0.1)},
         [f"Each computation counted once, IFIV and IFIV from the mean item agree at {within(at_outfit):.2f}, the path "
-         f"and perturbation methods among themselves at {within(path):.2f} on average, and the two sides with each "
-         f"other at {across:.2f}.",
+         f"and perturbation methods among themselves at {within(path):.2f}, and the two sides with each "
+         f"other at {across:.2f} (means over the pairs of methods).",
          f"Grad-CAM and pixel IG agree with each other at {a.loc['grad_cam', 'pixel_ig']:.2f} and with IFIV at "
          f"{a.loc['grad_cam', 'ifiv']:.2f} and {a.loc['pixel_ig', 'ifiv']:.2f}."], {"across": float(across)})
