@@ -162,7 +162,7 @@ TCP_WARNING = "running over TCP without encryption"
 
 EXPLORER = re.compile(r"\bxf\.viz\.(browse_outfits|recolor_explorer|outfit_builder|explanation_explorer"
                       r"|margin_explorer|design_explorer|colour_path_explorer|ig_steps_explorer|tau_explorer"
-                      r"|opaque_explorer)\(")
+                      r"|opaque_explorer|metric_picker)\(")
 # the explorers whose output tells the student what to try and what to see: that sentence must be there
 SAYS_WHAT_TO_SEE = {"colour_path_explorer": "You should see", "ig_steps_explorer": "You should see",
                     "browse_outfits": "You should see", "recolor_explorer": "You should see",
@@ -394,6 +394,56 @@ def test_the_explanation_explorer_draws_and_judges_what_its_menus_name(browser, 
         assert set(NAMED.findall(said)) <= names, (step, said, names)  # the verdict judges the drawn items
         loaded(page, out)
         page.screenshot(path=str(SHOTS / f"lab-04-sequence-{step}.png"), full_page=False)
+    close_kernels(page, lab, log)
+
+
+def test_the_metric_picker_ranks_by_the_weights_its_sliders_show(browser, lab):
+    """Chapter 07's metric picker in JupyterLab: the sentence names the weights the sliders show, each move
+    redraws; every weight at 0 is said in one line with no figure, never a traceback, and one weight back at 1
+    brings the ranking back under that metric alone."""
+    lab, log = lab
+    name = "07_which_explainer"
+    nb = explorer_slice(nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
+    nbformat.write(nb, log.parent / f"{name}.ipynb")  # the lab's root: beside the other chapters' slices
+    page = offline_page(browser, viewport={"width": 1400, "height": 1000})
+    run_all(page, lab, name)
+    box = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .widget-interact").first
+    box.scroll_into_view_if_needed()
+    out, sliders = box.locator(".widget-output").first, box.locator(".widget-slider")
+    page.wait_for_function("el => el.querySelector('img') !== null", arg=out.element_handle(), timeout=60_000)
+    labels = [plain(sliders.nth(k).locator("label").inner_text()).strip() for k in range(sliders.count())]
+    assert labels[0] == "item top-1" and "faithfulness correlation" in labels and len(labels) == 7, labels
+
+    def weights() -> list:
+        return [int(sliders.nth(k).locator(".widget-readout").inner_text()) for k in range(len(labels))]
+
+    def move(k: int, key: str, figure: bool = True) -> str:
+        before = out.inner_html()
+        handle = sliders.nth(k).locator(".noUi-handle")
+        handle.focus()
+        handle.press(key)
+        page.wait_for_function("([el, old, fig]) => el.innerHTML !== old && el.innerText.includes('Try') && "
+                               "(el.querySelector('img') !== null) === fig",
+                               arg=[out.element_handle(), before, figure], timeout=60_000)
+        return plain(out.inner_text())
+
+    said = move(0, "ArrowRight")  # item top-1 counts twice
+    assert weights() == [2] + [1] * 6
+    assert "You should see" in said and "Weighed: item top-1 ×2, " + ", ".join(f"{w} ×1" for w in labels[1:]) in said
+    for k in range(1, len(labels)):  # every other metric out: item top-1 alone
+        said = move(k, "ArrowLeft")
+    assert weights() == [2] + [0] * 6 and "Weighed: item top-1 ×2. By mean rank: 1st " in said, said
+    places = [int(p) for p in re.findall(r"(\d+)(?:st|nd|rd|th) ", said.split("By mean rank: ", 1)[1])]
+    assert places == sorted(places) and places[0] == 1, said  # best first, as the weights order them
+    move(0, "ArrowLeft")
+    said = move(0, "ArrowLeft", figure=False)  # every weight at 0: nothing to rank by
+    assert weights() == [0] * 7 and "Give at least one metric a weight above 0" in said, said
+    said = move(labels.index("faithfulness correlation"), "ArrowRight")  # faithfulness correlation alone
+    assert "Weighed: faithfulness correlation ×1. By mean rank: 1st " in said, said
+    loaded(page, out)
+    page.screenshot(path=str(SHOTS / "lab-07-metric-picker.png"), full_page=False)
+    errors = page.locator('[data-mime-type="application/vnd.jupyter.error"]')
+    assert errors.count() == 0, errors.first.inner_text()
     close_kernels(page, lab, log)
 
 

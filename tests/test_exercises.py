@@ -85,7 +85,7 @@ RIGHT = {"06.4": lambda sizes: float(np.mean(1 / sizes)),
          "01.1": lambda o: float((o.mask[o.oracle_label > 0].sum(1) <= 3).mean()), "02.3": busy_neighbours,
          "01.2": grey, "01.4": lambda: ["green", "pink", "purple"], "02.2": white_gradient, "03.1": shuffle,
          "04.1": lambda x, grad, mean: ((x - mean) * grad).sum(-1), "05.3": colour_only, "06.3": top1,
-         "07.3": kendall, "07.4": lambda v: -v, "08.4": pair,
+         "07.3": kendall, "07.4": lambda v: np.roll(v, 1, axis=1), "08.4": pair,
          "08.5": lambda present: -5.0 * present[2] - 3.0 * (present[0] and present[1]), "09.1": shared,
          "09.2": lambda x, grad: np.roll(np.eye(6), 3, axis=0)}
 WRONG = {"06.4": lambda sizes: 1 / float(np.mean(sizes)),  # one over the mean size
@@ -102,11 +102,20 @@ WRONG = {"06.4": lambda sizes: 1 / float(np.mean(sizes)),  # one over the mean s
                                                             batch.slot, batch.mask, batch.label, batch.items),
          "04.1": lambda x, grad, mean: (x * grad).sum(-1), "05.3": lambda o: np.array([bool(r) for r in o.rules]),
          "06.3": lambda v, m, s: float((v.sum(-1).argmin(1) == s).float().mean()),
-         "07.3": lambda a, b: float(np.corrcoef(a, b)[0, 1]), "07.4": lambda v: v * 2,
+         "07.3": lambda a, b: float(np.corrcoef(a, b)[0, 1]), "07.4": lambda v: -v,  # same Gini, total flipped
          "08.4": lambda v, m: v.argsort(1)[:, :2],
          "08.5": lambda present: -3.0 * (present[0] and present[1]),  # the clash alone: the two lowest items find it
          "09.1": lambda data: len({i for _, ids in data.compatibility["test"] for i in ids}),
          "09.2": lambda x, grad: -np.eye(6)}  # a sign flip of every axis leaves each product x[i] * grad[i]
+
+
+def test_07_4_rejects_a_sign_flip_and_a_rescaling(capsys):
+    assert not check("07.4", lambda v: -v)  # the Gini index ignores signs, but the outfit's total flips
+    assert "an outfit's total changed" in capsys.readouterr().out
+    assert not check("07.4", lambda v: v * 2)  # same Gini, but the total doubles and the culprit stays
+    assert "total changed" in capsys.readouterr().out
+    assert not check("07.4", lambda v: v + 0)  # nothing moved
+    assert "in 200 of 200 outfits the culprit is the same player" in capsys.readouterr().out
 
 
 def test_the_rules_of_colour_in_the_test_are_the_stylists():

@@ -43,3 +43,45 @@ def test_the_sparseness_sentence_says_the_outfit_sets_it_more_than_the_method_wi
     other = ranking.sparseness_sentences(close, ["ifiv", "feature_ablation", "random"])
     assert "the method moves it more than the outfit does" in other[0]  # sd 0.005 against 0.200 between the means
     assert said[0].endswith("Random noise scores 0.300.") and len(said) == 1  # no wrong order beyond 2 SE here
+
+
+def test_the_standard_error_of_a_gap_is_the_larger_of_the_cases_and_the_seeds_estimates():
+    # a: 0.9 on every case of every seed (no spread); b: 0.1, 0.5, 0.3 on seeds 0-2, the same on each seed's cases
+    rows = [{"seed": s, "method": m, "item_top1": v} for s, vb in enumerate((0.1, 0.5, 0.3)) for m, v in
+            (("a", 0.9), ("b", vb)) for _ in range(4)]
+    per_case = pd.DataFrame(rows)
+    assert ranking.mean_se(per_case, "a", "item_top1") == 0.0 and ranking.mean_se(per_case, "b", "item_top1") == 0.0
+    # the cases give 0; the gap moves over the seeds 0.8, 0.4, 0.6: sd 0.2 / sqrt(3)
+    assert abs(ranking.gap_se(per_case, "a", "b", "item_top1") - 0.2 / 3 ** 0.5) < 1e-12
+    scores = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}})
+    z = ranking.gap_z(scores, per_case)
+    assert abs(z["item_top1", "a", "b"] - 0.6 / (0.2 / 3 ** 0.5)) < 1e-9  # + : a is the better, 5.2 SE ahead
+
+
+def test_weighted_ranks_average_the_weighted_metrics_and_a_missing_rank_is_left_to_the_others():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from xfashion.viz.ranking import hint, weights_view
+
+    ranks = pd.DataFrame({"item_top1": {"ifiv": 1, "feature_ablation": 1, "grad_cam": 3, "random": 4},
+                          "pair_top1": {"ifiv": 2, "feature_ablation": 1, "grad_cam": None, "random": 3},
+                          "faithfulness_correlation": {"ifiv": 3, "feature_ablation": 1, "grad_cam": 2, "random": 4}})
+    equal = ranking.weighted_ranks(ranks, {"item_top1": 1, "pair_top1": 1, "faithfulness_correlation": 1})
+    assert equal["mean rank"].round(4).to_dict() == {"feature_ablation": 1.0, "ifiv": 2.0, "grad_cam": 2.5,
+                                                     "random": 3.6667}
+    heavy = ranking.weighted_ranks(ranks, {"item_top1": 3, "faithfulness_correlation": 1})  # (3 * 1 + 3) / 4 = 1.5
+    assert heavy.loc["ifiv", "mean rank"] == 1.5 and heavy.loc["feature_ablation", "place"] == 1
+    fig, said = weights_view(ranks, {"pair_top1": 1, "item_top1": 0, "faithfulness_correlation": 0})
+    assert said == ("Weighed: item-feature top-1 ×1. By mean rank: 1st feature ablation, 2nd IFIV, 3rd random. "
+                    "Grad-CAM has no rank under item-feature top-1: left out.")
+    assert weights_view(ranks, {"item_top1": 0}) == (None, "Give at least one metric a weight above 0: with every "
+                                                     "weight at 0 there is nothing to rank by.")
+    families = {"item_top1": "swap test", "pair_top1": "swap test", "faithfulness_correlation": "faithfulness"}
+    assert "You should see IFIV move most: 1st by item top-1, 3rd by faithfulness correlation" in hint(ranks, families)
+    try:
+        ranking.weighted_ranks(ranks, {"item_top1": -1})
+    except ValueError as err:
+        assert "at least one above 0" in str(err)
+    else:
+        raise AssertionError("a negative weight must be refused")

@@ -374,17 +374,19 @@ def _gini(values: np.ndarray) -> np.ndarray:
 
 
 def _sparseness_blind(answer, seed: int = 0):
-    """07.4: explanations with the same sparseness as the given ones and another culprit in every outfit."""
+    """07.4: explanations with each outfit's sparseness and total kept, and another culprit in every outfit."""
     values = np.random.default_rng(seed).normal(size=(200, 10))
     mine = np.asarray(answer(values.copy()), dtype=float)
     if mine.shape != values.shape:
         raise NotYet(f"return one row of player values per outfit, shape {values.shape}; got {mine.shape}")
     if not np.allclose(_gini(mine), _gini(values), atol=1e-9):
         raise NotYet("the sparseness changed: keep what the Gini index reads of the values")
+    if not np.allclose(mine.sum(1), values.sum(1), atol=1e-9):
+        raise NotYet("an outfit's total changed: keep what its values add up to (flipping signs flips it)")
     moved = np.argmin(mine, 1) != np.argmin(values, 1)
     if not moved.all():
         raise NotYet(f"in {int((~moved).sum())} of {len(values)} outfits the culprit is the same player")
-    return ("same sparseness, another culprit in every one of 200 outfits: sparseness cannot tell a right "
+    return ("same sparseness and total, another culprit in every one of 200 outfits: sparseness cannot tell a right "
             "explanation from a wrong one")
 
 

@@ -13,12 +13,35 @@ import pandas as pd
 from .metrics import METRICS, method_name, metric_name
 
 
+class _Spread:
+    """Per (method, scorer seed) means, variances and case counts of ``metrics``, computed once: the standard
+    errors of many gaps (:func:`tied_ranks`, :func:`opposed_pairs`) read them instead of re-grouping the cases."""
+
+    def __init__(self, per_case: pd.DataFrame, metrics):
+        by = per_case.groupby(["method", "seed"])[list(metrics)]
+        self.mean, self.var, self.count = by.mean(), by.var(), by.count()
+
+    def mean_se(self, method: str, metric: str) -> float:
+        held = method in set(self.count.index.get_level_values("method"))
+        n = self.count[metric].xs(method, level="method") if held else pd.Series(dtype=float)
+        if not (n > 0).any():
+            raise ValueError(f"No {metric} of {method!r} in per_case; pick a method and metric it holds.")
+        seen = n > 0
+        v = self.var[metric].xs(method, level="method")[seen]
+        return float(np.sqrt((v / n[seen]).sum()) / seen.sum())
+
+    def gap_se(self, a: str, b: str, metric: str) -> float:
+        held = set(self.count.index.get_level_values("method"))
+        if not {a, b} <= held:
+            raise ValueError(f"No cases of {sorted({a, b} - held)} in per_case; pick methods it holds.")
+        both = self.mean.loc[[a, b], metric].unstack("method")  # the seeds where either method has cases
+        seeds = float((both[a] - both[b]).std() / np.sqrt(len(both)))
+        return max(float(np.hypot(self.mean_se(a, metric), self.mean_se(b, metric))), seeds)
+
+
 def mean_se(per_case: pd.DataFrame, method: str, metric: str) -> float:
     """Standard error of a method's mean ``metric`` (the mean of the scorer seeds' means), from its cases."""
-    by_seed = per_case.loc[per_case.method == method, ["seed", metric]].dropna().groupby("seed")[metric]
-    if not by_seed.ngroups:
-        raise ValueError(f"No {metric} of {method!r} in per_case; pick a method and metric it holds.")
-    return float(np.sqrt((by_seed.var() / by_seed.count()).sum()) / by_seed.ngroups)
+    return _Spread(per_case[per_case.method == method], [metric]).mean_se(method, metric)
 
 
 def gap_se(per_case: pd.DataFrame, a: str, b: str, metric: str) -> float:
@@ -27,12 +50,7 @@ def gap_se(per_case: pd.DataFrame, a: str, b: str, metric: str) -> float:
     The larger of two estimates: from the cases (each method's :func:`mean_se`, as if independent) and
     from how the gap moves between the scorer seeds.
     """
-    rows = per_case[per_case.method.isin([a, b])]
-    if not {a, b} <= set(rows.method):
-        raise ValueError(f"No cases of {sorted({a, b} - set(rows.method))} in per_case; pick methods it holds.")
-    per_seed = rows.groupby(["seed", "method"])[metric].mean().unstack()
-    seeds = float((per_seed[a] - per_seed[b]).std() / np.sqrt(len(per_seed)))
-    return max(float(np.hypot(mean_se(rows, a, metric), mean_se(rows, b, metric))), seeds)
+    return _Spread(per_case[per_case.method.isin([a, b])], [metric]).gap_se(a, b, metric)
 
 
 def _order(scores: pd.DataFrame, metric: str) -> pd.Series:
@@ -47,11 +65,12 @@ def tied_ranks(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) -> 
     errors of the gap (:func:`gap_se`) of the group's first joins it; the first method beyond opens the
     next group. A group shares the best rank of its members. A method without a score has no rank.
     """
+    spread = _Spread(per_case, scores.columns)
     ranks = pd.DataFrame(np.nan, index=scores.index, columns=scores.columns)
     for n in scores.columns:
         s, lead = _order(scores, n), None
         for place, m in enumerate(s.index, 1):
-            if lead is None or abs(s[m] - s[lead]) > k * gap_se(per_case, lead, m, n):
+            if lead is None or abs(s[m] - s[lead]) > k * spread.gap_se(lead, m, n):
                 lead, rank = m, place
             ranks.loc[m, n] = rank
     return ranks
@@ -59,12 +78,28 @@ def tied_ranks(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) -> 
 
 def first_places(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) -> dict:
     """``{metric: [its best method, then every method within k standard errors of the gap to it]}``."""
-    out = {}
+    spread, out = _Spread(per_case, scores.columns), {}
     for n in scores.columns:
         s = _order(scores, n)
         lead = s.index[0]
-        out[n] = [lead] + [m for m in s.index[1:] if abs(s[m] - s[lead]) <= k * gap_se(per_case, lead, m, n)]
+        out[n] = [lead] + [m for m in s.index[1:] if abs(s[m] - s[lead]) <= k * spread.gap_se(lead, m, n)]
     return out
+
+
+def weighted_ranks(ranks: pd.DataFrame, weights: dict) -> pd.DataFrame:
+    """Methods ordered by their mean rank over the metrics, each metric counted ``weights[metric]`` times.
+
+    ``ranks``: :func:`tied_ranks`; a metric with weight 0 (or left out of ``weights``) does not count, and a
+    method without a rank under a metric is averaged over the metrics it has. Returns ``mean rank`` and
+    ``place`` (1 = best; equal means share a place), best first.
+    """
+    w = pd.Series({n: float(weights.get(n, 0)) for n in ranks.columns})
+    if (w < 0).any() or not (w > 0).any():
+        raise ValueError(f"Weights must be >= 0 with at least one above 0; got {dict(w)}.")
+    used = ranks.loc[:, w > 0]
+    mean = (used * w[w > 0]).sum(axis=1, min_count=1) / used.notna().mul(w[w > 0]).sum(axis=1)
+    out = pd.DataFrame({"mean rank": mean, "place": mean.round(9).rank(method="min")})
+    return out.sort_values("mean rank", kind="stable")
 
 
 def kendall_tau_b(ranks: pd.DataFrame) -> pd.DataFrame:
@@ -80,23 +115,31 @@ def kendall_tau_b(ranks: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def gap_z(scores: pd.DataFrame, per_case: pd.DataFrame) -> pd.Series:
+    """Every two methods' gap under every metric, in standard errors of the gap (:func:`gap_se`).
+
+    Indexed by (metric, a, b) with ``a`` before ``b`` in the rows of ``scores``; positive when ``a`` is the better
+    of the two under the metric's declared direction. A pair that a metric does not score both of is left out.
+    """
+    z, methods, spread = {}, list(scores.index), _Spread(per_case, scores.columns)
+    for n in scores.columns:
+        up = 1 if METRICS[n].direction == "higher" else -1
+        for i, a in enumerate(methods):
+            for b in methods[i + 1:]:
+                if not (np.isnan(scores.loc[a, n]) or np.isnan(scores.loc[b, n])):
+                    z[n, a, b] = up * (scores.loc[a, n] - scores.loc[b, n]) / spread.gap_se(a, b, n)
+    return pd.Series(z, dtype=float)
+
+
 def opposed_pairs(scores: pd.DataFrame, per_case: pd.DataFrame, k: float = 2.0) -> pd.DataFrame:
     """For every two metrics, the pairs of methods they order in opposite directions, each by over ``k`` SE.
 
     Returns one row per (metric, other, a, b): ``metric`` puts method ``a`` ahead of ``b`` by ``se``
     standard errors of the gap (:func:`gap_se`), ``other`` puts it behind by ``se_other``.
     """
-    signs = {}  # (metric, a, b): +z if a is better than b beyond noise, -z if worse, 0 within it
-    methods = list(scores.index)
-    for n in scores.columns:
-        up = 1 if METRICS[n].direction == "higher" else -1
-        for i, a in enumerate(methods):
-            for b in methods[i + 1:]:
-                if np.isnan(scores.loc[a, n]) or np.isnan(scores.loc[b, n]):
-                    continue
-                z = (scores.loc[a, n] - scores.loc[b, n]) / gap_se(per_case, a, b, n)
-                signs[n, a, b] = up * z if abs(z) > k else 0.0
-    rows, names = [], list(scores.columns)
+    z = gap_z(scores, per_case)
+    signs = z.where(z.abs() > k, 0.0).to_dict()  # (metric, a, b): +z if a is better beyond noise, -z if worse
+    methods, rows, names = list(scores.index), [], list(scores.columns)
     for i, x in enumerate(names):
         for y in names[i + 1:]:
             for a, b in ((a, b) for j, a in enumerate(methods) for b in methods[j + 1:]):

@@ -52,9 +52,10 @@ from .outfits import (
     show_outfit,
 )
 from .outfits import plot_outfits as plot_outfits  # chapter 01's before-and-after figure; not in __all__ (kept small)
+from .ranking import metric_picker as metric_picker  # chapter 07's (ranking: its view)
 from .widgets import browse_outfits, explanation_explorer, margin_explorer, outfit_builder
 from .widgets import colour_path_explorer as colour_path_explorer  # chapter 04's; not in __all__ (kept small)
-from .widgets import design_explorer as design_explorer  # chapter 07's
+from .widgets import design_explorer as design_explorer  # chapter 07's worked exercise
 from .widgets import ig_steps_explorer as ig_steps_explorer  # chapter 05's
 
 __all__ = [

@@ -1,0 +1,99 @@
+"""Chapter 07's metric picker: weigh the metrics, and the methods re-rank by their mean tied rank.
+
+:func:`weights_view` is the plain view (ranks and weights in, a figure and sentences out);
+:func:`metric_picker` wraps it in one slider per metric. Nothing is re-computed: the ranks are the
+chapter's :func:`xfashion.evaluate.ranking.tied_ranks`, so a redraw only draws.
+"""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from ..evaluate.metrics import method_name, metric_name
+from ..evaluate.ranking import weighted_ranks
+from . import style
+from .widgets import Explorer, say
+
+
+def _places(place: float) -> str:
+    """'1st', '2nd', '3rd', '4th', ... of a whole number."""
+    k = int(place)
+    return f"{k}{'th' if 10 <= k % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(k % 10, 'th')}"
+
+
+def mover(ranks: pd.DataFrame, families: dict) -> tuple:
+    """The method whose place moves most between the metrics that judge correctness (randomisation, a sanity
+    check that ties nearly every feature method, aside): ``(method, best metric, worst metric)``."""
+    judged = ranks[[n for n in ranks.columns if families.get(n) != "randomisation"]]
+    span = (judged.max(axis=1) - judged.min(axis=1)).drop("random", errors="ignore")
+    m = span.idxmax()  # the first of equals: the rows' order (IFIV first)
+    return m, judged.loc[m].idxmin(), judged.loc[m].idxmax()
+
+
+def hint(ranks: pd.DataFrame, families: dict) -> str:
+    """What to try in the picker and what to see, with this run's mover named."""
+    m, best, worst = mover(ranks, families)
+    if ranks.loc[m, best] == ranks.loc[m, worst]:
+        return ("Try: set every weight to 0 but one metric's, then another's. On this run no method's place moves "
+                "between the metrics that judge correctness, so you should see the order stay.")
+    return (f"Try: set every weight to 0 but {metric_name(best)}'s, then only {metric_name(worst)}'s, then all at 1. "
+            f"You should see {method_name(m)} move most: {_places(ranks.loc[m, best])} by {metric_name(best)}, "
+            f"{_places(ranks.loc[m, worst])} by {metric_name(worst)}. Which explainer is best is an answer about the "
+            "metrics you weighed, not about the explainers alone.")
+
+
+def weights_view(ranks: pd.DataFrame, weights: dict, ax=None):
+    """Bars: each method's mean tied rank over the weighted metrics (shorter is better); ticks: its rank under each
+    weighted metric. Returns ``(fig, sentence)``; ``fig`` is None when no weight is above 0."""
+    if not any(w > 0 for w in weights.values()):
+        return None, "Give at least one metric a weight above 0: with every weight at 0 there is nothing to rank by."
+    table = weighted_ranks(ranks, weights)
+    used = [n for n in ranks.columns if weights.get(n, 0) > 0]
+    shown, missing = table.dropna(), table.index[table["mean rank"].isna()]
+    fig, ax = (plt.subplots(figsize=(7.5, 0.32 * len(shown) + 1.6)) if ax is None else (ax.figure, ax))
+    y = np.arange(len(shown))
+    ax.barh(y, shown["mean rank"], color=style.CATEGORICAL[3], alpha=0.35, height=0.7, label="weighted mean rank")
+    for k, m in enumerate(shown.index):
+        own = ranks.loc[m, used].dropna()
+        ax.plot(own, [k] * len(own), "|", color="black", ms=11, mew=1.5,
+                label="rank under one metric" if k == 0 else None)
+        ax.text(len(ranks) + 0.6, k, _places(shown.loc[m, "place"]), va="center", fontsize=style.MIN_FONT)
+    ax.set_yticks(y, [method_name(m) for m in shown.index], fontsize=style.MIN_FONT)
+    ax.invert_yaxis()
+    ax.set_xlim(0, len(ranks) + 1.5)
+    ax.set_xticks(range(1, len(ranks) + 1))
+    ax.tick_params(labelsize=style.MIN_FONT)
+    ax.set_xlabel("rank (1 = best; within 2 SE: tied)", fontsize=style.MIN_FONT)
+    ax.set_title("Methods by their mean rank over the weighted metrics", fontsize=style.MIN_FONT + 1)
+    fig.legend(fontsize=style.MIN_FONT, loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axis
+    order = ", ".join(f"{_places(p)} {method_name(m)}" for m, p in shown["place"].items())
+    said = (f"Weighed: {', '.join(f'{metric_name(n)} ×{weights[n]:g}' for n in used)}. By mean rank: {order}."
+            + (f" {' and '.join(map(method_name, missing))} {'has' if len(missing) == 1 else 'have'} no rank under "
+               f"{' or '.join(map(metric_name, used))}: left out." if len(missing) else ""))
+    return fig, said
+
+
+def metric_picker(ranks: pd.DataFrame, families: dict, top: int = 3):
+    """ipywidgets: one weight (0 to ``top``) per metric of ``ranks``; the methods re-rank by :func:`weights_view`.
+
+    ``ranks``: :func:`xfashion.evaluate.ranking.tied_ranks`; ``families``: each metric's family (the hint
+    leaves randomisation aside).
+    """
+    said = hint(ranks, families)
+
+    def view(**weights):
+        say(said)
+        fig, sentence = weights_view(ranks, weights)
+        say(sentence)
+        if fig is not None:
+            display(fig)
+            plt.close(fig)  # drawn once, by display
+
+    sliders = {n: widgets.IntSlider(min=0, max=top, value=1, description=metric_name(n),
+                                    style={"description_width": "190px"}, layout=widgets.Layout(width="460px"))
+               for n in ranks.columns}
+    return Explorer(view, **sliders)
