@@ -187,6 +187,8 @@ def test_voila_app_mirrors_output_widgets_on_a_shell_socket_of_its_own(monkeypat
 def test_the_explorer_can_open_on_a_pair_method_and_names_a_wrong_one(wb_small, shown):
     explorer = xf.viz.explanation_explorer(wb_small, n_outfits=10, gradcam=False, pairs="second_order_ifiv")
     assert menus(explorer)["pairs"].value == "second_order_ifiv"
+    offered = [m for _, m in menus(explorer)["method"].options]  # the pair view leaves the slow item methods out
+    assert "ifiv" in offered and "feature_ablation" in offered and not {"pixel_ig", "grad_cam"} & set(offered)
     # drawn at once: the verdict, the explanation, the pair matrix (no Grad-CAM maps), the items' names
     assert kinds(shown) == ["HTML", "Figure", "Figure", "HTML"] and "No pair matrix" not in shown[0].data
     with pytest.raises(ValueError, match="Unknown pair method 'pair_remover'; choose 'off' or one of"):

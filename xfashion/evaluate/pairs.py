@@ -269,17 +269,16 @@ def mean_item_logits(wb, cases: PairCases) -> pd.DataFrame:
 
 
 def reference_sentence(ref: pd.DataFrame, seed: int) -> str:
-    """What the mean-item reference does to pair removal on the pair test (``ref``: :func:`mean_item_logits`)."""
+    """Chapter 05's lesson on the mean item, measured for pairs on the pair test (``ref``: :func:`mean_item_logits`)."""
     worse = ref.without_ij < ref[["without_i", "without_j"]].min(axis=1)  # the second mean item lowers it further
     hits = worse[ref.hit]
-    median = ref.all_mean.median()
-    return (f"To this scorer an outfit of mean items is a {'bad' if median < 0 else 'good'} outfit: over scorer seed "
-            f"{seed}'s {len(ref)} pair-test cases, the outfit with every item replaced by the mean item has a median "
-            f"logit of {median:+.2f}, so pair removal's reference is not neutral. Replacing both items of "
-            f"the faulted pair scores lower than replacing either one alone in {worse.mean():.0%} of the cases, and in "
-            f"{hits.mean():.0%} of the {len(hits)} cases pair removal gets right: there the second mean item lowers "
-            "the logit again instead of repairing it, and the pair's value counts that fall with the clash: "
-            + ("those hits are partly the reference's." if hits.any() else "no hit owes anything to that fall."))
+    return (f"Chapter 05 found the mean item no neutral garment to this scorer (an outfit of mean items alone has a "
+            f"median logit of {ref.all_mean.median():+.2f} over scorer seed {seed}'s {len(ref)} pair-test cases), and "
+            f"pair removal puts two of them side by side: replacing both items of the faulted pair scores lower than "
+            f"replacing either one alone in {worse.mean():.0%} of the cases, and in {hits.mean():.0%} of the "
+            f"{len(hits)} cases pair removal gets right, "
+            + ("so those hits count the second mean item's fall with the clash." if hits.any() else
+               "so no hit owes anything to that fall."))
 
 
 def pair_cost(wb, methods=None, n_outfits: int = 256, repeats: int = 3) -> pd.DataFrame:

@@ -237,7 +237,8 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
     state shows a sentence on where the model, the stylist or the explanation disagree, the
     explanation and the Grad-CAM maps (``gradcam=False`` leaves them out, for chapter 04, before chapter 05
     defines Grad-CAM); ``pairs`` adds chapter 08's pair matrix of the same outfit (which two items clash)
-    under a pair method (the menu opens on ``pairs``), and a line says so while it is off.
+    under a pair method (the menu opens on ``pairs``, and the method menu then leaves out the slow methods, those
+    with ``max_cases``: pixel IG, Grad-CAM, sampled and exact Shapley values), and a line says so while it is off.
     """
     if pairs != "off" and pairs not in methods("pairs"):
         raise ValueError(f"Unknown pair method {pairs!r}; choose 'off' or one of {methods('pairs')}.")
@@ -315,6 +316,8 @@ def explanation_explorer(wb, split: str = "test", n_outfits: int = 200, gradcam:
     # every registered method in words, IFIV first, then the cheap ones so that browsing stays quick
     order = {"none": 0, "gradient": 1, "pixel": 2, "perturbation": 3}
     usable = [(method_name(m), m) for m in sorted(methods(), key=lambda m: (m != "ifiv", order.get(traits(m).cost, 4)))]
+    if pairs != "off":  # chapter 08's pair view redraws within a second: only the methods every swap case runs
+        usable = [(words, m) for words, m in usable if traits(m).max_cases is None]
     return Explorer(
         view, index=outfit, position=position,
         color=color,
