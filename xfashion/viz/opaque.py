@@ -160,11 +160,11 @@ def case_view(data: CaseData, kind: str, show: str, c: int) -> tuple:
     return case_sentence(data, c), plot_case(data, c)
 
 
-def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str = "every case", per_menu: int = 100):
+def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str = "every case"):
     """ipywidgets: pick a swap kind and a filter, then a case by name; the two scorers' explanations of it redraw.
 
     ``sources`` names the embedding's dimensions after the fact (:func:`case_data`); the case menu follows the
-    kind and filter (its first ``per_menu`` cases), and an empty combination is said in one line.
+    kind and filter and lists every case they keep (its count is said), and an empty combination is said in one line.
     """
     if kind not in KINDS or show not in SHOW:
         raise ValueError(f"kind must be one of {list(KINDS)} and show one of {list(SHOW)}; got {kind!r}, {show!r}.")
@@ -173,7 +173,7 @@ def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str =
 
     def options(kind, show):
         keep = SHOW[show](t) & ((t.kind == kind) | (kind == "any kind"))
-        return [(case_label(data, int(c)), int(c)) for c in np.flatnonzero(keep.to_numpy())[:per_menu]] or \
+        return [(case_label(data, int(c)), int(c)) for c in np.flatnonzero(keep.to_numpy())] or \
             [("(no such case in this run)", -1)]
 
     kinds = widgets.Dropdown(options=[(k if k == KINDS[0] else kind_name(k), k) for k in KINDS], value=kind,
@@ -196,7 +196,8 @@ def opaque_explorer(bench, comparison, sources, kind: str = "color", show: str =
     def view(kind=kind, show=show, c=case.value):
         if following:
             return
-        say(HINT)
+        n = sum(c >= 0 for _, c in case.options)  # the menu lists every case its kind and filter keep: say how many
+        say(HINT + f" The menu lists all {n} {'' if kind == KINDS[0] else kind_name(kind) + ' '}cases in '{show}'.")
         said, fig = case_view(data, kind, show, c)
         say(said)
         if fig is not None:
@@ -432,3 +433,18 @@ def run_sentence(t, one, posthoc, auc: dict, full: dict) -> str:
             f"scorer ({opq:.0%}); the book's scorer, from every training outfit, in "
             f"{t.book_hit[col].mean():.0%}." + (" Names say that colour is at fault; which item of a colour clash is "
                                                 "the odd one out is learnt from outfits." if small < opq else ""))
+
+
+def why_gap_sentence(spare_low: dict, on_item: dict, col, book_why, small_why) -> str:
+    """Where the book's scorer's why goes wrong on the one-fault cases: ``spare_low`` (the unfaulted group negative?)
+    and ``on_item`` (the swapped item's share of the outfit's negative value) by scorer ("book", "small")."""
+    (b, bc, ob), (s, sc, os_) = ((v.mean(), v[col].mean(), on_item[k][col].mean()) for k, v in spare_low.items())
+    return (f"The book's scorer's why is wrong in {(~book_why).sum()} of the {len(book_why)} cases "
+            f"({(~book_why & col).sum()} of them colour swaps), the small scorer's in {(~small_why).sum()}. The group "
+            f"the stylist does not fault is negative in {b:.0%} of the book's scorer's cases and {s:.0%} of the small "
+            f"scorer's; on the {col.sum()} colour swaps in {bc:.0%} against {sc:.0%}, where the book's scorer puts "
+            f"{ob:.0%} of the outfit's negative value on the swapped item and the small scorer {os_:.0%}." + (
+                " Having learnt which item of a colour clash is the odd one out, the book's scorer piles the clash on "
+                "that item, and the item's unchanged shape-texture takes part of it, at times the larger part."
+                if bc > sc and ob > os_ else "") + " IFIV splits an item's value between its groups by each group's "
+            "share of the score at the outfit, not by what the swap changed.")
