@@ -406,7 +406,7 @@ def test_the_margin_curve_keeps_the_larger_drops_and_moves_chance_with_the_outfi
     frame = pd.DataFrame({"method": ["ifiv"] * 4 + ["random"] * 4, "drop": [1.0, 2.0, 5.0, 9.0] * 2,
                           "size": [2, 2, 5, 5] * 2, "item_top1": [1, 1, 0, 1, 0, 1, 0, 0]})
     curve = xf.viz.evaluation.margin_curve(frame, [0.5, 3.0, 10.0], ["ifiv", "random"])
-    assert curve["kept"].tolist() == [1.0, 0.5, 0.0]
+    assert curve["kept"].tolist() == [1.0, 0.5, 0.0] and curve["cases"].tolist() == [4, 2, 0]
     assert curve.loc[0.5, "chance"] == pytest.approx((0.5 + 0.5 + 0.2 + 0.2) / 4)
     assert curve.loc[3.0, "chance"] == pytest.approx(0.2)  # only the five-item outfits are left
     assert curve.loc[0.5, "ifiv"] == 0.75 and curve.loc[3.0, "ifiv"] == 0.5 and curve.loc[3.0, "random"] == 0.0
@@ -589,3 +589,32 @@ def test_the_design_conclusion_weighs_the_auc_gap_and_counts_only_ifiv_gaps_beyo
     assert f"{z:.1f} standard errors" in said and "4 swaps of the validation split" in said
     with pytest.raises(ValueError, match="scorer seed 0"):
         against_run(study, run[run.seed == 1])
+
+
+def test_the_texture_sentence_gives_the_busy_threshold_and_why_shoes_above_it_are_not_busy(wb_eval):
+    cat = wb_eval.catalog
+    shoe = int(np.flatnonzero((cat.slot == xf.SLOTS.index("shoes")) & (cat.texture >= cat.busy_threshold))[0])
+    busy = int(np.flatnonzero(cat.busy)[0])
+    said = xf.evaluate.findings.texture_sentence(cat, np.array([busy, shoe]))
+    assert f"from a texture of {cat.busy_threshold:.3f}" in said
+    assert f"The {xf.CATEGORIES[cat.category[shoe]]} ({cat.texture[shoe]:.3f}) lies above the threshold" in said
+    assert said.endswith(f"Busy here: the {xf.CATEGORIES[cat.category[busy]]}.")
+    calm = int(np.flatnonzero(~cat.busy & (cat.texture < cat.busy_threshold))[0])
+    assert xf.evaluate.findings.texture_sentence(cat, np.array([calm])).endswith("No item of this outfit is busy.")
+
+
+def test_the_margin_figure_counts_the_cases_kept_and_bands_the_first_methods_interval():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"method": ["ifiv"] * 200 + ["random"] * 200, "drop": np.tile(np.linspace(1, 50, 200), 2),
+                          "size": 4, "item_top1": rng.integers(0, 2, 400).astype(float)})
+    fig, ax = xf.viz.evaluation.plot_margin(frame, 0.5, ["ifiv", "random"], 45.0)
+    counts = [int(t.get_text().replace(",", "")) for t in ax.texts if t.get_text().replace(",", "").isdigit()]
+    assert counts == sorted(counts, reverse=True) and counts[-1] < 30 < counts[0]  # few cases at the right end
+    band = next(c for c in ax.collections if c.get_label() == "IFIV: 95% interval")
+    xy = band.get_paths()[0].vertices
+    extent = {x: np.ptp(xy[np.isclose(xy[:, 0], x), 1]) for x in (xy[:, 0].min(), xy[:, 0].max())}
+    assert 0 < extent[xy[:, 0].min()] < extent[xy[:, 0].max()]  # the interval widens where few cases are left
+    assert 0 <= xy[:, 1].min() and xy[:, 1].max() <= 1
+    plt.close(fig)

@@ -11,6 +11,7 @@ import timeit
 import numpy as np
 import pandas as pd
 
+from ..data import CATEGORIES
 from ..explain import attribute, get_method
 from ..explain.pairs import attribute_pairs
 from ..scorer import score
@@ -43,11 +44,11 @@ def distinct_examples(cases) -> list:
 
 def margin_curve(per_case: pd.DataFrame, margins, methods) -> pd.DataFrame:
     """Item top-1 of each method over the kept cases whose logit dropped by at least each margin (rows), the
-    share of cases kept (column ``kept``) and chance on them (``chance``: the mean of 1 / outfit size, which moves
-    as the margin keeps other outfits); NaN where no case is left."""
+    share of cases kept (column ``kept``) and their number (``cases``), chance on them (``chance``: the mean of
+    1 / outfit size, which moves as the margin keeps other outfits); NaN where no case is left."""
     first = per_case[per_case.method == methods[0]]
     drop, size = first["drop"].to_numpy(), first["size"].to_numpy(dtype=float)
-    out = {"kept": [float((drop >= t).mean()) for t in margins],
+    out = {"kept": [float((drop >= t).mean()) for t in margins], "cases": [int((drop >= t).sum()) for t in margins],
            "chance": [float((1 / size[drop >= t]).mean()) if (drop >= t).any() else np.nan for t in margins]}
     for m in methods:
         mine = per_case[per_case.method == m]
@@ -367,3 +368,19 @@ def cost_findings(wb, cost: pd.DataFrame) -> tuple:
         f"each, against {took / ratio * 1e3:.2f} ms for the single timed pass" + (
             "." if abs(ratio / passes - 1) < 0.25 else ", and a pass of a few milliseconds timed alone on a shared "
             "CPU moves by that much: read the ratio as a rough pass count.")]
+
+
+def texture_sentence(catalog, items) -> str:
+    """What the texture under each picture of an outfit means for the stylist: the busy threshold, why an item
+    above it need not be busy (shoes and bags never are), and which items are busy."""
+    tex, thr = catalog.texture[items], catalog.busy_threshold
+    names = [CATEGORIES[c] for c in catalog.category[items]]
+    above = [i for i in range(len(items)) if tex[i] >= thr and not catalog.busy[items[i]]]
+    busy = [names[i] for i in range(len(items)) if catalog.busy[items[i]]]
+    said = (f"The texture under each picture is the print statistic the stylist's busy rule reads: a garment (a top, "
+            f"bottom, dress or outer layer) counts as busy from a texture of {thr:.3f}, the catalog's threshold, while "
+            "shoes and bags never do (a strap or a buckle is not a print).")
+    if above:
+        said += (f" The {' and the '.join(f'{names[i]} ({tex[i]:.3f})' for i in above)} "
+                 f"{'lies' if len(above) == 1 else 'lie'} above the threshold without being busy for that reason.")
+    return said + (f" Busy here: the {', the '.join(busy)}." if busy else " No item of this outfit is busy.")

@@ -210,20 +210,31 @@ def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
 
 
 def plot_margin(per_case: pd.DataFrame, margin: float, methods, top: float, ax=None):
-    """Item top-1 against the least logit drop a kept case must have, one line per method, chance on the same
-    cases dashed, ``margin`` marked."""
+    """Item top-1 against the least logit drop a kept case must have, one line per method in its series look,
+    the first method's 95% interval as a band (binomial over the kept cases: it widens where few are left), chance
+    on the same cases dashed, the number of cases kept along the bottom, ``margin`` marked."""
     fig, ax = _axes(ax, size=(style.MAX_WIDTH, 3.8))
     grid = np.linspace(float(per_case["drop"].min()), top, 25)
     curve = margin_curve(per_case, grid, methods)
     for m in methods:
-        ax.plot(curve.index, curve[m], lw=2.5 if m == "ifiv" else 1.5, label=method_name(m))
-    ax.plot(curve.index, curve["chance"], color="0.5", ls="--", lw=1.2, label="chance on the kept cases")
+        look = style.method_look(m)
+        ax.plot(curve.index, curve[m], lw=2.5 if m == methods[0] else 1.5, color=look["color"], ls=look["ls"],
+                label=method_name(m))
+    p, n = curve[methods[0]], curve["cases"].where(curve["cases"] > 0)
+    half = 1.96 * np.sqrt(p * (1 - p) / n)
+    ax.fill_between(curve.index, (p - half).clip(0, 1), (p + half).clip(0, 1), lw=0, alpha=0.15,
+                    color=style.method_look(methods[0])["color"], label=f"{method_name(methods[0])}: 95% interval")
+    ax.plot(curve.index, curve["chance"], color="0.3", ls=":", lw=1.5, label="chance on the kept cases")
+    for i in (2, 8, 14, 20, len(grid) - 1):  # how many cases each stretch of the curve rests on
+        ax.text(curve.index[i], 0.02, f"{int(curve['cases'].iloc[i]):,}", fontsize=style.MIN_FONT, ha="center",
+                va="bottom", color="0.3", transform=ax.get_xaxis_transform())
     ax.axvline(margin, color="k", lw=1)
     at = margin_curve(per_case, [margin], methods).iloc[0]
     ax.text(margin, 1.02, f" margin {margin:.1f}: {at['kept']:.0%} of the cases kept", fontsize=style.MIN_FONT,
             transform=ax.get_xaxis_transform(), va="bottom")
     ax.set_ylim(0, 1)
-    ax.set_xlabel("least logit drop of a kept swap (margin, in logits)", fontsize=style.MIN_FONT)
+    ax.set_xlabel("least logit drop of a kept swap (margin, in logits); grey numbers: cases kept",
+                  fontsize=style.MIN_FONT)
     ax.set_ylabel(metric_name("item_top1", arrow=True), fontsize=style.MIN_FONT)
     ax.tick_params(labelsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
