@@ -618,3 +618,23 @@ def test_the_margin_figure_counts_the_cases_kept_and_bands_the_first_methods_int
     assert 0 < extent[xy[:, 0].min()] < extent[xy[:, 0].max()]  # the interval widens where few cases are left
     assert 0 <= xy[:, 1].min() and xy[:, 1].max() <= 1
     plt.close(fig)
+
+
+def test_the_headline_ranks_the_methods_explained_on_fewer_cases_apart_under_a_line():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    rates = pd.DataFrame({"mean": [0.8, 0.6, 0.3, 0.9], "sd": 0.02, "lo": [0.75, 0.55, 0.25, 0.7],
+                          "hi": [0.85, 0.65, 0.35, 1.0], "chance": 0.29, "cases": [1350, 1350, 1350, 72]},
+                         index=["ifiv", "integrated_gradients", "random", "pixel_ig"])
+    fig, ax = xf.viz.evaluation.plot_headline(rates)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["IFIV", "IG", "random", "pixel IG"]  # pixel IG's 0.9 on 72 cases is not ranked first
+    rows = dict(zip(labels, ax.get_yticks()))
+    line = [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(set(ln.get_ydata())) == 1
+            and rows["random"] < ln.get_ydata()[0] < rows["pixel IG"]]
+    assert line and any("ranked apart" in t.get_text() for t in ax.texts)
+    plt.close(fig)
+    fig, ax = xf.viz.evaluation.plot_headline(rates.assign(cases=1350))  # one group: no line, best first
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "pixel IG"
+    assert not any("ranked apart" in t.get_text() for t in ax.texts)
+    plt.close(fig)

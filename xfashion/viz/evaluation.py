@@ -181,10 +181,20 @@ def plot_sanity(report, ax=None):
 def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
     """A hit rate per method (rows of :func:`~xfashion.evaluate.metrics.hit_rates`), best first: the mean over
     scorer seeds (dot), ± their standard deviation (thick bar), the pooled 95% interval (thin line) and the
-    chance level on the method's own cases (grey tick)."""
-    r = rates.dropna(subset=["mean"]).sort_values("mean", ascending=False)
-    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 0.38 * len(r) + 1.3))
-    y = np.arange(len(r))
+    chance level on the method's own cases (grey tick). The costly methods, explained on fewer cases than the
+    others (their cap), are ranked apart, under a line: a rate on fewer cases has a wider interval and is read
+    against its own group."""
+    r = rates.dropna(subset=["mean"])
+    capped = r["cases"] < r["cases"].max()
+    r = r.assign(_capped=capped).sort_values(["_capped", "mean"], ascending=[True, False])
+    apart = bool(0 < capped.sum() < len(r))
+    fig, ax = _axes(ax, size=(style.MAX_WIDTH, 0.38 * (len(r) + apart) + 1.3))
+    y = np.arange(len(r)) + (r["_capped"].to_numpy() if apart else 0)  # a free row between the two groups
+    if apart:
+        gap = int((~capped).sum())
+        ax.axhline(gap - 0.5, color="0.3", lw=0.8)
+        ax.text(0.5, gap, "explained on fewer cases (costly methods), ranked apart:", va="center", ha="center",
+                fontsize=style.MIN_FONT, color="0.3", transform=ax.get_yaxis_transform())
     # the seeds' sd a wide pale band, the pooled interval a thin black line with end ticks over it: where one
     # lies inside the other, both still show
     ax.hlines(y, r["mean"] - r["sd"].fillna(0), r["mean"] + r["sd"].fillna(0), color=style.CATEGORICAL[0], alpha=0.35,
@@ -193,7 +203,7 @@ def plot_headline(rates: pd.DataFrame, metric: str = "item_top1", ax=None):
                 capsize=5, capthick=1.2, label="95% bootstrap interval, pooled cases")
     ax.plot(r["mean"], y, "o", color="k", ms=5, label="mean over scorer seeds")
     ax.plot(r["chance"], y, "|", color="0.5", ms=18, mew=2.5, label="chance (a random ranking)")
-    for k, (_, row) in enumerate(r.iterrows()):
+    for k, (_, row) in zip(y, r.iterrows()):
         ax.text(1.02, k, f"{row['mean']:.2f}  ({int(row['cases']):,} cases)", va="center", fontsize=style.MIN_FONT,
                 transform=ax.get_yaxis_transform())
     ax.set_yticks(y, [method_name(m) for m in r.index], fontsize=style.MIN_FONT)
