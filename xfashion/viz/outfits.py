@@ -410,8 +410,8 @@ def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
         inside = (values >= lo) & (values <= hi)
         frame = pd.DataFrame({"logit": values[inside],  # the legend's title: the chapters' word for the oracle
                               "stylist says": np.where(np.asarray(labels) > 0, "good", "bad")[inside]})
-        sns.histplot(data=frame, x="logit", hue="stylist says", bins=40, element="step", ax=a, hue_order=["good", "bad"],
-                     palette={"good": style.RAISES, "bad": style.LOWERS}, binrange=(lo, hi))
+        sns.histplot(data=frame, x="logit", hue="stylist says", bins=40, element="step", ax=a,
+                     hue_order=["good", "bad"], palette={"good": style.RAISES, "bad": style.LOWERS}, binrange=(lo, hi))
         a.axvline(0, color="k", lw=0.8, ls="--")
         a.set_xlim(lo, hi)
         beyond = int((~inside).sum())
