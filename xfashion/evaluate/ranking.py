@@ -15,28 +15,31 @@ from .metrics import METRICS, method_name, metric_name
 
 class _Spread:
     """Per (method, scorer seed) means, variances and case counts of ``metrics``, computed once: the standard
-    errors of many gaps (:func:`tied_ranks`, :func:`opposed_pairs`) read them instead of re-grouping the cases."""
+    errors of many gaps (:func:`tied_ranks`, :func:`gap_z`) read them instead of re-grouping the cases."""
 
     def __init__(self, per_case: pd.DataFrame, metrics):
         by = per_case.groupby(["method", "seed"])[list(metrics)]
-        self.mean, self.var, self.count = by.mean(), by.var(), by.count()
+        mean, var, count = by.mean(), by.var(), by.count()
+        seen = count > 0
+        # a method's SE: its seeds' squared SEs summed, over the number of seeds that hold the metric
+        self.se = np.sqrt((var / count).where(seen).groupby(level="method").sum()) / seen.groupby(level="method").sum()
+        self.seeds = {n: mean[n].unstack("method") for n in metrics}  # seeds x methods; NaN: no value
+        self.present = pd.Series(True, index=mean.index).unstack("method", fill_value=False)  # any case at all
+        self.held = set(self.present.columns)
 
     def mean_se(self, method: str, metric: str) -> float:
-        held = method in set(self.count.index.get_level_values("method"))
-        n = self.count[metric].xs(method, level="method") if held else pd.Series(dtype=float)
-        if not (n > 0).any():
+        se = float(self.se[metric].get(method, np.nan))
+        if np.isnan(se):
             raise ValueError(f"No {metric} of {method!r} in per_case; pick a method and metric it holds.")
-        seen = n > 0
-        v = self.var[metric].xs(method, level="method")[seen]
-        return float(np.sqrt((v / n[seen]).sum()) / seen.sum())
+        return se
 
     def gap_se(self, a: str, b: str, metric: str) -> float:
-        held = set(self.count.index.get_level_values("method"))
-        if not {a, b} <= held:
-            raise ValueError(f"No cases of {sorted({a, b} - held)} in per_case; pick methods it holds.")
-        both = self.mean.loc[[a, b], metric].unstack("method")  # the seeds where either method has cases
-        seeds = float((both[a] - both[b]).std() / np.sqrt(len(both)))
-        return max(float(np.hypot(self.mean_se(a, metric), self.mean_se(b, metric))), seeds)
+        if not {a, b} <= self.held:
+            raise ValueError(f"No cases of {sorted({a, b} - self.held)} in per_case; pick methods it holds.")
+        seeds = self.present.index[self.present[a] | self.present[b]]  # the seeds where either method has cases
+        means = self.seeds[metric].reindex(seeds)
+        gap = float((means[a] - means[b]).std() / np.sqrt(len(seeds)))
+        return max(float(np.hypot(self.mean_se(a, metric), self.mean_se(b, metric))), gap)
 
 
 def mean_se(per_case: pd.DataFrame, method: str, metric: str) -> float:
