@@ -105,7 +105,7 @@ def test_the_opaque_attribution_per_item_is_captums_input_x_gradient_and_the_tab
         opaque.named_after_the_fact(bench, cmp, pd.DataFrame({"colour": [1.0], "category": [0.0]}))
 
 
-def test_the_chapters_figure_draws_three_questions_with_chance_and_the_book_bar(bench, wb_small, catalog):
+def test_the_chapters_figure_draws_four_questions_with_chance_and_the_book_bar(bench, wb_small, catalog):
     cmp = opaque.compare_on_swaps(bench, wb_small, per_kind=8, margin=0.0)
     t, col = cmp.table, (cmp.table.kind == "color").to_numpy()
     items = np.unique(bench.splits["test"].items[bench.splits["test"].items >= 0])
@@ -113,19 +113,23 @@ def test_the_chapters_figure_draws_three_questions_with_chance_and_the_book_bar(
     fig = views.plot_what_features_buy(cmp, sources, np.array(t.named))
     right = fig.axes[1]
     assert [tick.get_text() for tick in right.get_xticklabels()] == [
-        "which item?", "which item?\ncolour swaps", "why? colour or\nshape-texture"]
-    assert len(right.patches) == 4 + 2 * bool(col.any())  # two scorers per question; colour swaps where any
+        "which item?", "which item?\ncolour swaps", "why? colour or\nshape-texture", "item and why,\nboth right"]
+    assert len(right.patches) == 6 + 2 * bool(col.any())  # two scorers per question; colour swaps where any
+    one = (t.truth != "both").to_numpy()  # item and why: the culprit item is the swapped one, its lower group right
+    both = (t.interpretable_hit & t.group_hit)[one].mean()
+    assert right.patches[4 + 2 * bool(col.any())].get_height() == pytest.approx(both)
     assert right.patches[0].get_height() == pytest.approx(t.interpretable_hit.mean())
     if col.any():
         assert right.patches[3].get_height() == pytest.approx(t.opaque_hit[col].mean())
     hits = np.arange(len(t)) % 4 == 0  # a reference scorer right on every fourth case
-    fig = views.plot_what_features_buy(cmp, sources, np.array(t.named), reference={"item": hits, "why": hits[:3]})
+    fig = views.plot_what_features_buy(cmp, sources, np.array(t.named), reference={"item": hits, "why": hits[:3],
+                                                                                      "both": hits[:2]})
     book = [c for c in fig.axes[1].containers if c.get_label().startswith("book's scorer")]
     assert len(book) == 1 and book[0].patches[0].get_height() == pytest.approx(hits.mean())  # one key, first bar
     hatched = {p.get_hatch() for p in fig.axes[1].patches} - {None}  # dotted is chance's line, and only that
     assert book[0].patches[0].get_hatch() is None and hatched == {views.NAMED_AFTER}
     heights = [p.get_height() for p in fig.axes[1].patches]
-    assert heights[-1] == pytest.approx(hits[:3].mean()) and len(heights) == 6 + 2 * bool(col.any())
+    assert heights[-1] == pytest.approx(hits[:2].mean()) and len(heights) == 9 + 2 * bool(col.any())
     labels = fig.axes[1].get_legend_handles_labels()[1]
     assert "opaque's why: its dims named after the fact" in labels and len(labels) == len(set(labels)) == 5
 

@@ -164,22 +164,22 @@ def plot_attribution_heatmap(attribution, b: int = 0, item_labels=None, ax=None,
 
 
 def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=None, truth=None):
-    """Pair values of one outfit, one matrix per method, the items' pictures on both axes.
-
-    One symmetric colour scale centred on zero (pair methods give logits), red lowers the score and blue
+    """Pair values of one outfit, one matrix per method (two to a row), the items' pictures on both axes. One
+    symmetric colour scale centred on zero (pair methods give logits), red lowers the score and blue
     raises it; the method's lowest pair gets the culprit's black frame where it is negative (a pair that
     raises the score is no culprit); ``truth`` (i, j), the stylist's faulted pair, a purple one ("blamed").
     """
-    items = np.asarray(items)
-    n = len(items)
+    items, n = np.asarray(items), len(items)
     cols = catalog.color[items] if colors is None else np.asarray(colors)
     thumbs = list(item_pixels(catalog.render(items, cols)))
     values = {name: attr.values[b, :n, :n].numpy() for name, attr in pairs.items()}
     lim = style.signed_limit(*[v[~np.eye(n, dtype=bool)] for v in values.values()])
-    width = style.fit_width(3.4 * len(pairs) + 0.9) - 0.2  # the colour bar's label reaches past the edge
-    fig, axes = plt.subplots(1, len(pairs), figsize=(width, width / len(pairs) + 0.5), squeeze=False,
+    ncol, rows = min(len(pairs), 2), -(-len(pairs) // 2)  # two to a row: each cell wide enough for its value
+    width = style.fit_width(3.4 * ncol + 0.9) - 0.2  # the colour bar's label reaches past the edge
+    fig, axes = plt.subplots(rows, ncol, figsize=(width, rows * (width / ncol + 0.5)), squeeze=False,
                              layout="constrained")
-    for ax, (name, vals) in zip(axes[0], values.items()):
+    axes.flat[-1].set_visible(len(pairs) == rows * ncol)  # an odd count leaves the last place empty
+    for ax, (name, vals) in zip(axes.flat, values.items()):
         image = ax.imshow(vals, cmap=style.CMAP, vmin=-lim, vmax=lim)
         style.annotate_cells(ax, vals, lim, skip=lambda i, j: i == j)
         off = np.where(np.eye(n, dtype=bool), np.inf, vals)
@@ -200,7 +200,7 @@ def plot_pair_matrix(catalog: Catalog, items, pairs: dict, b: int = 0, colors=No
         ax.set(xlim=(-1.5, n - 0.5), ylim=(n + 0.5, -0.5), xlabel="item")  # no y label: panels sit side by side
         ax.set_frame_on(False)
         ax.set_title(pair_row_name(name), fontsize=style.MIN_FONT + 1)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, pad=0.01,
+    fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, pad=0.01,
                  label="pair value (red lowers the score)").ax.tick_params(labelsize=style.MIN_FONT)
     return fig, axes
 

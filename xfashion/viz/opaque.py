@@ -213,10 +213,9 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
     explanation can answer on the same swap cases (right), with two standard errors and chance marked.
 
     ``sources`` maps a label (``"colour histogram"``, ``"shape-texture CNN"``, ``"EfficientNet embedding"``)
-    to :func:`xfashion.opaque.variance_sources` of its dimensions. ``reference``, optional, holds the book's
-    scorer's hits on the same cases (``"item"``: every case; ``"colour"``: the colour swaps; ``"why"``: the cases
-    with one faulted group), drawn as a labelled dashed line across each question: what the interpretable
-    features reach from every training outfit.
+    to :func:`xfashion.opaque.variance_sources` of its dimensions. ``reference``, optional: the book's scorer's hits
+    (``"item"``: every case; ``"colour"``: the colour swaps; ``"why"``, ``"both"``: the one-fault cases, its why and
+    item-and-why), a dashed bar beside each question. The why is read on the swapped item; "item and why" needs both.
     """
     t = comparison.table
     one = (t.truth != "both").to_numpy()
@@ -239,13 +238,13 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
     left.set_title("each dimension: what does it vary with?", fontsize=style.MIN_FONT + 1)
     left.tick_params(labelsize=style.MIN_FONT)
     col = (t.kind == "color").to_numpy()
-    truth = t.truth.to_numpy()[one]
-    ref = {} if reference is None else reference
+    ref, posthoc = {} if reference is None else reference, after_the_fact[one] == t.truth.to_numpy()[one]
     questions = [("which item?", [t.interpretable_hit, t.opaque_hit, ref.get("item")], t.chance.mean()),
                  ("which item?\ncolour swaps", [t.interpretable_hit[col], t.opaque_hit[col], ref.get("colour")],
                   t.chance[col].mean()),
-                 ("why? colour or\nshape-texture", [t.group_hit[one], after_the_fact[one] == truth, ref.get("why")],
-                  0.5)]
+                 ("why? colour or\nshape-texture", [t.group_hit[one], posthoc, ref.get("why")], 0.5),
+                 ("item and why,\nboth right", [(t.interpretable_hit & t.group_hit)[one], t.opaque_hit[one] & posthoc,
+                                                ref.get("both")], t.chance[one].mean() / 2)]
     looks = [{"color": "#333333", "edgecolor": "black", "label": "interpretable scorer (colour, shape-texture)"},
              {"color": "#bbbbbb", "edgecolor": "black", "label": "opaque scorer (EfficientNet)"},
              {"color": "white", "edgecolor": "black", "linestyle": "--", "linewidth": 1.5,  # dashed: no hatch
@@ -257,14 +256,15 @@ def plot_what_features_buy(comparison: Comparison, sources: dict, after_the_fact
             if h is None or len(h) == 0:  # no reference, or no colour swap on a small run
                 continue
             at, (mean, se) = 3 * q + 0.85 * k, share(h)
-            look = looks[3] if (q, k) == (2, 1) else looks[k] if q == 0 else {**looks[k], "label": "_"}  # one key
+            look = {**(looks[3] if q >= 2 and k == 1 else looks[k]), **({} if q == 0 or (q, k) == (2, 1) else
+                                                                        {"label": "_"})}  # one key per look
             right.bar(at, mean, width=0.75, yerr=2 * se, capsize=3, **look)
             right.text(at, mean + 2 * se + 0.02, f"{mean:.2f}", ha="center", fontsize=style.MIN_FONT, zorder=5,
                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
         right.hlines(level, 3 * q - 0.45, 3 * q + 2.15, colors="black", linestyles="dotted",
                      label="chance" if q == 0 else None)
-    right.set_xticks([3 * q + 0.85 for q in range(3)], [q[0] for q in questions], fontsize=style.MIN_FONT)
-    right.set(ylim=(0, 1.68), xlim=(-0.6, 8.3), yticks=np.linspace(0, 1, 6))  # room for the legend above the bars
+    right.set_xticks([3 * q + 0.85 for q in range(4)], [q[0] for q in questions], fontsize=style.MIN_FONT)
+    right.set(ylim=(0, 1.68), xlim=(-0.6, 11.3), yticks=np.linspace(0, 1, 6))  # room for the legend above the bars
     right.legend(fontsize=style.MIN_FONT, loc="upper left", framealpha=0.9)
     right.set_ylabel("share of swap cases answered right", fontsize=style.MIN_FONT)
     right.tick_params(axis="y", labelsize=style.MIN_FONT)
