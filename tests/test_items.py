@@ -69,6 +69,10 @@ def test_a_higher_temperature_spreads_the_histogram_and_the_view_says_by_how_muc
         assert fig.get_figwidth() <= style.MAX_WIDTH
     assert shares[1] >= shares[60] > shares[3000]
     assert shares[3000] < 0.5  # at 3,000 most of the mass has left white
+    where = fig.axes[1]  # the vote map: where no garment is, a hatch shows through, never white (a vote of zero)
+    behind = [p for p in where.patches if p.get_hatch()]
+    assert len(behind) == 1 and behind[0].get_zorder() < where.images[0].get_zorder()
+    assert np.ma.getmaskarray(where.images[0].get_array()).any() and "hatched: no garment" in where.get_title()
     with pytest.raises(ValueError, match="tau is a temperature"):
         vi.tau_view(catalog, item, 0)
 

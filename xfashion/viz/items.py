@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from IPython.display import display
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from ..analysis import embedding_map
 from ..data import CATEGORIES, COLOR_NAMES, GARMENT_SLOTS, PALETTE, SLOTS, Catalog
@@ -173,8 +173,10 @@ def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
     pic.imshow(style.item_pixels(catalog.render([item]))[0])
     pic.set_title(item_name(catalog, item, slot=False), fontsize=style.MIN_FONT)
     # an unsigned share: grey, as the series draws unsigned maps (docs/conventions.md)
-    shown = where.imshow(np.where(alpha > 0, votes[..., own], np.nan), cmap="Greys", vmin=0, vmax=1)
-    where.set_title(f"each pixel's vote\nfor {COLOR_NAMES[own]}", fontsize=style.MIN_FONT)
+    shown = where.imshow(np.where(alpha > 0, votes[..., own], np.nan), cmap="Greys", vmin=0, vmax=1, zorder=1)
+    # no garment there (background, holes): hatched, so that it never reads as white, a vote of zero
+    where.add_patch(Rectangle((-0.5, -0.5), 28, 28, facecolor="white", edgecolor="0.6", hatch="////", lw=0, zorder=0))
+    where.set_title(f"each pixel's vote for {COLOR_NAMES[own]}\n(hatched: no garment)", fontsize=style.MIN_FONT)
     for ax in (pic, where):
         ax.set_axis_off()
     fig.colorbar(shown, ax=where, shrink=0.8).ax.tick_params(labelsize=style.MIN_FONT)
