@@ -645,12 +645,13 @@ def test_a_method_keeps_its_colour_and_marker_in_figures_drawing_different_metho
     assert len(set(looks)) == len(looks)
 
 
-def test_the_leak_sentence_sends_a_grey_pixels_votes_to_teal_and_beige_by_their_cielab_distance():
-    said = xf.viz.items.leak_sentence(xf.COLOR_NAMES.index("grey"), tau=600)
-    assert "shaded to 60% lies nearest black, teal, beige" in said
-    assert "unshaded lies nearest white, beige, teal" in said
-    # the weights are exp(-d / tau) of the distances printed beside them
-    assert "(108, 338, 794 squared Delta E; weights 84%, 57%, 27%)" in said
+def test_the_leak_table_sends_a_grey_pixels_votes_to_teal_and_beige_by_their_cielab_distance():
+    table = xf.viz.items.leak_table(xf.COLOR_NAMES.index("grey"), tau=600)
+    assert list(table.loc["shaded to 60%"].index) == ["black", "teal", "beige"]
+    assert list(table.loc["unshaded"].index) == ["white", "beige", "teal"]
+    # the weights are exp(-d / tau) of the distances beside them
+    assert list(table.loc["unshaded", "squared Delta E"]) == [108, 338, 794]
+    assert list(table.loc["unshaded", "weight at tau = 600"]) == ["84%", "57%", "27%"]
     refs = xf.ColorHistogram(600.0).refs  # grey is neutral; teal and beige lie on either side of it on b
     grey, teal, beige = (refs[-1, xf.COLOR_NAMES.index(c), 2] for c in ("grey", "teal", "beige"))
     assert teal < grey < beige

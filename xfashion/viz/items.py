@@ -191,6 +191,7 @@ def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
                          Patch(fill=False, edgecolor="k", linewidth=1.6, linestyle="--",
                                label=f"tau = {PACKAGE_TAU:g} (the package's)")],
                 fontsize=style.MIN_FONT, loc="upper left" if own > 6 else "upper right")
+    low, high = np.percentile(votes[..., own][alpha >= 0.5], [5, 95])  # the middle panel's range, bar stray pixels
     order = np.argsort(-np.where(x == own, -1, share))
     second = int(order[0])
     spread = int((share > 0.01).sum())
@@ -199,26 +200,26 @@ def tau_view(catalog: Catalog, item: int, tau: float = PACKAGE_TAU):
             f"({base[own]:.0%} at the package's tau = {PACKAGE_TAU:g}); "
             + (f"no other colour gets more than {max(share[second], 0.001):.1%}." if share[second] < 0.01 else
                f"the largest other share goes to {COLOR_NAMES[second]}, {share[second]:.0%}, and {spread} of the 13 "
-               f"colours hold more than 1%."))
+               f"colours hold more than 1%.")
+            + f" In the middle panel, nine in ten of the garment's pixels give {COLOR_NAMES[own]} {low:.0%} to "
+            f"{high:.0%} of their vote.")
     return fig, said
 
 
-def leak_sentence(color: int, tau: float) -> str:
-    """Why a colour's votes leak where they do: the three palette colours nearest to ``color`` in CIELAB, for a pixel at
-    the darkest and at the full shading level, and the weight ``tau`` gives them beside ``color`` itself."""
+def leak_table(color: int, tau: float) -> pd.DataFrame:
+    """Why a colour's votes leak where they do: for a pixel of ``color`` at the darkest and at the full shading
+    level, the three other palette colours nearest in CIELAB (at their nearest shade), the squared Delta E to each
+    and the weight ``tau`` gives it beside ``color``'s own, exp(-distance / tau)."""
     refs = ColorHistogram(tau).refs  # (shades, colours, 3) in CIELAB
-    d2 = ((refs[:, color, None, None] - refs[None]) ** 2).sum(-1).amin(1)  # pixel's shade x colour, nearest shade
-    parts = []
     color = int(color)
-    for level, words in ((0, f"shaded to {SHADE_LEVELS[0]:.0%}"), (-1, "one unshaded")):
-        near = [int(k) for k in d2[level].argsort() if k != color][:3]
-        parts.append(f"{words} lies nearest {', '.join(COLOR_NAMES[k] for k in near)} ("
-                     + ", ".join(f"{float(d2[level, k]):.0f}" for k in near) + " squared Delta E; weights "
-                     + ", ".join(f"{np.exp(-float(d2[level, k]) / tau):.0%}" for k in near) + ")")
-    return (f"Why those colours: a pixel votes by its CIELAB distance to each palette colour (at that colour's "
-            f"nearest shade). A {COLOR_NAMES[color]} pixel {parts[0]}, {parts[1]}; a weight is the share of "
-            f"{COLOR_NAMES[color]}'s own that tau = {tau:g} gives the colour; a pixel between the two shades "
-            "leaks to both lists, the darker ones most to the first.")
+    d2 = ((refs[:, color, None, None] - refs[None]) ** 2).sum(-1).amin(1)  # pixel's shade x colour, nearest shade
+    rows = []
+    for level, words in ((0, f"shaded to {SHADE_LEVELS[0]:.0%}"), (-1, "unshaded")):
+        for k in [int(k) for k in d2[level].argsort() if k != color][:3]:
+            d = float(d2[level, k])
+            rows.append({f"{COLOR_NAMES[color]} pixel": words, "nearest colour": COLOR_NAMES[k],
+                         "squared Delta E": round(d), f"weight at tau = {tau:g}": f"{np.exp(-d / tau):.0%}"})
+    return pd.DataFrame(rows).set_index([f"{COLOR_NAMES[color]} pixel", "nearest colour"])
 
 
 TAU_HINT = ("Try: pick an item, slide tau up from the package's 60 (the slider's readout marks it) to 3000, then "
