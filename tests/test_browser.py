@@ -371,7 +371,8 @@ def test_the_explanation_explorer_draws_and_judges_what_its_menus_name(browser, 
         return next(c for c in ("red", "teal", "purple") if c != now.group(1))
 
     outfits = [plain(o) for o in menus["outfit"].locator("option").all_inner_texts()]
-    disagree = next((k for k, o in enumerate(outfits) if o.endswith("| they disagree")), 2)  # the case
+    # the case: an outfit they disagree on, past the one the first move opens (the menu's kinds take turns)
+    disagree = next((k for k, o in enumerate(outfits) if k > 1 and o.endswith("| they disagree")), 2)
     moves = [("outfit", {"index": 1}), ("edit item", {"index": 1}), ("colour", None), ("swap for", {"index": 2}),
              ("colour", None), ("edit item", {"index": 0}), ("outfit", {"index": disagree})]
     for step, (name, option) in enumerate(moves):
