@@ -399,9 +399,9 @@ def test_the_explanation_explorer_draws_and_judges_what_its_menus_name(browser, 
 
 
 def test_the_metric_picker_ranks_by_the_weights_its_sliders_show(browser, lab):
-    """Chapter 07's metric picker in JupyterLab: the sentence names the weights the sliders show, each move
-    redraws; every weight at 0 is said in one line with no figure, never a traceback, and one weight back at 1
-    brings the ranking back under that metric alone."""
+    """Chapter 07's metric picker in JupyterLab: the sentence names the weights and the tie threshold the sliders
+    show, each move redraws; every weight at 0 is said in one line with no figure, never a traceback, and one
+    weight back at 1 brings the ranking back under that metric alone."""
     lab, log = lab
     name = "07_which_explainer"
     nb = explorer_slice(nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4))
@@ -413,7 +413,8 @@ def test_the_metric_picker_ranks_by_the_weights_its_sliders_show(browser, lab):
     out, sliders = box.locator(".widget-output").first, box.locator(".widget-slider")
     page.wait_for_function("el => el.querySelector('img') !== null", arg=out.element_handle(), timeout=60_000)
     labels = [plain(sliders.nth(k).locator("label").inner_text()).strip() for k in range(sliders.count())]
-    assert labels[0] == "item top-1" and "faithfulness correlation" in labels and len(labels) == 7, labels
+    assert labels[0] == "item top-1" and labels[-1] == "ties within (SE)" and len(labels) == 8, labels
+    labels = labels[:-1]  # the weights; the last slider is the tie threshold
 
     def weights() -> list:
         return [int(sliders.nth(k).locator(".widget-readout").inner_text()) for k in range(len(labels))]
@@ -441,6 +442,8 @@ def test_the_metric_picker_ranks_by_the_weights_its_sliders_show(browser, lab):
     assert weights() == [0] * 7 and "Give at least one metric a weight above 0" in said, said
     said = move(labels.index("faithfulness correlation"), "ArrowRight")  # faithfulness correlation alone
     assert "Weighed: faithfulness correlation ×1. By mean rank: 1st " in said, said
+    said = move(len(labels), "ArrowLeft")  # the tie threshold one step down
+    assert "Ties: gaps within 1.5 standard errors. Weighed: faithfulness correlation ×1." in said, said
     loaded(page, out)
     page.screenshot(path=str(SHOTS / "lab-07-metric-picker.png"), full_page=False)
     errors = page.locator('[data-mime-type="application/vnd.jupyter.error"]')
@@ -511,9 +514,10 @@ def test_the_voila_app_redraws(browser, tmp_path):
             options = [plain(o).strip() for o in menus.nth(k).locator("option").all_inner_texts()]
             assert not [o for o in options if re.fullmatch(r"[-\u2212]?\d+", o)], options[:5]
         assert "(keep the item)" in menus.nth(3).locator("option").all_inner_texts()[0].replace("\xa0", " ")
-        # the next outfit: a new explanation, the Grad-CAM maps still there, and the pair matrix's absence said
+        # another outfit: a new explanation, the Grad-CAM maps still there, and the pair matrix's absence said (the
+        # third entry: the menu's kinds take turns, and the second is the miss the next step picks)
         before = out.inner_html()
-        menus.first.select_option(index=1)
+        menus.first.select_option(index=2)
         said = redrawn(page, out, before, "No pair matrix")
         assert out.locator("img").count() == 2  # the explanation and the Grad-CAM maps (pairs are off)
         page.screenshot(path=str(SHOTS / "voila-next.png"), full_page=True)
