@@ -1,8 +1,8 @@
 """Chapter 07's metric picker: weigh the metrics, and the methods re-rank by their mean tied rank.
 
 :func:`weights_view` is the plain view (ranks and weights in, a figure and sentences out);
-:func:`metric_picker` wraps it in one slider per metric. Nothing is re-computed: the ranks are the
-chapter's :func:`xfashion.evaluate.ranking.tied_ranks`, so a redraw only draws.
+:func:`metric_picker` wraps it in one slider per metric and one for the tie threshold of
+:func:`xfashion.evaluate.ranking.tied_ranks`, recomputed from the run's cases at each redraw (hundredths of a second).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 from IPython.display import display
 
 from ..evaluate.metrics import method_name, metric_name
-from ..evaluate.ranking import weighted_ranks
+from ..evaluate.ranking import tied_ranks, weighted_ranks
 from . import style
 from .widgets import Explorer, say
 
@@ -45,9 +45,10 @@ def hint(ranks: pd.DataFrame, families: dict) -> str:
             "metrics you weighed, not about the explainers alone.")
 
 
-def weights_view(ranks: pd.DataFrame, weights: dict, ax=None):
+def weights_view(ranks: pd.DataFrame, weights: dict, ax=None, k: float = 2.0):
     """Bars: each method's mean tied rank over the weighted metrics (shorter is better); ticks: its rank under each
-    weighted metric. Returns ``(fig, sentence)``; ``fig`` is None when no weight is above 0."""
+    weighted metric (``k``: the tie threshold the ranks were made with, for the axis). Returns ``(fig, sentence)``;
+    ``fig`` is None when no weight is above 0."""
     if not any(w > 0 for w in weights.values()):
         return None, "Give at least one metric a weight above 0: with every weight at 0 there is nothing to rank by."
     table = weighted_ranks(ranks, weights)
@@ -66,7 +67,7 @@ def weights_view(ranks: pd.DataFrame, weights: dict, ax=None):
     ax.set_xlim(0, len(ranks) + 1.5)
     ax.set_xticks(range(1, len(ranks) + 1))
     ax.tick_params(labelsize=style.MIN_FONT)
-    ax.set_xlabel("rank (1 = best; within 2 SE: tied)", fontsize=style.MIN_FONT)
+    ax.set_xlabel(f"rank (1 = best; within {k:g} SE: tied)", fontsize=style.MIN_FONT)
     ax.set_title("Methods by their mean rank over the weighted metrics", fontsize=style.MIN_FONT + 1)
     fig.legend(fontsize=style.MIN_FONT, loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axis
@@ -77,23 +78,27 @@ def weights_view(ranks: pd.DataFrame, weights: dict, ax=None):
     return fig, said
 
 
-def metric_picker(ranks: pd.DataFrame, families: dict, top: int = 3):
-    """ipywidgets: one weight (0 to ``top``) per metric of ``ranks``; the methods re-rank by :func:`weights_view`.
+def metric_picker(scores: pd.DataFrame, per_case: pd.DataFrame, families: dict, top: int = 3):
+    """ipywidgets: one weight (0 to ``top``) per metric of ``scores`` and the tie threshold; the methods re-rank by
+    :func:`weights_view` over :func:`xfashion.evaluate.ranking.tied_ranks` at that threshold.
 
-    ``ranks``: :func:`xfashion.evaluate.ranking.tied_ranks`; ``families``: each metric's family (the hint
-    leaves randomisation aside).
+    ``scores``: methods x metrics means; ``per_case``: the run's cases (their standard errors); ``families``: each
+    metric's family (the hint leaves randomisation aside).
     """
-    said = hint(ranks, families)
-
-    def view(**weights):
-        say(said)
-        fig, sentence = weights_view(ranks, weights)
-        say(sentence)
+    def view(**weights):  # the weights' sliders, then the threshold's: the order they are shown in
+        ties = weights.pop("ties")
+        ranks = tied_ranks(scores, per_case, k=ties)  # a few hundredths of a second: the SEs are one table
+        say(hint(ranks, families))
+        fig, sentence = weights_view(ranks, weights, k=ties)
+        say(f"Ties: gaps within {ties:g} standard errors" + (" (none: every gap counts)" if ties == 0 else "") + ". "
+            + sentence)
         if fig is not None:
             display(fig)
             plt.close(fig)  # drawn once, by display
 
-    sliders = {n: widgets.IntSlider(min=0, max=top, value=1, description=metric_name(n),
-                                    style={"description_width": "190px"}, layout=widgets.Layout(width="460px"))
-               for n in ranks.columns}
-    return Explorer(view, **sliders)
+    look = {"style": {"description_width": "190px"}, "layout": widgets.Layout(width="460px")}
+    sliders = {n: widgets.IntSlider(min=0, max=top, value=1, description=metric_name(n), **look)
+               for n in scores.columns}
+    ties = widgets.FloatSlider(min=0, max=3, step=0.5, value=2.0, readout_format=".1f",
+                               description="ties within (SE)", **look)
+    return Explorer(view, **sliders, ties=ties)
