@@ -425,6 +425,7 @@ def test_the_metric_picker_ranks_by_the_weights_its_sliders_show(browser, lab):
         handle.focus()
         handle.press(key)
         page.wait_for_function("([el, old, fig]) => el.innerHTML !== old && el.innerText.includes('Try') && "
+                               "(el.innerText.includes('Weighed') || el.innerText.includes('Give at least')) && "
                                "(el.querySelector('img') !== null) === fig",
                                arg=[out.element_handle(), before, figure], timeout=60_000)
         return plain(out.inner_text())
