@@ -75,6 +75,9 @@ def test_weighted_ranks_average_the_weighted_metrics_and_a_missing_rank_is_left_
     fig, said = weights_view(ranks, {"pair_top1": 1, "item_top1": 0, "faithfulness_correlation": 0})
     assert said == ("Weighed: item-feature top-1 ×1. By mean rank: 1st feature ablation, 2nd IFIV, 3rd random. "
                     "Grad-CAM has no rank under item-feature top-1: left out.")
+    assert fig.axes[0].get_xlabel() == "rank (1 = best; within 2 SE: tied)"  # the threshold the ranks were made with
+    narrow = weights_view(ranks, {"item_top1": 1}, k=1.5)[0]
+    assert narrow.axes[0].get_xlabel() == "rank (1 = best; within 1.5 SE: tied)"
     assert weights_view(ranks, {"item_top1": 0}) == (None, "Give at least one metric a weight above 0: with every "
                                                      "weight at 0 there is nothing to rank by.")
     families = {"item_top1": "swap test", "pair_top1": "swap test", "faithfulness_correlation": "faithfulness"}

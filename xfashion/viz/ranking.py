@@ -57,11 +57,11 @@ def weights_view(ranks: pd.DataFrame, weights: dict, ax=None, k: float = 2.0):
     fig, ax = (plt.subplots(figsize=(7.5, 0.32 * len(shown) + 1.6)) if ax is None else (ax.figure, ax))
     y = np.arange(len(shown))
     ax.barh(y, shown["mean rank"], color=style.CATEGORICAL[3], alpha=0.35, height=0.7, label="weighted mean rank")
-    for k, m in enumerate(shown.index):
+    for row, m in enumerate(shown.index):
         own = ranks.loc[m, used].dropna()
-        ax.plot(own, [k] * len(own), "|", color="black", ms=11, mew=1.5,
-                label="rank under one metric" if k == 0 else None)
-        ax.text(len(ranks) + 0.6, k, _places(shown.loc[m, "place"]), va="center", fontsize=style.MIN_FONT)
+        ax.plot(own, [row] * len(own), "|", color="black", ms=11, mew=1.5,
+                label="rank under one metric" if row == 0 else None)
+        ax.text(len(ranks) + 0.6, row, _places(shown.loc[m, "place"]), va="center", fontsize=style.MIN_FONT)
     ax.set_yticks(y, [method_name(m) for m in shown.index], fontsize=style.MIN_FONT)
     ax.invert_yaxis()
     ax.set_xlim(0, len(ranks) + 1.5)
