@@ -225,7 +225,8 @@ def _table(wb):
                                                      "methods are ['ifiv'] (write a method's full name"),
     (lambda wb: _bad_cases(wb, max_cases={"ifiv": 0}), "max_cases['ifiv'] must be a positive integer; got 0."),
     (lambda wb: wb.batch([0, -1]), "Outfit indices count from 0; got -1. For the last test outfit pass "),
-    (lambda wb: wb.scorer(0, {"activaton": "relu"}), "Unknown design option 'activaton'; a design sets activation, "),
+    (lambda wb: wb.scorer(0, {"activaton": "relu"}),
+     "Unknown design option 'activaton'; a design sets any of kind, hidden, "),
     (lambda wb: _bad_cases(wb, max_cases=[3]), "max_cases maps a method to its cap on cases, e.g. {'pixel_ig': 24}"),
 ])
 def test_careless_calls_of_the_evaluation_get_a_message_naming_the_argument(wb_small, call, message):

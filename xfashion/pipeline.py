@@ -1,6 +1,7 @@
 """The stages wired together with caching, shared by the CLI and the notebooks."""
 from __future__ import annotations
 
+import inspect
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -206,7 +207,7 @@ class Workbench:
         ``kind``): shipped or cached like the book's, trained once otherwise."""
         unknown = sorted(set(design or {}) - set(DESIGN_OPTIONS))
         if unknown:
-            raise ValueError(f"Unknown design option {unknown[0]!r}; a design sets {', '.join(DESIGN_OPTIONS)}, "
+            raise ValueError(f"Unknown design option {unknown[0]!r}; a design sets any of {', '.join(DESIGN_OPTIONS)}, "
                              "e.g. {'activation': 'relu'}.")
         return train_scorer(self.catalog, self.splits, self.feats, seed=seed, pretrained=self.pretrained,
                             progress=False, **(design or {})).model
@@ -216,8 +217,9 @@ class Workbench:
         return {"means": self.means, "extractor": self.feats.extractor, "baselines_sample": self.references}
 
 
-# the options a scorer design may change (train_scorer's keyword arguments that describe the model)
-DESIGN_OPTIONS = ("activation", "label_smoothing", "kind")
+# the options a scorer design may change: train_scorer's keyword arguments, less those the workbench sets
+DESIGN_OPTIONS = tuple(p for p in inspect.signature(train_scorer).parameters
+                       if p not in ("catalog", "splits", "feats", "seed", "pretrained", "progress"))
 
 
 def workbench(seed: int = 0, progress: bool = True, pretrained: bool | None = None,
