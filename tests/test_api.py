@@ -104,10 +104,10 @@ def test_metrics_declare_a_direction_and_arrows_appear_only_when_formatted():
                                   ["color", "shape_texture"], forward_passes=1, backward_passes=1, seconds=0.01)
     table = xf.evaluate.cost_table({"hand": attr})
     assert list(table.columns) == ["forward_passes", "backward_passes", "ms_per_outfit"]
-    columns = ["item_top1 (unambiguous)", "ms_per_outfit", "cases", "pair_top1_sd"]
+    columns = ["item_top1 (unambiguous)", "ms_per_outfit", "cases", "cell_top1_sd"]
     shown = xf.evaluate.format_table(pd.DataFrame(columns=columns))
     # a spread is not a score: "_sd" columns keep their plain name
-    assert list(shown.columns) == ["item_top1 ↑ (unambiguous)", "ms_per_outfit ↓", "cases", "pair_top1_sd"]
+    assert list(shown.columns) == ["item_top1 ↑ (unambiguous)", "ms_per_outfit ↓", "cases", "cell_top1_sd"]
 
 
 def test_outside_a_clone_the_cache_goes_home_and_missing_notebooks_say_so(monkeypatch, tmp_path):

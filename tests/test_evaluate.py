@@ -128,16 +128,16 @@ def test_case_table_rows_match_the_oracle_and_the_method(wb_eval):
         blame = xf.outfits.outfit_blame(wb_eval.catalog, test.outfit(i))
         row = table.loc[i]
         assert row.culprit_item == int(attr.culprit_item()[k])
-        assert row.pair_item == int(item[k]) and row.pair_group == attr.groups[int(group[k])]
-        assert row.pair_hit == (blame[int(item[k]), int(group[k])] > 0)
+        assert row.cell_item == int(item[k]) and row.cell_group == attr.groups[int(group[k])]
+        assert row.cell_hit == (blame[int(item[k]), int(group[k])] > 0)
         assert row.item_hit == (blame[int(attr.culprit_item()[k])].sum() > 0)
         assert row.rules == ", ".join(sorted({v.rule for v in xf.outfits.outfit_violations(wb_eval.catalog,
                                                                                           test.outfit(i))}))
     assert xf.evaluate.pick_case(table, "n_rules >= 1") == bad[0]
     # IFIV's lowest (item, group) is blamed by the oracle in some of these outfits, not all: the pick is the first hit
-    hit = table.pair_hit.to_numpy(dtype=bool)
+    hit = table.cell_hit.to_numpy(dtype=bool)
     assert 0 < hit.sum() < len(table)
-    assert xf.evaluate.pick_case(table, "pair_hit") == bad[hit][0] and xf.evaluate.pick_case(table, "~pair_hit") == \
+    assert xf.evaluate.pick_case(table, "cell_hit") == bad[hit][0] and xf.evaluate.pick_case(table, "~cell_hit") == \
         bad[~hit][0]
 
 
@@ -159,8 +159,8 @@ def test_detection_metrics_on_known_attributions():
     attr = xf.explain.Attribution(values, mask, "hand", ["color", "shape_texture"])
     scores = xf.evaluate.metrics.detection_scores(attr, [0, 0, 1], ["color", "shape_texture", "item"])
     np.testing.assert_allclose(scores.item_top1, [1.0, 0.0, 0.5])
-    np.testing.assert_allclose(scores.pair_top1.iloc[:2], [1.0, 0.0])
-    assert np.isnan(scores.pair_top1.iloc[2])  # no pair answer for item swaps
+    np.testing.assert_allclose(scores.cell_top1.iloc[:2], [1.0, 0.0])
+    assert np.isnan(scores.cell_top1.iloc[2])  # no pair answer for item swaps
     # case 1: the swapped item 0 (value 2.0) ranks third of three; case 2: tie of two -> rank 1.5
     np.testing.assert_allclose(scores.mrr, [1.0, 1 / 3, 1 / 1.5])
 
@@ -230,7 +230,7 @@ def test_the_design_study_chooses_by_validation_auc_and_tables_every_method_and_
     assert table.attrs["best"] == table["auc"].idxmax() and table.attrs["criterion"] == "validation auc"
     long = table.attrs["scores"]
     assert set(long.index) == {(d, m) for d in designs for m in ("ifiv", "random")}
-    for metric in ("item_top1", "pair_top1", "faithfulness_correlation", "pixel_flipping", "mprt", "sparseness"):
+    for metric in ("item_top1", "cell_top1", "faithfulness_correlation", "pixel_flipping", "mprt", "sparseness"):
         assert metric in long and long[metric].notna().all(), metric
     grid = xf.evaluate.design_table(table, "faithfulness_correlation")
     assert list(grid.index) == ["ReLU", "additive"] and list(grid.columns) == ["ifiv", "random"]
@@ -249,7 +249,7 @@ def test_cli_evaluate_and_bench_json(capsys, tmp_path):
     assert set(out["methods"]) == {"ifiv", "feature_ablation", "oracle"}
     assert out["methods"]["oracle"]["item_top1"] == 1.0
     ifiv = out["methods"]["ifiv"]
-    for key in ("item_top1", "pair_top1", "mrr", "item_top1_unambiguous", "pair_top1_unambiguous",
+    for key in ("item_top1", "cell_top1", "mrr", "item_top1_unambiguous", "cell_top1_unambiguous",
                 "item_top1_unambiguous_sd", "item_top1_lo", "ms_per_outfit"):
         assert key in ifiv
     # Quantus's metrics beside the swap test's, under the metric's own name, with the spread over seeds
@@ -338,9 +338,9 @@ def test_hit_rates_give_each_method_its_own_chance_level(wb_eval):
     # pixel IG's declared cap, in small-data mode at most `capped_cases`, spread over every swap kind, not the first
     assert len(ifiv) > xf.utils.size("capped_cases") == len(pixel) and set(pixel.kind) == set(ifiv.kind)
     assert rates.loc["ifiv", "lo"] <= rates.loc["ifiv", "mean"] <= rates.loc["ifiv", "hi"]
-    cells = xf.evaluate.metrics.hit_rates(report, "pair_top1")
+    cells = xf.evaluate.metrics.hit_rates(report, "cell_top1")
     assert np.isnan(cells.loc["pixel_ig", "mean"]) and cells.loc["ifiv", "chance"] == pytest.approx(
-        report.random_expected["pair_top1"])
+        report.random_expected["cell_top1"])
 
 
 def test_metrics_compute_themselves_and_register_once():
@@ -350,7 +350,7 @@ def test_metrics_compute_themselves_and_register_once():
     values = torch.tensor([[[-1.0, 0.0], [0.5, 0.0], [0.0, 0.0]]])  # item 0 lowest, its colour cell lowest
     attr = xf.explain.Attribution(values, torch.ones(1, 3, dtype=torch.bool), "toy", ["color", "shape_texture"])
     cases = SimpleNamespace(position=np.array([0]), kind=np.array(["color"]))
-    assert [m.name for m in xm.metrics_of("swap test", per_case=True)][:3] == ["item_top1", "pair_top1", "mrr"]
+    assert [m.name for m in xm.metrics_of("swap test", per_case=True)][:3] == ["item_top1", "cell_top1", "mrr"]
     assert xm.METRICS["item_top1"](attr, cases).tolist() == [1.0] and xm.METRICS["mrr"](attr, cases).tolist() == [1.0]
     assert xm.family_scores("swap test", attr, cases).equals(xm.detection_scores(attr, [0], ["color"]))
     with pytest.raises(ValueError, match="'item_top1' is already registered"):
@@ -505,12 +505,12 @@ def test_opposed_pairs_are_disagreements_beyond_noise_under_both_metrics():
     from xfashion.evaluate.ranking import opposed_pairs
 
     per_case = pd.concat([_cases({"a": 0.9, "b": 0.3}),
-                          _cases({"a": 0.2, "b": 0.8}).rename(columns={"item_top1": "pair_top1"})], axis=1)
+                          _cases({"a": 0.2, "b": 0.8}).rename(columns={"item_top1": "cell_top1"})], axis=1)
     per_case = per_case.loc[:, ~per_case.columns.duplicated()]
-    scores = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "pair_top1": {"a": 0.2, "b": 0.8}})
+    scores = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "cell_top1": {"a": 0.2, "b": 0.8}})
     found = opposed_pairs(scores, per_case)
     assert len(found) == 1 and {found.iloc[0]["a"], found.iloc[0]["b"]} == {"a", "b"}
-    close = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "pair_top1": {"a": 0.5, "b": 0.5}})
+    close = pd.DataFrame({"item_top1": {"a": 0.9, "b": 0.3}, "cell_top1": {"a": 0.5, "b": 0.5}})
     assert len(opposed_pairs(close, per_case)) == 0  # a tie under one metric opposes nothing
 
 
@@ -521,7 +521,7 @@ def test_readable_spells_methods_and_metrics_one_way_with_the_metrics_direction(
 
     table = readable(pd.DataFrame({"item_top1 (all)": [0.5], "mprt": [0.4], "ms": [1.0]}, index=["ifiv"]))
     assert list(table.columns) == ["item top-1 ↑ (all)", "MPRT ↓", "ms"] and list(table.index) == ["IFIV"]
-    assert metric_name("pair_top1") == "item-feature top-1" and metric_name("faithfulness_correlation", arrow=True) \
+    assert metric_name("cell_top1") == "(item, group) top-1" and metric_name("faithfulness_correlation", arrow=True) \
         == "faithfulness correlation ↑"
 
 

@@ -422,7 +422,7 @@ def test_chance_hits_are_the_shares_a_uniformly_random_culprit_is_blamed_on():
     blame[1, 2, 1] = 1.0  # outfit 1: 4 items, one blamed in shape-texture
     got = chance_hits(blame, [3, 4])
     assert got["item_hit"] == pytest.approx((2 / 3 + 1 / 4) / 2)
-    assert got["pair_hit"] == pytest.approx((2 / 6 + 1 / 8) / 2)
+    assert got["cell_hit"] == pytest.approx((2 / 6 + 1 / 8) / 2)
     with pytest.raises(ValueError, match="one size per outfit"):
         chance_hits(blame, [3])
 

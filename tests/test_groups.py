@@ -43,10 +43,10 @@ def test_a_third_group_runs_end_to_end(mini, catalog, splits, tmp_path, monkeypa
                                     sanity_cases=5, progress=False, use_cache=False)
     assert report.first.blame.shape[-1] == 3 and report.first.groups == groups.names
     assert set(report.per_case.method) == {"ifiv", "feature_ablation", "random", "oracle"}
-    # pair top-1 is defined for the colour and shape swaps, over 3 groups per item
+    # (item, group) top-1 is defined for the colour and shape swaps, over 3 groups per item
     color = report.per_case[(report.per_case.method == "random") & (report.per_case.kind == SWAP_KINDS[0])]
-    assert color.pair_top1.notna().all()
-    assert report.random_expected["pair_top1"] < report.random_expected["item_top1"] / 2
+    assert color.cell_top1.notna().all()
+    assert report.random_expected["cell_top1"] < report.random_expected["item_top1"] / 2
 
 
 def test_a_group_without_an_encoder_is_refused(mini):

@@ -67,7 +67,7 @@ CELLS = [
     "                                        progress=False)\n"
     "per = report.per_case[report.per_case.method == 'ifiv']\n"
     "assert set(per.kind) == {'color', 'shape_texture', 'lightness', 'item'}, set(per.kind)\n"
-    "assert per[per.kind == 'lightness'].pair_top1.notna().all()\n"
+    "assert per[per.kind == 'lightness'].cell_top1.notna().all()\n"
     "pair = pairs.run_pair_evaluation(wb3, ['second_order_ifiv'], seeds=(0,), progress=False)\n"
     "assert pair.n_cases > 0 and wb3.model.groups.names == ['color', 'shape_texture', 'lightness']",
     # the key follows the compiled code: another body, another key

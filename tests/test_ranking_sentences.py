@@ -65,22 +65,22 @@ def test_weighted_ranks_average_the_weighted_metrics_and_a_missing_rank_is_left_
     from xfashion.viz.ranking import hint, weights_view
 
     ranks = pd.DataFrame({"item_top1": {"ifiv": 1, "feature_ablation": 1, "grad_cam": 3, "random": 4},
-                          "pair_top1": {"ifiv": 2, "feature_ablation": 1, "grad_cam": None, "random": 3},
+                          "cell_top1": {"ifiv": 2, "feature_ablation": 1, "grad_cam": None, "random": 3},
                           "faithfulness_correlation": {"ifiv": 3, "feature_ablation": 1, "grad_cam": 2, "random": 4}})
-    equal = ranking.weighted_ranks(ranks, {"item_top1": 1, "pair_top1": 1, "faithfulness_correlation": 1})
+    equal = ranking.weighted_ranks(ranks, {"item_top1": 1, "cell_top1": 1, "faithfulness_correlation": 1})
     assert equal["mean rank"].round(4).to_dict() == {"feature_ablation": 1.0, "ifiv": 2.0, "grad_cam": 2.5,
                                                      "random": 3.6667}
     heavy = ranking.weighted_ranks(ranks, {"item_top1": 3, "faithfulness_correlation": 1})  # (3 * 1 + 3) / 4 = 1.5
     assert heavy.loc["ifiv", "mean rank"] == 1.5 and heavy.loc["feature_ablation", "place"] == 1
-    fig, said = weights_view(ranks, {"pair_top1": 1, "item_top1": 0, "faithfulness_correlation": 0})
-    assert said == ("Weighed: item-feature top-1 ×1. By mean rank: 1st feature ablation, 2nd IFIV, 3rd random. "
-                    "Grad-CAM has no rank under item-feature top-1: left out.")
+    fig, said = weights_view(ranks, {"cell_top1": 1, "item_top1": 0, "faithfulness_correlation": 0})
+    assert said == ("Weighed: (item, group) top-1 ×1. By mean rank: 1st feature ablation, 2nd IFIV, 3rd random. "
+                    "Grad-CAM has no rank under (item, group) top-1: left out.")
     assert fig.axes[0].get_xlabel() == "rank (1 = best; within 2 SE: tied)"  # the threshold the ranks were made with
     narrow = weights_view(ranks, {"item_top1": 1}, k=1.5)[0]
     assert narrow.axes[0].get_xlabel() == "rank (1 = best; within 1.5 SE: tied)"
     assert weights_view(ranks, {"item_top1": 0}) == (None, "Give at least one metric a weight above 0: with every "
                                                      "weight at 0 there is nothing to rank by.")
-    families = {"item_top1": "swap test", "pair_top1": "swap test", "faithfulness_correlation": "faithfulness"}
+    families = {"item_top1": "swap test", "cell_top1": "swap test", "faithfulness_correlation": "faithfulness"}
     assert "You should see IFIV move most: 1st by item top-1, 3rd by faithfulness correlation" in hint(ranks, families)
     try:
         ranking.weighted_ranks(ranks, {"item_top1": -1})

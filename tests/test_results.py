@@ -7,7 +7,7 @@ from xfashion.results import data_seed_tours, table
 
 
 def record(**extra) -> dict:
-    swap = {m: {k: 0.5 for k in ("item_top1", "item_top1_sd", "pair_top1", "pair_top1_sd", "faithfulness_correlation",
+    swap = {m: {k: 0.5 for k in ("item_top1", "item_top1_sd", "cell_top1", "cell_top1_sd", "faithfulness_correlation",
                                  "faithfulness_correlation_sd", "pixel_flipping", "pixel_flipping_sd")}
             for m in ("ifiv", "feature_ablation", "random")}
     pairs = {m: [0.5, 0.01] for m in ("pair_removal", "shapley_interaction", "second_order_ifiv",

@@ -126,8 +126,8 @@ def cmd_explain(args) -> tuple:
                "logit": logit, "probability": 1 / (1 + 2.718281828459045 ** (-logit)),
                "oracle": {"good": not found, "violations": [{"rule": v.rule, "group": v.group, "items": list(v.items)}
                                                             for v in found]},
-               "items": rows, "culprit": {"item": int(attr.culprit_item()[0]), "pair_item": item,
-                                          "pair_group": attr.groups[group]},
+               "items": rows, "culprit": {"item": int(attr.culprit_item()[0]), "cell_item": item,
+                                          "cell_group": attr.groups[group]},
                "item_level": attr.item_level, "forward_passes": attr.forward_passes,
                "backward_passes": attr.backward_passes, "ms": round(attr.seconds * 1000, 2)}
     lines = [f"outfit {args.outfit} ({args.split}): logit {logit:+.3f}, p(good) {summary['probability']:.3f}; oracle: "

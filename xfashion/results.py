@@ -59,7 +59,7 @@ def collect(seed: int = 0, progress: bool = False, tour_json: str | Path | None 
     sm = report.summary
 
     def swap(method):
-        keys = ("item_top1", "pair_top1", "faithfulness_correlation", "pixel_flipping")
+        keys = ("item_top1", "cell_top1", "faithfulness_correlation", "pixel_flipping")
         return {f"{k}{sd}": round(float(sm.loc[method, k + sd]), 3) for k in keys for sd in ("", "_sd")}
     bench = benchmark(wb)
     others = [s for s in data_seed_tours() if s != seed]  # chapter 06 on other data seeds, where their tours ran
@@ -200,9 +200,9 @@ def table(r: dict) -> str:
         ("repair from IFIV's culprit",
          f"{100 * r['repair']['ifiv']:.0f}% of bad outfits fixed (random culprit {100 * r['repair']['random']:.0f}%)"),
         (f"swap test, controlled: {w['n_cases']} cases, scorer seeds {w['seeds']}",
-         "item / item-feature top-1 ↑: " + "; ".join(
-             f"{name} {w[m]['item_top1']:.3f} ± {w[m]['item_top1_sd']:.3f} / {w[m]['pair_top1']:.3f} ± "
-             f"{w[m]['pair_top1_sd']:.3f}" for m, name in NAMES)),
+         "item / (item, group) top-1 ↑: " + "; ".join(
+             f"{name} {w[m]['item_top1']:.3f} ± {w[m]['item_top1_sd']:.3f} / {w[m]['cell_top1']:.3f} ± "
+             f"{w[m]['cell_top1_sd']:.3f}" for m, name in NAMES)),
         (f"Quantus at the (item, group) level, on {w['quantus_cases']} of those cases per seed",
          "faithfulness correlation ↑ / pixel-flipping area ↓: " + "; ".join(
              f"{name} {w[m]['faithfulness_correlation']:.2f} ± {w[m]['faithfulness_correlation_sd']:.2f} / "

@@ -118,15 +118,15 @@ def oracle_blame_tensor(catalog, outfits, index, groups=GROUPS, rules: StylistRu
 def oracle_agreement(attributions: dict, blame: torch.Tensor) -> pd.DataFrame:
     """How often each method's culprit is one the oracle blames (bad outfits only).
 
-    ``item hit``: the culprit item carries oracle blame; ``pair hit``: the lowest (item, group)
+    ``item hit``: the culprit item carries oracle blame; ``cell hit``: the lowest (item, group)
     carries blame in that group (not defined for item-level methods).
     """
     check_attributions(attributions, "oracle_agreement")
     rows = {}
     for name, a in attributions.items():
-        item_hit, pair_hit = hits(a, blame)
+        item_hit, cell_hit = hits(a, blame)
         rows[name] = {"item_hit": float(item_hit.float().mean()),
-                      "pair_hit": np.nan if a.item_level else float(pair_hit.float().mean())}
+                      "cell_hit": np.nan if a.item_level else float(cell_hit.float().mean())}
     return pd.DataFrame(rows).T.round(3)
 
 
@@ -134,8 +134,8 @@ def hits(attribution: Attribution, blame: torch.Tensor) -> tuple:
     """Per outfit: is the culprit item blamed by the oracle, and is the lowest (item, group) pair blamed in
     that group? Two BoolTensors (B,); ``blame`` is the oracle's (B, N, G) blame tensor."""
     ar = torch.arange(len(blame))
-    pair_item, pair_group = attribution.culprit()
-    return (blame.sum(-1)[ar, attribution.culprit_item()] > 0), (blame[ar, pair_item, pair_group] > 0)
+    cell_item, cell_group = attribution.culprit()
+    return (blame.sum(-1)[ar, attribution.culprit_item()] > 0), (blame[ar, cell_item, cell_group] > 0)
 
 
 def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: StylistRules = DEFAULT_RULES,
@@ -143,13 +143,13 @@ def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: Styl
     """One row per outfit: score, the rules it breaks, and whether ``method``'s culprit is one the oracle blames.
 
     Used to choose examples by a stated rule instead of by index, e.g.
-    ``case_table(wb, bad).query("n_rules == 1 and pair_hit").index[0]``.
+    ``case_table(wb, bad).query("n_rules == 1 and cell_hit").index[0]``.
 
     Returns
     -------
     DataFrame indexed by outfit index, columns ``logit``, ``rules`` (comma-separated), ``n_rules``,
-    ``culprit_item`` (lowest summed influence), ``pair_item`` and ``pair_group`` (the lowest
-    (item, group) pair), ``item_hit``, ``pair_hit`` (missing for item-level methods).
+    ``culprit_item`` (lowest summed influence), ``cell_item`` and ``cell_group`` (the lowest
+    (item, group) pair), ``item_hit``, ``cell_hit`` (missing for item-level methods).
     """
     index = np.atleast_1d(index)
     outfits = wb.splits[split]
@@ -158,21 +158,21 @@ def case_table(wb, index, method: str = "ifiv", split: str = "test", rules: Styl
     with torch.no_grad():
         logit = wb.model(batch.features, batch.slot, batch.mask).numpy()
     blame = oracle_blame_tensor(wb.catalog, outfits, index, attr.groups, rules)
-    pair_item, pair_group = attr.culprit()
-    item_hit, pair_hit = hits(attr, blame)
+    cell_item, cell_group = attr.culprit()
+    item_hit, cell_hit = hits(attr, blame)
     broken = [sorted({v.rule for v in outfit_violations(wb.catalog, outfits.outfit(i), rules=rules)}) for i in index]
-    pair_hit = pd.array(pair_hit.numpy(), dtype="boolean")
+    cell_hit = pd.array(cell_hit.numpy(), dtype="boolean")
     if attr.item_level:  # an item-level method's value is split evenly over groups: it names no group
-        pair_hit[:] = pd.NA
+        cell_hit[:] = pd.NA
     return pd.DataFrame({
         "logit": logit,
         "rules": [", ".join(b) for b in broken],
         "n_rules": [len(b) for b in broken],
         "culprit_item": attr.culprit_item().numpy(),
-        "pair_item": pair_item.numpy(),
-        "pair_group": ["(item level)" if attr.item_level else attr.groups[g] for g in pair_group],
+        "cell_item": cell_item.numpy(),
+        "cell_group": ["(item level)" if attr.item_level else attr.groups[g] for g in cell_group],
         "item_hit": item_hit.numpy(),
-        "pair_hit": pair_hit,
+        "cell_hit": cell_hit,
     }, index=pd.Index(index, name="outfit"))
 
 
@@ -183,7 +183,7 @@ def pick_case(table: pd.DataFrame, rule: str) -> int:
     for the rule to find anything); on full data that is an error naming the rule.
     """
     if not isinstance(rule, str):
-        raise ValueError(f"pick_case's rule is a query string, e.g. 'n_rules == 1 and pair_hit'; got {rule!r}.")
+        raise ValueError(f"pick_case's rule is a query string, e.g. 'n_rules == 1 and cell_hit'; got {rule!r}.")
     try:
         found = table.query(rule)
     except (NameError, SyntaxError) as e:  # pandas says "name 'x' is not defined" without naming the table

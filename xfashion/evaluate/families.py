@@ -112,13 +112,13 @@ class FamilyHits:
         return (self.rate(method, family) - c) / np.sqrt(c * (1 - c) / n)
 
     def table(self, least: int = 10) -> pd.DataFrame:
-        """Item and pair hit rates per method and family (families with at least ``least`` outfits), and chance."""
+        """Item and cell hit rates per method and family (families with at least ``least`` outfits), and chance."""
         out = {}
         for f in ("all", *FAMILIES):
             rows = self.rows(f)
             if len(rows) >= least:
-                part = pd.DataFrame({"item_hit": self.item.iloc[rows].mean(), "pair_hit": self.pair.iloc[rows].mean()})
-                part.loc["chance (random culprit)"] = [self.chance[f]["item_hit"], self.chance[f]["pair_hit"]]
+                part = pd.DataFrame({"item_hit": self.item.iloc[rows].mean(), "cell_hit": self.pair.iloc[rows].mean()})
+                part.loc["chance (random culprit)"] = [self.chance[f]["item_hit"], self.chance[f]["cell_hit"]]
                 out[f"{f} ({len(rows)})"] = part
         return pd.concat(out, axis=1).round(2)
 

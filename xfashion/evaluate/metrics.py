@@ -151,7 +151,7 @@ class ItemMRR(CaseMetric):
 
 
 @dataclass(frozen=True)
-class PairTop1(CaseMetric):
+class CellTop1(CaseMetric):
     """1 when the swapped (item, group) cell is the lowest; NaN where the swap names no group (``item``
     swaps, a group the method does not score) and for methods that score items only."""
 
@@ -210,7 +210,7 @@ class ClashMRR(CaseMetric):
 for _metric in [
     ItemTop1("item_top1", "higher", "the swapped item has the lowest item value (ties share the credit)",
              "swap test", "item"),
-    PairTop1("pair_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test",
+    CellTop1("cell_top1", "higher", "the swapped (item, group) cell has the lowest value", "swap test",
              "item_feature"),
     ItemMRR("mrr", "higher", "mean reciprocal rank of the swapped item", "swap test", "item"),
     ClashTop1("clash_top1", "higher", "the faulted pair of items has the lowest pair value", "pair test", "pair"),
@@ -219,7 +219,7 @@ for _metric in [
     ClashMRR("clash_mrr", "higher", "mean reciprocal rank of the faulted pair", "pair test", "pair"),
     # declared only: computed by the code that measures them (agreement, cost, the scorer's metrics)
     Metric("item_hit", "higher", "the method's culprit item carries oracle blame", "agreement", "item"),
-    Metric("pair_hit", "higher", "the method's culprit (item, group) carries oracle blame", "agreement",
+    Metric("cell_hit", "higher", "the method's culprit (item, group) carries oracle blame", "agreement",
            "item_feature"),
     Metric("ms_per_outfit", "lower", "wall-clock milliseconds per outfit", "cost"),
     Metric("forward_passes", "lower", "forward passes per outfit (counted by hooks)", "cost"),
@@ -248,7 +248,7 @@ def family_scores(family: str, attr, cases, **context) -> pd.DataFrame:
     return pd.DataFrame({m.name: m(attr, cases, **context) for m in metrics_of(family, per_case=True)})
 
 
-_METRIC_WORDS = {"item_top1": "item top-1", "pair_top1": "item-feature top-1", "mrr": "MRR", "mprt": "MPRT",
+_METRIC_WORDS = {"item_top1": "item top-1", "cell_top1": "(item, group) top-1", "mrr": "MRR", "mprt": "MPRT",
                  "clash_top1": "clash top-1", "clash_mrr": "clash MRR"}  # the others: "_" as a space
 _METHOD_WORDS = {"ifiv": "IFIV", "grad_cam": "Grad-CAM", "pixel_ig": "pixel IG", "integrated_gradients": "IG",
                  "integrated_gradients_mean": "IG from the mean item", "exact_shapley": "exact Shapley",
@@ -313,7 +313,7 @@ def random_expected(cases: SwapCases) -> dict:
     harmonic = np.array([sum(1 / k for k in range(1, m + 1)) for m in n])
     pair = n[np.isin(cases.kind, list(cases.groups))] * len(cases.groups)
     return {"item_top1": float((1 / n).mean()), "mrr": float((harmonic / n).mean()),
-            "pair_top1": float((1 / pair).mean()) if len(pair) else float("nan")}
+            "cell_top1": float((1 / pair).mean()) if len(pair) else float("nan")}
 
 
 def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple:
@@ -393,8 +393,8 @@ def hit_rates(report, metric: str = "item_top1", methods=None) -> pd.DataFrame:
     Chance is computed per method because the capped methods see a subset of the cases, whose outfit sizes
     differ slightly; the pair metric counts only the swaps that name a group.
     """
-    if metric not in ("item_top1", "pair_top1", "mrr"):
-        raise ValueError(f"metric must be 'item_top1', 'pair_top1' or 'mrr'; got {metric!r}.")
+    if metric not in ("item_top1", "cell_top1", "mrr"):
+        raise ValueError(f"metric must be 'item_top1', 'cell_top1' or 'mrr'; got {metric!r}.")
     s, pc = report.summary, report.per_case
     methods = [m for m in (methods or s.index) if m in s.index]
     rows = {}
@@ -408,14 +408,14 @@ def hit_rates(report, metric: str = "item_top1", methods=None) -> pd.DataFrame:
 
 
 def chance_per_case(per_case: pd.DataFrame, metric: str, groups=("color", "shape_texture")) -> np.ndarray:
-    """Each case's chance of a hit by ``metric`` (``item_top1``, ``pair_top1`` or ``mrr``) under a uniformly
+    """Each case's chance of a hit by ``metric`` (``item_top1``, ``cell_top1`` or ``mrr``) under a uniformly
     random ranking of its items, or of its (item, group) cells; NaN where the metric does not score the case
-    (``pair_top1`` on a whole-item swap) or for another metric. ``per_case`` needs ``size`` and ``kind``."""
+    (``cell_top1`` on a whole-item swap) or for another metric. ``per_case`` needs ``size`` and ``kind``."""
     n = per_case["size"].to_numpy(dtype=float)
     if metric == "item_top1":
         return 1 / n
     if metric == "mrr":
         return np.array([sum(1 / k for k in range(1, int(x) + 1)) / x for x in n])
-    if metric == "pair_top1":
+    if metric == "cell_top1":
         return np.where(per_case["kind"].isin(list(groups)).to_numpy(), 1 / (n * len(groups)), np.nan)
     return np.full(len(n), np.nan)

@@ -341,7 +341,7 @@ def results_table(report: SwapReport) -> pd.DataFrame:
 
 
 def compare_reports(reports: dict, methods=None, subset: str = "") -> pd.DataFrame:
-    """Item and pair top-1 (mean ± sd over seeds) of several reports side by side, e.g. two protocols.
+    """Item and cell top-1 (mean ± sd over seeds) of several reports side by side, e.g. two protocols.
 
     ``subset`` is ``""`` (all kept cases) or ``"_unambiguous"``.
     """
@@ -349,7 +349,7 @@ def compare_reports(reports: dict, methods=None, subset: str = "") -> pd.DataFra
     for name, report in reports.items():
         s = report.summary
         keep = [m for m in (methods or s.index) if m in s.index]
-        for metric in ("item_top1", "pair_top1"):
+        for metric in ("item_top1", "cell_top1"):
             k = metric + subset
             cols[(name, metric)] = [f"{s.loc[m, k]:.3f} ± {s.loc[m, k + '_sd']:.3f}" if s.loc[m, k] == s.loc[m, k]
                                     else "n/a" for m in keep]

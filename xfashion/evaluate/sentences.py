@@ -161,7 +161,7 @@ def chance_hits(blame, sizes) -> dict:
     Returns
     -------
     dict
-        ``item_hit``: the mean over outfits of (blamed items / items); ``pair_hit``: the mean of
+        ``item_hit``: the mean over outfits of (blamed items / items); ``cell_hit``: the mean of
         (blamed (item, group) cells / cells). A random culprit hits at these rates in expectation.
     """
     blame = np.asarray(blame) > 0
@@ -171,4 +171,4 @@ def chance_hits(blame, sizes) -> dict:
                          f"{blame.shape} and {len(sizes)} sizes")
     items = blame.any(-1).sum(-1) / sizes
     cells = blame.sum((1, 2)) / (sizes * blame.shape[-1])
-    return {"item_hit": float(items.mean()), "pair_hit": float(cells.mean())}
+    return {"item_hit": float(items.mean()), "cell_hit": float(cells.mean())}

@@ -158,7 +158,7 @@ def compatibility_metrics(model, data: PolyvoreData, feats: PhotoFeatures, test:
 
 def swap_detection(model, cases, feats: PhotoFeatures,
                    methods=("ifiv", "integrated_gradients", "feature_ablation", "random")) -> pd.DataFrame:
-    """Methods x swap-test metrics (item_top1, pair_top1, mrr, ms_per_outfit) on ``cases``, rounded to 3 places.
+    """Methods x swap-test metrics (item_top1, cell_top1, mrr, ms_per_outfit) on ``cases``, rounded to 3 places.
 
     Empty when there is no case (see :func:`swap_note`).
     """

@@ -79,7 +79,7 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
     items = items[items >= 0]
     colors = catalog.color[items] if colors is None else np.asarray(colors)
     groups = attribution.groups
-    pair_item, pair_group = (int(x[b]) for x in attribution.culprit())
+    cell_item, cell_group = (int(x[b]) for x in attribution.culprit())
     culprit_item = int(attribution.culprit_item()[b])
     verdict = outfit_violations(catalog, items, colors)
     framed = (score < 0) if score is not None else bool(verdict)
@@ -90,9 +90,9 @@ def plot_explanation(catalog: Catalog, items, attribution, b: int = 0, colors=No
                                           culprit_item if framed else None, method_name(attribution.method), blamed,
                                           swapped)
     oracle = "good" if not verdict else "bad: " + ", ".join(sorted({rule_name(v.rule) for v in verdict}))
-    group = group_name(groups[pair_group])
+    group = group_name(groups[cell_group])
     lead = "culprit" if framed else "lowest"  # a good outfit has a lowest item and cell, no culprit
-    pair = "" if attribution.item_level else f"; {lead} (item, group): item {pair_item}'s {group}"
+    pair = "" if attribution.item_level else f"; {lead} (item, group): item {cell_item}'s {group}"
     fig.suptitle(prefix + (title or f"{method_name(attribution.method)}: {lead} item {culprit_item}{pair}\n"
                                     f"stylist: {oracle}"), fontsize=style.MIN_FONT + 1)
     fig.tight_layout()
