@@ -195,8 +195,8 @@ def table(r: dict) -> str:
          f"test AUC {s['pairwise_auc']:.3f}, FITB {s['pairwise_fitb_accuracy']:.3f}; no-interaction baseline AUC "
          f"{s['meanpool_auc']:.3f}, FITB {s['meanpool_fitb_accuracy']:.3f}"),
         (f"IFIV vs oracle, {o['n_bad']} bad test outfits",
-         f"culprit item blamed by the oracle {o['ifiv_item']:.2f}, (item, group) pair {o['ifiv_pair']:.2f} "
-         f"(random {o['random_item']:.2f} / {o['random_pair']:.2f})"),
+         f"culprit item blamed by the oracle {o['ifiv_item']:.2f}, (item, group) cell {o['ifiv_cell']:.2f} "
+         f"(random {o['random_item']:.2f} / {o['random_cell']:.2f})"),
         ("repair from IFIV's culprit",
          f"{100 * r['repair']['ifiv']:.0f}% of bad outfits fixed (random culprit {100 * r['repair']['random']:.0f}%)"),
         (f"swap test, controlled: {w['n_cases']} cases, scorer seeds {w['seeds']}",
