@@ -219,6 +219,11 @@ def test_score_distributions_clip_the_axis_to_the_bulk_and_say_how_many_lie_beyo
     beyond = int(ax[0].get_title().split(": ")[1].split()[0])
     assert 5 <= beyond <= 25 and "outfits beyond" in ax[0].get_title()
     assert ax[0].get_legend().get_title().get_text() == "stylist says"  # the chapters' word, not 'oracle'
+    # verdicts are categories: two colours of the category palette, never the sign colours
+    drawn = [matplotlib.colors.to_hex(h.get_edgecolor()) for h in ax[0].get_legend().legend_handles]
+    assert drawn == [matplotlib.colors.to_hex(c) for c in xf.viz.style.CATEGORICAL[:2]]
+    signs = {matplotlib.colors.to_hex(xf.viz.style.RAISES), matplotlib.colors.to_hex(xf.viz.style.LOWERS)}
+    assert not signs & set(drawn)
     fig, ax = xf.viz.plot_score_distributions({"model": logits}, labels, clip=0)
     assert ax[0].get_xlim()[0] < -170 and "beyond" not in ax[0].get_title()
 

@@ -391,7 +391,7 @@ def recolor_view(catalog: Catalog, extractor, item: int = 0, color: str = "red")
 
 # ----------------------------------------------------------------------------- scorer (chapter 03)
 def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
-    """Histograms of the outfit logit for good (blue) and bad (red) test outfits, one panel per model.
+    """Histograms of the outfit logit for good and bad test outfits (two category colours: red and blue mean a sign).
 
     The x axis spans each model's ``clip``-th to ``(100 - clip)``-th percentile of the logits, so a
     few extreme outfits do not squeeze the rest against one edge; the panel's title counts the
@@ -411,7 +411,7 @@ def plot_score_distributions(logits: dict, labels, ax=None, clip: float = 1.0):
         frame = pd.DataFrame({"logit": values[inside],  # the legend's title: the chapters' word for the oracle
                               "stylist says": np.where(np.asarray(labels) > 0, "good", "bad")[inside]})
         sns.histplot(data=frame, x="logit", hue="stylist says", bins=40, element="step", ax=a,
-                     hue_order=["good", "bad"], palette={"good": style.RAISES, "bad": style.LOWERS}, binrange=(lo, hi))
+                     hue_order=["good", "bad"], palette=style.category_colors(["good", "bad"]), binrange=(lo, hi))
         a.axvline(0, color="k", lw=0.8, ls="--")
         a.set_xlim(lo, hi)
         beyond = int((~inside).sum())
