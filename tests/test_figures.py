@@ -660,3 +660,32 @@ def test_the_leak_table_sends_a_grey_pixels_votes_to_teal_and_beige_by_their_cie
     refs = xf.ColorHistogram(600.0).refs  # grey is neutral; teal and beige lie on either side of it on b
     grey, teal, beige = (refs[-1, xf.COLOR_NAMES.index(c), 2] for c in ("grey", "teal", "beige"))
     assert teal < grey < beige
+
+
+def test_accuracy_vs_cost_sets_overlapping_markers_apart_along_time_only():
+    # chapter 07 on data seed 0: Grad-CAM and exact Shapley 0.05 decades and 0.004 apart, one marker on the other
+    ms = {"ifiv": 0.09, "grad_cam": 2.95, "exact_shapley": 3.3, "random": 0.025}
+    top = {"ifiv": 0.8, "grad_cam": 0.62, "exact_shapley": 0.616, "random": 0.288}
+    report = SimpleNamespace(per_case=pd.DataFrame({"method": list(top), "item_top1": list(top.values())}),
+                             cost=pd.DataFrame({"ms_per_outfit": list(ms.values())}, index=list(ms)),
+                             random_expected={"item_top1": 0.287})
+    fig, ax = xf.viz.plot_accuracy_vs_cost(report)
+    where = {m: ax.transData.transform(c.get_offsets()[0]) for m, c in zip(ms, ax.collections)}
+    apart = np.hypot(*(where["grad_cam"] - where["exact_shapley"]))
+    assert apart >= 10 * fig.dpi / 72 - 1e-6  # a marker's width and more: both visible
+    assert [c.get_offsets()[0][1] for c in ax.collections] == pytest.approx(list(top.values()))  # accuracy: exact
+    assert ax.collections[0].get_offsets()[0][0] == pytest.approx(0.09)  # a free marker stays where it was
+    plt.close(fig)
+
+
+def test_the_margin_figure_keeps_its_legend_inside_the_books_column():
+    rng = np.random.default_rng(0)
+    methods = ["ifiv", "feature_ablation", "integrated_gradients", "random"]
+    per_case = pd.concat([pd.DataFrame({"method": m, "drop": rng.gamma(2, 3, 200), "size": rng.integers(3, 6, 200),
+                                        "item_top1": (rng.random(200) < 0.7).astype(float)}) for m in methods])
+    fig, ax = xf.viz.evaluation.plot_margin(per_case, 0.5, methods, 15.0)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    width = Image.open(buf).size[0] / fig.dpi
+    assert width <= xf.viz.style.MAX_WIDTH, f"{width:.2f} in wide"
+    plt.close(fig)

@@ -248,6 +248,7 @@ def plot_margin(per_case: pd.DataFrame, margin: float, methods, top: float, ax=N
     ax.set_ylabel(metric_name("item_top1", arrow=True), fontsize=style.MIN_FONT)
     ax.tick_params(labelsize=style.MIN_FONT)
     ax.legend(fontsize=style.MIN_FONT, bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()  # the legend beside the axis, inside the book's column
     return fig, ax
 
 
