@@ -54,27 +54,38 @@ def place_labels(ax, x, y, labels, pad: float = 2.0) -> list:
     return texts
 
 
+def _apart(ax, x, y, gap: float = 10.0) -> np.ndarray:
+    """``x`` (data) with markers that would overlap on the page moved right, leftmost first, until no two centres
+    lie within ``gap`` points; ``y`` never moves. Call it once the axes' limits and layout are final."""
+    at = ax.transData.transform(np.c_[x, np.nan_to_num(y)])
+    gap *= ax.figure.dpi / 72
+    order = [k for k in np.argsort(at[:, 0], kind="stable") if not np.isnan(y[k])]
+    for i, k in enumerate(order):
+        moved = True
+        while moved:  # a step clear of one earlier marker may land on another
+            moved = False
+            for j in order[:i]:
+                dy = abs(at[k, 1] - at[j, 1])
+                if dy < gap and at[k, 0] < at[j, 0] + np.sqrt(gap ** 2 - dy ** 2) - 1e-9:
+                    at[k, 0], moved = at[j, 0] + np.sqrt(gap ** 2 - dy ** 2), True
+    return ax.transData.inverted().transform(at)[:, 0]
+
+
 def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
     """Detection accuracy against milliseconds per outfit (log scale), one marker per method, named beside it.
 
     Each method keeps its look of the deletion curves (:func:`method_styles`: IFIV black, random grey, the
-    others the series' categorical colours and a marker shape each). Methods whose points coincide (IFIV
-    and feature ablation, on some data seeds) show as nested markers, the earlier one larger; every name
-    takes the first place around its point that overlaps no other name or marker, with a thin line
-    to the point when it has to sit further out.
+    others the series' categorical colours and a marker shape each). Markers that would overlap (Grad-CAM and
+    exact Shapley in chapter 07, IFIV and feature ablation on some data seeds) are set apart along the time
+    axis only, by a marker's width or two, far less than the timings move from run to run (a factor of two or
+    three); accuracy is never moved. Every name takes the first place around its marker that overlaps no
+    other name or marker, with a thin line to the marker when it has to sit further out.
     """
     fig, ax = _axes(ax, size=(style.MAX_WIDTH, 4.8))
     acc = report.per_case.groupby("method")[metric].mean()
     ms = report.cost["ms_per_outfit"]
     looks = method_styles(ms.index)
-    # a point drawn over others nearly at its place (within 0.06 decades and 0.015 in accuracy) would hide
-    # them: each point grows with the number of later points on it and later points draw on top, so
-    # coinciding methods show as nested markers
     x, y = np.log10(ms.to_numpy(dtype=float)), acc.reindex(ms.index).to_numpy(dtype=float)
-    for k, m in enumerate(ms.index):
-        covered_by = int(((np.abs(x[k + 1:] - x[k]) < 0.06) & (np.abs(y[k + 1:] - y[k]) < 0.015)).sum())
-        ax.scatter(ms[m], acc[m], s=55 * 1.9 ** covered_by, color=looks[m]["color"], marker=looks[m]["marker"],
-                   edgecolor="k", linewidth=0.5, zorder=3 + k)
     ceiling, floor = acc.get("oracle", np.nan), report.random_expected[metric]
     ax.axhline(ceiling, color="k", ls=":", lw=1)
     ax.axhline(floor, color="0.4", ls="--", lw=1)
@@ -89,6 +100,10 @@ def plot_accuracy_vs_cost(report, metric: str = "item_top1", ax=None):
         ax.text(right, ceiling, "oracle (the ceiling) ", ha="right", va="bottom", fontsize=style.MIN_FONT)
     ax.text(right, floor, "chance: a random ranking ", ha="right", va="top", fontsize=style.MIN_FONT, color="0.3")
     fig.tight_layout()
+    at = _apart(ax, ms.to_numpy(dtype=float), y)
+    for k, m in enumerate(ms.index):
+        ax.scatter(at[k], acc[m], s=55, color=looks[m]["color"], marker=looks[m]["marker"], edgecolor="k",
+                   linewidth=0.5, zorder=3 + k)
     keep = ~np.isnan(y)
-    place_labels(ax, ms.to_numpy(dtype=float)[keep], y[keep], [method_name(m) for m in ms.index[keep]])
+    place_labels(ax, at[keep], y[keep], [method_name(m) for m in ms.index[keep]])
     return fig, ax
