@@ -638,3 +638,18 @@ def test_the_headline_ranks_the_methods_explained_on_fewer_cases_apart_under_a_l
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "pixel IG"
     assert not any("ranked apart" in t.get_text() for t in ax.texts)
     plt.close(fig)
+
+
+def test_a_swap_case_caption_states_the_hue_clash_window_once_however_many_hue_clashes_broke():
+    from types import SimpleNamespace
+
+    import torch
+
+    # chapter 06's colour-swap example: a green T-shirt clashes with a yellow Trouser and a blue Sandal
+    catalog = SimpleNamespace(category=np.array([0, 1, 5]), busy=np.zeros(3, dtype=bool))
+    cases = SimpleNamespace(items=np.array([[0, 1, 2]]), colors=np.array([[8, 7, 10]]), position=np.array([0]),
+                            kind=np.array(["color"]), unambiguous=np.array([True]))
+    guess = SimpleNamespace(culprit_item=lambda: torch.tensor([0]))
+    text = xf.viz.evaluation.swap_case_caption(catalog, cases, 0, {"random": guess})
+    assert text.count("a hue clash") == 2 and text.count("clash window of 60-150 degrees") == 1
+    assert "are 95 degrees apart; too many colours" in text  # the second clash keeps its numbers, not the window

@@ -263,8 +263,10 @@ def swap_case_caption(catalog, cases, c: int, attributions: dict, rules=None) ->
     items, colors, pos = cases.items[c, :n], cases.colors[c, :n], int(cases.position[c])
     cats, busy = catalog.category[items], catalog.busy[items]
     broken = violations(cats, colors, busy, rules)
-    said = [f"The {kind_name(cases.kind[c])} swap put {item_name(catalog, items[pos], colors[pos], False)} "
-            f"at item {pos} and broke " + "; ".join(describe_violation(v, cats, colors, rules) for v in broken) + "."]
+    told = [describe_violation(v, cats, colors, rules) for v in broken]  # a second hue clash: the window said once
+    said = [f"The {kind_name(cases.kind[c])} swap put {item_name(catalog, items[pos], colors[pos], False)} at item "
+            f"{pos} and broke " + "; ".join(t.split(", inside the")[0] if t.startswith("a hue") and "a hue" in
+                                            "".join(told[:k]) else t for k, t in enumerate(told)) + "."]
     blamed = sorted({i for v in broken for i in v.items})
     others = [i for i in blamed if i != pos]
     if others and cases.unambiguous[c]:
