@@ -88,3 +88,27 @@ def test_weighted_ranks_average_the_weighted_metrics_and_a_missing_rank_is_left_
         assert "at least one above 0" in str(err)
     else:
         raise AssertionError("a negative weight must be refused")
+
+
+def test_the_pickers_static_view_draws_each_weighting_in_its_own_panel_with_its_own_order():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from xfashion.viz.ranking import weights_side_by_side
+
+    ranks = pd.DataFrame({"item_top1": {"ifiv": 1, "feature_ablation": 1, "random": 3},
+                          "faithfulness_correlation": {"ifiv": 2, "feature_ablation": 1, "random": 3}})
+    fig, said = weights_side_by_side(ranks, {"Localisation only": {"item_top1": 1},
+                                             "Faithfulness only": {"faithfulness_correlation": 1}})
+    assert [ax.get_title() for ax in fig.axes] == ["Localisation only", "Faithfulness only"]
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["feature ablation", "IFIV", "random"]
+    assert said == ["**Localisation only.** Weighed: item top-1 ×1. By mean rank: 1st IFIV, 1st feature ablation, "
+                    "3rd random.", "**Faithfulness only.** Weighed: faithfulness correlation ×1. By mean rank: 1st "
+                    "feature ablation, 2nd IFIV, 3rd random."]
+    assert fig.get_figwidth() <= 9 and len(fig.legends) == 1
+    try:
+        weights_side_by_side(ranks, {"nothing": {"item_top1": 0}})
+    except ValueError as err:
+        assert "at least one metric with a weight above 0" in str(err)
+    else:
+        raise AssertionError("a weighting without a weight above 0 must be refused")

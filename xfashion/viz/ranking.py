@@ -1,6 +1,7 @@
 """Chapter 07's metric picker: weigh the metrics, and the methods re-rank by their mean tied rank.
 
-:func:`weights_view` is the plain view (ranks and weights in, a figure and sentences out);
+:func:`weights_view` is the plain view (ranks and weights in, a figure and sentences out), and
+:func:`weights_side_by_side` draws it once for a few weightings (the static view beside the explorer);
 :func:`metric_picker` wraps it in one slider per metric and one for the tie threshold of
 :func:`xfashion.evaluate.ranking.tied_ranks`, recomputed from the run's cases at each redraw (hundredths of a second).
 """
@@ -45,16 +46,11 @@ def hint(ranks: pd.DataFrame, families: dict) -> str:
             "metrics you weighed, not about the explainers alone.")
 
 
-def weights_view(ranks: pd.DataFrame, weights: dict, ax=None, k: float = 2.0):
-    """Bars: each method's mean tied rank over the weighted metrics (shorter is better); ticks: its rank under each
-    weighted metric (``k``: the tie threshold the ranks were made with, for the axis). Returns ``(fig, sentence)``;
-    ``fig`` is None when no weight is above 0."""
-    if not any(w > 0 for w in weights.values()):
-        return None, "Give at least one metric a weight above 0: with every weight at 0 there is nothing to rank by."
+def _draw(ax, ranks: pd.DataFrame, weights: dict, k: float) -> str:
+    """Draw one weighting's bars and ticks on ``ax``; return its sentence."""
     table = weighted_ranks(ranks, weights)
     used = [n for n in ranks.columns if weights.get(n, 0) > 0]
     shown, missing = table.dropna(), table.index[table["mean rank"].isna()]
-    fig, ax = (plt.subplots(figsize=(7.5, 0.32 * len(shown) + 1.6)) if ax is None else (ax.figure, ax))
     y = np.arange(len(shown))
     ax.barh(y, shown["mean rank"], color=style.CATEGORICAL[3], alpha=0.35, height=0.7, label="weighted mean rank")
     for row, m in enumerate(shown.index):
@@ -68,13 +64,44 @@ def weights_view(ranks: pd.DataFrame, weights: dict, ax=None, k: float = 2.0):
     ax.set_xticks(range(1, len(ranks) + 1))
     ax.tick_params(labelsize=style.MIN_FONT)
     ax.set_xlabel(f"rank (1 = best; within {k:g} SE: tied)", fontsize=style.MIN_FONT)
+    order = ", ".join(f"{_places(p)} {method_name(m)}" for m, p in shown["place"].items())
+    return (f"Weighed: {', '.join(f'{metric_name(n)} ×{weights[n]:g}' for n in used)}. By mean rank: {order}."
+            + (f" {' and '.join(map(method_name, missing))} {'has' if len(missing) == 1 else 'have'} no rank under "
+               f"{' or '.join(map(metric_name, used))}: left out." if len(missing) else ""))
+
+
+def weights_view(ranks: pd.DataFrame, weights: dict, ax=None, k: float = 2.0):
+    """Bars: each method's mean tied rank over the weighted metrics (shorter is better); ticks: its rank under each
+    weighted metric (``k``: the tie threshold the ranks were made with, for the axis). Returns ``(fig, sentence)``;
+    ``fig`` is None when no weight is above 0."""
+    if not any(w > 0 for w in weights.values()):
+        return None, "Give at least one metric a weight above 0: with every weight at 0 there is nothing to rank by."
+    fig, ax = (plt.subplots(figsize=(7.5, 0.32 * len(ranks) + 1.6)) if ax is None else (ax.figure, ax))
+    said = _draw(ax, ranks, weights, k)
     ax.set_title("Methods by their mean rank over the weighted metrics", fontsize=style.MIN_FONT + 1)
     fig.legend(fontsize=style.MIN_FONT, loc="lower center", ncol=2, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend under the axis
-    order = ", ".join(f"{_places(p)} {method_name(m)}" for m, p in shown["place"].items())
-    said = (f"Weighed: {', '.join(f'{metric_name(n)} ×{weights[n]:g}' for n in used)}. By mean rank: {order}."
-            + (f" {' and '.join(map(method_name, missing))} {'has' if len(missing) == 1 else 'have'} no rank under "
-               f"{' or '.join(map(metric_name, used))}: left out." if len(missing) else ""))
+    return fig, said
+
+
+def weights_side_by_side(ranks: pd.DataFrame, weightings: dict, k: float = 2.0):
+    """The picker's view drawn once for each of a few weightings, side by side: the static view of
+    :func:`metric_picker` for a reader without a live kernel.
+
+    ``weightings``: panel title -> weights (as :func:`weights_view`'s). Returns ``(fig, sentences)``, one sentence
+    a panel, led by its title.
+    """
+    if not weightings or any(not any(w > 0 for w in ws.values()) for ws in weightings.values()):
+        raise ValueError("Each weighting needs at least one metric with a weight above 0; got "
+                         f"{ {t: dict(ws) for t, ws in weightings.items()} }.")
+    fig, axes = plt.subplots(1, len(weightings), figsize=(9, 0.32 * len(ranks) + 1.8))
+    said = []
+    for ax, (title, weights) in zip(np.atleast_1d(axes), weightings.items()):
+        said.append(f"**{title}.** " + _draw(ax, ranks, weights, k))
+        ax.set_title(title, fontsize=style.MIN_FONT + 1)
+    handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=style.MIN_FONT, loc="lower center", ncol=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig, said
 
 
