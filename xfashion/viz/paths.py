@@ -79,7 +79,7 @@ STEP_GRID = (1, 2, 4, 8, 16, 32, 64)  # ends where the IG-steps slider ends (wid
 def ig_steps_view(wb, index: int, n_steps: int, baseline: str = "zero", split: str = "test"):
     """Integrated gradients on one outfit: the convergence delta against ``n_steps``, and the path it integrates.
 
-    Left, the mean |convergence delta| for the steps of :data:`STEP_GRID` and for ``n_steps``; right,
+    Left, the outfit's |convergence delta| for the steps of :data:`STEP_GRID` and for ``n_steps``; right,
     the score along the straight path from the baseline (``"zero"`` or ``"mean"``, the dataset-mean
     item) to the outfit, with the points where Captum's Gauss-Legendre rule reads the gradient.
 
