@@ -224,6 +224,7 @@ def _table(wb):
     (lambda wb: _bad_cases(wb, max_cases={"ig": 3}), "max_cases caps ['ig'], which this run does not evaluate; its "
                                                      "methods are ['ifiv'] (write a method's full name"),
     (lambda wb: _bad_cases(wb, max_cases={"ifiv": 0}), "max_cases['ifiv'] must be a positive integer; got 0."),
+    (lambda wb: xf.evaluate.swap.build_swap_cases(wb, protocol="x"), "Unknown protocol 'x'; choose from "),
     (lambda wb: wb.batch([0, -1]), "Outfit indices count from 0; got -1. For the last test outfit pass "),
     (lambda wb: wb.scorer(0, {"activaton": "relu"}),
      "Unknown design option 'activaton'; a design sets any of kind, hidden, "),

@@ -266,6 +266,8 @@ def _assemble(parts, batch, groups, kinds, per_kind, oracle, margin, protocol, n
 
 def default_sizes(protocol: str) -> dict:
     """Good outfits to draw and cases to keep per kind (smaller in small-data mode)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}.")
     return dict(size(f"swap_{protocol}"))
 
 
