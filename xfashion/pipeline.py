@@ -203,8 +203,9 @@ class Workbench:
         return with_images(b, self.catalog) if images else b
 
     def scorer(self, seed: int, design: dict | None = None) -> nn.Module:
-        """This data's scorer trained with ``seed`` and ``design`` options (``activation``, ``label_smoothing``,
-        ``kind``): shipped or cached like the book's, trained once otherwise."""
+        """This data's scorer trained with ``seed`` and ``design`` options (any of :data:`DESIGN_OPTIONS`, e.g.
+        ``activation``, ``label_smoothing``, ``weight_decay``): shipped or cached like the book's, trained once
+        otherwise."""
         unknown = sorted(set(design or {}) - set(DESIGN_OPTIONS))
         if unknown:
             raise ValueError(f"Unknown design option {unknown[0]!r}; a design sets any of {', '.join(DESIGN_OPTIONS)}, "
